@@ -1,1 +1,113 @@
-//! wip
+//! Storage for Outreach Desk: one encrypted SQLite database per data folder.
+//!
+//! The database is SQLCipher (through `libsqlite3-sys` with sqlx) and is opened with a 256-bit
+//! key that lives in the OS keychain or, for headless servers that opt in, in a key file
+//! ([`key`]). The schema comes from the repository's `migrations/` folder. Each aggregate has its
+//! own module; every write that a user would want to know about appends to the audit log in the
+//! same transaction, so the log never claims what did not happen nor misses what did.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), outreach_store::StoreError> {
+//! use outreach_store::{key::DbKey, Store};
+//! let key = DbKey::generate();
+//! let store = Store::open(std::path::Path::new("outreach.db"), &key).await?;
+//! let workspaces = store.list_workspaces().await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod audit;
+mod error;
+pub mod import;
+pub mod key;
+pub mod prospects;
+pub mod workspaces;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use error::StoreError;
+use key::DbKey;
+
+/// Who did something, as recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// A person using the desktop app.
+    App,
+    /// A person or script using the `outreach` command line.
+    Cli,
+    /// The application itself (migrations, demo data, background work).
+    System,
+}
+
+impl Actor {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::App => "app",
+            Self::Cli => "cli",
+            Self::System => "system",
+        }
+    }
+}
+
+/// The database, open and migrated.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the encrypted database at `path` and brings its schema up to
+    /// date.
+    pub async fn open(path: &Path, key: &DbKey) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(StoreError::from)?
+            .filename(path)
+            // sqlx sends `key` before any other pragma, as SQLCipher requires.
+            .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL keeps every committed transaction through a process crash; only
+            // a power loss can roll back the last few, which a desktop app may accept.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(error::classify_open_error)?;
+        sqlx::migrate!("../../migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for modules of this crate.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection, checkpointing the write-ahead log.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A fresh encrypted database in a temporary folder (kept alive by the returned guard).
+    pub async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("test.db"), &DbKey::generate())
+            .await
+            .unwrap();
+        (store, dir)
+    }
+}

@@ -1,0 +1,369 @@
+//! Bulk import of validated prospects: de-duplication against the workspace and within the
+//! batch, then one transaction for every insert, merge, the import record and its audit entry,
+//! so a failure leaves nothing half-imported.
+
+use std::collections::HashMap;
+
+use outreach_core::mapping::{ColumnMapping, SourceType};
+use outreach_core::record::ProspectInput;
+use outreach_discovery::csv_source::{RowError, ValidRow};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::record;
+use crate::{Actor, Store, StoreError};
+
+/// Rows per multi-row statement: large enough that per-statement overhead vanishes, small
+/// enough to report progress often.
+const BATCH: usize = 2000;
+
+/// What to import.
+#[derive(Debug)]
+pub struct ImportBatch<'a> {
+    /// The workspace to import into.
+    pub workspace_id: i64,
+    /// The file name shown in history (not its path: paths can name people).
+    pub file_name: &'a str,
+    /// The kind of export.
+    pub source_type: SourceType,
+    /// The mapping used.
+    pub mapping: &'a [ColumnMapping],
+    /// Rows that passed validation.
+    pub valid: Vec<ValidRow>,
+    /// Rows that did not.
+    pub invalid: Vec<RowError>,
+    /// Data rows in the file.
+    pub total_rows: u64,
+    /// Who imports.
+    pub actor: Actor,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportReport {
+    /// The import's id, to fetch its row errors again later.
+    #[ts(type = "number")]
+    pub import_id: i64,
+    /// Data rows in the file.
+    #[ts(type = "number")]
+    pub total_rows: u64,
+    /// New prospects.
+    pub created: u32,
+    /// Rows merged into a prospect that already existed (or into an earlier row of the file).
+    pub merged: u32,
+    /// Rows that matched a prospect in the trash; their data was merged, the prospect stays
+    /// deleted.
+    pub matched_deleted: u32,
+    /// Rows not imported.
+    pub invalid: u32,
+    /// Why each invalid row was refused.
+    pub row_errors: Vec<RowError>,
+    /// Notes on merges that could not copy a value (it belongs to another prospect).
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Existing(i64),
+    New(usize),
+}
+
+#[derive(Default)]
+struct Keys {
+    email: HashMap<String, Target>,
+    x: HashMap<String, Target>,
+    linkedin: HashMap<String, Target>,
+}
+
+impl Keys {
+    fn find(&self, p: &ProspectInput) -> Option<Target> {
+        p.email
+            .as_ref()
+            .and_then(|k| self.email.get(k))
+            .or_else(|| p.x_handle.as_ref().and_then(|k| self.x.get(k)))
+            .or_else(|| p.linkedin_url.as_ref().and_then(|k| self.linkedin.get(k)))
+            .copied()
+    }
+
+    /// Drops identity values that already belong to another prospect (a merge must never
+    /// steal a key), noting each, then registers the rest for `target`.
+    fn claim(&mut self, p: &mut ProspectInput, target: Target, row: u64, notes: &mut Vec<String>) {
+        fn one(
+            map: &mut HashMap<String, Target>,
+            value: &mut Option<String>,
+            target: Target,
+            what: &str,
+            row: u64,
+            notes: &mut Vec<String>,
+        ) {
+            if let Some(k) = value.as_ref() {
+                match map.get(k) {
+                    Some(t) if *t != target => {
+                        notes.push(format!(
+                            "line {row}: the {what} '{k}' already belongs to another prospect and was not copied"
+                        ));
+                        *value = None;
+                    }
+                    Some(_) => {}
+                    None => {
+                        map.insert(k.clone(), target);
+                    }
+                }
+            }
+        }
+        let email_before = p.email.is_some();
+        one(&mut self.email, &mut p.email, target, "e-mail", row, notes);
+        if email_before && p.email.is_none() {
+            p.email_original = None;
+        }
+        one(&mut self.x, &mut p.x_handle, target, "X handle", row, notes);
+        one(&mut self.linkedin, &mut p.linkedin_url, target, "LinkedIn URL", row, notes);
+    }
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    first_name: &'a Option<String>,
+    last_name: &'a Option<String>,
+    email: &'a Option<String>,
+    email_original: &'a Option<String>,
+    domain: &'a Option<String>,
+    website: &'a Option<String>,
+    x_handle: &'a Option<String>,
+    linkedin_url: &'a Option<String>,
+    instagram: &'a Option<String>,
+    company: &'a Option<String>,
+    title: &'a Option<String>,
+    country: &'a Option<String>,
+    followers: &'a Option<i64>,
+    notes: &'a Option<String>,
+    connected_on: &'a Option<String>,
+}
+
+fn json(id: Option<i64>, p: &ProspectInput) -> Json<'_> {
+    Json {
+        id,
+        first_name: &p.first_name,
+        last_name: &p.last_name,
+        email: &p.email,
+        email_original: &p.email_original,
+        domain: &p.domain,
+        website: &p.website,
+        x_handle: &p.x_handle,
+        linkedin_url: &p.linkedin_url,
+        instagram: &p.instagram,
+        company: &p.company,
+        title: &p.title,
+        country: &p.country,
+        followers: &p.followers,
+        notes: &p.notes,
+        connected_on: &p.connected_on,
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    /// Imports a batch. `progress(done, total)` is called after each block of rows written.
+    pub async fn import_prospects(
+        &self,
+        batch: ImportBatch<'_>,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<ImportReport, StoreError> {
+        let ws = batch.workspace_id;
+        let mut tx = self.pool().begin().await?;
+        // Checked inside the transaction so a workspace deleted meanwhile cannot gain rows.
+        let live = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!: i64" FROM workspaces WHERE id = ? AND deleted_at IS NULL"#,
+            ws
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if live == 0 {
+            return Err(StoreError::NotFound(format!("workspace #{ws}")));
+        }
+
+        let mut keys = Keys::default();
+        let mut deleted: HashMap<i64, bool> = HashMap::new();
+        let existing = sqlx::query!(
+            r#"SELECT id AS "id!", email, x_handle, linkedin_url, deleted_at IS NOT NULL AS "deleted!: bool"
+               FROM prospects WHERE workspace_id = ?"#,
+            ws
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in existing {
+            let t = Target::Existing(r.id);
+            if let Some(e) = r.email {
+                keys.email.insert(e, t);
+            }
+            if let Some(x) = r.x_handle {
+                keys.x.insert(x, t);
+            }
+            if let Some(l) = r.linkedin_url {
+                keys.linkedin.insert(l, t);
+            }
+            deleted.insert(r.id, r.deleted);
+        }
+
+        let mut notes = Vec::new();
+        let mut new_rows: Vec<ProspectInput> = Vec::new();
+        let mut merges: HashMap<i64, ProspectInput> = HashMap::new();
+        let mut merge_order: Vec<i64> = Vec::new();
+        let (mut merged, mut matched_deleted) = (0u32, 0u32);
+        for ValidRow { row, mut prospect } in batch.valid {
+            match keys.find(&prospect) {
+                Some(target) => {
+                    merged += 1;
+                    keys.claim(&mut prospect, target, row, &mut notes);
+                    match target {
+                        Target::New(i) => new_rows[i].fill_from(&prospect),
+                        Target::Existing(id) => {
+                            if deleted.get(&id).copied().unwrap_or(false) {
+                                matched_deleted += 1;
+                            }
+                            merges
+                                .entry(id)
+                                .or_insert_with(|| {
+                                    merge_order.push(id);
+                                    ProspectInput::default()
+                                })
+                                .fill_from(&prospect);
+                        }
+                    }
+                }
+                None => {
+                    let target = Target::New(new_rows.len());
+                    keys.claim(&mut prospect, target, row, &mut notes);
+                    new_rows.push(prospect);
+                }
+            }
+        }
+
+        let source = batch.source_type.as_str();
+        let total_work = (new_rows.len() + merge_order.len()) as u64;
+        let mut done = 0u64;
+        for chunk in new_rows.chunks(BATCH) {
+            let payload = to_json(&chunk.iter().map(|p| json(None, p)).collect::<Vec<_>>())?;
+            sqlx::query!(
+                r#"INSERT INTO prospects (workspace_id, first_name, last_name, email, email_original,
+                       domain, website, x_handle, linkedin_url, instagram, company, title, country,
+                       followers, notes, connected_on, source_type, source_file, collected_at)
+                   SELECT ?1, j.value ->> '$.first_name', j.value ->> '$.last_name',
+                       j.value ->> '$.email', j.value ->> '$.email_original', j.value ->> '$.domain',
+                       j.value ->> '$.website', j.value ->> '$.x_handle', j.value ->> '$.linkedin_url',
+                       j.value ->> '$.instagram', j.value ->> '$.company', j.value ->> '$.title',
+                       j.value ->> '$.country', j.value ->> '$.followers', j.value ->> '$.notes',
+                       j.value ->> '$.connected_on', ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                   FROM json_each(?4) AS j"#,
+                ws,
+                source,
+                batch.file_name,
+                payload
+            )
+            .execute(&mut *tx)
+            .await?;
+            done += chunk.len() as u64;
+            progress(done, total_work);
+        }
+        for chunk in merge_order.chunks(BATCH) {
+            let items: Vec<Json> = chunk
+                .iter()
+                .filter_map(|id| merges.get(id).map(|p| json(Some(*id), p)))
+                .collect();
+            let payload = to_json(&items)?;
+            // Existing values win: a re-import fills gaps and never overwrites an edit.
+            sqlx::query!(
+                r#"UPDATE prospects SET
+                       first_name = coalesce(first_name, j.value ->> '$.first_name'),
+                       last_name = coalesce(last_name, j.value ->> '$.last_name'),
+                       email_original = CASE WHEN email IS NULL THEN j.value ->> '$.email_original'
+                                             ELSE email_original END,
+                       email = coalesce(email, j.value ->> '$.email'),
+                       domain = coalesce(domain, j.value ->> '$.domain'),
+                       website = coalesce(website, j.value ->> '$.website'),
+                       x_handle = coalesce(x_handle, j.value ->> '$.x_handle'),
+                       linkedin_url = coalesce(linkedin_url, j.value ->> '$.linkedin_url'),
+                       instagram = coalesce(instagram, j.value ->> '$.instagram'),
+                       company = coalesce(company, j.value ->> '$.company'),
+                       title = coalesce(title, j.value ->> '$.title'),
+                       country = coalesce(country, j.value ->> '$.country'),
+                       followers = coalesce(followers, j.value ->> '$.followers'),
+                       notes = coalesce(notes, j.value ->> '$.notes'),
+                       connected_on = coalesce(connected_on, j.value ->> '$.connected_on'),
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                   FROM json_each(?1) AS j
+                   WHERE prospects.id = j.value ->> '$.id' AND prospects.workspace_id = ?2"#,
+                payload,
+                ws
+            )
+            .execute(&mut *tx)
+            .await?;
+            done += chunk.len() as u64;
+            progress(done, total_work);
+        }
+
+        let created = u32::try_from(new_rows.len()).unwrap_or(u32::MAX);
+        let invalid = u32::try_from(batch.invalid.len()).unwrap_or(u32::MAX);
+        let mapping = to_json(&batch.mapping)?;
+        let row_errors = to_json(&batch.invalid)?;
+        let total_rows = i64::try_from(batch.total_rows).unwrap_or(i64::MAX);
+        let import_id = sqlx::query!(
+            r#"INSERT INTO import_runs (workspace_id, file_name, source_type, mapping, total_rows,
+                   created, merged, invalid, row_errors)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"#,
+            ws,
+            batch.file_name,
+            source,
+            mapping,
+            total_rows,
+            created,
+            merged,
+            invalid,
+            row_errors
+        )
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let details = serde_json::json!({
+            "import_id": import_id, "file": batch.file_name, "source_type": source,
+            "rows": batch.total_rows, "created": created, "merged": merged, "invalid": invalid,
+        });
+        record(
+            &mut tx,
+            Some(ws),
+            batch.actor,
+            "prospects.import",
+            &format!(
+                "Imported {}: {created} new, {merged} merged, {invalid} invalid of {} rows",
+                batch.file_name, batch.total_rows
+            ),
+            Some(&details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ImportReport {
+            import_id,
+            total_rows: batch.total_rows,
+            created,
+            merged,
+            matched_deleted,
+            invalid,
+            row_errors: batch.invalid,
+            notes,
+        })
+    }
+
+    /// The row errors of an earlier import, for export.
+    pub async fn import_row_errors(&self, import_id: i64) -> Result<Vec<RowError>, StoreError> {
+        let json = sqlx::query_scalar!("SELECT row_errors FROM import_runs WHERE id = ?", import_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("import #{import_id}")))?;
+        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}

@@ -1,0 +1,629 @@
+//! Prospects: listing with filters, sorting and full-text search; editing; soft deletion with
+//! undo; scores.
+
+use outreach_core::mapping::SourceType;
+use outreach_core::normalize::{
+    clean_text, normalize_email, normalize_linkedin_url, normalize_website, normalize_x_handle,
+    parse_followers,
+};
+use outreach_core::prospect::{LawfulBasis, Prospect, ProspectStatus};
+use outreach_core::scoring::ScoreBreakdown;
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite};
+use ts_rs::TS;
+
+use crate::audit::record;
+use crate::error::conflict_or;
+use crate::{Actor, Store, StoreError};
+
+/// Columns a prospect list can be sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SortField {
+    /// Last name, then first name.
+    #[default]
+    Name,
+    /// Company.
+    Company,
+    /// Score.
+    Score,
+    /// Country.
+    Country,
+    /// Status.
+    Status,
+    /// When added.
+    CreatedAt,
+}
+
+impl SortField {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Name => "p.last_name COLLATE NOCASE {dir}, p.first_name COLLATE NOCASE {dir}",
+            Self::Company => "p.company COLLATE NOCASE {dir}",
+            Self::Score => "p.score {dir}",
+            Self::Country => "p.country COLLATE NOCASE {dir}",
+            Self::Status => "p.status {dir}",
+            Self::CreatedAt => "p.created_at {dir}",
+        }
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProspectQuery {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// Words to find in names, e-mail, company, website and notes (prefix match).
+    pub search: Option<String>,
+    /// Only these statuses (any of them).
+    pub statuses: Vec<ProspectStatus>,
+    /// Only this source.
+    pub source_type: Option<SourceType>,
+    /// Only this country (exact, case-insensitive).
+    pub country: Option<String>,
+    /// Minimum score (inclusive).
+    pub min_score: Option<u8>,
+    /// Maximum score (inclusive).
+    pub max_score: Option<u8>,
+    /// Sort column.
+    pub sort: SortField,
+    /// Sort descending.
+    pub descending: bool,
+    /// List deleted prospects (the trash) instead of live ones.
+    pub deleted: bool,
+    /// Rows to skip.
+    pub offset: u32,
+    /// Rows to return (at most 1000).
+    pub limit: u32,
+}
+
+/// One page of a prospect list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProspectPage {
+    /// Rows matching the filters, in all pages.
+    pub total: u32,
+    /// This page.
+    pub rows: Vec<Prospect>,
+}
+
+/// Changes to a prospect. `None` leaves a field alone; an empty string clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProspectPatch {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Website.
+    pub website: Option<String>,
+    /// X handle.
+    pub x_handle: Option<String>,
+    /// LinkedIn profile URL.
+    pub linkedin_url: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Job title.
+    pub title: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Follower count, as text (`1.2k` works).
+    pub followers: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Status.
+    pub status: Option<ProspectStatus>,
+}
+
+/// Counts for the filter menus of a workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Facets {
+    /// Live prospects.
+    pub total: u32,
+    /// Prospects in the trash.
+    pub deleted: u32,
+    /// Countries present, most common first.
+    pub countries: Vec<String>,
+    /// Sources present.
+    pub source_types: Vec<SourceType>,
+    /// Prospects per status.
+    pub statuses: Vec<StatusCount>,
+}
+
+/// How many prospects have a status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StatusCount {
+    /// The status.
+    pub status: ProspectStatus,
+    /// How many.
+    pub count: u32,
+}
+
+/// A score to store, with the status it implies.
+#[derive(Debug, Clone)]
+pub struct ScoreUpdate {
+    /// The prospect.
+    pub id: i64,
+    /// The breakdown.
+    pub breakdown: ScoreBreakdown,
+    /// A new status, if scoring changes it.
+    pub status: Option<ProspectStatus>,
+}
+
+/// What the scorer needs of a prospect.
+#[derive(Debug, Clone)]
+pub struct ScoringInput {
+    /// The prospect.
+    pub prospect: Prospect,
+}
+
+const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last_name, p.email, \
+    p.email_original, p.domain, p.website, p.x_handle, p.linkedin_url, p.instagram, p.company, \
+    p.title, p.country, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
+    p.status, p.score, p.score_breakdown, p.lawful_basis, p.consent_given, p.created_at, \
+    p.updated_at, p.deleted_at FROM prospects p";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    workspace_id: i64,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    email_original: Option<String>,
+    domain: Option<String>,
+    website: Option<String>,
+    x_handle: Option<String>,
+    linkedin_url: Option<String>,
+    instagram: Option<String>,
+    company: Option<String>,
+    title: Option<String>,
+    country: Option<String>,
+    followers: Option<i64>,
+    notes: Option<String>,
+    source_type: String,
+    source_file: Option<String>,
+    collected_at: String,
+    status: String,
+    score: Option<i64>,
+    score_breakdown: Option<String>,
+    lawful_basis: String,
+    consent_given: bool,
+    created_at: String,
+    updated_at: String,
+    deleted_at: Option<String>,
+}
+
+impl Row {
+    fn into_prospect(self, with_breakdown: bool) -> Result<Prospect, StoreError> {
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("prospect #{}: {what} '{v}'", self.id));
+        Ok(Prospect {
+            source_type: SourceType::parse(&self.source_type)
+                .ok_or_else(|| corrupt("source", &self.source_type))?,
+            status: ProspectStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            lawful_basis: LawfulBasis::parse(&self.lawful_basis)
+                .ok_or_else(|| corrupt("lawful basis", &self.lawful_basis))?,
+            score: self.score.and_then(|s| u8::try_from(s).ok()),
+            score_breakdown: match (&self.score_breakdown, with_breakdown) {
+                (Some(json), true) => Some(
+                    serde_json::from_str(json).map_err(|e| corrupt("score breakdown", &e.to_string()))?,
+                ),
+                _ => None,
+            },
+            id: self.id,
+            workspace_id: self.workspace_id,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            email_original: self.email_original,
+            domain: self.domain,
+            website: self.website,
+            x_handle: self.x_handle,
+            linkedin_url: self.linkedin_url,
+            instagram: self.instagram,
+            company: self.company,
+            title: self.title,
+            country: self.country,
+            followers: self.followers,
+            notes: self.notes,
+            source_file: self.source_file,
+            collected_at: self.collected_at,
+            consent_given: self.consent_given,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deleted_at: self.deleted_at,
+        })
+    }
+}
+
+/// Turns what a person typed in the search box into an FTS5 query: each word must appear as a
+/// word prefix. Quotes are doubled so no input can inject FTS syntax.
+fn fts_query(search: &str) -> Option<String> {
+    let terms: Vec<String> = search
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+fn push_filters(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery, fts: &Option<String>) {
+    qb.push(" WHERE p.workspace_id = ").push_bind(q.workspace_id);
+    qb.push(if q.deleted { " AND p.deleted_at IS NOT NULL" } else { " AND p.deleted_at IS NULL" });
+    if let Some(fts) = fts {
+        qb.push(" AND p.id IN (SELECT rowid FROM prospects_fts WHERE prospects_fts MATCH ")
+            .push_bind(fts.clone())
+            .push(")");
+    }
+    if !q.statuses.is_empty() {
+        qb.push(" AND p.status IN (");
+        let mut sep = qb.separated(", ");
+        for s in &q.statuses {
+            sep.push_bind(s.as_str().to_string());
+        }
+        qb.push(")");
+    }
+    if let Some(source) = q.source_type {
+        qb.push(" AND p.source_type = ").push_bind(source.as_str().to_string());
+    }
+    if let Some(country) = q.country.as_deref().filter(|c| !c.trim().is_empty()) {
+        qb.push(" AND p.country = ").push_bind(country.trim().to_string()).push(" COLLATE NOCASE");
+    }
+    if let Some(min) = q.min_score {
+        qb.push(" AND p.score >= ").push_bind(i64::from(min));
+    }
+    if let Some(max) = q.max_score {
+        qb.push(" AND p.score <= ").push_bind(i64::from(max));
+    }
+}
+
+impl Store {
+    /// One page of prospects. Filters and the sort column vary per call, so this query is
+    /// built at run time (with bound parameters only) rather than checked at compile time.
+    pub async fn list_prospects(&self, q: &ProspectQuery) -> Result<ProspectPage, StoreError> {
+        let fts = q.search.as_deref().and_then(fts_query);
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM prospects p");
+        push_filters(&mut count, q, &fts);
+        let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
+
+        let mut list = QueryBuilder::<Sqlite>::new(SELECT_PROSPECT);
+        push_filters(&mut list, q, &fts);
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        // NULLs (no score, no company) go last in either direction.
+        list.push(" ORDER BY ");
+        list.push(q.sort.column().replace("{dir}", &format!("{dir} NULLS LAST")));
+        list.push(", p.id ").push(dir);
+        list.push(" LIMIT ").push_bind(i64::from(q.limit.clamp(1, 1000)));
+        list.push(" OFFSET ").push_bind(i64::from(q.offset));
+        let rows: Vec<Row> = list.build_query_as().fetch_all(self.pool()).await?;
+        Ok(ProspectPage {
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            rows: rows
+                .into_iter()
+                .map(|r| r.into_prospect(false))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// One prospect with its score breakdown, deleted or not.
+    pub async fn prospect(&self, id: i64) -> Result<Prospect, StoreError> {
+        let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT_PROSPECT} WHERE p.id = ?")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.ok_or_else(|| StoreError::NotFound(format!("prospect #{id}")))?
+            .into_prospect(true)
+    }
+
+    /// Applies a patch after normalising and validating every changed field. Nothing is
+    /// written if any field is invalid.
+    pub async fn update_prospect(
+        &self,
+        id: i64,
+        patch: &ProspectPatch,
+        actor: Actor,
+    ) -> Result<Prospect, StoreError> {
+        let mut p = self.prospect(id).await?;
+        if p.deleted_at.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "prospect #{id} is deleted; restore it before editing"
+            )));
+        }
+        let mut changed: Vec<&str> = Vec::new();
+        let invalid = |e: outreach_core::normalize::NormalizeError| StoreError::Invalid(e.to_string());
+        fn set(field: &mut Option<String>, value: Option<String>, name: &'static str, changed: &mut Vec<&'static str>) {
+            if *field != value {
+                *field = value;
+                changed.push(name);
+            }
+        }
+        let blank = |s: &String| s.trim().is_empty();
+        if let Some(v) = &patch.first_name {
+            set(&mut p.first_name, clean_text(v), "first_name", &mut changed);
+        }
+        if let Some(v) = &patch.last_name {
+            set(&mut p.last_name, clean_text(v), "last_name", &mut changed);
+        }
+        if let Some(v) = &patch.email {
+            let email = if blank(v) { None } else { Some(normalize_email(v).map_err(invalid)?) };
+            let before = p.email.clone();
+            set(&mut p.email, email.as_ref().map(|e| e.address.clone()), "email", &mut changed);
+            if p.email != before {
+                p.email_original = email.as_ref().map(|_| v.trim().to_string());
+                if let Some(e) = email {
+                    p.domain = Some(e.domain);
+                }
+            }
+        }
+        if let Some(v) = &patch.website {
+            let w = if blank(v) { None } else { Some(normalize_website(v).map_err(invalid)?) };
+            if p.email.is_none() {
+                p.domain = w.as_ref().map(|w| w.host.clone());
+            }
+            set(&mut p.website, w.map(|w| w.url), "website", &mut changed);
+        }
+        if let Some(v) = &patch.x_handle {
+            let h = if blank(v) { None } else { Some(normalize_x_handle(v).map_err(invalid)?) };
+            set(&mut p.x_handle, h, "x_handle", &mut changed);
+        }
+        if let Some(v) = &patch.linkedin_url {
+            let u = if blank(v) { None } else { Some(normalize_linkedin_url(v).map_err(invalid)?) };
+            set(&mut p.linkedin_url, u, "linkedin_url", &mut changed);
+        }
+        if let Some(v) = &patch.company {
+            set(&mut p.company, clean_text(v), "company", &mut changed);
+        }
+        if let Some(v) = &patch.title {
+            set(&mut p.title, clean_text(v), "title", &mut changed);
+        }
+        if let Some(v) = &patch.country {
+            set(&mut p.country, clean_text(v), "country", &mut changed);
+        }
+        if let Some(v) = &patch.notes {
+            set(&mut p.notes, clean_text(v), "notes", &mut changed);
+        }
+        if let Some(v) = &patch.followers {
+            let n = if blank(v) { None } else { Some(parse_followers(v).map_err(invalid)?) };
+            if p.followers != n {
+                p.followers = n;
+                changed.push("followers");
+            }
+        }
+        if let Some(s) = patch.status
+            && p.status != s
+        {
+            p.status = s;
+            changed.push("status");
+        }
+        if p.email.is_none() && p.x_handle.is_none() && p.linkedin_url.is_none() {
+            return Err(StoreError::Invalid(
+                "a prospect needs an e-mail, X handle or LinkedIn URL".into(),
+            ));
+        }
+        if changed.is_empty() {
+            return Ok(p);
+        }
+        let status = p.status.as_str();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query!(
+            r#"UPDATE prospects SET first_name = ?, last_name = ?, email = ?, email_original = ?,
+                   domain = ?, website = ?, x_handle = ?, linkedin_url = ?, company = ?, title = ?,
+                   country = ?, followers = ?, notes = ?, status = ?,
+                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE id = ?"#,
+            p.first_name,
+            p.last_name,
+            p.email,
+            p.email_original,
+            p.domain,
+            p.website,
+            p.x_handle,
+            p.linkedin_url,
+            p.company,
+            p.title,
+            p.country,
+            p.followers,
+            p.notes,
+            status,
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                "another prospect in this workspace already has this e-mail, X handle or LinkedIn URL".into()
+            })
+        })?;
+        let details = serde_json::json!({ "prospect_id": id, "fields": changed });
+        record(
+            &mut tx,
+            Some(p.workspace_id),
+            actor,
+            "prospect.update",
+            &format!("Edited prospect #{id} ({})", changed.join(", ")),
+            Some(&details),
+        )
+        .await?;
+        tx.commit().await?;
+        self.prospect(id).await
+    }
+
+    /// Moves prospects to the trash (or back, with `restore`). Returns how many changed.
+    pub async fn set_prospects_deleted(
+        &self,
+        workspace_id: i64,
+        ids: &[i64],
+        restore: bool,
+        actor: Actor,
+    ) -> Result<u32, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids_json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool().begin().await?;
+        let changed = if restore {
+            sqlx::query!(
+                r#"UPDATE prospects SET deleted_at = NULL,
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                   WHERE workspace_id = ? AND deleted_at IS NOT NULL
+                     AND id IN (SELECT value FROM json_each(?))"#,
+                workspace_id,
+                ids_json
+            )
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query!(
+                r#"UPDATE prospects SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                   WHERE workspace_id = ? AND deleted_at IS NULL
+                     AND id IN (SELECT value FROM json_each(?))"#,
+                workspace_id,
+                ids_json
+            )
+            .execute(&mut *tx)
+            .await?
+        }
+        .rows_affected();
+        let n = u32::try_from(changed).unwrap_or(u32::MAX);
+        if n > 0 {
+            let (action, verb) = if restore {
+                ("prospect.restore", "Restored")
+            } else {
+                ("prospect.delete", "Deleted")
+            };
+            let details = serde_json::json!({ "prospect_ids": ids });
+            record(
+                &mut tx,
+                Some(workspace_id),
+                actor,
+                action,
+                &format!("{verb} {n} prospect(s)"),
+                Some(&details),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Every live prospect of a workspace, for scoring.
+    pub async fn prospects_for_scoring(&self, workspace_id: i64) -> Result<Vec<Prospect>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_PROSPECT} WHERE p.workspace_id = ? AND p.deleted_at IS NULL ORDER BY p.id"
+        )))
+        .bind(workspace_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter().map(|r| r.into_prospect(false)).collect()
+    }
+
+    /// Stores scores and status changes in one transaction, with one audit entry.
+    pub async fn apply_scores(
+        &self,
+        workspace_id: i64,
+        updates: &[ScoreUpdate],
+        summary: &str,
+        actor: Actor,
+    ) -> Result<(), StoreError> {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            id: i64,
+            score: u8,
+            breakdown: &'a ScoreBreakdown,
+            status: Option<&'static str>,
+        }
+        let mut tx = self.pool().begin().await?;
+        for chunk in updates.chunks(5000) {
+            let items: Vec<Item> = chunk
+                .iter()
+                .map(|u| Item {
+                    id: u.id,
+                    score: u.breakdown.total,
+                    breakdown: &u.breakdown,
+                    status: u.status.map(ProspectStatus::as_str),
+                })
+                .collect();
+            let json = serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query!(
+                r#"UPDATE prospects SET
+                       score = j.value ->> '$.score',
+                       score_breakdown = j.value ->> '$.breakdown',
+                       status = coalesce(j.value ->> '$.status', prospects.status),
+                       scored_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                   FROM json_each(?) AS j
+                   WHERE prospects.id = j.value ->> '$.id' AND prospects.workspace_id = ?"#,
+                json,
+                workspace_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let details = serde_json::json!({ "scored": updates.len() });
+        record(&mut tx, Some(workspace_id), actor, "prospects.score", summary, Some(&details)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts for filter menus.
+    pub async fn facets(&self, workspace_id: i64) -> Result<Facets, StoreError> {
+        let totals = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS "live!: i64",
+                      count(*) FILTER (WHERE deleted_at IS NOT NULL) AS "deleted!: i64"
+               FROM prospects WHERE workspace_id = ?"#,
+            workspace_id
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let countries = sqlx::query_scalar!(
+            r#"SELECT country AS "country!" FROM prospects
+               WHERE workspace_id = ? AND deleted_at IS NULL AND country IS NOT NULL
+               GROUP BY country COLLATE NOCASE ORDER BY count(*) DESC, country LIMIT 200"#,
+            workspace_id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let sources = sqlx::query_scalar!(
+            r#"SELECT DISTINCT source_type FROM prospects WHERE workspace_id = ? AND deleted_at IS NULL"#,
+            workspace_id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let statuses = sqlx::query!(
+            r#"SELECT status, count(*) AS "count!: i64" FROM prospects
+               WHERE workspace_id = ? AND deleted_at IS NULL GROUP BY status"#,
+            workspace_id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let to_u32 = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Facets {
+            total: to_u32(totals.live),
+            deleted: to_u32(totals.deleted),
+            countries,
+            source_types: sources.iter().filter_map(|s| SourceType::parse(s)).collect(),
+            statuses: ProspectStatus::ALL
+                .into_iter()
+                .filter_map(|s| {
+                    statuses.iter().find(|r| r.status == s.as_str()).map(|r| StatusCount {
+                        status: s,
+                        count: to_u32(r.count),
+                    })
+                })
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_query_quotes_every_term() {
+        assert_eq!(fts_query("acme  shop").unwrap(), "\"acme\"* AND \"shop\"*");
+        assert_eq!(fts_query("o\"reilly OR x").unwrap(), "\"o\"* AND \"reilly\"* AND \"OR\"* AND \"x\"*");
+        assert_eq!(fts_query("  -- "), None);
+    }
+}
