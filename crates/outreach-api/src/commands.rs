@@ -1,0 +1,525 @@
+//! The commands: their argument types and their implementations.
+
+use std::path::{Path, PathBuf};
+
+use outreach_core::mapping::ColumnMapping;
+use outreach_core::prospect::{AuditEntry, Prospect, Workspace};
+use outreach_core::scoring::{Scorer, ScoringConfig};
+use outreach_discovery::csv_source::{self, CsvPreview, ReadProgress};
+use outreach_store::import::{ImportBatch, ImportReport};
+use outreach_store::prospects::{Facets, ProspectPage, ProspectPatch, ProspectQuery, ScoreUpdate};
+use outreach_store::workspaces::WorkspaceFields;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{Api, ApiError, ApiEvent, ChangedEntity, ErrorCode, ImportPhase};
+
+/// Every command: `name(Args) -> Response;`. Pass a macro that takes this list to generate
+/// adapters (the Tauri shell) or bindings (`outreach-bindings`).
+#[macro_export]
+macro_rules! for_each_command {
+    ($m:ident) => {
+        $m! {
+            app_info($crate::NoArgs) -> $crate::AppInfo;
+            list_workspaces($crate::NoArgs) -> Vec<$crate::core::prospect::Workspace>;
+            create_workspace($crate::store::workspaces::WorkspaceFields) -> $crate::core::prospect::Workspace;
+            update_workspace($crate::UpdateWorkspace) -> $crate::core::prospect::Workspace;
+            set_scoring_config($crate::SetScoringConfig) -> $crate::core::prospect::Workspace;
+            preview_import($crate::PreviewImport) -> $crate::ImportPreview;
+            import_csv($crate::ImportCsv) -> $crate::store::import::ImportReport;
+            export_import_errors($crate::ExportImportErrors) -> u32;
+            list_prospects($crate::store::prospects::ProspectQuery) -> $crate::store::prospects::ProspectPage;
+            get_prospect($crate::ProspectId) -> $crate::core::prospect::Prospect;
+            update_prospect($crate::UpdateProspect) -> $crate::core::prospect::Prospect;
+            delete_prospects($crate::ProspectIds) -> u32;
+            restore_prospects($crate::ProspectIds) -> u32;
+            prospect_facets($crate::WorkspaceRef) -> $crate::store::prospects::Facets;
+            score_prospects($crate::WorkspaceRef) -> $crate::ScoreSummary;
+            list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;
+            load_demo($crate::NoArgs) -> $crate::core::prospect::Workspace;
+        }
+    };
+}
+
+/// The argument of commands that take none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct NoArgs {}
+
+/// Facts about the running application.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AppInfo {
+    /// Version of the application.
+    pub version: String,
+    /// The data folder.
+    pub data_dir: String,
+    /// Where the database key is kept, for people.
+    pub key_store: String,
+}
+
+/// A workspace and its new fields.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct UpdateWorkspace {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// New values.
+    pub fields: WorkspaceFields,
+}
+
+/// A workspace's new scoring settings.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetScoringConfig {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// Weights and threshold.
+    pub config: ScoringConfig,
+}
+
+/// A file to look at before importing.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PreviewImport {
+    /// Path of the CSV file.
+    pub path: String,
+}
+
+/// What a file looks like, and the proposed mapping.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ImportPreview {
+    /// The file's name.
+    pub file_name: String,
+    /// Its size in bytes.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Headers, detected fields and sample rows.
+    pub csv: CsvPreview,
+}
+
+/// An import to run.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ImportCsv {
+    /// The workspace to import into.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// Path of the CSV file.
+    pub path: String,
+    /// The mapping to use; `None` uses the detected one.
+    pub columns: Option<Vec<ColumnMapping>>,
+}
+
+/// Where to write an import's row errors.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ExportImportErrors {
+    /// The import.
+    #[ts(type = "number")]
+    pub import_id: i64,
+    /// The CSV file to write.
+    pub path: String,
+}
+
+/// One prospect.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProspectId {
+    /// Its id.
+    #[ts(type = "number")]
+    pub id: i64,
+}
+
+/// Some prospects of a workspace.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProspectIds {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The prospects.
+    #[ts(type = "Array<number>")]
+    pub ids: Vec<i64>,
+}
+
+/// A prospect and the changes to make.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct UpdateProspect {
+    /// The prospect.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The changes.
+    pub patch: ProspectPatch,
+}
+
+/// A workspace.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct WorkspaceRef {
+    /// Its id.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+}
+
+/// The result of a scoring run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ScoreSummary {
+    /// Prospects scored.
+    pub scored: u32,
+    /// Prospects now qualified.
+    pub qualified: u32,
+    /// Prospects that became qualified in this run.
+    pub newly_qualified: u32,
+    /// Prospects that fell below the threshold in this run.
+    pub no_longer_qualified: u32,
+    /// The threshold used.
+    pub threshold: u8,
+}
+
+/// A page of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AuditQuery {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// Entries to return (at most 500).
+    pub limit: u32,
+    /// Only entries older than this id.
+    #[ts(type = "number | null")]
+    pub before_id: Option<i64>,
+}
+
+fn io_error(path: &Path, action: &str, e: std::io::Error) -> ApiError {
+    ApiError::new(ErrorCode::Io, format!("cannot {action} {}: {e}", path.display()))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+async fn read_file(path: &Path) -> Result<Vec<u8>, ApiError> {
+    let meta = tokio::fs::metadata(path).await.map_err(|e| io_error(path, "read", e))?;
+    if meta.is_dir() {
+        return Err(ApiError::invalid(format!("{} is a folder, not a CSV file", path.display())));
+    }
+    if meta.len() > csv_source::MAX_FILE_BYTES as u64 {
+        return Err(ApiError::new(
+            ErrorCode::CsvInvalid,
+            format!("{} is larger than 512 MiB; split it into smaller files", path.display()),
+        ));
+    }
+    tokio::fs::read(path).await.map_err(|e| io_error(path, "read", e))
+}
+
+impl Api {
+    fn changed(&self, workspace_id: Option<i64>, entity: ChangedEntity) {
+        self.emit(ApiEvent::Changed {
+            workspace_id,
+            entity,
+            source: self.config.actor().as_str().to_string(),
+        });
+        if entity != ChangedEntity::Audit {
+            self.emit(ApiEvent::Changed {
+                workspace_id,
+                entity: ChangedEntity::Audit,
+                source: self.config.actor().as_str().to_string(),
+            });
+        }
+    }
+
+    /// Facts about the running application.
+    pub async fn app_info(&self, _: NoArgs) -> Result<AppInfo, ApiError> {
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            data_dir: self.config.data_dir.display().to_string(),
+            key_store: match &self.config.key {
+                crate::KeyChoice::Keychain => "OS keychain".to_string(),
+                crate::KeyChoice::File(p) => format!("key file {}", p.display()),
+            },
+        })
+    }
+
+    /// Every workspace.
+    pub async fn list_workspaces(&self, _: NoArgs) -> Result<Vec<Workspace>, ApiError> {
+        Ok(self.store.list_workspaces().await?)
+    }
+
+    /// Creates a workspace.
+    pub async fn create_workspace(&self, fields: WorkspaceFields) -> Result<Workspace, ApiError> {
+        let w = self.store.create_workspace(&fields, self.config.actor()).await?;
+        self.changed(Some(w.id), ChangedEntity::Workspaces);
+        Ok(w)
+    }
+
+    /// Changes a workspace's name, address and legal notice.
+    pub async fn update_workspace(&self, args: UpdateWorkspace) -> Result<Workspace, ApiError> {
+        let w = self
+            .store
+            .update_workspace(args.id, &args.fields, self.config.actor())
+            .await?;
+        self.changed(Some(w.id), ChangedEntity::Workspaces);
+        Ok(w)
+    }
+
+    /// Saves a workspace's scoring weights and threshold (takes effect at the next scoring).
+    pub async fn set_scoring_config(&self, args: SetScoringConfig) -> Result<Workspace, ApiError> {
+        let w = self
+            .store
+            .set_scoring_config(args.workspace_id, &args.config, self.config.actor())
+            .await?;
+        self.changed(Some(w.id), ChangedEntity::Workspaces);
+        Ok(w)
+    }
+
+    /// Reads a file's headers and first rows and proposes a column mapping.
+    pub async fn preview_import(&self, args: PreviewImport) -> Result<ImportPreview, ApiError> {
+        let path = PathBuf::from(&args.path);
+        let bytes = read_file(&path).await?;
+        let size = bytes.len() as u64;
+        let csv = tokio::task::spawn_blocking(move || csv_source::preview(&bytes, 5)).await??;
+        Ok(ImportPreview {
+            file_name: file_name(&path),
+            size,
+            csv,
+        })
+    }
+
+    /// Imports a CSV file into a workspace in one transaction, emitting progress events.
+    pub async fn import_csv(&self, args: ImportCsv) -> Result<ImportReport, ApiError> {
+        let workspace_id = args.workspace_id;
+        // Fail before reading a large file into a workspace that is not there.
+        self.store.workspace(workspace_id).await?;
+        let path = PathBuf::from(&args.path);
+        let name = file_name(&path);
+        let result = self.run_import(workspace_id, &path, &name, args.columns).await;
+        if let Err(e) = &result {
+            let details = serde_json::json!({ "file": name, "code": e.code });
+            self.store
+                .audit(
+                    Some(workspace_id),
+                    self.config.actor(),
+                    "prospects.import_failed",
+                    &format!("Import of {name} failed; nothing was imported: {}", e.message),
+                    Some(&details),
+                )
+                .await?;
+            self.changed(Some(workspace_id), ChangedEntity::Audit);
+        }
+        result
+    }
+
+    async fn run_import(
+        &self,
+        workspace_id: i64,
+        path: &Path,
+        name: &str,
+        columns: Option<Vec<ColumnMapping>>,
+    ) -> Result<ImportReport, ApiError> {
+        let bytes = read_file(path).await?;
+        let events = self.events.clone();
+        let (preview_source, outcome, columns) = tokio::task::spawn_blocking(move || {
+            let preview = csv_source::preview(&bytes, 0)?;
+            let columns = columns.unwrap_or(preview.columns);
+            let outcome = csv_source::read_rows(&bytes, &columns, |p: ReadProgress| {
+                let _ = events.send(ApiEvent::ImportProgress {
+                    workspace_id,
+                    phase: ImportPhase::Reading,
+                    done: p.bytes_read,
+                    total: p.bytes_total,
+                });
+            })?;
+            Ok::<_, ApiError>((preview.source_type, outcome, columns))
+        })
+        .await??;
+        let events = self.events.clone();
+        let report = self
+            .store
+            .import_prospects(
+                ImportBatch {
+                    workspace_id,
+                    file_name: name,
+                    source_type: preview_source,
+                    mapping: &columns,
+                    valid: outcome.valid,
+                    invalid: outcome.invalid,
+                    total_rows: outcome.total_rows,
+                    actor: self.config.actor(),
+                },
+                move |done, total| {
+                    let _ = events.send(ApiEvent::ImportProgress {
+                        workspace_id,
+                        phase: ImportPhase::Writing,
+                        done,
+                        total,
+                    });
+                },
+            )
+            .await?;
+        self.changed(Some(workspace_id), ChangedEntity::Prospects);
+        Ok(report)
+    }
+
+    /// Writes an import's row errors to a CSV file (line, column, value, problem). Returns the
+    /// number of problems written.
+    pub async fn export_import_errors(&self, args: ExportImportErrors) -> Result<u32, ApiError> {
+        let rows = self.store.import_row_errors(args.import_id).await?;
+        let path = PathBuf::from(&args.path);
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let csv_err = |e: csv::Error| ApiError::new(ErrorCode::Internal, e.to_string());
+        out.write_record(["line", "column", "value", "problem"]).map_err(csv_err)?;
+        let mut n = 0u32;
+        for r in &rows {
+            for e in &r.errors {
+                out.write_record([r.row.to_string().as_str(), &e.column, &e.value, &e.message])
+                    .map_err(csv_err)?;
+                n += 1;
+            }
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        tokio::fs::write(&path, bytes).await.map_err(|e| io_error(&path, "write", e))?;
+        Ok(n)
+    }
+
+    /// One page of prospects.
+    pub async fn list_prospects(&self, query: ProspectQuery) -> Result<ProspectPage, ApiError> {
+        if query.limit > 1000 {
+            return Err(ApiError::invalid("at most 1000 prospects can be listed at once"));
+        }
+        Ok(self.store.list_prospects(&query).await?)
+    }
+
+    /// One prospect with its score breakdown.
+    pub async fn get_prospect(&self, args: ProspectId) -> Result<Prospect, ApiError> {
+        Ok(self.store.prospect(args.id).await?)
+    }
+
+    /// Edits a prospect.
+    pub async fn update_prospect(&self, args: UpdateProspect) -> Result<Prospect, ApiError> {
+        let p = self
+            .store
+            .update_prospect(args.id, &args.patch, self.config.actor())
+            .await?;
+        self.changed(Some(p.workspace_id), ChangedEntity::Prospects);
+        Ok(p)
+    }
+
+    /// Moves prospects to the trash; [`Api::restore_prospects`] undoes it.
+    pub async fn delete_prospects(&self, args: ProspectIds) -> Result<u32, ApiError> {
+        let n = self
+            .store
+            .set_prospects_deleted(args.workspace_id, &args.ids, false, self.config.actor())
+            .await?;
+        self.changed(Some(args.workspace_id), ChangedEntity::Prospects);
+        Ok(n)
+    }
+
+    /// Brings prospects back from the trash.
+    pub async fn restore_prospects(&self, args: ProspectIds) -> Result<u32, ApiError> {
+        let n = self
+            .store
+            .set_prospects_deleted(args.workspace_id, &args.ids, true, self.config.actor())
+            .await?;
+        self.changed(Some(args.workspace_id), ChangedEntity::Prospects);
+        Ok(n)
+    }
+
+    /// Counts for the filter menus.
+    pub async fn prospect_facets(&self, args: WorkspaceRef) -> Result<Facets, ApiError> {
+        Ok(self.store.facets(args.workspace_id).await?)
+    }
+
+    /// Scores every live prospect of a workspace with its weights, and moves prospects between
+    /// `new` and `qualified` by the threshold.
+    pub async fn score_prospects(&self, args: WorkspaceRef) -> Result<ScoreSummary, ApiError> {
+        let ws = self.store.workspace(args.workspace_id).await?;
+        let prospects = self.store.prospects_for_scoring(ws.id).await?;
+        let config = ws.scoring.clone();
+        let (updates, summary) = tokio::task::spawn_blocking(move || {
+            let scorer = Scorer::new(config.clone());
+            let mut summary = ScoreSummary {
+                scored: 0,
+                qualified: 0,
+                newly_qualified: 0,
+                no_longer_qualified: 0,
+                threshold: config.threshold,
+            };
+            let updates: Vec<ScoreUpdate> = prospects
+                .iter()
+                .map(|p| {
+                    let breakdown = scorer.score(&p.facts());
+                    let status = p.status.after_scoring(breakdown.qualified);
+                    summary.scored += 1;
+                    if breakdown.qualified {
+                        summary.qualified += 1;
+                    }
+                    match status {
+                        Some(outreach_core::ProspectStatus::Qualified) => summary.newly_qualified += 1,
+                        Some(_) => summary.no_longer_qualified += 1,
+                        None => {}
+                    }
+                    ScoreUpdate {
+                        id: p.id,
+                        breakdown,
+                        status,
+                    }
+                })
+                .collect();
+            (updates, summary)
+        })
+        .await?;
+        let text = format!(
+            "Scored {} prospect(s): {} qualified at threshold {} ({} newly)",
+            summary.scored, summary.qualified, summary.threshold, summary.newly_qualified
+        );
+        self.store
+            .apply_scores(ws.id, &updates, &text, self.config.actor())
+            .await?;
+        self.changed(Some(ws.id), ChangedEntity::Prospects);
+        Ok(summary)
+    }
+
+    /// The newest audit entries of a workspace.
+    pub async fn list_audit(&self, args: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
+        let limit = i64::from(args.limit.clamp(1, 500));
+        Ok(self
+            .store
+            .audit_log(args.workspace_id, limit, args.before_id)
+            .await?)
+    }
+
+    /// Creates a demo workspace filled with clearly fake prospects, imported through the real
+    /// import path.
+    pub async fn load_demo(&self, _: NoArgs) -> Result<Workspace, ApiError> {
+        let existing = self.store.list_workspaces().await?;
+        let name = crate::demo::free_name(&existing);
+        let ws = self
+            .store
+            .create_workspace(
+                &WorkspaceFields {
+                    name,
+                    postal_address: "Demo Agency Ltd, 1 Example Street, 12345 Sample Town".into(),
+                    legal_notice: "Demo data: every person, company and address here is fictitious.".into(),
+                },
+                outreach_store::Actor::System,
+            )
+            .await?;
+        let csv = crate::demo::csv(300);
+        let preview = csv_source::preview(csv.as_bytes(), 0)?;
+        let outcome = csv_source::read_rows(csv.as_bytes(), &preview.columns, |_| {})?;
+        self.store
+            .import_prospects(
+                ImportBatch {
+                    workspace_id: ws.id,
+                    file_name: "demo data",
+                    source_type: outreach_core::SourceType::Demo,
+                    mapping: &preview.columns,
+                    valid: outcome.valid,
+                    invalid: outcome.invalid,
+                    total_rows: outcome.total_rows,
+                    actor: outreach_store::Actor::System,
+                },
+                |_, _| {},
+            )
+            .await?;
+        self.changed(Some(ws.id), ChangedEntity::Workspaces);
+        self.changed(Some(ws.id), ChangedEntity::Prospects);
+        Ok(ws)
+    }
+}
