@@ -1,0 +1,408 @@
+//! Arguments and the command implementations.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use outreach_api::core::mapping::Field;
+use outreach_api::core::prospect::Workspace;
+use outreach_api::core::ProspectStatus;
+use outreach_api::store::prospects::{ProspectQuery, SortField};
+use outreach_api::store::workspaces::WorkspaceFields;
+use outreach_api::{
+    Api, ApiConfig, ApiError, ApiEvent, AuditQuery, Caller, ImportCsv, NoArgs, PreviewImport,
+    WorkspaceRef,
+};
+
+use crate::output::{self, Progress};
+
+/// Outreach Desk on the command line.
+#[derive(Debug, Parser)]
+#[command(name = "outreach", version, about)]
+pub struct Args {
+    /// The data folder (default: OUTREACH_DATA_DIR, else the platform's application-data folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print results and errors as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+impl Args {
+    /// Whether output is JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and list workspaces (one per client).
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Import prospects from a CSV file (LinkedIn, Sales Navigator or any CSV).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The workspace to import into.
+        #[arg(long, short)]
+        workspace: String,
+        /// Override the detected mapping: `COLUMN=FIELD` (COLUMN is a header as written in
+        /// the file; FIELD is one of first_name, last_name, full_name, email, website,
+        /// x_handle, linkedin_url, instagram, company, title, country, followers, notes,
+        /// connected_on, or `skip`).
+        #[arg(long = "map", value_name = "COLUMN=FIELD")]
+        map: Vec<String>,
+        /// Show the detected mapping and stop.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the rejected rows' problems to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        errors_out: Option<PathBuf>,
+    },
+    /// List and inspect prospects.
+    #[command(subcommand)]
+    Prospects(ProspectsCommand),
+    /// Score every prospect of a workspace and qualify those at or above the threshold.
+    Score {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+    },
+    /// Show a workspace's audit log, newest first.
+    Audit {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Create a demo workspace with a few hundred fictitious prospects.
+    Demo,
+    /// Show the data folder, key store and version.
+    Info,
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkspaceCommand {
+    /// Create a workspace.
+    Create {
+        /// Its name.
+        name: String,
+        /// Postal address printed in every message.
+        #[arg(long, default_value = "")]
+        address: String,
+        /// Legal notice text.
+        #[arg(long, default_value = "")]
+        legal_notice: String,
+    },
+    /// List workspaces.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProspectsCommand {
+    /// List prospects.
+    List {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Only this status (new, qualified, disqualified, contacted, …); repeatable.
+        #[arg(long)]
+        status: Vec<String>,
+        /// Words to find in names, e-mail, company, website and notes.
+        #[arg(long)]
+        search: Option<String>,
+        /// At most this many (default: all).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Sort by name, company, score, country, status or created_at.
+        #[arg(long, default_value = "name")]
+        sort: String,
+        /// Sort descending.
+        #[arg(long)]
+        desc: bool,
+    },
+}
+
+async fn workspace(api: &Api, name: &str) -> Result<Workspace> {
+    let all = api.list_workspaces(NoArgs {}).await?;
+    all.into_iter()
+        .find(|w| w.name.eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            ApiError::new(
+                outreach_api::ErrorCode::NotFound,
+                format!("no workspace named '{name}'; create it with `outreach workspace create \"{name}\"`"),
+            )
+            .into()
+        })
+}
+
+fn parse_sort(s: &str) -> Result<SortField> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+        ApiError::invalid(format!(
+            "unknown sort '{s}'; use name, company, score, country, status or created_at"
+        ))
+        .into()
+    })
+}
+
+fn parse_status(s: &str) -> Result<ProspectStatus> {
+    ProspectStatus::parse(s.trim()).ok_or_else(|| {
+        let all: Vec<&str> = ProspectStatus::ALL.iter().map(|s| s.as_str()).collect();
+        ApiError::invalid(format!("unknown status '{s}'; use one of {}", all.join(", "))).into()
+    })
+}
+
+/// Runs one command.
+pub async fn run(args: Args) -> Result<()> {
+    let config = ApiConfig::from_env(args.data_dir.clone(), Caller::Cli)?;
+    let api = Api::open(config).await?;
+    let result = dispatch(&api, args.command, args.json).await;
+    api.close().await;
+    result
+}
+
+async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
+    match command {
+        Command::Workspace(WorkspaceCommand::Create {
+            name,
+            address,
+            legal_notice,
+        }) => {
+            let w = api
+                .create_workspace(WorkspaceFields {
+                    name,
+                    postal_address: address,
+                    legal_notice,
+                })
+                .await?;
+            if json {
+                output::json(&w)?;
+            } else {
+                println!("created workspace '{}' (#{})", w.name, w.id);
+            }
+        }
+        Command::Workspace(WorkspaceCommand::List) => {
+            let all = api.list_workspaces(NoArgs {}).await?;
+            if json {
+                output::json(&all)?;
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|w| vec![w.id.to_string(), w.name.clone(), w.created_at.clone()])
+                    .collect();
+                output::table(&["ID", "NAME", "CREATED"], &rows);
+            }
+        }
+        Command::Import {
+            file,
+            workspace: ws,
+            map,
+            dry_run,
+            errors_out,
+        } => import(api, file, &ws, &map, dry_run, errors_out, json).await?,
+        Command::Prospects(ProspectsCommand::List {
+            workspace: ws,
+            status,
+            search,
+            limit,
+            sort,
+            desc,
+        }) => {
+            let w = workspace(api, &ws).await?;
+            let statuses = status.iter().map(|s| parse_status(s)).collect::<Result<Vec<_>>>()?;
+            let mut query = ProspectQuery {
+                workspace_id: w.id,
+                search,
+                statuses,
+                sort: parse_sort(&sort)?,
+                descending: desc,
+                limit: 1000,
+                ..Default::default()
+            };
+            let wanted = limit.unwrap_or(u32::MAX);
+            let mut rows = Vec::new();
+            loop {
+                query.limit = 1000.min(wanted - rows.len() as u32).max(1);
+                let page = api.list_prospects(query.clone()).await?;
+                let n = page.rows.len() as u32;
+                rows.extend(page.rows);
+                query.offset += n;
+                if n == 0 || rows.len() as u32 >= wanted || query.offset >= page.total {
+                    break;
+                }
+            }
+            if json {
+                output::json(&rows)?;
+            } else {
+                let table: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.id.to_string(),
+                            p.display_name(),
+                            p.email.clone().unwrap_or_default(),
+                            p.company.clone().unwrap_or_default(),
+                            p.country.clone().unwrap_or_default(),
+                            p.status.as_str().to_string(),
+                            p.score.map(|s| s.to_string()).unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "NAME", "EMAIL", "COMPANY", "COUNTRY", "STATUS", "SCORE"], &table);
+                eprintln!("{} prospect(s)", rows.len());
+            }
+        }
+        Command::Score { workspace: ws } => {
+            let w = workspace(api, &ws).await?;
+            let s = api.score_prospects(WorkspaceRef { workspace_id: w.id }).await?;
+            if json {
+                output::json(&s)?;
+            } else {
+                println!(
+                    "scored {} prospect(s): {} qualified at threshold {} ({} newly qualified, {} no longer)",
+                    s.scored, s.qualified, s.threshold, s.newly_qualified, s.no_longer_qualified
+                );
+            }
+        }
+        Command::Audit { workspace: ws, limit } => {
+            let w = workspace(api, &ws).await?;
+            let entries = api
+                .list_audit(AuditQuery {
+                    workspace_id: w.id,
+                    limit,
+                    before_id: None,
+                })
+                .await?;
+            if json {
+                output::json(&entries)?;
+            } else {
+                let rows: Vec<Vec<String>> = entries
+                    .iter()
+                    .map(|e| vec![e.at.clone(), e.actor.clone(), e.action.clone(), e.summary.clone()])
+                    .collect();
+                output::table(&["AT", "ACTOR", "ACTION", "SUMMARY"], &rows);
+            }
+        }
+        Command::Demo => {
+            let w = api.load_demo(NoArgs {}).await?;
+            if json {
+                output::json(&w)?;
+            } else {
+                println!("created '{}' (#{}) with demo prospects", w.name, w.id);
+            }
+        }
+        Command::Info => {
+            let info = api.app_info(NoArgs {}).await?;
+            if json {
+                output::json(&info)?;
+            } else {
+                println!("version:   {}\ndata dir:  {}\nkey store: {}", info.version, info.data_dir, info.key_store);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn import(
+    api: &Api,
+    file: PathBuf,
+    ws: &str,
+    map: &[String],
+    dry_run: bool,
+    errors_out: Option<PathBuf>,
+    json: bool,
+) -> Result<()> {
+    let w = workspace(api, ws).await?;
+    let path = file.to_string_lossy().into_owned();
+    let preview = api.preview_import(PreviewImport { path: path.clone() }).await?;
+    let mut columns = preview.csv.columns.clone();
+    for m in map {
+        let (column, field) = m
+            .rsplit_once('=')
+            .ok_or_else(|| ApiError::invalid(format!("--map '{m}' is not COLUMN=FIELD")))?;
+        let field = match field.trim() {
+            "skip" | "" => None,
+            f => Some(Field::parse(f).ok_or_else(|| {
+                let all: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+                ApiError::invalid(format!("--map '{m}': unknown field '{f}'; use one of {} or skip", all.join(", ")))
+            })?),
+        };
+        let col = columns
+            .iter_mut()
+            .find(|c| c.header.eq_ignore_ascii_case(column.trim()))
+            .ok_or_else(|| {
+                let headers: Vec<&str> = preview.csv.columns.iter().map(|c| c.header.as_str()).collect();
+                ApiError::invalid(format!("--map '{m}': the file has no column '{column}' (columns: {})", headers.join(", ")))
+            })?;
+        col.field = field;
+    }
+    if dry_run {
+        if json {
+            output::json(&serde_json::json!({ "source_type": preview.csv.source_type, "columns": columns }))?;
+        } else {
+            println!("{} ({} bytes), detected: {:?}", preview.file_name, preview.size, preview.csv.source_type);
+            let rows: Vec<Vec<String>> = columns
+                .iter()
+                .map(|c| vec![c.header.clone(), c.field.map_or("(skip)".into(), |f| f.as_str().into())])
+                .collect();
+            output::table(&["COLUMN", "FIELD"], &rows);
+        }
+        return Ok(());
+    }
+    let progress = Progress::new();
+    let mut events = api.subscribe();
+    let watcher = tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            if let ApiEvent::ImportProgress { phase, done, total, .. } = e {
+                progress.show(&format!("{phase:?}"), done, total);
+            }
+        }
+        progress.finish();
+    });
+    let report = api
+        .import_csv(ImportCsv {
+            workspace_id: w.id,
+            path,
+            columns: Some(columns),
+        })
+        .await;
+    watcher.abort();
+    Progress::new().finish();
+    let report = report?;
+    if let Some(out) = errors_out {
+        let n = api
+            .export_import_errors(outreach_api::ExportImportErrors {
+                import_id: report.import_id,
+                path: out.to_string_lossy().into_owned(),
+            })
+            .await
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("wrote {n} problem(s) to {}", out.display());
+    }
+    if json {
+        output::json(&report)?;
+    } else {
+        println!(
+            "imported {}: {} new, {} merged, {} invalid of {} rows",
+            preview.file_name, report.created, report.merged, report.invalid, report.total_rows
+        );
+        for r in report.row_errors.iter().take(20) {
+            for e in &r.errors {
+                let col = if e.column.is_empty() { String::new() } else { format!(" [{}]", e.column) };
+                println!("  line {}{col}: {}", r.row, e.message);
+            }
+        }
+        if report.row_errors.len() > 20 {
+            println!("  … and {} more rows with problems (use --errors-out FILE)", report.row_errors.len() - 20);
+        }
+        for n in &report.notes {
+            println!("  note: {n}");
+        }
+    }
+    Ok(())
+}
