@@ -1,1 +1,106 @@
-//! wip
+//! The desktop shell: it opens the API, exposes each API command to the web UI through a
+//! one-line adapter generated from `outreach_api::for_each_command!`, and forwards API events
+//! to the UI. It holds no logic of its own.
+
+use std::path::PathBuf;
+
+use outreach_api::{Api, ApiConfig, ApiError, Caller};
+use tauri::{Emitter, Manager};
+
+/// The event name the UI listens on.
+const EVENT: &str = "outreach://event";
+
+/// The API, or why it could not be opened. Every command answers with that error, so the UI
+/// shows one clear screen (for example "no keychain available") instead of failing later.
+struct Backend(Result<Api, ApiError>);
+
+impl Backend {
+    fn api(&self) -> Result<&Api, ApiError> {
+        self.0.as_ref().map_err(Clone::clone)
+    }
+}
+
+macro_rules! adapters {
+    ($( $name:ident ( $args:ty ) -> $ret:ty ; )*) => {
+        mod commands {
+            use super::*;
+            $(
+                #[tauri::command]
+                pub async fn $name(state: tauri::State<'_, Backend>, args: $args) -> Result<$ret, ApiError> {
+                    state.api()?.$name(args).await
+                }
+            )*
+        }
+
+        fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$name),*]
+        }
+    };
+}
+
+outreach_api::for_each_command!(adapters);
+
+/// `--data-dir DIR` (or `--data-dir=DIR`) on the app's command line, as for the CLI.
+fn data_dir_arg() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--data-dir" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.strip_prefix("--data-dir=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    None
+}
+
+/// Starts the app.
+pub fn run() {
+    let opened = tauri::async_runtime::block_on(async {
+        let config = ApiConfig::from_env(data_dir_arg(), Caller::App)?;
+        Api::open(config).await
+    });
+    if let Err(e) = &opened {
+        eprintln!("outreach-desk: {}", e.message);
+    }
+    let events = opened.as_ref().ok().map(Api::subscribe);
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(Backend(opened))
+        .invoke_handler(handler())
+        .setup(move |app| {
+            if let Some(mut rx) = events {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    use tokio::sync::broadcast::error::RecvError;
+                    loop {
+                        match rx.recv().await {
+                            Ok(event) => {
+                                let _ = handle.emit(EVENT, event);
+                            }
+                            // A slow UI misses some progress ticks; the next one catches up.
+                            Err(RecvError::Lagged(_)) => continue,
+                            Err(RecvError::Closed) => break,
+                        }
+                    }
+                });
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("outreach-desk: cannot start the window: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Ok(api) = handle.state::<Backend>().api()
+        {
+            // Checkpoint the write-ahead log and release the database before the process ends.
+            tauri::async_runtime::block_on(api.close());
+        }
+    });
+}

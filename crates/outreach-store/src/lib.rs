@@ -66,6 +66,7 @@ impl Store {
     /// Opens (creating if needed) the encrypted database at `path` and brings its schema up to
     /// date.
     pub async fn open(path: &Path, key: &DbKey) -> Result<Self, StoreError> {
+        silence_sqlcipher_log().await?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(StoreError::from)?
             .filename(path)
@@ -96,6 +97,17 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// SQLCipher writes its own diagnostics (such as "hmac check failed" for a wrong key) to
+/// standard error, which would garble the CLI's output; every such failure already reaches the
+/// caller as a typed error. The log level is process-wide, so one throwaway connection sets it.
+async fn silence_sqlcipher_log() -> Result<(), StoreError> {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+    conn.execute("PRAGMA cipher_log_level = NONE").await?;
+    conn.close().await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,7 @@
+//! The Outreach Desk desktop app.
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    outreach_desk_lib::run();
+}

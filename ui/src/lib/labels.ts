@@ -1,0 +1,119 @@
+import type { FactorId, Field, ImportPhase, ProspectStatus, SortField, SourceType } from '$lib/generated/commands';
+
+export const STATUSES: readonly ProspectStatus[] = [
+	'new',
+	'qualified',
+	'disqualified',
+	'contacted',
+	'replied',
+	'interested',
+	'converted',
+	'not_interested',
+	'unsubscribed',
+	'bounced'
+];
+
+export const STATUS_LABELS: Record<ProspectStatus, string> = {
+	new: 'New',
+	qualified: 'Qualified',
+	disqualified: 'Disqualified',
+	contacted: 'Contacted',
+	replied: 'Replied',
+	interested: 'Interested',
+	converted: 'Converted',
+	not_interested: 'Not interested',
+	unsubscribed: 'Unsubscribed',
+	bounced: 'Bounced'
+};
+
+export const SOURCE_LABELS: Record<SourceType, string> = {
+	linkedin_export: 'LinkedIn export',
+	sales_navigator: 'Sales Navigator',
+	csv: 'CSV',
+	manual: 'Manual',
+	demo: 'Demo'
+};
+
+export const FIELDS: readonly Field[] = [
+	'first_name',
+	'last_name',
+	'full_name',
+	'email',
+	'website',
+	'x_handle',
+	'linkedin_url',
+	'instagram',
+	'company',
+	'title',
+	'country',
+	'followers',
+	'notes',
+	'connected_on'
+];
+
+export const FIELD_LABELS: Record<Field, string> = {
+	first_name: 'First name',
+	last_name: 'Last name',
+	full_name: 'Full name',
+	email: 'E-mail',
+	website: 'Website',
+	x_handle: 'X handle',
+	linkedin_url: 'LinkedIn URL',
+	instagram: 'Instagram',
+	company: 'Company',
+	title: 'Job title',
+	country: 'Country',
+	followers: 'Followers',
+	notes: 'Notes',
+	connected_on: 'Connected on'
+};
+
+export const FACTORS: readonly FactorId[] = ['email_domain', 'website', 'social'];
+
+export const FACTOR_LABELS: Record<FactorId, string> = {
+	email_domain: 'E-mail domain',
+	website: 'Website',
+	social: 'Social reach'
+};
+
+export const SORT_LABELS: Record<SortField, string> = {
+	name: 'Name',
+	company: 'Company',
+	score: 'Score',
+	country: 'Country',
+	status: 'Status',
+	created_at: 'Added'
+};
+
+export const PHASE_LABELS: Record<ImportPhase, string> = {
+	reading: 'Reading the file',
+	writing: 'Saving prospects'
+};
+
+export function delimiterLabel(d: string): string {
+	if (d === ',') return 'comma (,)';
+	if (d === ';') return 'semicolon (;)';
+	if (d === '\t') return 'tab';
+	return JSON.stringify(d);
+}
+
+/** A date and time in the user's locale. */
+export function formatDateTime(iso: string): string {
+	const d = new Date(iso);
+	return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function formatDate(iso: string): string {
+	const d = new Date(iso);
+	return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString();
+}
+
+export function formatBytes(n: number): string {
+	if (n < 1024) return `${n} B`;
+	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+	return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatNumber(n: number): string {
+	return n.toLocaleString();
+}

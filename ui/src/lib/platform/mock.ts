@@ -1,0 +1,831 @@
+/**
+ * An in-memory backend that implements every command closely enough for tests and for
+ * running the UI in a plain browser. It follows the Rust core's contract: the same
+ * shapes, the same error codes, the same events.
+ */
+import type {
+	ApiError,
+	ApiEvent,
+	AppInfo,
+	AuditEntry,
+	ColumnMapping,
+	Commands,
+	ErrorCode,
+	FactorId,
+	FactorScore,
+	Field,
+	FieldError,
+	Prospect,
+	ProspectQuery,
+	RowError,
+	ScoreBreakdown,
+	ScoringConfig,
+	SourceType,
+	Workspace,
+	WorkspaceFields
+} from '$lib/generated/commands';
+import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
+import type { Backend } from './backend';
+import { csvCell, parseCsv } from './csv';
+
+type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
+
+/** Throw an {@link ApiError}. */
+function fail(code: ErrorCode, message: string): never {
+	const err: ApiError = { code, message };
+	throw err;
+}
+
+function clone<T>(v: T): T {
+	return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const DEFAULT_SCORING: ScoringConfig = {
+	weights: [
+		{ factor: 'email_domain', weight: 40 },
+		{ factor: 'website', weight: 30 },
+		{ factor: 'social', weight: 30 }
+	],
+	threshold: 60
+};
+
+const FREE_MAIL = new Set([
+	'gmail.com',
+	'googlemail.com',
+	'yahoo.com',
+	'hotmail.com',
+	'outlook.com',
+	'icloud.com',
+	'aol.com',
+	'gmx.de',
+	'web.de',
+	'proton.me'
+]);
+
+const HEADER_ALIASES: Record<Field, string[]> = {
+	first_name: ['first name', 'firstname', 'first', 'given name', 'vorname'],
+	last_name: ['last name', 'lastname', 'last', 'surname', 'family name', 'nachname'],
+	full_name: ['name', 'full name', 'fullname', 'contact'],
+	email: ['email', 'e-mail', 'email address', 'e-mail address', 'mail'],
+	website: ['website', 'web', 'homepage', 'site', 'domain'],
+	x_handle: ['x', 'twitter', 'x handle', 'twitter handle'],
+	linkedin_url: ['linkedin', 'linkedin url', 'url', 'profile url', 'linkedin profile'],
+	instagram: ['instagram', 'instagram handle'],
+	company: ['company', 'organization', 'organisation', 'company name'],
+	title: ['title', 'position', 'job title', 'headline'],
+	country: ['country', 'location', 'region'],
+	followers: ['followers', 'follower count', 'followers count', 'audience'],
+	notes: ['notes', 'note', 'comment', 'comments'],
+	connected_on: ['connected on']
+};
+
+const IDENTITY_FIELDS: Field[] = [
+	'first_name',
+	'last_name',
+	'full_name',
+	'email',
+	'website',
+	'x_handle',
+	'linkedin_url',
+	'instagram'
+];
+
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Parse a follower count such as `1200`, `1,200`, `1.2k` or `3M`. */
+export function parseFollowers(text: string): number | null {
+	const t = text.trim().toLowerCase().replaceAll(',', '').replaceAll('_', '');
+	const m = /^(\d+(?:\.\d+)?)\s*([km]?)$/.exec(t);
+	if (!m) return null;
+	const mult = m[2] === 'k' ? 1_000 : m[2] === 'm' ? 1_000_000 : 1;
+	return Math.round(parseFloat(m[1]) * mult);
+}
+
+function normHeader(h: string): string {
+	return h.trim().toLowerCase().replace(/[_\s]+/g, ' ');
+}
+
+export function detectField(header: string): Field | null {
+	const h = normHeader(header);
+	for (const [field, aliases] of Object.entries(HEADER_ALIASES) as [Field, string[]][]) {
+		if (aliases.includes(h)) return field;
+	}
+	return null;
+}
+
+function mappingProblem(columns: ColumnMapping[]): string | null {
+	const seen = new Map<Field, string>();
+	for (const c of columns) {
+		if (!c.field) continue;
+		const before = seen.get(c.field);
+		if (before !== undefined) return `Columns “${before}” and “${c.header}” both fill ${c.field}.`;
+		seen.set(c.field, c.header);
+	}
+	if (!columns.some((c) => c.field && IDENTITY_FIELDS.includes(c.field))) {
+		return 'No column was recognised as a name, e-mail address, website or profile; map at least one.';
+	}
+	return null;
+}
+
+function displayName(p: Prospect): string {
+	return [p.first_name, p.last_name].filter(Boolean).join(' ');
+}
+
+function hostOf(url: string): string | null {
+	const m = /^(?:[a-z]+:\/\/)?(?:www\.)?([^/\s:?#]+)/i.exec(url.trim());
+	return m ? m[1].toLowerCase() : null;
+}
+
+/** The deterministic stand-in for the real scoring rules. */
+export function scoreProspect(p: Prospect, cfg: ScoringConfig): ScoreBreakdown {
+	const factors: FactorScore[] = cfg.weights.map(({ factor, weight }) => {
+		const { points, reasons } = factorPoints(factor, p);
+		return { factor, points, weight, reasons };
+	});
+	const wsum = factors.reduce((s, f) => s + f.weight, 0);
+	const total = wsum > 0 ? Math.round(factors.reduce((s, f) => s + f.points * f.weight, 0) / wsum) : 0;
+	return { total, threshold: cfg.threshold, qualified: total >= cfg.threshold, factors };
+}
+
+function factorPoints(factor: FactorId, p: Prospect): { points: number; reasons: string[] } {
+	switch (factor) {
+		case 'email_domain': {
+			if (!p.email) return { points: 0, reasons: ['There is no e-mail address.'] };
+			const domain = p.email.split('@')[1] ?? '';
+			if (FREE_MAIL.has(domain))
+				return { points: 30, reasons: [`The address is at a free mail provider (${domain}).`] };
+			return { points: 100, reasons: [`The address is at a company domain (${domain}).`] };
+		}
+		case 'website':
+			return p.website
+				? { points: 100, reasons: [`The prospect has a website (${hostOf(p.website) ?? p.website}).`] }
+				: { points: 0, reasons: ['There is no website.'] };
+		case 'social': {
+			const f = p.followers ?? 0;
+			if (f >= 10_000) return { points: 100, reasons: [`${f} followers: a large audience.`] };
+			if (f >= 1_000) return { points: 60, reasons: [`${f} followers: a mid-sized audience.`] };
+			if (f > 0) return { points: 30, reasons: [`${f} followers: a small audience.`] };
+			if (p.x_handle || p.linkedin_url || p.instagram)
+				return { points: 20, reasons: ['A social profile is known, but no follower count.'] };
+			return { points: 0, reasons: ['No social profile is known.'] };
+		}
+	}
+}
+
+const FIRST = ['Anna', 'Ben', 'Chloé', 'David', 'Elif', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kira', 'Luca', 'Mara', 'Nils', 'Olga', 'Pablo', 'Quinn', 'Rosa', 'Sven', 'Tara'];
+const LAST = ['Becker', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hansen', 'Ivanova', 'Jensen', 'Kowalski', 'Laurent', 'Meyer', 'Novak', 'Olsen', 'Petit', 'Rossi'];
+const COMPANIES = ['Acme Media', 'Brightlane', 'Cobalt Reviews', 'Dune Labs', 'Evergreen Deals', 'Foxglove', 'Granite Tech', 'Harbor Home'];
+const COUNTRIES = ['Germany', 'France', 'Spain', 'Italy', 'Netherlands', 'Denmark', 'Poland', 'Sweden'];
+
+/** Options for {@link MockBackend}. */
+export interface MockOptions {
+	/** Milliseconds to wait before answering each call (0: next microtask). */
+	latencyMs?: number;
+	/** Milliseconds between import progress events. */
+	importStepMs?: number;
+}
+
+/** The in-memory backend. */
+export class MockBackend implements Backend {
+	/** Every call made, in order: tests assert on these. */
+	readonly calls: { cmd: keyof Commands; args: unknown }[] = [];
+	/** Fake files, path -> text; `preview_import` and `import_csv` read them. */
+	readonly files = new Map<string, string>();
+	/** What {@link pickCsvFile} answers; `undefined` answers the first registered file. */
+	pickCsvResult: string | null | undefined = undefined;
+	/** What {@link pickSaveFile} answers; `undefined` answers the default name. */
+	pickSaveResult: string | null | undefined = undefined;
+	info: AppInfo = { version: '0.0.0-mock', data_dir: '(in memory)', key_store: 'none (browser preview)' };
+
+	private latencyMs: number;
+	private importStepMs: number;
+	private failures = new Map<keyof Commands, ApiError[]>();
+	private listeners = new Set<(e: ApiEvent) => void>();
+	private workspaces: Workspace[] = [];
+	private prospects = new Map<number, Prospect>();
+	private audit: AuditEntry[] = [];
+	private imports = new Map<number, RowError[]>();
+	private seq = { workspace: 0, prospect: 0, audit: 0, import: 0 };
+
+	constructor(opts: MockOptions = {}) {
+		this.latencyMs = opts.latencyMs ?? 0;
+		this.importStepMs = opts.importStepMs ?? 0;
+	}
+
+	/** A mock with a sample CSV registered, for the browser preview. */
+	static withSampleFiles(): MockBackend {
+		const m = new MockBackend({ latencyMs: 40, importStepMs: 60 });
+		m.registerFile(
+			'sample-prospects.csv',
+			[
+				'First Name,Last Name,Email,Company,Website,Country,Followers',
+				'Lena,Schulz,lena@brightlane.example,Brightlane,brightlane.example,Germany,12k',
+				'Marco,Bianchi,marco@gmail.com,,,Italy,800',
+				'Sara,Nyberg,not-an-email,Foxglove,,Sweden,2.5k',
+				'Tom,Berg,tom@dune.example,Dune Labs,dune.example,Denmark,lots'
+			].join('\n')
+		);
+		return m;
+	}
+
+	// ---- test helpers -------------------------------------------------------------
+
+	/** Make a fake file readable by the import commands. */
+	registerFile(path: string, text: string): void {
+		this.files.set(path, text);
+	}
+
+	/** Make the next call of `cmd` reject with `error`. */
+	failNext(cmd: keyof Commands, error: ApiError): void {
+		const list = this.failures.get(cmd) ?? [];
+		list.push(error);
+		this.failures.set(cmd, list);
+	}
+
+	/** Deliver an event to every subscriber (as a CLI import would). */
+	emit(event: ApiEvent): void {
+		for (const cb of [...this.listeners]) cb(clone(event));
+	}
+
+	/** Calls of one command, with their arguments. */
+	callsOf<K extends keyof Commands>(cmd: K): Commands[K]['args'][] {
+		return this.calls.filter((c) => c.cmd === cmd).map((c) => c.args as Commands[K]['args']);
+	}
+
+	/** Create a workspace directly (no event, no latency). */
+	seedWorkspace(name: string, fields: Partial<WorkspaceFields> = {}): Workspace {
+		return this.createWorkspace({ name, postal_address: '', legal_notice: '', ...fields });
+	}
+
+	/** Create many prospects directly; `make` may override any field of the i-th one. */
+	seedProspects(workspaceId: number, count: number, make?: (i: number) => Partial<Prospect>): Prospect[] {
+		const out: Prospect[] = [];
+		for (let i = 0; i < count; i++) {
+			const first = FIRST[i % FIRST.length];
+			const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
+			const company = COMPANIES[i % COMPANIES.length];
+			const p = this.newProspect(workspaceId, {
+				first_name: first,
+				last_name: last,
+				email: `${first}.${last}${i}@${company.toLowerCase().replace(/[^a-z]/g, '')}.example`
+					.normalize('NFD')
+					.replace(/[\u0300-\u036f]/g, '')
+					.toLowerCase(),
+				company,
+				country: COUNTRIES[i % COUNTRIES.length],
+				followers: (i * 997) % 25_000,
+				website: i % 3 === 0 ? null : `https://${company.toLowerCase().replace(/[^a-z]/g, '')}.example`,
+				source_type: 'csv',
+				...make?.(i)
+			});
+			out.push(p);
+		}
+		return out;
+	}
+
+	/** Read a prospect directly. */
+	peekProspect(id: number): Prospect | undefined {
+		const p = this.prospects.get(id);
+		return p ? clone(p) : undefined;
+	}
+
+	// ---- Backend ------------------------------------------------------------------
+
+	async call<K extends keyof Commands>(cmd: K, args: Commands[K]['args']): Promise<Commands[K]['result']> {
+		this.calls.push({ cmd, args: clone(args) });
+		if (this.latencyMs > 0) await sleep(this.latencyMs);
+		else await Promise.resolve();
+		const queued = this.failures.get(cmd);
+		if (queued && queued.length > 0) throw clone(queued.shift() as ApiError);
+		const handler = this.handlers[cmd] as (a: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'];
+		if (!handler) fail('internal', `unknown command ${String(cmd)}`);
+		return clone(await handler(clone(args)));
+	}
+
+	onEvent(cb: (e: ApiEvent) => void): () => void {
+		this.listeners.add(cb);
+		return () => {
+			this.listeners.delete(cb);
+		};
+	}
+
+	async pickCsvFile(): Promise<string | null> {
+		if (this.pickCsvResult !== undefined) return this.pickCsvResult;
+		return this.files.keys().next().value ?? null;
+	}
+
+	async pickSaveFile(defaultName: string): Promise<string | null> {
+		return this.pickSaveResult !== undefined ? this.pickSaveResult : defaultName;
+	}
+
+	// ---- internals ----------------------------------------------------------------
+
+	private now(): string {
+		return new Date().toISOString();
+	}
+
+	private changed(entity: 'workspaces' | 'prospects' | 'audit', workspace_id: number | null): void {
+		const ev: ApiEvent = { kind: 'changed', entity, workspace_id, source: 'app' };
+		queueMicrotask(() => this.emit(ev));
+	}
+
+	private log(workspace_id: number | null, action: string, summary: string, details: JsonValueLike | null = null): void {
+		this.audit.push({
+			id: ++this.seq.audit,
+			workspace_id,
+			at: this.now(),
+			actor: 'app',
+			action,
+			summary,
+			details
+		});
+		this.changed('audit', workspace_id);
+	}
+
+	private workspace(id: number): Workspace {
+		const ws = this.workspaces.find((w) => w.id === id);
+		if (!ws) fail('not_found', `There is no workspace ${id}.`);
+		return ws;
+	}
+
+	private prospect(id: number): Prospect {
+		const p = this.prospects.get(id);
+		if (!p) fail('not_found', `There is no prospect ${id}.`);
+		return p;
+	}
+
+	private validateWorkspace(fields: WorkspaceFields, selfId: number | null): WorkspaceFields {
+		const name = fields.name.trim();
+		if (name === '') fail('invalid_input', 'A workspace needs a name.');
+		if (name.length > 100) fail('invalid_input', 'A workspace name has at most 100 characters.');
+		const dup = this.workspaces.find((w) => w.id !== selfId && w.name.toLowerCase() === name.toLowerCase());
+		if (dup) fail('conflict', `A workspace named “${name}” already exists.`);
+		return { name, postal_address: fields.postal_address.trim(), legal_notice: fields.legal_notice.trim() };
+	}
+
+	private createWorkspace(fields: WorkspaceFields): Workspace {
+		const f = this.validateWorkspace(fields, null);
+		const ws: Workspace = { id: ++this.seq.workspace, ...f, scoring: clone(DEFAULT_SCORING), created_at: this.now() };
+		this.workspaces.push(ws);
+		return ws;
+	}
+
+	private newProspect(workspace_id: number, fields: Partial<Prospect>): Prospect {
+		const now = this.now();
+		const p: Prospect = {
+			id: ++this.seq.prospect,
+			workspace_id,
+			first_name: null,
+			last_name: null,
+			email: null,
+			email_original: null,
+			domain: null,
+			website: null,
+			x_handle: null,
+			linkedin_url: null,
+			instagram: null,
+			company: null,
+			title: null,
+			country: null,
+			followers: null,
+			notes: null,
+			source_type: 'manual',
+			source_file: null,
+			collected_at: now,
+			status: 'new',
+			score: null,
+			score_breakdown: null,
+			lawful_basis: 'legitimate_interest',
+			consent_given: false,
+			created_at: now,
+			updated_at: now,
+			deleted_at: null,
+			...fields
+		};
+		if (p.email) {
+			p.email_original ??= p.email;
+			p.email = p.email.trim().toLowerCase();
+		}
+		p.domain = p.email ? (p.email.split('@')[1] ?? null) : p.website ? hostOf(p.website) : null;
+		this.prospects.set(p.id, p);
+		return p;
+	}
+
+	private matches(p: Prospect, q: ProspectQuery): boolean {
+		if (p.workspace_id !== q.workspace_id) return false;
+		if ((p.deleted_at !== null) !== q.deleted) return false;
+		if (q.statuses.length > 0 && !q.statuses.includes(p.status)) return false;
+		if (q.source_type !== null && p.source_type !== q.source_type) return false;
+		if (q.country !== null && (p.country ?? '').toLowerCase() !== q.country.toLowerCase()) return false;
+		if (q.min_score !== null && (p.score === null || p.score < q.min_score)) return false;
+		if (q.max_score !== null && (p.score === null || p.score > q.max_score)) return false;
+		if (q.search !== null && q.search.trim() !== '') {
+			const fields = [p.first_name, p.last_name, p.email, p.company, p.website, p.notes]
+				.filter((v): v is string => !!v)
+				.map((v) => v.toLowerCase());
+			const words = fields.flatMap((f) => f.split(/[^\p{L}\p{N}]+/u)).filter(Boolean);
+			for (const token of q.search.toLowerCase().split(/\s+/).filter(Boolean)) {
+				if (!words.some((w) => w.startsWith(token)) && !fields.some((f) => f.startsWith(token))) return false;
+			}
+		}
+		return true;
+	}
+
+	private sortKey(p: Prospect, q: ProspectQuery): string | number | null {
+		switch (q.sort) {
+			case 'name':
+				return displayName(p).toLowerCase() || null;
+			case 'company':
+				return p.company?.toLowerCase() ?? null;
+			case 'score':
+				return p.score;
+			case 'country':
+				return p.country?.toLowerCase() ?? null;
+			case 'status':
+				return p.status;
+			case 'created_at':
+				return p.created_at;
+		}
+	}
+
+	private audited(ws: number, action: string, summary: string, details: JsonValueLike | null = null) {
+		this.log(ws, action, summary, details);
+	}
+
+	private async runImport(args: Commands['import_csv']['args']): Promise<Commands['import_csv']['result']> {
+		const ws = this.workspace(args.workspace_id);
+		const text = this.readFile(args.path);
+		const parsed = parseCsv(text);
+		if (parsed.records.length === 0) fail('csv_invalid', 'The file is empty: there is no header row.');
+		const header = parsed.records[0].cells;
+		const columns = args.columns ?? this.detectColumns(header);
+		const problem = mappingProblem(columns);
+		if (problem) fail('invalid_input', problem);
+		const progress = async (phase: 'reading' | 'writing', done: number, total: number) => {
+			this.emit({ kind: 'import_progress', workspace_id: ws.id, phase, done, total });
+			if (this.importStepMs > 0) await sleep(this.importStepMs);
+		};
+		const bytes = new TextEncoder().encode(text).length;
+		await progress('reading', 0, bytes);
+		await progress('reading', Math.round(bytes / 2), bytes);
+		await progress('reading', bytes, bytes);
+
+		const rows = parsed.records.slice(1);
+		const report = {
+			import_id: ++this.seq.import,
+			total_rows: rows.length,
+			created: 0,
+			merged: 0,
+			matched_deleted: 0,
+			invalid: 0,
+			row_errors: [] as RowError[],
+			notes: [] as string[]
+		};
+		const step = Math.max(1, Math.ceil(rows.length / 4));
+		const fileName = args.path.split(/[\\/]/).pop() ?? args.path;
+		const sourceType = this.detectSource(header);
+		for (let r = 0; r < rows.length; r++) {
+			if (r % step === 0) await progress('writing', r, rows.length);
+			const { line, cells } = rows[r];
+			const errors: FieldError[] = [];
+			if (cells.length !== header.length) {
+				errors.push({ column: '', value: cells.join(parsed.delimiter), message: `The row has ${cells.length} cells; the header has ${header.length}.` });
+			}
+			const values: Partial<Prospect> = {};
+			let fullName: string | null = null;
+			for (const c of columns) {
+				if (!c.field) continue;
+				const raw = (cells[c.index] ?? '').trim();
+				if (raw === '') continue;
+				switch (c.field) {
+					case 'email':
+						if (!EMAIL_RE.test(raw)) errors.push({ column: c.header, value: raw, message: 'This is not an e-mail address.' });
+						else values.email = raw;
+						break;
+					case 'followers': {
+						const n = parseFollowers(raw);
+						if (n === null) errors.push({ column: c.header, value: raw, message: 'This is not a follower count (write 1200 or 1.2k).' });
+						else values.followers = n;
+						break;
+					}
+					case 'full_name':
+						fullName = raw;
+						break;
+					case 'connected_on':
+						values.collected_at = raw;
+						break;
+					case 'x_handle':
+						values.x_handle = raw.replace(/^@/, '');
+						break;
+					default:
+						values[c.field] = raw;
+				}
+			}
+			if (fullName && !values.first_name && !values.last_name) {
+				const parts = fullName.split(/\s+/);
+				values.first_name = parts[0];
+				values.last_name = parts.slice(1).join(' ') || null;
+			}
+			if (errors.length === 0 && !IDENTITY_FIELDS.some((f) => f !== 'full_name' && values[f as keyof Prospect])) {
+				errors.push({ column: '', value: '', message: 'The row has no name, e-mail address, website or profile.' });
+			}
+			if (errors.length > 0) {
+				report.invalid++;
+				report.row_errors.push({ row: line, errors });
+				continue;
+			}
+			const email = values.email?.toLowerCase() ?? null;
+			const existing = [...this.prospects.values()].find(
+				(p) =>
+					p.workspace_id === ws.id &&
+					((email !== null && p.email === email) ||
+						(values.linkedin_url !== undefined && p.linkedin_url === values.linkedin_url))
+			);
+			if (existing) {
+				for (const [k, v] of Object.entries(values) as [keyof Prospect, unknown][]) {
+					if (k === 'email' && existing.email && existing.email !== email) {
+						report.notes.push(`Line ${line}: ${String(v)} was not copied; the prospect already has ${existing.email}.`);
+						continue;
+					}
+					if (existing[k] === null || existing[k] === undefined) (existing as Record<string, unknown>)[k] = v;
+				}
+				existing.updated_at = this.now();
+				if (existing.deleted_at) report.matched_deleted++;
+				else report.merged++;
+			} else {
+				this.newProspect(ws.id, { ...values, source_type: sourceType, source_file: fileName });
+				report.created++;
+			}
+		}
+		await progress('writing', rows.length, rows.length);
+		this.imports.set(report.import_id, report.row_errors);
+		this.audited(
+			ws.id,
+			'prospects.import',
+			`Imported ${fileName}: ${report.created} new, ${report.merged} merged, ${report.invalid} invalid.`,
+			{ import_id: report.import_id, file: fileName }
+		);
+		this.changed('prospects', ws.id);
+		return report;
+	}
+
+	private readFile(path: string): string {
+		const text = this.files.get(path);
+		if (text === undefined) fail('io', `Cannot read ${path}: no such file.`);
+		return text;
+	}
+
+	private detectColumns(header: string[]): ColumnMapping[] {
+		return header.map((h, index) => ({ index, header: h, field: detectField(h) }));
+	}
+
+	private detectSource(header: string[]): SourceType {
+		const h = header.map(normHeader);
+		if (h.includes('connected on') && h.includes('url')) return 'linkedin_export';
+		if (h.includes('profile url') && h.includes('account name')) return 'sales_navigator';
+		return 'csv';
+	}
+
+	private handlers: Handlers = {
+		app_info: () => this.info,
+		list_workspaces: () => [...this.workspaces].sort((a, b) => a.name.localeCompare(b.name)),
+		create_workspace: (args) => {
+			const ws = this.createWorkspace(args);
+			this.log(ws.id, 'workspace.create', `Created workspace “${ws.name}”.`);
+			this.changed('workspaces', ws.id);
+			return ws;
+		},
+		update_workspace: (args) => {
+			const ws = this.workspace(args.id);
+			Object.assign(ws, this.validateWorkspace(args.fields, ws.id));
+			this.log(ws.id, 'workspace.update', `Updated workspace “${ws.name}”.`);
+			this.changed('workspaces', ws.id);
+			return ws;
+		},
+		set_scoring_config: (args) => {
+			const ws = this.workspace(args.workspace_id);
+			const { weights, threshold } = args.config;
+			if (weights.some((w) => !Number.isFinite(w.weight) || w.weight < 0))
+				fail('invalid_input', 'Weights cannot be negative.');
+			if (weights.every((w) => w.weight === 0)) fail('invalid_input', 'At least one factor needs a weight above 0.');
+			if (!Number.isFinite(threshold) || threshold < 0 || threshold > 100)
+				fail('invalid_input', 'The threshold must be between 0 and 100.');
+			ws.scoring = clone(args.config);
+			this.log(ws.id, 'workspace.scoring', `Changed scoring of “${ws.name}” (threshold ${threshold}).`);
+			this.changed('workspaces', ws.id);
+			return ws;
+		},
+		preview_import: (args) => {
+			const text = this.readFile(args.path);
+			const parsed = parseCsv(text);
+			if (parsed.records.length === 0) fail('csv_invalid', 'The file is empty: there is no header row.');
+			const header = parsed.records[0].cells;
+			const columns = this.detectColumns(header);
+			return {
+				file_name: args.path.split(/[\\/]/).pop() ?? args.path,
+				size: new TextEncoder().encode(text).length,
+				csv: {
+					source_type: this.detectSource(header),
+					columns,
+					sample: parsed.records.slice(1, 6).map((r) => r.cells),
+					delimiter: parsed.delimiter,
+					mapping_problem: mappingProblem(columns)
+				}
+			};
+		},
+		import_csv: (args) => this.runImport(args),
+		export_import_errors: (args) => {
+			const errors = this.imports.get(args.import_id);
+			if (!errors) fail('not_found', `There is no import ${args.import_id}.`);
+			const lines = ['line,column,value,problem'];
+			for (const r of errors)
+				for (const e of r.errors) lines.push([String(r.row), e.column, e.value, e.message].map(csvCell).join(','));
+			this.files.set(args.path, lines.join('\n') + '\n');
+			return lines.length - 1;
+		},
+		list_prospects: (q) => {
+			this.workspace(q.workspace_id);
+			if (q.limit < 0 || q.limit > 1000) fail('invalid_input', 'A page holds at most 1000 rows.');
+			if (q.offset < 0) fail('invalid_input', 'The offset cannot be negative.');
+			const rows = [...this.prospects.values()].filter((p) => this.matches(p, q));
+			const dir = q.descending ? -1 : 1;
+			rows.sort((a, b) => {
+				const ka = this.sortKey(a, q);
+				const kb = this.sortKey(b, q);
+				if (ka === null && kb !== null) return 1;
+				if (kb === null && ka !== null) return -1;
+				if (ka !== null && kb !== null && ka !== kb) {
+					const c = typeof ka === 'number' && typeof kb === 'number' ? ka - kb : String(ka).localeCompare(String(kb));
+					if (c !== 0) return c * dir;
+				}
+				return (a.id - b.id) * dir;
+			});
+			return { total: rows.length, rows: rows.slice(q.offset, q.offset + q.limit) };
+		},
+		get_prospect: (args) => this.prospect(args.id),
+		update_prospect: (args) => {
+			const p = this.prospect(args.id);
+			const patch = args.patch;
+			const next: Prospect = { ...p };
+			const changed: string[] = [];
+			const text = (v: string) => (v.trim() === '' ? null : v.trim());
+			for (const key of ['first_name', 'last_name', 'website', 'linkedin_url', 'company', 'title', 'country', 'notes'] as const) {
+				const v = patch[key];
+				if (v !== null) {
+					next[key] = text(v);
+					changed.push(key);
+				}
+			}
+			if (patch.x_handle !== null) {
+				next.x_handle = text(patch.x_handle)?.replace(/^@/, '') ?? null;
+				changed.push('x_handle');
+			}
+			if (patch.email !== null) {
+				const e = text(patch.email);
+				if (e !== null && !EMAIL_RE.test(e)) fail('invalid_input', `“${e}” is not an e-mail address.`);
+				const lower = e?.toLowerCase() ?? null;
+				if (lower !== null) {
+					const other = [...this.prospects.values()].find(
+						(o) => o.id !== p.id && o.workspace_id === p.workspace_id && o.email === lower
+					);
+					if (other) fail('conflict', `Another prospect (${displayName(other) || other.id}) already has ${lower}.`);
+				}
+				next.email = lower;
+				next.email_original = e;
+				next.domain = lower ? (lower.split('@')[1] ?? null) : next.website ? hostOf(next.website) : null;
+				changed.push('email');
+			}
+			if (patch.followers !== null) {
+				if (patch.followers.trim() === '') next.followers = null;
+				else {
+					const n = parseFollowers(patch.followers);
+					if (n === null) fail('invalid_input', `“${patch.followers}” is not a follower count (write 1200 or 1.2k).`);
+					next.followers = n;
+				}
+				changed.push('followers');
+			}
+			if (patch.status !== null) {
+				next.status = patch.status;
+				changed.push('status');
+			}
+			if (changed.length === 0) return p;
+			next.updated_at = this.now();
+			this.prospects.set(p.id, next);
+			this.log(p.workspace_id, 'prospect.update', `Updated ${displayName(next) || `prospect ${p.id}`}: ${changed.join(', ')}.`);
+			this.changed('prospects', p.workspace_id);
+			return next;
+		},
+		delete_prospects: (args) => {
+			this.workspace(args.workspace_id);
+			let n = 0;
+			const now = this.now();
+			for (const id of args.ids) {
+				const p = this.prospects.get(id);
+				if (p && p.workspace_id === args.workspace_id && p.deleted_at === null) {
+					p.deleted_at = now;
+					n++;
+				}
+			}
+			if (n > 0) {
+				this.log(args.workspace_id, 'prospects.delete', `Moved ${n} prospect${n === 1 ? '' : 's'} to the trash.`);
+				this.changed('prospects', args.workspace_id);
+			}
+			return n;
+		},
+		restore_prospects: (args) => {
+			this.workspace(args.workspace_id);
+			let n = 0;
+			for (const id of args.ids) {
+				const p = this.prospects.get(id);
+				if (p && p.workspace_id === args.workspace_id && p.deleted_at !== null) {
+					p.deleted_at = null;
+					n++;
+				}
+			}
+			if (n > 0) {
+				this.log(args.workspace_id, 'prospects.restore', `Restored ${n} prospect${n === 1 ? '' : 's'} from the trash.`);
+				this.changed('prospects', args.workspace_id);
+			}
+			return n;
+		},
+		prospect_facets: (args) => {
+			this.workspace(args.workspace_id);
+			const all = [...this.prospects.values()].filter((p) => p.workspace_id === args.workspace_id);
+			const live = all.filter((p) => p.deleted_at === null);
+			const countries = new Map<string, number>();
+			const statuses = new Map<Prospect['status'], number>();
+			const sources = new Set<SourceType>();
+			for (const p of live) {
+				if (p.country) countries.set(p.country, (countries.get(p.country) ?? 0) + 1);
+				statuses.set(p.status, (statuses.get(p.status) ?? 0) + 1);
+				sources.add(p.source_type);
+			}
+			return {
+				total: live.length,
+				deleted: all.length - live.length,
+				countries: [...countries.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c),
+				source_types: [...sources].sort(),
+				statuses: [...statuses.entries()].map(([status, count]) => ({ status, count }))
+			};
+		},
+		score_prospects: (args) => {
+			const ws = this.workspace(args.workspace_id);
+			const summary = { scored: 0, qualified: 0, newly_qualified: 0, no_longer_qualified: 0, threshold: ws.scoring.threshold };
+			for (const p of this.prospects.values()) {
+				if (p.workspace_id !== ws.id || p.deleted_at !== null) continue;
+				const was = p.score_breakdown?.qualified ?? false;
+				const b = scoreProspect(p, ws.scoring);
+				p.score = b.total;
+				p.score_breakdown = b;
+				summary.scored++;
+				if (b.qualified) summary.qualified++;
+				if (b.qualified && !was) {
+					summary.newly_qualified++;
+					if (p.status === 'new') p.status = 'qualified';
+				}
+				if (!b.qualified && was) {
+					summary.no_longer_qualified++;
+					if (p.status === 'qualified') p.status = 'new';
+				}
+			}
+			this.log(ws.id, 'prospects.score', `Scored ${summary.scored} prospects: ${summary.qualified} qualified.`);
+			this.changed('prospects', ws.id);
+			return summary;
+		},
+		list_audit: (args) => {
+			this.workspace(args.workspace_id);
+			if (args.limit < 1 || args.limit > 500) fail('invalid_input', 'Ask for 1 to 500 entries.');
+			return this.audit
+				.filter((a) => a.workspace_id === args.workspace_id && (args.before_id === null || a.id < args.before_id))
+				.sort((a, b) => b.id - a.id)
+				.slice(0, args.limit);
+		},
+		load_demo: () => {
+			let name = 'Demo agency';
+			for (let n = 2; this.workspaces.some((w) => w.name === name); n++) name = `Demo agency ${n}`;
+			const ws = this.createWorkspace({
+				name,
+				postal_address: 'Demo Agency GmbH\nMusterstraße 1\n10115 Berlin',
+				legal_notice: 'Demo Agency GmbH, managing director: A. Example. Data controller for this list.'
+			});
+			const people = this.seedProspects(ws.id, 60, (i) => {
+				const over: Partial<Prospect> = {
+					source_type: 'demo',
+					status: (['new', 'contacted', 'replied', 'interested', 'new', 'not_interested'] as const)[i % 6],
+					x_handle: i % 4 === 0 ? `${FIRST[i % FIRST.length].toLowerCase()}_${i}` : null
+				};
+				if (i % 7 === 0) over.email = `${FIRST[i % FIRST.length].toLowerCase()}${i}@gmail.com`;
+				return over;
+			});
+			for (const p of people) {
+				p.score_breakdown = scoreProspect(p, ws.scoring);
+				p.score = p.score_breakdown.total;
+			}
+			this.log(ws.id, 'demo.load', `Loaded the demo workspace “${ws.name}” with ${people.length} prospects.`);
+			this.changed('workspaces', ws.id);
+			return ws;
+		}
+	};
+}

@@ -1,0 +1,56 @@
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import { open, save } from '@tauri-apps/plugin-dialog';
+import type { ApiEvent, Commands } from '$lib/generated/commands';
+import { toApiError, type Backend } from './backend';
+
+/** The Tauri event every backend notification arrives on. */
+export const EVENT_NAME = 'outreach://event';
+
+/** The real backend: Tauri IPC to the Rust core. */
+export class TauriBackend implements Backend {
+	async call<K extends keyof Commands>(
+		cmd: K,
+		args: Commands[K]['args']
+	): Promise<Commands[K]['result']> {
+		try {
+			// Every Rust command takes a single parameter named `args`.
+			return await invoke<Commands[K]['result']>(cmd, { args });
+		} catch (e) {
+			throw toApiError(e);
+		}
+	}
+
+	onEvent(cb: (e: ApiEvent) => void): () => void {
+		let unlisten: (() => void) | null = null;
+		let stopped = false;
+		listen<ApiEvent>(EVENT_NAME, (event) => cb(event.payload))
+			.then((fn) => {
+				if (stopped) fn();
+				else unlisten = fn;
+			})
+			.catch((e: unknown) => console.error('cannot listen to backend events', e));
+		return () => {
+			stopped = true;
+			unlisten?.();
+			unlisten = null;
+		};
+	}
+
+	async pickCsvFile(): Promise<string | null> {
+		const picked = await open({
+			multiple: false,
+			directory: false,
+			filters: [{ name: 'CSV', extensions: ['csv', 'txt'] }]
+		});
+		return typeof picked === 'string' ? picked : null;
+	}
+
+	async pickSaveFile(defaultName: string): Promise<string | null> {
+		const picked = await save({
+			defaultPath: defaultName,
+			filters: [{ name: 'CSV', extensions: ['csv'] }]
+		});
+		return picked ?? null;
+	}
+}

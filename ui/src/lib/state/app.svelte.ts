@@ -1,0 +1,174 @@
+import { getContext, setContext } from 'svelte';
+import type { ApiError, ApiEvent, ChangedEntity, ImportPhase, Workspace } from '$lib/generated/commands';
+import { isFatal, toApiError, type Backend } from '$lib/platform/backend';
+
+export type View = 'prospects' | 'audit' | 'settings';
+
+export const LAST_WORKSPACE_KEY = 'outreach-desk.last-workspace';
+
+export interface Toast {
+	id: number;
+	message: string;
+	action: { label: string; testid: string; run: () => void | Promise<void> } | null;
+}
+
+export interface Progress {
+	workspace_id: number;
+	phase: ImportPhase;
+	done: number;
+	total: number;
+}
+
+export interface AppOptions {
+	/** How long a toast stays, in milliseconds. */
+	toastMs?: number;
+}
+
+/** The state the whole UI shares: one per mounted app. */
+export class AppState {
+	readonly backend: Backend;
+	readonly toastMs: number;
+
+	workspaces = $state<Workspace[]>([]);
+	currentId = $state<number | null>(null);
+	view = $state<View>('prospects');
+	loaded = $state(false);
+	/** An error that blocks the whole app (the data cannot be opened). */
+	fatal = $state<ApiError | null>(null);
+	/** The latest error that belongs to no form. */
+	banner = $state<ApiError | null>(null);
+	/** Bumped whenever the backend says an entity of the current workspace changed. */
+	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0 });
+	progress = $state<Progress | null>(null);
+	toasts = $state<Toast[]>([]);
+	newWorkspaceOpen = $state(false);
+
+	current = $derived(this.workspaces.find((w) => w.id === this.currentId) ?? null);
+
+	private toastSeq = 0;
+	// Timer handles, never rendered: deliberately not reactive.
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity
+	private timers = new Map<number, ReturnType<typeof setTimeout>>();
+	private unlisten: (() => void) | null = null;
+
+	constructor(backend: Backend, opts: AppOptions = {}) {
+		this.backend = backend;
+		this.toastMs = opts.toastMs ?? 8000;
+	}
+
+	/** Subscribe to events and load the workspaces. */
+	async start(): Promise<void> {
+		this.unlisten?.();
+		this.unlisten = this.backend.onEvent((e) => this.handleEvent(e));
+		await this.loadWorkspaces();
+	}
+
+	stop(): void {
+		this.unlisten?.();
+		this.unlisten = null;
+		for (const t of this.timers.values()) clearTimeout(t);
+		this.timers.clear();
+	}
+
+	/** Retry after a fatal error. */
+	async retry(): Promise<void> {
+		this.fatal = null;
+		await this.loadWorkspaces();
+	}
+
+	async loadWorkspaces(prefer: number | null = null): Promise<void> {
+		try {
+			const list = await this.backend.call('list_workspaces', {});
+			this.workspaces = list;
+			const remembered = readRemembered();
+			const pick =
+				[prefer, this.currentId, remembered].find((id) => id !== null && list.some((w) => w.id === id)) ??
+				list[0]?.id ??
+				null;
+			this.select(pick);
+		} catch (e) {
+			this.report(e);
+		} finally {
+			this.loaded = true;
+		}
+	}
+
+	select(id: number | null): void {
+		if (id === this.currentId) return;
+		this.currentId = id;
+		if (id !== null) {
+			try {
+				localStorage.setItem(LAST_WORKSPACE_KEY, String(id));
+			} catch {
+				// storage may be unavailable; remembering is a convenience
+			}
+		}
+	}
+
+	/** Put a workspace the backend returned into the list and select it. */
+	upsertWorkspace(ws: Workspace, select = true): void {
+		const i = this.workspaces.findIndex((w) => w.id === ws.id);
+		if (i >= 0) this.workspaces[i] = ws;
+		else this.workspaces = [...this.workspaces, ws].sort((a, b) => a.name.localeCompare(b.name));
+		if (select) this.select(ws.id);
+	}
+
+	/**
+	 * Show an error where it belongs: the blocking screen for key problems, the banner
+	 * otherwise. Returns it as an {@link ApiError}.
+	 */
+	report(e: unknown): ApiError {
+		const err = toApiError(e);
+		if (isFatal(err)) this.fatal = err;
+		else this.banner = err;
+		return err;
+	}
+
+	handleEvent(e: ApiEvent): void {
+		if (e.kind === 'import_progress') {
+			this.progress = { workspace_id: e.workspace_id, phase: e.phase, done: e.done, total: e.total };
+			return;
+		}
+		if (e.entity === 'workspaces') void this.loadWorkspaces();
+		if (e.workspace_id === null || e.workspace_id === this.currentId) this.versions[e.entity]++;
+	}
+
+	toast(message: string, action: Toast['action'] = null): number {
+		const id = ++this.toastSeq;
+		this.toasts = [...this.toasts, { id, message, action }].slice(-4);
+		this.timers.set(
+			id,
+			setTimeout(() => this.dismissToast(id), this.toastMs)
+		);
+		return id;
+	}
+
+	dismissToast(id: number): void {
+		const t = this.timers.get(id);
+		if (t) clearTimeout(t);
+		this.timers.delete(id);
+		this.toasts = this.toasts.filter((x) => x.id !== id);
+	}
+}
+
+function readRemembered(): number | null {
+	try {
+		const v = localStorage.getItem(LAST_WORKSPACE_KEY);
+		const n = v === null ? NaN : Number(v);
+		return Number.isInteger(n) ? n : null;
+	} catch {
+		return null;
+	}
+}
+
+const KEY = Symbol('outreach-app');
+
+export function provideApp(app: AppState): void {
+	setContext(KEY, app);
+}
+
+export function useApp(): AppState {
+	const app = getContext<AppState | undefined>(KEY);
+	if (!app) throw new Error('useApp() outside <App>');
+	return app;
+}
