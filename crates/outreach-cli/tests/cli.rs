@@ -273,9 +273,22 @@ fn the_key_lives_in_the_secret_service() {
     assert!(!env.key().exists(), "no key file was written");
     let info = with_keychain(&["info"]);
     assert!(info.contains("OS keychain"), "{info}");
-    // The stored secret is the database key: a key file holding something else cannot open it.
-    std::fs::write(env.key(), "00".repeat(32)).unwrap();
-    std::fs::set_permissions(env.key(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    // The secret filed in the Secret Service is the database key itself: read it back with
+    // libsecret's own tool and it opens the database as a key file; another key does not.
+    let account = format!("database:{}", env.data().canonicalize().unwrap().display());
+    let lookup = Command::new("secret-tool")
+        .args(["lookup", "service", "outreach-desk", "username", &account])
+        .output()
+        .expect("secret-tool (Debian package libsecret-tools)");
+    let stored = String::from_utf8(lookup.stdout).unwrap();
+    assert_eq!(stored.trim().len(), 64, "a 256-bit key in hex, got {stored:?}");
+    let write_key = |hex: &str| {
+        std::fs::write(env.key(), hex).unwrap();
+        std::fs::set_permissions(env.key(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    };
+    write_key(stored.trim());
+    assert!(env.ok(&["workspace", "list"]).contains("Keychained"));
+    write_key(&"00".repeat(32));
     let err = env.fails(&["workspace", "list"]);
     assert_eq!(err["code"], "wrong_key");
 }
