@@ -129,6 +129,14 @@ function mappingProblem(columns: ColumnMapping[]): string | null {
 	return null;
 }
 
+/** Lower-case ASCII (accents dropped), for made-up addresses. */
+function ascii(s: string): string {
+	return s
+		.normalize('NFD')
+		.replace(/[\u0300-\u036f]/g, '')
+		.toLowerCase();
+}
+
 function displayName(p: Prospect): string {
 	return [p.first_name, p.last_name].filter(Boolean).join(' ');
 }
@@ -264,15 +272,12 @@ export class MockBackend implements Backend {
 		const out: Prospect[] = [];
 		for (let i = 0; i < count; i++) {
 			const first = FIRST[i % FIRST.length];
-			const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
+			const last = LAST[(i + Math.floor(i / FIRST.length)) % LAST.length];
 			const company = COMPANIES[i % COMPANIES.length];
 			const p = this.newProspect(workspaceId, {
 				first_name: first,
 				last_name: last,
-				email: `${first}.${last}${i}@${company.toLowerCase().replace(/[^a-z]/g, '')}.example`
-					.normalize('NFD')
-					.replace(/[\u0300-\u036f]/g, '')
-					.toLowerCase(),
+				email: ascii(`${first}.${last}${i}@${company.toLowerCase().replace(/[^a-z]/g, '')}.example`),
 				company,
 				country: COUNTRIES[i % COUNTRIES.length],
 				followers: (i * 997) % 25_000,
@@ -814,9 +819,9 @@ export class MockBackend implements Backend {
 				const over: Partial<Prospect> = {
 					source_type: 'demo',
 					status: (['new', 'contacted', 'replied', 'interested', 'new', 'not_interested'] as const)[i % 6],
-					x_handle: i % 4 === 0 ? `${FIRST[i % FIRST.length].toLowerCase()}_${i}` : null
+					x_handle: i % 4 === 0 ? `${ascii(FIRST[i % FIRST.length])}_${i}` : null
 				};
-				if (i % 7 === 0) over.email = `${FIRST[i % FIRST.length].toLowerCase()}${i}@gmail.com`;
+				if (i % 7 === 0) over.email = `${ascii(FIRST[i % FIRST.length])}${i}@gmail.com`;
 				return over;
 			});
 			for (const p of people) {

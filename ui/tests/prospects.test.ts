@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { FALLBACK_HEIGHT, PAGE_SIZE, ROW_HEIGHT } from '$lib/components/ProspectTable.svelte';
+import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
+
+function rowIds(): number[] {
+	return screen.getAllByTestId('prospect-row').map((r) => Number(r.dataset.id));
+}
+
+describe('prospect table', () => {
+	it('renders only a window of rows for 10,000 prospects and fetches pages on demand', async () => {
+		const { backend } = mockWithWorkspace(10_000);
+		renderApp(backend);
+		await waitForRows();
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('10000'));
+		const rendered = screen.getAllByTestId('prospect-row').length;
+		expect(rendered).toBeGreaterThan(10);
+		expect(rendered).toBeLessThan(Math.ceil(FALLBACK_HEIGHT / ROW_HEIGHT) + 20);
+		const calls = backend.callsOf('list_prospects');
+		expect(calls.every((c) => c.limit === PAGE_SIZE)).toBe(true);
+		expect(calls.map((c) => c.offset)).toEqual([0]);
+
+		// Scroll far down: the window moves and only the page needed is fetched.
+		const viewport = screen.getByTestId('prospect-viewport');
+		Object.defineProperty(viewport, 'scrollTop', { configurable: true, value: 5000 * ROW_HEIGHT, writable: true });
+		await fireEvent.scroll(viewport);
+		await waitFor(() => {
+			const indices = screen.getAllByTestId('prospect-row').map((r) => Number(r.dataset.index));
+			expect(indices).toContain(5000);
+		});
+		expect(screen.getAllByTestId('prospect-row').length).toBeLessThan(60);
+		const offsets = backend.callsOf('list_prospects').map((c) => c.offset);
+		expect(offsets).toContain(5000);
+		expect(offsets).not.toContain(2000);
+		// The rows are positioned where the spacer says they are.
+		const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.index === '5000');
+		expect(row?.style.top).toBe(`${5000 * ROW_HEIGHT}px`);
+	});
+
+	it('searches (debounced), filters and sorts through the backend', async () => {
+		const { backend, ws } = mockWithWorkspace(50);
+		backend.seedProspects(ws.id, 1, () => ({ first_name: 'Zelda', last_name: 'Quartz', country: 'Japan' }));
+		renderApp(backend);
+		await waitForRows();
+
+		await setValue(screen.getByTestId('search'), 'zeld');
+		await waitFor(() => expect(rowIds()).toHaveLength(1));
+		expect(screen.getByTestId('cell-name').textContent).toBe('Zelda Quartz');
+		expect(backend.callsOf('list_prospects').at(-1)?.search).toBe('zeld');
+		await setValue(screen.getByTestId('search'), '');
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('51'));
+
+		await waitFor(() =>
+			expect([...(screen.getByTestId('filter-country') as HTMLSelectElement).options].map((o) => o.value)).toContain('Japan')
+		);
+		await choose(screen.getByTestId('filter-country'), 'Japan');
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('1'));
+		expect(backend.callsOf('list_prospects').at(-1)?.country).toBe('Japan');
+		await choose(screen.getByTestId('filter-country'), 'all');
+
+		await choose(screen.getByTestId('filter-status'), 'contacted');
+		await waitFor(() => expect(backend.callsOf('list_prospects').at(-1)?.statuses).toEqual(['contacted']));
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('0'));
+		await choose(screen.getByTestId('filter-status'), 'all');
+
+		await setValue(screen.getByTestId('filter-min-score'), '40');
+		await waitFor(() => expect(backend.callsOf('list_prospects').at(-1)?.min_score).toBe(40));
+		await setValue(screen.getByTestId('filter-min-score'), '');
+		await waitFor(() => expect(backend.callsOf('list_prospects').at(-1)?.min_score).toBeNull());
+
+		await fireEvent.click(screen.getByTestId('sort-name'));
+		await waitFor(() => expect(backend.callsOf('list_prospects').at(-1)).toMatchObject({ sort: 'name', descending: false }));
+		await waitFor(() => expect(screen.getAllByTestId('cell-name')[0].textContent).toBe('Anna Becker'));
+		await fireEvent.click(screen.getByTestId('sort-name'));
+		await waitFor(() => expect(backend.callsOf('list_prospects').at(-1)).toMatchObject({ sort: 'name', descending: true }));
+		await waitFor(() => expect(screen.getAllByTestId('cell-name')[0].textContent).toBe('Zelda Quartz'));
+	});
+
+	it('focuses the search with Ctrl+K', async () => {
+		const { backend } = mockWithWorkspace(3);
+		renderApp(backend);
+		await waitForRows();
+		await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
+		expect(document.activeElement).toBe(screen.getByTestId('search'));
+	});
+
+	it('moves the selection with the arrow keys and opens the detail with Enter', async () => {
+		const { backend } = mockWithWorkspace(20);
+		renderApp(backend);
+		await waitForRows();
+		const grid = screen.getByTestId('prospect-viewport');
+		grid.focus();
+		await fireEvent.keyDown(grid, { key: 'ArrowDown' });
+		await fireEvent.keyDown(grid, { key: 'ArrowDown' });
+		await fireEvent.keyDown(grid, { key: 'ArrowDown' });
+		await fireEvent.keyDown(grid, { key: 'ArrowUp' });
+		const selected = screen.getAllByTestId('prospect-row').filter((r) => r.getAttribute('aria-selected') === 'true');
+		expect(selected.map((r) => r.dataset.index)).toEqual(['1']);
+		await fireEvent.keyDown(grid, { key: 'Enter' });
+		const name = await screen.findByTestId('detail-name');
+		expect(name.textContent).toBe(selected[0].querySelector('[data-testid="cell-name"]')?.textContent);
+	});
+
+	it('sends only the changed fields when saving the detail, and shows invalid input inline', async () => {
+		const { backend } = mockWithWorkspace(5);
+		renderApp(backend);
+		const rows = await waitForRows();
+		const id = Number(rows[0].dataset.id);
+		await fireEvent.click(rows[0]);
+		await screen.findByTestId('prospect-detail');
+		await waitFor(() => expect((screen.getByTestId('edit-company') as HTMLInputElement).value).not.toBe(''));
+
+		await setValue(screen.getByTestId('edit-company'), 'Renamed Co');
+		await setValue(screen.getByTestId('edit-followers'), '2.5k');
+		await choose(screen.getByTestId('edit-status'), 'contacted');
+		await fireEvent.click(screen.getByTestId('detail-save'));
+		await waitFor(() => expect(backend.callsOf('update_prospect')).toHaveLength(1));
+		expect(backend.callsOf('update_prospect')[0]).toEqual({
+			id,
+			patch: {
+				first_name: null,
+				last_name: null,
+				email: null,
+				website: null,
+				x_handle: null,
+				linkedin_url: null,
+				company: 'Renamed Co',
+				title: null,
+				country: null,
+				followers: '2.5k',
+				notes: null,
+				status: 'contacted'
+			}
+		});
+		expect(backend.peekProspect(id)?.followers).toBe(2500);
+		await waitFor(() => expect(rows[0].isConnected && screen.getAllByTestId('cell-company')[0].textContent).toBe('Renamed Co'));
+
+		await setValue(screen.getByTestId('edit-email'), 'broken');
+		await fireEvent.click(screen.getByTestId('detail-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('not an e-mail address');
+		expect(screen.queryByTestId('error-banner')).toBeNull();
+	});
+
+	it('deletes with an undo toast that restores', async () => {
+		const { backend, ws } = mockWithWorkspace(5);
+		renderApp(backend, { toastMs: 60_000 });
+		const rows = await waitForRows();
+		const id = Number(rows[0].dataset.id);
+		await fireEvent.click(rows[0]);
+		await fireEvent.click(await screen.findByTestId('detail-delete'));
+		await waitFor(() => expect(rowIds()).not.toContain(id));
+		expect(screen.getByTestId('prospect-total').textContent).toContain('4');
+		expect(screen.queryByTestId('prospect-detail')).toBeNull();
+		expect(backend.callsOf('delete_prospects')).toEqual([{ workspace_id: ws.id, ids: [id] }]);
+		const toast = screen.getByTestId('toast');
+		expect(toast.textContent).toContain('trash');
+
+		await fireEvent.click(screen.getByTestId('undo'));
+		await waitFor(() => expect(rowIds()).toContain(id));
+		expect(backend.callsOf('restore_prospects')).toEqual([{ workspace_id: ws.id, ids: [id] }]);
+
+		// The Delete key does the same for the selected row.
+		const grid = screen.getByTestId('prospect-viewport');
+		await fireEvent.keyDown(grid, { key: 'Home' });
+		await fireEvent.keyDown(grid, { key: 'Delete' });
+		await waitFor(() => expect(backend.callsOf('delete_prospects')).toHaveLength(2));
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('4'));
+
+		// The trash lists it.
+		await fireEvent.click(screen.getByTestId('show-trash'));
+		await waitFor(() => expect(rowIds()).toHaveLength(1));
+		expect(backend.callsOf('list_prospects').at(-1)?.deleted).toBe(true);
+	});
+
+	it('hides toasts after their time', async () => {
+		const { backend } = mockWithWorkspace(2);
+		renderApp(backend, { toastMs: 50 });
+		const rows = await waitForRows();
+		await fireEvent.click(rows[0]);
+		await fireEvent.click(await screen.findByTestId('detail-delete'));
+		await screen.findByTestId('toast');
+		await waitFor(() => expect(screen.queryByTestId('toast')).toBeNull());
+	});
+
+	it('scores prospects, reports the summary and renders the breakdown', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		backend.seedProspects(ws.id, 1, () => ({
+			first_name: 'Greta',
+			last_name: 'Good',
+			email: 'greta@corp.example',
+			website: 'https://corp.example',
+			followers: 20_000
+		}));
+		backend.seedProspects(ws.id, 1, () => ({ first_name: 'Walt', email: 'walt@gmail.com', website: null, followers: 0 }));
+		renderApp(backend);
+		await waitForRows();
+		await fireEvent.click(screen.getByTestId('score-run'));
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Scored 2: 1 qualified (1 new)'));
+		await waitFor(() => expect(screen.getAllByTestId('cell-score').map((c) => c.textContent)).not.toContain('—'));
+
+		const greta = screen.getAllByTestId('prospect-row').find((r) => r.textContent?.includes('Greta Good'));
+		await fireEvent.click(greta as HTMLElement);
+		const breakdown = await screen.findByTestId('score-breakdown');
+		await waitFor(() => expect(breakdown.querySelector('[data-testid="score-total"]')?.textContent).toBe('100'));
+		expect(breakdown.querySelector('[data-testid="score-threshold"]')?.textContent).toBe('60');
+		expect(breakdown.querySelector('[data-testid="score-qualified"]')?.textContent?.trim()).toBe('Yes');
+		const email = screen.getByTestId('factor-email_domain');
+		expect(email.querySelector('[data-testid="factor-label"]')?.textContent).toBe('E-mail domain');
+		expect(email.querySelector('[data-testid="factor-points"]')?.textContent).toBe('100');
+		expect(email.querySelector('[data-testid="factor-weight"]')?.textContent).toBe('40');
+		expect(email.querySelector('[data-testid="factor-reason"]')?.textContent).toBe(
+			'The address is at a company domain (corp.example).'
+		);
+		expect(screen.getByTestId('factor-website').textContent).toContain('Website');
+		expect(screen.getByTestId('factor-social').textContent).toContain('20000 followers');
+	});
+
+	it('refreshes live when the backend reports a change (e.g. a CLI import)', async () => {
+		const { backend, ws } = mockWithWorkspace(3);
+		renderApp(backend);
+		await waitForRows();
+		backend.seedProspects(ws.id, 2);
+		backend.emit({ kind: 'changed', entity: 'prospects', workspace_id: ws.id, source: 'cli' });
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('5'));
+		await waitFor(() => expect(rowIds()).toHaveLength(5));
+		// A change in another workspace does not refetch.
+		const before = backend.callsOf('list_prospects').length;
+		backend.emit({ kind: 'changed', entity: 'prospects', workspace_id: ws.id + 100, source: 'cli' });
+		await new Promise((r) => setTimeout(r, 20));
+		expect(backend.callsOf('list_prospects').length).toBe(before);
+	});
+});
