@@ -41,7 +41,6 @@ CREATE TABLE prospects (
                               'disqualified', 'contacted', 'replied', 'interested', 'converted',
                               'not_interested', 'unsubscribed', 'bounced')),
     score                 INTEGER CHECK (score BETWEEN 0 AND 100),
-    score_breakdown       TEXT,
     scored_at             TEXT,
     lawful_basis          TEXT NOT NULL DEFAULT 'none'
                               CHECK (lawful_basis IN ('none', 'consent', 'legitimate_interest')),
@@ -60,9 +59,25 @@ CREATE UNIQUE INDEX prospects_email ON prospects (workspace_id, email) WHERE ema
 CREATE UNIQUE INDEX prospects_x ON prospects (workspace_id, x_handle) WHERE x_handle IS NOT NULL;
 CREATE UNIQUE INDEX prospects_linkedin ON prospects (workspace_id, linkedin_url)
     WHERE linkedin_url IS NOT NULL;
-CREATE INDEX prospects_status ON prospects (workspace_id, status);
-CREATE INDEX prospects_score ON prospects (workspace_id, score);
-CREATE INDEX prospects_name ON prospects (workspace_id, last_name, first_name);
+-- Sorting and counting the live rows of a workspace walks one of these small partial indexes
+-- instead of the table (whose pages must be decrypted to be read).
+CREATE INDEX prospects_live_name ON prospects (workspace_id,
+    coalesce(last_name, first_name, email, x_handle, linkedin_url) COLLATE NOCASE, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX prospects_live_status ON prospects (workspace_id, status) WHERE deleted_at IS NULL;
+CREATE INDEX prospects_live_score ON prospects (workspace_id, score) WHERE deleted_at IS NULL;
+CREATE INDEX prospects_live_company ON prospects (workspace_id, company COLLATE NOCASE)
+    WHERE deleted_at IS NULL;
+CREATE INDEX prospects_live_country ON prospects (workspace_id, country COLLATE NOCASE)
+    WHERE deleted_at IS NULL;
+CREATE INDEX prospects_deleted ON prospects (workspace_id, deleted_at) WHERE deleted_at IS NOT NULL;
+
+-- Score explanations are read one prospect at a time, never scanned: kept apart so that
+-- scanning prospects does not drag a kilobyte of JSON per row through the cipher.
+CREATE TABLE prospect_scores (
+    prospect_id  INTEGER PRIMARY KEY REFERENCES prospects (id),
+    breakdown    TEXT NOT NULL
+);
 
 CREATE VIRTUAL TABLE prospects_fts USING fts5 (
     first_name, last_name, email, company, website, notes,

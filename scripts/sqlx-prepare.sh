@@ -5,10 +5,9 @@
 # migrations; SQLCipher reads such a file without a key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${CARGO_TARGET_DIR:-target}"
-mkdir -p "$target"
-db="$(cd "$target" && pwd)/sqlx-dev.db"
-rm -f "$db"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+db="$work/sqlx-dev.db"
 for m in migrations/*.sql; do sqlite3 "$db" < "$m"; done
 rm -rf crates/outreach-store/.sqlx
 mkdir -p crates/outreach-store/.sqlx

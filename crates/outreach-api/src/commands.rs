@@ -183,7 +183,10 @@ pub struct AuditQuery {
 }
 
 fn io_error(path: &Path, action: &str, e: std::io::Error) -> ApiError {
-    ApiError::new(ErrorCode::Io, format!("cannot {action} {}: {e}", path.display()))
+    ApiError::new(
+        ErrorCode::Io,
+        format!("cannot {action} {}: {e}", path.display()),
+    )
 }
 
 fn file_name(path: &Path) -> String {
@@ -193,17 +196,27 @@ fn file_name(path: &Path) -> String {
 }
 
 async fn read_file(path: &Path) -> Result<Vec<u8>, ApiError> {
-    let meta = tokio::fs::metadata(path).await.map_err(|e| io_error(path, "read", e))?;
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| io_error(path, "read", e))?;
     if meta.is_dir() {
-        return Err(ApiError::invalid(format!("{} is a folder, not a CSV file", path.display())));
+        return Err(ApiError::invalid(format!(
+            "{} is a folder, not a CSV file",
+            path.display()
+        )));
     }
     if meta.len() > csv_source::MAX_FILE_BYTES as u64 {
         return Err(ApiError::new(
             ErrorCode::CsvInvalid,
-            format!("{} is larger than 512 MiB; split it into smaller files", path.display()),
+            format!(
+                "{} is larger than 512 MiB; split it into smaller files",
+                path.display()
+            ),
         ));
     }
-    tokio::fs::read(path).await.map_err(|e| io_error(path, "read", e))
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| io_error(path, "read", e))
 }
 
 impl Api {
@@ -241,7 +254,10 @@ impl Api {
 
     /// Creates a workspace.
     pub async fn create_workspace(&self, fields: WorkspaceFields) -> Result<Workspace, ApiError> {
-        let w = self.store.create_workspace(&fields, self.config.actor()).await?;
+        let w = self
+            .store
+            .create_workspace(&fields, self.config.actor())
+            .await?;
         self.changed(Some(w.id), ChangedEntity::Workspaces);
         Ok(w)
     }
@@ -286,7 +302,9 @@ impl Api {
         self.store.workspace(workspace_id).await?;
         let path = PathBuf::from(&args.path);
         let name = file_name(&path);
-        let result = self.run_import(workspace_id, &path, &name, args.columns).await;
+        let result = self
+            .run_import(workspace_id, &path, &name, args.columns)
+            .await;
         if let Err(e) = &result {
             let details = serde_json::json!({ "file": name, "code": e.code });
             self.store
@@ -294,7 +312,10 @@ impl Api {
                     Some(workspace_id),
                     self.config.actor(),
                     "prospects.import_failed",
-                    &format!("Import of {name} failed; nothing was imported: {}", e.message),
+                    &format!(
+                        "Import of {name} failed; nothing was imported: {}",
+                        e.message
+                    ),
                     Some(&details),
                 )
                 .await?;
@@ -361,7 +382,8 @@ impl Api {
         let path = PathBuf::from(&args.path);
         let mut out = csv::Writer::from_writer(Vec::new());
         let csv_err = |e: csv::Error| ApiError::new(ErrorCode::Internal, e.to_string());
-        out.write_record(["line", "column", "value", "problem"]).map_err(csv_err)?;
+        out.write_record(["line", "column", "value", "problem"])
+            .map_err(csv_err)?;
         let mut n = 0u32;
         for r in &rows {
             for e in &r.errors {
@@ -373,14 +395,18 @@ impl Api {
         let bytes = out
             .into_inner()
             .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        tokio::fs::write(&path, bytes).await.map_err(|e| io_error(&path, "write", e))?;
+        tokio::fs::write(&path, bytes)
+            .await
+            .map_err(|e| io_error(&path, "write", e))?;
         Ok(n)
     }
 
     /// One page of prospects.
     pub async fn list_prospects(&self, query: ProspectQuery) -> Result<ProspectPage, ApiError> {
         if query.limit > 1000 {
-            return Err(ApiError::invalid("at most 1000 prospects can be listed at once"));
+            return Err(ApiError::invalid(
+                "at most 1000 prospects can be listed at once",
+            ));
         }
         Ok(self.store.list_prospects(&query).await?)
     }
@@ -450,7 +476,9 @@ impl Api {
                         summary.qualified += 1;
                     }
                     match status {
-                        Some(outreach_core::ProspectStatus::Qualified) => summary.newly_qualified += 1,
+                        Some(outreach_core::ProspectStatus::Qualified) => {
+                            summary.newly_qualified += 1
+                        }
                         Some(_) => summary.no_longer_qualified += 1,
                         None => {}
                     }
@@ -495,7 +523,8 @@ impl Api {
                 &WorkspaceFields {
                     name,
                     postal_address: "Demo Agency Ltd, 1 Example Street, 12345 Sample Town".into(),
-                    legal_notice: "Demo data: every person, company and address here is fictitious.".into(),
+                    legal_notice:
+                        "Demo data: every person, company and address here is fictitious.".into(),
                 },
                 outreach_store::Actor::System,
             )

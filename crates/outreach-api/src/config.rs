@@ -85,7 +85,10 @@ pub(crate) async fn open_store(config: &ApiConfig) -> Result<Store, ApiError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         ApiError::new(
             ErrorCode::Io,
-            format!("cannot create the data folder {}: {e}", config.data_dir.display()),
+            format!(
+                "cannot create the data folder {}: {e}",
+                config.data_dir.display()
+            ),
         )
     })?;
     let db = config.database_path();

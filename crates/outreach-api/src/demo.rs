@@ -5,8 +5,8 @@ use outreach_core::prospect::Workspace;
 
 const FIRST: &[&str] = &[
     "Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Katrin",
-    "Lars", "Maya", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera",
-    "Wim", "Xenia", "Yusuf", "Zoe",
+    "Lars", "Maya", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim",
+    "Xenia", "Yusuf", "Zoe",
 ];
 const LAST: &[&str] = &[
     "Abbott", "Berger", "Castillo", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ivanova",
@@ -28,11 +28,23 @@ const COMPANY: &[(&str, &str)] = &[
     ("Mossy Stone Garden", "mossystone"),
 ];
 const TITLE: &[&str] = &[
-    "Founder", "Editor-in-Chief", "Partnerships Manager", "Content Creator", "Head of Growth",
-    "Affiliate Manager", "Blogger", "Marketing Lead",
+    "Founder",
+    "Editor-in-Chief",
+    "Partnerships Manager",
+    "Content Creator",
+    "Head of Growth",
+    "Affiliate Manager",
+    "Blogger",
+    "Marketing Lead",
 ];
 const COUNTRY: &[&str] = &[
-    "Germany", "France", "United Kingdom", "Spain", "Netherlands", "United States", "Italy",
+    "Germany",
+    "France",
+    "United Kingdom",
+    "Spain",
+    "Netherlands",
+    "United States",
+    "Italy",
     "Sweden",
 ];
 
@@ -41,7 +53,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) % n as u64) as usize
     }
 }
@@ -69,7 +84,9 @@ fn cell(s: &str) -> String {
 /// `rows` fictitious prospects as CSV with generic headers.
 pub(crate) fn csv(rows: usize) -> String {
     let mut rng = Lcg(42);
-    let mut out = String::from("First Name,Last Name,Email,Website,Twitter,LinkedIn,Company,Title,Country,Followers,Notes\n");
+    let mut out = String::from(
+        "First Name,Last Name,Email,Website,Twitter,LinkedIn,Company,Title,Country,Followers,Notes\n",
+    );
     for i in 0..rows {
         let first = FIRST[rng.next(FIRST.len())];
         let last = LAST[rng.next(LAST.len())];
@@ -89,9 +106,17 @@ pub(crate) fn csv(rows: usize) -> String {
             _ => format!("https://{domain}"),
         };
         let handle = format!("{}{}{i}", &first.to_lowercase(), &last.to_lowercase()[..1]);
-        let twitter = if rng.next(3) == 0 { String::new() } else { format!("@{handle}") };
+        let twitter = if rng.next(3) == 0 {
+            String::new()
+        } else {
+            format!("@{handle}")
+        };
         let linkedin = if email.is_empty() || rng.next(2) == 0 {
-            format!("https://www.linkedin.com/in/{}-{}-demo{i}", first.to_lowercase(), last.to_lowercase())
+            format!(
+                "https://www.linkedin.com/in/{}-{}-demo{i}",
+                first.to_lowercase(),
+                last.to_lowercase()
+            )
         } else {
             String::new()
         };
@@ -102,7 +127,11 @@ pub(crate) fn csv(rows: usize) -> String {
             3 => format!("{}k", 10 + rng.next(90)),
             _ => format!("{},{:03}", 100 + rng.next(400), rng.next(1000)),
         };
-        let notes = if rng.next(4) == 0 { "Met at a (fictional) trade fair" } else { "" };
+        let notes = if rng.next(4) == 0 {
+            "Met at a (fictional) trade fair"
+        } else {
+            ""
+        };
         let row = [
             first,
             last,
@@ -135,10 +164,11 @@ mod tests {
         let out = read_rows(csv.as_bytes(), &p.columns, |_| {}).unwrap();
         assert_eq!(out.invalid, vec![], "demo data must import cleanly");
         assert_eq!(out.valid.len(), 300);
-        assert!(out
-            .valid
-            .iter()
-            .filter_map(|r| r.prospect.email.as_deref())
-            .all(|e| e.ends_with(".example")));
+        assert!(
+            out.valid
+                .iter()
+                .filter_map(|r| r.prospect.email.as_deref())
+                .all(|e| e.ends_with(".example"))
+        );
     }
 }

@@ -79,6 +79,9 @@ impl From<outreach_discovery::csv_source::CsvError> for ApiError {
 
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
-        Self::new(ErrorCode::Internal, format!("a background task failed: {e}"))
+        Self::new(
+            ErrorCode::Internal,
+            format!("a background task failed: {e}"),
+        )
     }
 }

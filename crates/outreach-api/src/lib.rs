@@ -21,12 +21,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bindings;
 mod commands;
 mod config;
 mod demo;
 mod error;
 mod events;
-pub mod bindings;
 
 use outreach_store::Store;
 use tokio::sync::broadcast;

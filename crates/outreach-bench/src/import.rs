@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use outreach_api::core::ProspectStatus;
 use outreach_api::store::prospects::{ProspectQuery, SortField};
 use outreach_api::store::workspaces::WorkspaceFields;
@@ -13,10 +13,27 @@ use outreach_api::{Api, ApiConfig, Caller, ImportCsv, KeyChoice, WorkspaceRef};
 
 const ROWS: usize = 100_000;
 
-const FIRST: &[&str] = &["Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas"];
-const LAST: &[&str] = &["Berger", "Castillo", "Dubois", "Fischer", "Garcia", "Hansen", "Keller", "Moreau", "Nowak", "Rossi"];
-const COUNTRY: &[&str] = &["Germany", "France", "Spain", "Italy", "Netherlands", "United Kingdom", "Sweden", "Poland"];
-const WORDS: &[&str] = &["garden", "travel", "kitchen", "fitness", "beauty", "outdoor", "gaming", "finance", "fashion", "pets"];
+const FIRST: &[&str] = &[
+    "Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas",
+];
+const LAST: &[&str] = &[
+    "Berger", "Castillo", "Dubois", "Fischer", "Garcia", "Hansen", "Keller", "Moreau", "Nowak",
+    "Rossi",
+];
+const COUNTRY: &[&str] = &[
+    "Germany",
+    "France",
+    "Spain",
+    "Italy",
+    "Netherlands",
+    "United Kingdom",
+    "Sweden",
+    "Poland",
+];
+const WORDS: &[&str] = &[
+    "garden", "travel", "kitchen", "fitness", "beauty", "outdoor", "gaming", "finance", "fashion",
+    "pets",
+];
 
 /// A deterministic 100,000-row prospect list with the mix of values real lists have
 /// (free-mail and business addresses, missing websites, follower notations, notes).
@@ -25,7 +42,9 @@ fn generate(path: &Path) -> Result<()> {
     s.push_str("name,email,website,twitter,company,title,country,followers,notes\n");
     let mut x: u64 = 7;
     let mut next = |n: usize| {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((x >> 33) % n as u64) as usize
     };
     for i in 0..ROWS {
@@ -34,22 +53,38 @@ fn generate(path: &Path) -> Result<()> {
         let word = WORDS[next(WORDS.len())];
         let domain = format!("{word}-{}.example", i % 5000);
         let email = if next(5) == 0 {
-            format!("{}.{}{i}@gmail.com", first.to_lowercase(), last.to_lowercase())
+            format!(
+                "{}.{}{i}@gmail.com",
+                first.to_lowercase(),
+                last.to_lowercase()
+            )
         } else {
-            format!("{}.{}{i}@{domain}", first.to_lowercase(), last.to_lowercase())
+            format!(
+                "{}.{}{i}@{domain}",
+                first.to_lowercase(),
+                last.to_lowercase()
+            )
         };
         let website = match next(3) {
             0 => String::new(),
             1 => format!("https://www.{domain}/"),
             _ => domain.clone(),
         };
-        let twitter = if next(2) == 0 { format!("@{}{}", &first.to_lowercase(), i) } else { String::new() };
+        let twitter = if next(2) == 0 {
+            format!("@{}{}", &first.to_lowercase(), i)
+        } else {
+            String::new()
+        };
         let followers = match next(3) {
             0 => String::new(),
             1 => format!("{}", next(50_000)),
             _ => format!("{}.{}k", next(90), next(10)),
         };
-        let notes = if next(4) == 0 { format!("\"Writes about {word}, met at fair\"") } else { String::new() };
+        let notes = if next(4) == 0 {
+            format!("\"Writes about {word}, met at fair\"")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
             "{first} {last},{email},{website},{twitter},{} {word} Media,Editor,{},{followers},{notes}",
@@ -78,9 +113,15 @@ fn sqlite3_import(csv: &Path, dir: &Path) -> Result<Duration> {
         .context("running the sqlite3 shell (Debian package sqlite3)")?;
     let took = start.elapsed();
     if !out.status.success() {
-        bail!("sqlite3 .import failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "sqlite3 .import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let count = Command::new("sqlite3").arg(&db).arg("SELECT count(*) FROM prospects").output()?;
+    let count = Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT count(*) FROM prospects")
+        .output()?;
     let n: usize = String::from_utf8_lossy(&count.stdout).trim().parse()?;
     if n != ROWS {
         bail!("sqlite3 imported {n} rows, expected {ROWS}");
@@ -95,7 +136,9 @@ pub fn run() -> Result<()> {
     let size = std::fs::metadata(&csv)?.len();
     println!("generated {ROWS} rows ({:.1} MiB)", size as f64 / 1048576.0);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let api = Api::open(ApiConfig {
             data_dir: dir.path().join("data"),

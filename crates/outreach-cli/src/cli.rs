@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use outreach_api::core::ProspectStatus;
 use outreach_api::core::mapping::Field;
 use outreach_api::core::prospect::Workspace;
-use outreach_api::core::ProspectStatus;
 use outreach_api::store::prospects::{ProspectQuery, SortField};
 use outreach_api::store::workspaces::WorkspaceFields;
 use outreach_api::{
@@ -153,7 +153,11 @@ fn parse_sort(s: &str) -> Result<SortField> {
 fn parse_status(s: &str) -> Result<ProspectStatus> {
     ProspectStatus::parse(s.trim()).ok_or_else(|| {
         let all: Vec<&str> = ProspectStatus::ALL.iter().map(|s| s.as_str()).collect();
-        ApiError::invalid(format!("unknown status '{s}'; use one of {}", all.join(", "))).into()
+        ApiError::invalid(format!(
+            "unknown status '{s}'; use one of {}",
+            all.join(", ")
+        ))
+        .into()
     })
 }
 
@@ -214,7 +218,10 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             desc,
         }) => {
             let w = workspace(api, &ws).await?;
-            let statuses = status.iter().map(|s| parse_status(s)).collect::<Result<Vec<_>>>()?;
+            let statuses = status
+                .iter()
+                .map(|s| parse_status(s))
+                .collect::<Result<Vec<_>>>()?;
             let mut query = ProspectQuery {
                 workspace_id: w.id,
                 search,
@@ -253,13 +260,20 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                         ]
                     })
                     .collect();
-                output::table(&["ID", "NAME", "EMAIL", "COMPANY", "COUNTRY", "STATUS", "SCORE"], &table);
+                output::table(
+                    &[
+                        "ID", "NAME", "EMAIL", "COMPANY", "COUNTRY", "STATUS", "SCORE",
+                    ],
+                    &table,
+                );
                 eprintln!("{} prospect(s)", rows.len());
             }
         }
         Command::Score { workspace: ws } => {
             let w = workspace(api, &ws).await?;
-            let s = api.score_prospects(WorkspaceRef { workspace_id: w.id }).await?;
+            let s = api
+                .score_prospects(WorkspaceRef { workspace_id: w.id })
+                .await?;
             if json {
                 output::json(&s)?;
             } else {
@@ -269,7 +283,10 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 );
             }
         }
-        Command::Audit { workspace: ws, limit } => {
+        Command::Audit {
+            workspace: ws,
+            limit,
+        } => {
             let w = workspace(api, &ws).await?;
             let entries = api
                 .list_audit(AuditQuery {
@@ -283,7 +300,14 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             } else {
                 let rows: Vec<Vec<String>> = entries
                     .iter()
-                    .map(|e| vec![e.at.clone(), e.actor.clone(), e.action.clone(), e.summary.clone()])
+                    .map(|e| {
+                        vec![
+                            e.at.clone(),
+                            e.actor.clone(),
+                            e.action.clone(),
+                            e.summary.clone(),
+                        ]
+                    })
                     .collect();
                 output::table(&["AT", "ACTOR", "ACTION", "SUMMARY"], &rows);
             }
@@ -301,7 +325,10 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             if json {
                 output::json(&info)?;
             } else {
-                println!("version:   {}\ndata dir:  {}\nkey store: {}", info.version, info.data_dir, info.key_store);
+                println!(
+                    "version:   {}\ndata dir:  {}\nkey store: {}",
+                    info.version, info.data_dir, info.key_store
+                );
             }
         }
     }
@@ -319,7 +346,9 @@ async fn import(
 ) -> Result<()> {
     let w = workspace(api, ws).await?;
     let path = file.to_string_lossy().into_owned();
-    let preview = api.preview_import(PreviewImport { path: path.clone() }).await?;
+    let preview = api
+        .preview_import(PreviewImport { path: path.clone() })
+        .await?;
     let mut columns = preview.csv.columns.clone();
     for m in map {
         let (column, field) = m
@@ -329,26 +358,47 @@ async fn import(
             "skip" | "" => None,
             f => Some(Field::parse(f).ok_or_else(|| {
                 let all: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
-                ApiError::invalid(format!("--map '{m}': unknown field '{f}'; use one of {} or skip", all.join(", ")))
+                ApiError::invalid(format!(
+                    "--map '{m}': unknown field '{f}'; use one of {} or skip",
+                    all.join(", ")
+                ))
             })?),
         };
         let col = columns
             .iter_mut()
             .find(|c| c.header.eq_ignore_ascii_case(column.trim()))
             .ok_or_else(|| {
-                let headers: Vec<&str> = preview.csv.columns.iter().map(|c| c.header.as_str()).collect();
-                ApiError::invalid(format!("--map '{m}': the file has no column '{column}' (columns: {})", headers.join(", ")))
+                let headers: Vec<&str> = preview
+                    .csv
+                    .columns
+                    .iter()
+                    .map(|c| c.header.as_str())
+                    .collect();
+                ApiError::invalid(format!(
+                    "--map '{m}': the file has no column '{column}' (columns: {})",
+                    headers.join(", ")
+                ))
             })?;
         col.field = field;
     }
     if dry_run {
         if json {
-            output::json(&serde_json::json!({ "source_type": preview.csv.source_type, "columns": columns }))?;
+            output::json(
+                &serde_json::json!({ "source_type": preview.csv.source_type, "columns": columns }),
+            )?;
         } else {
-            println!("{} ({} bytes), detected: {:?}", preview.file_name, preview.size, preview.csv.source_type);
+            println!(
+                "{} ({} bytes), detected: {:?}",
+                preview.file_name, preview.size, preview.csv.source_type
+            );
             let rows: Vec<Vec<String>> = columns
                 .iter()
-                .map(|c| vec![c.header.clone(), c.field.map_or("(skip)".into(), |f| f.as_str().into())])
+                .map(|c| {
+                    vec![
+                        c.header.clone(),
+                        c.field.map_or("(skip)".into(), |f| f.as_str().into()),
+                    ]
+                })
                 .collect();
             output::table(&["COLUMN", "FIELD"], &rows);
         }
@@ -358,7 +408,10 @@ async fn import(
     let mut events = api.subscribe();
     let watcher = tokio::spawn(async move {
         while let Ok(e) = events.recv().await {
-            if let ApiEvent::ImportProgress { phase, done, total, .. } = e {
+            if let ApiEvent::ImportProgress {
+                phase, done, total, ..
+            } = e
+            {
                 progress.show(&format!("{phase:?}"), done, total);
             }
         }
@@ -393,12 +446,19 @@ async fn import(
         );
         for r in report.row_errors.iter().take(20) {
             for e in &r.errors {
-                let col = if e.column.is_empty() { String::new() } else { format!(" [{}]", e.column) };
+                let col = if e.column.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", e.column)
+                };
                 println!("  line {}{col}: {}", r.row, e.message);
             }
         }
         if report.row_errors.len() > 20 {
-            println!("  … and {} more rows with problems (use --errors-out FILE)", report.row_errors.len() - 20);
+            println!(
+                "  … and {} more rows with problems (use --errors-out FILE)",
+                report.row_errors.len() - 20
+            );
         }
         for n in &report.notes {
             println!("  note: {n}");

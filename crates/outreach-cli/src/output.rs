@@ -45,7 +45,10 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
             one_line
         }
     };
-    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
     let widths: Vec<usize> = headers
         .iter()
         .enumerate()

@@ -11,7 +11,9 @@ struct Env {
 
 impl Env {
     fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -25,7 +27,8 @@ impl Env {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_outreach"));
         c.arg("--data-dir").arg(self.data()).args(args);
-        c.env("OUTREACH_KEY_FILE", self.key()).env_remove("OUTREACH_DATA_DIR");
+        c.env("OUTREACH_KEY_FILE", self.key())
+            .env_remove("OUTREACH_DATA_DIR");
         c
     }
 
@@ -54,12 +57,20 @@ impl Env {
         let mut all = args.to_vec();
         all.push("--json");
         let out = self.run(&all);
-        assert_eq!(out.status.code(), Some(1), "{args:?} should fail: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} should fail: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         serde_json::from_slice(&out.stderr).unwrap()
     }
 
     fn prospects(&self, ws: &str) -> Vec<Value> {
-        self.json(&["prospects", "list", "--workspace", ws]).as_array().unwrap().clone()
+        self.json(&["prospects", "list", "--workspace", ws])
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
@@ -74,20 +85,31 @@ fn fixture(name: &str) -> String {
 #[test]
 fn workspaces_are_created_listed_and_duplicates_refused() {
     let env = Env::new();
-    assert!(env.ok(&["workspace", "create", "Acme", "--address", "1 Road, Town"]).contains("created workspace 'Acme'"));
+    assert!(
+        env.ok(&["workspace", "create", "Acme", "--address", "1 Road, Town"])
+            .contains("created workspace 'Acme'")
+    );
     let err = env.fails(&["workspace", "create", "acme"]);
     assert_eq!(err["code"], "conflict");
     let list = env.json(&["workspace", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["postal_address"], "1 Road, Town");
-    assert_eq!(env.fails(&["prospects", "list", "-w", "Nope"])["code"], "not_found");
+    assert_eq!(
+        env.fails(&["prospects", "list", "-w", "Nope"])["code"],
+        "not_found"
+    );
 }
 
 #[test]
 fn linkedin_export_imports_normalised_and_reimport_merges() {
     let env = Env::new();
     env.ok(&["workspace", "create", "Acme"]);
-    let report = env.json(&["import", &fixture("linkedin-connections.csv"), "--workspace", "Acme"]);
+    let report = env.json(&[
+        "import",
+        &fixture("linkedin-connections.csv"),
+        "--workspace",
+        "Acme",
+    ]);
     assert_eq!(report["created"], 4);
     assert_eq!(report["invalid"], 0);
 
@@ -96,22 +118,44 @@ fn linkedin_export_imports_normalised_and_reimport_merges() {
     assert_eq!(ada["email"], "ada@engines.example");
     assert_eq!(ada["email_original"], "Ada@Engines.example");
     assert_eq!(ada["domain"], "engines.example");
-    assert_eq!(ada["linkedin_url"], "https://www.linkedin.com/in/ada-lovelace-demo");
+    assert_eq!(
+        ada["linkedin_url"],
+        "https://www.linkedin.com/in/ada-lovelace-demo"
+    );
     assert_eq!(ada["source_type"], "linkedin_export");
     assert_eq!(ada["source_file"], "linkedin-connections.csv");
     assert_eq!(ada["lawful_basis"], "none");
     assert_eq!(ada["consent_given"], false);
     assert!(ada["collected_at"].as_str().unwrap().starts_with("20"));
     let turing = rows.iter().find(|p| p["first_name"] == "Alan").unwrap();
-    assert_eq!(turing["linkedin_url"], "https://www.linkedin.com/in/alan-turing-demo");
+    assert_eq!(
+        turing["linkedin_url"],
+        "https://www.linkedin.com/in/alan-turing-demo"
+    );
 
-    let again = env.json(&["import", &fixture("linkedin-connections.csv"), "--workspace", "Acme"]);
-    assert_eq!((again["created"].as_u64(), again["merged"].as_u64()), (Some(0), Some(4)));
+    let again = env.json(&[
+        "import",
+        &fixture("linkedin-connections.csv"),
+        "--workspace",
+        "Acme",
+    ]);
+    assert_eq!(
+        (again["created"].as_u64(), again["merged"].as_u64()),
+        (Some(0), Some(4))
+    );
     assert_eq!(env.prospects("Acme").len(), 4, "never a second row");
 
     let audit = env.json(&["audit", "--workspace", "Acme"]);
-    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["prospects.import", "prospects.import", "workspace.create"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["prospects.import", "prospects.import", "workspace.create"]
+    );
     assert_eq!(audit[0]["actor"], "cli");
 }
 
@@ -119,24 +163,72 @@ fn linkedin_export_imports_normalised_and_reimport_merges() {
 fn map_overrides_the_detected_mapping_and_bad_maps_change_nothing() {
     let env = Env::new();
     env.ok(&["workspace", "create", "Acme"]);
-    let err = env.fails(&["import", &fixture("generic.csv"), "-w", "Acme", "--map", "nope=email"]);
+    let err = env.fails(&[
+        "import",
+        &fixture("generic.csv"),
+        "-w",
+        "Acme",
+        "--map",
+        "nope=email",
+    ]);
     assert_eq!(err["code"], "invalid_input");
-    assert!(err["message"].as_str().unwrap().contains("no column 'nope'"));
-    let err = env.fails(&["import", &fixture("generic.csv"), "-w", "Acme", "--map", "notes=colour"]);
-    assert!(err["message"].as_str().unwrap().contains("unknown field 'colour'"));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no column 'nope'")
+    );
+    let err = env.fails(&[
+        "import",
+        &fixture("generic.csv"),
+        "-w",
+        "Acme",
+        "--map",
+        "notes=colour",
+    ]);
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field 'colour'")
+    );
     assert_eq!(env.prospects("Acme").len(), 0);
 
-    let err = env.fails(&["import", &fixture("generic.csv"), "-w", "Acme", "--map", "title=company"]);
+    let err = env.fails(&[
+        "import",
+        &fixture("generic.csv"),
+        "-w",
+        "Acme",
+        "--map",
+        "title=company",
+    ]);
     assert_eq!(err["code"], "csv_invalid");
-    assert!(err["message"].as_str().unwrap().contains("both mapped to company"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("both mapped to company"),
+        "{err}"
+    );
     assert_eq!(env.prospects("Acme").len(), 0);
 
     env.json(&[
-        "import", &fixture("generic.csv"), "-w", "Acme", "--map", "notes=skip", "--map", "title=company",
-        "--map", "company=skip",
+        "import",
+        &fixture("generic.csv"),
+        "-w",
+        "Acme",
+        "--map",
+        "notes=skip",
+        "--map",
+        "title=company",
+        "--map",
+        "company=skip",
     ]);
     let rows = env.prospects("Acme");
-    let k = rows.iter().find(|p| p["email"] == "katherine@orbit.example").unwrap();
+    let k = rows
+        .iter()
+        .find(|p| p["email"] == "katherine@orbit.example")
+        .unwrap();
     assert_eq!(k["notes"], Value::Null);
     assert_eq!(k["company"], "Affiliate Manager");
     assert_eq!(k["title"], Value::Null);
@@ -146,9 +238,18 @@ fn map_overrides_the_detected_mapping_and_bad_maps_change_nothing() {
 fn dry_run_shows_the_mapping_and_imports_nothing() {
     let env = Env::new();
     env.ok(&["workspace", "create", "Acme"]);
-    let out = env.ok(&["import", &fixture("linkedin-connections.csv"), "-w", "Acme", "--dry-run"]);
+    let out = env.ok(&[
+        "import",
+        &fixture("linkedin-connections.csv"),
+        "-w",
+        "Acme",
+        "--dry-run",
+    ]);
     assert!(out.contains("LinkedinExport"), "{out}");
-    assert!(out.contains("Email Address") && out.contains("email"), "{out}");
+    assert!(
+        out.contains("Email Address") && out.contains("email"),
+        "{out}"
+    );
     assert_eq!(env.prospects("Acme").len(), 0);
 }
 
@@ -162,18 +263,40 @@ fn bad_files_give_clear_reports_and_no_partial_state() {
     assert_eq!(env.prospects("Acme")[0]["company"], "Semi, Colon");
 
     let utf8 = env.json(&["import", &fixture("invalid-utf8.csv"), "-w", "Acme"]);
-    assert_eq!((utf8["created"].as_u64(), utf8["invalid"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (utf8["created"].as_u64(), utf8["invalid"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(utf8["row_errors"][0]["row"], 3);
-    assert!(utf8["row_errors"][0]["errors"][0]["message"].as_str().unwrap().contains("UTF-8"));
+    assert!(
+        utf8["row_errors"][0]["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8")
+    );
 
     let before = env.prospects("Acme").len();
     let dup = env.fails(&["import", &fixture("duplicate-headers.csv"), "-w", "Acme"]);
     assert_eq!(dup["code"], "csv_invalid");
-    assert!(dup["message"].as_str().unwrap().contains("appears more than once"));
+    assert!(
+        dup["message"]
+            .as_str()
+            .unwrap()
+            .contains("appears more than once")
+    );
     let missing = env.fails(&["import", &fixture("missing-email.csv"), "-w", "Acme"]);
     assert_eq!(missing["code"], "csv_invalid");
-    assert!(missing["message"].as_str().unwrap().contains("no column is mapped to email"));
-    assert_eq!(env.prospects("Acme").len(), before, "failed imports leave nothing behind");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("no column is mapped to email")
+    );
+    assert_eq!(
+        env.prospects("Acme").len(),
+        before,
+        "failed imports leave nothing behind"
+    );
     let audit = env.json(&["audit", "-w", "Acme"]);
     assert_eq!(audit[0]["action"], "prospects.import_failed");
 
@@ -186,11 +309,17 @@ fn bad_files_give_clear_reports_and_no_partial_state() {
         "--errors-out",
         errors.to_str().unwrap(),
     ]);
-    assert_eq!((ten["created"].as_u64(), ten["invalid"].as_u64()), (Some(90), Some(10)));
+    assert_eq!(
+        (ten["created"].as_u64(), ten["invalid"].as_u64()),
+        (Some(90), Some(10))
+    );
     let exported = std::fs::read_to_string(&errors).unwrap();
     assert_eq!(exported.lines().count(), 11, "{exported}");
     assert!(exported.starts_with("line,column,value,problem"));
-    assert!(exported.contains("11,email,broken-address-10,"), "{exported}");
+    assert!(
+        exported.contains("11,email,broken-address-10,"),
+        "{exported}"
+    );
 }
 
 #[test]
@@ -202,10 +331,18 @@ fn scoring_qualifies_and_lists_by_status() {
     assert_eq!(s["scored"], 3);
     assert_eq!(s["threshold"], 70);
     let qualified = env.json(&["prospects", "list", "-w", "Acme", "--status", "qualified"]);
-    let emails: Vec<&str> = qualified.as_array().unwrap().iter().map(|p| p["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> = qualified
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails, vec!["katherine@orbit.example"]);
     let k = &qualified[0];
-    assert_eq!(k["score"], 97, "50% e-mail 100 + 30% https 100 + 20% 25k followers 85");
+    assert_eq!(
+        k["score"], 97,
+        "50% e-mail 100 + 30% https 100 + 20% 25k followers 85"
+    );
     let err = env.fails(&["prospects", "list", "-w", "Acme", "--status", "hot"]);
     assert!(err["message"].as_str().unwrap().contains("unknown status"));
 }
@@ -231,7 +368,10 @@ fn key_file_readable_by_others_is_refused_and_wrong_key_is_explained() {
 
     std::fs::remove_file(env.key()).unwrap();
     let err = env.fails(&["workspace", "list"]);
-    assert_eq!(err["code"], "key_file", "a missing key for an existing database is never replaced");
+    assert_eq!(
+        err["code"], "key_file",
+        "a missing key for an existing database is never replaced"
+    );
 
     let other = Env::new();
     other.ok(&["info"]);
@@ -253,8 +393,16 @@ fn without_a_keychain_the_cli_says_so_and_creates_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(err["code"], "keychain_unavailable");
-    assert!(err["message"].as_str().unwrap().contains("OUTREACH_KEY_FILE"));
-    assert!(!env.data().join("outreach.db").exists(), "no database without a key");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("OUTREACH_KEY_FILE")
+    );
+    assert!(
+        !env.data().join("outreach.db").exists(),
+        "no database without a key"
+    );
 }
 
 /// Needs a running, unlocked Secret Service (the test script starts gnome-keyring on a private
@@ -264,12 +412,23 @@ fn without_a_keychain_the_cli_says_so_and_creates_nothing() {
 fn the_key_lives_in_the_secret_service() {
     let env = Env::new();
     let with_keychain = |args: &[&str]| {
-        let out = env.cmd(args).env_remove("OUTREACH_KEY_FILE").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = env
+            .cmd(args)
+            .env_remove("OUTREACH_KEY_FILE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     with_keychain(&["workspace", "create", "Keychained"]);
-    assert!(with_keychain(&["workspace", "list"]).contains("Keychained"), "the key is read back");
+    assert!(
+        with_keychain(&["workspace", "list"]).contains("Keychained"),
+        "the key is read back"
+    );
     assert!(!env.key().exists(), "no key file was written");
     let info = with_keychain(&["info"]);
     assert!(info.contains("OS keychain"), "{info}");
@@ -281,10 +440,18 @@ fn the_key_lives_in_the_secret_service() {
         .output()
         .expect("secret-tool (Debian package libsecret-tools)");
     let stored = String::from_utf8(lookup.stdout).unwrap();
-    assert_eq!(stored.trim().len(), 64, "a 256-bit key in hex, got {stored:?}");
+    assert_eq!(
+        stored.trim().len(),
+        64,
+        "a 256-bit key in hex, got {stored:?}"
+    );
     let write_key = |hex: &str| {
         std::fs::write(env.key(), hex).unwrap();
-        std::fs::set_permissions(env.key(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(
+            env.key(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
     };
     write_key(stored.trim());
     assert!(env.ok(&["workspace", "list"]).contains("Keychained"));

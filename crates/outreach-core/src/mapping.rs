@@ -231,7 +231,9 @@ pub fn auto_map(headers: &[String]) -> (SourceType, Vec<ColumnMapping>) {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     /// Two columns fill the same field.
-    #[error("columns '{first}' and '{second}' are both mapped to {field}; map one of them to another field or skip it")]
+    #[error(
+        "columns '{first}' and '{second}' are both mapped to {field}; map one of them to another field or skip it"
+    )]
     FieldTwice {
         /// The field.
         field: &'static str,
@@ -241,10 +243,14 @@ pub enum MappingError {
         second: String,
     },
     /// Nothing identifies a prospect.
-    #[error("no column is mapped to email, x_handle or linkedin_url, so no row could identify a prospect (columns: {0})")]
+    #[error(
+        "no column is mapped to email, x_handle or linkedin_url, so no row could identify a prospect (columns: {0})"
+    )]
     NoIdentity(String),
     /// A header appears twice and at least one of the copies is mapped.
-    #[error("the header '{0}' appears more than once; rename the columns so each is unique, or skip the copies")]
+    #[error(
+        "the header '{0}' appears more than once; rename the columns so each is unique, or skip the copies"
+    )]
     DuplicateHeader(String),
 }
 
@@ -341,8 +347,16 @@ mod tests {
     #[test]
     fn generic_headers_and_plain_url_as_website() {
         let h = headers(&[
-            "name", "e-mail", "URL", "twitter", "LinkedIn", "company", "title", "country",
-            "followers", "mystery",
+            "name",
+            "e-mail",
+            "URL",
+            "twitter",
+            "LinkedIn",
+            "company",
+            "title",
+            "country",
+            "followers",
+            "mystery",
         ]);
         let (source, cols) = auto_map(&h);
         assert_eq!(source, SourceType::Csv);

@@ -127,7 +127,10 @@ pub fn normalize_x_handle(raw: &str) -> Result<String, NormalizeError> {
         .strip_prefix("twitter.com/")
         .or_else(|| lower.strip_prefix("x.com/"))
     {
-        path.split(['/', '?', '#']).next().unwrap_or_default().to_string()
+        path.split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string()
     } else {
         lower.strip_prefix('@').unwrap_or(&lower).to_string()
     };
@@ -186,7 +189,11 @@ pub fn parse_followers(raw: &str) -> Result<i64, NormalizeError> {
         _ => (compact.as_str(), 1.0),
     };
     if factor == 1.0 {
-        return number.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(bad);
+        return number
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(bad);
     }
     let value: f64 = number.parse().map_err(|_| bad())?;
     if !value.is_finite() || value < 0.0 || value > 1e7 {
@@ -252,7 +259,13 @@ mod tests {
         assert_eq!(w.url, "example.org");
         assert!(!w.https);
         assert!(normalize_website("http://shop.example.org").is_ok_and(|w| !w.https));
-        for bad in ["", "not a site", "ftp://example.com", "localhost", "http://"] {
+        for bad in [
+            "",
+            "not a site",
+            "ftp://example.com",
+            "localhost",
+            "http://",
+        ] {
             assert!(normalize_website(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -291,8 +304,15 @@ mod tests {
                 .unwrap(),
             "https://www.linkedin.com/sales/lead/ACwAAB"
         );
-        for bad in ["https://example.com/in/jane", "linkedin.com/company/acme", "jane"] {
-            assert!(normalize_linkedin_url(bad).is_err(), "{bad} should be rejected");
+        for bad in [
+            "https://example.com/in/jane",
+            "linkedin.com/company/acme",
+            "jane",
+        ] {
+            assert!(
+                normalize_linkedin_url(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 

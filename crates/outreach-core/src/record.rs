@@ -143,7 +143,10 @@ impl ProspectInput {
                 p.last_name = last;
             }
         }
-        if errors.is_empty() && p.email.is_none() && p.x_handle.is_none() && p.linkedin_url.is_none()
+        if errors.is_empty()
+            && p.email.is_none()
+            && p.x_handle.is_none()
+            && p.linkedin_url.is_none()
         {
             errors.push(FieldError {
                 column: String::new(),
@@ -151,7 +154,11 @@ impl ProspectInput {
                 message: "the row has no e-mail, X handle or LinkedIn URL, so it cannot identify a prospect".into(),
             });
         }
-        if errors.is_empty() { Ok(p) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Fills this record's missing values from `other`. Values already present are kept: a
@@ -196,7 +203,14 @@ mod tests {
 
     #[test]
     fn a_good_row_is_normalised() {
-        let cols = map(&["Name", "Email", "Website", "Twitter", "Followers", "Company"]);
+        let cols = map(&[
+            "Name",
+            "Email",
+            "Website",
+            "Twitter",
+            "Followers",
+            "Company",
+        ]);
         let p = ProspectInput::from_row(
             &cols,
             &[

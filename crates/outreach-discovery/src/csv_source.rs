@@ -1,7 +1,7 @@
 //! Reading prospects from CSV bytes: header detection, delimiter sniffing, per-row validation.
 
 use csv::{ByteRecord, ReaderBuilder};
-use outreach_core::mapping::{auto_map, validate_mapping, ColumnMapping, MappingError, SourceType};
+use outreach_core::mapping::{ColumnMapping, MappingError, SourceType, auto_map, validate_mapping};
 use outreach_core::record::{FieldError, ProspectInput};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -20,7 +20,9 @@ pub enum CsvError {
     #[error("the file is {0} bytes; files over 512 MiB are not imported")]
     TooLarge(usize),
     /// The header row is not text.
-    #[error("the header row (row {row}) is not valid UTF-8 text; save the file as 'CSV UTF-8' and import it again")]
+    #[error(
+        "the header row (row {row}) is not valid UTF-8 text; save the file as 'CSV UTF-8' and import it again"
+    )]
     HeaderEncoding {
         /// Spreadsheet row number of the header.
         row: u64,
@@ -384,14 +386,20 @@ mod tests {
         let p = preview(file, 3).unwrap();
         assert!(p.mapping_problem.unwrap().contains("more than once"));
         let err = read_rows(file, &p.columns, |_| {}).unwrap_err();
-        assert!(matches!(err, CsvError::Mapping(MappingError::DuplicateHeader(_))));
+        assert!(matches!(
+            err,
+            CsvError::Mapping(MappingError::DuplicateHeader(_))
+        ));
     }
 
     #[test]
     fn missing_identity_column_is_refused() {
         let file = b"Name,Company\nAnn,Acme\n";
         let err = read(file).unwrap_err();
-        assert!(err.to_string().contains("no column is mapped to email"), "{err}");
+        assert!(
+            err.to_string().contains("no column is mapped to email"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -436,14 +444,24 @@ mod tests {
     #[test]
     fn empty_and_blank_files_are_refused() {
         assert!(matches!(preview(b"", 3), Err(CsvError::Empty)));
-        assert!(matches!(preview(b"\xEF\xBB\xBF \n\n", 3), Err(CsvError::Empty)));
+        assert!(matches!(
+            preview(b"\xEF\xBB\xBF \n\n", 3),
+            Err(CsvError::Empty)
+        ));
     }
 
     #[test]
     fn mapping_beyond_the_file_is_refused() {
         let file = b"Email,Name\na@x.example,A\n";
         let mut p = preview(file, 3).unwrap();
-        p.columns.push(ColumnMapping { index: 7, header: "Ghost".into(), field: Some(Field::Company) });
-        assert!(matches!(read_rows(file, &p.columns, |_| {}), Err(CsvError::ColumnOutOfRange { .. })));
+        p.columns.push(ColumnMapping {
+            index: 7,
+            header: "Ghost".into(),
+            field: Some(Field::Company),
+        });
+        assert!(matches!(
+            read_rows(file, &p.columns, |_| {}),
+            Err(CsvError::ColumnOutOfRange { .. })
+        ));
     }
 }

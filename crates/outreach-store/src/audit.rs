@@ -85,19 +85,25 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::store;
     use crate::Actor;
+    use crate::testing::store;
 
     #[tokio::test]
     async fn audit_log_is_append_only() {
         let (store, _dir) = store().await;
-        store.audit(None, Actor::System, "test", "hello", None).await.unwrap();
+        store
+            .audit(None, Actor::System, "test", "hello", None)
+            .await
+            .unwrap();
         let err = sqlx::query("UPDATE audit_log SET summary = 'x'")
             .execute(store.pool())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
-        let err = sqlx::query("DELETE FROM audit_log").execute(store.pool()).await.unwrap_err();
+        let err = sqlx::query("DELETE FROM audit_log")
+            .execute(store.pool())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
     }
 }

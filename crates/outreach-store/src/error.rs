@@ -6,10 +6,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// The key does not open the database.
-    #[error("the database could not be opened with this key: it was encrypted with another key, or it is not an Outreach Desk database")]
+    #[error(
+        "the database could not be opened with this key: it was encrypted with another key, or it is not an Outreach Desk database"
+    )]
     WrongKey,
     /// The OS keychain cannot be used.
-    #[error("the OS keychain is not available ({0}). Outreach Desk keeps its database key only there; unlock or install a keychain (on Linux a Secret Service such as GNOME Keyring or KWallet), or set OUTREACH_KEY_FILE to use a key file on a headless server")]
+    #[error(
+        "the OS keychain is not available ({0}). Outreach Desk keeps its database key only there; unlock or install a keychain (on Linux a Secret Service such as GNOME Keyring or KWallet), or set OUTREACH_KEY_FILE to use a key file on a headless server"
+    )]
     KeychainUnavailable(String),
     /// The key file is unusable.
     #[error("key file {path}: {reason}")]

@@ -117,7 +117,14 @@ impl Keys {
             p.email_original = None;
         }
         one(&mut self.x, &mut p.x_handle, target, "X handle", row, notes);
-        one(&mut self.linkedin, &mut p.linkedin_url, target, "LinkedIn URL", row, notes);
+        one(
+            &mut self.linkedin,
+            &mut p.linkedin_url,
+            target,
+            "LinkedIn URL",
+            row,
+            notes,
+        );
     }
 }
 
@@ -278,26 +285,40 @@ impl Store {
             let payload = to_json(&items)?;
             // Existing values win: a re-import fills gaps and never overwrites an edit.
             sqlx::query!(
-                r#"UPDATE prospects SET
-                       first_name = coalesce(first_name, j.value ->> '$.first_name'),
-                       last_name = coalesce(last_name, j.value ->> '$.last_name'),
-                       email_original = CASE WHEN email IS NULL THEN j.value ->> '$.email_original'
-                                             ELSE email_original END,
-                       email = coalesce(email, j.value ->> '$.email'),
-                       domain = coalesce(domain, j.value ->> '$.domain'),
-                       website = coalesce(website, j.value ->> '$.website'),
-                       x_handle = coalesce(x_handle, j.value ->> '$.x_handle'),
-                       linkedin_url = coalesce(linkedin_url, j.value ->> '$.linkedin_url'),
-                       instagram = coalesce(instagram, j.value ->> '$.instagram'),
-                       company = coalesce(company, j.value ->> '$.company'),
-                       title = coalesce(title, j.value ->> '$.title'),
-                       country = coalesce(country, j.value ->> '$.country'),
-                       followers = coalesce(followers, j.value ->> '$.followers'),
-                       notes = coalesce(notes, j.value ->> '$.notes'),
-                       connected_on = coalesce(connected_on, j.value ->> '$.connected_on'),
+                // Materialised so SQLite walks the batch and finds each prospect by id (see
+                // `apply_scores`).
+                r#"WITH j AS MATERIALIZED (
+                       SELECT value ->> '$.id' AS id, value ->> '$.first_name' AS first_name,
+                              value ->> '$.last_name' AS last_name, value ->> '$.email' AS email,
+                              value ->> '$.email_original' AS email_original,
+                              value ->> '$.domain' AS domain, value ->> '$.website' AS website,
+                              value ->> '$.x_handle' AS x_handle,
+                              value ->> '$.linkedin_url' AS linkedin_url,
+                              value ->> '$.instagram' AS instagram, value ->> '$.company' AS company,
+                              value ->> '$.title' AS title, value ->> '$.country' AS country,
+                              value ->> '$.followers' AS followers, value ->> '$.notes' AS notes,
+                              value ->> '$.connected_on' AS connected_on
+                       FROM json_each(?1))
+                   UPDATE prospects SET
+                       first_name = coalesce(prospects.first_name, j.first_name),
+                       last_name = coalesce(prospects.last_name, j.last_name),
+                       email_original = CASE WHEN prospects.email IS NULL THEN j.email_original
+                                             ELSE prospects.email_original END,
+                       email = coalesce(prospects.email, j.email),
+                       domain = coalesce(prospects.domain, j.domain),
+                       website = coalesce(prospects.website, j.website),
+                       x_handle = coalesce(prospects.x_handle, j.x_handle),
+                       linkedin_url = coalesce(prospects.linkedin_url, j.linkedin_url),
+                       instagram = coalesce(prospects.instagram, j.instagram),
+                       company = coalesce(prospects.company, j.company),
+                       title = coalesce(prospects.title, j.title),
+                       country = coalesce(prospects.country, j.country),
+                       followers = coalesce(prospects.followers, j.followers),
+                       notes = coalesce(prospects.notes, j.notes),
+                       connected_on = coalesce(prospects.connected_on, j.connected_on),
                        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                   FROM json_each(?1) AS j
-                   WHERE prospects.id = j.value ->> '$.id' AND prospects.workspace_id = ?2"#,
+                   FROM j
+                   WHERE prospects.id = j.id AND prospects.workspace_id = ?2"#,
                 payload,
                 ws
             )
@@ -360,10 +381,11 @@ impl Store {
 
     /// The row errors of an earlier import, for export.
     pub async fn import_row_errors(&self, import_id: i64) -> Result<Vec<RowError>, StoreError> {
-        let json = sqlx::query_scalar!("SELECT row_errors FROM import_runs WHERE id = ?", import_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("import #{import_id}")))?;
+        let json =
+            sqlx::query_scalar!("SELECT row_errors FROM import_runs WHERE id = ?", import_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("import #{import_id}")))?;
         serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 }

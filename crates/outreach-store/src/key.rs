@@ -91,7 +91,9 @@ fn keychain_load_or_create(account: &str, fresh: bool) -> Result<DbKey, StoreErr
         }),
         Err(keyring::Error::NoEntry) if fresh => {
             let key = DbKey::generate();
-            entry.set_password(&key.expose_hex()).map_err(keychain_error)?;
+            entry
+                .set_password(&key.expose_hex())
+                .map_err(keychain_error)?;
             Ok(key)
         }
         Err(keyring::Error::NoEntry) => Err(StoreError::KeychainUnavailable(format!(
@@ -138,7 +140,10 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), StoreError
     if mode & 0o077 != 0 {
         return Err(key_file_error(
             path,
-            format!("can be read by other users (mode {:o}); run `chmod 600` on it", mode & 0o777),
+            format!(
+                "can be read by other users (mode {:o}); run `chmod 600` on it",
+                mode & 0o777
+            ),
         ));
     }
     Ok(())

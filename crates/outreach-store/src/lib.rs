@@ -28,8 +28,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use error::StoreError;
 use key::DbKey;
@@ -78,7 +78,12 @@ impl Store {
             // a power loss can roll back the last few, which a desktop app may accept.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Decrypted pages stay cached: re-reading (and re-decrypting) them from disk on
+            // every scroll or search would dominate every query, and a bulk import that spills
+            // its cache would encrypt the same pages again and again.
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "MEMORY");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

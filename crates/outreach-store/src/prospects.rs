@@ -38,12 +38,16 @@ pub enum SortField {
 impl SortField {
     fn column(self) -> &'static str {
         match self {
-            Self::Name => "p.last_name COLLATE NOCASE {dir}, p.first_name COLLATE NOCASE {dir}",
+            // These match the expressions of the prospects_live_* indexes exactly, so SQLite
+            // walks an index instead of sorting. Rows are created in id order.
+            Self::Name => {
+                "coalesce(p.last_name, p.first_name, p.email, p.x_handle, p.linkedin_url) COLLATE NOCASE {dir}"
+            }
             Self::Company => "p.company COLLATE NOCASE {dir}",
             Self::Score => "p.score {dir}",
             Self::Country => "p.country COLLATE NOCASE {dir}",
             Self::Status => "p.status {dir}",
-            Self::CreatedAt => "p.created_at {dir}",
+            Self::CreatedAt => "p.id {dir}",
         }
     }
 }
@@ -161,7 +165,7 @@ pub struct ScoringInput {
 const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last_name, p.email, \
     p.email_original, p.domain, p.website, p.x_handle, p.linkedin_url, p.instagram, p.company, \
     p.title, p.country, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
-    p.status, p.score, p.score_breakdown, p.lawful_basis, p.consent_given, p.created_at, \
+    p.status, p.score, NULL AS score_breakdown, p.lawful_basis, p.consent_given, p.created_at, \
     p.updated_at, p.deleted_at FROM prospects p";
 
 #[derive(sqlx::FromRow)]
@@ -197,17 +201,21 @@ struct Row {
 
 impl Row {
     fn into_prospect(self, with_breakdown: bool) -> Result<Prospect, StoreError> {
-        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("prospect #{}: {what} '{v}'", self.id));
+        let corrupt = |what: &str, v: &str| {
+            StoreError::Corrupt(format!("prospect #{}: {what} '{v}'", self.id))
+        };
         Ok(Prospect {
             source_type: SourceType::parse(&self.source_type)
                 .ok_or_else(|| corrupt("source", &self.source_type))?,
-            status: ProspectStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            status: ProspectStatus::parse(&self.status)
+                .ok_or_else(|| corrupt("status", &self.status))?,
             lawful_basis: LawfulBasis::parse(&self.lawful_basis)
                 .ok_or_else(|| corrupt("lawful basis", &self.lawful_basis))?,
             score: self.score.and_then(|s| u8::try_from(s).ok()),
             score_breakdown: match (&self.score_breakdown, with_breakdown) {
                 (Some(json), true) => Some(
-                    serde_json::from_str(json).map_err(|e| corrupt("score breakdown", &e.to_string()))?,
+                    serde_json::from_str(json)
+                        .map_err(|e| corrupt("score breakdown", &e.to_string()))?,
                 ),
                 _ => None,
             },
@@ -249,8 +257,13 @@ fn fts_query(search: &str) -> Option<String> {
 }
 
 fn push_filters(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery, fts: &Option<String>) {
-    qb.push(" WHERE p.workspace_id = ").push_bind(q.workspace_id);
-    qb.push(if q.deleted { " AND p.deleted_at IS NOT NULL" } else { " AND p.deleted_at IS NULL" });
+    qb.push(" WHERE p.workspace_id = ")
+        .push_bind(q.workspace_id);
+    qb.push(if q.deleted {
+        " AND p.deleted_at IS NOT NULL"
+    } else {
+        " AND p.deleted_at IS NULL"
+    });
     if let Some(fts) = fts {
         qb.push(" AND p.id IN (SELECT rowid FROM prospects_fts WHERE prospects_fts MATCH ")
             .push_bind(fts.clone())
@@ -265,10 +278,13 @@ fn push_filters(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery, fts: &Option<S
         qb.push(")");
     }
     if let Some(source) = q.source_type {
-        qb.push(" AND p.source_type = ").push_bind(source.as_str().to_string());
+        qb.push(" AND p.source_type = ")
+            .push_bind(source.as_str().to_string());
     }
     if let Some(country) = q.country.as_deref().filter(|c| !c.trim().is_empty()) {
-        qb.push(" AND p.country = ").push_bind(country.trim().to_string()).push(" COLLATE NOCASE");
+        qb.push(" AND p.country = ")
+            .push_bind(country.trim().to_string())
+            .push(" COLLATE NOCASE");
     }
     if let Some(min) = q.min_score {
         qb.push(" AND p.score >= ").push_bind(i64::from(min));
@@ -292,9 +308,10 @@ impl Store {
         let dir = if q.descending { "DESC" } else { "ASC" };
         // NULLs (no score, no company) go last in either direction.
         list.push(" ORDER BY ");
-        list.push(q.sort.column().replace("{dir}", &format!("{dir} NULLS LAST")));
+        list.push(q.sort.column().replace("{dir}", dir));
         list.push(", p.id ").push(dir);
-        list.push(" LIMIT ").push_bind(i64::from(q.limit.clamp(1, 1000)));
+        list.push(" LIMIT ")
+            .push_bind(i64::from(q.limit.clamp(1, 1000)));
         list.push(" OFFSET ").push_bind(i64::from(q.offset));
         let rows: Vec<Row> = list.build_query_as().fetch_all(self.pool()).await?;
         Ok(ProspectPage {
@@ -308,12 +325,19 @@ impl Store {
 
     /// One prospect with its score breakdown, deleted or not.
     pub async fn prospect(&self, id: i64) -> Result<Prospect, StoreError> {
-        let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!("{SELECT_PROSPECT} WHERE p.id = ?")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        row.ok_or_else(|| StoreError::NotFound(format!("prospect #{id}")))?
-            .into_prospect(true)
+        let row: Option<Row> =
+            sqlx::query_as(AssertSqlSafe(format!("{SELECT_PROSPECT} WHERE p.id = ?")))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        let mut row = row.ok_or_else(|| StoreError::NotFound(format!("prospect #{id}")))?;
+        row.score_breakdown = sqlx::query_scalar!(
+            "SELECT breakdown FROM prospect_scores WHERE prospect_id = ?",
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        row.into_prospect(true)
     }
 
     /// Applies a patch after normalising and validating every changed field. Nothing is
@@ -331,8 +355,14 @@ impl Store {
             )));
         }
         let mut changed: Vec<&str> = Vec::new();
-        let invalid = |e: outreach_core::normalize::NormalizeError| StoreError::Invalid(e.to_string());
-        fn set(field: &mut Option<String>, value: Option<String>, name: &'static str, changed: &mut Vec<&'static str>) {
+        let invalid =
+            |e: outreach_core::normalize::NormalizeError| StoreError::Invalid(e.to_string());
+        fn set(
+            field: &mut Option<String>,
+            value: Option<String>,
+            name: &'static str,
+            changed: &mut Vec<&'static str>,
+        ) {
             if *field != value {
                 *field = value;
                 changed.push(name);
@@ -346,9 +376,18 @@ impl Store {
             set(&mut p.last_name, clean_text(v), "last_name", &mut changed);
         }
         if let Some(v) = &patch.email {
-            let email = if blank(v) { None } else { Some(normalize_email(v).map_err(invalid)?) };
+            let email = if blank(v) {
+                None
+            } else {
+                Some(normalize_email(v).map_err(invalid)?)
+            };
             let before = p.email.clone();
-            set(&mut p.email, email.as_ref().map(|e| e.address.clone()), "email", &mut changed);
+            set(
+                &mut p.email,
+                email.as_ref().map(|e| e.address.clone()),
+                "email",
+                &mut changed,
+            );
             if p.email != before {
                 p.email_original = email.as_ref().map(|_| v.trim().to_string());
                 if let Some(e) = email {
@@ -357,18 +396,30 @@ impl Store {
             }
         }
         if let Some(v) = &patch.website {
-            let w = if blank(v) { None } else { Some(normalize_website(v).map_err(invalid)?) };
+            let w = if blank(v) {
+                None
+            } else {
+                Some(normalize_website(v).map_err(invalid)?)
+            };
             if p.email.is_none() {
                 p.domain = w.as_ref().map(|w| w.host.clone());
             }
             set(&mut p.website, w.map(|w| w.url), "website", &mut changed);
         }
         if let Some(v) = &patch.x_handle {
-            let h = if blank(v) { None } else { Some(normalize_x_handle(v).map_err(invalid)?) };
+            let h = if blank(v) {
+                None
+            } else {
+                Some(normalize_x_handle(v).map_err(invalid)?)
+            };
             set(&mut p.x_handle, h, "x_handle", &mut changed);
         }
         if let Some(v) = &patch.linkedin_url {
-            let u = if blank(v) { None } else { Some(normalize_linkedin_url(v).map_err(invalid)?) };
+            let u = if blank(v) {
+                None
+            } else {
+                Some(normalize_linkedin_url(v).map_err(invalid)?)
+            };
             set(&mut p.linkedin_url, u, "linkedin_url", &mut changed);
         }
         if let Some(v) = &patch.company {
@@ -384,7 +435,11 @@ impl Store {
             set(&mut p.notes, clean_text(v), "notes", &mut changed);
         }
         if let Some(v) = &patch.followers {
-            let n = if blank(v) { None } else { Some(parse_followers(v).map_err(invalid)?) };
+            let n = if blank(v) {
+                None
+            } else {
+                Some(parse_followers(v).map_err(invalid)?)
+            };
             if p.followers != n {
                 p.followers = n;
                 changed.push("followers");
@@ -460,7 +515,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        let ids_json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let ids_json =
+            serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.pool().begin().await?;
         let changed = if restore {
             sqlx::query!(
@@ -509,7 +565,10 @@ impl Store {
     }
 
     /// Every live prospect of a workspace, for scoring.
-    pub async fn prospects_for_scoring(&self, workspace_id: i64) -> Result<Vec<Prospect>, StoreError> {
+    pub async fn prospects_for_scoring(
+        &self,
+        workspace_id: i64,
+    ) -> Result<Vec<Prospect>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
             "{SELECT_PROSPECT} WHERE p.workspace_id = ? AND p.deleted_at IS NULL ORDER BY p.id"
         )))
@@ -545,15 +604,32 @@ impl Store {
                     status: u.status.map(ProspectStatus::as_str),
                 })
                 .collect();
-            let json = serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let json =
+                serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query!(
-                r#"UPDATE prospects SET
-                       score = j.value ->> '$.score',
-                       score_breakdown = j.value ->> '$.breakdown',
-                       status = coalesce(j.value ->> '$.status', prospects.status),
+                // Materialising the batch first makes SQLite walk the batch and look each
+                // prospect up by id; joined directly, it re-parses the JSON for every row.
+                r#"WITH j AS MATERIALIZED (
+                       SELECT value ->> '$.id' AS id, value ->> '$.score' AS score,
+                              value ->> '$.status' AS status
+                       FROM json_each(?))
+                   UPDATE prospects SET
+                       score = j.score,
+                       status = coalesce(j.status, prospects.status),
                        scored_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                   FROM json_each(?) AS j
-                   WHERE prospects.id = j.value ->> '$.id' AND prospects.workspace_id = ?"#,
+                   FROM j
+                   WHERE prospects.id = j.id AND prospects.workspace_id = ?"#,
+                json,
+                workspace_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                r#"INSERT INTO prospect_scores (prospect_id, breakdown)
+                   SELECT j.value ->> '$.id', j.value ->> '$.breakdown' FROM json_each(?) AS j
+                   WHERE EXISTS (SELECT 1 FROM prospects p
+                                 WHERE p.id = j.value ->> '$.id' AND p.workspace_id = ?)
+                   ON CONFLICT (prospect_id) DO UPDATE SET breakdown = excluded.breakdown"#,
                 json,
                 workspace_id
             )
@@ -561,7 +637,15 @@ impl Store {
             .await?;
         }
         let details = serde_json::json!({ "scored": updates.len() });
-        record(&mut tx, Some(workspace_id), actor, "prospects.score", summary, Some(&details)).await?;
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "prospects.score",
+            summary,
+            Some(&details),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -602,14 +686,20 @@ impl Store {
             total: to_u32(totals.live),
             deleted: to_u32(totals.deleted),
             countries,
-            source_types: sources.iter().filter_map(|s| SourceType::parse(s)).collect(),
+            source_types: sources
+                .iter()
+                .filter_map(|s| SourceType::parse(s))
+                .collect(),
             statuses: ProspectStatus::ALL
                 .into_iter()
                 .filter_map(|s| {
-                    statuses.iter().find(|r| r.status == s.as_str()).map(|r| StatusCount {
-                        status: s,
-                        count: to_u32(r.count),
-                    })
+                    statuses
+                        .iter()
+                        .find(|r| r.status == s.as_str())
+                        .map(|r| StatusCount {
+                            status: s,
+                            count: to_u32(r.count),
+                        })
                 })
                 .collect(),
         })
@@ -623,7 +713,10 @@ mod tests {
     #[test]
     fn fts_query_quotes_every_term() {
         assert_eq!(fts_query("acme  shop").unwrap(), "\"acme\"* AND \"shop\"*");
-        assert_eq!(fts_query("o\"reilly OR x").unwrap(), "\"o\"* AND \"reilly\"* AND \"OR\"* AND \"x\"*");
+        assert_eq!(
+            fts_query("o\"reilly OR x").unwrap(),
+            "\"o\"* AND \"reilly\"* AND \"OR\"* AND \"x\"*"
+        );
         assert_eq!(fts_query("  -- "), None);
     }
 }

@@ -80,7 +80,11 @@ impl Store {
         )
         .execute(&mut *tx)
         .await
-        .map_err(|e| conflict_or(e, || format!("a workspace named '{}' already exists", f.name)))?
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("a workspace named '{}' already exists", f.name)
+            })
+        })?
         .last_insert_rowid();
         record(
             &mut tx,
@@ -158,7 +162,11 @@ impl Store {
         )
         .execute(&mut *tx)
         .await
-        .map_err(|e| conflict_or(e, || format!("a workspace named '{}' already exists", f.name)))?
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("a workspace named '{}' already exists", f.name)
+            })
+        })?
         .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("workspace #{id}")));
@@ -232,13 +240,28 @@ mod tests {
     #[tokio::test]
     async fn workspaces_are_created_listed_and_unique_by_name() {
         let (store, _dir) = store().await;
-        let a = store.create_workspace(&fields("  Acme  "), Actor::Cli).await.unwrap();
+        let a = store
+            .create_workspace(&fields("  Acme  "), Actor::Cli)
+            .await
+            .unwrap();
         assert_eq!(a.name, "Acme");
         assert_eq!(a.scoring, ScoringConfig::default());
-        let err = store.create_workspace(&fields("acme"), Actor::Cli).await.unwrap_err();
+        let err = store
+            .create_workspace(&fields("acme"), Actor::Cli)
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-        store.create_workspace(&fields("Beta"), Actor::Cli).await.unwrap();
-        let names: Vec<String> = store.list_workspaces().await.unwrap().into_iter().map(|w| w.name).collect();
+        store
+            .create_workspace(&fields("Beta"), Actor::Cli)
+            .await
+            .unwrap();
+        let names: Vec<String> = store
+            .list_workspaces()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
         assert_eq!(names, vec!["Acme", "Beta"]);
         assert_eq!(store.workspace_by_name("ACME").await.unwrap().id, a.id);
         let log = store.audit_log(a.id, 10, None).await.unwrap();
@@ -252,11 +275,36 @@ mod tests {
             store.create_workspace(&fields("  "), Actor::Cli).await,
             Err(StoreError::Invalid(_))
         ));
-        let w = store.create_workspace(&fields("A"), Actor::Cli).await.unwrap();
-        let bad = ScoringConfig { threshold: 150, ..Default::default() };
-        assert!(store.set_scoring_config(w.id, &bad, Actor::Cli).await.is_err());
-        assert_eq!(store.workspace(w.id).await.unwrap().scoring, ScoringConfig::default());
-        let good = ScoringConfig { threshold: 60, ..Default::default() };
-        assert_eq!(store.set_scoring_config(w.id, &good, Actor::Cli).await.unwrap().scoring.threshold, 60);
+        let w = store
+            .create_workspace(&fields("A"), Actor::Cli)
+            .await
+            .unwrap();
+        let bad = ScoringConfig {
+            threshold: 150,
+            ..Default::default()
+        };
+        assert!(
+            store
+                .set_scoring_config(w.id, &bad, Actor::Cli)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store.workspace(w.id).await.unwrap().scoring,
+            ScoringConfig::default()
+        );
+        let good = ScoringConfig {
+            threshold: 60,
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .set_scoring_config(w.id, &good, Actor::Cli)
+                .await
+                .unwrap()
+                .scoring
+                .threshold,
+            60
+        );
     }
 }

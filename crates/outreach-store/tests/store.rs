@@ -11,9 +11,17 @@ use outreach_store::{Actor, Store, StoreError};
 
 async fn open() -> (Store, i64, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate()).await.unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
     let ws = store
-        .create_workspace(&WorkspaceFields { name: "Acme".into(), ..Default::default() }, Actor::Cli)
+        .create_workspace(
+            &WorkspaceFields {
+                name: "Acme".into(),
+                ..Default::default()
+            },
+            Actor::Cli,
+        )
         .await
         .unwrap();
     (store, ws.id, dir)
@@ -40,7 +48,11 @@ async fn import(store: &Store, ws: i64, csv: &str) -> Result<ImportReport, Store
 }
 
 fn query(ws: i64) -> ProspectQuery {
-    ProspectQuery { workspace_id: ws, limit: 100, ..Default::default() }
+    ProspectQuery {
+        workspace_id: ws,
+        limit: 100,
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -51,10 +63,22 @@ async fn the_database_file_holds_no_plaintext_and_needs_its_key() {
     {
         let store = Store::open(&path, &key).await.unwrap();
         let ws = store
-            .create_workspace(&WorkspaceFields { name: "Zebra Secret Client".into(), ..Default::default() }, Actor::Cli)
+            .create_workspace(
+                &WorkspaceFields {
+                    name: "Zebra Secret Client".into(),
+                    ..Default::default()
+                },
+                Actor::Cli,
+            )
             .await
             .unwrap();
-        import(&store, ws.id, "email,company\nplaintext-probe@acme.example,Probe Corp\n").await.unwrap();
+        import(
+            &store,
+            ws.id,
+            "email,company\nplaintext-probe@acme.example,Probe Corp\n",
+        )
+        .await
+        .unwrap();
         store.close().await;
     }
     let mut bytes = std::fs::read(&path).unwrap();
@@ -69,7 +93,10 @@ async fn the_database_file_holds_no_plaintext_and_needs_its_key() {
     let err = Store::open(&path, &DbKey::generate()).await.unwrap_err();
     assert!(matches!(err, StoreError::WrongKey), "{err:?}");
     let store = Store::open(&path, &key).await.unwrap();
-    assert_eq!(store.list_workspaces().await.unwrap()[0].name, "Zebra Secret Client");
+    assert_eq!(
+        store.list_workspaces().await.unwrap()[0].name,
+        "Zebra Secret Client"
+    );
 }
 
 #[tokio::test]
@@ -102,11 +129,23 @@ async fn import_dedupes_by_email_handle_and_profile_and_merges_missing_values() 
 
     let page = store.list_prospects(&query(ws)).await.unwrap();
     assert_eq!(page.total, 4);
-    let bob = page.rows.iter().find(|p| p.x_handle.as_deref() == Some("bobray")).unwrap();
+    let bob = page
+        .rows
+        .iter()
+        .find(|p| p.x_handle.as_deref() == Some("bobray"))
+        .unwrap();
     assert_eq!(bob.email.as_deref(), Some("bob@ray.example"), "gap filled");
-    assert_eq!(bob.company.as_deref(), Some("Ray Inc"), "existing value kept");
+    assert_eq!(
+        bob.company.as_deref(),
+        Some("Ray Inc"),
+        "existing value kept"
+    );
     assert_eq!(bob.first_name.as_deref(), Some("Bob"));
-    let ann = page.rows.iter().find(|p| p.email.as_deref() == Some("ann@acme.example")).unwrap();
+    let ann = page
+        .rows
+        .iter()
+        .find(|p| p.email.as_deref() == Some("ann@acme.example"))
+        .unwrap();
     assert_eq!(ann.x_handle.as_deref(), Some("annlee"));
     assert_eq!(ann.source_type, SourceType::Csv);
     assert_eq!(ann.lawful_basis, outreach_core::LawfulBasis::None);
@@ -116,20 +155,38 @@ async fn import_dedupes_by_email_handle_and_profile_and_merges_missing_values() 
 #[tokio::test]
 async fn a_merge_never_steals_another_prospects_key() {
     let (store, ws, _dir) = open().await;
-    import(&store, ws, "email,twitter\na@x.example,\nb@x.example,@bee\n").await.unwrap();
+    import(
+        &store,
+        ws,
+        "email,twitter\na@x.example,\nb@x.example,@bee\n",
+    )
+    .await
+    .unwrap();
     // This row is a@x (by e-mail) but claims b's handle: a gets no handle, nothing fails.
-    let r = import(&store, ws, "email,twitter\na@x.example,@bee\n").await.unwrap();
+    let r = import(&store, ws, "email,twitter\na@x.example,@bee\n")
+        .await
+        .unwrap();
     assert_eq!(r.merged, 1);
     assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
     let page = store.list_prospects(&query(ws)).await.unwrap();
-    let a = page.rows.iter().find(|p| p.email.as_deref() == Some("a@x.example")).unwrap();
+    let a = page
+        .rows
+        .iter()
+        .find(|p| p.email.as_deref() == Some("a@x.example"))
+        .unwrap();
     assert_eq!(a.x_handle, None);
 }
 
 #[tokio::test]
 async fn invalid_rows_are_reported_and_kept_for_export() {
     let (store, ws, _dir) = open().await;
-    let r = import(&store, ws, "email,followers\ngood@x.example,10\nbad,10\nok@x.example,lots\n").await.unwrap();
+    let r = import(
+        &store,
+        ws,
+        "email,followers\ngood@x.example,10\nbad,10\nok@x.example,lots\n",
+    )
+    .await
+    .unwrap();
     assert_eq!((r.created, r.invalid), (1, 2));
     let again = store.import_row_errors(r.import_id).await.unwrap();
     assert_eq!(again, r.row_errors);
@@ -142,7 +199,9 @@ async fn invalid_rows_are_reported_and_kept_for_export() {
 #[tokio::test]
 async fn import_into_a_missing_workspace_changes_nothing() {
     let (store, ws, _dir) = open().await;
-    let err = import(&store, ws + 99, "email\na@x.example\n").await.unwrap_err();
+    let err = import(&store, ws + 99, "email\na@x.example\n")
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)));
     assert_eq!(store.facets(ws).await.unwrap().total, 0);
 }
@@ -161,10 +220,16 @@ async fn list_filters_sorts_searches_and_pages() {
     .await
     .unwrap();
     let names = |rows: &[outreach_core::prospect::Prospect]| {
-        rows.iter().map(|p| p.first_name.clone().unwrap()).collect::<Vec<_>>()
+        rows.iter()
+            .map(|p| p.first_name.clone().unwrap())
+            .collect::<Vec<_>>()
     };
     let all = store.list_prospects(&query(ws)).await.unwrap();
-    assert_eq!(names(&all.rows), vec!["Zoe", "Yann", "Xavier"], "by last name");
+    assert_eq!(
+        names(&all.rows),
+        vec!["Zoe", "Yann", "Xavier"],
+        "by last name"
+    );
 
     let mut q = query(ws);
     q.country = Some("GERMANY".into());
@@ -173,7 +238,12 @@ async fn list_filters_sorts_searches_and_pages() {
     let de = store.list_prospects(&q).await.unwrap();
     assert_eq!(names(&de.rows), vec!["Xavier", "Zoe"]);
 
-    for (search, expect) in [("pott", "Zoe"), ("beta", "Yann"), ("gamma ltd", "Xavier"), ("xavier@c", "Xavier")] {
+    for (search, expect) in [
+        ("pott", "Zoe"),
+        ("beta", "Yann"),
+        ("gamma ltd", "Xavier"),
+        ("xavier@c", "Xavier"),
+    ] {
         let mut q = query(ws);
         q.search = Some(search.into());
         let found = store.list_prospects(&q).await.unwrap();
@@ -187,21 +257,47 @@ async fn list_filters_sorts_searches_and_pages() {
     q.limit = 1;
     q.offset = 1;
     let page = store.list_prospects(&q).await.unwrap();
-    assert_eq!((page.total, names(&page.rows)), (3, vec!["Yann".to_string()]));
+    assert_eq!(
+        (page.total, names(&page.rows)),
+        (3, vec!["Yann".to_string()])
+    );
 }
 
 #[tokio::test]
 async fn edits_are_validated_audited_and_searchable() {
     let (store, ws, _dir) = open().await;
-    import(&store, ws, "email,company\na@x.example,Old Co\nb@x.example,\n").await.unwrap();
+    import(
+        &store,
+        ws,
+        "email,company\na@x.example,Old Co\nb@x.example,\n",
+    )
+    .await
+    .unwrap();
     let id = store.list_prospects(&query(ws)).await.unwrap().rows[0].id;
 
-    let bad = ProspectPatch { email: Some("not an email".into()), company: Some("Changed".into()), ..Default::default() };
-    assert!(matches!(store.update_prospect(id, &bad, Actor::App).await, Err(StoreError::Invalid(_))));
-    assert_eq!(store.prospect(id).await.unwrap().company.as_deref(), Some("Old Co"), "nothing written");
+    let bad = ProspectPatch {
+        email: Some("not an email".into()),
+        company: Some("Changed".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_prospect(id, &bad, Actor::App).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.prospect(id).await.unwrap().company.as_deref(),
+        Some("Old Co"),
+        "nothing written"
+    );
 
-    let taken = ProspectPatch { email: Some("B@x.example".into()), ..Default::default() };
-    assert!(matches!(store.update_prospect(id, &taken, Actor::App).await, Err(StoreError::Conflict(_))));
+    let taken = ProspectPatch {
+        email: Some("B@x.example".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_prospect(id, &taken, Actor::App).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let good = ProspectPatch {
         company: Some("Brand New Company".into()),
@@ -225,9 +321,24 @@ async fn edits_are_validated_audited_and_searchable() {
 #[tokio::test]
 async fn soft_delete_hides_and_restore_brings_back() {
     let (store, ws, _dir) = open().await;
-    import(&store, ws, "email\na@x.example\nb@x.example\n").await.unwrap();
-    let ids: Vec<i64> = store.list_prospects(&query(ws)).await.unwrap().rows.iter().map(|p| p.id).collect();
-    assert_eq!(store.set_prospects_deleted(ws, &ids[..1], false, Actor::App).await.unwrap(), 1);
+    import(&store, ws, "email\na@x.example\nb@x.example\n")
+        .await
+        .unwrap();
+    let ids: Vec<i64> = store
+        .list_prospects(&query(ws))
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(
+        store
+            .set_prospects_deleted(ws, &ids[..1], false, Actor::App)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(store.list_prospects(&query(ws)).await.unwrap().total, 1);
     let mut trash = query(ws);
     trash.deleted = true;
@@ -235,9 +346,21 @@ async fn soft_delete_hides_and_restore_brings_back() {
     // Re-importing a deleted prospect merges into it and leaves it deleted.
     let r = import(&store, ws, "email\na@x.example\n").await.unwrap();
     assert_eq!((r.created, r.matched_deleted), (0, 1));
-    assert_eq!(store.set_prospects_deleted(ws, &ids[..1], true, Actor::App).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .set_prospects_deleted(ws, &ids[..1], true, Actor::App)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(store.list_prospects(&query(ws)).await.unwrap().total, 2);
-    let actions: Vec<String> = store.audit_log(ws, 10, None).await.unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = store
+        .audit_log(ws, 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert!(actions.contains(&"prospect.delete".to_string()));
     assert!(actions.contains(&"prospect.restore".to_string()));
 }

@@ -5,9 +5,30 @@ use super::{Factor, FactorId, ProspectFacts};
 
 /// Local parts that reach a shared inbox rather than a person.
 const ROLE_ACCOUNTS: &[&str] = &[
-    "info", "contact", "hello", "sales", "support", "admin", "office", "team", "marketing",
-    "help", "enquiries", "inquiries", "mail", "webmaster", "noreply", "no-reply", "postmaster",
-    "billing", "press", "jobs", "careers", "hr", "partners", "affiliates",
+    "info",
+    "contact",
+    "hello",
+    "sales",
+    "support",
+    "admin",
+    "office",
+    "team",
+    "marketing",
+    "help",
+    "enquiries",
+    "inquiries",
+    "mail",
+    "webmaster",
+    "noreply",
+    "no-reply",
+    "postmaster",
+    "billing",
+    "press",
+    "jobs",
+    "careers",
+    "hr",
+    "partners",
+    "affiliates",
 ];
 
 /// Scores the e-mail address: custom domain > free-mail; disposable and missing score nothing;
@@ -31,21 +52,29 @@ impl Factor for EmailDomainFactor {
         if !mailchecker::is_valid(email) {
             return (
                 0,
-                vec![format!("{domain} is a disposable e-mail domain: messages will not reach anyone.")],
+                vec![format!(
+                    "{domain} is a disposable e-mail domain: messages will not reach anyone."
+                )],
             );
         }
         let mut reasons = Vec::new();
         let mut points: u8 = if is_free_mail(domain) {
-            reasons.push(format!("{domain} is a free-mail provider, not a business domain."));
+            reasons.push(format!(
+                "{domain} is a free-mail provider, not a business domain."
+            ));
             40
         } else {
-            reasons.push(format!("Custom domain {domain}: likely a business address."));
+            reasons.push(format!(
+                "Custom domain {domain}: likely a business address."
+            ));
             100
         };
         let base = local.split('+').next().unwrap_or(local);
         if ROLE_ACCOUNTS.contains(&base) {
             points = points.saturating_sub(40);
-            reasons.push(format!("{base}@ is a role account: it reaches a shared inbox, not a person."));
+            reasons.push(format!(
+                "{base}@ is a role account: it reaches a shared inbox, not a person."
+            ));
         }
         (points, reasons)
     }
@@ -56,7 +85,10 @@ mod tests {
     use super::*;
 
     fn eval(email: Option<&str>) -> (u8, Vec<String>) {
-        EmailDomainFactor.evaluate(&ProspectFacts { email, ..Default::default() })
+        EmailDomainFactor.evaluate(&ProspectFacts {
+            email,
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -73,7 +105,11 @@ mod tests {
 
     #[test]
     fn disposable_domains_from_the_maintained_list_score_zero() {
-        for email in ["jane@mailinator.com", "x@10minutemail.com", "bob@yopmail.com"] {
+        for email in [
+            "jane@mailinator.com",
+            "x@10minutemail.com",
+            "bob@yopmail.com",
+        ] {
             let (points, reasons) = eval(Some(email));
             assert_eq!(points, 0, "{email}");
             assert!(reasons[0].contains("disposable"), "{reasons:?}");

@@ -252,7 +252,11 @@ impl Scorer {
 mod tests {
     use super::*;
 
-    fn facts<'a>(email: Option<&'a str>, website: Option<&'a str>, followers: Option<i64>) -> ProspectFacts<'a> {
+    fn facts<'a>(
+        email: Option<&'a str>,
+        website: Option<&'a str>,
+        followers: Option<i64>,
+    ) -> ProspectFacts<'a> {
         ProspectFacts {
             email,
             website,
@@ -287,9 +291,18 @@ mod tests {
     fn weights_change_the_total_and_zero_switches_off() {
         let mut config = ScoringConfig::default();
         config.weights = vec![
-            FactorWeight { factor: FactorId::EmailDomain, weight: 1 },
-            FactorWeight { factor: FactorId::Website, weight: 0 },
-            FactorWeight { factor: FactorId::Social, weight: 0 },
+            FactorWeight {
+                factor: FactorId::EmailDomain,
+                weight: 1,
+            },
+            FactorWeight {
+                factor: FactorId::Website,
+                weight: 0,
+            },
+            FactorWeight {
+                factor: FactorId::Social,
+                weight: 0,
+            },
         ];
         let b = Scorer::new(config).score(&facts(Some("jane@acme.example"), None, None));
         assert_eq!(b.total, 100);
@@ -298,7 +311,10 @@ mod tests {
 
     #[test]
     fn threshold_is_inclusive_and_editable() {
-        let config = ScoringConfig { threshold: 20, ..Default::default() };
+        let config = ScoringConfig {
+            threshold: 20,
+            ..Default::default()
+        };
         let b = Scorer::new(config).score(&facts(Some("jane@gmail.com"), None, None));
         assert_eq!(b.total, 20);
         assert!(b.qualified);
@@ -306,13 +322,19 @@ mod tests {
 
     #[test]
     fn missing_weights_fall_back_to_defaults() {
-        let config = ScoringConfig { weights: vec![], threshold: 70 };
+        let config = ScoringConfig {
+            weights: vec![],
+            threshold: 70,
+        };
         assert_eq!(config.weight(FactorId::Website), 30);
     }
 
     #[test]
     fn bad_configs_are_refused() {
-        let mut c = ScoringConfig { threshold: 101, ..Default::default() };
+        let mut c = ScoringConfig {
+            threshold: 101,
+            ..Default::default()
+        };
         assert_eq!(c.validate(), Err(ConfigError::Threshold(101)));
         c.threshold = 70;
         c.weights.iter_mut().for_each(|w| w.weight = 0);
@@ -321,12 +343,21 @@ mod tests {
         assert_eq!(c.validate(), Err(ConfigError::Weight(5000)));
         let dup = ScoringConfig {
             weights: vec![
-                FactorWeight { factor: FactorId::Social, weight: 1 },
-                FactorWeight { factor: FactorId::Social, weight: 2 },
+                FactorWeight {
+                    factor: FactorId::Social,
+                    weight: 1,
+                },
+                FactorWeight {
+                    factor: FactorId::Social,
+                    weight: 2,
+                },
             ],
             threshold: 70,
         };
-        assert_eq!(dup.validate(), Err(ConfigError::Duplicate(FactorId::Social)));
+        assert_eq!(
+            dup.validate(),
+            Err(ConfigError::Duplicate(FactorId::Social))
+        );
         assert!(ScoringConfig::default().validate().is_ok());
     }
 

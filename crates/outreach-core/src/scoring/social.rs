@@ -49,7 +49,14 @@ mod tests {
 
     #[test]
     fn more_followers_more_points() {
-        let eval = |n| SocialFactor.evaluate(&ProspectFacts { followers: n, ..Default::default() }).0;
+        let eval = |n| {
+            SocialFactor
+                .evaluate(&ProspectFacts {
+                    followers: n,
+                    ..Default::default()
+                })
+                .0
+        };
         assert!(eval(Some(200_000)) > eval(Some(20_000)));
         assert!(eval(Some(20_000)) > eval(Some(2_000)));
         assert!(eval(Some(2_000)) > eval(Some(200)));

@@ -18,11 +18,15 @@ impl Factor for WebsiteFactor {
             }
             Some(url) if url.starts_with("http://") => (
                 60,
-                vec![format!("Website {url} is given as plain HTTP, without encryption.")],
+                vec![format!(
+                    "Website {url} is given as plain HTTP, without encryption."
+                )],
             ),
             Some(url) => (
                 80,
-                vec![format!("Website {url} is known; whether it uses HTTPS is not checked yet.")],
+                vec![format!(
+                    "Website {url} is known; whether it uses HTTPS is not checked yet."
+                )],
             ),
         }
     }
@@ -34,11 +38,21 @@ mod tests {
 
     #[test]
     fn https_beats_unknown_beats_http_beats_none() {
-        let eval = |w| WebsiteFactor.evaluate(&ProspectFacts { website: w, ..Default::default() }).0;
+        let eval = |w| {
+            WebsiteFactor
+                .evaluate(&ProspectFacts {
+                    website: w,
+                    ..Default::default()
+                })
+                .0
+        };
         let https = eval(Some("https://a.example"));
         let unknown = eval(Some("a.example"));
         let http = eval(Some("http://a.example"));
         let none = eval(None);
-        assert!(https > unknown && unknown > http && http > none, "{https} {unknown} {http} {none}");
+        assert!(
+            https > unknown && unknown > http && http > none,
+            "{https} {unknown} {http} {none}"
+        );
     }
 }
