@@ -1,4 +1,6 @@
 //! The `outreach` binary end to end, on a real encrypted database in a temporary folder.
+// Test helpers fail the test on any error, which is what unwrap does.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

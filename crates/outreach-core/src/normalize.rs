@@ -196,7 +196,7 @@ pub fn parse_followers(raw: &str) -> Result<i64, NormalizeError> {
             .ok_or_else(bad);
     }
     let value: f64 = number.parse().map_err(|_| bad())?;
-    if !value.is_finite() || value < 0.0 || value > 1e7 {
+    if !value.is_finite() || !(0.0..=1e7).contains(&value) {
         return Err(bad());
     }
     Ok((value * factor).round() as i64)

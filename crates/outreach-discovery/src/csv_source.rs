@@ -288,7 +288,7 @@ pub fn read_rows(
             }
         }
         seen += 1;
-        if seen % 2048 == 0 {
+        if seen.is_multiple_of(2048) {
             progress(ReadProgress {
                 bytes_read: sheet.reader.position().byte(),
                 bytes_total: sheet.len,

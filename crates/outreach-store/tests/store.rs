@@ -1,4 +1,6 @@
 //! Store behaviour on a real encrypted SQLite file.
+// Test helpers fail the test on any error, which is what unwrap does.
+#![allow(clippy::unwrap_used)]
 
 use outreach_core::mapping::SourceType;
 use outreach_core::prospect::ProspectStatus;

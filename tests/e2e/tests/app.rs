@@ -1,5 +1,7 @@
 //! Drives the real app: the built binary in its webview, through tauri-driver and
 //! WebKitWebDriver, on a fresh data folder whose key lives in the Secret Service.
+// Test helpers fail the test on any error, which is what unwrap does.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -289,21 +289,23 @@ mod tests {
 
     #[test]
     fn weights_change_the_total_and_zero_switches_off() {
-        let mut config = ScoringConfig::default();
-        config.weights = vec![
-            FactorWeight {
-                factor: FactorId::EmailDomain,
-                weight: 1,
-            },
-            FactorWeight {
-                factor: FactorId::Website,
-                weight: 0,
-            },
-            FactorWeight {
-                factor: FactorId::Social,
-                weight: 0,
-            },
-        ];
+        let config = ScoringConfig {
+            threshold: DEFAULT_THRESHOLD,
+            weights: vec![
+                FactorWeight {
+                    factor: FactorId::EmailDomain,
+                    weight: 1,
+                },
+                FactorWeight {
+                    factor: FactorId::Website,
+                    weight: 0,
+                },
+                FactorWeight {
+                    factor: FactorId::Social,
+                    weight: 0,
+                },
+            ],
+        };
         let b = Scorer::new(config).score(&facts(Some("jane@acme.example"), None, None));
         assert_eq!(b.total, 100);
         assert!(b.qualified);
