@@ -8,6 +8,7 @@ use outreach_core::mapping::{ColumnMapping, SourceType};
 use outreach_core::record::ProspectInput;
 use outreach_discovery::csv_source::{RowError, ValidRow};
 use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
 use crate::audit::record;
@@ -15,7 +16,7 @@ use crate::{Actor, Store, StoreError};
 
 /// Rows per multi-row statement: large enough that per-statement overhead vanishes, small
 /// enough to report progress often.
-const BATCH: usize = 2000;
+const BATCH: usize = 1000;
 
 /// What to import.
 #[derive(Debug)]
@@ -252,29 +253,46 @@ impl Store {
         }
 
         let source = batch.source_type.as_str();
+        let collected_at = sqlx::query_scalar!(
+            r#"SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS "now!: String""#
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let total_work = (new_rows.len() + merge_order.len()) as u64;
         let mut done = 0u64;
-        for chunk in new_rows.chunks(BATCH) {
-            let payload = to_json(&chunk.iter().map(|p| json(None, p)).collect::<Vec<_>>())?;
-            sqlx::query!(
-                r#"INSERT INTO prospects (workspace_id, first_name, last_name, email, email_original,
-                       domain, website, x_handle, linkedin_url, instagram, company, title, country,
-                       followers, notes, connected_on, source_type, source_file, collected_at)
-                   SELECT ?1, j.value ->> '$.first_name', j.value ->> '$.last_name',
-                       j.value ->> '$.email', j.value ->> '$.email_original', j.value ->> '$.domain',
-                       j.value ->> '$.website', j.value ->> '$.x_handle', j.value ->> '$.linkedin_url',
-                       j.value ->> '$.instagram', j.value ->> '$.company', j.value ->> '$.title',
-                       j.value ->> '$.country', j.value ->> '$.followers', j.value ->> '$.notes',
-                       j.value ->> '$.connected_on', ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                   FROM json_each(?4) AS j"#,
-                ws,
-                source,
-                batch.file_name,
-                payload
-            )
-            .execute(&mut *tx)
-            .await?;
-            done += chunk.len() as u64;
+        // New rows go in as multi-row INSERTs with bound values: the row count varies, so this
+        // one statement is built at run time (with placeholders only); every full batch has the
+        // same text and reuses one prepared statement.
+        for chunk in new_rows.chunks_mut(BATCH) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO prospects (workspace_id, first_name, last_name, email, email_original, \
+                 domain, website, x_handle, linkedin_url, instagram, company, title, country, \
+                 followers, notes, connected_on, source_type, source_file, collected_at) ",
+            );
+            let n = chunk.len() as u64;
+            insert.push_values(chunk.iter_mut(), |mut b, p| {
+                b.push_bind(ws)
+                    .push_bind(p.first_name.take())
+                    .push_bind(p.last_name.take())
+                    .push_bind(p.email.take())
+                    .push_bind(p.email_original.take())
+                    .push_bind(p.domain.take())
+                    .push_bind(p.website.take())
+                    .push_bind(p.x_handle.take())
+                    .push_bind(p.linkedin_url.take())
+                    .push_bind(p.instagram.take())
+                    .push_bind(p.company.take())
+                    .push_bind(p.title.take())
+                    .push_bind(p.country.take())
+                    .push_bind(p.followers.take())
+                    .push_bind(p.notes.take())
+                    .push_bind(p.connected_on.take())
+                    .push_bind(source)
+                    .push_bind(batch.file_name.to_string())
+                    .push_bind(collected_at.clone());
+            });
+            insert.build().execute(&mut *tx).await?;
+            done += n;
             progress(done, total_work);
         }
         for chunk in merge_order.chunks(BATCH) {
