@@ -105,5 +105,6 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
+        store.close().await;
     }
 }

@@ -183,7 +183,7 @@ impl Store {
         mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<ImportReport, StoreError> {
         let ws = batch.workspace_id;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Checked inside the transaction so a workspace deleted meanwhile cannot gain rows.
         let live = sqlx::query_scalar!(
             r#"SELECT count(*) AS "n!: i64" FROM workspaces WHERE id = ? AND deleted_at IS NULL"#,

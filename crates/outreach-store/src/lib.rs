@@ -98,7 +98,19 @@ impl Store {
         &self.pool
     }
 
-    /// Closes every connection, checkpointing the write-ahead log.
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`). A
+    /// deferred transaction that reads first and then writes fails at once with "database is
+    /// locked" when another connection wrote meanwhile, because SQLite will not wait for a lock
+    /// it could deadlock on; taking the lock up front lets the busy timeout do its work.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Closes every connection, checkpointing the write-ahead log. Call it before the process
+    /// exits: connections closed by a worker thread while the process is tearing down race
+    /// with OpenSSL's exit-time cleanup, which crashed test binaries now and then.
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -460,7 +460,7 @@ impl Store {
             return Ok(p);
         }
         let status = p.status.as_str();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query!(
             r#"UPDATE prospects SET first_name = ?, last_name = ?, email = ?, email_original = ?,
                    domain = ?, website = ?, x_handle = ?, linkedin_url = ?, company = ?, title = ?,
@@ -517,7 +517,7 @@ impl Store {
         }
         let ids_json =
             serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = if restore {
             sqlx::query!(
                 r#"UPDATE prospects SET deleted_at = NULL,
@@ -593,7 +593,7 @@ impl Store {
             breakdown: &'a ScoreBreakdown,
             status: Option<&'static str>,
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in updates.chunks(5000) {
             let items: Vec<Item> = chunk
                 .iter()

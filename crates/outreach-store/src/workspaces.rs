@@ -71,7 +71,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Workspace, StoreError> {
         let f = fields.validated()?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = sqlx::query!(
             "INSERT INTO workspaces (name, postal_address, legal_notice) VALUES (?, ?, ?)",
             f.name,
@@ -150,7 +150,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Workspace, StoreError> {
         let f = fields.validated()?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query!(
             r#"UPDATE workspaces SET name = ?, postal_address = ?, legal_notice = ?,
                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -195,7 +195,7 @@ impl Store {
             .validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query!(
             r#"UPDATE workspaces SET scoring_config = ?,
                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -266,6 +266,7 @@ mod tests {
         assert_eq!(store.workspace_by_name("ACME").await.unwrap().id, a.id);
         let log = store.audit_log(a.id, 10, None).await.unwrap();
         assert_eq!(log[0].action, "workspace.create");
+        store.close().await;
     }
 
     #[tokio::test]
@@ -306,5 +307,6 @@ mod tests {
                 .threshold,
             60
         );
+        store.close().await;
     }
 }

@@ -99,6 +99,7 @@ async fn the_database_file_holds_no_plaintext_and_needs_its_key() {
         store.list_workspaces().await.unwrap()[0].name,
         "Zebra Secret Client"
     );
+    store.close().await;
 }
 
 #[tokio::test]
@@ -152,6 +153,7 @@ async fn import_dedupes_by_email_handle_and_profile_and_merges_missing_values() 
     assert_eq!(ann.source_type, SourceType::Csv);
     assert_eq!(ann.lawful_basis, outreach_core::LawfulBasis::None);
     assert!(!ann.consent_given);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -177,6 +179,7 @@ async fn a_merge_never_steals_another_prospects_key() {
         .find(|p| p.email.as_deref() == Some("a@x.example"))
         .unwrap();
     assert_eq!(a.x_handle, None);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -196,6 +199,7 @@ async fn invalid_rows_are_reported_and_kept_for_export() {
     let log = store.audit_log(ws, 10, None).await.unwrap();
     assert_eq!(log[0].action, "prospects.import");
     assert!(log[0].summary.contains("1 new"), "{}", log[0].summary);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -206,6 +210,7 @@ async fn import_into_a_missing_workspace_changes_nothing() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)));
     assert_eq!(store.facets(ws).await.unwrap().total, 0);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -263,6 +268,7 @@ async fn list_filters_sorts_searches_and_pages() {
         (page.total, names(&page.rows)),
         (3, vec!["Yann".to_string()])
     );
+    store.close().await;
 }
 
 #[tokio::test]
@@ -318,6 +324,7 @@ async fn edits_are_validated_audited_and_searchable() {
     let log = store.audit_log(ws, 1, None).await.unwrap();
     assert_eq!(log[0].action, "prospect.update");
     assert!(log[0].summary.contains("company"));
+    store.close().await;
 }
 
 #[tokio::test]
@@ -365,4 +372,57 @@ async fn soft_delete_hides_and_restore_brings_back() {
         .collect();
     assert!(actions.contains(&"prospect.delete".to_string()));
     assert!(actions.contains(&"prospect.restore".to_string()));
+    store.close().await;
+}
+
+/// Regression: writes on several pool connections at once used to fail at once with "database
+/// is locked" (a deferred transaction cannot wait for a write lock), instead of waiting their
+/// turn, right after a failed edit had rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_wait_their_turn_instead_of_failing() {
+    let (store, ws, _dir) = open().await;
+    let csv: String = std::iter::once("email".to_string())
+        .chain((0..40).map(|i| format!("p{i}@x.example")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    import(&store, ws, &csv).await.unwrap();
+    let mut q = query(ws);
+    q.limit = 100;
+    let ids: Vec<i64> = store
+        .list_prospects(&q)
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let mut tasks = Vec::new();
+    for (n, id) in ids.iter().copied().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every other task first fails on a taken address, leaving a rollback behind.
+            if n % 2 == 0 {
+                let taken = ProspectPatch {
+                    email: Some("p0@x.example".into()),
+                    ..Default::default()
+                };
+                let _ = store.update_prospect(id, &taken, Actor::App).await;
+            }
+            let patch = ProspectPatch {
+                company: Some(format!("Company {n}")),
+                ..Default::default()
+            };
+            store
+                .update_prospect(id, &patch, Actor::App)
+                .await
+                .map(|_| ())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("every edit lands");
+    }
+    let mut q = query(ws);
+    q.search = Some("company".into());
+    assert_eq!(store.list_prospects(&q).await.unwrap().total, 40);
+    store.close().await;
 }
