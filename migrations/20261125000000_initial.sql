@@ -82,7 +82,10 @@ CREATE TABLE prospect_scores (
 CREATE VIRTUAL TABLE prospects_fts USING fts5 (
     first_name, last_name, email, company, website, notes,
     content = 'prospects', content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'unicode61 remove_diacritics 2',
+    -- Search is "every word as a prefix", never phrases or ranking: without positions and
+    -- column sizes the index is a fraction of the size and much cheaper to build on import.
+    detail = none, columnsize = 0
 );
 CREATE TRIGGER prospects_fts_insert AFTER INSERT ON prospects BEGIN
     INSERT INTO prospects_fts (rowid, first_name, last_name, email, company, website, notes)

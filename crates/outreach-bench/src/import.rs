@@ -168,7 +168,10 @@ pub fn run() -> Result<()> {
         println!("ours:    {:>8.0} ms  {ours_rate:>9.0} rows/s (validate, normalise, dedupe, FTS index, encrypted)", ours.as_secs_f64() * 1000.0);
         println!("sqlite3: {:>8.0} ms  {peer_rate:>9.0} rows/s (.import into a plain table)", peer.as_secs_f64() * 1000.0);
 
-        api.score_prospects(WorkspaceRef { workspace_id: ws.id }).await?;
+        let start = Instant::now();
+        let scored = api.score_prospects(WorkspaceRef { workspace_id: ws.id }).await?;
+        let score_ms = start.elapsed().as_secs_f64() * 1000.0;
+        println!("scoring: {score_ms:.0} ms for {} prospects ({} qualified)", scored.scored, scored.qualified);
 
         let base = ProspectQuery { workspace_id: ws.id, limit: 200, ..Default::default() };
         let mut lists = Vec::new();
@@ -204,7 +207,7 @@ pub fn run() -> Result<()> {
         println!("list/filter over {ROWS}: p50 {list_p50:.1} ms, p95 {list_p95:.1} ms ({} queries)", lists.len());
         println!("search over {ROWS}:      p50 {search_p50:.1} ms, p95 {search_p95:.1} ms ({} queries)", searches.len());
         println!(
-            "import-bench: ours_rows_per_s={ours_rate:.0} sqlite3_rows_per_s={peer_rate:.0} ratio={:.2} list_p50_ms={list_p50:.1} list_p95_ms={list_p95:.1} search_p50_ms={search_p50:.1} search_p95_ms={search_p95:.1}",
+            "import-bench: ours_rows_per_s={ours_rate:.0} sqlite3_rows_per_s={peer_rate:.0} ratio={:.2} list_p50_ms={list_p50:.1} list_p95_ms={list_p95:.1} search_p50_ms={search_p50:.1} search_p95_ms={search_p95:.1} score_ms={score_ms:.0}",
             ours_rate / peer_rate
         );
         api.close().await;
