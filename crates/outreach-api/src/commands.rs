@@ -547,8 +547,9 @@ impl Api {
                 |_, _| {},
             )
             .await?;
+        // Scored at once, so a new user sees qualified prospects and their explanations.
+        self.score_prospects(WorkspaceRef { workspace_id: ws.id }).await?;
         self.changed(Some(ws.id), ChangedEntity::Workspaces);
-        self.changed(Some(ws.id), ChangedEntity::Prospects);
         Ok(ws)
     }
 }

@@ -355,7 +355,11 @@ fn demo_creates_a_populated_workspace() {
     env.ok(&["demo"]);
     let again = env.json(&["demo"]);
     assert_eq!(again["name"], "Demo workspace 2");
-    assert!(env.prospects("Demo workspace").len() >= 250);
+    let demo = env.prospects("Demo workspace");
+    assert!(demo.len() >= 250);
+    assert!(demo.iter().all(|p| p["score"].is_u64()), "demo data arrives scored");
+    assert!(demo.iter().any(|p| p["status"] == "qualified"));
+    assert!(demo.iter().any(|p| p["status"] == "new"));
 }
 
 #[test]
