@@ -455,7 +455,7 @@ impl Api {
     /// `new` and `qualified` by the threshold.
     pub async fn score_prospects(&self, args: WorkspaceRef) -> Result<ScoreSummary, ApiError> {
         let ws = self.store.workspace(args.workspace_id).await?;
-        let prospects = self.store.prospects_for_scoring(ws.id).await?;
+        let prospects = self.store.scoring_inputs(ws.id).await?;
         let config = ws.scoring.clone();
         let (updates, summary) = tokio::task::spawn_blocking(move || {
             let scorer = Scorer::new(config.clone());
@@ -548,7 +548,10 @@ impl Api {
             )
             .await?;
         // Scored at once, so a new user sees qualified prospects and their explanations.
-        self.score_prospects(WorkspaceRef { workspace_id: ws.id }).await?;
+        self.score_prospects(WorkspaceRef {
+            workspace_id: ws.id,
+        })
+        .await?;
         self.changed(Some(ws.id), ChangedEntity::Workspaces);
         Ok(ws)
     }

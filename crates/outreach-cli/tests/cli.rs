@@ -357,7 +357,10 @@ fn demo_creates_a_populated_workspace() {
     assert_eq!(again["name"], "Demo workspace 2");
     let demo = env.prospects("Demo workspace");
     assert!(demo.len() >= 250);
-    assert!(demo.iter().all(|p| p["score"].is_u64()), "demo data arrives scored");
+    assert!(
+        demo.iter().all(|p| p["score"].is_u64()),
+        "demo data arrives scored"
+    );
     assert!(demo.iter().any(|p| p["status"] == "qualified"));
     assert!(demo.iter().any(|p| p["status"] == "new"));
 }

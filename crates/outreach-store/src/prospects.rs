@@ -155,11 +155,40 @@ pub struct ScoreUpdate {
     pub status: Option<ProspectStatus>,
 }
 
-/// What the scorer needs of a prospect.
+/// What the scorer needs of a prospect, and nothing more: loading whole prospects made
+/// loading 100,000 of them take longer than scoring them.
 #[derive(Debug, Clone)]
 pub struct ScoringInput {
     /// The prospect.
-    pub prospect: Prospect,
+    pub id: i64,
+    /// Its status.
+    pub status: ProspectStatus,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Website.
+    pub website: Option<String>,
+    /// X handle.
+    pub x_handle: Option<String>,
+    /// LinkedIn profile URL.
+    pub linkedin_url: Option<String>,
+    /// Instagram handle.
+    pub instagram: Option<String>,
+    /// Follower count.
+    pub followers: Option<i64>,
+}
+
+impl ScoringInput {
+    /// The facts the scorer reads.
+    pub fn facts(&self) -> outreach_core::scoring::ProspectFacts<'_> {
+        outreach_core::scoring::ProspectFacts {
+            email: self.email.as_deref(),
+            website: self.website.as_deref(),
+            x_handle: self.x_handle.as_deref(),
+            linkedin_url: self.linkedin_url.as_deref(),
+            instagram: self.instagram.as_deref(),
+            followers: self.followers,
+        }
+    }
 }
 
 const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last_name, p.email, \
@@ -564,18 +593,31 @@ impl Store {
         Ok(n)
     }
 
-    /// Every live prospect of a workspace, for scoring.
-    pub async fn prospects_for_scoring(
-        &self,
-        workspace_id: i64,
-    ) -> Result<Vec<Prospect>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT_PROSPECT} WHERE p.workspace_id = ? AND p.deleted_at IS NULL ORDER BY p.id"
-        )))
-        .bind(workspace_id)
+    /// What scoring needs of every live prospect of a workspace.
+    pub async fn scoring_inputs(&self, workspace_id: i64) -> Result<Vec<ScoringInput>, StoreError> {
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", status, email, website, x_handle, linkedin_url, instagram, followers
+               FROM prospects WHERE workspace_id = ? AND deleted_at IS NULL ORDER BY id"#,
+            workspace_id
+        )
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter().map(|r| r.into_prospect(false)).collect()
+        rows.into_iter()
+            .map(|r| {
+                Ok(ScoringInput {
+                    status: ProspectStatus::parse(&r.status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("prospect #{}: status '{}'", r.id, r.status))
+                    })?,
+                    id: r.id,
+                    email: r.email,
+                    website: r.website,
+                    x_handle: r.x_handle,
+                    linkedin_url: r.linkedin_url,
+                    instagram: r.instagram,
+                    followers: r.followers,
+                })
+            })
+            .collect()
     }
 
     /// Stores scores and status changes in one transaction, with one audit entry.
@@ -586,55 +628,43 @@ impl Store {
         summary: &str,
         actor: Actor,
     ) -> Result<(), StoreError> {
-        #[derive(Serialize)]
-        struct Item<'a> {
-            id: i64,
-            score: u8,
-            breakdown: &'a ScoreBreakdown,
-            status: Option<&'static str>,
-        }
         let mut tx = self.begin_write().await?;
-        for chunk in updates.chunks(5000) {
-            let items: Vec<Item> = chunk
-                .iter()
-                .map(|u| Item {
-                    id: u.id,
-                    score: u.breakdown.total,
-                    breakdown: &u.breakdown,
-                    status: u.status.map(ProspectStatus::as_str),
-                })
-                .collect();
-            let json =
-                serde_json::to_string(&items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query!(
-                // Materialising the batch first makes SQLite walk the batch and look each
-                // prospect up by id; joined directly, it re-parses the JSON for every row.
-                r#"WITH j AS MATERIALIZED (
-                       SELECT value ->> '$.id' AS id, value ->> '$.score' AS score,
-                              value ->> '$.status' AS status
-                       FROM json_each(?))
-                   UPDATE prospects SET
-                       score = j.score,
-                       status = coalesce(j.status, prospects.status),
-                       scored_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                   FROM j
-                   WHERE prospects.id = j.id AND prospects.workspace_id = ?"#,
-                json,
-                workspace_id
-            )
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query!(
-                r#"INSERT INTO prospect_scores (prospect_id, breakdown)
-                   SELECT j.value ->> '$.id', j.value ->> '$.breakdown' FROM json_each(?) AS j
-                   WHERE EXISTS (SELECT 1 FROM prospects p
-                                 WHERE p.id = j.value ->> '$.id' AND p.workspace_id = ?)
-                   ON CONFLICT (prospect_id) DO UPDATE SET breakdown = excluded.breakdown"#,
-                json,
-                workspace_id
-            )
-            .execute(&mut *tx)
-            .await?;
+        // Bound multi-row statements: handing SQLite one big JSON document per batch made it
+        // parse ~60 MB of explanations for 100,000 prospects.
+        for chunk in updates.chunks(1000) {
+            let mut scores = QueryBuilder::<Sqlite>::new("WITH v (id, score, status) AS (");
+            scores.push_values(chunk, |mut b, u| {
+                b.push_bind(u.id)
+                    .push_bind(i64::from(u.breakdown.total))
+                    .push_bind(u.status.map(|s| s.as_str().to_string()));
+            });
+            scores
+                .push(
+                    ") UPDATE prospects SET score = v.score, \
+                     status = coalesce(v.status, prospects.status), \
+                     scored_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                     FROM v WHERE prospects.id = v.id AND prospects.workspace_id = ",
+                )
+                .push_bind(workspace_id);
+            scores.build().execute(&mut *tx).await?;
+
+            let mut explanations = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO prospect_scores (prospect_id, breakdown) ",
+            );
+            let mut encoded = Vec::with_capacity(chunk.len());
+            for u in chunk {
+                encoded.push((
+                    u.id,
+                    serde_json::to_string(&u.breakdown)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ));
+            }
+            explanations.push_values(encoded, |mut b, (id, json)| {
+                b.push_bind(id).push_bind(json);
+            });
+            explanations
+                .push(" ON CONFLICT (prospect_id) DO UPDATE SET breakdown = excluded.breakdown");
+            explanations.build().execute(&mut *tx).await?;
         }
         let details = serde_json::json!({ "scored": updates.len() });
         record(
