@@ -211,18 +211,6 @@ impl Prospect {
             .or_else(|| self.linkedin_url.clone())
             .unwrap_or_else(|| format!("Prospect {}", self.id))
     }
-
-    /// What the scorer looks at.
-    pub fn facts(&self) -> crate::scoring::ProspectFacts<'_> {
-        crate::scoring::ProspectFacts {
-            email: self.email.as_deref(),
-            website: self.website.as_deref(),
-            x_handle: self.x_handle.as_deref(),
-            linkedin_url: self.linkedin_url.as_deref(),
-            instagram: self.instagram.as_deref(),
-            followers: self.followers,
-        }
-    }
 }
 
 /// A client of the agency: its own prospects, settings and legal identity.
