@@ -1,6 +1,6 @@
 import { getContext, setContext } from 'svelte';
-import type { ApiError, ApiEvent, ChangedEntity, ImportPhase, Workspace } from '$lib/generated/commands';
-import { isFatal, toApiError, type Backend } from '$lib/platform/backend';
+import type { ApiError, ApiEvent, ChangedEntity, ErrorCode, ImportPhase, Workspace } from '$lib/generated/commands';
+import { isFatal, isInline, toApiError, type Backend } from '$lib/platform/backend';
 
 export type View = 'prospects' | 'audit' | 'settings';
 
@@ -122,6 +122,18 @@ export class AppState {
 		if (isFatal(err)) this.fatal = err;
 		else this.banner = err;
 		return err;
+	}
+
+	/**
+	 * For forms: the message to show next to the form when the error is about its input
+	 * (`invalid_input`, `conflict`, `csv_invalid`, plus `extra` codes), else report it as
+	 * {@link report} does and return null.
+	 */
+	formError(e: unknown, extra: readonly ErrorCode[] = []): string | null {
+		const err = toApiError(e);
+		if (isInline(err) || extra.includes(err.code)) return err.message;
+		this.report(err);
+		return null;
 	}
 
 	handleEvent(e: ApiEvent): void {
