@@ -269,17 +269,51 @@ async fn journey(c: &Client) -> Result<()> {
         .await?;
     assert_eq!(company.as_deref(), Some("Analytical Engines Ltd"));
 
-    // The audit log shows what happened.
+    // Edit a field in the panel; the table shows the new value.
+    fill(c, "edit-company", "Difference Engines").await?;
+    click(c, "detail-save").await?;
+    wait_until("the edited company in the table", || async {
+        for cell in c.find_all(Locator::Css(&tid("cell-company"))).await? {
+            if cell
+                .prop("textContent")
+                .await?
+                .unwrap_or_default()
+                .contains("Difference Engines")
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await?;
+
+    // Move Ada to the trash, then undo from the toast.
+    click(c, "detail-delete").await?;
+    wait_until("3 rows after the delete", || async {
+        Ok(rows(c).await?.len() == 3)
+    })
+    .await?;
+    click(c, "undo").await?;
+    wait_until("Ada back after undo", || async {
+        Ok(rows(c).await?.iter().any(|n| n.contains("Ada Lovelace")))
+    })
+    .await?;
+
+    // The audit log shows every step.
     click(c, "nav-audit").await?;
-    wait_until(
-        "audit entries for workspace, import and scoring",
-        || async {
-            let text = wait(c, &tid("audit-list")).await?.text().await?;
-            Ok(text.contains("prospects.import")
-                && text.contains("prospects.score")
-                && text.contains("workspace.create"))
-        },
-    )
+    wait_until("audit entries for every step", || async {
+        let text = wait(c, &tid("audit-list")).await?.text().await?;
+        Ok([
+            "workspace.create",
+            "prospects.import",
+            "prospects.score",
+            "prospect.update",
+            "prospect.delete",
+            "prospect.restore",
+        ]
+        .iter()
+        .all(|a| text.contains(a)))
+    })
     .await?;
     Ok(())
 }
