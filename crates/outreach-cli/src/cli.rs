@@ -6,12 +6,13 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use outreach_api::core::ProspectStatus;
 use outreach_api::core::mapping::Field;
-use outreach_api::core::prospect::Workspace;
-use outreach_api::store::prospects::{ProspectQuery, SortField};
+use outreach_api::core::prospect::{Prospect, Workspace};
+use outreach_api::core::scoring::{FactorId, FactorWeight};
+use outreach_api::store::prospects::{ProspectPatch, ProspectQuery, SortField};
 use outreach_api::store::workspaces::WorkspaceFields;
 use outreach_api::{
     Api, ApiConfig, ApiError, ApiEvent, AuditQuery, Caller, ImportCsv, NoArgs, PreviewImport,
-    WorkspaceRef,
+    ProspectId, ProspectIds, SetScoringConfig, UpdateProspect, WorkspaceRef,
 };
 
 use crate::output::{self, Progress};
@@ -71,6 +72,18 @@ enum Command {
         #[arg(long, short)]
         workspace: String,
     },
+    /// Show or change a workspace's scoring weights and threshold.
+    Scoring {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// `FACTOR=WEIGHT` (email_domain, website, social); repeatable.
+        #[arg(long = "weight", value_name = "FACTOR=WEIGHT")]
+        weights: Vec<String>,
+        /// Scores at or above this qualify (0-100).
+        #[arg(long)]
+        threshold: Option<u8>,
+    },
     /// Show a workspace's audit log, newest first.
     Audit {
         /// The workspace.
@@ -105,6 +118,38 @@ enum WorkspaceCommand {
 
 #[derive(Debug, Subcommand)]
 enum ProspectsCommand {
+    /// Show one prospect with its score breakdown.
+    Show {
+        /// The prospect's id.
+        id: i64,
+    },
+    /// Change fields of a prospect: `--set company="Acme Ltd"`; an empty value clears.
+    Edit {
+        /// The prospect's id.
+        id: i64,
+        /// `FIELD=VALUE` (first_name, last_name, email, website, x_handle, linkedin_url,
+        /// company, title, country, followers, notes, status).
+        #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
+        set: Vec<String>,
+    },
+    /// Move prospects to the trash (undo with `restore`).
+    Delete {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Prospect ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Bring prospects back from the trash.
+    Restore {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Prospect ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
     /// List prospects.
     List {
         /// The workspace.
@@ -269,6 +314,112 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 eprintln!("{} prospect(s)", rows.len());
             }
         }
+        Command::Prospects(ProspectsCommand::Show { id }) => {
+            let p = api.get_prospect(ProspectId { id }).await?;
+            if json {
+                output::json(&p)?;
+            } else {
+                print_prospect(&p);
+            }
+        }
+        Command::Prospects(ProspectsCommand::Edit { id, set }) => {
+            let patch = parse_patch(&set)?;
+            let p = api.update_prospect(UpdateProspect { id, patch }).await?;
+            if json {
+                output::json(&p)?;
+            } else {
+                println!("saved prospect #{} ({})", p.id, p.display_name());
+            }
+        }
+        Command::Prospects(ProspectsCommand::Delete { workspace: ws, ids }) => {
+            let w = workspace(api, &ws).await?;
+            let n = api
+                .delete_prospects(ProspectIds {
+                    workspace_id: w.id,
+                    ids: ids.clone(),
+                })
+                .await?;
+            if json {
+                output::json(&serde_json::json!({ "deleted": n }))?;
+            } else {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                println!(
+                    "moved {n} prospect(s) to the trash; undo with `outreach prospects restore -w \"{}\" {}`",
+                    w.name,
+                    list.join(" ")
+                );
+            }
+        }
+        Command::Prospects(ProspectsCommand::Restore { workspace: ws, ids }) => {
+            let w = workspace(api, &ws).await?;
+            let n = api
+                .restore_prospects(ProspectIds {
+                    workspace_id: w.id,
+                    ids,
+                })
+                .await?;
+            if json {
+                output::json(&serde_json::json!({ "restored": n }))?;
+            } else {
+                println!("restored {n} prospect(s)");
+            }
+        }
+        Command::Scoring {
+            workspace: ws,
+            weights,
+            threshold,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let mut config = w.scoring.clone();
+            for spec in &weights {
+                let (factor, weight) = spec.split_once('=').ok_or_else(|| {
+                    ApiError::invalid(format!("--weight '{spec}' is not FACTOR=WEIGHT"))
+                })?;
+                let factor: FactorId =
+                    serde_json::from_value(serde_json::Value::String(factor.trim().to_string()))
+                        .map_err(|_| {
+                            ApiError::invalid(format!(
+                                "unknown factor '{factor}'; use email_domain, website or social"
+                            ))
+                        })?;
+                let weight: u32 = weight.trim().parse().map_err(|_| {
+                    ApiError::invalid(format!(
+                        "--weight '{spec}': the weight must be a whole number"
+                    ))
+                })?;
+                match config.weights.iter_mut().find(|fw| fw.factor == factor) {
+                    Some(fw) => fw.weight = weight,
+                    None => config.weights.push(FactorWeight { factor, weight }),
+                }
+            }
+            if let Some(t) = threshold {
+                config.threshold = t;
+            }
+            let config = if weights.is_empty() && threshold.is_none() {
+                config
+            } else {
+                api.set_scoring_config(SetScoringConfig {
+                    workspace_id: w.id,
+                    config,
+                })
+                .await?
+                .scoring
+            };
+            if json {
+                output::json(&config)?;
+            } else {
+                for fw in &config.weights {
+                    println!(
+                        "{:<14} {}",
+                        serde_json::to_value(fw.factor)?
+                            .as_str()
+                            .unwrap_or_default(),
+                        fw.weight
+                    );
+                }
+                println!("{:<14} {}", "threshold", config.threshold);
+            }
+        }
         Command::Score { workspace: ws } => {
             let w = workspace(api, &ws).await?;
             let s = api
@@ -333,6 +484,95 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn parse_patch(set: &[String]) -> Result<ProspectPatch> {
+    let mut patch = ProspectPatch::default();
+    for spec in set {
+        let (field, value) = spec
+            .split_once('=')
+            .ok_or_else(|| ApiError::invalid(format!("--set '{spec}' is not FIELD=VALUE")))?;
+        let value = value.to_string();
+        let slot = match field.trim() {
+            "first_name" => &mut patch.first_name,
+            "last_name" => &mut patch.last_name,
+            "email" => &mut patch.email,
+            "website" => &mut patch.website,
+            "x_handle" => &mut patch.x_handle,
+            "linkedin_url" => &mut patch.linkedin_url,
+            "company" => &mut patch.company,
+            "title" => &mut patch.title,
+            "country" => &mut patch.country,
+            "followers" => &mut patch.followers,
+            "notes" => &mut patch.notes,
+            "status" => {
+                patch.status = Some(parse_status(&value)?);
+                continue;
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "--set '{spec}': unknown field '{other}'; use first_name, last_name, email, website, x_handle, linkedin_url, company, title, country, followers, notes or status"
+                ))
+                .into());
+            }
+        };
+        *slot = Some(value);
+    }
+    Ok(patch)
+}
+
+fn print_prospect(p: &Prospect) {
+    let line = |label: &str, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            println!("{label:<14} {v}");
+        }
+    };
+    println!("#{} {}", p.id, p.display_name());
+    line("email", p.email.clone());
+    line("company", p.company.clone());
+    line("title", p.title.clone());
+    line("website", p.website.clone());
+    line("x", p.x_handle.as_ref().map(|h| format!("@{h}")));
+    line("linkedin", p.linkedin_url.clone());
+    line("country", p.country.clone());
+    line("followers", p.followers.map(|f| f.to_string()));
+    line("notes", p.notes.clone());
+    line("status", Some(p.status.as_str().to_string()));
+    line(
+        "source",
+        Some(format!(
+            "{} {}",
+            p.source_type.as_str(),
+            p.source_file.clone().unwrap_or_default()
+        )),
+    );
+    line("lawful basis", Some(p.lawful_basis.as_str().to_string()));
+    match &p.score_breakdown {
+        Some(b) => {
+            println!(
+                "score          {} (threshold {}, {})",
+                b.total,
+                b.threshold,
+                if b.qualified {
+                    "qualified"
+                } else {
+                    "not qualified"
+                }
+            );
+            for f in &b.factors {
+                println!(
+                    "  {:<16} {:>3} points x weight {}",
+                    f.factor.label(),
+                    f.points,
+                    f.weight
+                );
+                for r in &f.reasons {
+                    println!("      {r}");
+                }
+            }
+        }
+        None => println!("score          not scored yet (run `outreach score`)"),
+    }
 }
 
 async fn import(

@@ -468,3 +468,128 @@ fn the_key_lives_in_the_secret_service() {
     let err = env.fails(&["workspace", "list"]);
     assert_eq!(err["code"], "wrong_key");
 }
+
+#[test]
+fn prospects_are_shown_edited_deleted_and_restored() {
+    let env = Env::new();
+    env.ok(&["workspace", "create", "Acme"]);
+    env.json(&["import", &fixture("generic.csv"), "-w", "Acme"]);
+    env.json(&["score", "-w", "Acme"]);
+    let k = env
+        .prospects("Acme")
+        .into_iter()
+        .find(|p| p["email"] == "katherine@orbit.example")
+        .unwrap();
+    let id = k["id"].as_i64().unwrap().to_string();
+
+    let shown = env.ok(&["prospects", "show", &id]);
+    assert!(shown.contains("Katherine Johnson"), "{shown}");
+    assert!(
+        shown.contains("Custom domain orbit.example"),
+        "the breakdown is printed: {shown}"
+    );
+
+    let err = env.fails(&[
+        "prospects",
+        "edit",
+        &id,
+        "--set",
+        "email=not-an-email",
+        "--set",
+        "company=X",
+    ]);
+    assert_eq!(err["code"], "invalid_input");
+    assert_eq!(
+        env.json(&["prospects", "show", &id])["company"],
+        "Orbit Partners",
+        "nothing written"
+    );
+    let err = env.fails(&["prospects", "edit", &id, "--set", "colour=blue"]);
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field 'colour'")
+    );
+
+    let edited = env.json(&[
+        "prospects",
+        "edit",
+        &id,
+        "--set",
+        "company=Orbit Labs",
+        "--set",
+        "notes=",
+        "--set",
+        "status=disqualified",
+    ]);
+    assert_eq!(edited["company"], "Orbit Labs");
+    assert_eq!(edited["notes"], Value::Null);
+    assert_eq!(edited["status"], "disqualified");
+
+    assert_eq!(
+        env.json(&["prospects", "delete", "-w", "Acme", &id])["deleted"],
+        1
+    );
+    assert_eq!(env.prospects("Acme").len(), 2);
+    assert_eq!(
+        env.json(&["prospects", "restore", "-w", "Acme", &id])["restored"],
+        1
+    );
+    assert_eq!(env.prospects("Acme").len(), 3);
+
+    let actions: Vec<String> = env
+        .json(&["audit", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        &actions[..3],
+        ["prospect.restore", "prospect.delete", "prospect.update"]
+    );
+}
+
+#[test]
+fn scoring_weights_and_threshold_are_edited_and_used() {
+    let env = Env::new();
+    env.ok(&["workspace", "create", "Acme"]);
+    env.json(&["import", &fixture("generic.csv"), "-w", "Acme"]);
+    let shown = env.json(&["scoring", "-w", "Acme"]);
+    assert_eq!(shown["threshold"], 70);
+
+    let err = env.fails(&["scoring", "-w", "Acme", "--threshold", "101"]);
+    assert_eq!(err["code"], "invalid_input");
+    let err = env.fails(&["scoring", "-w", "Acme", "--weight", "charm=5"]);
+    assert!(err["message"].as_str().unwrap().contains("unknown factor"));
+    assert_eq!(
+        env.json(&["scoring", "-w", "Acme"])["threshold"],
+        70,
+        "nothing changed"
+    );
+
+    // Only the e-mail counts, and 40 qualifies: Hedy's free-mail address (40 points) now does.
+    let set = env.json(&[
+        "scoring",
+        "-w",
+        "Acme",
+        "--weight",
+        "website=0",
+        "--weight",
+        "social=0",
+        "--threshold",
+        "40",
+    ]);
+    assert_eq!(set["threshold"], 40);
+    env.json(&["score", "-w", "Acme"]);
+    let qualified = env.json(&["prospects", "list", "-w", "Acme", "--status", "qualified"]);
+    let emails: Vec<&str> = qualified
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["email"].as_str().unwrap())
+        .collect();
+    assert!(emails.contains(&"hedy@gmail.com"), "{emails:?}");
+    assert!(emails.contains(&"katherine@orbit.example"), "{emails:?}");
+}
