@@ -365,6 +365,7 @@ fn demo_creates_a_populated_workspace() {
     assert!(demo.iter().any(|p| p["status"] == "new"));
 }
 
+#[cfg(unix)]
 #[test]
 fn key_file_readable_by_others_is_refused_and_wrong_key_is_explained() {
     use std::os::unix::fs::PermissionsExt;
@@ -389,6 +390,9 @@ fn key_file_readable_by_others_is_refused_and_wrong_key_is_explained() {
     assert_eq!(err["code"], "wrong_key");
 }
 
+// D-Bus is how Linux reaches its keychain; other platforms' keychains cannot be switched off
+// from a test.
+#[cfg(target_os = "linux")]
 #[test]
 fn without_a_keychain_the_cli_says_so_and_creates_nothing() {
     let env = Env::new();
@@ -416,6 +420,7 @@ fn without_a_keychain_the_cli_says_so_and_creates_nothing() {
 
 /// Needs a running, unlocked Secret Service (the test script starts gnome-keyring on a private
 /// D-Bus session); `cargo nextest run --run-ignored all` inside that session runs it.
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "needs a Secret Service session; run by scripts/test.sh"]
 fn the_key_lives_in_the_secret_service() {
