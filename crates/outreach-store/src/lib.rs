@@ -28,8 +28,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, SqlitePool};
 
 pub use error::StoreError;
 use key::DbKey;
@@ -89,8 +89,36 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(error::classify_open_error)?;
-        sqlx::migrate!("../../migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let store = Self { pool };
+        let migrator = sqlx::migrate!("../../migrations");
+        if let Some(version) = pending_upgrade(&store.pool, &migrator).await? {
+            // A failed or regretted upgrade then loses nothing.
+            let mut target = path.as_os_str().to_owned();
+            target.push(format!(".before-{version}"));
+            let target = std::path::PathBuf::from(target);
+            if !target.exists() {
+                store.backup(&target).await?;
+            }
+        }
+        migrator.run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// Writes a consistent copy of the whole database to `target` (which must not exist),
+    /// encrypted with the same key, including what is still in the write-ahead log.
+    pub async fn backup(&self, target: &Path) -> Result<(), StoreError> {
+        if target.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} already exists; choose another file for the backup",
+                target.display()
+            )));
+        }
+        // SQLCipher writes VACUUM INTO's copy under the main database's key.
+        let literal = target.to_string_lossy().replace('\'', "''");
+        sqlx::query(AssertSqlSafe(format!("VACUUM INTO '{literal}'")))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The connection pool, for modules of this crate.
@@ -114,6 +142,33 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The newest migration a database that already holds data has not had yet, if any. A new,
+/// empty database needs no backup.
+async fn pending_upgrade(
+    pool: &SqlitePool,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<Option<i64>, StoreError> {
+    let has_table: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(pool)
+    .await?;
+    if has_table == 0 {
+        return Ok(None);
+    }
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+        .fetch_all(pool)
+        .await?;
+    if applied.is_empty() {
+        return Ok(None);
+    }
+    Ok(migrator
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .max())
 }
 
 /// SQLCipher writes its own diagnostics (such as "hmac check failed" for a wrong key) to

@@ -426,3 +426,52 @@ async fn concurrent_writers_wait_their_turn_instead_of_failing() {
     assert_eq!(store.list_prospects(&q).await.unwrap().total, 40);
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_backup_is_encrypted_with_the_same_key_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    let store = Store::open(&path, &key).await.unwrap();
+    let ws = store
+        .create_workspace(
+            &WorkspaceFields {
+                name: "Backed Up".into(),
+                ..Default::default()
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    import(&store, ws.id, "email\nbackup-probe@x.example\n")
+        .await
+        .unwrap();
+    let copy = dir.path().join("o.db.before-99");
+    store.backup(&copy).await.unwrap();
+    assert!(
+        matches!(store.backup(&copy).await, Err(StoreError::Conflict(_))),
+        "a backup never overwrites a file"
+    );
+    store.close().await;
+
+    let bytes = std::fs::read(&copy).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains("backup-probe"),
+        "the copy is encrypted"
+    );
+    assert!(matches!(
+        Store::open(&copy, &DbKey::generate()).await,
+        Err(StoreError::WrongKey)
+    ));
+    let restored = Store::open(&copy, &key).await.unwrap();
+    assert_eq!(
+        restored.list_workspaces().await.unwrap()[0].name,
+        "Backed Up"
+    );
+    assert_eq!(
+        restored.facets(ws.id).await.unwrap().total,
+        1,
+        "rows still in the WAL are in the copy"
+    );
+    restored.close().await;
+}
