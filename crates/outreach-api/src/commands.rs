@@ -252,6 +252,12 @@ impl Api {
         Ok(self.store.list_workspaces().await?)
     }
 
+    /// A workspace by name, case-insensitively (for the CLI, which names workspaces; the UI
+    /// holds ids).
+    pub async fn workspace_by_name(&self, name: &str) -> Result<Workspace, ApiError> {
+        Ok(self.store.workspace_by_name(name).await?)
+    }
+
     /// Creates a workspace.
     pub async fn create_workspace(&self, fields: WorkspaceFields) -> Result<Workspace, ApiError> {
         let w = self
@@ -332,8 +338,30 @@ impl Api {
         columns: Option<Vec<ColumnMapping>>,
     ) -> Result<ImportReport, ApiError> {
         let bytes = read_file(path).await?;
+        self.import_bytes(
+            workspace_id,
+            name,
+            bytes,
+            columns,
+            None,
+            self.config.actor(),
+        )
+        .await
+    }
+
+    /// The import path every source of CSV bytes shares (files, the demo): read and validate
+    /// off the async workers, then write in one transaction, with progress events throughout.
+    async fn import_bytes(
+        &self,
+        workspace_id: i64,
+        name: &str,
+        bytes: Vec<u8>,
+        columns: Option<Vec<ColumnMapping>>,
+        source_type: Option<outreach_core::SourceType>,
+        actor: outreach_store::Actor,
+    ) -> Result<ImportReport, ApiError> {
         let events = self.events.clone();
-        let (preview_source, outcome, columns) = tokio::task::spawn_blocking(move || {
+        let (detected_source, outcome, columns) = tokio::task::spawn_blocking(move || {
             let preview = csv_source::preview(&bytes, 0)?;
             let columns = columns.unwrap_or(preview.columns);
             let outcome = csv_source::read_rows(&bytes, &columns, |p: ReadProgress| {
@@ -354,12 +382,12 @@ impl Api {
                 ImportBatch {
                     workspace_id,
                     file_name: name,
-                    source_type: preview_source,
+                    source_type: source_type.unwrap_or(detected_source),
                     mapping: &columns,
                     valid: outcome.valid,
                     invalid: outcome.invalid,
                     total_rows: outcome.total_rows,
-                    actor: self.config.actor(),
+                    actor,
                 },
                 move |done, total| {
                     let _ = events.send(ApiEvent::ImportProgress {
@@ -529,24 +557,15 @@ impl Api {
                 outreach_store::Actor::System,
             )
             .await?;
-        let csv = crate::demo::csv(300);
-        let preview = csv_source::preview(csv.as_bytes(), 0)?;
-        let outcome = csv_source::read_rows(csv.as_bytes(), &preview.columns, |_| {})?;
-        self.store
-            .import_prospects(
-                ImportBatch {
-                    workspace_id: ws.id,
-                    file_name: "demo data",
-                    source_type: outreach_core::SourceType::Demo,
-                    mapping: &preview.columns,
-                    valid: outcome.valid,
-                    invalid: outcome.invalid,
-                    total_rows: outcome.total_rows,
-                    actor: outreach_store::Actor::System,
-                },
-                |_, _| {},
-            )
-            .await?;
+        self.import_bytes(
+            ws.id,
+            "demo data",
+            crate::demo::csv(300).into_bytes(),
+            None,
+            Some(outreach_core::SourceType::Demo),
+            outreach_store::Actor::System,
+        )
+        .await?;
         // Scored at once, so a new user sees qualified prospects and their explanations.
         self.score_prospects(WorkspaceRef {
             workspace_id: ws.id,

@@ -174,16 +174,16 @@ enum ProspectsCommand {
 }
 
 async fn workspace(api: &Api, name: &str) -> Result<Workspace> {
-    let all = api.list_workspaces(NoArgs {}).await?;
-    all.into_iter()
-        .find(|w| w.name.eq_ignore_ascii_case(name.trim()))
-        .ok_or_else(|| {
-            ApiError::new(
-                outreach_api::ErrorCode::NotFound,
-                format!("no workspace named '{name}'; create it with `outreach workspace create \"{name}\"`"),
-            )
-            .into()
-        })
+    api.workspace_by_name(name).await.map_err(|e| match e.code {
+        outreach_api::ErrorCode::NotFound => ApiError::new(
+            e.code,
+            format!(
+                "no workspace named '{name}'; create it with `outreach workspace create \"{name}\"`"
+            ),
+        )
+        .into(),
+        _ => e.into(),
+    })
 }
 
 fn parse_sort(s: &str) -> Result<SortField> {

@@ -173,12 +173,19 @@ async fn pending_upgrade(
 
 /// SQLCipher writes its own diagnostics (such as "hmac check failed" for a wrong key) to
 /// standard error, which would garble the CLI's output; every such failure already reaches the
-/// caller as a typed error. The log level is process-wide, so one throwaway connection sets it.
+/// caller as a typed error. The log level is process-wide, so one throwaway connection sets it,
+/// once per process.
 async fn silence_sqlcipher_log() -> Result<(), StoreError> {
     use sqlx::{Connection, Executor};
-    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
-    conn.execute("PRAGMA cipher_log_level = NONE").await?;
-    conn.close().await?;
+    static SILENCED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    SILENCED
+        .get_or_try_init(|| async {
+            let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+            conn.execute("PRAGMA cipher_log_level = NONE").await?;
+            conn.close().await?;
+            Ok::<_, StoreError>(())
+        })
+        .await?;
     Ok(())
 }
 
