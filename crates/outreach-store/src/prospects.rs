@@ -377,7 +377,17 @@ impl Store {
         patch: &ProspectPatch,
         actor: Actor,
     ) -> Result<Prospect, StoreError> {
-        let mut p = self.prospect(id).await?;
+        // Read inside the write transaction: the whole row is written back, so a read taken
+        // before it could overwrite a change (an import merge, another edit) made in between.
+        let mut tx = self.begin_write().await?;
+        let row: Option<Row> =
+            sqlx::query_as(AssertSqlSafe(format!("{SELECT_PROSPECT} WHERE p.id = ?")))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut p = row
+            .ok_or_else(|| StoreError::NotFound(format!("prospect #{id}")))?
+            .into_prospect(false)?;
         if p.deleted_at.is_some() {
             return Err(StoreError::Invalid(format!(
                 "prospect #{id} is deleted; restore it before editing"
@@ -486,10 +496,10 @@ impl Store {
             ));
         }
         if changed.is_empty() {
-            return Ok(p);
+            tx.rollback().await?;
+            return self.prospect(id).await;
         }
         let status = p.status.as_str();
-        let mut tx = self.begin_write().await?;
         sqlx::query!(
             r#"UPDATE prospects SET first_name = ?, last_name = ?, email = ?, email_original = ?,
                    domain = ?, website = ?, x_handle = ?, linkedin_url = ?, company = ?, title = ?,

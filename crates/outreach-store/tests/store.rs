@@ -475,3 +475,90 @@ async fn a_backup_is_encrypted_with_the_same_key_and_complete() {
     );
     restored.close().await;
 }
+
+/// Regression: an edit read the prospect before its write transaction and wrote the whole
+/// row back, so two edits of different fields at the same moment could undo one another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_edits_of_different_fields_all_land() {
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email\nshared@x.example\n")
+        .await
+        .unwrap();
+    let id = store.list_prospects(&query(ws)).await.unwrap().rows[0].id;
+    for round in 0..5 {
+        let patches: Vec<ProspectPatch> = vec![
+            ProspectPatch {
+                company: Some(format!("Company {round}")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                title: Some(format!("Title {round}")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                country: Some(format!("Country {round}")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                notes: Some(format!("Notes {round}")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                first_name: Some(format!("First {round}")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                last_name: Some(format!("Last {round}")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                followers: Some(format!("{round}00")),
+                ..Default::default()
+            },
+            ProspectPatch {
+                website: Some(format!("https://site{round}.example")),
+                ..Default::default()
+            },
+        ];
+        let tasks: Vec<_> = patches
+            .into_iter()
+            .map(|patch| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .update_prospect(id, &patch, Actor::App)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let p = store.prospect(id).await.unwrap();
+        let expected = (
+            format!("Company {round}"),
+            format!("Title {round}"),
+            format!("Country {round}"),
+            format!("Notes {round}"),
+            format!("First {round}"),
+            format!("Last {round}"),
+            round * 100,
+        );
+        let got = (
+            p.company.unwrap_or_default(),
+            p.title.unwrap_or_default(),
+            p.country.unwrap_or_default(),
+            p.notes.unwrap_or_default(),
+            p.first_name.unwrap_or_default(),
+            p.last_name.unwrap_or_default(),
+            p.followers.unwrap_or_default(),
+        );
+        assert_eq!(got, expected, "round {round}: an edit was lost");
+        assert_eq!(
+            p.website.unwrap_or_default(),
+            format!("https://site{round}.example")
+        );
+    }
+    store.close().await;
+}
