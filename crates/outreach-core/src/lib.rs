@@ -17,7 +17,9 @@ pub mod mapping;
 pub mod normalize;
 pub mod prospect;
 pub mod record;
+pub mod schedule;
 pub mod scoring;
+pub mod template;
 
 pub use mapping::{ColumnMapping, Field, SourceType};
 pub use prospect::{LawfulBasis, ProspectStatus};
