@@ -17,11 +17,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod audit;
+pub mod campaigns;
+pub mod consent;
 mod error;
 pub mod import;
 pub mod key;
+pub mod outbox;
 pub mod prospects;
+pub mod templates;
 pub mod workspaces;
 
 use std::path::Path;

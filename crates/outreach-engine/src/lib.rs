@@ -1,0 +1,249 @@
+//! The background runtime of Outreach Desk: it turns due sequence steps into outbox messages
+//! (rendering them and passing each through the compliance gate) and drains the outbox
+//! within every account's caps.
+//!
+//! Crash safety comes from the store: a message is a row before it is sent, each change of its
+//! fate is a committed transaction, and an engine that starts finds messages a dead engine left
+//! `sending` and marks them `unconfirmed` for a person to decide. Only one engine may run per
+//! data folder; [`EngineLock`] makes sure of that with an OS file lock, which the OS releases
+//! when the process dies, however it dies.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod lock;
+mod scheduler;
+mod sender;
+pub mod transport;
+pub mod variables;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use outreach_core::tokens::PurposeKey;
+use outreach_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, watch};
+use ts_rs::TS;
+
+pub use lock::EngineLock;
+pub use transport::AccountSecrets;
+
+/// What can stop the engine or one of its steps.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another engine already runs on this data folder.
+    #[error(
+        "the sending engine is already running for this data folder (in the app or `outreach run`)"
+    )]
+    AlreadyRunning,
+    /// The engine lock file could not be used.
+    #[error("engine lock {path}: {message}")]
+    Lock {
+        /// The file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// An account cannot be used.
+    #[error("sender account #{account_id}: {message}")]
+    Account {
+        /// The account.
+        account_id: i64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Reads account secrets from wherever they are kept (the OS keychain in the app and CLI).
+pub trait SecretSource: Send + Sync {
+    /// The password / API key and DKIM key of an account.
+    fn account_secrets(&self, account_id: i64) -> Result<AccountSecrets, String>;
+}
+
+/// Keys derived from the database key.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    /// Signs unsubscribe tokens.
+    pub unsubscribe: PurposeKey,
+    /// Keys suppression hashes.
+    pub suppression: PurposeKey,
+}
+
+impl Keys {
+    /// Derives both from the database key's bytes.
+    pub fn derive(master: &[u8]) -> Self {
+        Self {
+            unsubscribe: PurposeKey::derive(master, "outreach-desk/unsubscribe-token/v1"),
+            suppression: PurposeKey::derive(master, "outreach-desk/suppression/v1"),
+        }
+    }
+}
+
+/// How the engine behaves; the defaults suit a desktop app.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long to sleep when there is nothing to do.
+    pub idle_tick: Duration,
+    /// Give up on a message after this many temporary (4xx) failures.
+    pub max_transient_attempts: i64,
+    /// Enrolments scheduled per pass.
+    pub schedule_batch: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            idle_tick: Duration::from_secs(2),
+            max_transient_attempts: 8,
+            schedule_batch: 500,
+        }
+    }
+}
+
+/// What the engine is doing, for the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct EngineStatus {
+    /// `stopped`, `running` or `offline` (the last attempt could not reach the server).
+    pub state: EngineState,
+    /// Messages waiting in running campaigns.
+    pub queued: u32,
+    /// Messages sent since the engine started.
+    pub sent: u32,
+    /// The latest problem, if any.
+    pub last_error: Option<String>,
+}
+
+/// The engine's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineState {
+    /// Not running.
+    #[default]
+    Stopped,
+    /// Sending when something is due.
+    Running,
+    /// Could not reach a server; queued messages wait and are retried.
+    Offline,
+}
+
+/// The engine.
+pub struct Engine {
+    store: Store,
+    keys: Keys,
+    secrets: Arc<dyn SecretSource>,
+    config: EngineConfig,
+    status: watch::Sender<EngineStatus>,
+    transports: Mutex<HashMap<i64, Arc<transport::Transport>>>,
+    /// Accounts that must wait (caps, rate limits, outages) until the given instant.
+    account_wait: Mutex<HashMap<i64, Timestamp>>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    /// Messages put in the outbox.
+    pub queued: u32,
+    /// Sends refused by the compliance gate.
+    pub blocked: u32,
+    /// Messages accepted by a server.
+    pub sent: u32,
+    /// Attempts that will be retried.
+    pub retried: u32,
+    /// Messages failed, bounced or unconfirmed.
+    pub failed: u32,
+}
+
+impl Engine {
+    /// An engine over `store`. Call [`Engine::run`] (or [`Engine::pass`] in tests) while holding
+    /// the [`EngineLock`].
+    pub fn new(
+        store: Store,
+        keys: Keys,
+        secrets: Arc<dyn SecretSource>,
+        config: EngineConfig,
+    ) -> Self {
+        let (status, _) = watch::channel(EngineStatus::default());
+        Self {
+            store,
+            keys,
+            secrets,
+            config,
+            status,
+            transports: Mutex::new(HashMap::new()),
+            account_wait: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Follows the engine's status.
+    pub fn status(&self) -> watch::Receiver<EngineStatus> {
+        self.status.subscribe()
+    }
+
+    /// Runs until `shutdown` turns true, then finishes the message in hand and returns. The
+    /// caller must hold the [`EngineLock`]; messages a dead engine left `sending` are marked
+    /// unconfirmed first.
+    pub async fn run(
+        &self,
+        _lock: &EngineLock,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), EngineError> {
+        self.store.recover_interrupted().await?;
+        self.status.send_modify(|s| s.state = EngineState::Running);
+        while !*shutdown.borrow() {
+            let report = match self.pass(&shutdown).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.status
+                        .send_modify(|s| s.last_error = Some(e.to_string()));
+                    PassReport::default()
+                }
+            };
+            let queued = self.store.queued_count().await.unwrap_or(0);
+            self.status.send_modify(|s| s.queued = queued);
+            if report.queued + report.sent + report.blocked == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.idle_tick) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        for t in self.transports.lock().await.values() {
+            t.close().await;
+        }
+        self.status.send_modify(|s| s.state = EngineState::Stopped);
+        Ok(())
+    }
+
+    /// One pass: schedule what is due, then send what the caps allow.
+    pub async fn pass(&self, shutdown: &watch::Receiver<bool>) -> Result<PassReport, EngineError> {
+        let mut report = PassReport::default();
+        self.schedule_due(&mut report).await?;
+        self.send_due(&mut report, shutdown).await?;
+        self.store.complete_finished_campaigns().await?;
+        Ok(report)
+    }
+
+    /// Forgets cached transports (after an account changed).
+    pub async fn reset_account(&self, account_id: i64) {
+        if let Some(t) = self.transports.lock().await.remove(&account_id) {
+            t.close().await;
+        }
+        self.account_wait.lock().await.remove(&account_id);
+    }
+}
+
+/// ISO 8601 UTC with milliseconds, the format every timestamp in the database has, so that
+/// they compare as text.
+pub fn iso(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Parses a stored timestamp.
+pub fn parse_iso(s: &str) -> Option<Timestamp> {
+    s.parse().ok()
+}

@@ -1,0 +1,350 @@
+//! Turns due sequence steps into outbox messages: works out when each step is due, renders it
+//! for its prospect, and lets it through only if the compliance gate agrees.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use outreach_core::campaign::{Campaign, SenderAccount, SendingSettings, StepCondition, Template};
+use outreach_core::compliance::{self, GateInput};
+use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
+use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
+use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
+use outreach_core::template::{self, MessageTemplate};
+use outreach_core::tokens::{suppression_hash, unsubscribe_token};
+use outreach_store::StoreError;
+use outreach_store::outbox::{DueEnrollment, NewMessage};
+use sha2::{Digest, Sha256};
+
+use crate::{Engine, EngineError, PassReport, iso, parse_iso, variables};
+
+/// What a pass loads once per campaign.
+struct CampaignContext {
+    campaign: Campaign,
+    workspace: Workspace,
+    settings: SendingSettings,
+    account: Option<SenderAccount>,
+    has_assessment: bool,
+    templates: HashMap<i64, Template>,
+}
+
+/// The suppression hashes of a prospect's addresses and handles.
+pub(crate) fn prospect_hashes(
+    key: &outreach_core::tokens::PurposeKey,
+    p: &Prospect,
+) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    if let Some(e) = p.email.as_deref().and_then(|e| normalize_email(e).ok()) {
+        out.push((suppression_hash(key, "email", &e.address), "email"));
+    }
+    if let Some(x) = p
+        .x_handle
+        .as_deref()
+        .and_then(|x| normalize_x_handle(x).ok())
+    {
+        out.push((suppression_hash(key, "x_handle", &x), "x_handle"));
+    }
+    if let Some(l) = p
+        .linkedin_url
+        .as_deref()
+        .and_then(|l| normalize_linkedin_url(l).ok())
+    {
+        out.push((suppression_hash(key, "linkedin_url", &l), "linkedin_url"));
+    }
+    out
+}
+
+/// A stable seed for spintax, so that re-rendering a step gives the same text.
+fn spin_seed(enrollment: i64, step: i64) -> u64 {
+    let digest = Sha256::digest(format!("{enrollment}:{step}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(b)
+}
+
+impl Engine {
+    async fn campaign_context(&self, campaign_id: i64) -> Result<CampaignContext, EngineError> {
+        let campaign = self.store.campaign(campaign_id).await?;
+        let workspace = self.store.workspace(campaign.workspace_id).await?;
+        let settings = self.store.sending_settings(campaign.workspace_id).await?;
+        let account = match campaign.fields.account_id {
+            Some(a) => match self.store.account(a).await {
+                Ok(a) => Some(a),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let has_assessment = self
+            .store
+            .current_assessment(campaign.workspace_id)
+            .await?
+            .is_some();
+        let mut templates = HashMap::new();
+        for step in &campaign.fields.steps {
+            for &t in &step.template_ids {
+                if let std::collections::hash_map::Entry::Vacant(e) = templates.entry(t) {
+                    e.insert(self.store.template(t).await?);
+                }
+            }
+        }
+        Ok(CampaignContext {
+            campaign,
+            workspace,
+            settings,
+            account,
+            has_assessment,
+            templates,
+        })
+    }
+
+    pub(crate) async fn schedule_due(&self, report: &mut PassReport) -> Result<(), EngineError> {
+        let now = Timestamp::now();
+        let due = self
+            .store
+            .due_enrollments(&iso(now), self.config.schedule_batch)
+            .await?;
+        let mut contexts: HashMap<i64, CampaignContext> = HashMap::new();
+        let mut batch = Vec::new();
+        for e in due {
+            if let std::collections::hash_map::Entry::Vacant(v) = contexts.entry(e.campaign_id) {
+                v.insert(self.campaign_context(e.campaign_id).await?);
+            }
+            let Some(ctx) = contexts.get(&e.campaign_id) else {
+                continue;
+            };
+            if let Some(m) = self.prepare(ctx, &e, now, report).await? {
+                batch.push(m);
+            }
+        }
+        if !batch.is_empty() {
+            report.queued += self.store.enqueue(&batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Decides what to do with one due enrolment: schedule it, end it, block it, or return the
+    /// message to queue.
+    async fn prepare(
+        &self,
+        ctx: &CampaignContext,
+        e: &DueEnrollment,
+        now: Timestamp,
+        report: &mut PassReport,
+    ) -> Result<Option<NewMessage>, EngineError> {
+        let steps = &ctx.campaign.fields.steps;
+        let Some(step) = usize::try_from(e.next_position - 1)
+            .ok()
+            .and_then(|i| steps.get(i))
+        else {
+            self.store
+                .end_enrollment(e.id, "completed", "sequence finished")
+                .await?;
+            return Ok(None);
+        };
+        let prospect = match self.store.prospect(e.prospect_id).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound(_)) => {
+                self.store
+                    .block_enrollment(
+                        ctx.workspace.id,
+                        e,
+                        "deleted",
+                        "the prospect was deleted or erased",
+                    )
+                    .await?;
+                report.blocked += 1;
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let tz = match resolve_time_zone(None, prospect.country.as_deref(), &ctx.settings.time_zone)
+        {
+            Ok(tz) => tz,
+            Err(err) => {
+                self.store
+                    .block_enrollment(ctx.workspace.id, e, "time_zone", &err.to_string())
+                    .await?;
+                report.blocked += 1;
+                return Ok(None);
+            }
+        };
+        // A step without a time yet gets one from its delay, counted from now (the start, or
+        // the moment the previous step went out).
+        let due_at = match e.next_run_at.as_deref().and_then(parse_iso) {
+            Some(t) => t,
+            None => {
+                let at = add_business_days(now, step.delay_business_days, &tz).map_err(|err| {
+                    EngineError::Account {
+                        account_id: 0,
+                        message: err.to_string(),
+                    }
+                })?;
+                if at > now {
+                    self.store.schedule_enrollment(e.id, &iso(at)).await?;
+                    return Ok(None);
+                }
+                at
+            }
+        };
+        if step.condition == StepCondition::NoReply
+            && e.next_position > 1
+            && matches!(
+                prospect.status,
+                ProspectStatus::Replied
+                    | ProspectStatus::Interested
+                    | ProspectStatus::NotInterested
+                    | ProspectStatus::Converted
+            )
+        {
+            self.store
+                .end_enrollment(e.id, "replied", "the prospect replied")
+                .await?;
+            return Ok(None);
+        }
+        let Some(account) = &ctx.account else {
+            self.store
+                .block_enrollment(
+                    ctx.workspace.id,
+                    e,
+                    "no_account",
+                    "the campaign has no sender account",
+                )
+                .await?;
+            report.blocked += 1;
+            return Ok(None);
+        };
+        let variant_index = e
+            .variant
+            .bytes()
+            .next()
+            .map_or(0, |b| usize::from(b.saturating_sub(b'A')));
+        let template_id = step
+            .template_ids
+            .get(variant_index)
+            .or_else(|| step.template_ids.first())
+            .copied()
+            .unwrap_or_default();
+        let Some(t) = ctx.templates.get(&template_id) else {
+            return Ok(None);
+        };
+        let token = unsubscribe_token(&self.keys.unsubscribe, ctx.workspace.id, prospect.id);
+        let one_click = ctx
+            .settings
+            .unsubscribe_url
+            .as_deref()
+            .map(|u| one_click_url(u, &token));
+        let vars = variables::build(&ctx.workspace, account, &prospect, one_click.as_deref());
+        let tpl = MessageTemplate {
+            subject: t.subject.clone(),
+            body: t.body.clone(),
+        };
+        let is_first = e.next_position == 1;
+        let mut problems: Vec<String> =
+            template::pre_send_check(&tpl, is_first, &[(prospect.id, vars.clone())])
+                .iter()
+                .map(|p| p.message())
+                .collect();
+        if is_first && ctx.workspace.legal_notice.trim().is_empty() {
+            problems.push(
+                "the workspace has no legal notice saying who writes and why, which the GDPR Art. 14 notice needs".into(),
+            );
+        }
+        let hashes: Vec<String> = prospect_hashes(&self.keys.suppression, &prospect)
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
+        let suppressed = self.store.is_suppressed(&hashes).await?;
+        let country = prospect
+            .country
+            .as_deref()
+            .map(|c| outreach_core::schedule::country_code(c).unwrap_or(c));
+        let gate = GateInput {
+            email: prospect.email.as_deref(),
+            status: prospect.status,
+            deleted: prospect.deleted_at.is_some(),
+            erased: false,
+            objected: false,
+            suppressed,
+            lawful_basis: prospect.lawful_basis,
+            consent_with_evidence: prospect.consent_given,
+            workspace_has_assessment: ctx.has_assessment,
+            country,
+            consent_only_countries: &ctx.settings.consent_only_countries,
+            template_problems: &problems,
+        };
+        let rendered = match compliance::check(&gate) {
+            Ok(()) => template::render(&tpl, &vars, spin_seed(e.id, e.next_position)),
+            Err(refusal) => {
+                self.store
+                    .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)
+                    .await?;
+                report.blocked += 1;
+                return Ok(None);
+            }
+        };
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(err) => {
+                self.store
+                    .block_enrollment(ctx.workspace.id, e, "template_problem", &err.to_string())
+                    .await?;
+                report.blocked += 1;
+                return Ok(None);
+            }
+        };
+        let to_name = vars
+            .get("full_name")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        for (header, value) in [
+            ("subject", rendered.subject.as_str()),
+            ("recipient name", to_name.as_deref().unwrap_or_default()),
+        ] {
+            if let Err(refusal) = compliance::check_header_value(header, value) {
+                self.store
+                    .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)
+                    .await?;
+                report.blocked += 1;
+                return Ok(None);
+            }
+        }
+        let send_at =
+            next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz).map_err(|err| {
+                EngineError::Account {
+                    account_id: account.id,
+                    message: err.to_string(),
+                }
+            })?;
+        let domain = account
+            .fields
+            .from_address
+            .rsplit_once('@')
+            .map_or("localhost", |(_, d)| d);
+        Ok(Some(NewMessage {
+            workspace_id: ctx.workspace.id,
+            campaign_id: ctx.campaign.id,
+            enrollment_id: e.id,
+            step_position: e.next_position,
+            prospect_id: prospect.id,
+            account_id: account.id,
+            variant: e.variant.clone(),
+            message_id: format!("{}@{domain}", random_id()),
+            to_address: prospect.email.clone().unwrap_or_default(),
+            to_name,
+            subject: rendered.subject,
+            body: rendered.body,
+            unsubscribe_token: token,
+            due_at: iso(send_at),
+        }))
+    }
+}
+
+fn one_click_url(base: &str, token: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}t={token}")
+}
+
+fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
+}

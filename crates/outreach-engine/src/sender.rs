@@ -1,0 +1,304 @@
+//! Drains the outbox: for each account, claim the next due message if the rate governor
+//! allows, hand it to the transport, and record its fate.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use outreach_channels::email::OutgoingEmail;
+use outreach_core::campaign::SenderAccount;
+use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, random_gap};
+use outreach_store::outbox::{ClaimedMessage, Outcome};
+use tokio::sync::watch;
+
+use crate::transport::{Delivery, Transport};
+use crate::{Engine, EngineError, EngineState, PassReport, iso, parse_iso};
+
+/// How long to wait before retrying after the `attempts`-th failure: 30 s doubling, at most an
+/// hour, so an outage is ridden out without hammering the server.
+fn backoff(attempts: i64) -> SignedDuration {
+    let exp = u32::try_from(attempts.clamp(1, 8) - 1).unwrap_or(0);
+    SignedDuration::from_secs((30i64 << exp).min(3600))
+}
+
+impl Engine {
+    async fn transport(&self, account: &SenderAccount) -> Result<Arc<Transport>, EngineError> {
+        let mut cache = self.transports.lock().await;
+        if let Some(t) = cache.get(&account.id) {
+            return Ok(t.clone());
+        }
+        let secrets = if account.has_secret || account.has_dkim_key {
+            self.secrets
+                .account_secrets(account.id)
+                .map_err(|m| EngineError::Account {
+                    account_id: account.id,
+                    message: m,
+                })?
+        } else {
+            Default::default()
+        };
+        let t = Arc::new(Transport::for_account(account, secrets)?);
+        cache.insert(account.id, t.clone());
+        Ok(t)
+    }
+
+    /// The governor's verdict for an account at `now`.
+    async fn account_decision(
+        &self,
+        account: &SenderAccount,
+        now: Timestamp,
+    ) -> Result<Decision, EngineError> {
+        let f = &account.fields;
+        let ramp = match (f.ramp_start, f.ramp_increase) {
+            (Some(start), increase) => Some(RampUp {
+                start_per_day: start,
+                increase_per_day: increase.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        let first = match ramp {
+            Some(_) => self
+                .store
+                .account_first_attempt(account.id)
+                .await?
+                .as_deref()
+                .and_then(parse_iso)
+                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()),
+            None => None,
+        };
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let caps = Caps {
+            per_minute: f.per_minute_cap,
+            per_hour: f.hourly_cap,
+            per_day: ramped_daily_cap(f.daily_cap, ramp.as_ref(), first, today),
+        };
+        let (window, limit) = if let Some(d) = caps.per_day {
+            (86_400, d)
+        } else if let Some(h) = caps.per_hour {
+            (3_600, h)
+        } else if let Some(m) = caps.per_minute {
+            (60, m)
+        } else {
+            return Ok(Decision::Go);
+        };
+        let largest = [caps.per_minute, caps.per_hour, caps.per_day]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(limit);
+        let since = now - SignedDuration::from_secs(window);
+        let recent: Vec<Timestamp> = self
+            .store
+            .account_attempts(account.id, &iso(since), i64::from(largest) + 1)
+            .await?
+            .iter()
+            .filter_map(|s| parse_iso(s))
+            .collect();
+        Ok(decide(now, &caps, &recent))
+    }
+
+    pub(crate) async fn send_due(
+        &self,
+        report: &mut PassReport,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<(), EngineError> {
+        for account_id in self.store.accounts_with_queued().await? {
+            if *shutdown.borrow() {
+                break;
+            }
+            let now = Timestamp::now();
+            if let Some(until) = self.account_wait.lock().await.get(&account_id)
+                && *until > now
+            {
+                continue;
+            }
+            let account = self.store.account(account_id).await?;
+            let transport = match self.transport(&account).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.status
+                        .send_modify(|s| s.last_error = Some(e.to_string()));
+                    self.hold(account_id, now + SignedDuration::from_secs(60))
+                        .await;
+                    continue;
+                }
+            };
+            self.drain_account(&account, &transport, report, shutdown)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn hold(&self, account_id: i64, until: Timestamp) {
+        self.account_wait.lock().await.insert(account_id, until);
+    }
+
+    async fn drain_account(
+        &self,
+        account: &SenderAccount,
+        transport: &Transport,
+        report: &mut PassReport,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<(), EngineError> {
+        loop {
+            let now = Timestamp::now();
+            let candidates = self
+                .store
+                .claim_candidates(account.id, &iso(now), 32)
+                .await?;
+            if candidates.is_empty() {
+                return Ok(());
+            }
+            let mut claimed_any = false;
+            for c in candidates {
+                if *shutdown.borrow() {
+                    return Ok(());
+                }
+                let now = Timestamp::now();
+                match self.account_decision(account, now).await? {
+                    Decision::Go => {}
+                    Decision::WaitUntil(until) => {
+                        self.hold(account.id, until).await;
+                        return Ok(());
+                    }
+                    Decision::Blocked => {
+                        self.hold(account.id, now + SignedDuration::from_secs(300))
+                            .await;
+                        return Ok(());
+                    }
+                }
+                let mut gap_until = None;
+                if let Some(cid) = c.campaign_id {
+                    let campaign = self.store.campaign(cid).await?;
+                    let f = &campaign.fields;
+                    if let Some(cap) = f.daily_cap {
+                        let since = iso(now - SignedDuration::from_secs(86_400));
+                        if self.store.campaign_attempts_since(cid, &since).await? >= i64::from(cap)
+                        {
+                            continue;
+                        }
+                    }
+                    if f.max_gap_seconds > 0 {
+                        let gap =
+                            random_gap(f.min_gap_seconds, f.max_gap_seconds, &mut rand::rng());
+                        gap_until = Some(iso(now + gap));
+                    }
+                }
+                let Some(m) = self
+                    .store
+                    .claim(c.message_id, account.id, &iso(now), gap_until.as_deref())
+                    .await?
+                else {
+                    continue;
+                };
+                claimed_any = true;
+                let delivery = transport.send(&self.outgoing(account, &m).await?).await;
+                self.record(account, &m, delivery, report).await?;
+                if gap_until.is_some() {
+                    // The campaign waits for its gap; its other messages are not candidates
+                    // until then, so fetch again.
+                    break;
+                }
+                if self.status.borrow().state == EngineState::Offline {
+                    return Ok(());
+                }
+            }
+            if !claimed_any {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn outgoing(
+        &self,
+        account: &SenderAccount,
+        m: &ClaimedMessage,
+    ) -> Result<OutgoingEmail, EngineError> {
+        let settings = self.store.sending_settings(m.workspace_id).await?;
+        let f = &account.fields;
+        let mailbox = f.reply_to.as_deref().unwrap_or(&f.from_address);
+        Ok(OutgoingEmail {
+            from_name: f.from_name.clone(),
+            from_address: f.from_address.clone(),
+            reply_to: f.reply_to.clone(),
+            to_name: m.to_name.clone(),
+            to_address: m.to_address.clone(),
+            subject: m.subject.clone(),
+            body_text: m.body.clone(),
+            message_id: m.message_id.clone(),
+            unsubscribe_mailto: format!(
+                "mailto:{mailbox}?subject=unsubscribe%20{}",
+                m.unsubscribe_token
+            ),
+            unsubscribe_https: settings.unsubscribe_url.as_deref().map(|u| {
+                let sep = if u.contains('?') { '&' } else { '?' };
+                format!("{u}{sep}t={}", m.unsubscribe_token)
+            }),
+        })
+    }
+
+    async fn record(
+        &self,
+        account: &SenderAccount,
+        m: &ClaimedMessage,
+        delivery: Delivery,
+        report: &mut PassReport,
+    ) -> Result<(), EngineError> {
+        let now = Timestamp::now();
+        let outcome = match delivery {
+            Delivery::Sent(response) => {
+                report.sent += 1;
+                self.status.send_modify(|s| {
+                    s.sent += 1;
+                    s.state = EngineState::Running;
+                });
+                Outcome::Sent { response }
+            }
+            Delivery::Offline(error) => {
+                report.retried += 1;
+                let at = now + backoff(m.attempts);
+                self.hold(account.id, at).await;
+                self.status.send_modify(|s| {
+                    s.state = EngineState::Offline;
+                    s.last_error = Some(error.clone());
+                });
+                Outcome::Retry { error, at: iso(at) }
+            }
+            Delivery::Transient { error, retry_at } => {
+                if m.attempts >= self.config.max_transient_attempts {
+                    report.failed += 1;
+                    Outcome::Failed {
+                        error: format!("{error} (gave up after {} attempts)", m.attempts),
+                    }
+                } else {
+                    report.retried += 1;
+                    let at = retry_at.unwrap_or(now + backoff(m.attempts));
+                    if retry_at.is_some() {
+                        self.hold(account.id, at).await;
+                    }
+                    Outcome::Retry { error, at: iso(at) }
+                }
+            }
+            Delivery::Failed(error) => {
+                report.failed += 1;
+                Outcome::Failed { error }
+            }
+            Delivery::Bounced(error) => {
+                report.failed += 1;
+                Outcome::Bounced { error }
+            }
+            Delivery::Unconfirmed(error) => {
+                report.failed += 1;
+                Outcome::Unconfirmed { error }
+            }
+        };
+        if let Outcome::Failed { error }
+        | Outcome::Bounced { error }
+        | Outcome::Unconfirmed { error } = &outcome
+        {
+            let e = error.clone();
+            self.status.send_modify(|s| s.last_error = Some(e));
+        }
+        self.store.record_outcome(m, &outcome, &iso(now)).await?;
+        Ok(())
+    }
+}

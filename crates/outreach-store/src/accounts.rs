@@ -1,0 +1,339 @@
+//! Sender accounts: connection settings and caps. Their secrets are in the OS keychain; the
+//! row only records whether one was stored.
+
+use outreach_core::campaign::{AccountFields, SenderAccount, SmtpSecurityMode, Transport};
+
+use crate::audit::record;
+use crate::error::conflict_or;
+use crate::{Actor, Store, StoreError};
+
+fn validated(f: &AccountFields) -> Result<AccountFields, StoreError> {
+    let mut f = f.clone();
+    f.name = f.name.trim().to_string();
+    if f.name.is_empty() {
+        return Err(StoreError::Invalid("an account needs a name".into()));
+    }
+    let trim = |v: &mut Option<String>| {
+        *v = v
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+    };
+    trim(&mut f.host);
+    trim(&mut f.username);
+    trim(&mut f.api_base_url);
+    trim(&mut f.reply_to);
+    trim(&mut f.dkim_selector);
+    trim(&mut f.dkim_domain);
+    f.from_name = f.from_name.trim().to_string();
+    f.from_address = f.from_address.trim().to_string();
+    let from = outreach_core::normalize::normalize_email(&f.from_address).map_err(|_| {
+        StoreError::Invalid(format!(
+            "'{}' is not a valid sending address",
+            f.from_address
+        ))
+    })?;
+    f.from_address = from.address;
+    if let Some(r) = &f.reply_to {
+        f.reply_to = Some(
+            outreach_core::normalize::normalize_email(r)
+                .map_err(|_| StoreError::Invalid(format!("'{r}' is not a valid reply-to address")))?
+                .address,
+        );
+    }
+    for (label, v) in [
+        ("from name", &f.from_name),
+        ("name", &f.name),
+        ("host", &f.host.clone().unwrap_or_default()),
+    ] {
+        if v.contains(['\r', '\n', '\0']) {
+            return Err(StoreError::Invalid(format!(
+                "the {label} must not contain line breaks"
+            )));
+        }
+    }
+    if f.transport == Transport::Smtp {
+        if f.host.is_none() {
+            return Err(StoreError::Invalid("an SMTP account needs a host".into()));
+        }
+        let security = f.security.ok_or_else(|| {
+            StoreError::Invalid("choose how the SMTP connection is secured".into())
+        })?;
+        if f.port.is_none() {
+            f.port = Some(match security {
+                SmtpSecurityMode::ImplicitTls => 465,
+                SmtpSecurityMode::StartTls => 587,
+                SmtpSecurityMode::PlainLoopback => 25,
+            });
+        }
+        if f.port == Some(0) {
+            return Err(StoreError::Invalid(
+                "the port must be between 1 and 65535".into(),
+            ));
+        }
+    }
+    if f.dkim_selector.is_some() && f.dkim_domain.is_none() {
+        f.dkim_domain = Some(from.domain);
+    }
+    Ok(f)
+}
+
+struct Row {
+    id: i64,
+    workspace_id: i64,
+    name: String,
+    transport: String,
+    host: Option<String>,
+    port: Option<i64>,
+    security: Option<String>,
+    username: Option<String>,
+    api_base_url: Option<String>,
+    from_name: String,
+    from_address: String,
+    reply_to: Option<String>,
+    per_minute_cap: Option<i64>,
+    hourly_cap: Option<i64>,
+    daily_cap: Option<i64>,
+    ramp_start: Option<i64>,
+    ramp_increase: Option<i64>,
+    dkim_selector: Option<String>,
+    dkim_domain: Option<String>,
+    has_secret: i64,
+    has_dkim_key: i64,
+    created_at: String,
+}
+
+fn cap(v: Option<i64>) -> Option<u32> {
+    v.and_then(|v| u32::try_from(v).ok())
+}
+
+impl TryFrom<Row> for SenderAccount {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Self, StoreError> {
+        let transport = Transport::parse(&r.transport)
+            .ok_or_else(|| StoreError::Corrupt(format!("transport '{}'", r.transport)))?;
+        let security = match r.security.as_deref() {
+            None => None,
+            Some(s) => Some(
+                SmtpSecurityMode::parse(s)
+                    .ok_or_else(|| StoreError::Corrupt(format!("security '{s}'")))?,
+            ),
+        };
+        Ok(SenderAccount {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            fields: AccountFields {
+                name: r.name,
+                transport,
+                host: r.host,
+                port: r.port.and_then(|p| u16::try_from(p).ok()),
+                security,
+                username: r.username,
+                api_base_url: r.api_base_url,
+                from_name: r.from_name,
+                from_address: r.from_address,
+                reply_to: r.reply_to,
+                per_minute_cap: cap(r.per_minute_cap),
+                hourly_cap: cap(r.hourly_cap),
+                daily_cap: cap(r.daily_cap),
+                ramp_start: cap(r.ramp_start),
+                ramp_increase: cap(r.ramp_increase),
+                dkim_selector: r.dkim_selector,
+                dkim_domain: r.dkim_domain,
+            },
+            has_secret: r.has_secret != 0,
+            has_dkim_key: r.has_dkim_key != 0,
+            created_at: r.created_at,
+        })
+    }
+}
+
+impl Store {
+    /// Adds a sender account to a workspace.
+    pub async fn create_account(
+        &self,
+        workspace_id: i64,
+        fields: &AccountFields,
+        actor: Actor,
+    ) -> Result<SenderAccount, StoreError> {
+        let f = validated(fields)?;
+        let transport = f.transport.as_str();
+        let security = f.security.map(SmtpSecurityMode::as_str);
+        let mut tx = self.begin_write().await?;
+        let id = sqlx::query!(
+            "INSERT INTO sender_accounts (workspace_id, name, transport, host, port, security,
+                 username, api_base_url, from_name, from_address, reply_to, per_minute_cap,
+                 hourly_cap, daily_cap, ramp_start, ramp_increase, dkim_selector, dkim_domain)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            workspace_id,
+            f.name,
+            transport,
+            f.host,
+            f.port,
+            security,
+            f.username,
+            f.api_base_url,
+            f.from_name,
+            f.from_address,
+            f.reply_to,
+            f.per_minute_cap,
+            f.hourly_cap,
+            f.daily_cap,
+            f.ramp_start,
+            f.ramp_increase,
+            f.dkim_selector,
+            f.dkim_domain
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("an account named '{}' already exists", f.name)
+            })
+        })?
+        .last_insert_rowid();
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "account.create",
+            &format!("Added sender account #{id} ({transport})"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.account(id).await
+    }
+
+    /// Changes an account's settings.
+    pub async fn update_account(
+        &self,
+        id: i64,
+        fields: &AccountFields,
+        actor: Actor,
+    ) -> Result<SenderAccount, StoreError> {
+        let f = validated(fields)?;
+        let current = self.account(id).await?;
+        let transport = f.transport.as_str();
+        let security = f.security.map(SmtpSecurityMode::as_str);
+        let mut tx = self.begin_write().await?;
+        sqlx::query!(
+            "UPDATE sender_accounts SET name = ?, transport = ?, host = ?, port = ?, security = ?,
+                 username = ?, api_base_url = ?, from_name = ?, from_address = ?, reply_to = ?,
+                 per_minute_cap = ?, hourly_cap = ?, daily_cap = ?, ramp_start = ?,
+                 ramp_increase = ?, dkim_selector = ?, dkim_domain = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND deleted_at IS NULL",
+            f.name,
+            transport,
+            f.host,
+            f.port,
+            security,
+            f.username,
+            f.api_base_url,
+            f.from_name,
+            f.from_address,
+            f.reply_to,
+            f.per_minute_cap,
+            f.hourly_cap,
+            f.daily_cap,
+            f.ramp_start,
+            f.ramp_increase,
+            f.dkim_selector,
+            f.dkim_domain,
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("an account named '{}' already exists", f.name)
+            })
+        })?;
+        record(
+            &mut tx,
+            Some(current.workspace_id),
+            actor,
+            "account.update",
+            &format!("Changed sender account #{id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.account(id).await
+    }
+
+    /// Records whether the keychain holds the account's password or API key, and its DKIM key.
+    pub async fn set_account_secret_flags(
+        &self,
+        id: i64,
+        has_secret: bool,
+        has_dkim_key: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE sender_accounts SET has_secret = ?, has_dkim_key = ? WHERE id = ?",
+            has_secret,
+            has_dkim_key,
+            id
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// One account by id.
+    pub async fn account(&self, id: i64) -> Result<SenderAccount, StoreError> {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!", workspace_id, name, transport, host, port, security, username,
+                  api_base_url, from_name, from_address, reply_to, per_minute_cap, hourly_cap,
+                  daily_cap, ramp_start, ramp_increase, dkim_selector, dkim_domain, has_secret,
+                  has_dkim_key, created_at
+               FROM sender_accounts WHERE id = ? AND deleted_at IS NULL"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("sender account #{id}")))?
+        .try_into()
+    }
+
+    /// A workspace's accounts, by name.
+    pub async fn list_accounts(&self, workspace_id: i64) -> Result<Vec<SenderAccount>, StoreError> {
+        sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!", workspace_id, name, transport, host, port, security, username,
+                  api_base_url, from_name, from_address, reply_to, per_minute_cap, hourly_cap,
+                  daily_cap, ramp_start, ramp_increase, dkim_selector, dkim_domain, has_secret,
+                  has_dkim_key, created_at
+               FROM sender_accounts WHERE workspace_id = ? AND deleted_at IS NULL
+               ORDER BY name COLLATE NOCASE"#,
+            workspace_id
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(SenderAccount::try_from)
+        .collect()
+    }
+
+    /// An account by workspace and name (case-insensitive), for the CLI.
+    pub async fn account_by_name(
+        &self,
+        workspace_id: i64,
+        name: &str,
+    ) -> Result<SenderAccount, StoreError> {
+        let name = name.trim();
+        let id = sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM sender_accounts
+               WHERE workspace_id = ? AND name = ? COLLATE NOCASE AND deleted_at IS NULL"#,
+            workspace_id,
+            name
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("sender account '{name}'")))?;
+        self.account(id).await
+    }
+}

@@ -1,0 +1,583 @@
+//! Campaigns, their sequences and their enrolments.
+
+use outreach_core::campaign::{Campaign, CampaignFields, CampaignStatus, Step, StepCondition};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::record;
+use crate::error::conflict_or;
+use crate::{Actor, Store, StoreError};
+
+fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
+    let mut f = f.clone();
+    f.name = f.name.trim().to_string();
+    if f.name.is_empty() {
+        return Err(StoreError::Invalid("a campaign needs a name".into()));
+    }
+    f.window
+        .validate()
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    f.window.days.sort_unstable();
+    f.window.days.dedup();
+    if f.min_gap_seconds > f.max_gap_seconds {
+        return Err(StoreError::Invalid(
+            "the shortest gap between sends is longer than the longest".into(),
+        ));
+    }
+    if f.steps.is_empty() {
+        return Err(StoreError::Invalid(
+            "a campaign needs at least one step".into(),
+        ));
+    }
+    for (i, s) in f.steps.iter().enumerate() {
+        if s.template_ids.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "step {} has no template",
+                i + 1
+            )));
+        }
+        if s.template_ids.len() > 26 {
+            return Err(StoreError::Invalid(format!(
+                "step {} has too many variants",
+                i + 1
+            )));
+        }
+    }
+    Ok(f)
+}
+
+/// The label of the `i`-th variant of a step: A, B, C, ...
+pub fn variant_label(i: usize) -> String {
+    char::from(b'A' + u8::try_from(i % 26).unwrap_or(0)).to_string()
+}
+
+/// How far a campaign has got.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CampaignProgress {
+    /// Enrolled prospects.
+    pub enrolled: u32,
+    /// Enrolments still going.
+    pub active: u32,
+    /// Enrolments whose sequence ended.
+    pub completed: u32,
+    /// Messages waiting in the outbox.
+    pub queued: u32,
+    /// Messages accepted by the server.
+    pub sent: u32,
+    /// Messages refused for good.
+    pub failed: u32,
+    /// Messages to addresses that do not exist.
+    pub bounced: u32,
+    /// Messages whose fate is unknown after a crash: a person decides.
+    pub unconfirmed: u32,
+    /// Messages withdrawn.
+    pub cancelled: u32,
+    /// Sends the compliance gate refused.
+    pub blocked: u32,
+    /// Refusals grouped by reason, most frequent first.
+    pub blocked_reasons: Vec<BlockedReason>,
+    /// When the next queued message is due (ISO 8601).
+    pub next_send_at: Option<String>,
+    /// The latest delivery error, if any.
+    pub last_error: Option<String>,
+}
+
+/// A reason the gate gave, and how often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BlockedReason {
+    /// Stable code.
+    pub code: String,
+    /// The sentence shown.
+    pub reason: String,
+    /// How many sends.
+    pub count: u32,
+}
+
+fn count(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+impl Store {
+    /// Creates a campaign as a draft.
+    pub async fn create_campaign(
+        &self,
+        workspace_id: i64,
+        fields: &CampaignFields,
+        actor: Actor,
+    ) -> Result<Campaign, StoreError> {
+        let f = validated(fields)?;
+        let mut tx = self.begin_write().await?;
+        let days = serde_json::to_string(&f.window.days)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let id = sqlx::query!(
+            "INSERT INTO campaigns (workspace_id, name, account_id, send_days, window_start,
+                 window_end, daily_cap, min_gap_seconds, max_gap_seconds)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            workspace_id,
+            f.name,
+            f.account_id,
+            days,
+            f.window.start_minute,
+            f.window.end_minute,
+            f.daily_cap,
+            f.min_gap_seconds,
+            f.max_gap_seconds
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("a campaign named '{}' already exists", f.name)
+            })
+        })?
+        .last_insert_rowid();
+        write_steps(&mut tx, workspace_id, id, &f.steps).await?;
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "campaign.create",
+            &format!("Created campaign #{id} with {} step(s)", f.steps.len()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.campaign(id).await
+    }
+
+    /// Changes a campaign. Its sequence can only change while it is a draft or paused; steps
+    /// already sent stay as they were.
+    pub async fn update_campaign(
+        &self,
+        id: i64,
+        fields: &CampaignFields,
+        actor: Actor,
+    ) -> Result<Campaign, StoreError> {
+        let f = validated(fields)?;
+        let current = self.campaign(id).await?;
+        if current.status == CampaignStatus::Running {
+            return Err(StoreError::Conflict(
+                "pause the campaign before changing it".into(),
+            ));
+        }
+        let days = serde_json::to_string(&f.window.days)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query!(
+            "UPDATE campaigns SET name = ?, account_id = ?, send_days = ?, window_start = ?,
+                 window_end = ?, daily_cap = ?, min_gap_seconds = ?, max_gap_seconds = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+            f.name,
+            f.account_id,
+            days,
+            f.window.start_minute,
+            f.window.end_minute,
+            f.daily_cap,
+            f.min_gap_seconds,
+            f.max_gap_seconds,
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!("a campaign named '{}' already exists", f.name)
+            })
+        })?;
+        if f.steps != current.fields.steps {
+            let step_ids = sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM sequence_steps WHERE campaign_id = ?"#,
+                id
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for s in step_ids {
+                sqlx::query!("DELETE FROM step_variants WHERE step_id = ?", s)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query!("DELETE FROM sequence_steps WHERE campaign_id = ?", id)
+                .execute(&mut *tx)
+                .await?;
+            write_steps(&mut tx, current.workspace_id, id, &f.steps).await?;
+        }
+        record(
+            &mut tx,
+            Some(current.workspace_id),
+            actor,
+            "campaign.update",
+            &format!("Changed campaign #{id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.campaign(id).await
+    }
+
+    /// One campaign with its sequence.
+    pub async fn campaign(&self, id: i64) -> Result<Campaign, StoreError> {
+        let r = sqlx::query!(
+            r#"SELECT id AS "id!", workspace_id, name, status, account_id, send_days, window_start,
+                  window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at
+               FROM campaigns WHERE id = ? AND deleted_at IS NULL"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
+        let steps = sqlx::query!(
+            "SELECT position, delay_business_days, condition FROM sequence_steps
+             WHERE campaign_id = ? ORDER BY position",
+            id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out_steps = Vec::with_capacity(steps.len());
+        for s in steps {
+            let ids: Vec<(String, i64)> = sqlx::query!(
+                r#"SELECT v.label, v.template_id FROM step_variants v
+                   JOIN sequence_steps s ON s.id = v.step_id
+                   WHERE s.campaign_id = ? AND s.position = ? ORDER BY v.label"#,
+                id,
+                s.position
+            )
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .map(|v| (v.label, v.template_id))
+            .collect();
+            out_steps.push(Step {
+                delay_business_days: u32::try_from(s.delay_business_days).unwrap_or(0),
+                condition: StepCondition::parse(&s.condition).ok_or_else(|| {
+                    StoreError::Corrupt(format!("step condition '{}'", s.condition))
+                })?,
+                template_ids: ids.into_iter().map(|(_, t)| t).collect(),
+            });
+        }
+        Ok(Campaign {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            status: CampaignStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("campaign status '{}'", r.status)))?,
+            fields: CampaignFields {
+                name: r.name,
+                account_id: r.account_id,
+                window: outreach_core::schedule::SendWindow {
+                    days: serde_json::from_str(&r.send_days)
+                        .map_err(|e| StoreError::Corrupt(format!("send days: {e}")))?,
+                    start_minute: u16::try_from(r.window_start).unwrap_or(0),
+                    end_minute: u16::try_from(r.window_end).unwrap_or(1440),
+                },
+                daily_cap: r.daily_cap.and_then(|c| u32::try_from(c).ok()),
+                min_gap_seconds: u32::try_from(r.min_gap_seconds).unwrap_or(0),
+                max_gap_seconds: u32::try_from(r.max_gap_seconds).unwrap_or(0),
+                steps: out_steps,
+            },
+            started_at: r.started_at,
+            created_at: r.created_at,
+        })
+    }
+
+    /// A workspace's campaigns, newest first.
+    pub async fn list_campaigns(&self, workspace_id: i64) -> Result<Vec<Campaign>, StoreError> {
+        let ids = sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM campaigns WHERE workspace_id = ? AND deleted_at IS NULL
+               ORDER BY id DESC"#,
+            workspace_id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.campaign(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// A campaign by workspace and name (case-insensitive), for the CLI.
+    pub async fn campaign_by_name(
+        &self,
+        workspace_id: i64,
+        name: &str,
+    ) -> Result<Campaign, StoreError> {
+        let name = name.trim();
+        let id = sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM campaigns
+               WHERE workspace_id = ? AND name = ? COLLATE NOCASE AND deleted_at IS NULL"#,
+            workspace_id,
+            name
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("campaign '{name}'")))?;
+        self.campaign(id).await
+    }
+
+    /// Enrols prospects (live ones of the campaign's workspace); returns how many were new.
+    /// Variants of A/B steps are assigned in turn.
+    pub async fn enrol(
+        &self,
+        campaign_id: i64,
+        prospect_ids: &[i64],
+        actor: Actor,
+    ) -> Result<u32, StoreError> {
+        let c = self.campaign(campaign_id).await?;
+        if matches!(
+            c.status,
+            CampaignStatus::Stopped | CampaignStatus::Completed
+        ) {
+            return Err(StoreError::Conflict(format!(
+                "the campaign is {}; create a new one",
+                c.status.as_str()
+            )));
+        }
+        let variants = c
+            .fields
+            .steps
+            .iter()
+            .map(|s| s.template_ids.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let mut tx = self.begin_write().await?;
+        let already: i64 = sqlx::query_scalar!(
+            "SELECT count(*) FROM enrollments WHERE campaign_id = ?",
+            campaign_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut added = 0u32;
+        for &pid in prospect_ids {
+            let slot = usize::try_from(already).unwrap_or(0) + added as usize;
+            let variant = variant_label(slot % variants);
+            let done = sqlx::query!(
+                "INSERT INTO enrollments (campaign_id, prospect_id, variant)
+                 SELECT ?, id, ? FROM prospects
+                 WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL
+                 ON CONFLICT (campaign_id, prospect_id) DO NOTHING",
+                campaign_id,
+                variant,
+                pid,
+                c.workspace_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            added += u32::try_from(done.rows_affected()).unwrap_or(0);
+        }
+        record(
+            &mut tx,
+            Some(c.workspace_id),
+            actor,
+            "campaign.enrol",
+            &format!("Enrolled {added} prospect(s) in campaign #{campaign_id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Ids of the prospects enrolled in a campaign.
+    pub async fn enrolled_prospects(&self, campaign_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT prospect_id FROM enrollments WHERE campaign_id = ? ORDER BY id",
+            campaign_id
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Moves a campaign to a new status. Starting sets `started_at`; stopping cancels its
+    /// queued messages and stops its enrolments, in the same transaction.
+    pub async fn set_campaign_status(
+        &self,
+        id: i64,
+        status: CampaignStatus,
+        actor: Actor,
+    ) -> Result<Campaign, StoreError> {
+        let current = self.campaign(id).await?;
+        use CampaignStatus::*;
+        let allowed = matches!(
+            (current.status, status),
+            (Draft | Paused, Running) | (Running, Paused) | (Draft | Running | Paused, Stopped)
+        );
+        if !allowed {
+            return Err(StoreError::Conflict(format!(
+                "a {} campaign cannot be {}",
+                current.status.as_str(),
+                match status {
+                    Running => "started",
+                    Paused => "paused",
+                    Stopped => "stopped",
+                    _ => "changed that way",
+                }
+            )));
+        }
+        let s = status.as_str();
+        let mut tx = self.begin_write().await?;
+        sqlx::query!(
+            "UPDATE campaigns SET status = ?,
+                 started_at = CASE WHEN ? = 'running' THEN coalesce(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ELSE started_at END,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+            s,
+            s,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        let mut summary = format!("Campaign #{id} is now {s}");
+        if status == Stopped {
+            let n = sqlx::query!(
+                "UPDATE messages SET status = 'cancelled', last_error = 'the campaign was stopped',
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE campaign_id = ? AND status = 'queued'",
+                id
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query!(
+                "UPDATE enrollments SET state = 'stopped', reason = 'campaign stopped',
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE campaign_id = ? AND state IN ('active', 'waiting')",
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+            summary.push_str(&format!("; {n} queued message(s) cancelled"));
+        }
+        record(
+            &mut tx,
+            Some(current.workspace_id),
+            actor,
+            &format!(
+                "campaign.{}",
+                match status {
+                    Running => "start",
+                    Paused => "pause",
+                    _ => "stop",
+                }
+            ),
+            &summary,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.campaign(id).await
+    }
+
+    /// Counts for the campaign's progress view.
+    pub async fn campaign_progress(&self, id: i64) -> Result<CampaignProgress, StoreError> {
+        let mut p = CampaignProgress::default();
+        let states = sqlx::query!(
+            r#"SELECT state, count(*) AS "n!: i64" FROM enrollments WHERE campaign_id = ? GROUP BY state"#,
+            id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for s in states {
+            p.enrolled += count(s.n);
+            match s.state.as_str() {
+                "active" | "waiting" => p.active += count(s.n),
+                "completed" => p.completed += count(s.n),
+                _ => {}
+            }
+        }
+        let statuses = sqlx::query!(
+            r#"SELECT status, count(*) AS "n!: i64" FROM messages WHERE campaign_id = ? GROUP BY status"#,
+            id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for s in statuses {
+            let n = count(s.n);
+            match s.status.as_str() {
+                "queued" | "sending" => p.queued += n,
+                "sent" => p.sent += n,
+                "failed" => p.failed += n,
+                "bounced" => p.bounced += n,
+                "unconfirmed" => p.unconfirmed += n,
+                "cancelled" => p.cancelled += n,
+                _ => {}
+            }
+        }
+        let reasons = sqlx::query!(
+            r#"SELECT code, reason, count(*) AS "n!: i64" FROM blocked_sends WHERE campaign_id = ?
+               GROUP BY code, reason ORDER BY count(*) DESC, code"#,
+            id
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for r in reasons {
+            p.blocked += count(r.n);
+            p.blocked_reasons.push(BlockedReason {
+                code: r.code,
+                reason: r.reason,
+                count: count(r.n),
+            });
+        }
+        p.next_send_at = sqlx::query_scalar!(
+            r#"SELECT min(due_at) AS "due: String" FROM messages WHERE campaign_id = ? AND status = 'queued'"#,
+            id
+        )
+        .fetch_one(self.pool())
+        .await?;
+        p.last_error = sqlx::query_scalar!(
+            r#"SELECT last_error AS "e!" FROM messages WHERE campaign_id = ? AND last_error IS NOT NULL
+               ORDER BY updated_at DESC LIMIT 1"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(p)
+    }
+}
+
+async fn write_steps(
+    tx: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    campaign_id: i64,
+    steps: &[Step],
+) -> Result<(), StoreError> {
+    for (i, step) in steps.iter().enumerate() {
+        let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        let condition = step.condition.as_str();
+        let step_id = sqlx::query!(
+            "INSERT INTO sequence_steps (campaign_id, position, delay_business_days, condition)
+             VALUES (?, ?, ?, ?)",
+            campaign_id,
+            position,
+            step.delay_business_days,
+            condition
+        )
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        for (v, template_id) in step.template_ids.iter().enumerate() {
+            let owner = sqlx::query_scalar!(
+                "SELECT workspace_id FROM templates WHERE id = ? AND deleted_at IS NULL",
+                template_id
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if owner != Some(workspace_id) {
+                return Err(StoreError::Invalid(format!(
+                    "step {} uses template #{template_id}, which is not a template of this workspace",
+                    i + 1
+                )));
+            }
+            let label = variant_label(v);
+            sqlx::query!(
+                "INSERT INTO step_variants (step_id, label, template_id) VALUES (?, ?, ?)",
+                step_id,
+                label,
+                template_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,425 @@
+//! Lawful basis and consent: the workspace's legitimate-interest assessment, its sending
+//! settings, every prospect's lawful basis with its history, and the suppression list.
+
+use outreach_core::campaign::{LegitimateInterestAssessment, SendingSettings};
+use sqlx::SqliteConnection;
+
+use crate::audit::record;
+use crate::{Actor, Store, StoreError};
+
+/// A consent event of a prospect's history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct ConsentEvent {
+    /// Row id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// `lawful_basis`, `consent`, `withdrawal`, `objection` or `opt_out`.
+    pub kind: String,
+    /// The lawful basis it set, if any.
+    pub lawful_basis: Option<String>,
+    /// Evidence (for consent) or detail.
+    pub evidence: Option<String>,
+    /// Where it came from (`app`, `cli`, `reply`, ...).
+    pub source: String,
+    /// When (ISO 8601).
+    pub at: String,
+}
+
+/// An entry of the suppression list to add: a keyed hash made by the caller.
+#[derive(Debug, Clone)]
+pub struct SuppressionEntry {
+    /// HMAC of the normalised value.
+    pub hash: String,
+    /// `email`, `x_handle` or `linkedin_url`.
+    pub kind: &'static str,
+}
+
+impl Store {
+    /// The workspace's sending settings.
+    pub async fn sending_settings(&self, workspace_id: i64) -> Result<SendingSettings, StoreError> {
+        let r = sqlx::query!(
+            "SELECT time_zone, consent_only_countries, unsubscribe_url FROM workspaces
+             WHERE id = ? AND deleted_at IS NULL",
+            workspace_id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("workspace #{workspace_id}")))?;
+        Ok(SendingSettings {
+            time_zone: r.time_zone,
+            consent_only_countries: serde_json::from_str(&r.consent_only_countries)
+                .map_err(|e| StoreError::Corrupt(format!("consent-only countries: {e}")))?,
+            unsubscribe_url: r.unsubscribe_url,
+        })
+    }
+
+    /// Changes the workspace's sending settings (validated by the caller).
+    pub async fn set_sending_settings(
+        &self,
+        workspace_id: i64,
+        s: &SendingSettings,
+        actor: Actor,
+    ) -> Result<(), StoreError> {
+        let countries = serde_json::to_string(&s.consent_only_countries)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query!(
+            "UPDATE workspaces SET time_zone = ?, consent_only_countries = ?, unsubscribe_url = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND deleted_at IS NULL",
+            s.time_zone,
+            countries,
+            s.unsubscribe_url,
+            workspace_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("workspace #{workspace_id}")));
+        }
+        let details = serde_json::to_value(s).ok();
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "workspace.sending_settings",
+            "Changed the sending settings",
+            details.as_ref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a new legitimate-interest assessment; it is in force from now on.
+    pub async fn record_assessment(
+        &self,
+        workspace_id: i64,
+        a: &LegitimateInterestAssessment,
+        actor: Actor,
+    ) -> Result<i64, StoreError> {
+        for (label, v) in [
+            ("purpose", &a.purpose),
+            ("necessity", &a.necessity),
+            ("balancing test", &a.balancing),
+            ("author", &a.author),
+        ] {
+            if v.trim().is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "the assessment needs its {label}"
+                )));
+            }
+        }
+        if jiff::civil::Date::strptime("%Y-%m-%d", a.assessed_on.trim()).is_err() {
+            return Err(StoreError::Invalid(format!(
+                "'{}' is not a date (YYYY-MM-DD)",
+                a.assessed_on
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        let id = sqlx::query!(
+            "INSERT INTO lia_assessments (workspace_id, purpose, necessity, balancing, assessed_on, author)
+             VALUES (?, ?, ?, ?, ?, ?)",
+            workspace_id,
+            a.purpose,
+            a.necessity,
+            a.balancing,
+            a.assessed_on,
+            a.author
+        )
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "consent.assessment",
+            &format!("Recorded legitimate-interest assessment #{id}"),
+            serde_json::to_value(a).ok().as_ref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The assessment in force, with its id.
+    pub async fn current_assessment(
+        &self,
+        workspace_id: i64,
+    ) -> Result<Option<(i64, LegitimateInterestAssessment)>, StoreError> {
+        let r = sqlx::query!(
+            r#"SELECT id AS "id!", purpose, necessity, balancing, assessed_on, author
+               FROM lia_assessments WHERE workspace_id = ? ORDER BY id DESC LIMIT 1"#,
+            workspace_id
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(r.map(|r| {
+            (
+                r.id,
+                LegitimateInterestAssessment {
+                    purpose: r.purpose,
+                    necessity: r.necessity,
+                    balancing: r.balancing,
+                    assessed_on: r.assessed_on,
+                    author: r.author,
+                },
+            )
+        }))
+    }
+
+    /// Assigns legitimate interest (under the assessment in force) to prospects of a workspace;
+    /// returns how many changed. Refused when the workspace has no assessment.
+    pub async fn assign_legitimate_interest(
+        &self,
+        workspace_id: i64,
+        prospect_ids: &[i64],
+        actor: Actor,
+    ) -> Result<u32, StoreError> {
+        let Some((lia_id, _)) = self.current_assessment(workspace_id).await? else {
+            return Err(StoreError::Invalid(
+                "record the workspace's legitimate-interest assessment first".into(),
+            ));
+        };
+        let mut tx = self.begin_write().await?;
+        let mut changed = 0u32;
+        for &id in prospect_ids {
+            let done = sqlx::query!(
+                "UPDATE prospects SET lawful_basis = 'legitimate_interest',
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL
+                   AND lawful_basis <> 'legitimate_interest'",
+                id,
+                workspace_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                changed += 1;
+                insert_event(
+                    &mut tx,
+                    workspace_id,
+                    id,
+                    "lawful_basis",
+                    Some("legitimate_interest"),
+                    Some(lia_id),
+                    None,
+                    actor,
+                )
+                .await?;
+            }
+        }
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "consent.lawful_basis",
+            &format!(
+                "Assigned legitimate interest (assessment #{lia_id}) to {changed} prospect(s)"
+            ),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Records a prospect's consent with its evidence (what they agreed to, when, how).
+    pub async fn record_consent(
+        &self,
+        prospect_id: i64,
+        evidence: &str,
+        actor: Actor,
+    ) -> Result<(), StoreError> {
+        let evidence = evidence.trim();
+        if evidence.is_empty() {
+            return Err(StoreError::Invalid(
+                "consent needs its evidence (what was agreed, when and how)".into(),
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        let ws = sqlx::query_scalar!(
+            "UPDATE prospects SET lawful_basis = 'consent', consent_given = 1, consent_evidence = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND deleted_at IS NULL RETURNING workspace_id",
+            evidence,
+            prospect_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("prospect #{prospect_id}")))?;
+        insert_event(
+            &mut tx,
+            ws,
+            prospect_id,
+            "consent",
+            Some("consent"),
+            None,
+            Some(evidence),
+            actor,
+        )
+        .await?;
+        record(
+            &mut tx,
+            Some(ws),
+            actor,
+            "consent.record",
+            &format!("Recorded consent of prospect #{prospect_id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A prospect's consent history, oldest first.
+    pub async fn consent_history(&self, prospect_id: i64) -> Result<Vec<ConsentEvent>, StoreError> {
+        Ok(sqlx::query_as!(
+            ConsentEvent,
+            r#"SELECT id AS "id!", kind, lawful_basis, evidence, source, at
+               FROM consent_events WHERE prospect_id = ? ORDER BY id"#,
+            prospect_id
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Opts a prospect out: the suppression list gets their hashes, the prospect is marked
+    /// unsubscribed with an objection date, their queued messages are cancelled and their
+    /// enrolments stopped, all in one transaction.
+    pub async fn opt_out(
+        &self,
+        prospect_id: i64,
+        hashes: &[SuppressionEntry],
+        reason: &str,
+        actor: Actor,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        for h in hashes {
+            sqlx::query!(
+                "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
+                 ON CONFLICT (hash) DO NOTHING",
+                h.hash,
+                h.kind,
+                reason
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let ws = sqlx::query_scalar!(
+            "UPDATE prospects SET status = 'unsubscribed',
+                 objection_at = coalesce(objection_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? RETURNING workspace_id",
+            prospect_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("prospect #{prospect_id}")))?;
+        let cancelled = sqlx::query!(
+            "UPDATE messages SET status = 'cancelled', last_error = 'the recipient opted out',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE prospect_id = ? AND status = 'queued'",
+            prospect_id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query!(
+            "UPDATE enrollments SET state = 'stopped', reason = 'opted out',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE prospect_id = ? AND state IN ('active', 'waiting')",
+            prospect_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            ws,
+            prospect_id,
+            "opt_out",
+            None,
+            None,
+            Some(reason),
+            actor,
+        )
+        .await?;
+        record(
+            &mut tx,
+            Some(ws),
+            actor,
+            "consent.opt_out",
+            &format!("Opted out prospect #{prospect_id}; {cancelled} queued message(s) cancelled"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(u32::try_from(cancelled).unwrap_or(u32::MAX))
+    }
+
+    /// Adds hashes to the suppression list without a prospect (e.g. a list imported from
+    /// another tool).
+    pub async fn suppress(
+        &self,
+        hashes: &[SuppressionEntry],
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for h in hashes {
+            sqlx::query!(
+                "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
+                 ON CONFLICT (hash) DO NOTHING",
+                h.hash,
+                h.kind,
+                reason
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether any of the hashes is suppressed.
+    pub async fn is_suppressed(&self, hashes: &[String]) -> Result<bool, StoreError> {
+        for h in hashes {
+            let hit = sqlx::query_scalar!("SELECT 1 AS hit FROM suppression WHERE hash = ?", h)
+                .fetch_optional(self.pool())
+                .await?;
+            if hit.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    workspace_id: i64,
+    prospect_id: i64,
+    kind: &str,
+    lawful_basis: Option<&str>,
+    lia_id: Option<i64>,
+    evidence: Option<&str>,
+    actor: Actor,
+) -> Result<(), StoreError> {
+    let source = actor.as_str();
+    sqlx::query!(
+        "INSERT INTO consent_events (workspace_id, prospect_id, kind, lawful_basis, lia_id, evidence, source, actor)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        workspace_id,
+        prospect_id,
+        kind,
+        lawful_basis,
+        lia_id,
+        evidence,
+        source,
+        source
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

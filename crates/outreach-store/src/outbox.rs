@@ -1,0 +1,786 @@
+//! The outbox: every message is a row before it is sent, and every change of its fate is a
+//! committed transaction, so that a crash at any instant leaves a state the engine can resume
+//! from without sending anything twice.
+//!
+//! A message's life: `queued` -> (claimed, counted by the rate governor) `sending` -> `sent`,
+//! back to `queued` with a later `due_at` (offline, temporary errors), `failed`, `bounced`, or
+//! `unconfirmed` when the transport cannot say whether the server accepted it. A message still
+//! `sending` when an engine starts was interrupted by a crash: it becomes `unconfirmed` and a
+//! person decides.
+
+use outreach_core::campaign::{MessageStatus, UnconfirmedChoice};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::record;
+use crate::{Actor, Store, StoreError};
+
+/// An enrolment whose next step is due.
+#[derive(Debug, Clone)]
+pub struct DueEnrollment {
+    /// Enrolment id.
+    pub id: i64,
+    /// Its campaign.
+    pub campaign_id: i64,
+    /// Its prospect.
+    pub prospect_id: i64,
+    /// The step to send (1-based).
+    pub next_position: i64,
+    /// When it is due; `None` when the engine must compute it from the step's delay.
+    pub next_run_at: Option<String>,
+    /// A/B variant label.
+    pub variant: String,
+    /// When the prospect was enrolled.
+    pub created_at: String,
+}
+
+/// A message to put in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Its workspace.
+    pub workspace_id: i64,
+    /// Its campaign.
+    pub campaign_id: i64,
+    /// Its enrolment.
+    pub enrollment_id: i64,
+    /// The step (1-based).
+    pub step_position: i64,
+    /// The recipient prospect.
+    pub prospect_id: i64,
+    /// The sending account.
+    pub account_id: i64,
+    /// A/B variant label.
+    pub variant: String,
+    /// RFC 5322 Message-ID without angle brackets, fixed before the first attempt.
+    pub message_id: String,
+    /// Recipient address.
+    pub to_address: String,
+    /// Recipient name.
+    pub to_name: Option<String>,
+    /// Rendered subject.
+    pub subject: String,
+    /// Rendered body.
+    pub body: String,
+    /// The recipient's unsubscribe token.
+    pub unsubscribe_token: String,
+    /// Not before (ISO 8601 UTC).
+    pub due_at: String,
+}
+
+/// A message claimed for sending.
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
+    /// Row id.
+    pub id: i64,
+    /// Its workspace.
+    pub workspace_id: i64,
+    /// Its campaign.
+    pub campaign_id: Option<i64>,
+    /// Its enrolment.
+    pub enrollment_id: Option<i64>,
+    /// Its prospect.
+    pub prospect_id: i64,
+    /// The step.
+    pub step_position: Option<i64>,
+    /// RFC 5322 Message-ID.
+    pub message_id: String,
+    /// Recipient.
+    pub to_address: String,
+    /// Recipient name.
+    pub to_name: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Unsubscribe token.
+    pub unsubscribe_token: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Accepted by the server.
+    Sent {
+        /// The server's reply.
+        response: String,
+    },
+    /// Try again later (offline, temporary error).
+    Retry {
+        /// What went wrong.
+        error: String,
+        /// Not before (ISO 8601 UTC).
+        at: String,
+    },
+    /// Refused for good.
+    Failed {
+        /// What went wrong.
+        error: String,
+    },
+    /// The recipient does not exist: the prospect is marked bounced.
+    Bounced {
+        /// What went wrong.
+        error: String,
+    },
+    /// Unknown whether it went out.
+    Unconfirmed {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// The governor's view of what a claim may take: the caller decides with these facts.
+#[derive(Debug, Clone)]
+pub struct ClaimCandidate {
+    /// Message row id.
+    pub message_id: i64,
+    /// Its campaign.
+    pub campaign_id: Option<i64>,
+}
+
+/// A message as listed for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MessageSummary {
+    /// Row id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// Campaign.
+    #[ts(type = "number | null")]
+    pub campaign_id: Option<i64>,
+    /// Prospect.
+    #[ts(type = "number")]
+    pub prospect_id: i64,
+    /// Step (1-based).
+    #[ts(type = "number | null")]
+    pub step_position: Option<i64>,
+    /// A/B variant.
+    pub variant: Option<String>,
+    /// Recipient.
+    pub to_address: String,
+    /// Subject.
+    pub subject: String,
+    /// State.
+    pub status: MessageStatus,
+    /// Attempts so far.
+    #[ts(type = "number")]
+    pub attempts: i64,
+    /// Due (ISO 8601).
+    pub due_at: String,
+    /// Sent (ISO 8601).
+    pub sent_at: Option<String>,
+    /// The latest error.
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Enrolments of running campaigns whose next step is due at `now` (ISO 8601 UTC) or has
+    /// no time yet.
+    pub async fn due_enrollments(
+        &self,
+        now: &str,
+        limit: i64,
+    ) -> Result<Vec<DueEnrollment>, StoreError> {
+        let rows = sqlx::query_as!(
+            DueEnrollment,
+            r#"SELECT e.id AS "id!", e.campaign_id, e.prospect_id, e.next_position, e.next_run_at,
+                  e.variant, e.created_at
+               FROM enrollments e JOIN campaigns c ON c.id = e.campaign_id
+               WHERE c.status = 'running' AND e.state = 'active'
+                 AND (e.next_run_at IS NULL OR e.next_run_at <= ?)
+               ORDER BY e.next_run_at, e.id LIMIT ?"#,
+            now,
+            limit
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows)
+    }
+
+    /// Sets when an enrolment's next step is due.
+    pub async fn schedule_enrollment(&self, id: i64, at: &str) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE enrollments SET next_run_at = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND state = 'active'",
+            at,
+            id
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends an enrolment without sending (`completed`, `replied`, `stopped`).
+    pub async fn end_enrollment(
+        &self,
+        id: i64,
+        state: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query!(
+            "UPDATE enrollments SET state = ?, reason = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND state = 'active'",
+            state,
+            reason,
+            id
+        )
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Puts messages in the outbox and marks their enrolments as waiting, in one transaction.
+    /// A message whose (enrolment, step) is already there is skipped: the idempotency key
+    /// makes a second copy impossible. Returns how many were added.
+    pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut added = 0u32;
+        for m in messages {
+            let key = format!("e{}:s{}", m.enrollment_id, m.step_position);
+            let done = sqlx::query!(
+                "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
+                     prospect_id, account_id, idempotency_key, variant, message_id, to_address,
+                     to_name, subject, body, unsubscribe_token, due_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+                m.workspace_id,
+                m.campaign_id,
+                m.enrollment_id,
+                m.step_position,
+                m.prospect_id,
+                m.account_id,
+                key,
+                m.variant,
+                m.message_id,
+                m.to_address,
+                m.to_name,
+                m.subject,
+                m.body,
+                m.unsubscribe_token,
+                m.due_at
+            )
+            .execute(&mut *tx)
+            .await?;
+            added += u32::try_from(done.rows_affected()).unwrap_or(0);
+            sqlx::query!(
+                "UPDATE enrollments SET state = 'waiting', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE id = ? AND state = 'active'",
+                m.enrollment_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Records the compliance gate's refusal of an enrolment's step: the enrolment is blocked
+    /// with the reason, the refusal is listed for the campaign and audited.
+    pub async fn block_enrollment(
+        &self,
+        workspace_id: i64,
+        e: &DueEnrollment,
+        code: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query!(
+            "UPDATE enrollments SET state = 'blocked', reason = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+            reason,
+            e.id
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)
+             VALUES (?, ?, ?, ?, ?)",
+            e.campaign_id,
+            e.id,
+            e.next_position,
+            code,
+            reason
+        )
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            Some(workspace_id),
+            Actor::System,
+            "send.blocked",
+            &format!(
+                "Refused step {} to prospect #{} (campaign #{}): {code}",
+                e.next_position, e.prospect_id, e.campaign_id
+            ),
+            Some(&serde_json::json!({ "code": code, "reason": reason })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queued messages of an account that are due, oldest first, for the claim decision.
+    pub async fn claim_candidates(
+        &self,
+        account_id: i64,
+        now: &str,
+        limit: i64,
+    ) -> Result<Vec<ClaimCandidate>, StoreError> {
+        Ok(sqlx::query_as!(
+            ClaimCandidate,
+            r#"SELECT m.id AS "message_id!", m.campaign_id
+               FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+               WHERE m.status = 'queued' AND m.due_at <= ? AND m.account_id = ?
+                 AND c.status = 'running'
+                 AND (c.next_send_after IS NULL OR c.next_send_after <= ?)
+               ORDER BY m.due_at, m.id LIMIT ?"#,
+            now,
+            account_id,
+            now,
+            limit
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Times (ISO 8601) of an account's newest attempts since `since`, newest first.
+    pub async fn account_attempts(
+        &self,
+        account_id: i64,
+        since: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT at FROM send_attempts WHERE account_id = ? AND at > ? ORDER BY at DESC LIMIT ?",
+            account_id,
+            since,
+            limit
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// How many attempts a campaign made since `since`.
+    pub async fn campaign_attempts_since(
+        &self,
+        campaign_id: i64,
+        since: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT count(*) FROM send_attempts WHERE campaign_id = ? AND at > ?",
+            campaign_id,
+            since
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// The day an account first sent anything (ISO 8601 date), for its ramp-up.
+    pub async fn account_first_attempt(
+        &self,
+        account_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT min(at) AS "at: String" FROM send_attempts WHERE account_id = ?"#,
+            account_id
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Claims one message for sending if it is still queued. The attempt is recorded in the
+    /// same transaction, so the rate governor counts it even if the process dies right after;
+    /// `gap_until` holds the campaign's next send back. One engine runs per database (it holds
+    /// the engine lock) and it claims for an account from one task at a time, so the governor's
+    /// decision and the claim cannot race.
+    pub async fn claim(
+        &self,
+        message_row: i64,
+        account_id: i64,
+        now: &str,
+        gap_until: Option<&str>,
+    ) -> Result<Option<ClaimedMessage>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query_as!(
+            ClaimedMessage,
+            r#"UPDATE messages SET status = 'sending', attempts = attempts + 1, attempted_at = ?,
+                   updated_at = ?
+               WHERE id = ? AND status = 'queued'
+               RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
+                   step_position, message_id, to_address, to_name, subject, body,
+                   unsubscribe_token, attempts"#,
+            now,
+            now,
+            message_row
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(claimed) = claimed else {
+            return Ok(None);
+        };
+        sqlx::query!(
+            "INSERT INTO send_attempts (account_id, campaign_id, message_id, at) VALUES (?, ?, ?, ?)",
+            account_id,
+            claimed.campaign_id,
+            claimed.id,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+        if let (Some(c), Some(until)) = (claimed.campaign_id, gap_until) {
+            sqlx::query!(
+                "UPDATE campaigns SET next_send_after = ? WHERE id = ?",
+                until,
+                c
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(claimed))
+    }
+
+    /// Records what became of a claimed message, and moves its enrolment and prospect on, in
+    /// one transaction with its audit entry.
+    pub async fn record_outcome(
+        &self,
+        m: &ClaimedMessage,
+        outcome: &Outcome,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let step = m.step_position.unwrap_or(0);
+        let (status, action, error) = match outcome {
+            Outcome::Sent { response } => {
+                sqlx::query!(
+                    "UPDATE messages SET status = 'sent', sent_at = ?, provider_response = ?,
+                         last_error = NULL, updated_at = ?
+                     WHERE id = ? AND status = 'sending'",
+                    now,
+                    response,
+                    now,
+                    m.id
+                )
+                .execute(&mut *tx)
+                .await?;
+                advance_enrollment(&mut tx, m).await?;
+                sqlx::query!(
+                    "UPDATE prospects SET status = CASE WHEN status IN ('new', 'qualified') THEN 'contacted' ELSE status END,
+                         art14_notice_sent_at = coalesce(art14_notice_sent_at, ?)
+                     WHERE id = ?",
+                    now,
+                    m.prospect_id
+                )
+                .execute(&mut *tx)
+                .await?;
+                ("sent", "send.sent", None)
+            }
+            Outcome::Retry { error, at } => {
+                sqlx::query!(
+                    "UPDATE messages SET status = 'queued', due_at = ?, last_error = ?, updated_at = ?
+                     WHERE id = ? AND status = 'sending'",
+                    at,
+                    error,
+                    now,
+                    m.id
+                )
+                .execute(&mut *tx)
+                .await?;
+                // Retries are not audited one by one: a long outage would flood the log.
+                tx.commit().await?;
+                return Ok(());
+            }
+            Outcome::Failed { error }
+            | Outcome::Bounced { error }
+            | Outcome::Unconfirmed { error } => {
+                let status = match outcome {
+                    Outcome::Failed { .. } => "failed",
+                    Outcome::Bounced { .. } => "bounced",
+                    _ => "unconfirmed",
+                };
+                sqlx::query!(
+                    "UPDATE messages SET status = ?, last_error = ?, updated_at = ?
+                     WHERE id = ? AND status = 'sending'",
+                    status,
+                    error,
+                    now,
+                    m.id
+                )
+                .execute(&mut *tx)
+                .await?;
+                if status != "unconfirmed" {
+                    sqlx::query!(
+                        "UPDATE enrollments SET state = 'failed', reason = ?, updated_at = ?
+                         WHERE id = ? AND state = 'waiting'",
+                        error,
+                        now,
+                        m.enrollment_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if status == "bounced" {
+                    sqlx::query!(
+                        "UPDATE prospects SET status = 'bounced', email_status = 'bounced' WHERE id = ?",
+                        m.prospect_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (
+                    status,
+                    match status {
+                        "failed" => "send.failed",
+                        "bounced" => "send.bounced",
+                        _ => "send.unconfirmed",
+                    },
+                    Some(error.as_str()),
+                )
+            }
+        };
+        let campaign = m
+            .campaign_id
+            .map(|c| format!(" (campaign #{c}, step {step})"))
+            .unwrap_or_default();
+        record(
+            &mut tx,
+            Some(m.workspace_id),
+            Actor::System,
+            action,
+            &format!(
+                "Message #{} to prospect #{} {status}{campaign}",
+                m.id, m.prospect_id
+            ),
+            error.map(|e| serde_json::json!({ "error": e })).as_ref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks every message left `sending` by an engine that is no longer running as
+    /// `unconfirmed`. Call it only while holding the engine lock. Returns how many.
+    pub async fn recover_interrupted(&self) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query!(
+            r#"UPDATE messages SET status = 'unconfirmed',
+                   last_error = 'the engine stopped while sending this message; it may or may not have gone out',
+                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE status = 'sending' RETURNING workspace_id AS "workspace_id!""#
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut by_ws = std::collections::BTreeMap::<i64, u32>::new();
+        for r in &rows {
+            *by_ws.entry(r.workspace_id).or_default() += 1;
+        }
+        for (ws, n) in by_ws {
+            record(
+                &mut tx,
+                Some(ws),
+                Actor::System,
+                "send.unconfirmed",
+                &format!(
+                    "{n} message(s) were being sent when the engine stopped: marked unconfirmed"
+                ),
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Applies a person's decision to unconfirmed messages of a workspace; returns how many.
+    pub async fn resolve_unconfirmed(
+        &self,
+        workspace_id: i64,
+        ids: &[i64],
+        choice: UnconfirmedChoice,
+        actor: Actor,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut n = 0u32;
+        for &id in ids {
+            let m = sqlx::query_as!(
+                ClaimedMessage,
+                r#"SELECT id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
+                      step_position, message_id, to_address, to_name, subject, body,
+                      unsubscribe_token, attempts
+                   FROM messages WHERE id = ? AND workspace_id = ? AND status = 'unconfirmed'"#,
+                id,
+                workspace_id
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(m) = m else { continue };
+            match choice {
+                UnconfirmedChoice::MarkSent => {
+                    sqlx::query!(
+                        "UPDATE messages SET status = 'sent', sent_at = coalesce(attempted_at, updated_at),
+                             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    advance_enrollment(&mut tx, &m).await?;
+                }
+                UnconfirmedChoice::Resend => {
+                    sqlx::query!(
+                        "UPDATE messages SET status = 'queued', due_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                UnconfirmedChoice::Cancel => {
+                    sqlx::query!(
+                        "UPDATE messages SET status = 'cancelled', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                         WHERE id = ?",
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    advance_enrollment(&mut tx, &m).await?;
+                }
+            }
+            n += 1;
+        }
+        let how = match choice {
+            UnconfirmedChoice::MarkSent => "marked sent",
+            UnconfirmedChoice::Resend => "queued again",
+            UnconfirmedChoice::Cancel => "cancelled",
+        };
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "send.resolve",
+            &format!("{n} unconfirmed message(s) {how}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// A campaign's messages, newest first, optionally of one status.
+    pub async fn list_messages(
+        &self,
+        campaign_id: i64,
+        status: Option<MessageStatus>,
+        limit: i64,
+    ) -> Result<Vec<MessageSummary>, StoreError> {
+        let status = status.map(MessageStatus::as_str);
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", campaign_id, prospect_id, step_position, variant, to_address,
+                  subject, status, attempts, due_at, sent_at, last_error
+               FROM messages WHERE campaign_id = ? AND (? IS NULL OR status = ?)
+               ORDER BY id DESC LIMIT ?"#,
+            campaign_id,
+            status,
+            status,
+            limit
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(MessageSummary {
+                    id: r.id,
+                    campaign_id: r.campaign_id,
+                    prospect_id: r.prospect_id,
+                    step_position: r.step_position,
+                    variant: r.variant,
+                    to_address: r.to_address,
+                    subject: r.subject,
+                    status: MessageStatus::parse(&r.status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("message status '{}'", r.status))
+                    })?,
+                    attempts: r.attempts,
+                    due_at: r.due_at,
+                    sent_at: r.sent_at,
+                    last_error: r.last_error,
+                })
+            })
+            .collect()
+    }
+
+    /// Messages waiting in the outbox of every running campaign (for "offline, N queued").
+    pub async fn queued_count(&self) -> Result<u32, StoreError> {
+        let n: i64 = sqlx::query_scalar!(
+            "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+             WHERE m.status = 'queued' AND c.status = 'running'"
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Ids of accounts with messages queued in running campaigns.
+    pub async fn accounts_with_queued(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT DISTINCT m.account_id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+             WHERE m.status = 'queued' AND c.status = 'running'"
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Marks running campaigns with no enrolment left to work on as completed.
+    pub async fn complete_finished_campaigns(&self) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query!(
+            r#"UPDATE campaigns SET status = 'completed', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE status = 'running'
+                 AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.campaign_id = campaigns.id
+                                 AND e.state IN ('active', 'waiting'))
+                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = campaigns.id
+                                 AND m.status IN ('queued', 'sending', 'unconfirmed'))
+               RETURNING id AS "id!", workspace_id"#
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for c in &done {
+            record(
+                &mut tx,
+                Some(c.workspace_id),
+                Actor::System,
+                "campaign.complete",
+                &format!("Campaign #{} completed", c.id),
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(u32::try_from(done.len()).unwrap_or(u32::MAX))
+    }
+}
+
+/// After a step went out (or was resolved), the enrolment moves to the next step, due at a
+/// time the engine computes from that step's delay, or completes after the last one.
+async fn advance_enrollment(
+    tx: &mut sqlx::SqliteConnection,
+    m: &ClaimedMessage,
+) -> Result<(), StoreError> {
+    let Some(enrollment) = m.enrollment_id else {
+        return Ok(());
+    };
+    let next = m.step_position.unwrap_or(0) + 1;
+    sqlx::query!(
+        "UPDATE enrollments SET
+             state = CASE WHEN EXISTS (SELECT 1 FROM sequence_steps s
+                                       WHERE s.campaign_id = enrollments.campaign_id AND s.position = ?)
+                          THEN 'active' ELSE 'completed' END,
+             next_position = ?, next_run_at = NULL,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ? AND state = 'waiting'",
+        next,
+        next,
+        enrollment
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

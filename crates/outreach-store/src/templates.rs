@@ -1,0 +1,150 @@
+//! Message templates of a workspace.
+
+use outreach_core::campaign::Template;
+
+use crate::audit::record;
+use crate::error::conflict_or;
+use crate::{Actor, Store, StoreError};
+
+/// Longest subject or body a template may have: far above any real email, low enough that a
+/// pasted file by mistake is refused instead of rendered thousands of times.
+const MAX_TEMPLATE_CHARS: usize = 100_000;
+
+fn validated(name: &str, subject: &str, body: &str) -> Result<String, StoreError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid("a template needs a name".into()));
+    }
+    if subject.chars().count() > 998 {
+        return Err(StoreError::Invalid(
+            "a subject can have at most 998 characters".into(),
+        ));
+    }
+    if body.chars().count() > MAX_TEMPLATE_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "a body can have at most {MAX_TEMPLATE_CHARS} characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+impl Store {
+    /// Saves a new template (its syntax is checked by the caller, which owns the engine).
+    pub async fn create_template(
+        &self,
+        workspace_id: i64,
+        name: &str,
+        subject: &str,
+        body: &str,
+        actor: Actor,
+    ) -> Result<Template, StoreError> {
+        let name = validated(name, subject, body)?;
+        let mut tx = self.begin_write().await?;
+        let id = sqlx::query!(
+            "INSERT INTO templates (workspace_id, name, subject, body) VALUES (?, ?, ?, ?)",
+            workspace_id,
+            name,
+            subject,
+            body
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, || format!("a template named '{name}' already exists")))?
+        .last_insert_rowid();
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "template.create",
+            &format!("Created template #{id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.template(id).await
+    }
+
+    /// Changes a template. Messages already in the outbox keep the text they were rendered
+    /// with; later steps use the new one.
+    pub async fn update_template(
+        &self,
+        id: i64,
+        name: &str,
+        subject: &str,
+        body: &str,
+        actor: Actor,
+    ) -> Result<Template, StoreError> {
+        let name = validated(name, subject, body)?;
+        let current = self.template(id).await?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query!(
+            "UPDATE templates SET name = ?, subject = ?, body = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND deleted_at IS NULL",
+            name,
+            subject,
+            body,
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, || format!("a template named '{name}' already exists")))?;
+        record(
+            &mut tx,
+            Some(current.workspace_id),
+            actor,
+            "template.update",
+            &format!("Changed template #{id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.template(id).await
+    }
+
+    /// One template by id.
+    pub async fn template(&self, id: i64) -> Result<Template, StoreError> {
+        sqlx::query_as!(
+            Template,
+            r#"SELECT id AS "id!", workspace_id, name, subject, body, updated_at
+               FROM templates WHERE id = ? AND deleted_at IS NULL"#,
+            id
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("template #{id}")))
+    }
+
+    /// A workspace's templates, by name.
+    pub async fn list_templates(&self, workspace_id: i64) -> Result<Vec<Template>, StoreError> {
+        Ok(sqlx::query_as!(
+            Template,
+            r#"SELECT id AS "id!", workspace_id, name, subject, body, updated_at
+               FROM templates WHERE workspace_id = ? AND deleted_at IS NULL
+               ORDER BY name COLLATE NOCASE"#,
+            workspace_id
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// A template by workspace and name (case-insensitive), for the CLI.
+    pub async fn template_by_name(
+        &self,
+        workspace_id: i64,
+        name: &str,
+    ) -> Result<Template, StoreError> {
+        let name = name.trim();
+        sqlx::query_as!(
+            Template,
+            r#"SELECT id AS "id!", workspace_id, name, subject, body, updated_at
+               FROM templates
+               WHERE workspace_id = ? AND name = ? COLLATE NOCASE AND deleted_at IS NULL"#,
+            workspace_id,
+            name
+        )
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("template '{name}'")))
+    }
+}
