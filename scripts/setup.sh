@@ -10,7 +10,9 @@ mode="${1:-app}"
 app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev libsoup-3.0-dev
   libjavascriptcoregtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev
   libxdo-dev libdbus-1-dev sqlite3)
-test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools)
+# postfix ships smtp-sink (the SMTP server the sending tests and benchmark deliver to); it is
+# installed unconfigured and never started as a mail system.
+test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")
@@ -24,6 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
@@ -37,6 +40,11 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
 fi
 
 if [ "$mode" = test ]; then
+  # Prism serves the official SendGrid OpenAPI spec as the HTTP stand-in for its tests.
+  if [ ! -d tests/mocks/node_modules ] || [ tests/mocks/package-lock.json -nt tests/mocks/node_modules/.package-lock.json ]; then
+    echo "setup: installing the mock servers (Prism)"
+    (cd tests/mocks && npm ci --no-audit --no-fund --loglevel=error)
+  fi
   command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
   command -v tauri-driver >/dev/null || cargo install --locked tauri-driver --version '^2'
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz

@@ -64,6 +64,17 @@ pub fn run() {
         eprintln!("outreach-desk: {}", e.message);
     }
     let events = opened.as_ref().ok().map(Api::subscribe);
+    // The sending engine runs beside the window; quitting asks it to finish the message in hand.
+    let (stop_engine, engine_stop) = tokio::sync::watch::channel(false);
+    let engine = opened.as_ref().ok().cloned().map(|api| {
+        tauri::async_runtime::spawn(async move {
+            if let Err(e) = api.run_engine(engine_stop).await {
+                // Another process (`outreach run`) may already send for this data folder.
+                eprintln!("outreach-desk: sending engine: {}", e.message);
+            }
+        })
+    });
+    let mut engine = engine;
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(Backend(opened))
@@ -95,10 +106,14 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
+    app.run(move |handle, event| {
         if let tauri::RunEvent::Exit = event
             && let Ok(api) = handle.state::<Backend>().api()
         {
+            let _ = stop_engine.send(true);
+            if let Some(task) = engine.take() {
+                let _ = tauri::async_runtime::block_on(task);
+            }
             // Checkpoint the write-ahead log and release the database before the process ends.
             tauri::async_runtime::block_on(api.close());
         }

@@ -37,6 +37,33 @@ macro_rules! for_each_command {
             score_prospects($crate::WorkspaceRef) -> $crate::ScoreSummary;
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;
             load_demo($crate::NoArgs) -> $crate::core::prospect::Workspace;
+            get_sending_settings($crate::WorkspaceRef) -> $crate::core::campaign::SendingSettings;
+            set_sending_settings($crate::SetSendingSettings) -> $crate::core::campaign::SendingSettings;
+            get_assessment($crate::WorkspaceRef) -> Option<$crate::core::campaign::LegitimateInterestAssessment>;
+            record_assessment($crate::RecordAssessment) -> $crate::core::campaign::LegitimateInterestAssessment;
+            assign_legitimate_interest($crate::ProspectIds) -> u32;
+            record_consent($crate::RecordConsent) -> $crate::core::prospect::Prospect;
+            consent_history($crate::ProspectId) -> Vec<$crate::store::consent::ConsentEvent>;
+            opt_out_prospect($crate::ProspectId) -> u32;
+            list_accounts($crate::WorkspaceRef) -> Vec<$crate::core::campaign::SenderAccount>;
+            save_account($crate::SaveAccount) -> $crate::core::campaign::SenderAccount;
+            test_account($crate::AccountRef) -> $crate::AccountTest;
+            list_templates($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Template>;
+            save_template($crate::SaveTemplate) -> $crate::core::campaign::Template;
+            preview_template($crate::PreviewTemplate) -> $crate::TemplatePreview;
+            list_campaigns($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Campaign>;
+            get_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            save_campaign($crate::SaveCampaign) -> $crate::core::campaign::Campaign;
+            preview_enrolment($crate::EnrolFilter) -> $crate::EnrolPreview;
+            enrol_prospects($crate::EnrolFilter) -> u32;
+            check_campaign($crate::CampaignRef) -> $crate::CampaignCheck;
+            start_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            pause_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            stop_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            campaign_progress($crate::CampaignRef) -> $crate::store::campaigns::CampaignProgress;
+            list_messages($crate::ListMessages) -> Vec<$crate::store::outbox::MessageSummary>;
+            resolve_unconfirmed($crate::ResolveUnconfirmed) -> u32;
+            engine_status($crate::NoArgs) -> $crate::engine::EngineStatus;
         }
     };
 }
@@ -220,7 +247,7 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, ApiError> {
 }
 
 impl Api {
-    fn changed(&self, workspace_id: Option<i64>, entity: ChangedEntity) {
+    pub(crate) fn changed(&self, workspace_id: Option<i64>, entity: ChangedEntity) {
         self.emit(ApiEvent::Changed {
             workspace_id,
             entity,

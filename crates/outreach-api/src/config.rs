@@ -77,11 +77,13 @@ impl ApiConfig {
     }
 }
 
-fn absolute(dir: &Path) -> PathBuf {
+pub(crate) fn absolute(dir: &Path) -> PathBuf {
     std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
-pub(crate) async fn open_store(config: &ApiConfig) -> Result<Store, ApiError> {
+pub(crate) async fn open_store(
+    config: &ApiConfig,
+) -> Result<(Store, outreach_engine::Keys), ApiError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         ApiError::new(
             ErrorCode::Io,
@@ -103,5 +105,6 @@ pub(crate) async fn open_store(config: &ApiConfig) -> Result<Store, ApiError> {
     };
     // Keychain calls block on D-Bus (Linux) or the OS; keep them off the async workers.
     let key = tokio::task::spawn_blocking(move || source.load_or_create(fresh)).await??;
-    Ok(Store::open(&db, &key).await?)
+    let keys = outreach_engine::Keys::derive(key.expose_hex().as_bytes());
+    Ok((Store::open(&db, &key).await?, keys))
 }

@@ -24,6 +24,10 @@ pub enum ErrorCode {
     Io,
     /// A CSV file cannot be imported as a whole.
     CsvInvalid,
+    /// A campaign cannot start: its pre-send check found problems.
+    PreSendCheck,
+    /// The sending engine already runs for this data folder (in the app or the CLI).
+    EngineRunning,
     /// The database failed.
     Storage,
     /// A bug: please report it.
@@ -74,6 +78,18 @@ impl From<StoreError> for ApiError {
 impl From<outreach_discovery::csv_source::CsvError> for ApiError {
     fn from(e: outreach_discovery::csv_source::CsvError) -> Self {
         Self::new(ErrorCode::CsvInvalid, e.to_string())
+    }
+}
+
+impl From<outreach_engine::EngineError> for ApiError {
+    fn from(e: outreach_engine::EngineError) -> Self {
+        match e {
+            outreach_engine::EngineError::Store(s) => s.into(),
+            outreach_engine::EngineError::AlreadyRunning => {
+                Self::new(ErrorCode::EngineRunning, e.to_string())
+            }
+            other => Self::new(ErrorCode::Io, other.to_string()),
+        }
     }
 }
 

@@ -24,6 +24,8 @@ pub enum ChangedEntity {
     Prospects,
     /// The audit log.
     Audit,
+    /// Accounts, templates, campaigns and their messages.
+    Campaigns,
 }
 
 /// An event for the UI.
@@ -43,6 +45,11 @@ pub enum ApiEvent {
         /// Units in all.
         #[ts(type = "number")]
         total: u64,
+    },
+    /// The sending engine's status changed.
+    Engine {
+        /// The new status.
+        status: outreach_engine::EngineStatus,
     },
     /// Data changed.
     Changed {

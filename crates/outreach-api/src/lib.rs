@@ -27,7 +27,10 @@ mod config;
 mod demo;
 mod error;
 mod events;
+mod secrets;
+mod sending;
 
+use outreach_engine::{Engine, EngineConfig, EngineLock, EngineStatus};
 use outreach_store::Store;
 use tokio::sync::broadcast;
 
@@ -35,10 +38,12 @@ pub use commands::*;
 pub use config::{ApiConfig, Caller, KeyChoice};
 pub use error::{ApiError, ErrorCode};
 pub use events::{ApiEvent, ChangedEntity, ImportPhase};
+pub use sending::*;
 
 /// Re-exported so adapters and tests name the same types the API uses.
 pub use outreach_core as core;
 pub use outreach_discovery as discovery;
+pub use outreach_engine as engine;
 pub use outreach_store as store;
 
 /// The open application: its database and its event stream.
@@ -47,18 +52,23 @@ pub struct Api {
     store: Store,
     events: broadcast::Sender<ApiEvent>,
     config: ApiConfig,
+    keys: outreach_engine::Keys,
+    engine_status:
+        std::sync::Arc<std::sync::Mutex<Option<tokio::sync::watch::Receiver<EngineStatus>>>>,
 }
 
 impl Api {
     /// Opens the data folder: creates it if needed, gets the database key from its store,
     /// opens and migrates the database.
     pub async fn open(config: ApiConfig) -> Result<Self, ApiError> {
-        let store = config::open_store(&config).await?;
+        let (store, keys) = config::open_store(&config).await?;
         let (events, _) = broadcast::channel(256);
         Ok(Self {
             store,
             events,
             config,
+            keys,
+            engine_status: Default::default(),
         })
     }
 
@@ -70,6 +80,70 @@ impl Api {
     /// Closes the database cleanly.
     pub async fn close(&self) {
         self.store.close().await;
+    }
+
+    /// Runs the sending engine until `shutdown` turns true (the app runs it in the background,
+    /// the CLI as `outreach run`). Fails at once when another process already runs it for
+    /// this data folder.
+    pub async fn run_engine(
+        &self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), ApiError> {
+        self.run_engine_with(EngineConfig::default(), shutdown)
+            .await
+    }
+
+    /// [`Api::run_engine`] with explicit settings (tests and benchmarks shorten the idle tick).
+    pub async fn run_engine_with(
+        &self,
+        config: EngineConfig,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), ApiError> {
+        let lock = EngineLock::acquire(&self.config.data_dir)?;
+        let engine = Engine::new(
+            self.store.clone(),
+            self.keys.clone(),
+            std::sync::Arc::new(secrets::KeychainSecrets {
+                config: self.config.clone(),
+            }),
+            config,
+        );
+        let mut status = engine.status();
+        if let Ok(mut slot) = self.engine_status.lock() {
+            *slot = Some(status.clone());
+        }
+        let events = self.events.clone();
+        let forward = tokio::spawn(async move {
+            while status.changed().await.is_ok() {
+                let s = status.borrow_and_update().clone();
+                let _ = events.send(ApiEvent::Engine { status: s });
+            }
+        });
+        let result = engine.run(&lock, shutdown).await;
+        forward.abort();
+        if let Ok(mut slot) = self.engine_status.lock() {
+            *slot = None;
+        }
+        Ok(result?)
+    }
+
+    /// Whether nothing is queued and no step is due now (for `outreach run --until-idle`).
+    pub async fn is_idle(&self) -> Result<bool, ApiError> {
+        let now = outreach_engine::iso(jiff::Timestamp::now());
+        Ok(self.store.queued_count().await? == 0
+            && self.store.due_enrollments(&now, 1).await?.is_empty())
+    }
+
+    /// What the sending engine is doing (stopped when it does not run in this process).
+    pub async fn engine_status(&self, _: NoArgs) -> Result<EngineStatus, ApiError> {
+        let running = self
+            .engine_status
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|r| r.borrow().clone()));
+        let mut status = running.unwrap_or_default();
+        status.queued = self.store.queued_count().await?;
+        Ok(status)
     }
 
     fn emit(&self, event: ApiEvent) {

@@ -9,3 +9,6 @@
 #![deny(missing_docs)]
 
 pub mod email;
+pub mod message;
+pub mod sendgrid;
+pub mod smtp;

@@ -93,6 +93,24 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Sender accounts (SMTP or SendGrid).
+    #[command(subcommand)]
+    Account(crate::sending::AccountCommand),
+    /// Message templates.
+    #[command(subcommand)]
+    Template(crate::sending::TemplateCommand),
+    /// Campaigns: create, enrol, check, start, pause, stop, status.
+    #[command(subcommand)]
+    Campaign(crate::sending::CampaignCommand),
+    /// Lawful basis: the legitimate-interest assessment, assignments, consent, opt-outs.
+    #[command(subcommand)]
+    Consent(crate::sending::ConsentCommand),
+    /// Run the sending engine until stopped (Ctrl-C or SIGTERM).
+    Run {
+        /// Stop once nothing is queued or due now (for scripts and cron).
+        #[arg(long)]
+        until_idle: bool,
+    },
     /// Create a demo workspace with a few hundred fictitious prospects.
     Demo,
     /// Show the data folder, key store and version.
@@ -173,7 +191,7 @@ enum ProspectsCommand {
     },
 }
 
-async fn workspace(api: &Api, name: &str) -> Result<Workspace> {
+pub(crate) async fn workspace(api: &Api, name: &str) -> Result<Workspace> {
     api.workspace_by_name(name).await.map_err(|e| match e.code {
         outreach_api::ErrorCode::NotFound => ApiError::new(
             e.code,
@@ -195,7 +213,7 @@ fn parse_sort(s: &str) -> Result<SortField> {
     })
 }
 
-fn parse_status(s: &str) -> Result<ProspectStatus> {
+pub(crate) fn parse_status(s: &str) -> Result<ProspectStatus> {
     ProspectStatus::parse(s.trim()).ok_or_else(|| {
         let all: Vec<&str> = ProspectStatus::ALL.iter().map(|s| s.as_str()).collect();
         ApiError::invalid(format!(
@@ -235,6 +253,11 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 println!("created workspace '{}' (#{})", w.name, w.id);
             }
         }
+        Command::Account(c) => crate::sending::account(api, c, json).await?,
+        Command::Template(c) => crate::sending::template(api, c, json).await?,
+        Command::Campaign(c) => crate::sending::campaign(api, c, json).await?,
+        Command::Consent(c) => crate::sending::consent(api, c, json).await?,
+        Command::Run { until_idle } => crate::sending::run_engine(api, until_idle, json).await?,
         Command::Workspace(WorkspaceCommand::List) => {
             let all = api.list_workspaces(NoArgs {}).await?;
             if json {

@@ -7,6 +7,7 @@
 
 mod cli;
 mod output;
+mod sending;
 
 use std::process::ExitCode;
 

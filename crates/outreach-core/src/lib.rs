@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod campaign;
+pub mod compliance;
 pub mod mapping;
 pub mod normalize;
 pub mod prospect;
@@ -20,6 +22,7 @@ pub mod record;
 pub mod schedule;
 pub mod scoring;
 pub mod template;
+pub mod tokens;
 
 pub use mapping::{ColumnMapping, Field, SourceType};
 pub use prospect::{LawfulBasis, ProspectStatus};

@@ -1,5 +1,6 @@
 //! Turning what people type into CSV files into values that compare equal when they mean the
-//! same thing: e-mail addresses, websites, X handles, LinkedIn profile URLs and follower counts.
+//! same thing: e-mail addresses, websites, X handles, LinkedIn profile URLs, follower counts and
+//! countries.
 
 use std::str::FromStr;
 
@@ -209,6 +210,19 @@ pub fn clean_text(raw: &str) -> Option<String> {
     (!folded.is_empty()).then_some(folded)
 }
 
+/// Normalises a country to its ISO 3166-1 alpha-2 code when it is one we recognise (`Germany`,
+/// `Deutschland` and `DEU` all become `DE`), so that filters, time zones and consent rules see
+/// one value per country. Anything else (a city, a region, a typo) is kept as typed, with white
+/// space folded: it is still useful to a person, and rejecting the row over it would lose the
+/// prospect. `None` for a blank value.
+pub fn normalize_country(raw: &str) -> Option<String> {
+    let cleaned = clean_text(raw)?;
+    Some(match crate::schedule::country::country_code(&cleaned) {
+        Some(code) => code.to_string(),
+        None => cleaned,
+    })
+}
+
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     s.get(..prefix.len())
         .filter(|head| head.eq_ignore_ascii_case(prefix))
@@ -325,6 +339,35 @@ mod tests {
         for bad in ["", "-5", "many", "1.2.3k", "NaNk", "infk"] {
             assert!(parse_followers(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn countries_become_iso_codes_when_recognised() {
+        for (raw, code) in [
+            ("Germany", "DE"),
+            (" deutschland ", "DE"),
+            ("DEU", "DE"),
+            ("de", "DE"),
+            ("United\nKingdom", "GB"),
+            ("U.S.A.", "US"),
+            ("Österreich", "AT"),
+        ] {
+            assert_eq!(normalize_country(raw).as_deref(), Some(code), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn unrecognised_countries_are_kept_as_typed() {
+        assert_eq!(
+            normalize_country("  Greater   Munich Area ").as_deref(),
+            Some("Greater Munich Area")
+        );
+        assert_eq!(
+            normalize_country("Berlin, Germany").as_deref(),
+            Some("Berlin, Germany")
+        );
+        assert_eq!(normalize_country("Atlantis").as_deref(), Some("Atlantis"));
+        assert_eq!(normalize_country(" \t "), None);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use ts_rs::TS;
 
 use crate::mapping::{ColumnMapping, Field};
 use crate::normalize::{
-    clean_text, normalize_email, normalize_linkedin_url, normalize_website, normalize_x_handle,
-    parse_followers,
+    clean_text, normalize_country, normalize_email, normalize_linkedin_url, normalize_website,
+    normalize_x_handle, parse_followers,
 };
 
 /// One problem with one cell of a row.
@@ -45,7 +45,8 @@ pub struct ProspectInput {
     pub company: Option<String>,
     /// Job title.
     pub title: Option<String>,
-    /// Country or location as given.
+    /// ISO 3166-1 alpha-2 code when the source named a country we recognise (`DE`), else the
+    /// country or location as given.
     pub country: Option<String>,
     /// Follower count.
     pub followers: Option<i64>,
@@ -125,7 +126,7 @@ impl ProspectInput {
                 Field::FullName => full_name = clean_text(raw),
                 Field::Company => p.company = clean_text(raw),
                 Field::Title => p.title = clean_text(raw),
-                Field::Country => p.country = clean_text(raw),
+                Field::Country => p.country = normalize_country(raw),
                 Field::Notes => p.notes = clean_text(raw),
                 Field::ConnectedOn => p.connected_on = clean_text(raw),
             }
@@ -256,6 +257,29 @@ mod tests {
         let cols = map(&["Email", "Company", "Country"]);
         let p = ProspectInput::from_row(&cols, &["a@b.example"]).unwrap();
         assert_eq!(p.company, None);
+    }
+
+    #[test]
+    fn a_recognised_country_is_stored_as_its_code() {
+        let cols = map(&["Email", "Country"]);
+        for (typed, stored) in [
+            ("Germany", "DE"),
+            ("Deutschland", "DE"),
+            ("DEU", "DE"),
+            ("uk", "GB"),
+            ("España", "ES"),
+        ] {
+            let p = ProspectInput::from_row(&cols, &["a@b.example", typed]).unwrap();
+            assert_eq!(p.country.as_deref(), Some(stored), "{typed}");
+        }
+    }
+
+    #[test]
+    fn an_unrecognised_location_is_kept_and_the_row_accepted() {
+        let cols = map(&["Email", "Location"]);
+        assert_eq!(cols[1].field, Some(Field::Country));
+        let p = ProspectInput::from_row(&cols, &["a@b.example", " Greater  Munich Area "]).unwrap();
+        assert_eq!(p.country.as_deref(), Some("Greater Munich Area"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 #![deny(missing_docs)]
 
 mod lock;
-mod scheduler;
+pub mod scheduler;
 mod sender;
 pub mod transport;
 pub mod variables;
@@ -29,6 +29,18 @@ use ts_rs::TS;
 
 pub use lock::EngineLock;
 pub use transport::AccountSecrets;
+
+/// The suppression-list entries of a prospect: keyed hashes of their normalised address and
+/// handles.
+pub fn suppression_entries(
+    key: &PurposeKey,
+    p: &outreach_core::prospect::Prospect,
+) -> Vec<outreach_store::consent::SuppressionEntry> {
+    scheduler::prospect_hashes(key, p)
+        .into_iter()
+        .map(|(hash, kind)| outreach_store::consent::SuppressionEntry { hash, kind })
+        .collect()
+}
 
 /// What can stop the engine or one of its steps.
 #[derive(Debug, thiserror::Error)]

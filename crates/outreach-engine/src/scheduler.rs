@@ -28,7 +28,7 @@ struct CampaignContext {
 }
 
 /// The suppression hashes of a prospect's addresses and handles.
-pub(crate) fn prospect_hashes(
+pub fn prospect_hashes(
     key: &outreach_core::tokens::PurposeKey,
     p: &Prospect,
 ) -> Vec<(String, &'static str)> {

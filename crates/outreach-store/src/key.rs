@@ -168,6 +168,24 @@ fn write_private(path: &Path, key: &DbKey) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Stores a secret (a password, an API key, a private key) in the OS keychain under
+/// [`KEYCHAIN_SERVICE`] and `account`. Blocking: call it off the async workers.
+pub fn store_secret(account: &str, secret: &str) -> Result<(), StoreError> {
+    keyring::Entry::new(KEYCHAIN_SERVICE, account)
+        .and_then(|e| e.set_password(secret))
+        .map_err(keychain_error)
+}
+
+/// Reads a secret stored with [`store_secret`]; `None` when there is none. Blocking.
+pub fn read_secret(account: &str) -> Result<Option<String>, StoreError> {
+    let entry = keyring::Entry::new(KEYCHAIN_SERVICE, account).map_err(keychain_error)?;
+    match entry.get_password() {
+        Ok(s) => Ok(Some(s)),
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(keychain_error(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

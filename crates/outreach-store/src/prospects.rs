@@ -311,8 +311,11 @@ fn push_filters(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery, fts: &Option<S
             .push_bind(source.as_str().to_string());
     }
     if let Some(country) = q.country.as_deref().filter(|c| !c.trim().is_empty()) {
+        // Stored countries are ISO codes when recognised, so "Germany" finds "DE".
+        let wanted = outreach_core::normalize::normalize_country(country)
+            .unwrap_or_else(|| country.trim().to_string());
         qb.push(" AND p.country = ")
-            .push_bind(country.trim().to_string())
+            .push_bind(wanted)
             .push(" COLLATE NOCASE");
     }
     if let Some(min) = q.min_score {
@@ -468,7 +471,8 @@ impl Store {
             set(&mut p.title, clean_text(v), "title", &mut changed);
         }
         if let Some(v) = &patch.country {
-            set(&mut p.country, clean_text(v), "country", &mut changed);
+            let v = outreach_core::normalize::normalize_country(v);
+            set(&mut p.country, v, "country", &mut changed);
         }
         if let Some(v) = &patch.notes {
             set(&mut p.notes, clean_text(v), "notes", &mut changed);

@@ -1,4 +1,14 @@
-import type { FactorId, Field, ImportPhase, ProspectStatus, SortField, SourceType } from '$lib/generated/commands';
+import type {
+	CampaignStatus,
+	FactorId,
+	Field,
+	ImportPhase,
+	ProspectStatus,
+	SmtpSecurityMode,
+	SortField,
+	SourceType,
+	Weekday
+} from '$lib/generated/commands';
 
 export const STATUSES: readonly ProspectStatus[] = [
 	'new',
@@ -116,4 +126,47 @@ export function formatBytes(n: number): string {
 
 export function formatNumber(n: number): string {
 	return n.toLocaleString();
+}
+
+export const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+export const WEEKDAY_LABELS: Record<Weekday, string> = {
+	mon: 'Mon',
+	tue: 'Tue',
+	wed: 'Wed',
+	thu: 'Thu',
+	fri: 'Fri',
+	sat: 'Sat',
+	sun: 'Sun'
+};
+
+export const CAMPAIGN_STATUS_LABELS: Record<CampaignStatus, string> = {
+	draft: 'Draft',
+	running: 'Running',
+	paused: 'Paused',
+	stopped: 'Stopped',
+	completed: 'Completed'
+};
+
+export const SECURITY_LABELS: Record<SmtpSecurityMode, string> = {
+	implicit_tls: 'Implicit TLS (port 465)',
+	start_tls: 'STARTTLS (port 587)',
+	plain_loopback: 'Plain, to a relay on this computer only'
+};
+
+/**
+ * Minutes since midnight as `HH:MM` for a time input. Midnight at the end of the day
+ * (1440) is written `00:00`, which {@link timeToMinutes} reads back as 1440 for an end.
+ */
+export function minutesToTime(m: number): string {
+	const t = ((m % 1440) + 1440) % 1440;
+	return `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
+}
+
+/** `HH:MM` as minutes since midnight; `00:00` as an end means the end of the day. */
+export function timeToMinutes(s: string, isEnd = false): number | null {
+	const m = /^(\d{1,2}):(\d{2})/.exec(s);
+	if (!m) return null;
+	const v = Number(m[1]) * 60 + Number(m[2]);
+	return isEnd && v === 0 ? 1440 : v;
 }

@@ -12,18 +12,22 @@ export interface Backend {
 	pickSaveFile(defaultName: string): Promise<string | null>;
 }
 
-const ERROR_CODES: readonly ErrorCode[] = [
-	'not_found',
-	'invalid_input',
-	'conflict',
-	'keychain_unavailable',
-	'key_file',
-	'wrong_key',
-	'io',
-	'csv_invalid',
-	'storage',
-	'internal'
-];
+// A record, not a list, so that a code added to the bindings fails the type check until it is here.
+const ERROR_CODE_SET: Record<ErrorCode, true> = {
+	not_found: true,
+	invalid_input: true,
+	conflict: true,
+	keychain_unavailable: true,
+	key_file: true,
+	wrong_key: true,
+	io: true,
+	csv_invalid: true,
+	pre_send_check: true,
+	engine_running: true,
+	storage: true,
+	internal: true
+};
+const ERROR_CODES = Object.keys(ERROR_CODE_SET) as readonly ErrorCode[];
 
 /** Whether a thrown value is an {@link ApiError} from the backend. */
 export function isApiError(e: unknown): e is ApiError {

@@ -8,6 +8,7 @@ import type {
 	ApiEvent,
 	AppInfo,
 	AuditEntry,
+	ChangedEntity,
 	ColumnMapping,
 	Commands,
 	ErrorCode,
@@ -27,6 +28,7 @@ import type {
 import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
 import type { Backend } from './backend';
 import { csvCell, parseCsv } from './csv';
+import { MockSending } from './mock-sending';
 
 type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
 
@@ -193,6 +195,8 @@ export interface MockOptions {
 	latencyMs?: number;
 	/** Milliseconds between import progress events. */
 	importStepMs?: number;
+	/** When above 0, deliver one queued message of a running campaign this often (browser preview). */
+	sendStepMs?: number;
 }
 
 /** The in-memory backend. */
@@ -216,15 +220,26 @@ export class MockBackend implements Backend {
 	private audit: AuditEntry[] = [];
 	private imports = new Map<number, RowError[]>();
 	private seq = { workspace: 0, prospect: 0, audit: 0, import: 0 };
+	/** Accounts, templates, campaigns and the outbox; tests seed them through it. */
+	readonly sending = new MockSending({
+		workspace: (id) => this.workspace(id),
+		prospect: (id) => this.prospect(id),
+		matching: (q) => [...this.prospects.values()].filter((p) => this.matches(p, { ...q, deleted: false })),
+		changed: (entity, ws) => this.changed(entity, ws),
+		log: (ws, action, summary) => this.log(ws, action, summary),
+		emit: (e) => this.emit(e),
+		now: () => this.now()
+	});
 
 	constructor(opts: MockOptions = {}) {
 		this.latencyMs = opts.latencyMs ?? 0;
 		this.importStepMs = opts.importStepMs ?? 0;
+		if ((opts.sendStepMs ?? 0) > 0) setInterval(() => this.sending.sendNext(), opts.sendStepMs);
 	}
 
 	/** A mock with a sample CSV registered, for the browser preview. */
 	static withSampleFiles(): MockBackend {
-		const m = new MockBackend({ latencyMs: 40, importStepMs: 60 });
+		const m = new MockBackend({ latencyMs: 40, importStepMs: 60, sendStepMs: 2500 });
 		m.registerFile(
 			'sample-prospects.csv',
 			[
@@ -331,7 +346,7 @@ export class MockBackend implements Backend {
 		return new Date().toISOString();
 	}
 
-	private changed(entity: 'workspaces' | 'prospects' | 'audit', workspace_id: number | null): void {
+	private changed(entity: ChangedEntity, workspace_id: number | null): void {
 		const ev: ApiEvent = { kind: 'changed', entity, workspace_id, source: 'app' };
 		queueMicrotask(() => this.emit(ev));
 	}
@@ -828,9 +843,36 @@ export class MockBackend implements Backend {
 				p.score_breakdown = scoreProspect(p, ws.scoring);
 				p.score = p.score_breakdown.total;
 			}
+			this.seedDemoSending(ws);
 			this.log(ws.id, 'demo.load', `Loaded the demo workspace “${ws.name}” with ${people.length} prospects.`);
 			this.changed('workspaces', ws.id);
 			return ws;
-		}
+		},
+		...this.sending.handlers
 	};
+
+	/** Give the demo workspace an account, templates and a draft campaign to try sending with. */
+	private seedDemoSending(ws: Workspace): void {
+		const account = this.sending.seedAccount(ws.id, 'Demo sender', 40);
+		const intro = this.sending.seedTemplate(
+			ws.id,
+			'Introduction',
+			'Partnering with {{ company }}?',
+			'Hi {{ first_name }},\n\nwe run an affiliate programme that fits {{ company }}.\n\n{{ sender_name }}\n\n{{ privacy_notice }}\n{{ opt_out }}'
+		);
+		const follow = this.sending.seedTemplate(
+			ws.id,
+			'Follow-up',
+			'Re: Partnering with {{ company }}?',
+			'Hi {{ first_name }}, just bringing this back to the top of your inbox.\n\n{{ sender_name }}\n{{ opt_out }}'
+		);
+		this.sending.seedCampaign(ws.id, {
+			name: 'Spring partners',
+			account_id: account.id,
+			steps: [
+				{ delay_business_days: 0, condition: 'always', template_ids: [intro.id] },
+				{ delay_business_days: 3, condition: 'no_reply', template_ids: [follow.id] }
+			]
+		});
+	}
 }

@@ -1,8 +1,8 @@
 import { getContext, setContext } from 'svelte';
-import type { ApiError, ApiEvent, ChangedEntity, ErrorCode, ImportPhase, Workspace } from '$lib/generated/commands';
+import type { ApiError, ApiEvent, ChangedEntity, EngineStatus, ErrorCode, ImportPhase, Workspace } from '$lib/generated/commands';
 import { isFatal, isInline, toApiError, type Backend } from '$lib/platform/backend';
 
-export type View = 'prospects' | 'audit' | 'settings';
+export type View = 'prospects' | 'campaigns' | 'templates' | 'accounts' | 'audit' | 'settings';
 
 export const LAST_WORKSPACE_KEY = 'outreach-desk.last-workspace';
 
@@ -38,7 +38,9 @@ export class AppState {
 	/** The latest error that belongs to no form. */
 	banner = $state<ApiError | null>(null);
 	/** Bumped whenever the backend says an entity of the current workspace changed. */
-	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0 });
+	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0, campaigns: 0 });
+	/** What the sending engine reports; null until the first answer. */
+	engine = $state<EngineStatus | null>(null);
 	progress = $state<Progress | null>(null);
 	toasts = $state<Toast[]>([]);
 	newWorkspaceOpen = $state(false);
@@ -60,7 +62,15 @@ export class AppState {
 	async start(): Promise<void> {
 		this.unlisten?.();
 		this.unlisten = this.backend.onEvent((e) => this.handleEvent(e));
-		await this.loadWorkspaces();
+		await Promise.all([this.loadWorkspaces(), this.loadEngineStatus()]);
+	}
+
+	async loadEngineStatus(): Promise<void> {
+		try {
+			this.engine = await this.backend.call('engine_status', {});
+		} catch (e) {
+			this.report(e);
+		}
 	}
 
 	stop(): void {
@@ -139,6 +149,10 @@ export class AppState {
 	handleEvent(e: ApiEvent): void {
 		if (e.kind === 'import_progress') {
 			this.progress = { workspace_id: e.workspace_id, phase: e.phase, done: e.done, total: e.total };
+			return;
+		}
+		if (e.kind === 'engine') {
+			this.engine = e.status;
 			return;
 		}
 		if (e.entity === 'workspaces') void this.loadWorkspaces();

@@ -1,0 +1,955 @@
+//! Commands for sending: accounts, templates, campaigns, enrolment, lawful basis, the outbox
+//! and the engine.
+
+use outreach_channels::smtp::{SmtpSecurity, SmtpSettings, test_connection};
+use outreach_core::campaign::{
+    AccountFields, Campaign, CampaignFields, CampaignStatus, LegitimateInterestAssessment,
+    MessageStatus, SenderAccount, SendingSettings, SmtpSecurityMode, Template, Transport,
+    UnconfirmedChoice,
+};
+use outreach_core::compliance::{self, GateInput};
+use outreach_core::prospect::Prospect;
+use outreach_core::template::{self, MessageTemplate, Problem, RenderedMessage};
+use outreach_engine::variables;
+use outreach_store::campaigns::CampaignProgress;
+use outreach_store::consent::{ConsentEvent, SuppressionEntry};
+use outreach_store::outbox::MessageSummary;
+use outreach_store::prospects::ProspectQuery;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{Api, ApiError, ChangedEntity, ErrorCode, secrets};
+
+/// A workspace's new sending settings.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetSendingSettings {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The settings.
+    pub settings: SendingSettings,
+}
+
+/// A legitimate-interest assessment to record.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RecordAssessment {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The assessment.
+    pub assessment: LegitimateInterestAssessment,
+}
+
+/// Consent of one prospect.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RecordConsent {
+    /// The prospect.
+    #[ts(type = "number")]
+    pub prospect_id: i64,
+    /// What was agreed, when and how.
+    pub evidence: String,
+}
+
+/// A new account and its secrets (which go to the keychain only).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SaveAccount {
+    /// The workspace (new accounts).
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The account to change, or none for a new one.
+    #[ts(type = "number | null")]
+    pub id: Option<i64>,
+    /// Settings.
+    pub fields: AccountFields,
+    /// SMTP password or SendGrid API key; none leaves the stored one.
+    pub secret: Option<String>,
+    /// DKIM private key (PEM); none leaves the stored one.
+    pub dkim_private_key: Option<String>,
+}
+
+/// An account.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AccountRef {
+    /// Its id.
+    #[ts(type = "number")]
+    pub account_id: i64,
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AccountTest {
+    /// Everything worked.
+    pub ok: bool,
+    /// Where it failed: `dns`, `tcp`, `tls`, `auth`, `protocol`, `config`.
+    pub stage: Option<String>,
+    /// What happened.
+    pub message: String,
+}
+
+/// A template to save.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SaveTemplate {
+    /// The workspace (new templates).
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The template to change, or none for a new one.
+    #[ts(type = "number | null")]
+    pub id: Option<i64>,
+    /// Name.
+    pub name: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+}
+
+/// A template text to preview for a prospect.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PreviewTemplate {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// The prospect to render for; none picks the first one.
+    #[ts(type = "number | null")]
+    pub prospect_id: Option<i64>,
+    /// The account whose sender fields to use; none picks the first.
+    #[ts(type = "number | null")]
+    pub account_id: Option<i64>,
+    /// Check as the first step (needs the Art. 14 notice).
+    pub first_step: bool,
+}
+
+/// A preview and what the pre-send check says about it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct TemplatePreview {
+    /// The rendered message, when it renders.
+    pub rendered: Option<RenderedMessage>,
+    /// The prospect it was rendered for.
+    #[ts(type = "number | null")]
+    pub prospect_id: Option<i64>,
+    /// Problems, each with its sentence.
+    pub problems: Vec<ProblemView>,
+}
+
+/// A problem and its sentence.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProblemView {
+    /// The structured problem.
+    pub problem: Problem,
+    /// What to tell people.
+    pub message: String,
+}
+
+/// A campaign to save.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SaveCampaign {
+    /// The workspace (new campaigns).
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The campaign to change, or none for a new one.
+    #[ts(type = "number | null")]
+    pub id: Option<i64>,
+    /// Settings and sequence.
+    pub fields: CampaignFields,
+}
+
+/// A campaign.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CampaignRef {
+    /// Its id.
+    #[ts(type = "number")]
+    pub campaign_id: i64,
+}
+
+/// Prospects to enrol: those matching a filter of the campaign's workspace.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct EnrolFilter {
+    /// The campaign.
+    #[ts(type = "number")]
+    pub campaign_id: i64,
+    /// The filter (its workspace must be the campaign's; paging is ignored).
+    pub query: ProspectQuery,
+}
+
+/// Who an enrolment would take, and who not and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct EnrolPreview {
+    /// Prospects that will be enrolled.
+    pub will_enrol: u32,
+    /// Prospects already in the campaign.
+    pub already_enrolled: u32,
+    /// Prospects that would be refused, grouped by reason.
+    pub refused: Vec<RefusedGroup>,
+    /// A few of those that will be enrolled, for a look.
+    pub sample: Vec<Prospect>,
+}
+
+/// Prospects refused for one reason.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RefusedGroup {
+    /// Stable code.
+    pub code: String,
+    /// The reason.
+    pub reason: String,
+    /// How many.
+    pub count: u32,
+    /// Up to five of them.
+    pub examples: Vec<String>,
+}
+
+/// The pre-send check of a whole campaign.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CampaignCheck {
+    /// No problem: the campaign may start.
+    pub ready: bool,
+    /// Problems by step and variant.
+    pub steps: Vec<StepCheck>,
+    /// Problems of the campaign itself (no account, nobody enrolled, no postal address...).
+    pub general: Vec<String>,
+    /// Messages that can go out today at most, within the caps.
+    pub today_estimate: u32,
+}
+
+/// The problems of one step's variant.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct StepCheck {
+    /// Step number (1-based).
+    pub step: u32,
+    /// Variant label.
+    pub variant: String,
+    /// Template name.
+    pub template: String,
+    /// Its problems.
+    pub problems: Vec<ProblemView>,
+}
+
+/// A campaign's messages.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ListMessages {
+    /// The campaign.
+    #[ts(type = "number")]
+    pub campaign_id: i64,
+    /// Only this status.
+    pub status: Option<MessageStatus>,
+    /// At most this many (default 200).
+    pub limit: Option<u32>,
+}
+
+/// A decision about unconfirmed messages.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ResolveUnconfirmed {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The messages.
+    #[ts(type = "Array<number>")]
+    pub message_ids: Vec<i64>,
+    /// What to do.
+    pub choice: UnconfirmedChoice,
+}
+
+fn views(problems: Vec<Problem>) -> Vec<ProblemView> {
+    problems
+        .into_iter()
+        .map(|p| ProblemView {
+            message: p.message(),
+            problem: p,
+        })
+        .collect()
+}
+
+fn invalid(m: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidInput, m)
+}
+
+impl Api {
+    /// The workspace's sending settings.
+    pub async fn get_sending_settings(
+        &self,
+        args: crate::WorkspaceRef,
+    ) -> Result<SendingSettings, ApiError> {
+        Ok(self.store.sending_settings(args.workspace_id).await?)
+    }
+
+    /// Changes the workspace's sending settings.
+    pub async fn set_sending_settings(
+        &self,
+        args: SetSendingSettings,
+    ) -> Result<SendingSettings, ApiError> {
+        let mut s = args.settings;
+        s.time_zone = s.time_zone.trim().to_string();
+        if jiff::tz::TimeZone::get(&s.time_zone).is_err() {
+            return Err(invalid(format!(
+                "'{}' is not a time zone name (such as Europe/Berlin)",
+                s.time_zone
+            )));
+        }
+        let mut countries = Vec::new();
+        for c in &s.consent_only_countries {
+            let code = outreach_core::schedule::country_code(c)
+                .ok_or_else(|| invalid(format!("'{c}' is not a country")))?;
+            if !countries.iter().any(|x: &String| x == code) {
+                countries.push(code.to_string());
+            }
+        }
+        s.consent_only_countries = countries;
+        s.unsubscribe_url = s
+            .unsubscribe_url
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        if let Some(u) = &s.unsubscribe_url {
+            let parsed =
+                url::Url::parse(u).map_err(|e| invalid(format!("unsubscribe URL: {e}")))?;
+            if parsed.scheme() != "https" {
+                return Err(invalid("the one-click unsubscribe URL must use https"));
+            }
+        }
+        self.store
+            .set_sending_settings(args.workspace_id, &s, self.config.actor())
+            .await?;
+        self.changed(Some(args.workspace_id), ChangedEntity::Workspaces);
+        Ok(s)
+    }
+
+    /// The legitimate-interest assessment in force, if any.
+    pub async fn get_assessment(
+        &self,
+        args: crate::WorkspaceRef,
+    ) -> Result<Option<LegitimateInterestAssessment>, ApiError> {
+        Ok(self
+            .store
+            .current_assessment(args.workspace_id)
+            .await?
+            .map(|(_, a)| a))
+    }
+
+    /// Records the workspace's legitimate-interest assessment.
+    pub async fn record_assessment(
+        &self,
+        args: RecordAssessment,
+    ) -> Result<LegitimateInterestAssessment, ApiError> {
+        self.store
+            .record_assessment(args.workspace_id, &args.assessment, self.config.actor())
+            .await?;
+        self.changed(Some(args.workspace_id), ChangedEntity::Workspaces);
+        Ok(args.assessment)
+    }
+
+    /// Assigns legitimate interest to prospects.
+    pub async fn assign_legitimate_interest(
+        &self,
+        args: crate::ProspectIds,
+    ) -> Result<u32, ApiError> {
+        let n = self
+            .store
+            .assign_legitimate_interest(args.workspace_id, &args.ids, self.config.actor())
+            .await?;
+        self.changed(Some(args.workspace_id), ChangedEntity::Prospects);
+        Ok(n)
+    }
+
+    /// Records a prospect's consent with its evidence.
+    pub async fn record_consent(&self, args: RecordConsent) -> Result<Prospect, ApiError> {
+        self.store
+            .record_consent(args.prospect_id, &args.evidence, self.config.actor())
+            .await?;
+        let p = self.store.prospect(args.prospect_id).await?;
+        self.changed(Some(p.workspace_id), ChangedEntity::Prospects);
+        Ok(p)
+    }
+
+    /// A prospect's consent history.
+    pub async fn consent_history(
+        &self,
+        args: crate::ProspectId,
+    ) -> Result<Vec<ConsentEvent>, ApiError> {
+        Ok(self.store.consent_history(args.id).await?)
+    }
+
+    /// Opts a prospect out on every channel; returns how many queued messages were cancelled.
+    pub async fn opt_out_prospect(&self, args: crate::ProspectId) -> Result<u32, ApiError> {
+        let p = self.store.prospect(args.id).await?;
+        let hashes: Vec<SuppressionEntry> =
+            outreach_engine::suppression_entries(&self.keys.suppression, &p);
+        let n = self
+            .store
+            .opt_out(p.id, &hashes, "opted out by a person", self.config.actor())
+            .await?;
+        self.changed(Some(p.workspace_id), ChangedEntity::Prospects);
+        Ok(n)
+    }
+
+    /// A workspace's sender accounts.
+    pub async fn list_accounts(
+        &self,
+        args: crate::WorkspaceRef,
+    ) -> Result<Vec<SenderAccount>, ApiError> {
+        Ok(self.store.list_accounts(args.workspace_id).await?)
+    }
+
+    /// Creates or changes an account; secrets go to the keychain.
+    pub async fn save_account(&self, args: SaveAccount) -> Result<SenderAccount, ApiError> {
+        if let Some(pem) = &args.dkim_private_key {
+            let f = &args.fields;
+            let selector = f
+                .dkim_selector
+                .as_deref()
+                .ok_or_else(|| invalid("a DKIM key needs its selector"))?;
+            let domain = f
+                .dkim_domain
+                .clone()
+                .or_else(|| f.from_address.rsplit_once('@').map(|(_, d)| d.to_string()))
+                .unwrap_or_default();
+            outreach_channels::message::DkimKey::parse(selector, &domain, pem)
+                .map_err(|e| invalid(format!("DKIM key: {e}")))?;
+        }
+        if args.fields.transport == Transport::Smtp {
+            smtp_settings(&args.fields, None)?
+                .validate()
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        let account = match args.id {
+            Some(id) => {
+                self.store
+                    .update_account(id, &args.fields, self.config.actor())
+                    .await?
+            }
+            None => {
+                self.store
+                    .create_account(args.workspace_id, &args.fields, self.config.actor())
+                    .await?
+            }
+        };
+        let mut has_secret = account.has_secret;
+        let mut has_dkim = account.has_dkim_key;
+        if let Some(secret) = args.secret.filter(|s| !s.is_empty()) {
+            secrets::store(&self.config, account.id, secrets::Kind::Secret, &secret).await?;
+            has_secret = true;
+        }
+        if let Some(pem) = args.dkim_private_key.filter(|s| !s.is_empty()) {
+            secrets::store(&self.config, account.id, secrets::Kind::Dkim, &pem).await?;
+            has_dkim = true;
+        }
+        self.store
+            .set_account_secret_flags(account.id, has_secret, has_dkim)
+            .await?;
+        self.changed(Some(account.workspace_id), ChangedEntity::Campaigns);
+        Ok(self.store.account(account.id).await?)
+    }
+
+    /// Connects to the account's server and reports exactly what failed, if anything.
+    pub async fn test_account(&self, args: AccountRef) -> Result<AccountTest, ApiError> {
+        let a = self.store.account(args.account_id).await?;
+        let secret = if a.has_secret {
+            secrets::read(&self.config, a.id, secrets::Kind::Secret).await?
+        } else {
+            None
+        };
+        match a.fields.transport {
+            Transport::Smtp => {
+                let settings = smtp_settings(&a.fields, secret)?;
+                Ok(match test_connection(&settings).await {
+                    Ok(r) => AccountTest {
+                        ok: true,
+                        stage: None,
+                        message: format!(
+                            "connected to {} ({}){}{}",
+                            r.server_name,
+                            r.peer,
+                            if r.encrypted {
+                                ", encrypted"
+                            } else {
+                                ", loopback relay without TLS"
+                            },
+                            if r.authenticated { ", signed in" } else { "" }
+                        ),
+                    },
+                    Err(e) => AccountTest {
+                        ok: false,
+                        stage: serde_json::to_value(e.stage)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string)),
+                        message: e.to_string(),
+                    },
+                })
+            }
+            Transport::Sendgrid => {
+                let key = secret.ok_or_else(|| invalid("no SendGrid API key is stored"))?;
+                let key = outreach_channels::sendgrid::SecretString::from(key);
+                let client = match a.fields.api_base_url.as_deref() {
+                    Some(u) => outreach_channels::sendgrid::SendGridClient::new(u, key),
+                    None => outreach_channels::sendgrid::SendGridClient::production(key),
+                }
+                .map_err(|e| invalid(e.to_string()))?;
+                Ok(match client.verify().await {
+                    Ok(()) => AccountTest {
+                        ok: true,
+                        stage: None,
+                        message: "SendGrid accepted the API key".into(),
+                    },
+                    Err(e) => AccountTest {
+                        ok: false,
+                        stage: Some("auth".into()),
+                        message: e.to_string(),
+                    },
+                })
+            }
+        }
+    }
+
+    /// A workspace's templates.
+    pub async fn list_templates(
+        &self,
+        args: crate::WorkspaceRef,
+    ) -> Result<Vec<Template>, ApiError> {
+        Ok(self.store.list_templates(args.workspace_id).await?)
+    }
+
+    /// Creates or changes a template; its syntax must be valid.
+    pub async fn save_template(&self, args: SaveTemplate) -> Result<Template, ApiError> {
+        template::check_syntax(&MessageTemplate {
+            subject: args.subject.clone(),
+            body: args.body.clone(),
+        })
+        .map_err(|e| invalid(e.to_string()))?;
+        let a = self.config.actor();
+        let t = match args.id {
+            Some(id) => {
+                self.store
+                    .update_template(id, &args.name, &args.subject, &args.body, a)
+                    .await?
+            }
+            None => {
+                self.store
+                    .create_template(args.workspace_id, &args.name, &args.subject, &args.body, a)
+                    .await?
+            }
+        };
+        self.changed(Some(t.workspace_id), ChangedEntity::Campaigns);
+        Ok(t)
+    }
+
+    /// Renders a template for a prospect and runs the pre-send check on it. Works offline.
+    pub async fn preview_template(
+        &self,
+        args: PreviewTemplate,
+    ) -> Result<TemplatePreview, ApiError> {
+        let tpl = MessageTemplate {
+            subject: args.subject,
+            body: args.body,
+        };
+        let workspace = self.store.workspace(args.workspace_id).await?;
+        let prospect = match args.prospect_id {
+            Some(id) => Some(self.store.prospect(id).await?),
+            None => {
+                let q = ProspectQuery {
+                    workspace_id: args.workspace_id,
+                    limit: 1,
+                    ..Default::default()
+                };
+                self.store.list_prospects(&q).await?.rows.into_iter().next()
+            }
+        };
+        let accounts = self.store.list_accounts(args.workspace_id).await?;
+        let account = match args.account_id {
+            Some(id) => Some(self.store.account(id).await?),
+            None => accounts.into_iter().next(),
+        };
+        let settings = self.store.sending_settings(args.workspace_id).await?;
+        let (Some(p), Some(account)) = (
+            prospect,
+            account.or_else(|| placeholder_account(&workspace)),
+        ) else {
+            return Ok(TemplatePreview {
+                rendered: None,
+                prospect_id: None,
+                problems: views(template::pre_send_check(&tpl, args.first_step, &[])),
+            });
+        };
+        let token =
+            outreach_core::tokens::unsubscribe_token(&self.keys.unsubscribe, workspace.id, p.id);
+        let one_click = settings
+            .unsubscribe_url
+            .as_deref()
+            .map(|u| format!("{u}?t={token}"));
+        let vars = variables::build(&workspace, &account, &p, one_click.as_deref());
+        let problems = template::pre_send_check(&tpl, args.first_step, &[(p.id, vars.clone())]);
+        Ok(TemplatePreview {
+            rendered: template::render(&tpl, &vars, 0).ok(),
+            prospect_id: Some(p.id),
+            problems: views(problems),
+        })
+    }
+
+    /// A workspace's campaigns.
+    pub async fn list_campaigns(
+        &self,
+        args: crate::WorkspaceRef,
+    ) -> Result<Vec<Campaign>, ApiError> {
+        Ok(self.store.list_campaigns(args.workspace_id).await?)
+    }
+
+    /// One campaign.
+    pub async fn get_campaign(&self, args: CampaignRef) -> Result<Campaign, ApiError> {
+        Ok(self.store.campaign(args.campaign_id).await?)
+    }
+
+    /// Creates or changes a campaign.
+    pub async fn save_campaign(&self, args: SaveCampaign) -> Result<Campaign, ApiError> {
+        if let Some(a) = args.fields.account_id {
+            let account = self.store.account(a).await?;
+            if account.workspace_id != args.workspace_id {
+                return Err(invalid("the sender account belongs to another workspace"));
+            }
+        }
+        let a = self.config.actor();
+        let c = match args.id {
+            Some(id) => self.store.update_campaign(id, &args.fields, a).await?,
+            None => {
+                self.store
+                    .create_campaign(args.workspace_id, &args.fields, a)
+                    .await?
+            }
+        };
+        self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
+        Ok(c)
+    }
+
+    async fn enrol_candidates(
+        &self,
+        args: &EnrolFilter,
+    ) -> Result<(Campaign, Vec<Prospect>), ApiError> {
+        let c = self.store.campaign(args.campaign_id).await?;
+        if args.query.workspace_id != c.workspace_id {
+            return Err(invalid("the filter is for another workspace"));
+        }
+        let mut q = args.query.clone();
+        q.deleted = false;
+        q.limit = 1000;
+        q.offset = 0;
+        let mut all = Vec::new();
+        loop {
+            let page = self.store.list_prospects(&q).await?;
+            let n = page.rows.len();
+            all.extend(page.rows);
+            if n < 1000 {
+                break;
+            }
+            q.offset += 1000;
+        }
+        Ok((c, all))
+    }
+
+    /// Who an enrolment by this filter would take, and who not and why.
+    pub async fn preview_enrolment(&self, args: EnrolFilter) -> Result<EnrolPreview, ApiError> {
+        let (c, candidates) = self.enrol_candidates(&args).await?;
+        let enrolled: std::collections::HashSet<i64> = self
+            .store
+            .enrolled_prospects(c.id)
+            .await?
+            .into_iter()
+            .collect();
+        let settings = self.store.sending_settings(c.workspace_id).await?;
+        let has_assessment = self
+            .store
+            .current_assessment(c.workspace_id)
+            .await?
+            .is_some();
+        let mut preview = EnrolPreview::default();
+        let mut groups: Vec<RefusedGroup> = Vec::new();
+        for p in candidates {
+            if enrolled.contains(&p.id) {
+                preview.already_enrolled += 1;
+                continue;
+            }
+            match self.gate_for(&p, &settings, has_assessment).await? {
+                Ok(()) => {
+                    preview.will_enrol += 1;
+                    if preview.sample.len() < 5 {
+                        preview.sample.push(p);
+                    }
+                }
+                Err(r) => {
+                    let code = r.code.as_str().to_string();
+                    let name = p.display_name();
+                    match groups.iter_mut().find(|g| g.code == code) {
+                        Some(g) => {
+                            g.count += 1;
+                            if g.examples.len() < 5 {
+                                g.examples.push(name);
+                            }
+                        }
+                        None => groups.push(RefusedGroup {
+                            code,
+                            reason: r.reason,
+                            count: 1,
+                            examples: vec![name],
+                        }),
+                    }
+                }
+            }
+        }
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        preview.refused = groups;
+        Ok(preview)
+    }
+
+    async fn gate_for(
+        &self,
+        p: &Prospect,
+        settings: &SendingSettings,
+        has_assessment: bool,
+    ) -> Result<Result<(), compliance::Refusal>, ApiError> {
+        let hashes: Vec<String> = outreach_engine::suppression_entries(&self.keys.suppression, p)
+            .into_iter()
+            .map(|e| e.hash)
+            .collect();
+        let suppressed = self.store.is_suppressed(&hashes).await?;
+        let country = p
+            .country
+            .as_deref()
+            .map(|c| outreach_core::schedule::country_code(c).unwrap_or(c));
+        Ok(compliance::check(&GateInput {
+            email: p.email.as_deref(),
+            status: p.status,
+            deleted: p.deleted_at.is_some(),
+            erased: false,
+            objected: false,
+            suppressed,
+            lawful_basis: p.lawful_basis,
+            consent_with_evidence: p.consent_given,
+            workspace_has_assessment: has_assessment,
+            country,
+            consent_only_countries: &settings.consent_only_countries,
+            template_problems: &[],
+        }))
+    }
+
+    /// Enrols the prospects matching the filter that the compliance gate lets through.
+    pub async fn enrol_prospects(&self, args: EnrolFilter) -> Result<u32, ApiError> {
+        let (c, candidates) = self.enrol_candidates(&args).await?;
+        let settings = self.store.sending_settings(c.workspace_id).await?;
+        let has_assessment = self
+            .store
+            .current_assessment(c.workspace_id)
+            .await?
+            .is_some();
+        let mut ids = Vec::new();
+        for p in candidates {
+            if self.gate_for(&p, &settings, has_assessment).await?.is_ok() {
+                ids.push(p.id);
+            }
+        }
+        let n = self.store.enrol(c.id, &ids, self.config.actor()).await?;
+        self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
+        Ok(n)
+    }
+
+    /// The pre-send check of every step over every enrolled prospect.
+    pub async fn check_campaign(&self, args: CampaignRef) -> Result<CampaignCheck, ApiError> {
+        let c = self.store.campaign(args.campaign_id).await?;
+        let workspace = self.store.workspace(c.workspace_id).await?;
+        let settings = self.store.sending_settings(c.workspace_id).await?;
+        let mut general = Vec::new();
+        let account = match c.fields.account_id {
+            Some(a) => Some(self.store.account(a).await?),
+            None => {
+                general.push("choose a sender account".to_string());
+                None
+            }
+        };
+        if workspace.postal_address.trim().is_empty() {
+            general
+                .push("the workspace has no postal address, which every message must carry".into());
+        }
+        if workspace.legal_notice.trim().is_empty() {
+            general.push("the workspace has no legal notice (who writes and why), which the GDPR Art. 14 notice needs".into());
+        }
+        let enrolled = self.store.enrolled_prospects(c.id).await?;
+        if enrolled.is_empty() {
+            general.push("nobody is enrolled yet".into());
+        }
+        let mut recipients = Vec::new();
+        if let Some(account) = account.as_ref() {
+            for &pid in &enrolled {
+                let p = self.store.prospect(pid).await?;
+                let token = outreach_core::tokens::unsubscribe_token(
+                    &self.keys.unsubscribe,
+                    workspace.id,
+                    p.id,
+                );
+                let one_click = settings
+                    .unsubscribe_url
+                    .as_deref()
+                    .map(|u| format!("{u}?t={token}"));
+                recipients.push((
+                    p.id,
+                    variables::build(&workspace, account, &p, one_click.as_deref()),
+                ));
+            }
+        }
+        let mut steps = Vec::new();
+        for (i, step) in c.fields.steps.iter().enumerate() {
+            for (v, &tid) in step.template_ids.iter().enumerate() {
+                let t = self.store.template(tid).await?;
+                let tpl = MessageTemplate {
+                    subject: t.subject.clone(),
+                    body: t.body.clone(),
+                };
+                let problems = template::pre_send_check(&tpl, i == 0, &recipients);
+                steps.push(StepCheck {
+                    step: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    variant: outreach_store::campaigns::variant_label(v),
+                    template: t.name,
+                    problems: views(problems),
+                });
+            }
+        }
+        let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
+        let mut estimate = u32::try_from(enrolled.len()).unwrap_or(u32::MAX);
+        if let Some(cap) = c.fields.daily_cap {
+            estimate = estimate.min(cap);
+        }
+        if let Some(cap) = account.as_ref().and_then(|a| a.fields.daily_cap) {
+            estimate = estimate.min(cap);
+        }
+        Ok(CampaignCheck {
+            ready,
+            steps,
+            general,
+            today_estimate: estimate,
+        })
+    }
+
+    /// Starts (or resumes) a campaign after its pre-send check passes.
+    pub async fn start_campaign(&self, args: CampaignRef) -> Result<Campaign, ApiError> {
+        let check = self.check_campaign(args.clone()).await?;
+        if !check.ready {
+            let first = check
+                .general
+                .first()
+                .cloned()
+                .or_else(|| {
+                    check.steps.iter().find_map(|s| {
+                        s.problems
+                            .first()
+                            .map(|p| format!("step {} ({}): {}", s.step, s.variant, p.message))
+                    })
+                })
+                .unwrap_or_default();
+            return Err(ApiError::new(
+                ErrorCode::PreSendCheck,
+                format!("the pre-send check found problems; fix them first: {first}"),
+            ));
+        }
+        self.set_status(args.campaign_id, CampaignStatus::Running)
+            .await
+    }
+
+    /// Pauses a campaign; queued messages wait.
+    pub async fn pause_campaign(&self, args: CampaignRef) -> Result<Campaign, ApiError> {
+        self.set_status(args.campaign_id, CampaignStatus::Paused)
+            .await
+    }
+
+    /// Stops a campaign for good; queued messages are cancelled.
+    pub async fn stop_campaign(&self, args: CampaignRef) -> Result<Campaign, ApiError> {
+        self.set_status(args.campaign_id, CampaignStatus::Stopped)
+            .await
+    }
+
+    async fn set_status(&self, id: i64, status: CampaignStatus) -> Result<Campaign, ApiError> {
+        let c = self
+            .store
+            .set_campaign_status(id, status, self.config.actor())
+            .await?;
+        self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
+        Ok(c)
+    }
+
+    /// Counts for the campaign's progress view.
+    pub async fn campaign_progress(&self, args: CampaignRef) -> Result<CampaignProgress, ApiError> {
+        Ok(self.store.campaign_progress(args.campaign_id).await?)
+    }
+
+    /// A campaign's messages.
+    pub async fn list_messages(&self, args: ListMessages) -> Result<Vec<MessageSummary>, ApiError> {
+        Ok(self
+            .store
+            .list_messages(
+                args.campaign_id,
+                args.status,
+                i64::from(args.limit.unwrap_or(200)),
+            )
+            .await?)
+    }
+
+    /// Applies a person's decision to unconfirmed messages.
+    pub async fn resolve_unconfirmed(&self, args: ResolveUnconfirmed) -> Result<u32, ApiError> {
+        let n = self
+            .store
+            .resolve_unconfirmed(
+                args.workspace_id,
+                &args.message_ids,
+                args.choice,
+                self.config.actor(),
+            )
+            .await?;
+        self.changed(Some(args.workspace_id), ChangedEntity::Campaigns);
+        Ok(n)
+    }
+}
+
+fn placeholder_account(w: &outreach_core::prospect::Workspace) -> Option<SenderAccount> {
+    Some(SenderAccount {
+        id: 0,
+        workspace_id: w.id,
+        fields: AccountFields {
+            name: "preview".into(),
+            transport: Transport::Smtp,
+            host: None,
+            port: None,
+            security: None,
+            username: None,
+            api_base_url: None,
+            from_name: w.name.clone(),
+            from_address: "sender@example.com".into(),
+            reply_to: None,
+            per_minute_cap: None,
+            hourly_cap: None,
+            daily_cap: None,
+            ramp_start: None,
+            ramp_increase: None,
+            dkim_selector: None,
+            dkim_domain: None,
+        },
+        has_secret: false,
+        has_dkim_key: false,
+        created_at: String::new(),
+    })
+}
+
+/// The SMTP settings of an account.
+pub(crate) fn smtp_settings(
+    f: &AccountFields,
+    password: Option<String>,
+) -> Result<SmtpSettings, ApiError> {
+    let host = f
+        .host
+        .clone()
+        .ok_or_else(|| invalid("an SMTP account needs a host"))?;
+    let security = match f.security {
+        Some(SmtpSecurityMode::ImplicitTls) => SmtpSecurity::ImplicitTls,
+        Some(SmtpSecurityMode::StartTls) => SmtpSecurity::StartTls,
+        Some(SmtpSecurityMode::PlainLoopback) => SmtpSecurity::PlainLoopback,
+        None => return Err(invalid("choose how the SMTP connection is secured")),
+    };
+    let mut s = SmtpSettings::new(host, f.port.unwrap_or(587), security);
+    s.username = f.username.clone();
+    s.password = password;
+    Ok(s)
+}

@@ -1,0 +1,1033 @@
+//! Sending from the command line: accounts, templates, campaigns, lawful basis, and the engine.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use outreach_api::core::campaign::{
+    AccountFields, CampaignFields, LegitimateInterestAssessment, SmtpSecurityMode, Step,
+    StepCondition, Transport, UnconfirmedChoice,
+};
+use outreach_api::core::schedule::{SendWindow, Weekday};
+use outreach_api::store::prospects::ProspectQuery;
+use outreach_api::{
+    AccountRef, Api, ApiError, CampaignRef, EnrolFilter, ListMessages, PreviewTemplate, ProspectId,
+    ProspectIds, RecordAssessment, RecordConsent, ResolveUnconfirmed, SaveAccount, SaveCampaign,
+    SaveTemplate, WorkspaceRef,
+};
+
+use crate::cli::{parse_status, workspace};
+use crate::output;
+
+/// Sender accounts.
+// Parsed once per process: the size of a variant costs nothing worth boxing clap's fields for.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an SMTP or SendGrid account. The password or API key is read from the
+    /// OUTREACH_SECRET environment variable (never from the command line) and kept in the
+    /// OS keychain.
+    Add {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// A name for the account.
+        name: String,
+        /// smtp or sendgrid.
+        #[arg(long, default_value = "smtp")]
+        transport: String,
+        /// SMTP host.
+        #[arg(long)]
+        host: Option<String>,
+        /// SMTP port (default 465, 587 or 25 by security).
+        #[arg(long)]
+        port: Option<u16>,
+        /// implicit_tls, start_tls, or plain_loopback (only to a relay on this machine).
+        #[arg(long, default_value = "start_tls")]
+        security: String,
+        /// SMTP user name.
+        #[arg(long)]
+        username: Option<String>,
+        /// SendGrid API base URL (default: the public API).
+        #[arg(long)]
+        api_url: Option<String>,
+        /// Sender name.
+        #[arg(long)]
+        from_name: String,
+        /// Sender address.
+        #[arg(long)]
+        from: String,
+        /// Reply-to address.
+        #[arg(long)]
+        reply_to: Option<String>,
+        /// At most this many per minute.
+        #[arg(long)]
+        per_minute: Option<u32>,
+        /// At most this many per hour.
+        #[arg(long)]
+        per_hour: Option<u32>,
+        /// At most this many per 24 hours.
+        #[arg(long)]
+        per_day: Option<u32>,
+        /// DKIM selector (with --dkim-key).
+        #[arg(long)]
+        dkim_selector: Option<String>,
+        /// DKIM private key file (PEM).
+        #[arg(long)]
+        dkim_key: Option<PathBuf>,
+    },
+    /// Connect to the account's server and say exactly what fails, if anything.
+    Test {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The account's name.
+        name: String,
+    },
+    /// List accounts.
+    List {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+    },
+}
+
+/// Message templates.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Add or replace a template.
+    Save {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Its name.
+        name: String,
+        /// Subject line.
+        #[arg(long)]
+        subject: String,
+        /// File holding the body.
+        #[arg(long)]
+        body_file: PathBuf,
+    },
+    /// Render a template for a prospect and run the pre-send check.
+    Preview {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The template's name.
+        name: String,
+        /// The prospect (default: the first).
+        #[arg(long)]
+        prospect: Option<i64>,
+        /// Check it as a follow-up (no Art. 14 notice needed).
+        #[arg(long)]
+        follow_up: bool,
+    },
+    /// List templates.
+    List {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+    },
+}
+
+/// Campaigns.
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create a campaign (a draft).
+    Create {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Its name.
+        name: String,
+        /// The sender account's name.
+        #[arg(long)]
+        account: String,
+        /// A step: `TEMPLATE[,TEMPLATE_B...][@DAYS]` (DAYS: business days after the previous
+        /// step); repeatable, in order.
+        #[arg(long = "step", required = true)]
+        steps: Vec<String>,
+        /// Send days, e.g. mon,tue,wed,thu,fri.
+        #[arg(long, default_value = "mon,tue,wed,thu,fri")]
+        days: String,
+        /// Send window in each prospect's time zone, HH:MM-HH:MM.
+        #[arg(long, default_value = "09:00-17:00")]
+        window: String,
+        /// At most this many of the campaign's messages per 24 hours.
+        #[arg(long)]
+        daily_cap: Option<u32>,
+        /// Random gap between sends in seconds, MIN-MAX.
+        #[arg(long, default_value = "60-180")]
+        gap: String,
+    },
+    /// Enrol prospects by filter (shows who will and will not be enrolled with --dry-run).
+    Enrol {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+        /// Only this status; repeatable.
+        #[arg(long)]
+        status: Vec<String>,
+        /// Only scores at or above.
+        #[arg(long)]
+        min_score: Option<u8>,
+        /// Only this country.
+        #[arg(long)]
+        country: Option<String>,
+        /// Show the preview and stop.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run the pre-send check of every step over every enrolled prospect.
+    Check {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
+    /// Start (or resume) a campaign; the engine (`outreach run` or the app) sends.
+    Start {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
+    /// Pause a campaign.
+    Pause {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
+    /// Stop a campaign for good (queued messages are cancelled).
+    Stop {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
+    /// Show progress: queued, sent, failed, blocked with reasons, unconfirmed, next send.
+    Status {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
+    /// Decide about unconfirmed messages: mark-sent, resend or cancel.
+    Resolve {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+        /// mark-sent, resend or cancel.
+        #[arg(long)]
+        choice: String,
+        /// Message ids (default: every unconfirmed message of the campaign).
+        ids: Vec<i64>,
+    },
+}
+
+/// Lawful basis and consent.
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Record the workspace's legitimate-interest assessment.
+    Assess {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Purpose of the processing.
+        #[arg(long)]
+        purpose: String,
+        /// Why it is necessary.
+        #[arg(long)]
+        necessity: String,
+        /// The balancing test.
+        #[arg(long)]
+        balancing: String,
+        /// Who assessed it.
+        #[arg(long)]
+        author: String,
+        /// Date (YYYY-MM-DD; default today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Assign legitimate interest to prospects (all live ones of a status, or by id).
+    Assign {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Only this status; repeatable.
+        #[arg(long)]
+        status: Vec<String>,
+        /// Prospect ids (default: all matching).
+        ids: Vec<i64>,
+    },
+    /// Record a prospect's consent with its evidence.
+    Record {
+        /// The prospect.
+        id: i64,
+        /// What was agreed, when and how.
+        #[arg(long)]
+        evidence: String,
+    },
+    /// Opt a prospect out on every channel.
+    OptOut {
+        /// The prospect.
+        id: i64,
+    },
+}
+
+fn security(s: &str) -> Result<SmtpSecurityMode> {
+    SmtpSecurityMode::parse(s).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "unknown security '{s}'; use implicit_tls, start_tls or plain_loopback"
+        ))
+        .into()
+    })
+}
+
+fn minutes(hhmm: &str) -> Result<u16> {
+    let (h, m) = hhmm
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| ApiError::invalid(format!("'{hhmm}' is not HH:MM")))?;
+    let h: u16 = h
+        .parse()
+        .map_err(|_| ApiError::invalid(format!("'{hhmm}' is not HH:MM")))?;
+    let m: u16 = m
+        .parse()
+        .map_err(|_| ApiError::invalid(format!("'{hhmm}' is not HH:MM")))?;
+    Ok(h * 60 + m)
+}
+
+fn window(days: &str, window: &str) -> Result<SendWindow> {
+    let days = days
+        .split(',')
+        .map(|d| {
+            serde_json::from_value::<Weekday>(serde_json::Value::String(d.trim().to_lowercase()))
+                .map_err(|_| ApiError::invalid(format!("'{d}' is not a weekday (mon..sun)")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (a, b) = window
+        .split_once('-')
+        .ok_or_else(|| ApiError::invalid(format!("'{window}' is not HH:MM-HH:MM")))?;
+    Ok(SendWindow {
+        days,
+        start_minute: minutes(a)?,
+        end_minute: minutes(b)?,
+    })
+}
+
+fn range(s: &str) -> Result<(u32, u32)> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| ApiError::invalid(format!("'{s}' is not MIN-MAX seconds")))
+    };
+    Ok((p(a)?, p(b)?))
+}
+
+async fn campaign_id(api: &Api, ws: i64, name: &str) -> Result<i64> {
+    let all = api
+        .list_campaigns(WorkspaceRef { workspace_id: ws })
+        .await?;
+    all.iter()
+        .find(|c| c.fields.name.eq_ignore_ascii_case(name.trim()))
+        .map(|c| c.id)
+        .ok_or_else(|| {
+            ApiError::new(
+                outreach_api::ErrorCode::NotFound,
+                format!("no campaign named '{name}'"),
+            )
+            .into()
+        })
+}
+
+/// Runs an account command.
+pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
+    match cmd {
+        AccountCommand::Add {
+            workspace: ws,
+            name,
+            transport,
+            host,
+            port,
+            security: sec,
+            username,
+            api_url,
+            from_name,
+            from,
+            reply_to,
+            per_minute,
+            per_hour,
+            per_day,
+            dkim_selector,
+            dkim_key,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let transport = Transport::parse(&transport).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "unknown transport '{transport}'; use smtp or sendgrid"
+                ))
+            })?;
+            let dkim_private_key = match dkim_key {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading the DKIM key {}", p.display()))?,
+                ),
+                None => None,
+            };
+            let a = api
+                .save_account(SaveAccount {
+                    workspace_id: w.id,
+                    id: None,
+                    fields: AccountFields {
+                        name,
+                        transport,
+                        host,
+                        port,
+                        security: match transport {
+                            Transport::Smtp => Some(security(&sec)?),
+                            Transport::Sendgrid => None,
+                        },
+                        username,
+                        api_base_url: api_url,
+                        from_name,
+                        from_address: from,
+                        reply_to,
+                        per_minute_cap: per_minute,
+                        hourly_cap: per_hour,
+                        daily_cap: per_day,
+                        ramp_start: None,
+                        ramp_increase: None,
+                        dkim_selector,
+                        dkim_domain: None,
+                    },
+                    secret: std::env::var("OUTREACH_SECRET").ok(),
+                    dkim_private_key,
+                })
+                .await?;
+            if json {
+                output::json(&a)?;
+            } else {
+                println!("added account '{}' (#{})", a.fields.name, a.id);
+            }
+        }
+        AccountCommand::Test {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let a = api
+                .list_accounts(WorkspaceRef { workspace_id: w.id })
+                .await?
+                .into_iter()
+                .find(|a| a.fields.name.eq_ignore_ascii_case(name.trim()))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        outreach_api::ErrorCode::NotFound,
+                        format!("no account named '{name}'"),
+                    )
+                })?;
+            let t = api.test_account(AccountRef { account_id: a.id }).await?;
+            if json {
+                output::json(&t)?;
+            } else if t.ok {
+                println!("ok: {}", t.message);
+            } else {
+                println!(
+                    "failed at {}: {}",
+                    t.stage.clone().unwrap_or_default(),
+                    t.message
+                );
+            }
+            if !t.ok {
+                anyhow::bail!(ApiError::new(
+                    outreach_api::ErrorCode::InvalidInput,
+                    t.message
+                ));
+            }
+        }
+        AccountCommand::List { workspace: ws } => {
+            let w = workspace(api, &ws).await?;
+            let all = api
+                .list_accounts(WorkspaceRef { workspace_id: w.id })
+                .await?;
+            if json {
+                output::json(&all)?;
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.id.to_string(),
+                            a.fields.name.clone(),
+                            a.fields.transport.as_str().to_string(),
+                            a.fields.from_address.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "NAME", "TRANSPORT", "FROM"], &rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a template command.
+pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()> {
+    match cmd {
+        TemplateCommand::Save {
+            workspace: ws,
+            name,
+            subject,
+            body_file,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let body = std::fs::read_to_string(&body_file)
+                .with_context(|| format!("reading {}", body_file.display()))?;
+            let existing = api
+                .list_templates(WorkspaceRef { workspace_id: w.id })
+                .await?
+                .into_iter()
+                .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
+                .map(|t| t.id);
+            let t = api
+                .save_template(SaveTemplate {
+                    workspace_id: w.id,
+                    id: existing,
+                    name,
+                    subject,
+                    body,
+                })
+                .await?;
+            if json {
+                output::json(&t)?;
+            } else {
+                println!("saved template '{}' (#{})", t.name, t.id);
+            }
+        }
+        TemplateCommand::Preview {
+            workspace: ws,
+            name,
+            prospect,
+            follow_up,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let t = api
+                .list_templates(WorkspaceRef { workspace_id: w.id })
+                .await?
+                .into_iter()
+                .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        outreach_api::ErrorCode::NotFound,
+                        format!("no template named '{name}'"),
+                    )
+                })?;
+            let p = api
+                .preview_template(PreviewTemplate {
+                    workspace_id: w.id,
+                    subject: t.subject,
+                    body: t.body,
+                    prospect_id: prospect,
+                    account_id: None,
+                    first_step: !follow_up,
+                })
+                .await?;
+            if json {
+                output::json(&p)?;
+            } else {
+                if let Some(r) = &p.rendered {
+                    println!("Subject: {}\n\n{}", r.subject, r.body);
+                }
+                for problem in &p.problems {
+                    eprintln!("problem: {}", problem.message);
+                }
+            }
+        }
+        TemplateCommand::List { workspace: ws } => {
+            let w = workspace(api, &ws).await?;
+            let all = api
+                .list_templates(WorkspaceRef { workspace_id: w.id })
+                .await?;
+            if json {
+                output::json(&all)?;
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|t| vec![t.id.to_string(), t.name.clone(), t.subject.clone()])
+                    .collect();
+                output::table(&["ID", "NAME", "SUBJECT"], &rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a campaign command.
+pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()> {
+    match cmd {
+        CampaignCommand::Create {
+            workspace: ws,
+            name,
+            account,
+            steps,
+            days,
+            window: win,
+            daily_cap,
+            gap,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let wid = WorkspaceRef { workspace_id: w.id };
+            let account = api
+                .list_accounts(wid.clone())
+                .await?
+                .into_iter()
+                .find(|a| a.fields.name.eq_ignore_ascii_case(account.trim()))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        outreach_api::ErrorCode::NotFound,
+                        format!("no account named '{account}'"),
+                    )
+                })?;
+            let templates = api.list_templates(wid).await?;
+            let mut out = Vec::new();
+            for s in &steps {
+                let (names, delay) = match s.rsplit_once('@') {
+                    Some((n, d)) => (
+                        n,
+                        d.trim().parse::<u32>().map_err(|_| {
+                            ApiError::invalid(format!("'{d}' is not a number of days"))
+                        })?,
+                    ),
+                    None => (s.as_str(), 0),
+                };
+                let mut ids = Vec::new();
+                for n in names.split(',') {
+                    let t = templates
+                        .iter()
+                        .find(|t| t.name.eq_ignore_ascii_case(n.trim()))
+                        .ok_or_else(|| {
+                            ApiError::new(
+                                outreach_api::ErrorCode::NotFound,
+                                format!("no template named '{n}'"),
+                            )
+                        })?;
+                    ids.push(t.id);
+                }
+                out.push(Step {
+                    delay_business_days: delay,
+                    condition: if out.is_empty() {
+                        StepCondition::Always
+                    } else {
+                        StepCondition::NoReply
+                    },
+                    template_ids: ids,
+                });
+            }
+            let (min_gap, max_gap) = range(&gap)?;
+            let c = api
+                .save_campaign(SaveCampaign {
+                    workspace_id: w.id,
+                    id: None,
+                    fields: CampaignFields {
+                        name,
+                        account_id: Some(account.id),
+                        window: window(&days, &win)?,
+                        daily_cap,
+                        min_gap_seconds: min_gap,
+                        max_gap_seconds: max_gap,
+                        steps: out,
+                    },
+                })
+                .await?;
+            if json {
+                output::json(&c)?;
+            } else {
+                println!("created campaign '{}' (#{}), a draft", c.fields.name, c.id);
+            }
+        }
+        CampaignCommand::Enrol {
+            workspace: ws,
+            name,
+            status,
+            min_score,
+            country,
+            dry_run,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let statuses = status
+                .iter()
+                .map(|s| parse_status(s))
+                .collect::<Result<Vec<_>>>()?;
+            let filter = EnrolFilter {
+                campaign_id: id,
+                query: ProspectQuery {
+                    workspace_id: w.id,
+                    statuses,
+                    min_score,
+                    country,
+                    ..Default::default()
+                },
+            };
+            let preview = api.preview_enrolment(filter.clone()).await?;
+            if dry_run {
+                if json {
+                    output::json(&preview)?;
+                } else {
+                    println!(
+                        "{} will be enrolled, {} already are",
+                        preview.will_enrol, preview.already_enrolled
+                    );
+                    for g in &preview.refused {
+                        println!("{} refused ({}): {}", g.count, g.code, g.reason);
+                    }
+                }
+                return Ok(());
+            }
+            let n = api.enrol_prospects(filter).await?;
+            if json {
+                output::json(&serde_json::json!({ "enrolled": n, "refused": preview.refused }))?;
+            } else {
+                println!("enrolled {n} prospect(s)");
+                for g in &preview.refused {
+                    println!("{} not enrolled ({}): {}", g.count, g.code, g.reason);
+                }
+            }
+        }
+        CampaignCommand::Check {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let check = api.check_campaign(CampaignRef { campaign_id: id }).await?;
+            if json {
+                output::json(&check)?;
+            } else {
+                for g in &check.general {
+                    println!("problem: {g}");
+                }
+                for s in &check.steps {
+                    for p in &s.problems {
+                        println!(
+                            "step {} ({}, {}): {}",
+                            s.step, s.variant, s.template, p.message
+                        );
+                    }
+                }
+                if check.ready {
+                    println!("ready: up to {} message(s) today", check.today_estimate);
+                }
+            }
+            if !check.ready {
+                anyhow::bail!(ApiError::new(
+                    outreach_api::ErrorCode::PreSendCheck,
+                    "the pre-send check found problems"
+                ));
+            }
+        }
+        CampaignCommand::Start {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let c = api.start_campaign(CampaignRef { campaign_id: id }).await?;
+            status_line(json, &c)?;
+        }
+        CampaignCommand::Pause {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let c = api.pause_campaign(CampaignRef { campaign_id: id }).await?;
+            status_line(json, &c)?;
+        }
+        CampaignCommand::Stop {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let c = api.stop_campaign(CampaignRef { campaign_id: id }).await?;
+            status_line(json, &c)?;
+        }
+        CampaignCommand::Status {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let c = api.get_campaign(CampaignRef { campaign_id: id }).await?;
+            let p = api
+                .campaign_progress(CampaignRef { campaign_id: id })
+                .await?;
+            if json {
+                output::json(&serde_json::json!({ "status": c.status, "progress": p }))?;
+            } else {
+                println!("{} ({})", c.fields.name, c.status.as_str());
+                println!(
+                    "enrolled {}  active {}  completed {}",
+                    p.enrolled, p.active, p.completed
+                );
+                println!(
+                    "queued {}  sent {}  failed {}  bounced {}  unconfirmed {}  cancelled {}  blocked {}",
+                    p.queued, p.sent, p.failed, p.bounced, p.unconfirmed, p.cancelled, p.blocked
+                );
+                for r in &p.blocked_reasons {
+                    println!("  blocked {} ({}): {}", r.count, r.code, r.reason);
+                }
+                if let Some(n) = &p.next_send_at {
+                    println!("next send {n}");
+                }
+                if let Some(e) = &p.last_error {
+                    println!("last error: {e}");
+                }
+            }
+        }
+        CampaignCommand::Resolve {
+            workspace: ws,
+            name,
+            choice,
+            ids,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_id(api, w.id, &name).await?;
+            let choice = match choice.as_str() {
+                "mark-sent" => UnconfirmedChoice::MarkSent,
+                "resend" => UnconfirmedChoice::Resend,
+                "cancel" => UnconfirmedChoice::Cancel,
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "unknown choice '{other}'; use mark-sent, resend or cancel"
+                    ))
+                    .into());
+                }
+            };
+            let ids = if ids.is_empty() {
+                api.list_messages(ListMessages {
+                    campaign_id: id,
+                    status: Some(outreach_api::core::campaign::MessageStatus::Unconfirmed),
+                    limit: Some(100_000),
+                })
+                .await?
+                .into_iter()
+                .map(|m| m.id)
+                .collect()
+            } else {
+                ids
+            };
+            let n = api
+                .resolve_unconfirmed(ResolveUnconfirmed {
+                    workspace_id: w.id,
+                    message_ids: ids,
+                    choice,
+                })
+                .await?;
+            if json {
+                output::json(&n)?;
+            } else {
+                println!("{n} message(s) resolved");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn status_line(json: bool, c: &outreach_api::core::campaign::Campaign) -> Result<()> {
+    if json {
+        output::json(c)?;
+    } else {
+        println!("campaign '{}' is {}", c.fields.name, c.status.as_str());
+    }
+    Ok(())
+}
+
+/// Runs a consent command.
+pub async fn consent(api: &Api, cmd: ConsentCommand, json: bool) -> Result<()> {
+    match cmd {
+        ConsentCommand::Assess {
+            workspace: ws,
+            purpose,
+            necessity,
+            balancing,
+            author,
+            date,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let assessed_on = date.unwrap_or_else(|| jiff::Zoned::now().date().to_string());
+            let a = api
+                .record_assessment(RecordAssessment {
+                    workspace_id: w.id,
+                    assessment: LegitimateInterestAssessment {
+                        purpose,
+                        necessity,
+                        balancing,
+                        assessed_on,
+                        author,
+                    },
+                })
+                .await?;
+            if json {
+                output::json(&a)?;
+            } else {
+                println!(
+                    "recorded the legitimate-interest assessment of {}",
+                    a.assessed_on
+                );
+            }
+        }
+        ConsentCommand::Assign {
+            workspace: ws,
+            status,
+            ids,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let ids = if ids.is_empty() {
+                let statuses = status
+                    .iter()
+                    .map(|s| parse_status(s))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut q = ProspectQuery {
+                    workspace_id: w.id,
+                    statuses,
+                    limit: 1000,
+                    ..Default::default()
+                };
+                let mut all = Vec::new();
+                loop {
+                    let page = api.list_prospects(q.clone()).await?;
+                    let n = page.rows.len() as u32;
+                    all.extend(page.rows.into_iter().map(|p| p.id));
+                    q.offset += n;
+                    if n == 0 || q.offset >= page.total {
+                        break;
+                    }
+                }
+                all
+            } else {
+                ids
+            };
+            let n = api
+                .assign_legitimate_interest(ProspectIds {
+                    workspace_id: w.id,
+                    ids,
+                })
+                .await?;
+            if json {
+                output::json(&n)?;
+            } else {
+                println!("legitimate interest assigned to {n} prospect(s)");
+            }
+        }
+        ConsentCommand::Record { id, evidence } => {
+            let p = api
+                .record_consent(RecordConsent {
+                    prospect_id: id,
+                    evidence,
+                })
+                .await?;
+            if json {
+                output::json(&p)?;
+            } else {
+                println!("consent recorded for {}", p.display_name());
+            }
+        }
+        ConsentCommand::OptOut { id } => {
+            let n = api.opt_out_prospect(ProspectId { id }).await?;
+            if json {
+                output::json(&n)?;
+            } else {
+                println!("opted out; {n} queued message(s) cancelled");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the engine until Ctrl-C / SIGTERM (or, with `until_idle`, until nothing is left to
+/// send now).
+pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopper = {
+        let api = api.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut idle_checks = 0u32;
+            loop {
+                tokio::select! {
+                    _ = shutdown_signal() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
+                        if until_idle && api.is_idle().await.unwrap_or(false) {
+                            idle_checks += 1;
+                            // Twice in a row: a pass may be between enqueue and claim.
+                            if idle_checks >= 2 {
+                                break;
+                            }
+                        } else {
+                            idle_checks = 0;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(true);
+        })
+    };
+    if !json {
+        eprintln!("sending engine starting; Ctrl-C stops it after the message in hand");
+    }
+    let result = api
+        .run_engine_with(
+            outreach_api::engine::EngineConfig {
+                idle_tick: std::time::Duration::from_millis(500),
+                ..Default::default()
+            },
+            rx,
+        )
+        .await;
+    stopper.abort();
+    result?;
+    let status = api.engine_status(outreach_api::NoArgs {}).await?;
+    if json {
+        output::json(&status)?;
+    } else {
+        eprintln!("engine stopped; {} queued", status.queued);
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

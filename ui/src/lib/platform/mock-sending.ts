@@ -1,0 +1,721 @@
+/**
+ * The sending half of the mock backend: settings, compliance records, accounts, templates,
+ * campaigns and their outbox. It keeps the core's contract (shapes, error codes, status
+ * transitions, `changed` events) without sending anything; {@link MockSending.sendNext}
+ * plays the engine's part when a test or the browser preview wants progress.
+ */
+import type {
+	ApiError,
+	ApiEvent,
+	BlockedReason,
+	Campaign,
+	CampaignFields,
+	ChangedEntity,
+	Commands,
+	ConsentEvent,
+	EngineStatus,
+	ErrorCode,
+	LegitimateInterestAssessment,
+	MessageStatus,
+	MessageSummary,
+	Problem,
+	Prospect,
+	ProspectQuery,
+	RefusedGroup,
+	SenderAccount,
+	SendingSettings,
+	StepCheck,
+	Template,
+	Workspace
+} from '$lib/generated/commands';
+import { renderAndCheck, syntaxProblems, varsFor, views, problemMessage } from './mock-template';
+
+/** The commands this module answers. */
+export type SendingCommand =
+	| 'get_sending_settings'
+	| 'set_sending_settings'
+	| 'get_assessment'
+	| 'record_assessment'
+	| 'assign_legitimate_interest'
+	| 'record_consent'
+	| 'consent_history'
+	| 'opt_out_prospect'
+	| 'list_accounts'
+	| 'save_account'
+	| 'test_account'
+	| 'list_templates'
+	| 'save_template'
+	| 'preview_template'
+	| 'list_campaigns'
+	| 'get_campaign'
+	| 'save_campaign'
+	| 'preview_enrolment'
+	| 'enrol_prospects'
+	| 'check_campaign'
+	| 'start_campaign'
+	| 'pause_campaign'
+	| 'stop_campaign'
+	| 'campaign_progress'
+	| 'list_messages'
+	| 'resolve_unconfirmed'
+	| 'engine_status';
+
+type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => Commands[K]['result'] };
+
+/** What the sending mock needs from the rest of the mock. */
+export interface SendingHost {
+	workspace(id: number): Workspace;
+	prospect(id: number): Prospect;
+	/** Live prospects matching a filter, paging ignored. */
+	matching(q: ProspectQuery): Prospect[];
+	changed(entity: ChangedEntity, workspaceId: number | null): void;
+	log(workspaceId: number, action: string, summary: string): void;
+	emit(e: ApiEvent): void;
+	now(): string;
+}
+
+function fail(code: ErrorCode, message: string): never {
+	const err: ApiError = { code, message };
+	throw err;
+}
+
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+interface Enrolment {
+	campaign_id: number;
+	prospect_id: number;
+	/** Steps already queued. */
+	queued_steps: number;
+}
+
+/** The in-memory sending state. */
+export class MockSending {
+	private settings = new Map<number, SendingSettings>();
+	private assessments = new Map<number, LegitimateInterestAssessment>();
+	private consent: (ConsentEvent & { prospect_id: number })[] = [];
+	private accounts: SenderAccount[] = [];
+	/** Secrets by account id: written, never read back out. */
+	private secrets = new Map<number, string>();
+	private templates: Template[] = [];
+	private campaigns: Campaign[] = [];
+	private enrolments: Enrolment[] = [];
+	private messages: MessageSummary[] = [];
+	private blocked = new Map<number, BlockedReason[]>();
+	private sentSinceStart = 0;
+	private seq = { account: 0, template: 0, campaign: 0, message: 0, consent: 0 };
+
+	constructor(private host: SendingHost) {}
+
+	// ---- seeding (tests and the browser preview) ----------------------------------
+
+	/** Create a template directly. */
+	seedTemplate(workspaceId: number, name: string, subject: string, body: string): Template {
+		const t: Template = { id: ++this.seq.template, workspace_id: workspaceId, name, subject, body, updated_at: this.host.now() };
+		this.templates.push(t);
+		return t;
+	}
+
+	/** Create an SMTP account directly, with a stored password. */
+	seedAccount(workspaceId: number, name: string, dailyCap: number | null = null): SenderAccount {
+		const a: SenderAccount = {
+			id: ++this.seq.account,
+			workspace_id: workspaceId,
+			fields: {
+				name,
+				transport: 'smtp',
+				host: 'smtp.example.com',
+				port: 465,
+				security: 'implicit_tls',
+				username: 'alex',
+				api_base_url: null,
+				from_name: 'Alex Example',
+				from_address: 'alex@example.com',
+				reply_to: null,
+				per_minute_cap: null,
+				hourly_cap: null,
+				daily_cap: dailyCap,
+				ramp_start: null,
+				ramp_increase: null,
+				dkim_selector: null,
+				dkim_domain: null
+			},
+			has_secret: true,
+			has_dkim_key: false,
+			created_at: this.host.now()
+		};
+		this.accounts.push(a);
+		this.secrets.set(a.id, 'seeded');
+		return a;
+	}
+
+	/** Create a draft campaign directly. */
+	seedCampaign(workspaceId: number, fields: Partial<CampaignFields> & { name: string }): Campaign {
+		const c: Campaign = {
+			id: ++this.seq.campaign,
+			workspace_id: workspaceId,
+			status: 'draft',
+			fields: { ...defaultCampaignFields(), ...fields },
+			started_at: null,
+			created_at: this.host.now()
+		};
+		this.campaigns.push(c);
+		return c;
+	}
+
+	/** Enrol prospects directly. */
+	seedEnrolments(campaignId: number, prospectIds: number[]): void {
+		for (const prospect_id of prospectIds) this.enrolments.push({ campaign_id: campaignId, prospect_id, queued_steps: 0 });
+	}
+
+	/** Put messages of a status into a campaign's outbox directly. */
+	seedMessages(campaignId: number, status: MessageStatus, prospectIds: number[]): MessageSummary[] {
+		return prospectIds.map((pid) => this.addMessage(this.campaign(campaignId), pid, 1, status));
+	}
+
+	/**
+	 * Play the engine: deliver the next due message of a running campaign. Every seventh
+	 * delivery ends unconfirmed and every eleventh bounces, so the preview shows them too.
+	 */
+	sendNext(): MessageSummary | null {
+		const m = this.messages
+			.filter((x) => x.status === 'queued' && this.campaigns.some((c) => c.id === x.campaign_id && c.status === 'running'))
+			.sort((a, b) => a.due_at.localeCompare(b.due_at))[0];
+		if (!m) return null;
+		const c = this.campaign(m.campaign_id ?? 0);
+		const p = this.host.prospect(m.prospect_id);
+		m.attempts++;
+		if (p.status === 'unsubscribed') {
+			m.status = 'cancelled';
+			this.block(c.id, 'opted_out', 'The prospect opted out.');
+		} else {
+			const n = ++this.sentSinceStart;
+			m.status = n % 11 === 0 ? 'bounced' : n % 7 === 0 ? 'unconfirmed' : 'sent';
+			if (m.status === 'sent') m.sent_at = this.host.now();
+			if (m.status === 'bounced') m.last_error = '550 5.1.1 The mailbox does not exist.';
+		}
+		if (!this.messages.some((x) => x.campaign_id === c.id && x.status === 'queued')) {
+			const doneAll = this.enrolments.filter((e) => e.campaign_id === c.id).every((e) => e.queued_steps >= c.fields.steps.length);
+			if (doneAll) c.status = 'completed';
+		}
+		this.host.changed('campaigns', c.workspace_id);
+		this.host.emit({ kind: 'engine', status: this.engineStatus() });
+		return { ...m };
+	}
+
+	// ---- internals ----------------------------------------------------------------
+
+	private campaign(id: number): Campaign {
+		const c = this.campaigns.find((x) => x.id === id);
+		if (!c) fail('not_found', `There is no campaign ${id}.`);
+		return c;
+	}
+
+	private account(id: number): SenderAccount {
+		const a = this.accounts.find((x) => x.id === id);
+		if (!a) fail('not_found', `There is no account ${id}.`);
+		return a;
+	}
+
+	private template(id: number): Template {
+		const t = this.templates.find((x) => x.id === id);
+		if (!t) fail('not_found', `There is no template ${id}.`);
+		return t;
+	}
+
+	private settingsOf(workspaceId: number): SendingSettings {
+		return this.settings.get(workspaceId) ?? { time_zone: 'Europe/Berlin', consent_only_countries: [], unsubscribe_url: null };
+	}
+
+	private block(campaignId: number, code: string, reason: string): void {
+		const list = this.blocked.get(campaignId) ?? [];
+		const r = list.find((x) => x.code === code);
+		if (r) r.count++;
+		else list.push({ code, reason, count: 1 });
+		list.sort((a, b) => b.count - a.count);
+		this.blocked.set(campaignId, list);
+	}
+
+	private addMessage(c: Campaign, prospectId: number, step: number, status: MessageStatus): MessageSummary {
+		const p = this.host.prospect(prospectId);
+		const stepDef = c.fields.steps[step - 1];
+		const tpl = stepDef ? this.templates.find((t) => t.id === stepDef.template_ids[0]) : undefined;
+		const acc = c.fields.account_id === null ? null : (this.accounts.find((a) => a.id === c.fields.account_id) ?? null);
+		const ws = this.host.workspace(c.workspace_id);
+		const vars = varsFor(p, this.senderOf(ws, acc));
+		const rendered = tpl ? renderAndCheck(tpl.subject, tpl.body, vars, { firstStep: step === 1, prospectId: p.id }).rendered : null;
+		const due = new Date(Date.now() + this.messages.length * 60_000).toISOString();
+		const m: MessageSummary = {
+			id: ++this.seq.message,
+			campaign_id: c.id,
+			prospect_id: p.id,
+			step_position: step,
+			variant: 'A',
+			to_address: p.email ?? '',
+			subject: rendered?.subject ?? tpl?.subject ?? '',
+			status,
+			attempts: status === 'queued' ? 0 : 1,
+			due_at: due,
+			sent_at: status === 'sent' ? this.host.now() : null,
+			last_error: null
+		};
+		this.messages.push(m);
+		return m;
+	}
+
+	private senderOf(ws: Workspace, acc: SenderAccount | null) {
+		return {
+			sender_name: acc?.fields.from_name ?? '',
+			sender_email: acc?.fields.from_address ?? '',
+			postal_address: ws.postal_address,
+			legal_notice: ws.legal_notice
+		};
+	}
+
+	/** Why a prospect may not be enrolled, or null when it may. */
+	private refusal(p: Prospect, settings: SendingSettings): { code: string; reason: string } | null {
+		if (!p.email) return { code: 'no_email', reason: 'No e-mail address.' };
+		if (p.status === 'unsubscribed') return { code: 'opted_out', reason: 'Opted out.' };
+		if (p.status === 'bounced') return { code: 'bounced', reason: 'An earlier message bounced.' };
+		if (p.lawful_basis === 'none') return { code: 'no_lawful_basis', reason: 'No lawful basis is recorded.' };
+		const country = (p.country ?? '').toUpperCase();
+		if (!p.consent_given && settings.consent_only_countries.some((c) => c.toUpperCase() === country))
+			return { code: 'needs_consent', reason: 'Their country needs consent first.' };
+		return null;
+	}
+
+	private enrolPlan(args: Commands['preview_enrolment']['args']) {
+		const c = this.campaign(args.campaign_id);
+		if (args.query.workspace_id !== c.workspace_id) fail('invalid_input', 'The filter belongs to another workspace.');
+		const settings = this.settingsOf(c.workspace_id);
+		const take: Prospect[] = [];
+		const refused = new Map<string, RefusedGroup>();
+		let already = 0;
+		for (const p of this.host.matching(args.query)) {
+			if (this.enrolments.some((e) => e.campaign_id === c.id && e.prospect_id === p.id)) {
+				already++;
+				continue;
+			}
+			const r = this.refusal(p, settings);
+			if (!r) {
+				take.push(p);
+				continue;
+			}
+			const g = refused.get(r.code) ?? { ...r, count: 0, examples: [] };
+			g.count++;
+			if (g.examples.length < 5) g.examples.push([p.first_name, p.last_name].filter(Boolean).join(' ') || p.email || `#${p.id}`);
+			refused.set(r.code, g);
+		}
+		return { campaign: c, take, already, refused: [...refused.values()].sort((a, b) => b.count - a.count) };
+	}
+
+	private check(c: Campaign): Commands['check_campaign']['result'] {
+		const ws = this.host.workspace(c.workspace_id);
+		const acc = c.fields.account_id === null ? null : (this.accounts.find((a) => a.id === c.fields.account_id) ?? null);
+		const enrolled = this.enrolments.filter((e) => e.campaign_id === c.id).map((e) => this.host.prospect(e.prospect_id));
+		const general: string[] = [];
+		if (!acc) general.push('Choose a sender account.');
+		else if (!acc.has_secret) general.push(`The account “${acc.fields.name}” has no password or API key.`);
+		if (c.fields.steps.length === 0) general.push('The sequence has no step.');
+		if (enrolled.length === 0) general.push('Nobody is enrolled.');
+		if (ws.postal_address.trim() === '') general.push('The workspace has no postal address (Settings).');
+		const steps: StepCheck[] = [];
+		c.fields.steps.forEach((step, i) => {
+			step.template_ids.forEach((tid, v) => {
+				const tpl = this.templates.find((t) => t.id === tid);
+				const variant = String.fromCharCode(65 + v);
+				if (!tpl) {
+					general.push(`Step ${i + 1} (${variant}) uses a template that no longer exists.`);
+					return;
+				}
+				const merged = new Map<string, Problem>();
+				const people = enrolled.length > 0 ? enrolled : [null];
+				for (const p of people) {
+					const vars = varsFor(p, this.senderOf(ws, acc));
+					for (const pr of renderAndCheck(tpl.subject, tpl.body, vars, { firstStep: i === 0, prospectId: p?.id ?? null }).problems) {
+						const key = JSON.stringify({ ...pr, prospects: 0, examples: [] });
+						const seen = merged.get(key);
+						if (seen && 'prospects' in seen && 'prospects' in pr) {
+							seen.prospects += pr.prospects;
+							if (seen.examples.length < 5) seen.examples.push(...pr.examples.slice(0, 5 - seen.examples.length));
+						} else if (!seen) merged.set(key, pr);
+					}
+				}
+				steps.push({ step: i + 1, variant, template: tpl.name, problems: views([...merged.values()]) });
+			});
+		});
+		const waiting = enrolled.filter((p) => this.refusal(p, this.settingsOf(c.workspace_id)) === null).length;
+		const caps = [c.fields.daily_cap, acc?.fields.daily_cap].filter((x): x is number => x !== null && x !== undefined);
+		const today_estimate = Math.min(waiting, ...caps);
+		return {
+			ready: general.length === 0 && steps.every((s) => s.problems.length === 0),
+			steps,
+			general,
+			today_estimate: c.status === 'running' || c.status === 'draft' || c.status === 'paused' ? today_estimate : 0
+		};
+	}
+
+	private validateCampaign(workspaceId: number, f: CampaignFields, selfId: number | null): CampaignFields {
+		const name = f.name.trim();
+		if (name === '') fail('invalid_input', 'A campaign needs a name.');
+		if (this.campaigns.some((c) => c.id !== selfId && c.workspace_id === workspaceId && c.fields.name.toLowerCase() === name.toLowerCase()))
+			fail('conflict', `A campaign named “${name}” already exists.`);
+		if (f.account_id !== null && this.account(f.account_id).workspace_id !== workspaceId)
+			fail('invalid_input', 'The account belongs to another workspace.');
+		if (f.window.days.length === 0) fail('invalid_input', 'Pick at least one sending day.');
+		if (f.window.start_minute < 0 || f.window.end_minute > 1440 || f.window.start_minute >= f.window.end_minute)
+			fail('invalid_input', 'The sending window must open before it closes.');
+		if (!Number.isInteger(f.min_gap_seconds) || f.min_gap_seconds < 0 || f.max_gap_seconds < f.min_gap_seconds)
+			fail('invalid_input', 'The gap between sends needs a minimum of 0 or more and a maximum at least as large.');
+		if (f.daily_cap !== null && (!Number.isInteger(f.daily_cap) || f.daily_cap < 1))
+			fail('invalid_input', 'The daily cap must be a whole number of at least 1.');
+		f.steps.forEach((s, i) => {
+			if (s.template_ids.length === 0) fail('invalid_input', `Step ${i + 1} needs a template.`);
+			for (const t of s.template_ids) this.template(t);
+			if (!Number.isInteger(s.delay_business_days) || s.delay_business_days < 0)
+				fail('invalid_input', `Step ${i + 1}: the delay must be 0 or more business days.`);
+		});
+		return { ...f, name };
+	}
+
+	private transition(c: Campaign, to: Campaign['status'], from: Campaign['status'][], verb: string): Campaign {
+		if (!from.includes(c.status)) fail('conflict', `A ${c.status} campaign cannot be ${verb}.`);
+		c.status = to;
+		this.host.log(c.workspace_id, `campaign.${to}`, `Campaign “${c.fields.name}” is now ${to}.`);
+		this.host.changed('campaigns', c.workspace_id);
+		this.host.emit({ kind: 'engine', status: this.engineStatus() });
+		return c;
+	}
+
+	private engineStatus(): EngineStatus {
+		const running = this.campaigns.some((c) => c.status === 'running');
+		return {
+			state: running ? 'running' : 'stopped',
+			queued: this.messages.filter((m) => m.status === 'queued' && this.campaigns.some((c) => c.id === m.campaign_id && c.status === 'running')).length,
+			sent: this.messages.filter((m) => m.status === 'sent').length,
+			last_error: null
+		};
+	}
+
+	readonly handlers: SendingHandlers = {
+		get_sending_settings: (args) => {
+			this.host.workspace(args.workspace_id);
+			return this.settingsOf(args.workspace_id);
+		},
+		set_sending_settings: (args) => {
+			this.host.workspace(args.workspace_id);
+			const s = args.settings;
+			const zone = s.time_zone.trim();
+			try {
+				new Intl.DateTimeFormat('en', { timeZone: zone });
+			} catch {
+				fail('invalid_input', `“${zone}” is not a time zone (write e.g. Europe/Berlin).`);
+			}
+			const countries = s.consent_only_countries.map((c) => c.trim().toUpperCase()).filter(Boolean);
+			const bad = countries.find((c) => !/^[A-Z]{2}$/.test(c));
+			if (bad) fail('invalid_input', `“${bad}” is not a two-letter country code.`);
+			const url = s.unsubscribe_url?.trim() || null;
+			if (url !== null && !url.startsWith('https://')) fail('invalid_input', 'The unsubscribe address must start with https://.');
+			const next = { time_zone: zone, consent_only_countries: countries, unsubscribe_url: url };
+			this.settings.set(args.workspace_id, next);
+			this.host.log(args.workspace_id, 'workspace.sending', 'Changed the sending settings.');
+			this.host.changed('workspaces', args.workspace_id);
+			return next;
+		},
+		get_assessment: (args) => {
+			this.host.workspace(args.workspace_id);
+			return this.assessments.get(args.workspace_id) ?? null;
+		},
+		record_assessment: (args) => {
+			this.host.workspace(args.workspace_id);
+			const a = args.assessment;
+			for (const [k, label] of [['purpose', 'purpose'], ['necessity', 'necessity'], ['balancing', 'balancing test'], ['author', 'author']] as const)
+				if (a[k].trim() === '') fail('invalid_input', `The assessment needs a ${label}.`);
+			if (!/^\d{4}-\d{2}-\d{2}$/.test(a.assessed_on)) fail('invalid_input', 'Write the date as YYYY-MM-DD.');
+			this.assessments.set(args.workspace_id, { ...a });
+			this.host.log(args.workspace_id, 'compliance.assessment', `Recorded a legitimate-interest assessment by ${a.author}.`);
+			return a;
+		},
+		assign_legitimate_interest: (args) => {
+			this.host.workspace(args.workspace_id);
+			if (!this.assessments.has(args.workspace_id))
+				fail('invalid_input', 'Record a legitimate-interest assessment first.');
+			let n = 0;
+			for (const id of args.ids) {
+				const p = this.host.prospect(id);
+				if (p.workspace_id === args.workspace_id && p.lawful_basis !== 'legitimate_interest') {
+					p.lawful_basis = 'legitimate_interest';
+					n++;
+				}
+			}
+			if (n > 0) this.host.changed('prospects', args.workspace_id);
+			return n;
+		},
+		record_consent: (args) => {
+			const p = this.host.prospect(args.prospect_id);
+			if (args.evidence.trim() === '') fail('invalid_input', 'Say what was agreed, when and how.');
+			p.consent_given = true;
+			p.lawful_basis = 'consent';
+			this.consent.push({ id: ++this.seq.consent, prospect_id: p.id, kind: 'consent', lawful_basis: 'consent', evidence: args.evidence, source: 'app', at: this.host.now() });
+			this.host.changed('prospects', p.workspace_id);
+			return p;
+		},
+		consent_history: (args) => {
+			this.host.prospect(args.id);
+			return this.consent.filter((c) => c.prospect_id === args.id).map(({ prospect_id: _p, ...rest }) => rest);
+		},
+		opt_out_prospect: (args) => {
+			const p = this.host.prospect(args.id);
+			p.status = 'unsubscribed';
+			this.consent.push({ id: ++this.seq.consent, prospect_id: p.id, kind: 'opt_out', lawful_basis: null, evidence: null, source: 'app', at: this.host.now() });
+			let n = 0;
+			for (const m of this.messages)
+				if (m.prospect_id === p.id && m.status === 'queued') {
+					m.status = 'cancelled';
+					n++;
+				}
+			this.host.changed('prospects', p.workspace_id);
+			if (n > 0) this.host.changed('campaigns', p.workspace_id);
+			return n;
+		},
+		list_accounts: (args) => {
+			this.host.workspace(args.workspace_id);
+			return this.accounts.filter((a) => a.workspace_id === args.workspace_id);
+		},
+		save_account: (args) => {
+			const f = { ...args.fields, name: args.fields.name.trim() };
+			if (f.name === '') fail('invalid_input', 'An account needs a name.');
+			if (!EMAIL_RE.test(f.from_address)) fail('invalid_input', `“${f.from_address}” is not an e-mail address.`);
+			if (f.reply_to && !EMAIL_RE.test(f.reply_to)) fail('invalid_input', `“${f.reply_to}” is not an e-mail address.`);
+			if (f.transport === 'smtp') {
+				if (!f.host?.trim()) fail('invalid_input', 'An SMTP account needs a host.');
+				if (f.port === null || !Number.isInteger(f.port) || f.port < 1 || f.port > 65535) fail('invalid_input', 'The port must be 1 to 65535.');
+				if (f.security === null) fail('invalid_input', 'Choose how the connection is secured.');
+				if (f.security === 'plain_loopback' && !['localhost', '127.0.0.1', '::1'].includes(f.host.trim()))
+					fail('invalid_input', 'Plain connections are only allowed to a relay on this computer (localhost).');
+			}
+			if (f.api_base_url && !f.api_base_url.startsWith('https://')) fail('invalid_input', 'The API address must start with https://.');
+			for (const cap of [f.per_minute_cap, f.hourly_cap, f.daily_cap])
+				if (cap !== null && (!Number.isInteger(cap) || cap < 1)) fail('invalid_input', 'Caps must be whole numbers of at least 1.');
+			const wsId = args.id === null ? args.workspace_id : this.account(args.id).workspace_id;
+			this.host.workspace(wsId);
+			if (this.accounts.some((a) => a.id !== args.id && a.workspace_id === wsId && a.fields.name.toLowerCase() === f.name.toLowerCase()))
+				fail('conflict', `An account named “${f.name}” already exists.`);
+			let a: SenderAccount;
+			if (args.id === null) {
+				a = { id: ++this.seq.account, workspace_id: wsId, fields: f, has_secret: false, has_dkim_key: false, created_at: this.host.now() };
+				this.accounts.push(a);
+			} else {
+				a = this.account(args.id);
+				a.fields = f;
+			}
+			if (args.secret !== null && args.secret !== '') this.secrets.set(a.id, args.secret);
+			if (args.dkim_private_key) a.has_dkim_key = true;
+			a.has_secret = this.secrets.has(a.id);
+			this.host.log(wsId, 'account.save', `Saved sender account “${f.name}”.`);
+			return a;
+		},
+		test_account: (args) => {
+			const a = this.account(args.account_id);
+			const host = a.fields.host ?? '';
+			if (a.fields.transport === 'smtp' && host.endsWith('.invalid'))
+				return { ok: false, stage: 'dns', message: `The name ${host} does not resolve.` };
+			if (!a.has_secret)
+				return { ok: false, stage: 'auth', message: a.fields.transport === 'smtp' ? 'No password is stored for this account.' : 'No API key is stored for this account.' };
+			if (this.secrets.get(a.id) === 'wrong')
+				return { ok: false, stage: 'auth', message: '535 5.7.8 Authentication credentials invalid.' };
+			return { ok: true, stage: null, message: a.fields.transport === 'smtp' ? `Connected to ${host} and logged in.` : 'The API key is valid.' };
+		},
+		list_templates: (args) => {
+			this.host.workspace(args.workspace_id);
+			return this.templates.filter((t) => t.workspace_id === args.workspace_id).sort((a, b) => a.name.localeCompare(b.name));
+		},
+		save_template: (args) => {
+			const name = args.name.trim();
+			if (name === '') fail('invalid_input', 'A template needs a name.');
+			const wsId = args.id === null ? args.workspace_id : this.template(args.id).workspace_id;
+			this.host.workspace(wsId);
+			if (this.templates.some((t) => t.id !== args.id && t.workspace_id === wsId && t.name.toLowerCase() === name.toLowerCase()))
+				fail('conflict', `A template named “${name}” already exists.`);
+			const syntax = syntaxProblems(args.subject, args.body);
+			if (syntax.length > 0) fail('invalid_input', syntax.map(problemMessage).join(' '));
+			let t: Template;
+			if (args.id === null) t = this.seedTemplate(wsId, name, args.subject, args.body);
+			else {
+				t = this.template(args.id);
+				Object.assign(t, { name, subject: args.subject, body: args.body, updated_at: this.host.now() });
+			}
+			this.host.log(wsId, 'template.save', `Saved template “${name}”.`);
+			return t;
+		},
+		preview_template: (args) => {
+			const ws = this.host.workspace(args.workspace_id);
+			const p =
+				args.prospect_id !== null
+					? this.host.prospect(args.prospect_id)
+					: (this.host.matching(allOf(ws.id))[0] ?? null);
+			const acc =
+				args.account_id !== null
+					? this.account(args.account_id)
+					: (this.accounts.find((a) => a.workspace_id === ws.id) ?? null);
+			const { rendered, problems } = renderAndCheck(args.subject, args.body, varsFor(p, this.senderOf(ws, acc)), {
+				firstStep: args.first_step,
+				prospectId: p?.id ?? null
+			});
+			return { rendered, prospect_id: p?.id ?? null, problems: views(problems) };
+		},
+		list_campaigns: (args) => {
+			this.host.workspace(args.workspace_id);
+			return this.campaigns.filter((c) => c.workspace_id === args.workspace_id).sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+		},
+		get_campaign: (args) => this.campaign(args.campaign_id),
+		save_campaign: (args) => {
+			if (args.id === null) {
+				this.host.workspace(args.workspace_id);
+				const f = this.validateCampaign(args.workspace_id, args.fields, null);
+				const c = this.seedCampaign(args.workspace_id, f);
+				this.host.log(c.workspace_id, 'campaign.create', `Created campaign “${f.name}”.`);
+				this.host.changed('campaigns', c.workspace_id);
+				return c;
+			}
+			const c = this.campaign(args.id);
+			if (c.status === 'running') fail('conflict', 'Pause the campaign before changing it.');
+			if (c.status === 'stopped' || c.status === 'completed') fail('conflict', `A ${c.status} campaign cannot be changed.`);
+			c.fields = this.validateCampaign(c.workspace_id, args.fields, c.id);
+			this.host.log(c.workspace_id, 'campaign.update', `Updated campaign “${c.fields.name}”.`);
+			this.host.changed('campaigns', c.workspace_id);
+			return c;
+		},
+		preview_enrolment: (args) => {
+			const plan = this.enrolPlan(args);
+			return { will_enrol: plan.take.length, already_enrolled: plan.already, refused: plan.refused, sample: plan.take.slice(0, 5) };
+		},
+		enrol_prospects: (args) => {
+			const plan = this.enrolPlan(args);
+			const c = plan.campaign;
+			if (c.status === 'stopped' || c.status === 'completed') fail('conflict', `Nobody can join a ${c.status} campaign.`);
+			this.seedEnrolments(c.id, plan.take.map((p) => p.id));
+			if (c.status === 'running') this.queueFirstSteps(c);
+			if (plan.take.length > 0) {
+				this.host.log(c.workspace_id, 'campaign.enrol', `Enrolled ${plan.take.length} prospects in “${c.fields.name}”.`);
+				this.host.changed('campaigns', c.workspace_id);
+			}
+			return plan.take.length;
+		},
+		check_campaign: (args) => this.check(this.campaign(args.campaign_id)),
+		start_campaign: (args) => {
+			const c = this.campaign(args.campaign_id);
+			if (c.status !== 'draft' && c.status !== 'paused') fail('conflict', `A ${c.status} campaign cannot be started.`);
+			const check = this.check(c);
+			if (!check.ready) {
+				const n = check.general.length + check.steps.reduce((s, x) => s + x.problems.length, 0);
+				fail('pre_send_check', `The pre-send check found ${n} problem${n === 1 ? '' : 's'}; fix ${n === 1 ? 'it' : 'them'} first.`);
+			}
+			c.started_at ??= this.host.now();
+			this.queueFirstSteps(c);
+			return this.transition(c, 'running', ['draft', 'paused'], 'started');
+		},
+		pause_campaign: (args) => this.transition(this.campaign(args.campaign_id), 'paused', ['running'], 'paused'),
+		stop_campaign: (args) => {
+			const c = this.campaign(args.campaign_id);
+			if (c.status === 'running' || c.status === 'paused')
+				for (const m of this.messages) if (m.campaign_id === c.id && m.status === 'queued') m.status = 'cancelled';
+			return this.transition(c, 'stopped', ['draft', 'running', 'paused'], 'stopped');
+		},
+		campaign_progress: (args) => {
+			const c = this.campaign(args.campaign_id);
+			const mine = this.messages.filter((m) => m.campaign_id === c.id);
+			const count = (s: MessageStatus) => mine.filter((m) => m.status === s).length;
+			const enrolled = this.enrolments.filter((e) => e.campaign_id === c.id);
+			const completed = enrolled.filter(
+				(e) => e.queued_steps >= c.fields.steps.length && !mine.some((m) => m.prospect_id === e.prospect_id && m.status === 'queued')
+			).length;
+			const blocked = this.blocked.get(c.id) ?? [];
+			const queued = mine.filter((m) => m.status === 'queued').sort((a, b) => a.due_at.localeCompare(b.due_at));
+			return {
+				enrolled: enrolled.length,
+				active: enrolled.length - completed,
+				completed,
+				queued: queued.length,
+				sent: count('sent'),
+				failed: count('failed'),
+				bounced: count('bounced'),
+				unconfirmed: count('unconfirmed'),
+				cancelled: count('cancelled'),
+				blocked: blocked.reduce((s, b) => s + b.count, 0),
+				blocked_reasons: blocked.map((b) => ({ ...b })),
+				next_send_at: c.status === 'running' ? (queued[0]?.due_at ?? null) : null,
+				last_error: [...mine].reverse().find((m) => m.last_error)?.last_error ?? null
+			};
+		},
+		list_messages: (args) => {
+			this.campaign(args.campaign_id);
+			const limit = args.limit ?? 200;
+			if (limit < 1 || limit > 1000) fail('invalid_input', 'Ask for 1 to 1000 messages.');
+			return this.messages
+				.filter((m) => m.campaign_id === args.campaign_id && (args.status === null || m.status === args.status))
+				.slice(0, limit);
+		},
+		resolve_unconfirmed: (args) => {
+			this.host.workspace(args.workspace_id);
+			let n = 0;
+			for (const id of args.message_ids) {
+				const m = this.messages.find((x) => x.id === id);
+				if (!m || m.status !== 'unconfirmed') continue;
+				const c = this.campaign(m.campaign_id ?? 0);
+				if (c.workspace_id !== args.workspace_id) continue;
+				if (args.choice === 'mark_sent') {
+					m.status = 'sent';
+					m.sent_at = this.host.now();
+				} else if (args.choice === 'resend') m.status = 'queued';
+				else m.status = 'cancelled';
+				n++;
+			}
+			if (n > 0) {
+				this.host.log(args.workspace_id, 'messages.resolve', `Resolved ${n} unconfirmed message${n === 1 ? '' : 's'}: ${args.choice}.`);
+				this.host.changed('campaigns', args.workspace_id);
+			}
+			return n;
+		},
+		engine_status: () => this.engineStatus()
+	};
+
+	private queueFirstSteps(c: Campaign): void {
+		if (c.fields.steps.length === 0) return;
+		for (const e of this.enrolments)
+			if (e.campaign_id === c.id && e.queued_steps === 0) {
+				this.addMessage(c, e.prospect_id, 1, 'queued');
+				e.queued_steps = 1;
+			}
+	}
+}
+
+/** A campaign's settings before anyone edits them. */
+export function defaultCampaignFields(): CampaignFields {
+	return {
+		name: '',
+		account_id: null,
+		window: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start_minute: 540, end_minute: 1020 },
+		daily_cap: 50,
+		min_gap_seconds: 90,
+		max_gap_seconds: 300,
+		steps: []
+	};
+}
+
+/** Every live prospect of a workspace, in id order. */
+function allOf(workspaceId: number): ProspectQuery {
+	return {
+		workspace_id: workspaceId,
+		search: null,
+		statuses: [],
+		source_type: null,
+		country: null,
+		min_score: null,
+		max_score: null,
+		sort: 'created_at',
+		descending: false,
+		deleted: false,
+		offset: 0,
+		limit: 1
+	};
+}

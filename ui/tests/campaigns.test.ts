@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { MockBackend } from '$lib/platform/mock';
+import { choose, fireEvent, renderApp, screen, setValue, waitFor } from './helpers';
+
+const GOOD_BODY = 'Hi {{ first_name }},\n\n{{ privacy_notice }}\n{{ opt_out }}';
+
+/** A workspace ready to send: address, account (daily cap 2), a clean template, a campaign. */
+function readyToSend(body = GOOD_BODY) {
+	const backend = new MockBackend();
+	const ws = backend.seedWorkspace('Acme client', { postal_address: 'Main St 1, Town', legal_notice: 'Acme Ltd.' });
+	const people = backend.seedProspects(ws.id, 3, () => ({ status: 'qualified' }));
+	const account = backend.sending.seedAccount(ws.id, 'Alex', 2);
+	const tpl = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello {{ company }}', body);
+	const campaign = backend.sending.seedCampaign(ws.id, {
+		name: 'Spring',
+		account_id: account.id,
+		steps: [{ delay_business_days: 0, condition: 'always', template_ids: [tpl.id] }]
+	});
+	return { backend, ws, people, campaign, tpl };
+}
+
+async function openCampaigns() {
+	await fireEvent.click(await screen.findByTestId('nav-campaigns'));
+	await screen.findByTestId('campaign-title');
+}
+
+describe('campaigns', () => {
+	it('asks for confirmation with today’s estimate before starting', async () => {
+		const { backend, people, campaign } = readyToSend();
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		renderApp(backend);
+		await openCampaigns();
+
+		await fireEvent.click(screen.getByTestId('campaign-start'));
+		const dialog = await screen.findByTestId('confirm-dialog');
+		// Three enrolled, but the account's daily cap is 2.
+		expect(screen.getByTestId('confirm-estimate').textContent).toContain('2 messages will go out today');
+		expect(backend.callsOf('start_campaign')).toHaveLength(0);
+
+		// Cancelling starts nothing.
+		await fireEvent.click([...dialog.querySelectorAll('button')].find((b) => b.textContent === 'Cancel') as HTMLElement);
+		await waitFor(() => expect(screen.queryByTestId('confirm-dialog')).toBeNull());
+		expect(backend.callsOf('start_campaign')).toHaveLength(0);
+
+		await fireEvent.click(screen.getByTestId('campaign-start'));
+		await fireEvent.click(await screen.findByTestId('confirm-ok'));
+		await waitFor(() => expect(screen.getByTestId('campaign-current-status').textContent).toBe('Running'));
+		expect(backend.callsOf('start_campaign')).toEqual([{ campaign_id: campaign.id }]);
+		await waitFor(() => expect(screen.getByTestId('progress-queued').textContent).toBe('3'));
+		expect(screen.getByTestId('campaign-pause')).toBeTruthy();
+	});
+
+	it('shows the pre-send problems by step and does not offer to start', async () => {
+		const { backend, people, campaign } = readyToSend('Hi {{ first_name }},\n\n{{ privacy_notice }}');
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		renderApp(backend);
+		await openCampaigns();
+
+		await fireEvent.click(screen.getByTestId('campaign-start'));
+		const result = await screen.findByTestId('campaign-check-result');
+		expect(result.getAttribute('data-ready')).toBe('false');
+		const step = screen.getByTestId('check-problems-1-A');
+		expect(step.querySelector('[data-kind="missing_opt_out"]')?.textContent).toContain('3 prospects');
+		expect(screen.queryByTestId('confirm-dialog')).toBeNull();
+		expect(backend.callsOf('start_campaign')).toHaveLength(0);
+	});
+
+	it('previews an enrolment with refusals, then enrols', async () => {
+		const { backend, ws } = readyToSend();
+		backend.seedProspects(ws.id, 2, (i) => ({ status: 'qualified', email: null, first_name: `NoMail${i}` }));
+		renderApp(backend);
+		await openCampaigns();
+
+		await choose(screen.getByTestId('enrol-status'), 'qualified');
+		await fireEvent.click(screen.getByTestId('enrol-preview'));
+		expect((await screen.findByTestId('enrol-will')).textContent).toBe('3');
+		const refused = screen.getByTestId('enrol-refused');
+		expect(refused.querySelector('[data-code="no_email"]')?.textContent).toContain('2');
+
+		await fireEvent.click(screen.getByTestId('enrol-confirm'));
+		await waitFor(() => expect(screen.getByTestId('progress-enrolled').textContent).toBe('3'));
+		expect(backend.callsOf('enrol_prospects')).toHaveLength(1);
+	});
+
+	it('resolves unconfirmed messages through resolve_unconfirmed', async () => {
+		const { backend, ws, people, campaign } = readyToSend();
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		const [m1, m2, m3] = backend.sending.seedMessages(campaign.id, 'unconfirmed', people.map((p) => p.id));
+		renderApp(backend);
+		await openCampaigns();
+
+		await waitFor(() => expect(screen.getAllByTestId('unconfirmed-row')).toHaveLength(3));
+		expect(screen.getByTestId('progress-unconfirmed').textContent).toBe('3');
+
+		const row = (id: number) => screen.getAllByTestId('unconfirmed-row').find((r) => r.getAttribute('data-id') === String(id)) as HTMLElement;
+		const button = (id: number, testid: string) => row(id).querySelector(`[data-testid="${testid}"]`) as HTMLElement;
+
+		await fireEvent.click(button(m1.id, 'unconfirmed-mark-sent'));
+		await waitFor(() => expect(screen.getByTestId('progress-sent').textContent).toBe('1'));
+		await fireEvent.click(button(m2.id, 'unconfirmed-resend'));
+		await waitFor(() => expect(screen.getByTestId('progress-queued').textContent).toBe('1'));
+		await fireEvent.click(button(m3.id, 'unconfirmed-cancel'));
+		await waitFor(() => expect(screen.queryByTestId('unconfirmed-list')).toBeNull());
+
+		expect(backend.callsOf('resolve_unconfirmed')).toEqual([
+			{ workspace_id: ws.id, message_ids: [m1.id], choice: 'mark_sent' },
+			{ workspace_id: ws.id, message_ids: [m2.id], choice: 'resend' },
+			{ workspace_id: ws.id, message_ids: [m3.id], choice: 'cancel' }
+		]);
+		await waitFor(() => expect(screen.getByTestId('progress-unconfirmed').textContent).toBe('0'));
+	});
+
+	it('creates a campaign from the editor and shows validation inline', async () => {
+		const { backend, tpl } = readyToSend();
+		renderApp(backend);
+		await openCampaigns();
+		await fireEvent.click(screen.getByTestId('campaign-new'));
+		await setValue(screen.getByTestId('campaign-name'), 'spring');
+		await fireEvent.click(screen.getByTestId('campaign-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('already exists');
+
+		await setValue(screen.getByTestId('campaign-name'), 'Autumn');
+		await fireEvent.click(screen.getByTestId('window-day-sat'));
+		await fireEvent.click(screen.getByTestId('campaign-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('needs a template');
+
+		await choose(screen.getByTestId('step-1-template'), String(tpl.id));
+		await fireEvent.click(screen.getByTestId('campaign-save'));
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Autumn'));
+		const saved = backend.callsOf('save_campaign').at(-1);
+		expect(saved?.fields.window.days).toEqual(['mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
+		expect(saved?.fields.steps).toEqual([{ delay_business_days: 0, condition: 'always', template_ids: [tpl.id] }]);
+	});
+});
+
+describe('sending settings', () => {
+	it('saves the sending settings and the assessment, with validation inline', async () => {
+		const { backend, ws } = readyToSend();
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-settings'));
+		await waitFor(() => expect((screen.getByTestId('sending-time-zone') as HTMLInputElement).value).toBe('Europe/Berlin'));
+		await setValue(screen.getByTestId('sending-consent-countries'), 'de, Germany');
+		await fireEvent.click(screen.getByTestId('sending-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('GERMANY');
+
+		await setValue(screen.getByTestId('sending-consent-countries'), 'de, at');
+		await fireEvent.click(screen.getByTestId('sending-save'));
+		await waitFor(() => expect((screen.getByTestId('sending-consent-countries') as HTMLInputElement).value).toBe('DE, AT'));
+
+		await setValue(screen.getByTestId('lia-purpose'), 'Find affiliate partners.');
+		await setValue(screen.getByTestId('lia-necessity'), 'Partners publish their business contact.');
+		await setValue(screen.getByTestId('lia-balancing'), 'Business context; easy opt-out.');
+		await setValue(screen.getByTestId('lia-author'), 'Dana');
+		await fireEvent.click(screen.getByTestId('lia-save'));
+		await waitFor(() => expect(screen.getByTestId('lia-status').textContent).toContain('Dana'));
+		expect(await backend.call('get_assessment', { workspace_id: ws.id })).toMatchObject({ author: 'Dana' });
+	});
+});
