@@ -256,7 +256,13 @@ impl Session {
                     let _ = stream.write_all(b"221 2.0.0 bye\r\n").await;
                     return Outcome::Done;
                 }
-                _ => "502 5.5.2 not implemented\r\n".to_owned(),
+                // A server that does not offer STARTTLS or AUTH answers them as RFC 3207 and
+                // RFC 4954 say; the TLS-policy tests check in `commands()` that the client
+                // never got that far.
+                "STARTTLS" => "502 5.5.1 STARTTLS not offered\r\n".to_owned(),
+                "AUTH" => "503 5.5.1 AUTH not offered\r\n".to_owned(),
+                // RFC 5321's reply to a verb the server does not know; the client sends none.
+                _ => "500 5.5.2 command unrecognized\r\n".to_owned(),
             };
             if stream.write_all(reply.as_bytes()).await.is_err() {
                 return Outcome::Done;
