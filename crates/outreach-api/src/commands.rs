@@ -285,6 +285,33 @@ impl Api {
         Ok(self.store.workspace_by_name(name).await?)
     }
 
+    /// An account by workspace and name (case-insensitive), for the CLI.
+    pub async fn account_by_name(
+        &self,
+        workspace_id: i64,
+        name: &str,
+    ) -> Result<outreach_core::campaign::SenderAccount, ApiError> {
+        Ok(self.store.account_by_name(workspace_id, name).await?)
+    }
+
+    /// A template by workspace and name (case-insensitive), for the CLI.
+    pub async fn template_by_name(
+        &self,
+        workspace_id: i64,
+        name: &str,
+    ) -> Result<outreach_core::campaign::Template, ApiError> {
+        Ok(self.store.template_by_name(workspace_id, name).await?)
+    }
+
+    /// A campaign by workspace and name (case-insensitive), for the CLI.
+    pub async fn campaign_by_name(
+        &self,
+        workspace_id: i64,
+        name: &str,
+    ) -> Result<outreach_core::campaign::Campaign, ApiError> {
+        Ok(self.store.campaign_by_name(workspace_id, name).await?)
+    }
+
     /// Creates a workspace.
     pub async fn create_workspace(&self, fields: WorkspaceFields) -> Result<Workspace, ApiError> {
         let w = self

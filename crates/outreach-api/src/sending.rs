@@ -1,13 +1,12 @@
 //! Commands for sending: accounts, templates, campaigns, enrolment, lawful basis, the outbox
 //! and the engine.
 
-use outreach_channels::smtp::{SmtpSecurity, SmtpSettings, test_connection};
+use outreach_channels::smtp::test_connection;
 use outreach_core::campaign::{
     AccountFields, Campaign, CampaignFields, CampaignStatus, LegitimateInterestAssessment,
-    MessageStatus, SenderAccount, SendingSettings, SmtpSecurityMode, Template, Transport,
-    UnconfirmedChoice,
+    MessageStatus, SenderAccount, SendingSettings, Template, Transport, UnconfirmedChoice,
 };
-use outreach_core::compliance::{self, GateInput};
+use outreach_core::compliance;
 use outreach_core::prospect::Prospect;
 use outreach_core::template::{self, MessageTemplate, Problem, RenderedMessage};
 use outreach_engine::variables;
@@ -408,7 +407,8 @@ impl Api {
                 .map_err(|e| invalid(format!("DKIM key: {e}")))?;
         }
         if args.fields.transport == Transport::Smtp {
-            smtp_settings(&args.fields, None)?
+            outreach_engine::transport::smtp_settings(&args.fields, None)
+                .map_err(invalid)?
                 .validate()
                 .map_err(|e| invalid(e.to_string()))?;
         }
@@ -451,7 +451,8 @@ impl Api {
         };
         match a.fields.transport {
             Transport::Smtp => {
-                let settings = smtp_settings(&a.fields, secret)?;
+                let settings = outreach_engine::transport::smtp_settings(&a.fields, secret)
+                    .map_err(invalid)?;
                 Ok(match test_connection(&settings).await {
                     Ok(r) => AccountTest {
                         ok: true,
@@ -554,29 +555,30 @@ impl Api {
                 self.store.list_prospects(&q).await?.rows.into_iter().next()
             }
         };
-        let accounts = self.store.list_accounts(args.workspace_id).await?;
         let account = match args.account_id {
-            Some(id) => Some(self.store.account(id).await?),
-            None => accounts.into_iter().next(),
+            Some(id) => self.store.account(id).await?,
+            // Drafting works before any account exists: the preview then uses a stand-in sender.
+            None => match self
+                .store
+                .list_accounts(args.workspace_id)
+                .await?
+                .into_iter()
+                .next()
+            {
+                Some(a) => a,
+                None => placeholder_account(&workspace),
+            },
         };
         let settings = self.store.sending_settings(args.workspace_id).await?;
-        let (Some(p), Some(account)) = (
-            prospect,
-            account.or_else(|| placeholder_account(&workspace)),
-        ) else {
+        let Some(p) = prospect else {
             return Ok(TemplatePreview {
                 rendered: None,
                 prospect_id: None,
                 problems: views(template::pre_send_check(&tpl, args.first_step, &[])),
             });
         };
-        let token =
-            outreach_core::tokens::unsubscribe_token(&self.keys.unsubscribe, workspace.id, p.id);
-        let one_click = settings
-            .unsubscribe_url
-            .as_deref()
-            .map(|u| format!("{u}?t={token}"));
-        let vars = variables::build(&workspace, &account, &p, one_click.as_deref());
+        let (_, vars) =
+            variables::for_recipient(&self.keys.unsubscribe, &workspace, &settings, &account, &p);
         let problems = template::pre_send_check(&tpl, args.first_step, &[(p.id, vars.clone())]);
         Ok(TemplatePreview {
             rendered: template::render(&tpl, &vars, 0).ok(),
@@ -704,29 +706,15 @@ impl Api {
         settings: &SendingSettings,
         has_assessment: bool,
     ) -> Result<Result<(), compliance::Refusal>, ApiError> {
-        let hashes: Vec<String> = outreach_engine::suppression_entries(&self.keys.suppression, p)
-            .into_iter()
-            .map(|e| e.hash)
-            .collect();
-        let suppressed = self.store.is_suppressed(&hashes).await?;
-        let country = p
-            .country
-            .as_deref()
-            .map(|c| outreach_core::schedule::country_code(c).unwrap_or(c));
-        Ok(compliance::check(&GateInput {
-            email: p.email.as_deref(),
-            status: p.status,
-            deleted: p.deleted_at.is_some(),
-            erased: false,
-            objected: false,
-            suppressed,
-            lawful_basis: p.lawful_basis,
-            consent_with_evidence: p.consent_given,
-            workspace_has_assessment: has_assessment,
-            country,
-            consent_only_countries: &settings.consent_only_countries,
-            template_problems: &[],
-        }))
+        Ok(outreach_engine::gate::check_prospect(
+            &self.store,
+            &self.keys.suppression,
+            p,
+            settings,
+            has_assessment,
+            &[],
+        )
+        .await?)
     }
 
     /// Enrols the prospects matching the filter that the compliance gate lets through.
@@ -777,19 +765,14 @@ impl Api {
         if let Some(account) = account.as_ref() {
             for &pid in &enrolled {
                 let p = self.store.prospect(pid).await?;
-                let token = outreach_core::tokens::unsubscribe_token(
+                let (_, vars) = variables::for_recipient(
                     &self.keys.unsubscribe,
-                    workspace.id,
-                    p.id,
+                    &workspace,
+                    &settings,
+                    account,
+                    &p,
                 );
-                let one_click = settings
-                    .unsubscribe_url
-                    .as_deref()
-                    .map(|u| format!("{u}?t={token}"));
-                recipients.push((
-                    p.id,
-                    variables::build(&workspace, account, &p, one_click.as_deref()),
-                ));
+                recipients.push((p.id, vars));
             }
         }
         let mut steps = Vec::new();
@@ -904,8 +887,8 @@ impl Api {
     }
 }
 
-fn placeholder_account(w: &outreach_core::prospect::Workspace) -> Option<SenderAccount> {
-    Some(SenderAccount {
+fn placeholder_account(w: &outreach_core::prospect::Workspace) -> SenderAccount {
+    SenderAccount {
         id: 0,
         workspace_id: w.id,
         fields: AccountFields {
@@ -930,26 +913,5 @@ fn placeholder_account(w: &outreach_core::prospect::Workspace) -> Option<SenderA
         has_secret: false,
         has_dkim_key: false,
         created_at: String::new(),
-    })
-}
-
-/// The SMTP settings of an account.
-pub(crate) fn smtp_settings(
-    f: &AccountFields,
-    password: Option<String>,
-) -> Result<SmtpSettings, ApiError> {
-    let host = f
-        .host
-        .clone()
-        .ok_or_else(|| invalid("an SMTP account needs a host"))?;
-    let security = match f.security {
-        Some(SmtpSecurityMode::ImplicitTls) => SmtpSecurity::ImplicitTls,
-        Some(SmtpSecurityMode::StartTls) => SmtpSecurity::StartTls,
-        Some(SmtpSecurityMode::PlainLoopback) => SmtpSecurity::PlainLoopback,
-        None => return Err(invalid("choose how the SMTP connection is secured")),
-    };
-    let mut s = SmtpSettings::new(host, f.port.unwrap_or(587), security);
-    s.username = f.username.clone();
-    s.password = password;
-    Ok(s)
+    }
 }

@@ -338,19 +338,7 @@ fn range(s: &str) -> Result<(u32, u32)> {
 }
 
 async fn campaign_id(api: &Api, ws: i64, name: &str) -> Result<i64> {
-    let all = api
-        .list_campaigns(WorkspaceRef { workspace_id: ws })
-        .await?;
-    all.iter()
-        .find(|c| c.fields.name.eq_ignore_ascii_case(name.trim()))
-        .map(|c| c.id)
-        .ok_or_else(|| {
-            ApiError::new(
-                outreach_api::ErrorCode::NotFound,
-                format!("no campaign named '{name}'"),
-            )
-            .into()
-        })
+    Ok(api.campaign_by_name(ws, name).await?.id)
 }
 
 /// Runs an account command.
@@ -428,17 +416,7 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
             name,
         } => {
             let w = workspace(api, &ws).await?;
-            let a = api
-                .list_accounts(WorkspaceRef { workspace_id: w.id })
-                .await?
-                .into_iter()
-                .find(|a| a.fields.name.eq_ignore_ascii_case(name.trim()))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        outreach_api::ErrorCode::NotFound,
-                        format!("no account named '{name}'"),
-                    )
-                })?;
+            let a = api.account_by_name(w.id, &name).await?;
             let t = api.test_account(AccountRef { account_id: a.id }).await?;
             if json {
                 output::json(&t)?;
@@ -496,12 +474,11 @@ pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()>
             let w = workspace(api, &ws).await?;
             let body = std::fs::read_to_string(&body_file)
                 .with_context(|| format!("reading {}", body_file.display()))?;
-            let existing = api
-                .list_templates(WorkspaceRef { workspace_id: w.id })
-                .await?
-                .into_iter()
-                .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
-                .map(|t| t.id);
+            let existing = match api.template_by_name(w.id, &name).await {
+                Ok(t) => Some(t.id),
+                Err(e) if e.code == outreach_api::ErrorCode::NotFound => None,
+                Err(e) => return Err(e.into()),
+            };
             let t = api
                 .save_template(SaveTemplate {
                     workspace_id: w.id,
@@ -524,17 +501,7 @@ pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()>
             follow_up,
         } => {
             let w = workspace(api, &ws).await?;
-            let t = api
-                .list_templates(WorkspaceRef { workspace_id: w.id })
-                .await?
-                .into_iter()
-                .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        outreach_api::ErrorCode::NotFound,
-                        format!("no template named '{name}'"),
-                    )
-                })?;
+            let t = api.template_by_name(w.id, &name).await?;
             let p = api
                 .preview_template(PreviewTemplate {
                     workspace_id: w.id,
@@ -589,19 +556,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             gap,
         } => {
             let w = workspace(api, &ws).await?;
-            let wid = WorkspaceRef { workspace_id: w.id };
-            let account = api
-                .list_accounts(wid.clone())
-                .await?
-                .into_iter()
-                .find(|a| a.fields.name.eq_ignore_ascii_case(account.trim()))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        outreach_api::ErrorCode::NotFound,
-                        format!("no account named '{account}'"),
-                    )
-                })?;
-            let templates = api.list_templates(wid).await?;
+            let account = api.account_by_name(w.id, &account).await?;
             let mut out = Vec::new();
             for s in &steps {
                 let (names, delay) = match s.rsplit_once('@') {
@@ -615,16 +570,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 };
                 let mut ids = Vec::new();
                 for n in names.split(',') {
-                    let t = templates
-                        .iter()
-                        .find(|t| t.name.eq_ignore_ascii_case(n.trim()))
-                        .ok_or_else(|| {
-                            ApiError::new(
-                                outreach_api::ErrorCode::NotFound,
-                                format!("no template named '{n}'"),
-                            )
-                        })?;
-                    ids.push(t.id);
+                    ids.push(api.template_by_name(w.id, n).await?.id);
                 }
                 out.push(Step {
                     delay_business_days: delay,

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod gate;
 mod lock;
 pub mod scheduler;
 mod sender;
@@ -61,6 +62,9 @@ pub enum EngineError {
         /// What failed.
         message: String,
     },
+    /// A send window or delay cannot be worked out (an invalid window, a date past 9999).
+    #[error(transparent)]
+    Schedule(#[from] outreach_core::schedule::ScheduleError),
     /// An account cannot be used.
     #[error("sender account #{account_id}: {message}")]
     Account {

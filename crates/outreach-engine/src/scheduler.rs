@@ -5,17 +5,17 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use outreach_core::campaign::{Campaign, SenderAccount, SendingSettings, StepCondition, Template};
-use outreach_core::compliance::{self, GateInput};
+use outreach_core::compliance;
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
 use outreach_core::template::{self, MessageTemplate};
-use outreach_core::tokens::{suppression_hash, unsubscribe_token};
+use outreach_core::tokens::suppression_hash;
 use outreach_store::StoreError;
 use outreach_store::outbox::{DueEnrollment, NewMessage};
 use sha2::{Digest, Sha256};
 
-use crate::{Engine, EngineError, PassReport, iso, parse_iso, variables};
+use crate::{Engine, EngineError, PassReport, gate, iso, parse_iso, variables};
 
 /// What a pass loads once per campaign.
 struct CampaignContext {
@@ -173,12 +173,7 @@ impl Engine {
         let due_at = match e.next_run_at.as_deref().and_then(parse_iso) {
             Some(t) => t,
             None => {
-                let at = add_business_days(now, step.delay_business_days, &tz).map_err(|err| {
-                    EngineError::Account {
-                        account_id: 0,
-                        message: err.to_string(),
-                    }
-                })?;
+                let at = add_business_days(now, step.delay_business_days, &tz)?;
                 if at > now {
                     self.store.schedule_enrollment(e.id, &iso(at)).await?;
                     return Ok(None);
@@ -227,13 +222,13 @@ impl Engine {
         let Some(t) = ctx.templates.get(&template_id) else {
             return Ok(None);
         };
-        let token = unsubscribe_token(&self.keys.unsubscribe, ctx.workspace.id, prospect.id);
-        let one_click = ctx
-            .settings
-            .unsubscribe_url
-            .as_deref()
-            .map(|u| one_click_url(u, &token));
-        let vars = variables::build(&ctx.workspace, account, &prospect, one_click.as_deref());
+        let (token, vars) = variables::for_recipient(
+            &self.keys.unsubscribe,
+            &ctx.workspace,
+            &ctx.settings,
+            account,
+            &prospect,
+        );
         let tpl = MessageTemplate {
             subject: t.subject.clone(),
             body: t.body.clone(),
@@ -249,30 +244,16 @@ impl Engine {
                 "the workspace has no legal notice saying who writes and why, which the GDPR Art. 14 notice needs".into(),
             );
         }
-        let hashes: Vec<String> = prospect_hashes(&self.keys.suppression, &prospect)
-            .into_iter()
-            .map(|(h, _)| h)
-            .collect();
-        let suppressed = self.store.is_suppressed(&hashes).await?;
-        let country = prospect
-            .country
-            .as_deref()
-            .map(|c| outreach_core::schedule::country_code(c).unwrap_or(c));
-        let gate = GateInput {
-            email: prospect.email.as_deref(),
-            status: prospect.status,
-            deleted: prospect.deleted_at.is_some(),
-            erased: false,
-            objected: false,
-            suppressed,
-            lawful_basis: prospect.lawful_basis,
-            consent_with_evidence: prospect.consent_given,
-            workspace_has_assessment: ctx.has_assessment,
-            country,
-            consent_only_countries: &ctx.settings.consent_only_countries,
-            template_problems: &problems,
-        };
-        let rendered = match compliance::check(&gate) {
+        let verdict = gate::check_prospect(
+            &self.store,
+            &self.keys.suppression,
+            &prospect,
+            &ctx.settings,
+            ctx.has_assessment,
+            &problems,
+        )
+        .await?;
+        let rendered = match verdict {
             Ok(()) => template::render(&tpl, &vars, spin_seed(e.id, e.next_position)),
             Err(refusal) => {
                 self.store
@@ -308,13 +289,7 @@ impl Engine {
                 return Ok(None);
             }
         }
-        let send_at =
-            next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz).map_err(|err| {
-                EngineError::Account {
-                    account_id: account.id,
-                    message: err.to_string(),
-                }
-            })?;
+        let send_at = next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz)?;
         let domain = account
             .fields
             .from_address
@@ -337,11 +312,6 @@ impl Engine {
             due_at: iso(send_at),
         }))
     }
-}
-
-fn one_click_url(base: &str, token: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}t={token}")
 }
 
 fn random_id() -> String {

@@ -1,16 +1,19 @@
 //! Drains the outbox: for each account, claim the next due message if the rate governor
 //! allows, hand it to the transport, and record its fate.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use outreach_channels::email::OutgoingEmail;
-use outreach_core::campaign::SenderAccount;
+use outreach_core::campaign::{CampaignFields, SenderAccount};
 use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, random_gap};
 use outreach_store::outbox::{ClaimedMessage, Outcome};
 use tokio::sync::watch;
 
 use crate::transport::{Delivery, Transport};
+use crate::variables::one_click_url;
 use crate::{Engine, EngineError, EngineState, PassReport, iso, parse_iso};
 
 /// How long to wait before retrying after the `attempts`-th failure: 30 s doubling, at most an
@@ -139,6 +142,9 @@ impl Engine {
         report: &mut PassReport,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
+        // Loaded once per drain rather than once per message: the send loop is the hot path.
+        let mut campaigns: HashMap<i64, CampaignFields> = HashMap::new();
+        let mut one_click_bases: HashMap<i64, Option<String>> = HashMap::new();
         loop {
             let now = Timestamp::now();
             let candidates = self
@@ -168,8 +174,10 @@ impl Engine {
                 }
                 let mut gap_until = None;
                 if let Some(cid) = c.campaign_id {
-                    let campaign = self.store.campaign(cid).await?;
-                    let f = &campaign.fields;
+                    let f = match campaigns.entry(cid) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(self.store.campaign(cid).await?.fields),
+                    };
                     if let Some(cap) = f.daily_cap {
                         let since = iso(now - SignedDuration::from_secs(86_400));
                         if self.store.campaign_attempts_since(cid, &since).await? >= i64::from(cap)
@@ -191,7 +199,18 @@ impl Engine {
                     continue;
                 };
                 claimed_any = true;
-                let delivery = transport.send(&self.outgoing(account, &m).await?).await;
+                let base = match one_click_bases.entry(m.workspace_id) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(
+                        self.store
+                            .sending_settings(m.workspace_id)
+                            .await?
+                            .unsubscribe_url,
+                    ),
+                };
+                let delivery = transport
+                    .send(&outgoing(account, &m, base.as_deref()))
+                    .await;
                 self.record(account, &m, delivery, report).await?;
                 if gap_until.is_some() {
                     // The campaign waits for its gap; its other messages are not candidates
@@ -206,34 +225,6 @@ impl Engine {
                 return Ok(());
             }
         }
-    }
-
-    async fn outgoing(
-        &self,
-        account: &SenderAccount,
-        m: &ClaimedMessage,
-    ) -> Result<OutgoingEmail, EngineError> {
-        let settings = self.store.sending_settings(m.workspace_id).await?;
-        let f = &account.fields;
-        let mailbox = f.reply_to.as_deref().unwrap_or(&f.from_address);
-        Ok(OutgoingEmail {
-            from_name: f.from_name.clone(),
-            from_address: f.from_address.clone(),
-            reply_to: f.reply_to.clone(),
-            to_name: m.to_name.clone(),
-            to_address: m.to_address.clone(),
-            subject: m.subject.clone(),
-            body_text: m.body.clone(),
-            message_id: m.message_id.clone(),
-            unsubscribe_mailto: format!(
-                "mailto:{mailbox}?subject=unsubscribe%20{}",
-                m.unsubscribe_token
-            ),
-            unsubscribe_https: settings.unsubscribe_url.as_deref().map(|u| {
-                let sep = if u.contains('?') { '&' } else { '?' };
-                format!("{u}{sep}t={}", m.unsubscribe_token)
-            }),
-        })
     }
 
     async fn record(
@@ -300,5 +291,31 @@ impl Engine {
         }
         self.store.record_outcome(m, &outcome, &iso(now)).await?;
         Ok(())
+    }
+}
+
+/// The message as the transport sends it: the stored, rendered row plus the account's sender
+/// fields and the recipient's unsubscribe addresses.
+fn outgoing(
+    account: &SenderAccount,
+    m: &ClaimedMessage,
+    one_click_base: Option<&str>,
+) -> OutgoingEmail {
+    let f = &account.fields;
+    let mailbox = f.reply_to.as_deref().unwrap_or(&f.from_address);
+    OutgoingEmail {
+        from_name: f.from_name.clone(),
+        from_address: f.from_address.clone(),
+        reply_to: f.reply_to.clone(),
+        to_name: m.to_name.clone(),
+        to_address: m.to_address.clone(),
+        subject: m.subject.clone(),
+        body_text: m.body.clone(),
+        message_id: m.message_id.clone(),
+        unsubscribe_mailto: format!(
+            "mailto:{mailbox}?subject=unsubscribe%20{}",
+            m.unsubscribe_token
+        ),
+        unsubscribe_https: one_click_base.map(|u| one_click_url(u, &m.unsubscribe_token)),
     }
 }

@@ -8,7 +8,7 @@ use outreach_channels::email::OutgoingEmail;
 use outreach_channels::message::DkimKey;
 use outreach_channels::sendgrid::{SecretString, SendGridClient, SendGridError};
 use outreach_channels::smtp::{SendErrorKind, SmtpSecurity, SmtpSender, SmtpSettings};
-use outreach_core::campaign::{SenderAccount, SmtpSecurityMode, Transport as Kind};
+use outreach_core::campaign::{AccountFields, SenderAccount, SmtpSecurityMode, Transport as Kind};
 
 use crate::EngineError;
 
@@ -51,6 +51,22 @@ pub struct AccountSecrets {
     pub dkim_pem: Option<String>,
 }
 
+/// The SMTP settings of an account, as sending and the connection test use them.
+pub fn smtp_settings(f: &AccountFields, password: Option<String>) -> Result<SmtpSettings, String> {
+    let host = f.host.clone().ok_or("an SMTP account needs a host")?;
+    let security = match f.security {
+        Some(SmtpSecurityMode::ImplicitTls) => SmtpSecurity::ImplicitTls,
+        Some(SmtpSecurityMode::StartTls) => SmtpSecurity::StartTls,
+        Some(SmtpSecurityMode::PlainLoopback) => SmtpSecurity::PlainLoopback,
+        None => return Err("choose how the SMTP connection is secured".into()),
+    };
+    let mut s = SmtpSettings::new(host, f.port.unwrap_or(587), security);
+    s.username = f.username.clone();
+    s.password = password;
+    s.timeout = Duration::from_secs(60);
+    Ok(s)
+}
+
 impl Transport {
     /// Connects nothing yet; checks the settings and prepares the client.
     pub fn for_account(a: &SenderAccount, secrets: AccountSecrets) -> Result<Self, EngineError> {
@@ -61,20 +77,7 @@ impl Transport {
         };
         match f.transport {
             Kind::Smtp => {
-                let host = f
-                    .host
-                    .clone()
-                    .ok_or_else(|| config("no SMTP host".into()))?;
-                let security = match f.security {
-                    Some(SmtpSecurityMode::ImplicitTls) => SmtpSecurity::ImplicitTls,
-                    Some(SmtpSecurityMode::StartTls) => SmtpSecurity::StartTls,
-                    Some(SmtpSecurityMode::PlainLoopback) => SmtpSecurity::PlainLoopback,
-                    None => return Err(config("no SMTP security mode".into())),
-                };
-                let mut s = SmtpSettings::new(host, f.port.unwrap_or(587), security);
-                s.username = f.username.clone();
-                s.password = secrets.secret;
-                s.timeout = Duration::from_secs(60);
+                let s = smtp_settings(f, secrets.secret).map_err(config)?;
                 let dkim = match (&f.dkim_selector, &f.dkim_domain, secrets.dkim_pem) {
                     (Some(sel), Some(dom), Some(pem)) => Some(
                         DkimKey::parse(sel, dom, &pem)

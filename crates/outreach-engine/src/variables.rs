@@ -2,11 +2,36 @@
 //! compliance blocks (opt-out line, postal address, GDPR Art. 14 notice) that every message
 //! must carry.
 
-use outreach_core::campaign::SenderAccount;
+use outreach_core::campaign::{SenderAccount, SendingSettings};
 use outreach_core::prospect::{Prospect, Workspace};
 use outreach_core::schedule::country_name;
 use outreach_core::template::Variables;
+use outreach_core::tokens::{PurposeKey, unsubscribe_token};
 use serde_json::Value;
+
+/// The RFC 8058 one-click URL: the workspace's endpoint with the recipient's token.
+pub fn one_click_url(base: &str, token: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}t={token}")
+}
+
+/// A recipient's unsubscribe token and everything a template may use for them: what the
+/// engine renders with, and what previews and the campaign check render with.
+pub fn for_recipient(
+    unsubscribe_key: &PurposeKey,
+    workspace: &Workspace,
+    settings: &SendingSettings,
+    account: &SenderAccount,
+    p: &Prospect,
+) -> (String, Variables) {
+    let token = unsubscribe_token(unsubscribe_key, workspace.id, p.id);
+    let one_click = settings
+        .unsubscribe_url
+        .as_deref()
+        .map(|u| one_click_url(u, &token));
+    let vars = build(workspace, account, p, one_click.as_deref());
+    (token, vars)
+}
 
 /// The visible opt-out line. It names the unsubscribe URL when the workspace runs one.
 pub fn opt_out_line(one_click_url: Option<&str>) -> String {
@@ -53,7 +78,7 @@ fn put(vars: &mut Variables, key: &str, value: Option<&str>) {
 }
 
 /// Everything a template may use for this recipient.
-pub fn build(
+fn build(
     workspace: &Workspace,
     account: &SenderAccount,
     p: &Prospect,

@@ -1,0 +1,44 @@
+//! The compliance gate over a stored prospect: what the scheduler asks before queueing a step
+//! and what the enrolment preview asks before enrolling, so both refuse for the same reasons.
+
+use outreach_core::campaign::SendingSettings;
+use outreach_core::compliance::{self, GateInput, Refusal};
+use outreach_core::prospect::Prospect;
+use outreach_core::tokens::PurposeKey;
+use outreach_store::{Store, StoreError};
+
+/// Checks one prospect. `template_problems` are the pre-send check's sentences for the step
+/// about to go out (none when only enrolment is decided).
+pub async fn check_prospect(
+    store: &Store,
+    suppression_key: &PurposeKey,
+    p: &Prospect,
+    settings: &SendingSettings,
+    has_assessment: bool,
+    template_problems: &[String],
+) -> Result<Result<(), Refusal>, StoreError> {
+    let hashes: Vec<String> = crate::suppression_entries(suppression_key, p)
+        .into_iter()
+        .map(|e| e.hash)
+        .collect();
+    let suppressed = store.is_suppressed(&hashes).await?;
+    // Imports store ISO codes; prospects typed in before that still name their country.
+    let country = p
+        .country
+        .as_deref()
+        .map(|c| outreach_core::schedule::country_code(c).unwrap_or(c));
+    Ok(compliance::check(&GateInput {
+        email: p.email.as_deref(),
+        status: p.status,
+        deleted: p.deleted_at.is_some(),
+        erased: false,
+        objected: false,
+        suppressed,
+        lawful_basis: p.lawful_basis,
+        consent_with_evidence: p.consent_given,
+        workspace_has_assessment: has_assessment,
+        country,
+        consent_only_countries: &settings.consent_only_countries,
+        template_problems,
+    }))
+}
