@@ -4,15 +4,20 @@
 //! - `import`: imports a generated 100,000-row CSV through the real import path (validate,
 //!   normalise, de-duplicate, index) and, side by side, with the `sqlite3` shell's `.import`
 //!   into a plain table; then times listing, filtering and searching the 100k prospects.
+//! - `send`: sends 2,000 personalised messages through the real engine to Postfix's
+//!   `smtp-sink`, and the same list with PyPI's `mailmerge`; measures the sink with
+//!   `smtp-source`.
 
 mod import;
+mod send;
 
 fn main() -> anyhow::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_default();
     match name.as_str() {
         "import" => import::run(),
+        "send" => send::run(),
         _ => {
-            eprintln!("usage: outreach-bench import");
+            eprintln!("usage: outreach-bench import|send");
             std::process::exit(2);
         }
     }

@@ -40,11 +40,14 @@ pub enum Field {
     Notes,
     /// The date a LinkedIn connection was made.
     ConnectedOn,
+    /// Kept as a custom field named after the column (`Last post` -> `last_post`), which
+    /// templates can use for personalisation.
+    Custom,
 }
 
 impl Field {
     /// Every field, in the order the mapping step lists them.
-    pub const ALL: [Field; 14] = [
+    pub const ALL: [Field; 15] = [
         Self::FirstName,
         Self::LastName,
         Self::FullName,
@@ -59,6 +62,7 @@ impl Field {
         Self::Followers,
         Self::Notes,
         Self::ConnectedOn,
+        Self::Custom,
     ];
 
     /// The name used on the command line (`--map "Email Address=email"`) and in the bindings.
@@ -78,6 +82,7 @@ impl Field {
             Self::Followers => "followers",
             Self::Notes => "notes",
             Self::ConnectedOn => "connected_on",
+            Self::Custom => "custom",
         }
     }
 
@@ -156,6 +161,26 @@ fn fold(header: &str) -> String {
         .collect()
 }
 
+/// The variable name a custom column is stored and used under: lower-case ASCII letters, digits
+/// and underscores (`Last Post` -> `last_post`, `Commission %` -> `commission`).
+pub fn custom_key(header: &str) -> String {
+    let mut key = String::new();
+    for c in header.trim_start_matches('\u{feff}').chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    while key.ends_with('_') {
+        key.pop();
+    }
+    if key.starts_with(|c: char| c.is_ascii_digit()) {
+        key.insert(0, '_');
+    }
+    key
+}
+
 fn known_field(folded: &str, source: SourceType) -> Option<Field> {
     use Field::*;
     Some(match folded {
@@ -213,10 +238,16 @@ pub fn auto_map(headers: &[String]) -> (SourceType, Vec<ColumnMapping>) {
         .iter()
         .enumerate()
         .map(|(i, header)| {
-            let field = known_field(&fold(header), source).filter(|f| !taken.contains(f));
-            if let Some(f) = field {
-                taken.push(f);
-            }
+            let field = match known_field(&fold(header), source) {
+                Some(f) if taken.contains(&f) => None,
+                Some(f) => {
+                    taken.push(f);
+                    Some(f)
+                }
+                // Other columns are kept for personalisation unless the user skips them.
+                None if !custom_key(header).is_empty() => Some(Field::Custom),
+                None => None,
+            };
             ColumnMapping {
                 index: u32::try_from(i).unwrap_or(u32::MAX),
                 header: header.trim_start_matches('\u{feff}').to_string(),
@@ -259,7 +290,11 @@ pub enum MappingError {
 pub fn validate_mapping(columns: &[ColumnMapping]) -> Result<(), MappingError> {
     for (i, a) in columns.iter().enumerate() {
         for b in &columns[i + 1..] {
-            if a.field.is_some() && a.field == b.field {
+            let both_custom = a.field == Some(Field::Custom) && b.field == Some(Field::Custom);
+            if both_custom && custom_key(&a.header) == custom_key(&b.header) {
+                return Err(MappingError::DuplicateHeader(a.header.clone()));
+            }
+            if a.field.is_some() && a.field == b.field && !both_custom {
                 return Err(MappingError::FieldTwice {
                     field: a.field.map(Field::as_str).unwrap_or_default(),
                     first: a.header.clone(),
@@ -373,7 +408,7 @@ mod tests {
                 Some(Title),
                 Some(Country),
                 Some(Followers),
-                None
+                Some(Custom)
             ]
         );
     }
@@ -402,6 +437,39 @@ mod tests {
         let (_, cols) = auto_map(&headers(&["Name", "Company"]));
         let err = validate_mapping(&cols).unwrap_err();
         assert!(err.to_string().contains("Name, Company"), "{err}");
+    }
+
+    #[test]
+    fn unknown_columns_are_kept_as_custom_fields_under_a_variable_name() {
+        let (_, cols) = auto_map(&headers(&[
+            "Email",
+            "Last Post",
+            "Commission %",
+            "",
+            "2nd tier",
+        ]));
+        let fields: Vec<_> = cols.iter().map(|c| c.field).collect();
+        assert_eq!(
+            fields,
+            [
+                Some(Field::Email),
+                Some(Field::Custom),
+                Some(Field::Custom),
+                None,
+                Some(Field::Custom)
+            ]
+        );
+        assert_eq!(custom_key("Last Post"), "last_post");
+        assert_eq!(custom_key("Commission %"), "commission");
+        assert_eq!(custom_key("2nd tier"), "_2nd_tier");
+        assert_eq!(custom_key("--"), "");
+        assert_eq!(validate_mapping(&cols), Ok(()));
+
+        let (_, cols) = auto_map(&headers(&["Email", "last post", "Last_Post"]));
+        assert!(matches!(
+            validate_mapping(&cols),
+            Err(MappingError::DuplicateHeader(_))
+        ));
     }
 
     #[test]

@@ -192,6 +192,9 @@ pub struct Prospect {
     pub updated_at: String,
     /// Soft-deleted at (ISO 8601), if deleted.
     pub deleted_at: Option<String>,
+    /// Columns of the source kept as custom fields, by variable name (`last_post`).
+    #[ts(type = "Record<string, string>")]
+    pub custom_fields: std::collections::BTreeMap<String, String>,
 }
 
 impl Prospect {

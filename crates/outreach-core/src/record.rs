@@ -1,9 +1,11 @@
 //! Turning one CSV row into a validated, normalised candidate prospect.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::mapping::{ColumnMapping, Field};
+use crate::mapping::{ColumnMapping, Field, custom_key};
 use crate::normalize::{
     clean_text, normalize_country, normalize_email, normalize_linkedin_url, normalize_website,
     normalize_x_handle, parse_followers,
@@ -54,6 +56,8 @@ pub struct ProspectInput {
     pub notes: Option<String>,
     /// When a LinkedIn connection was made, as given.
     pub connected_on: Option<String>,
+    /// Columns kept as custom fields, by variable name (see [`crate::mapping::custom_key`]).
+    pub custom: BTreeMap<String, String>,
 }
 
 impl ProspectInput {
@@ -129,6 +133,11 @@ impl ProspectInput {
                 Field::Country => p.country = normalize_country(raw),
                 Field::Notes => p.notes = clean_text(raw),
                 Field::ConnectedOn => p.connected_on = clean_text(raw),
+                Field::Custom => {
+                    if let Some(v) = clean_text(raw) {
+                        p.custom.insert(custom_key(&col.header), v);
+                    }
+                }
             }
         }
         if let Some(name) = full_name {
@@ -190,6 +199,9 @@ impl ProspectInput {
         fill(&mut self.followers, &other.followers);
         fill(&mut self.notes, &other.notes);
         fill(&mut self.connected_on, &other.connected_on);
+        for (k, v) in &other.custom {
+            self.custom.entry(k.clone()).or_insert_with(|| v.clone());
+        }
     }
 }
 

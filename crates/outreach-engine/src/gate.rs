@@ -22,12 +22,30 @@ pub async fn check_prospect(
         .map(|e| e.hash)
         .collect();
     let suppressed = store.is_suppressed(&hashes).await?;
+    Ok(check(
+        p,
+        suppressed,
+        settings,
+        has_assessment,
+        template_problems,
+    ))
+}
+
+/// [`check_prospect`] when the caller already knows whether the prospect is suppressed (the
+/// scheduler looks up a whole batch at once).
+pub fn check(
+    p: &Prospect,
+    suppressed: bool,
+    settings: &SendingSettings,
+    has_assessment: bool,
+    template_problems: &[String],
+) -> Result<(), Refusal> {
     // Imports store ISO codes; prospects typed in before that still name their country.
     let country = p
         .country
         .as_deref()
         .map(|c| outreach_core::schedule::country_code(c).unwrap_or(c));
-    Ok(compliance::check(&GateInput {
+    compliance::check(&GateInput {
         email: p.email.as_deref(),
         status: p.status,
         deleted: p.deleted_at.is_some(),
@@ -40,5 +58,5 @@ pub async fn check_prospect(
         country,
         consent_only_countries: &settings.consent_only_countries,
         template_problems,
-    }))
+    })
 }

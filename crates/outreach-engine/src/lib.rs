@@ -109,6 +109,11 @@ pub struct EngineConfig {
     pub max_transient_attempts: i64,
     /// Enrolments scheduled per pass.
     pub schedule_batch: i64,
+    /// Messages claimed and sent together. This bounds what a crash can leave unconfirmed:
+    /// everything claimed and not yet recorded.
+    pub send_batch: u32,
+    /// SMTP sessions an account sends over at once.
+    pub smtp_sessions: usize,
 }
 
 impl Default for EngineConfig {
@@ -117,6 +122,8 @@ impl Default for EngineConfig {
             idle_tick: Duration::from_secs(2),
             max_transient_attempts: 8,
             schedule_batch: 500,
+            send_batch: 32,
+            smtp_sessions: 4,
         }
     }
 }

@@ -9,7 +9,7 @@ use outreach_core::compliance;
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
-use outreach_core::template::{self, MessageTemplate};
+use outreach_core::template::{self, MessageTemplate, Variables};
 use outreach_core::tokens::suppression_hash;
 use outreach_store::StoreError;
 use outreach_store::outbox::{DueEnrollment, NewMessage};
@@ -103,16 +103,41 @@ impl Engine {
             .store
             .due_enrollments(&iso(now), self.config.schedule_batch)
             .await?;
+        if due.is_empty() {
+            return Ok(());
+        }
         let mut contexts: HashMap<i64, CampaignContext> = HashMap::new();
-        let mut batch = Vec::new();
-        for e in due {
+        for e in &due {
             if let std::collections::hash_map::Entry::Vacant(v) = contexts.entry(e.campaign_id) {
                 v.insert(self.campaign_context(e.campaign_id).await?);
             }
+        }
+        // The batch's prospects and their suppression in two queries, not two per enrolment.
+        let ids: Vec<i64> = due.iter().map(|e| e.prospect_id).collect();
+        let prospects = self.store.prospects_by_ids(&ids).await?;
+        let hashes: Vec<String> = prospects
+            .values()
+            .flat_map(|p| prospect_hashes(&self.keys.suppression, p))
+            .map(|(h, _)| h)
+            .collect();
+        let suppressed = self.store.suppressed_among(&hashes).await?;
+        let clean = self.clean_groups(&due, &contexts, &prospects);
+        let mut batch = Vec::new();
+        for e in &due {
             let Some(ctx) = contexts.get(&e.campaign_id) else {
                 continue;
             };
-            if let Some(m) = self.prepare(ctx, &e, now, report).await? {
+            let prospect = prospects.get(&e.prospect_id);
+            let is_suppressed = prospect.is_some_and(|p| {
+                prospect_hashes(&self.keys.suppression, p)
+                    .iter()
+                    .any(|(h, _)| suppressed.contains(h))
+            });
+            let group_clean = clean.contains(&(e.campaign_id, e.next_position, e.variant.clone()));
+            if let Some(m) = self
+                .prepare(ctx, e, prospect, is_suppressed, group_clean, now, report)
+                .await?
+            {
                 batch.push(m);
             }
         }
@@ -122,12 +147,66 @@ impl Engine {
         Ok(())
     }
 
+    /// The (campaign, step, variant) groups of this batch whose template passes the pre-send
+    /// check for all their prospects at once, so that each prospect need not be checked alone.
+    /// Only a group with a problem is checked prospect by prospect, to find whom it concerns.
+    fn clean_groups(
+        &self,
+        due: &[DueEnrollment],
+        contexts: &HashMap<i64, CampaignContext>,
+        prospects: &HashMap<i64, Prospect>,
+    ) -> std::collections::HashSet<(i64, i64, String)> {
+        let mut groups: HashMap<(i64, i64, String), Vec<(i64, Variables)>> = HashMap::new();
+        for e in due {
+            let (Some(ctx), Some(p)) =
+                (contexts.get(&e.campaign_id), prospects.get(&e.prospect_id))
+            else {
+                continue;
+            };
+            let Some(account) = &ctx.account else {
+                continue;
+            };
+            let (_, vars) = variables::for_recipient(
+                &self.keys.unsubscribe,
+                &ctx.workspace,
+                &ctx.settings,
+                account,
+                p,
+            );
+            groups
+                .entry((e.campaign_id, e.next_position, e.variant.clone()))
+                .or_default()
+                .push((p.id, vars));
+        }
+        groups
+            .into_iter()
+            .filter(|((campaign, position, variant), recipients)| {
+                let Some(ctx) = contexts.get(campaign) else {
+                    return false;
+                };
+                let Some(t) = template_for(ctx, *position, variant) else {
+                    return false;
+                };
+                let tpl = MessageTemplate {
+                    subject: t.subject.clone(),
+                    body: t.body.clone(),
+                };
+                template::pre_send_check(&tpl, *position == 1, recipients).is_empty()
+            })
+            .map(|(key, _)| key)
+            .collect()
+    }
+
     /// Decides what to do with one due enrolment: schedule it, end it, block it, or return the
     /// message to queue.
+    #[allow(clippy::too_many_arguments)]
     async fn prepare(
         &self,
         ctx: &CampaignContext,
         e: &DueEnrollment,
+        prospect: Option<&Prospect>,
+        suppressed: bool,
+        group_clean: bool,
         now: Timestamp,
         report: &mut PassReport,
     ) -> Result<Option<NewMessage>, EngineError> {
@@ -141,9 +220,9 @@ impl Engine {
                 .await?;
             return Ok(None);
         };
-        let prospect = match self.store.prospect(e.prospect_id).await {
-            Ok(p) => p,
-            Err(StoreError::NotFound(_)) => {
+        let prospect = match prospect {
+            Some(p) => p,
+            None => {
                 self.store
                     .block_enrollment(
                         ctx.workspace.id,
@@ -155,7 +234,6 @@ impl Engine {
                 report.blocked += 1;
                 return Ok(None);
             }
-            Err(err) => return Err(err.into()),
         };
         let tz = match resolve_time_zone(None, prospect.country.as_deref(), &ctx.settings.time_zone)
         {
@@ -208,18 +286,7 @@ impl Engine {
             report.blocked += 1;
             return Ok(None);
         };
-        let variant_index = e
-            .variant
-            .bytes()
-            .next()
-            .map_or(0, |b| usize::from(b.saturating_sub(b'A')));
-        let template_id = step
-            .template_ids
-            .get(variant_index)
-            .or_else(|| step.template_ids.first())
-            .copied()
-            .unwrap_or_default();
-        let Some(t) = ctx.templates.get(&template_id) else {
+        let Some(t) = template_for(ctx, e.next_position, &e.variant) else {
             return Ok(None);
         };
         let (token, vars) = variables::for_recipient(
@@ -227,32 +294,33 @@ impl Engine {
             &ctx.workspace,
             &ctx.settings,
             account,
-            &prospect,
+            prospect,
         );
         let tpl = MessageTemplate {
             subject: t.subject.clone(),
             body: t.body.clone(),
         };
         let is_first = e.next_position == 1;
-        let mut problems: Vec<String> =
+        let mut problems: Vec<String> = if group_clean {
+            Vec::new()
+        } else {
             template::pre_send_check(&tpl, is_first, &[(prospect.id, vars.clone())])
                 .iter()
                 .map(|p| p.message())
-                .collect();
+                .collect()
+        };
         if is_first && ctx.workspace.legal_notice.trim().is_empty() {
             problems.push(
                 "the workspace has no legal notice saying who writes and why, which the GDPR Art. 14 notice needs".into(),
             );
         }
-        let verdict = gate::check_prospect(
-            &self.store,
-            &self.keys.suppression,
-            &prospect,
+        let verdict = gate::check(
+            prospect,
+            suppressed,
             &ctx.settings,
             ctx.has_assessment,
             &problems,
-        )
-        .await?;
+        );
         let rendered = match verdict {
             Ok(()) => template::render(&tpl, &vars, spin_seed(e.id, e.next_position)),
             Err(refusal) => {
@@ -312,6 +380,28 @@ impl Engine {
             due_at: iso(send_at),
         }))
     }
+}
+
+/// The template of a step's variant (`A` is the first), or the step's first template.
+fn template_for<'c>(
+    ctx: &'c CampaignContext,
+    position: i64,
+    variant: &str,
+) -> Option<&'c Template> {
+    let step = ctx
+        .campaign
+        .fields
+        .steps
+        .get(usize::try_from(position - 1).ok()?)?;
+    let index = variant
+        .bytes()
+        .next()
+        .map_or(0, |b| usize::from(b.saturating_sub(b'A')));
+    let id = step
+        .template_ids
+        .get(index)
+        .or_else(|| step.template_ids.first())?;
+    ctx.templates.get(id)
 }
 
 fn random_id() -> String {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use outreach_channels::email::OutgoingEmail;
 use outreach_core::campaign::{CampaignFields, SenderAccount};
-use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, random_gap};
+use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, random_gap, room};
 use outreach_store::outbox::{ClaimedMessage, Outcome};
 use tokio::sync::watch;
 
@@ -39,17 +39,21 @@ impl Engine {
         } else {
             Default::default()
         };
-        let t = Arc::new(Transport::for_account(account, secrets)?);
+        let t = Arc::new(Transport::for_account(
+            account,
+            secrets,
+            self.config.smtp_sessions,
+        )?);
         cache.insert(account.id, t.clone());
         Ok(t)
     }
 
-    /// The governor's verdict for an account at `now`.
+    /// The governor's verdict for an account at `now`, and how many may go at once.
     async fn account_decision(
         &self,
         account: &SenderAccount,
         now: Timestamp,
-    ) -> Result<Decision, EngineError> {
+    ) -> Result<(Decision, u32), EngineError> {
         let f = &account.fields;
         let ramp = match (f.ramp_start, f.ramp_increase) {
             (Some(start), increase) => Some(RampUp {
@@ -81,7 +85,7 @@ impl Engine {
         } else if let Some(m) = caps.per_minute {
             (60, m)
         } else {
-            return Ok(Decision::Go);
+            return Ok((Decision::Go, u32::MAX));
         };
         let largest = [caps.per_minute, caps.per_hour, caps.per_day]
             .into_iter()
@@ -96,7 +100,7 @@ impl Engine {
             .iter()
             .filter_map(|s| parse_iso(s))
             .collect();
-        Ok(decide(now, &caps, &recent))
+        Ok((decide(now, &caps, &recent), room(now, &caps, &recent)))
     }
 
     pub(crate) async fn send_due(
@@ -142,63 +146,82 @@ impl Engine {
         report: &mut PassReport,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
-        // Loaded once per drain rather than once per message: the send loop is the hot path.
+        // Loaded once per drain rather than once per batch: the send loop is the hot path.
         let mut campaigns: HashMap<i64, CampaignFields> = HashMap::new();
         let mut one_click_bases: HashMap<i64, Option<String>> = HashMap::new();
         loop {
-            let now = Timestamp::now();
-            let candidates = self
-                .store
-                .claim_candidates(account.id, &iso(now), 32)
-                .await?;
-            if candidates.is_empty() {
+            if *shutdown.borrow() {
                 return Ok(());
             }
-            let mut claimed_any = false;
-            for c in candidates {
-                if *shutdown.borrow() {
+            let now = Timestamp::now();
+            let room = match self.account_decision(account, now).await? {
+                (Decision::Go, room) => room,
+                (Decision::WaitUntil(until), _) => {
+                    self.hold(account.id, until).await;
                     return Ok(());
                 }
-                let now = Timestamp::now();
-                match self.account_decision(account, now).await? {
-                    Decision::Go => {}
-                    Decision::WaitUntil(until) => {
-                        self.hold(account.id, until).await;
-                        return Ok(());
-                    }
-                    Decision::Blocked => {
-                        self.hold(account.id, now + SignedDuration::from_secs(300))
-                            .await;
-                        return Ok(());
-                    }
+                (Decision::Blocked, _) => {
+                    self.hold(account.id, now + SignedDuration::from_secs(300))
+                        .await;
+                    return Ok(());
                 }
-                let mut gap_until = None;
+            };
+            let limit = room.clamp(1, self.config.send_batch.max(1));
+            let candidates = self
+                .store
+                .claim_candidates(account.id, &iso(now), i64::from(limit))
+                .await?;
+            // Each campaign's own limits: what is left of its daily cap, and one message per
+            // random gap.
+            let mut left: HashMap<i64, u32> = HashMap::new();
+            let mut gaps = Vec::new();
+            let mut chosen = Vec::new();
+            for c in candidates {
                 if let Some(cid) = c.campaign_id {
                     let f = match campaigns.entry(cid) {
                         Entry::Occupied(e) => e.into_mut(),
                         Entry::Vacant(e) => e.insert(self.store.campaign(cid).await?.fields),
                     };
-                    if let Some(cap) = f.daily_cap {
-                        let since = iso(now - SignedDuration::from_secs(86_400));
-                        if self.store.campaign_attempts_since(cid, &since).await? >= i64::from(cap)
-                        {
-                            continue;
+                    let left = match left.entry(cid) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => {
+                            let mut n = u32::MAX;
+                            if let Some(cap) = f.daily_cap {
+                                let since = iso(now - SignedDuration::from_secs(86_400));
+                                let used = self.store.campaign_attempts_since(cid, &since).await?;
+                                n = u32::try_from(i64::from(cap).saturating_sub(used).max(0))
+                                    .unwrap_or(0);
+                            }
+                            if f.max_gap_seconds > 0 {
+                                n = n.min(1);
+                            }
+                            e.insert(n)
                         }
+                    };
+                    if *left == 0 {
+                        continue;
                     }
+                    *left -= 1;
                     if f.max_gap_seconds > 0 {
                         let gap =
                             random_gap(f.min_gap_seconds, f.max_gap_seconds, &mut rand::rng());
-                        gap_until = Some(iso(now + gap));
+                        gaps.push((cid, iso(now + gap)));
                     }
                 }
-                let Some(m) = self
-                    .store
-                    .claim(c.message_id, account.id, &iso(now), gap_until.as_deref())
-                    .await?
-                else {
-                    continue;
-                };
-                claimed_any = true;
+                chosen.push(c.message_id);
+            }
+            if chosen.is_empty() {
+                return Ok(());
+            }
+            let claimed = self
+                .store
+                .claim_batch(&chosen, account.id, &iso(now), &gaps)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            let mut emails = Vec::with_capacity(claimed.len());
+            for m in &claimed {
                 let base = match one_click_bases.entry(m.workspace_id) {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) => e.insert(
@@ -208,20 +231,16 @@ impl Engine {
                             .unsubscribe_url,
                     ),
                 };
-                let delivery = transport
-                    .send(&outgoing(account, &m, base.as_deref()))
-                    .await;
-                self.record(account, &m, delivery, report).await?;
-                if gap_until.is_some() {
-                    // The campaign waits for its gap; its other messages are not candidates
-                    // until then, so fetch again.
-                    break;
-                }
-                if self.status.borrow().state == EngineState::Offline {
-                    return Ok(());
-                }
+                emails.push(outgoing(account, m, base.as_deref()));
             }
-            if !claimed_any {
+            let deliveries = transport.send_batch(emails).await;
+            self.record(account, &claimed, deliveries, report).await?;
+            if self.status.borrow().state == EngineState::Offline {
+                return Ok(());
+            }
+            if let Some(until) = self.account_wait.lock().await.get(&account.id)
+                && *until > Timestamp::now()
+            {
                 return Ok(());
             }
         }
@@ -230,18 +249,43 @@ impl Engine {
     async fn record(
         &self,
         account: &SenderAccount,
-        m: &ClaimedMessage,
-        delivery: Delivery,
+        claimed: &[ClaimedMessage],
+        deliveries: Vec<Delivery>,
         report: &mut PassReport,
     ) -> Result<(), EngineError> {
         let now = Timestamp::now();
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for (m, delivery) in claimed.iter().zip(deliveries) {
+            let outcome = self.outcome(account, m, delivery, now, report).await;
+            outcomes.push((m, outcome));
+        }
+        self.store.record_outcomes(&outcomes, &iso(now)).await?;
+        let sent = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))
+            .count();
+        if sent > 0 {
+            // Counted once recorded, so that the status never runs ahead of the database.
+            self.status.send_modify(|s| {
+                s.sent += u32::try_from(sent).unwrap_or(u32::MAX);
+                s.state = EngineState::Running;
+            });
+        }
+        Ok(())
+    }
+
+    /// What a delivery means for the message, and for the account's status and schedule.
+    async fn outcome(
+        &self,
+        account: &SenderAccount,
+        m: &ClaimedMessage,
+        delivery: Delivery,
+        now: Timestamp,
+        report: &mut PassReport,
+    ) -> Outcome {
         let outcome = match delivery {
             Delivery::Sent(response) => {
                 report.sent += 1;
-                self.status.send_modify(|s| {
-                    s.sent += 1;
-                    s.state = EngineState::Running;
-                });
                 Outcome::Sent { response }
             }
             Delivery::Offline(error) => {
@@ -289,8 +333,7 @@ impl Engine {
             let e = error.clone();
             self.status.send_modify(|s| s.last_error = Some(e));
         }
-        self.store.record_outcome(m, &outcome, &iso(now)).await?;
-        Ok(())
+        outcome
     }
 }
 

@@ -1,12 +1,14 @@
 //! The engine's view of a channel: send one or more messages and learn, for each, whether it
 //! went out, may be retried, failed, bounced, or has an unknown fate.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use outreach_channels::email::OutgoingEmail;
 use outreach_channels::message::DkimKey;
-use outreach_channels::sendgrid::{SecretString, SendGridClient, SendGridError};
+use outreach_channels::sendgrid::{SecretString, SendGridClient, SendGridError, plan_batches};
 use outreach_channels::smtp::{SendErrorKind, SmtpSecurity, SmtpSender, SmtpSettings};
 use outreach_core::campaign::{AccountFields, SenderAccount, SmtpSecurityMode, Transport as Kind};
 
@@ -36,8 +38,8 @@ pub enum Delivery {
 
 /// A ready transport for one account.
 pub enum Transport {
-    /// SMTP, keeping its connection open between messages.
-    Smtp(Box<SmtpSender>),
+    /// SMTP over a few sessions at once, each kept open between messages.
+    Smtp(Vec<Arc<SmtpSender>>),
     /// The SendGrid v3 API.
     SendGrid(SendGridClient),
 }
@@ -68,8 +70,13 @@ pub fn smtp_settings(f: &AccountFields, password: Option<String>) -> Result<Smtp
 }
 
 impl Transport {
-    /// Connects nothing yet; checks the settings and prepares the client.
-    pub fn for_account(a: &SenderAccount, secrets: AccountSecrets) -> Result<Self, EngineError> {
+    /// Connects nothing yet; checks the settings and prepares the client, with up to
+    /// `smtp_sessions` SMTP sessions used at once.
+    pub fn for_account(
+        a: &SenderAccount,
+        secrets: AccountSecrets,
+        smtp_sessions: usize,
+    ) -> Result<Self, EngineError> {
         let f = &a.fields;
         let config = |m: String| EngineError::Account {
             account_id: a.id,
@@ -78,15 +85,19 @@ impl Transport {
         match f.transport {
             Kind::Smtp => {
                 let s = smtp_settings(f, secrets.secret).map_err(config)?;
-                let dkim = match (&f.dkim_selector, &f.dkim_domain, secrets.dkim_pem) {
-                    (Some(sel), Some(dom), Some(pem)) => Some(
-                        DkimKey::parse(sel, dom, &pem)
-                            .map_err(|e| config(format!("DKIM key: {e}")))?,
-                    ),
-                    _ => None,
-                };
-                let sender = SmtpSender::new(&s, dkim).map_err(|e| config(e.to_string()))?;
-                Ok(Self::Smtp(Box::new(sender)))
+                let mut senders = Vec::new();
+                for _ in 0..smtp_sessions.max(1) {
+                    let dkim = match (&f.dkim_selector, &f.dkim_domain, &secrets.dkim_pem) {
+                        (Some(sel), Some(dom), Some(pem)) => Some(
+                            DkimKey::parse(sel, dom, pem)
+                                .map_err(|e| config(format!("DKIM key: {e}")))?,
+                        ),
+                        _ => None,
+                    };
+                    let sender = SmtpSender::new(&s, dkim).map_err(|e| config(e.to_string()))?;
+                    senders.push(Arc::new(sender));
+                }
+                Ok(Self::Smtp(senders))
             }
             Kind::Sendgrid => {
                 let key = secrets
@@ -103,41 +114,128 @@ impl Transport {
         }
     }
 
-    /// Sends one message.
-    pub async fn send(&self, email: &OutgoingEmail) -> Delivery {
+    /// Sends messages and says, for each in the given order, what became of it.
+    ///
+    /// SMTP spreads them over the account's sessions, each sending its share in order; a
+    /// session that finds the server unreachable does not try the rest of its share (they stay
+    /// safe to retry). SendGrid sends them in as few requests as its API allows, and stops at
+    /// the first refusal of the whole account (rate limit, outage).
+    pub async fn send_batch(&self, emails: Vec<OutgoingEmail>) -> Vec<Delivery> {
         match self {
-            Self::Smtp(s) => match s.send(email).await {
-                Ok(r) => Delivery::Sent(r.response),
-                Err(e) => match e.kind {
-                    SendErrorKind::Offline => Delivery::Offline(e.message),
-                    SendErrorKind::Transient => Delivery::Transient {
-                        error: e.message,
-                        retry_at: None,
-                    },
-                    SendErrorKind::Permanent { recipient: true } => Delivery::Bounced(e.message),
-                    SendErrorKind::Permanent { recipient: false } | SendErrorKind::Invalid => {
-                        Delivery::Failed(e.message)
-                    }
-                    SendErrorKind::Unconfirmed => Delivery::Unconfirmed(e.message),
-                },
-            },
-            Self::SendGrid(c) => match c.send_batch(std::slice::from_ref(email)).await {
-                Ok(r) => Delivery::Sent(
-                    r.x_message_id
-                        .map(|id| format!("202 accepted, X-Message-Id {id}"))
-                        .unwrap_or_else(|| "202 accepted".into()),
-                ),
-                Err(e) => sendgrid_delivery(e),
-            },
+            Self::Smtp(senders) => smtp_batch(senders, emails).await,
+            Self::SendGrid(c) => sendgrid_batch(c, emails).await,
         }
     }
 
     /// Closes connections.
     pub async fn close(&self) {
-        if let Self::Smtp(s) = self {
-            s.close().await;
+        if let Self::Smtp(senders) = self {
+            for s in senders {
+                s.close().await;
+            }
         }
     }
+}
+
+fn smtp_delivery(result: Result<String, outreach_channels::smtp::SendError>) -> Delivery {
+    match result {
+        Ok(response) => Delivery::Sent(response),
+        Err(e) => match e.kind {
+            SendErrorKind::Offline => Delivery::Offline(e.message),
+            SendErrorKind::Transient => Delivery::Transient {
+                error: e.message,
+                retry_at: None,
+            },
+            SendErrorKind::Permanent { recipient: true } => Delivery::Bounced(e.message),
+            SendErrorKind::Permanent { recipient: false } | SendErrorKind::Invalid => {
+                Delivery::Failed(e.message)
+            }
+            SendErrorKind::Unconfirmed => Delivery::Unconfirmed(e.message),
+        },
+    }
+}
+
+async fn smtp_batch(senders: &[Arc<SmtpSender>], emails: Vec<OutgoingEmail>) -> Vec<Delivery> {
+    let total = emails.len();
+    let mut shares: Vec<Vec<(usize, OutgoingEmail)>> = vec![Vec::new(); senders.len().max(1)];
+    let n = shares.len();
+    for (i, e) in emails.into_iter().enumerate() {
+        shares[i % n].push((i, e));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (sender, share) in senders.iter().zip(shares) {
+        if share.is_empty() {
+            continue;
+        }
+        let sender = sender.clone();
+        tasks.spawn(async move {
+            let mut out = Vec::with_capacity(share.len());
+            let mut unreachable: Option<String> = None;
+            for (i, email) in share {
+                if let Some(why) = &unreachable {
+                    out.push((i, Delivery::Offline(why.clone())));
+                    continue;
+                }
+                let d = smtp_delivery(sender.send(&email).await.map(|r| r.response));
+                if let Delivery::Offline(why) = &d {
+                    unreachable = Some(why.clone());
+                }
+                out.push((i, d));
+            }
+            out
+        });
+    }
+    let mut results: Vec<Option<Delivery>> = vec![None; total];
+    // A session task that panicked leaves its messages without an answer: they may have gone
+    // out, so they count as unconfirmed below.
+    while let Some(Ok(share)) = tasks.join_next().await {
+        for (i, d) in share {
+            results[i] = Some(d);
+        }
+    }
+    results
+        .into_iter()
+        .map(|d| d.unwrap_or_else(|| Delivery::Unconfirmed("the sending task failed".into())))
+        .collect()
+}
+
+async fn sendgrid_batch(client: &SendGridClient, emails: Vec<OutgoingEmail>) -> Vec<Delivery> {
+    let order: HashMap<String, usize> = emails
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.message_id.clone(), i))
+        .collect();
+    let mut results: Vec<Option<Delivery>> = vec![None; emails.len()];
+    let mut stop: Option<Delivery> = None;
+    for batch in plan_batches(emails) {
+        let d = match &stop {
+            Some(d) => d.clone(),
+            None => match client.send_batch(&batch).await {
+                Ok(r) => Delivery::Sent(
+                    r.x_message_id
+                        .map(|id| format!("202 accepted, X-Message-Id {id}"))
+                        .unwrap_or_else(|| "202 accepted".into()),
+                ),
+                Err(e) => {
+                    let d = sendgrid_delivery(e);
+                    // The account as a whole is refused: the rest waits rather than hammering.
+                    if matches!(d, Delivery::Offline(_) | Delivery::Transient { .. }) {
+                        stop = Some(d.clone());
+                    }
+                    d
+                }
+            },
+        };
+        for e in &batch {
+            if let Some(&i) = order.get(&e.message_id) {
+                results[i] = Some(d.clone());
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|d| d.unwrap_or_else(|| Delivery::Failed("not sent".into())))
+        .collect()
 }
 
 fn sendgrid_delivery(e: SendGridError) -> Delivery {

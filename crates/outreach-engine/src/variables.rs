@@ -125,5 +125,49 @@ fn build(
         "privacy_notice".into(),
         Value::String(privacy_notice(workspace, p)),
     );
+    // Custom columns are usable as `{{ custom.score }}`, and by plain name (`{{ last_post }}`)
+    // unless a built-in variable has that name, so `score` never changes meaning by prospect.
+    for (key, value) in &p.custom_fields {
+        if !BUILT_IN.contains(&key.as_str()) {
+            put(&mut v, key, Some(value));
+        }
+    }
+    if !p.custom_fields.is_empty() {
+        v.insert(
+            "custom".into(),
+            Value::Object(
+                p.custom_fields
+                    .iter()
+                    .map(|(k, val)| (k.clone(), Value::String(val.clone())))
+                    .collect(),
+            ),
+        );
+    }
     v
 }
+
+/// The names [`build`] gives its own meaning.
+const BUILT_IN: &[&str] = &[
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "company",
+    "title",
+    "website",
+    "domain",
+    "x_handle",
+    "linkedin_url",
+    "country",
+    "country_name",
+    "notes",
+    "score",
+    "followers",
+    "sender_name",
+    "sender_email",
+    "workspace",
+    "opt_out",
+    "postal_address",
+    "privacy_notice",
+    "custom",
+];

@@ -381,7 +381,23 @@ impl Store {
         Ok(())
     }
 
-    /// Whether any of the hashes is suppressed.
+    /// Which of the hashes are on the suppression list, in one query.
+    pub async fn suppressed_among(
+        &self,
+        hashes: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let json = serde_json::to_string(hashes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(sqlx::query_scalar!(
+            "SELECT hash FROM suppression WHERE hash IN (SELECT value FROM json_each(?))",
+            json
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    /// Whether any of the hashes is on the suppression list.
     pub async fn is_suppressed(&self, hashes: &[String]) -> Result<bool, StoreError> {
         for h in hashes {
             let hit = sqlx::query_scalar!("SELECT 1 AS hit FROM suppression WHERE hash = ?", h)

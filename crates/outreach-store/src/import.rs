@@ -148,6 +148,7 @@ struct Json<'a> {
     followers: &'a Option<i64>,
     notes: &'a Option<String>,
     connected_on: &'a Option<String>,
+    custom: Option<String>,
 }
 
 fn json(id: Option<i64>, p: &ProspectInput) -> Json<'_> {
@@ -168,7 +169,13 @@ fn json(id: Option<i64>, p: &ProspectInput) -> Json<'_> {
         followers: &p.followers,
         notes: &p.notes,
         connected_on: &p.connected_on,
+        custom: custom_json(p),
     }
+}
+
+/// Custom fields as stored: a JSON object, or NULL when there are none.
+fn custom_json(p: &ProspectInput) -> Option<String> {
+    (!p.custom.is_empty()).then(|| serde_json::to_string(&p.custom).unwrap_or_default())
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
@@ -267,7 +274,8 @@ impl Store {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO prospects (workspace_id, first_name, last_name, email, email_original, \
                  domain, website, x_handle, linkedin_url, instagram, company, title, country, \
-                 followers, notes, connected_on, source_type, source_file, collected_at) ",
+                 followers, notes, connected_on, custom_fields, source_type, source_file, \
+                 collected_at) ",
             );
             let n = chunk.len() as u64;
             insert.push_values(chunk.iter_mut(), |mut b, p| {
@@ -287,6 +295,7 @@ impl Store {
                     .push_bind(p.followers.take())
                     .push_bind(p.notes.take())
                     .push_bind(p.connected_on.take())
+                    .push_bind(custom_json(p))
                     .push_bind(source)
                     .push_bind(batch.file_name.to_string())
                     .push_bind(collected_at.clone());
@@ -315,7 +324,8 @@ impl Store {
                               value ->> '$.instagram' AS instagram, value ->> '$.company' AS company,
                               value ->> '$.title' AS title, value ->> '$.country' AS country,
                               value ->> '$.followers' AS followers, value ->> '$.notes' AS notes,
-                              value ->> '$.connected_on' AS connected_on
+                              value ->> '$.connected_on' AS connected_on,
+                              value ->> '$.custom' AS custom
                        FROM json_each(?1))
                    UPDATE prospects SET
                        first_name = coalesce(prospects.first_name, j.first_name),
@@ -334,6 +344,9 @@ impl Store {
                        followers = coalesce(prospects.followers, j.followers),
                        notes = coalesce(prospects.notes, j.notes),
                        connected_on = coalesce(prospects.connected_on, j.connected_on),
+                       custom_fields = CASE WHEN j.custom IS NULL THEN prospects.custom_fields
+                                            ELSE json_patch(j.custom,
+                                                 coalesce(prospects.custom_fields, '{}')) END,
                        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                    FROM j
                    WHERE prospects.id = j.id AND prospects.workspace_id = ?2"#,

@@ -388,172 +388,93 @@ impl Store {
         .await?)
     }
 
-    /// Claims one message for sending if it is still queued. The attempt is recorded in the
-    /// same transaction, so the rate governor counts it even if the process dies right after;
-    /// `gap_until` holds the campaign's next send back. One engine runs per database (it holds
-    /// the engine lock) and it claims for an account from one task at a time, so the governor's
-    /// decision and the claim cannot race.
-    pub async fn claim(
+    /// Claims messages for sending, those of `message_rows` still queued, in one transaction
+    /// that also records each attempt, so the rate governor counts them even if the process
+    /// dies right after; `gaps` hold campaigns' next sends back. One engine runs per database
+    /// (it holds the engine lock) and it claims for an account from one task at a time, so the
+    /// governor's decision and the claim cannot race.
+    ///
+    /// Every claimed message is `sending` until [`Store::record_outcomes`]; a crash in between
+    /// leaves it for [`Store::recover_interrupted`] to mark unconfirmed, never to resend.
+    pub async fn claim_batch(
         &self,
-        message_row: i64,
+        message_rows: &[i64],
         account_id: i64,
         now: &str,
-        gap_until: Option<&str>,
-    ) -> Result<Option<ClaimedMessage>, StoreError> {
+        gaps: &[(i64, String)],
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        if message_rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(message_rows).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query_as!(
             ClaimedMessage,
-            r#"UPDATE messages SET status = 'sending', attempts = attempts + 1, attempted_at = ?,
-                   updated_at = ?
-               WHERE id = ? AND status = 'queued'
+            r#"UPDATE messages SET status = 'sending', attempts = attempts + 1, attempted_at = ?1,
+                   updated_at = ?1
+               WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
                RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
                    step_position, message_id, to_address, to_name, subject, body,
                    unsubscribe_token, attempts"#,
             now,
-            now,
-            message_row
+            ids
         )
-        .fetch_optional(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let Some(claimed) = claimed else {
-            return Ok(None);
-        };
+        let attempts: Vec<serde_json::Value> = claimed
+            .iter()
+            .map(|m| serde_json::json!({ "m": m.id, "c": m.campaign_id }))
+            .collect();
+        let attempts = serde_json::to_string(&attempts).map_err(corrupt)?;
         sqlx::query!(
-            "INSERT INTO send_attempts (account_id, campaign_id, message_id, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO send_attempts (account_id, campaign_id, message_id, at)
+             SELECT ?1, value ->> '$.c', value ->> '$.m', ?2 FROM json_each(?3)",
             account_id,
-            claimed.campaign_id,
-            claimed.id,
-            now
+            now,
+            attempts
         )
         .execute(&mut *tx)
         .await?;
-        if let (Some(c), Some(until)) = (claimed.campaign_id, gap_until) {
+        for (campaign, until) in gaps {
             sqlx::query!(
                 "UPDATE campaigns SET next_send_after = ? WHERE id = ?",
                 until,
-                c
+                campaign
             )
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok(Some(claimed))
+        let mut claimed = claimed;
+        // In the order asked for, which is the order they were due.
+        claimed.sort_by_key(|m| message_rows.iter().position(|r| *r == m.id));
+        Ok(claimed)
     }
 
-    /// Records what became of a claimed message, and moves its enrolment and prospect on, in
-    /// one transaction with its audit entry.
-    pub async fn record_outcome(
+    /// Records what became of claimed messages, and moves their enrolments and prospects on, in
+    /// one transaction with their audit entries. Sent messages (nearly all of them) are written
+    /// with one statement per table for the whole batch.
+    pub async fn record_outcomes(
         &self,
-        m: &ClaimedMessage,
-        outcome: &Outcome,
+        outcomes: &[(&ClaimedMessage, Outcome)],
         now: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let step = m.step_position.unwrap_or(0);
-        let (status, action, error) = match outcome {
-            Outcome::Sent { response } => {
-                sqlx::query!(
-                    "UPDATE messages SET status = 'sent', sent_at = ?, provider_response = ?,
-                         last_error = NULL, updated_at = ?
-                     WHERE id = ? AND status = 'sending'",
-                    now,
-                    response,
-                    now,
-                    m.id
-                )
-                .execute(&mut *tx)
-                .await?;
-                advance_enrollment(&mut tx, m).await?;
-                sqlx::query!(
-                    "UPDATE prospects SET status = CASE WHEN status IN ('new', 'qualified') THEN 'contacted' ELSE status END,
-                         art14_notice_sent_at = coalesce(art14_notice_sent_at, ?)
-                     WHERE id = ?",
-                    now,
-                    m.prospect_id
-                )
-                .execute(&mut *tx)
-                .await?;
-                ("sent", "send.sent", None)
+        let sent: Vec<(&ClaimedMessage, &str)> = outcomes
+            .iter()
+            .filter_map(|(m, o)| match o {
+                Outcome::Sent { response } => Some((*m, response.as_str())),
+                _ => None,
+            })
+            .collect();
+        if !sent.is_empty() {
+            record_sent(&mut tx, &sent, now).await?;
+        }
+        for (m, outcome) in outcomes {
+            if !matches!(outcome, Outcome::Sent { .. }) {
+                record_other(&mut tx, m, outcome, now).await?;
             }
-            Outcome::Retry { error, at } => {
-                sqlx::query!(
-                    "UPDATE messages SET status = 'queued', due_at = ?, last_error = ?, updated_at = ?
-                     WHERE id = ? AND status = 'sending'",
-                    at,
-                    error,
-                    now,
-                    m.id
-                )
-                .execute(&mut *tx)
-                .await?;
-                // Retries are not audited one by one: a long outage would flood the log.
-                tx.commit().await?;
-                return Ok(());
-            }
-            Outcome::Failed { error }
-            | Outcome::Bounced { error }
-            | Outcome::Unconfirmed { error } => {
-                let status = match outcome {
-                    Outcome::Failed { .. } => "failed",
-                    Outcome::Bounced { .. } => "bounced",
-                    _ => "unconfirmed",
-                };
-                sqlx::query!(
-                    "UPDATE messages SET status = ?, last_error = ?, updated_at = ?
-                     WHERE id = ? AND status = 'sending'",
-                    status,
-                    error,
-                    now,
-                    m.id
-                )
-                .execute(&mut *tx)
-                .await?;
-                if status != "unconfirmed" {
-                    sqlx::query!(
-                        "UPDATE enrollments SET state = 'failed', reason = ?, updated_at = ?
-                         WHERE id = ? AND state = 'waiting'",
-                        error,
-                        now,
-                        m.enrollment_id
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                if status == "bounced" {
-                    sqlx::query!(
-                        "UPDATE prospects SET status = 'bounced', email_status = 'bounced' WHERE id = ?",
-                        m.prospect_id
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                (
-                    status,
-                    match status {
-                        "failed" => "send.failed",
-                        "bounced" => "send.bounced",
-                        _ => "send.unconfirmed",
-                    },
-                    Some(error.as_str()),
-                )
-            }
-        };
-        let campaign = m
-            .campaign_id
-            .map(|c| format!(" (campaign #{c}, step {step})"))
-            .unwrap_or_default();
-        record(
-            &mut tx,
-            Some(m.workspace_id),
-            Actor::System,
-            action,
-            &format!(
-                "Message #{} to prospect #{} {status}{campaign}",
-                m.id, m.prospect_id
-            ),
-            error.map(|e| serde_json::json!({ "error": e })).as_ref(),
-        )
-        .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -783,4 +704,174 @@ async fn advance_enrollment(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Records one outcome other than sent (rare: each is written on its own).
+async fn record_other(
+    tx: &mut sqlx::SqliteConnection,
+    m: &ClaimedMessage,
+    outcome: &Outcome,
+    now: &str,
+) -> Result<(), StoreError> {
+    let step = m.step_position.unwrap_or(0);
+    let (status, action, error) = match outcome {
+        Outcome::Sent { response } => {
+            return record_sent(tx, &[(m, response.as_str())], now).await;
+        }
+        Outcome::Retry { error, at } => {
+            sqlx::query!(
+                "UPDATE messages SET status = 'queued', due_at = ?, last_error = ?, updated_at = ?
+                 WHERE id = ? AND status = 'sending'",
+                at,
+                error,
+                now,
+                m.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            // Retries are not audited one by one: a long outage would flood the log.
+            return Ok(());
+        }
+        Outcome::Failed { error } | Outcome::Bounced { error } | Outcome::Unconfirmed { error } => {
+            let status = match outcome {
+                Outcome::Failed { .. } => "failed",
+                Outcome::Bounced { .. } => "bounced",
+                _ => "unconfirmed",
+            };
+            sqlx::query!(
+                "UPDATE messages SET status = ?, last_error = ?, updated_at = ?
+                 WHERE id = ? AND status = 'sending'",
+                status,
+                error,
+                now,
+                m.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            if status != "unconfirmed" {
+                sqlx::query!(
+                    "UPDATE enrollments SET state = 'failed', reason = ?, updated_at = ?
+                     WHERE id = ? AND state = 'waiting'",
+                    error,
+                    now,
+                    m.enrollment_id
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            if status == "bounced" {
+                sqlx::query!(
+                    "UPDATE prospects SET status = 'bounced', email_status = 'bounced' WHERE id = ?",
+                    m.prospect_id
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            (
+                status,
+                match status {
+                    "failed" => "send.failed",
+                    "bounced" => "send.bounced",
+                    _ => "send.unconfirmed",
+                },
+                Some(error.as_str()),
+            )
+        }
+    };
+    let campaign = m
+        .campaign_id
+        .map(|c| format!(" (campaign #{c}, step {step})"))
+        .unwrap_or_default();
+    record(
+        tx,
+        Some(m.workspace_id),
+        Actor::System,
+        action,
+        &format!(
+            "Message #{} to prospect #{} {status}{campaign}",
+            m.id, m.prospect_id
+        ),
+        error.map(|e| serde_json::json!({ "error": e })).as_ref(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records sent messages: one statement per table for the whole batch.
+async fn record_sent(
+    tx: &mut sqlx::SqliteConnection,
+    sent: &[(&ClaimedMessage, &str)],
+    now: &str,
+) -> Result<(), StoreError> {
+    let rows: Vec<serde_json::Value> = sent
+        .iter()
+        .map(|(m, response)| {
+            let campaign = m
+                .campaign_id
+                .map(|c| format!(" (campaign #{c}, step {})", m.step_position.unwrap_or(0)))
+                .unwrap_or_default();
+            serde_json::json!({
+                "id": m.id,
+                "r": response,
+                "e": m.enrollment_id,
+                "n": m.step_position.unwrap_or(0) + 1,
+                "p": m.prospect_id,
+                "w": m.workspace_id,
+                "s": format!("Message #{} to prospect #{} sent{campaign}", m.id, m.prospect_id),
+            })
+        })
+        .collect();
+    let rows = serde_json::to_string(&rows).map_err(corrupt)?;
+    sqlx::query!(
+        "WITH j AS MATERIALIZED (SELECT value ->> '$.id' AS id, value ->> '$.r' AS r
+                                FROM json_each(?2))
+         UPDATE messages SET status = 'sent', sent_at = ?1, provider_response = j.r,
+             last_error = NULL, updated_at = ?1
+         FROM j WHERE messages.id = j.id AND messages.status = 'sending'",
+        now,
+        rows
+    )
+    .execute(&mut *tx)
+    .await?;
+    // The next step, if the sequence has one; otherwise the enrolment is complete.
+    sqlx::query!(
+        "WITH j AS MATERIALIZED (SELECT value ->> '$.e' AS e, value ->> '$.n' AS n
+                                FROM json_each(?1) WHERE value ->> '$.e' IS NOT NULL)
+         UPDATE enrollments SET
+             state = CASE WHEN EXISTS (SELECT 1 FROM sequence_steps s
+                                       WHERE s.campaign_id = enrollments.campaign_id
+                                         AND s.position = j.n)
+                          THEN 'active' ELSE 'completed' END,
+             next_position = j.n, next_run_at = NULL,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         FROM j WHERE enrollments.id = j.e AND enrollments.state = 'waiting'",
+        rows
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "WITH j AS MATERIALIZED (SELECT DISTINCT value ->> '$.p' AS p FROM json_each(?2))
+         UPDATE prospects SET
+             status = CASE WHEN status IN ('new', 'qualified') THEN 'contacted' ELSE status END,
+             art14_notice_sent_at = coalesce(art14_notice_sent_at, ?1)
+         FROM j WHERE prospects.id = j.p",
+        now,
+        rows
+    )
+    .execute(&mut *tx)
+    .await?;
+    let actor = Actor::System.as_str();
+    sqlx::query!(
+        "INSERT INTO audit_log (workspace_id, actor, action, summary)
+         SELECT value ->> '$.w', ?1, 'send.sent', value ->> '$.s' FROM json_each(?2)",
+        actor,
+        rows
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(e.to_string())
 }

@@ -195,7 +195,7 @@ const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last
     p.email_original, p.domain, p.website, p.x_handle, p.linkedin_url, p.instagram, p.company, \
     p.title, p.country, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
     p.status, p.score, NULL AS score_breakdown, p.lawful_basis, p.consent_given, p.created_at, \
-    p.updated_at, p.deleted_at FROM prospects p";
+    p.updated_at, p.deleted_at, p.custom_fields FROM prospects p";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -226,6 +226,7 @@ struct Row {
     created_at: String,
     updated_at: String,
     deleted_at: Option<String>,
+    custom_fields: Option<String>,
 }
 
 impl Row {
@@ -241,6 +242,11 @@ impl Row {
             lawful_basis: LawfulBasis::parse(&self.lawful_basis)
                 .ok_or_else(|| corrupt("lawful basis", &self.lawful_basis))?,
             score: self.score.and_then(|s| u8::try_from(s).ok()),
+            custom_fields: match &self.custom_fields {
+                Some(json) => serde_json::from_str(json)
+                    .map_err(|e| corrupt("custom fields", &e.to_string()))?,
+                None => Default::default(),
+            },
             score_breakdown: match (&self.score_breakdown, with_breakdown) {
                 (Some(json), true) => Some(
                     serde_json::from_str(json)
@@ -370,6 +376,24 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.into_prospect(true)
+    }
+
+    /// Several prospects by id, in one query, without their score explanations; ids that do
+    /// not exist are left out.
+    pub async fn prospects_by_ids(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Prospect>, StoreError> {
+        let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT_PROSPECT} WHERE p.id IN (SELECT value FROM json_each(?))"
+        )))
+        .bind(json)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| r.into_prospect(false).map(|p| (p.id, p)))
+            .collect()
     }
 
     /// Applies a patch after normalising and validating every changed field. Nothing is

@@ -157,6 +157,57 @@ async fn import_dedupes_by_email_handle_and_profile_and_merges_missing_values() 
 }
 
 #[tokio::test]
+async fn unknown_columns_become_custom_fields_and_a_reimport_only_fills_their_gaps() {
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email,Last Post,niche\n\
+         ann@acme.example,\"Ten tents, tested\",\n\
+         bob@ray.example,,\n",
+    )
+    .await
+    .unwrap();
+    let second = import(
+        &store,
+        ws,
+        "email,last post,Niche,commission\n\
+         ann@acme.example,Changed title,outdoor,15\n\
+         bob@ray.example,,,\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.merged, 2);
+    let page = store.list_prospects(&query(ws)).await.unwrap();
+    let ann = page
+        .rows
+        .iter()
+        .find(|p| p.email.as_deref() == Some("ann@acme.example"))
+        .unwrap();
+    let fields: Vec<(&str, &str)> = ann
+        .custom_fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("commission", "15"),
+            ("last_post", "Ten tents, tested"),
+            ("niche", "outdoor")
+        ],
+        "the first value is kept, gaps are filled"
+    );
+    let bob = page
+        .rows
+        .iter()
+        .find(|p| p.email.as_deref() == Some("bob@ray.example"))
+        .unwrap();
+    assert!(bob.custom_fields.is_empty(), "{:?}", bob.custom_fields);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_merge_never_steals_another_prospects_key() {
     let (store, ws, _dir) = open().await;
     import(

@@ -86,6 +86,31 @@ pub fn decide(now: Timestamp, caps: &Caps, recent_attempts: &[Timestamp]) -> Dec
     }
 }
 
+/// How many attempts may be made at `now` at once: when [`decide`] says go, the least room left
+/// in any capped window (`u32::MAX` without caps); otherwise zero.
+///
+/// A caller that makes at most this many attempts at `now`, and records their times, keeps the
+/// same guarantee as one that asks [`decide`] before each: no window ever holds more than its cap.
+pub fn room(now: Timestamp, caps: &Caps, recent_attempts: &[Timestamp]) -> u32 {
+    if decide(now, caps, recent_attempts) != Decision::Go {
+        return 0;
+    }
+    let mut room = u32::MAX;
+    for (cap, window) in caps.windows() {
+        let Some(cap) = cap else { continue };
+        let window_start = now.checked_sub(window).unwrap_or(Timestamp::MIN);
+        let inside = recent_attempts
+            .iter()
+            .filter(|at| **at > window_start)
+            .count();
+        let left = usize::try_from(cap)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(inside);
+        room = room.min(u32::try_from(left).unwrap_or(u32::MAX));
+    }
+    room
+}
+
 /// How a new sender account's daily cap grows: mailbox providers distrust a fresh account that
 /// sends hundreds on day one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -297,6 +322,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_caller_taking_whole_batches_of_room_never_exceeds_any_cap() {
+        for seed in 0..24 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let caps = Caps {
+                per_minute: random_cap(&mut rng, 1, 40),
+                per_hour: random_cap(&mut rng, 4, 400),
+                per_day: random_cap(&mut rng, 20, 3_000),
+            };
+            let mut now = t("2025-06-02T00:00:00Z");
+            let mut attempts: Vec<Timestamp> = Vec::new();
+            for _ in 0..2_000 {
+                let day_ago = now - secs(86_400);
+                let recent: Vec<Timestamp> =
+                    attempts.iter().copied().filter(|a| *a > day_ago).collect();
+                let n = room(now, &caps, &recent);
+                match decide(now, &caps, &recent) {
+                    Decision::Go => assert!(n >= 1, "seed {seed}: go means room for one"),
+                    _ => assert_eq!(n, 0),
+                }
+                // A batch of up to 32, as the engine claims, all at this instant.
+                let take = n.min(rng.random_range(1..=32));
+                attempts.extend(std::iter::repeat_n(now, take as usize));
+                now += SignedDuration::from_millis(rng.random_range(0..90_000));
+            }
+            assert!(attempts.len() > 100, "seed {seed}: the simulation sent");
+            for (cap, window) in caps.windows() {
+                if let Some(cap) = cap {
+                    let busiest = busiest_window(&attempts, window);
+                    assert!(busiest <= cap as usize, "seed {seed}: {busiest} > {cap}");
+                }
+            }
+        }
+        let none = Caps::default();
+        assert_eq!(room(t("2025-06-02T00:00:00Z"), &none, &[]), u32::MAX);
     }
 
     #[test]
