@@ -57,6 +57,139 @@ describe('sender accounts', () => {
 	});
 });
 
+const PEM = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----';
+
+async function openAccounts() {
+	await fireEvent.click(await screen.findByTestId('nav-accounts'));
+	return screen.findByTestId('account-name');
+}
+
+function value(testid: string): string {
+	return (screen.getByTestId(testid) as HTMLInputElement | HTMLTextAreaElement).value;
+}
+
+describe('sender account DKIM and rates', () => {
+	it('sends the DKIM key once, never shows it again, and keeps it when the field is left empty', async () => {
+		const { backend, ws } = mockWithWorkspace();
+		renderApp(backend);
+		await setValue(await openAccounts(), 'Alex (work)');
+		expect(screen.getByTestId('account-dkim-key-status').dataset.stored).toBe('false');
+		await setValue(screen.getByTestId('account-host'), 'smtp.example.com');
+		await setValue(screen.getByTestId('account-from-address'), 'alex@example.com');
+		await setValue(screen.getByTestId('account-dkim-selector'), 'mail2025');
+		await setValue(screen.getByTestId('account-dkim-key'), `\n${PEM}\n`);
+		await setValue(screen.getByTestId('account-cap-minute'), '5');
+		await setValue(screen.getByTestId('account-cap-hour'), '');
+		await setValue(screen.getByTestId('account-cap-day'), '300');
+		await setValue(screen.getByTestId('account-ramp-start'), '20');
+		await setValue(screen.getByTestId('account-ramp-increase'), '10');
+		await fireEvent.click(screen.getByTestId('account-save'));
+
+		await waitFor(() => expect(screen.getAllByTestId('account-item')).toHaveLength(1));
+		const first = backend.callsOf('save_account')[0];
+		expect(first).toMatchObject({ workspace_id: ws.id, id: null, dkim_private_key: PEM });
+		expect(first.fields).toMatchObject({
+			dkim_selector: 'mail2025',
+			dkim_domain: null,
+			per_minute_cap: 5,
+			hourly_cap: null,
+			daily_cap: 300,
+			ramp_start: 20,
+			ramp_increase: 10
+		});
+		expect(JSON.stringify(first.fields)).not.toContain('PRIVATE KEY');
+
+		// Saved: the key is stored, the field is empty and says how to keep it.
+		await waitFor(() => expect(screen.getByTestId('account-dkim-key-status').dataset.stored).toBe('true'));
+		expect(value('account-dkim-key')).toBe('');
+		expect(document.body.textContent).not.toContain('MC4CAQAw');
+		expect(screen.getByTestId('account-dkim-key-note').textContent).toContain('OS keychain');
+		expect(screen.getByTestId('account-dkim-key-note').textContent).toContain('Leave empty to keep the stored key');
+		// The core filled in the signing domain; the rates come back as saved.
+		expect(value('account-dkim-domain')).toBe('example.com');
+		expect([value('account-cap-minute'), value('account-cap-hour'), value('account-cap-day')]).toEqual(['5', '', '300']);
+		expect([value('account-ramp-start'), value('account-ramp-increase')]).toEqual(['20', '10']);
+
+		// Saving again with the field empty keeps the stored key.
+		await setValue(screen.getByTestId('account-dkim-selector'), 'mail2026');
+		await fireEvent.click(screen.getByTestId('account-save'));
+		await waitFor(() => expect(backend.callsOf('save_account')).toHaveLength(2));
+		expect(backend.callsOf('save_account')[1]).toMatchObject({ dkim_private_key: null, fields: { dkim_selector: 'mail2026' } });
+		expect((await backend.call('list_accounts', { workspace_id: ws.id }))[0].has_dkim_key).toBe(true);
+	});
+
+	it('never pre-fills the key of an existing account', async () => {
+		const { backend, ws } = mockWithWorkspace();
+		const a = backend.sending.seedAccount(ws.id, 'Signed');
+		await backend.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, dkim_selector: 's1' }, secret: null, dkim_private_key: PEM });
+		const b = backend.sending.seedAccount(ws.id, 'Unsigned');
+		renderApp(backend);
+		await openAccounts();
+		await waitFor(() => expect(value('account-dkim-selector')).toBe('s1'));
+		expect(value('account-dkim-key')).toBe('');
+		expect(screen.getByTestId('account-dkim-key-status').textContent).toContain('A private key is stored');
+
+		await fireEvent.click(screen.getAllByTestId('account-item').find((i) => i.textContent?.includes(b.fields.name)) as HTMLElement);
+		await waitFor(() => expect(screen.getByTestId('account-dkim-key-status').dataset.stored).toBe('false'));
+		expect(screen.getByTestId('account-dkim-key-status').textContent).toContain('not signed');
+		expect(screen.getByTestId('account-dkim-key-note').textContent).not.toContain('Leave empty');
+	});
+
+	it('explains invalid rates and a key without its selector, and saves nothing until fixed', async () => {
+		const { backend } = mockWithWorkspace();
+		renderApp(backend);
+		await setValue(await openAccounts(), 'Alex');
+		await setValue(screen.getByTestId('account-host'), 'smtp.example.com');
+		await setValue(screen.getByTestId('account-from-address'), 'alex@example.com');
+		await setValue(screen.getByTestId('account-cap-minute'), '0');
+		await setValue(screen.getByTestId('account-cap-hour'), '2.5');
+		await setValue(screen.getByTestId('account-cap-day'), 'lots');
+		await setValue(screen.getByTestId('account-ramp-increase'), '10');
+		await setValue(screen.getByTestId('account-dkim-key'), PEM);
+
+		expect(screen.getByTestId('account-cap-minute-error').textContent).toBe('Per minute: write a whole number of at least 1, or leave it empty.');
+		expect(screen.getByTestId('account-cap-hour-error').textContent).toContain('Per hour');
+		expect(screen.getByTestId('account-cap-day-error').textContent).toContain('Per day');
+		expect(screen.getByTestId('account-ramp-increase-error').textContent).toContain('needs a first-day amount');
+		expect(screen.getByTestId('account-dkim-key-error').textContent).toContain('needs its selector');
+		expect(screen.getByTestId('account-cap-minute').getAttribute('aria-invalid')).toBe('true');
+		expect(screen.getByTestId('account-cap-minute').getAttribute('aria-describedby')).toBe('account-cap-minute-error');
+		expect(screen.queryByTestId('account-ramp-start-error')).toBeNull();
+
+		await fireEvent.click(screen.getByTestId('account-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('see the messages next to the fields');
+		expect(backend.callsOf('save_account')).toHaveLength(0);
+		expect(document.activeElement).toBe(screen.getByTestId('account-cap-minute'));
+
+		await setValue(screen.getByTestId('account-cap-minute'), '');
+		await setValue(screen.getByTestId('account-cap-hour'), '60');
+		await setValue(screen.getByTestId('account-cap-day'), ' 250 ');
+		await setValue(screen.getByTestId('account-ramp-start'), '15');
+		await setValue(screen.getByTestId('account-dkim-selector'), 'sel');
+		expect(screen.queryByTestId('account-cap-day-error')).toBeNull();
+		expect(screen.queryByTestId('account-dkim-key-error')).toBeNull();
+		await fireEvent.click(screen.getByTestId('account-save'));
+		await waitFor(() => expect(backend.callsOf('save_account')).toHaveLength(1));
+		expect(backend.callsOf('save_account')[0].fields).toMatchObject({ per_minute_cap: null, hourly_cap: 60, daily_cap: 250, ramp_start: 15, ramp_increase: 10 });
+	});
+
+	it('shows a key the core refuses next to the form and keeps it there to fix', async () => {
+		const { backend, ws } = mockWithWorkspace();
+		const a = backend.sending.seedAccount(ws.id, 'Alex');
+		renderApp(backend);
+		await openAccounts();
+		await waitFor(() => expect(value('account-name')).toBe('Alex'));
+		await setValue(screen.getByTestId('account-dkim-selector'), 'sel');
+		await setValue(screen.getByTestId('account-dkim-key'), 'ssh-ed25519 AAAA not a private key');
+		await fireEvent.click(screen.getByTestId('account-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('DKIM key');
+		expect(screen.queryByTestId('error-banner')).toBeNull();
+		expect(value('account-dkim-key')).toBe('ssh-ed25519 AAAA not a private key');
+		const [stored] = await backend.call('list_accounts', { workspace_id: ws.id });
+		expect(stored).toMatchObject({ id: a.id, has_dkim_key: false, fields: { dkim_selector: null } });
+	});
+});
+
 describe('engine status', () => {
 	it('shows the engine state and follows engine events', async () => {
 		const { backend } = mockWithWorkspace();

@@ -24,13 +24,15 @@ describe('import dialog', () => {
 		expect(screen.getByTestId('import-source-type').textContent).toBe('CSV');
 		expect(screen.getByTestId('import-delimiter').textContent).toContain('comma');
 		expect(screen.getAllByTestId('import-column')[1].textContent).toContain('ada@engine.example');
-		// Detected: Contact -> full_name, Mail -> email, Org -> skipped, Followers, Remarks -> skipped.
+		// Detected: Contact -> full_name, Mail -> email, Followers; Org and Remarks are kept as
+		// custom fields for templates unless remapped or skipped.
 		expect((screen.getByTestId('map-0') as HTMLSelectElement).value).toBe('full_name');
-		expect((screen.getByTestId('map-2') as HTMLSelectElement).value).toBe('');
+		expect((screen.getByTestId('map-2') as HTMLSelectElement).value).toBe('custom');
 		const options = [...(screen.getByTestId('map-2') as HTMLSelectElement).options].map((o) => o.value);
 		expect(options[0]).toBe('');
 		expect(options).toContain('company');
-		expect(options).toHaveLength(15);
+		expect(options).toContain('custom');
+		expect(options).toHaveLength(16);
 
 		await choose(screen.getByTestId('map-2'), 'company');
 		await choose(screen.getByTestId('map-4'), 'notes');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor } from './helpers';
+import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor } from './helpers';
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
@@ -44,5 +44,59 @@ describe('templates', () => {
 		await waitFor(() => expect(screen.getAllByTestId('template-item').map((b) => b.textContent)).toEqual(['Follow-up']));
 		expect(screen.queryByTestId('form-error')).toBeNull();
 		expect(backend.callsOf('save_template').at(-1)).toMatchObject({ workspace_id: ws.id, id: null, name: 'Follow-up', subject: 'Hi {{ first_name }}' });
+	});
+
+	it('renders the preview for the prospect picked in the search, and for the first one again', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const [first] = backend.seedProspects(ws.id, 1, () => ({ first_name: 'Anna', last_name: 'First', company: 'Alpha Co' }));
+		backend.seedProspects(ws.id, 30);
+		const [zelda] = backend.seedProspects(ws.id, 1, () => ({ first_name: 'Zelda', last_name: 'Quartz', company: 'Hyrule Media' }));
+		backend.sending.seedTemplate(ws.id, 'Intro', 'Hello {{ company }}', 'Hi {{ first_name }}\n{{ privacy_notice }}\n{{ opt_out }}');
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+
+		// Default: the first prospect.
+		const picker = (await screen.findByTestId('preview-prospect')) as HTMLSelectElement;
+		expect(picker.value).toBe('');
+		await waitFor(() => expect(screen.getByTestId('preview-subject').textContent).toBe('Hello Alpha Co'));
+		expect(screen.getByTestId('preview-for').textContent).toContain(`first prospect (#${first.id})`);
+		expect(backend.callsOf('preview_template').every((c) => c.prospect_id === null)).toBe(true);
+
+		// Search narrows the choices (through the backend), then pick.
+		await setValue(screen.getByTestId('preview-prospect-search'), 'zel');
+		await waitFor(() => expect([...picker.options].map((o) => o.value)).toEqual(['', String(zelda.id)]));
+		expect(backend.callsOf('list_prospects').at(-1)).toMatchObject({ workspace_id: ws.id, search: 'zel', deleted: false });
+		expect(picker.options[1].textContent).toBe('Zelda Quartz · ' + zelda.email);
+		await choose(picker, String(zelda.id));
+		await waitFor(() => expect(screen.getByTestId('preview-subject').textContent).toBe('Hello Hyrule Media'));
+		expect(screen.getByTestId('preview-body').textContent).toContain('Hi Zelda');
+		expect(backend.callsOf('preview_template').at(-1)?.prospect_id).toBe(zelda.id);
+		expect(screen.getByTestId('preview-for').textContent).toContain(`Zelda Quartz (#${zelda.id})`);
+
+		// A new search keeps the pick; editing re-renders for the picked prospect.
+		await setValue(screen.getByTestId('preview-prospect-search'), 'nobody-matches-this');
+		await screen.findByTestId('preview-prospect-none');
+		expect(picker.value).toBe(String(zelda.id));
+		await setValue(screen.getByTestId('template-subject'), 'Hey {{ first_name }}');
+		await waitFor(() => expect(screen.getByTestId('preview-subject').textContent).toBe('Hey Zelda'));
+		expect(backend.callsOf('preview_template').at(-1)?.prospect_id).toBe(zelda.id);
+
+		await choose(picker, '');
+		await waitFor(() => expect(screen.getByTestId('preview-subject').textContent).toBe('Hey Anna'));
+		expect(backend.callsOf('preview_template').at(-1)?.prospect_id).toBeNull();
+	});
+
+	it('shows a failed preview for the picked prospect in the banner', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const [p] = backend.seedProspects(ws.id, 2);
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		const picker = (await screen.findByTestId('preview-prospect')) as HTMLSelectElement;
+		await waitFor(() => expect(picker.options.length).toBe(3));
+		await screen.findByTestId('preview-subject');
+		backend.failNext('preview_template', { code: 'not_found', message: `There is no prospect ${p.id}.` });
+		await choose(picker, String(p.id));
+		expect((await screen.findByTestId('error-banner')).textContent).toContain(`There is no prospect ${p.id}.`);
+		expect(backend.callsOf('preview_template').at(-1)?.prospect_id).toBe(p.id);
 	});
 });

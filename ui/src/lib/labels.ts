@@ -3,6 +3,7 @@ import type {
 	FactorId,
 	Field,
 	ImportPhase,
+	LawfulBasis,
 	ProspectStatus,
 	SmtpSecurityMode,
 	SortField,
@@ -44,6 +45,31 @@ export const SOURCE_LABELS: Record<SourceType, string> = {
 	demo: 'Demo'
 };
 
+export const LAWFUL_BASIS_LABELS: Record<LawfulBasis, string> = {
+	none: 'None recorded',
+	consent: 'Consent',
+	legitimate_interest: 'Legitimate interest'
+};
+
+/** What each kind of consent event means (`ConsentEvent.kind`). */
+export const CONSENT_KIND_LABELS: Record<string, string> = {
+	lawful_basis: 'Lawful basis set',
+	consent: 'Consent recorded',
+	withdrawal: 'Consent withdrawn',
+	objection: 'Objected',
+	opt_out: 'Opted out'
+};
+
+/** A consent event kind for people; unknown kinds as they are. */
+export function consentKindLabel(kind: string): string {
+	return Object.hasOwn(CONSENT_KIND_LABELS, kind) ? CONSENT_KIND_LABELS[kind] : kind.replaceAll('_', ' ');
+}
+
+/** A lawful basis as stored (`ConsentEvent.lawful_basis`) for people. */
+export function lawfulBasisLabel(basis: string): string {
+	return Object.hasOwn(LAWFUL_BASIS_LABELS, basis) ? LAWFUL_BASIS_LABELS[basis as LawfulBasis] : basis.replaceAll('_', ' ');
+}
+
 export const FIELDS: readonly Field[] = [
 	'first_name',
 	'last_name',
@@ -58,7 +84,8 @@ export const FIELDS: readonly Field[] = [
 	'country',
 	'followers',
 	'notes',
-	'connected_on'
+	'connected_on',
+	'custom'
 ];
 
 export const FIELD_LABELS: Record<Field, string> = {
@@ -75,7 +102,8 @@ export const FIELD_LABELS: Record<Field, string> = {
 	country: 'Country',
 	followers: 'Followers',
 	notes: 'Notes',
-	connected_on: 'Connected on'
+	connected_on: 'Connected on',
+	custom: 'Custom field (for templates)'
 };
 
 export const FACTORS: readonly FactorId[] = ['email_domain', 'website', 'social'];
@@ -169,4 +197,15 @@ export function timeToMinutes(s: string, isEnd = false): number | null {
 	if (!m) return null;
 	const v = Number(m[1]) * 60 + Number(m[2]);
 	return isEnd && v === 0 ? 1440 : v;
+}
+
+/** The variable name a custom column is kept under, as the backend derives it: `Last Post` -> `last_post`. */
+export function customKey(header: string): string {
+	let key = header
+		.replace(/^\uFEFF/, '')
+		.toLowerCase()
+		.replace(/[^a-z0-9]+/g, '_')
+		.replace(/^_+|_+$/g, '');
+	if (/^[0-9]/.test(key)) key = `_${key}`;
+	return key;
 }

@@ -115,4 +115,8 @@ updated_at: string,
 /**
  * Soft-deleted at (ISO 8601), if deleted.
  */
-deleted_at: string | null, };
+deleted_at: string | null, 
+/**
+ * Columns of the source kept as custom fields, by variable name (`last_post`).
+ */
+custom_fields: Record<string, string>, };

@@ -68,3 +68,83 @@ describe('mock sending', () => {
 		expect((await m.call('get_campaign', { campaign_id: c.id })).status).toBe('completed');
 	});
 });
+
+const LIA = { purpose: 'Find partners.', necessity: 'Partners publish a business contact.', balancing: 'Business context, easy opt-out.', assessed_on: '2025-01-10', author: 'Dana' };
+const PEM = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n';
+
+describe('mock consent', () => {
+	it('assigns legitimate interest only under an assessment, skips what the core skips and records it', async () => {
+		const m = new MockBackend();
+		const ws = m.seedWorkspace('W');
+		const other = m.seedWorkspace('O');
+		const [a, b, gone] = m.seedProspects(ws.id, 3, () => ({ lawful_basis: 'none' }));
+		const [foreign] = m.seedProspects(other.id, 1, () => ({ lawful_basis: 'none' }));
+		const refused = await rejection(m.call('assign_legitimate_interest', { workspace_id: ws.id, ids: [a.id] }));
+		expect(refused.code).toBe('invalid_input');
+		expect(refused.message).toContain('assessment');
+		expect(m.peekProspect(a.id)?.lawful_basis).toBe('none');
+
+		await m.call('record_assessment', { workspace_id: ws.id, assessment: LIA });
+		await m.call('delete_prospects', { workspace_id: ws.id, ids: [gone.id] });
+		const ids = [a.id, b.id, gone.id, foreign.id, 9999];
+		expect(await m.call('assign_legitimate_interest', { workspace_id: ws.id, ids })).toBe(2);
+		expect(await m.call('assign_legitimate_interest', { workspace_id: ws.id, ids })).toBe(0);
+		expect([a, b, gone, foreign].map((p) => m.peekProspect(p.id)?.lawful_basis)).toEqual(['legitimate_interest', 'legitimate_interest', 'none', 'none']);
+		expect(await m.call('consent_history', { id: a.id })).toMatchObject([{ kind: 'lawful_basis', lawful_basis: 'legitimate_interest', source: 'app' }]);
+		expect(await m.call('consent_history', { id: gone.id })).toEqual([]);
+	});
+
+	it('records consent with its evidence, refuses none, and opts out cancelling queued messages', async () => {
+		const { m, people, c } = setup();
+		const [p] = people;
+		expect((await rejection(m.call('record_consent', { prospect_id: p.id, evidence: '  ' }))).code).toBe('invalid_input');
+		expect((await rejection(m.call('record_consent', { prospect_id: 9999, evidence: 'Form' }))).code).toBe('not_found');
+		const after = await m.call('record_consent', { prospect_id: p.id, evidence: ' Signed up at the fair, 3 May. ' });
+		expect(after).toMatchObject({ lawful_basis: 'consent', consent_given: true });
+
+		await m.call('start_campaign', { campaign_id: c.id });
+		expect(await m.call('opt_out_prospect', { id: p.id })).toBe(1);
+		expect(m.peekProspect(p.id)?.status).toBe('unsubscribed');
+		const msgs = await m.call('list_messages', { campaign_id: c.id, status: null, limit: null });
+		expect(msgs.find((x) => x.prospect_id === p.id)).toMatchObject({ status: 'cancelled', last_error: 'the recipient opted out' });
+		expect(msgs.find((x) => x.prospect_id === people[1].id)?.status).toBe('queued');
+		const history = await m.call('consent_history', { id: p.id });
+		expect(history.map((e) => [e.kind, e.evidence])).toEqual([
+			['consent', 'Signed up at the fair, 3 May.'],
+			['opt_out', 'opted out by a person']
+		]);
+		expect((await rejection(m.call('opt_out_prospect', { id: 9999 }))).code).toBe('not_found');
+	});
+});
+
+describe('mock sender accounts', () => {
+	it('keeps a DKIM key write-only: checked, flagged, kept when none is sent', async () => {
+		const m = new MockBackend();
+		const ws = m.seedWorkspace('W');
+		const a = m.sending.seedAccount(ws.id, 'A');
+		const save = (over: Partial<typeof a.fields>, key: string | null) =>
+			m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: key });
+
+		expect((await rejection(save({ dkim_selector: null }, PEM))).message).toContain('selector');
+		expect((await rejection(save({ dkim_selector: 's1' }, 'not a key'))).message).toContain('DKIM key');
+		expect((await rejection(save({ dkim_selector: 's1' }, ''))).code).toBe('invalid_input');
+		expect((await m.call('list_accounts', { workspace_id: ws.id }))[0]).toMatchObject({ has_dkim_key: false, fields: { dkim_selector: null } });
+
+		const saved = await save({ dkim_selector: ' s1 ', dkim_domain: '' }, PEM);
+		expect(saved).toMatchObject({ has_dkim_key: true, fields: { dkim_selector: 's1', dkim_domain: 'example.com' } });
+		expect(JSON.stringify(saved)).not.toContain('BEGIN');
+		expect((await save({ dkim_selector: 's2' }, null)).has_dkim_key).toBe(true);
+	});
+
+	it('refuses caps and ramp-up numbers below 1', async () => {
+		const m = new MockBackend();
+		const ws = m.seedWorkspace('W');
+		const a = m.sending.seedAccount(ws.id, 'A');
+		for (const over of [{ hourly_cap: 0 }, { ramp_start: 0 }, { ramp_increase: 1.5 }]) {
+			const err = await rejection(m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: null }));
+			expect(err.code).toBe('invalid_input');
+		}
+		const ok = await m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ramp_start: 10, ramp_increase: 5 }, secret: null, dkim_private_key: null });
+		expect(ok.fields).toMatchObject({ ramp_start: 10, ramp_increase: 5 });
+	});
+});

@@ -66,6 +66,8 @@ type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => C
 export interface SendingHost {
 	workspace(id: number): Workspace;
 	prospect(id: number): Prospect;
+	/** A prospect, deleted or not, or undefined when there is none with that id. */
+	findProspect(id: number): Prospect | undefined;
 	/** Live prospects matching a filter, paging ignored. */
 	matching(q: ProspectQuery): Prospect[];
 	changed(entity: ChangedEntity, workspaceId: number | null): void;
@@ -80,6 +82,15 @@ function fail(code: ErrorCode, message: string): never {
 }
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** What the core accepts as a DKIM private key: PEM (PKCS#1 or PKCS#8, RSA or Ed25519). */
+const PEM_KEY_RE = /^-----BEGIN (RSA |)PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END \1PRIVATE KEY-----\s*$/;
+
+/** A trimmed optional text; empty is none. */
+function optText(v: string | null): string | null {
+	const t = v?.trim() ?? '';
+	return t === '' ? null : t;
+}
 
 interface Enrolment {
 	campaign_id: number;
@@ -96,6 +107,8 @@ export class MockSending {
 	private accounts: SenderAccount[] = [];
 	/** Secrets by account id: written, never read back out. */
 	private secrets = new Map<number, string>();
+	/** DKIM private keys by account id: written, never read back out. */
+	private dkimKeys = new Map<number, string>();
 	private templates: Template[] = [];
 	private campaigns: Campaign[] = [];
 	private enrolments: Enrolment[] = [];
@@ -233,6 +246,10 @@ export class MockSending {
 		else list.push({ code, reason, count: 1 });
 		list.sort((a, b) => b.count - a.count);
 		this.blocked.set(campaignId, list);
+	}
+
+	private addConsentEvent(prospectId: number, kind: string, lawfulBasis: string | null, evidence: string | null): void {
+		this.consent.push({ id: ++this.seq.consent, prospect_id: prospectId, kind, lawful_basis: lawfulBasis, evidence, source: 'app', at: this.host.now() });
 	}
 
 	private addMessage(c: Campaign, prospectId: number, step: number, status: MessageStatus): MessageSummary {
@@ -433,46 +450,55 @@ export class MockSending {
 			if (!/^\d{4}-\d{2}-\d{2}$/.test(a.assessed_on)) fail('invalid_input', 'Write the date as YYYY-MM-DD.');
 			this.assessments.set(args.workspace_id, { ...a });
 			this.host.log(args.workspace_id, 'compliance.assessment', `Recorded a legitimate-interest assessment by ${a.author}.`);
+			this.host.changed('workspaces', args.workspace_id);
 			return a;
 		},
 		assign_legitimate_interest: (args) => {
-			this.host.workspace(args.workspace_id);
+			// Like the core: refused without an assessment; ids of other workspaces, deleted
+			// prospects and unknown ids are skipped, not errors.
 			if (!this.assessments.has(args.workspace_id))
-				fail('invalid_input', 'Record a legitimate-interest assessment first.');
+				fail('invalid_input', "Record the workspace's legitimate-interest assessment first.");
 			let n = 0;
 			for (const id of args.ids) {
-				const p = this.host.prospect(id);
-				if (p.workspace_id === args.workspace_id && p.lawful_basis !== 'legitimate_interest') {
-					p.lawful_basis = 'legitimate_interest';
-					n++;
-				}
+				const p = this.host.findProspect(id);
+				if (!p || p.workspace_id !== args.workspace_id || p.deleted_at !== null || p.lawful_basis === 'legitimate_interest') continue;
+				p.lawful_basis = 'legitimate_interest';
+				p.updated_at = this.host.now();
+				this.addConsentEvent(p.id, 'lawful_basis', 'legitimate_interest', null);
+				n++;
 			}
-			if (n > 0) this.host.changed('prospects', args.workspace_id);
+			this.host.log(args.workspace_id, 'consent.lawful_basis', `Assigned legitimate interest to ${n} prospect(s).`);
+			this.host.changed('prospects', args.workspace_id);
 			return n;
 		},
 		record_consent: (args) => {
-			const p = this.host.prospect(args.prospect_id);
-			if (args.evidence.trim() === '') fail('invalid_input', 'Say what was agreed, when and how.');
+			const evidence = args.evidence.trim();
+			if (evidence === '') fail('invalid_input', 'Consent needs its evidence (what was agreed, when and how).');
+			const p = this.host.findProspect(args.prospect_id);
+			if (!p || p.deleted_at !== null) fail('not_found', `There is no prospect ${args.prospect_id}.`);
 			p.consent_given = true;
 			p.lawful_basis = 'consent';
-			this.consent.push({ id: ++this.seq.consent, prospect_id: p.id, kind: 'consent', lawful_basis: 'consent', evidence: args.evidence, source: 'app', at: this.host.now() });
+			p.updated_at = this.host.now();
+			this.addConsentEvent(p.id, 'consent', 'consent', evidence);
+			this.host.log(p.workspace_id, 'consent.record', `Recorded consent of prospect #${p.id}.`);
 			this.host.changed('prospects', p.workspace_id);
 			return p;
 		},
-		consent_history: (args) => {
-			this.host.prospect(args.id);
-			return this.consent.filter((c) => c.prospect_id === args.id).map(({ prospect_id: _p, ...rest }) => rest);
-		},
+		// Oldest first; an unknown prospect simply has no history.
+		consent_history: (args) => this.consent.filter((c) => c.prospect_id === args.id).map(({ prospect_id: _p, ...rest }) => rest),
 		opt_out_prospect: (args) => {
 			const p = this.host.prospect(args.id);
 			p.status = 'unsubscribed';
-			this.consent.push({ id: ++this.seq.consent, prospect_id: p.id, kind: 'opt_out', lawful_basis: null, evidence: null, source: 'app', at: this.host.now() });
+			p.updated_at = this.host.now();
 			let n = 0;
 			for (const m of this.messages)
 				if (m.prospect_id === p.id && m.status === 'queued') {
 					m.status = 'cancelled';
+					m.last_error = 'the recipient opted out';
 					n++;
 				}
+			this.addConsentEvent(p.id, 'opt_out', null, 'opted out by a person');
+			this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`);
 			this.host.changed('prospects', p.workspace_id);
 			if (n > 0) this.host.changed('campaigns', p.workspace_id);
 			return n;
@@ -482,7 +508,13 @@ export class MockSending {
 			return this.accounts.filter((a) => a.workspace_id === args.workspace_id);
 		},
 		save_account: (args) => {
-			const f = { ...args.fields, name: args.fields.name.trim() };
+			const f = {
+				...args.fields,
+				name: args.fields.name.trim(),
+				from_address: args.fields.from_address.trim(),
+				dkim_selector: optText(args.fields.dkim_selector),
+				dkim_domain: optText(args.fields.dkim_domain)
+			};
 			if (f.name === '') fail('invalid_input', 'An account needs a name.');
 			if (!EMAIL_RE.test(f.from_address)) fail('invalid_input', `“${f.from_address}” is not an e-mail address.`);
 			if (f.reply_to && !EMAIL_RE.test(f.reply_to)) fail('invalid_input', `“${f.reply_to}” is not an e-mail address.`);
@@ -496,6 +528,14 @@ export class MockSending {
 			if (f.api_base_url && !f.api_base_url.startsWith('https://')) fail('invalid_input', 'The API address must start with https://.');
 			for (const cap of [f.per_minute_cap, f.hourly_cap, f.daily_cap])
 				if (cap !== null && (!Number.isInteger(cap) || cap < 1)) fail('invalid_input', 'Caps must be whole numbers of at least 1.');
+			for (const n of [f.ramp_start, f.ramp_increase])
+				if (n !== null && (!Number.isInteger(n) || n < 1)) fail('invalid_input', 'The ramp-up must be whole numbers of at least 1.');
+			// Like the core: a key (even an empty one) is checked before anything is saved.
+			if (args.dkim_private_key !== null) {
+				if (f.dkim_selector === null) fail('invalid_input', 'A DKIM key needs its selector.');
+				if (!PEM_KEY_RE.test(args.dkim_private_key.trim())) fail('invalid_input', 'DKIM key: not a PEM private key (-----BEGIN PRIVATE KEY-----).');
+			}
+			if (f.dkim_selector !== null && f.dkim_domain === null) f.dkim_domain = f.from_address.split('@')[1] ?? null;
 			const wsId = args.id === null ? args.workspace_id : this.account(args.id).workspace_id;
 			this.host.workspace(wsId);
 			if (this.accounts.some((a) => a.id !== args.id && a.workspace_id === wsId && a.fields.name.toLowerCase() === f.name.toLowerCase()))
@@ -509,9 +549,11 @@ export class MockSending {
 				a.fields = f;
 			}
 			if (args.secret !== null && args.secret !== '') this.secrets.set(a.id, args.secret);
-			if (args.dkim_private_key) a.has_dkim_key = true;
+			if (args.dkim_private_key !== null && args.dkim_private_key !== '') this.dkimKeys.set(a.id, args.dkim_private_key);
 			a.has_secret = this.secrets.has(a.id);
+			a.has_dkim_key = this.dkimKeys.has(a.id);
 			this.host.log(wsId, 'account.save', `Saved sender account “${f.name}”.`);
+			this.host.changed('campaigns', wsId);
 			return a;
 		},
 		test_account: (args) => {

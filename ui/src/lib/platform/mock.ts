@@ -25,6 +25,7 @@ import type {
 	Workspace,
 	WorkspaceFields
 } from '$lib/generated/commands';
+import { customKey } from '$lib/labels';
 import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
 import type { Backend } from './backend';
 import { csvCell, parseCsv } from './csv';
@@ -80,7 +81,8 @@ const HEADER_ALIASES: Record<Field, string[]> = {
 	country: ['country', 'location', 'region'],
 	followers: ['followers', 'follower count', 'followers count', 'audience'],
 	notes: ['notes', 'note', 'comment', 'comments'],
-	connected_on: ['connected on']
+	connected_on: ['connected on'],
+	custom: []
 };
 
 const IDENTITY_FIELDS: Field[] = [
@@ -114,7 +116,8 @@ export function detectField(header: string): Field | null {
 	for (const [field, aliases] of Object.entries(HEADER_ALIASES) as [Field, string[]][]) {
 		if (aliases.includes(h)) return field;
 	}
-	return null;
+	// Like the backend: any other named column is kept for templates unless the user skips it.
+	return customKey(header) ? 'custom' : null;
 }
 
 function mappingProblem(columns: ColumnMapping[]): string | null {
@@ -122,7 +125,7 @@ function mappingProblem(columns: ColumnMapping[]): string | null {
 	for (const c of columns) {
 		if (!c.field) continue;
 		const before = seen.get(c.field);
-		if (before !== undefined) return `Columns “${before}” and “${c.header}” both fill ${c.field}.`;
+		if (before !== undefined && c.field !== 'custom') return `Columns “${before}” and “${c.header}” both fill ${c.field}.`;
 		seen.set(c.field, c.header);
 	}
 	if (!columns.some((c) => c.field && IDENTITY_FIELDS.includes(c.field))) {
@@ -224,6 +227,7 @@ export class MockBackend implements Backend {
 	readonly sending = new MockSending({
 		workspace: (id) => this.workspace(id),
 		prospect: (id) => this.prospect(id),
+		findProspect: (id) => this.prospects.get(id),
 		matching: (q) => [...this.prospects.values()].filter((p) => this.matches(p, { ...q, deleted: false })),
 		changed: (entity, ws) => this.changed(entity, ws),
 		log: (ws, action, summary) => this.log(ws, action, summary),
@@ -422,6 +426,7 @@ export class MockBackend implements Backend {
 			created_at: now,
 			updated_at: now,
 			deleted_at: null,
+			custom_fields: {},
 			...fields
 		};
 		if (p.email) {
@@ -538,6 +543,9 @@ export class MockBackend implements Backend {
 						break;
 					case 'x_handle':
 						values.x_handle = raw.replace(/^@/, '');
+						break;
+					case 'custom':
+						values.custom_fields = { ...values.custom_fields, [customKey(c.header)]: raw };
 						break;
 					default:
 						values[c.field] = raw;
