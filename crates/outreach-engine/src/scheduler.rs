@@ -115,12 +115,15 @@ impl Engine {
         // The batch's prospects and their suppression in two queries, not two per enrolment.
         let ids: Vec<i64> = due.iter().map(|e| e.prospect_id).collect();
         let prospects = self.store.prospects_by_ids(&ids).await?;
-        let hashes: Vec<String> = prospects
+        let hashes: HashMap<i64, Vec<String>> = prospects
             .values()
-            .flat_map(|p| prospect_hashes(&self.keys.suppression, p))
-            .map(|(h, _)| h)
+            .map(|p| {
+                let h = prospect_hashes(&self.keys.suppression, p);
+                (p.id, h.into_iter().map(|(h, _)| h).collect())
+            })
             .collect();
-        let suppressed = self.store.suppressed_among(&hashes).await?;
+        let all: Vec<String> = hashes.values().flatten().cloned().collect();
+        let suppressed = self.store.suppressed_among(&all).await?;
         let clean = self.clean_groups(&due, &contexts, &prospects);
         let mut batch = Vec::new();
         for e in &due {
@@ -128,11 +131,9 @@ impl Engine {
                 continue;
             };
             let prospect = prospects.get(&e.prospect_id);
-            let is_suppressed = prospect.is_some_and(|p| {
-                prospect_hashes(&self.keys.suppression, p)
-                    .iter()
-                    .any(|(h, _)| suppressed.contains(h))
-            });
+            let is_suppressed = hashes
+                .get(&e.prospect_id)
+                .is_some_and(|hs| hs.iter().any(|h| suppressed.contains(h)));
             let group_clean = clean.contains(&(e.campaign_id, e.next_position, e.variant.clone()));
             if let Some(m) = self
                 .prepare(ctx, e, prospect, is_suppressed, group_clean, now, report)

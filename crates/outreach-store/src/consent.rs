@@ -399,15 +399,7 @@ impl Store {
 
     /// Whether any of the hashes is on the suppression list.
     pub async fn is_suppressed(&self, hashes: &[String]) -> Result<bool, StoreError> {
-        for h in hashes {
-            let hit = sqlx::query_scalar!("SELECT 1 AS hit FROM suppression WHERE hash = ?", h)
-                .fetch_optional(self.pool())
-                .await?;
-            if hit.is_some() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(!self.suppressed_among(hashes).await?.is_empty())
     }
 }
 
