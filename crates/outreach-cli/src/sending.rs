@@ -936,6 +936,23 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
     if !json {
         eprintln!("sending engine starting; Ctrl-C stops it after the message in hand");
     }
+    // Someone running the engine headless must see an outage and its end as they happen.
+    let reporter = (!json).then(|| {
+        let mut events = api.subscribe();
+        tokio::spawn(async move {
+            let mut last = outreach_api::engine::EngineState::Stopped;
+            while let Ok(event) = events.recv().await {
+                if let outreach_api::ApiEvent::Engine { status } = event
+                    && status.state != last
+                {
+                    if let Some(line) = state_line(last, &status) {
+                        eprintln!("{line}");
+                    }
+                    last = status.state;
+                }
+            }
+        })
+    });
     let result = api
         .run_engine_with(
             outreach_api::engine::EngineConfig {
@@ -946,6 +963,9 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         )
         .await;
     stopper.abort();
+    if let Some(r) = reporter {
+        r.abort();
+    }
     result?;
     let status = api.engine_status(outreach_api::NoArgs {}).await?;
     if json {
@@ -954,6 +974,27 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         eprintln!("engine stopped; {} queued", status.queued);
     }
     Ok(())
+}
+
+/// The line `outreach run` prints when the engine's state changes, if any.
+fn state_line(
+    before: outreach_api::engine::EngineState,
+    now: &outreach_api::engine::EngineStatus,
+) -> Option<String> {
+    use outreach_api::engine::EngineState;
+    match (before, now.state) {
+        (_, EngineState::Offline) => Some(format!(
+            "offline: {}; {} queued, retried with backoff",
+            now.last_error
+                .as_deref()
+                .unwrap_or("the server cannot be reached"),
+            now.queued
+        )),
+        (EngineState::Offline, EngineState::Running) => {
+            Some(format!("back online; {} sent so far", now.sent))
+        }
+        _ => None,
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,74 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use outreach_testkit::SmtpSink as Sink;
 use serde_json::Value;
-
-const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
-
-/// Postfix's smtp-sink on a free loopback port, dumping each message to a file.
-struct Sink {
-    port: u16,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start() -> Self {
-        assert!(
-            Path::new(SMTP_SINK).exists(),
-            "{SMTP_SINK} is missing: install postfix (scripts/setup.sh test does)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        // smtp-sink drops root privileges to -u and then writes the dumps as that user.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(SMTP_SINK)
-            .args(["-u", "nobody", "-d"])
-            .arg(format!("{}/%M.", dir.path().display()))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { port, child, dir };
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("smtp-sink did not start");
-    }
-
-    fn messages(&self) -> Vec<String> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        paths.sort();
-        paths
-            .iter()
-            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Env {
     dir: tempfile::TempDir,
@@ -165,7 +103,7 @@ impl Env {
             "2026-11-01",
         ]);
         self.ok(&["consent", "assign", "-w", "Acme"]);
-        let port = sink.port.to_string();
+        let port = sink.port().to_string();
         self.ok(&[
             "account",
             "add",
@@ -304,7 +242,7 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     assert_eq!(p["blocked"], 0, "{status}");
     assert_eq!(status["status"], "completed", "{status}");
 
-    let received = sink.messages();
+    let received = sink.texts();
     assert_eq!(received.len(), 8);
     let mut ids = HashSet::new();
     for m in &received {
@@ -423,7 +361,7 @@ fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
     // Leave every message to a last, uninterrupted engine.
     env.ok(&["run", "--until-idle"]);
 
-    let received = sink.messages();
+    let received = sink.texts();
     let mut ids = HashSet::new();
     let mut recipients = HashSet::new();
     for m in &received {
@@ -462,4 +400,219 @@ fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
         got >= sent && got <= sent + unconfirmed,
         "sink {got}, sent {sent}, unconfirmed {unconfirmed}"
     );
+}
+
+/// `n` prospects in a country without a consent requirement.
+fn prospects_csv(n: usize) -> String {
+    let mut csv = String::from("first_name,last_name,email,company,country\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "P{i},Tester,p{i}@publisher{i}.example,Publisher {i},United Kingdom\n"
+        ));
+    }
+    csv
+}
+
+impl Env {
+    /// A one-step campaign on `account`, open all day every day, without gaps, enrolled and
+    /// started.
+    fn started_campaign(&self, name: &str, account: &str) {
+        self.ok(&[
+            "campaign",
+            "create",
+            "-w",
+            "Acme",
+            name,
+            "--account",
+            account,
+            "--step",
+            "first",
+            "--days",
+            "mon,tue,wed,thu,fri,sat,sun",
+            "--window",
+            "00:00-24:00",
+            "--gap",
+            "0-0",
+        ]);
+        self.ok(&["campaign", "enrol", "-w", "Acme", name]);
+        self.ok(&["campaign", "start", "-w", "Acme", name]);
+    }
+
+    /// `outreach run` in the background, its messages to `log`; stopped with SIGTERM on drop.
+    fn engine(&self, log: &str) -> Running {
+        let file = std::fs::File::create(self.path(log)).unwrap();
+        Running(
+            self.cmd(&["run"])
+                .stdout(Stdio::null())
+                .stderr(file)
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn progress(&self, campaign: &str) -> Value {
+        self.json(&["campaign", "status", "-w", "Acme", campaign])["progress"].clone()
+    }
+}
+
+/// A background engine process.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` every 250 ms until it holds, failing after `limit` with `what`.
+fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_per_minute_cap_holds_at_the_server_for_every_minute() {
+    const CAP: usize = 3;
+    const N: usize = 8;
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &prospects_csv(N));
+    let port = sink.port().to_string();
+    env.ok(&[
+        "account",
+        "add",
+        "-w",
+        "Acme",
+        "capped",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--security",
+        "plain_loopback",
+        "--from-name",
+        "Alex Partner",
+        "--from",
+        "alex@brand.example",
+        "--per-minute",
+        &CAP.to_string(),
+    ]);
+    env.started_campaign("Capped", "capped");
+    let engine = env.engine("engine.log");
+    // Three minutes' worth at most: 3 now, 3 a minute later, 2 a minute after that.
+    sink.wait_for(N, Duration::from_secs(240));
+    drop(engine);
+
+    let arrivals = sink.arrivals();
+    assert_eq!(arrivals.len(), N);
+    let busiest = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| {
+                    t.duration_since(arrivals[i]).unwrap_or_default() < Duration::from_secs(60)
+                })
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        busiest <= CAP,
+        "the server saw {busiest} messages within one minute: {arrivals:?}"
+    );
+    // The cap was reached, not merely respected by a slow engine.
+    assert_eq!(busiest, CAP, "{arrivals:?}");
+    assert_eq!(env.progress("Capped")["sent"], N as u64);
+}
+
+#[test]
+fn queued_messages_wait_out_an_outage_and_go_once_the_server_is_back() {
+    let mut sink = Sink::stopped();
+    let env = Env::new();
+    env.campaign_ready(&sink, &prospects_csv(3));
+    env.started_campaign("Outage", "sink");
+    let engine = env.engine("engine.log");
+    let log = || std::fs::read_to_string(env.path("engine.log")).unwrap_or_default();
+
+    eventually(
+        "the engine to report the outage",
+        Duration::from_secs(30),
+        || log().contains("offline: "),
+    );
+    let p = env.progress("Outage");
+    assert_eq!(
+        p["queued"], 3,
+        "nothing is lost or failed while offline: {p}"
+    );
+    assert_eq!(p["sent"], 0, "{p}");
+    assert_eq!(p["failed"], 0, "{p}");
+    assert!(
+        p["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{p}"
+    );
+
+    // The first retry comes 30 s after the failure.
+    sink.restart();
+    sink.wait_for(3, Duration::from_secs(90));
+    eventually(
+        "the engine to report it is back",
+        Duration::from_secs(10),
+        || log().contains("back online"),
+    );
+    drop(engine);
+    let p = env.progress("Outage");
+    assert_eq!(p["sent"], 3, "{p}");
+    assert_eq!(p["queued"], 0, "{p}");
+    let recipients: HashSet<String> = sink
+        .texts()
+        .iter()
+        .filter_map(|m| m.lines().find(|l| l.starts_with("To: ")).map(str::to_owned))
+        .collect();
+    assert_eq!(recipients.len(), 3, "each message arrived once");
+    assert_eq!(sink.texts().len(), 3);
+}
+
+#[test]
+fn a_temporary_refusal_is_retried_and_a_permanent_one_bounces_the_prospect() {
+    // 450 to every RCPT TO at first.
+    let mut sink = Sink::start_with(&["-r", "rcpt"]);
+    let env = Env::new();
+    env.campaign_ready(&sink, &prospects_csv(2));
+    env.started_campaign("Refused", "sink");
+    let engine = env.engine("engine.log");
+
+    eventually("the temporary refusal", Duration::from_secs(30), || {
+        let p = env.progress("Refused");
+        p["last_error"].as_str().is_some_and(|e| e.contains("450"))
+    });
+    let p = env.progress("Refused");
+    assert_eq!(p["queued"], 2, "a 4xx keeps the message queued: {p}");
+    assert_eq!(p["failed"], 0, "{p}");
+    assert_eq!(p["bounced"], 0, "{p}");
+
+    // From now on the server refuses the recipients for good, as an unknown user (5.1.1);
+    // the retry meets that.
+    sink.restart_with(&["-f", "rcpt", "-B", "550 5.1.1 Error: no such user here"]);
+    eventually("the bounces", Duration::from_secs(90), || {
+        env.progress("Refused")["bounced"] == 2
+    });
+    assert_eq!(env.progress("Refused")["failed"], 0);
+    drop(engine);
+    let p = env.progress("Refused");
+    assert_eq!(p["queued"], 0, "{p}");
+    assert_eq!(p["sent"], 0, "{p}");
+    let bounced = env.json(&["prospects", "list", "-w", "Acme", "--status", "bounced"]);
+    assert_eq!(
+        bounced.as_array().map(Vec::len),
+        Some(2),
+        "a permanent recipient error marks the prospect bounced: {bounced}"
+    );
+    assert!(sink.texts().is_empty());
 }

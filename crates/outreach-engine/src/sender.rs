@@ -213,9 +213,10 @@ impl Engine {
             if chosen.is_empty() {
                 return Ok(());
             }
+            let claimed_at = iso(now);
             let claimed = self
                 .store
-                .claim_batch(&chosen, account.id, &iso(now), &gaps)
+                .claim_batch(&chosen, account.id, &claimed_at, &gaps)
                 .await?;
             if claimed.is_empty() {
                 return Ok(());
@@ -234,7 +235,8 @@ impl Engine {
                 emails.push(outgoing(account, m, base.as_deref()));
             }
             let deliveries = transport.send_batch(emails).await;
-            self.record(account, &claimed, deliveries, report).await?;
+            self.record(account, &claimed_at, &claimed, deliveries, report)
+                .await?;
             if self.status.borrow().state == EngineState::Offline {
                 return Ok(());
             }
@@ -249,6 +251,7 @@ impl Engine {
     async fn record(
         &self,
         account: &SenderAccount,
+        claimed_at: &str,
         claimed: &[ClaimedMessage],
         deliveries: Vec<Delivery>,
         report: &mut PassReport,
@@ -259,7 +262,9 @@ impl Engine {
             let outcome = self.outcome(account, m, delivery, now, report).await;
             outcomes.push((m, outcome));
         }
-        self.store.record_outcomes(&outcomes, &iso(now)).await?;
+        self.store
+            .record_outcomes(account.id, claimed_at, &outcomes, &iso(now))
+            .await?;
         let sent = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))

@@ -454,12 +454,31 @@ impl Store {
     /// Records what became of claimed messages, and moves their enrolments and prospects on, in
     /// one transaction with their audit entries. Sent messages (nearly all of them) are written
     /// with one statement per table for the whole batch.
+    ///
+    /// The batch's attempts, recorded at `claimed_at` by [`Store::claim_batch`], move to `now`:
+    /// a server counts a message when it arrives, which is after the claim and before the
+    /// reply that ends the attempt, so counting from the end keeps every window the server
+    /// sees within the caps however long delivery took.
     pub async fn record_outcomes(
         &self,
+        account_id: i64,
+        claimed_at: &str,
         outcomes: &[(&ClaimedMessage, Outcome)],
         now: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = outcomes.iter().map(|(m, _)| m.id).collect();
+        let ids = serde_json::to_string(&ids).map_err(corrupt)?;
+        sqlx::query!(
+            "UPDATE send_attempts SET at = ?1
+             WHERE account_id = ?2 AND at = ?3 AND message_id IN (SELECT value FROM json_each(?4))",
+            now,
+            account_id,
+            claimed_at,
+            ids
+        )
+        .execute(&mut *tx)
+        .await?;
         let sent: Vec<(&ClaimedMessage, &str)> = outcomes
             .iter()
             .filter_map(|(m, o)| match o {

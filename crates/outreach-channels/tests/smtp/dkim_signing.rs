@@ -13,10 +13,11 @@ use rsa::{
     pkcs8::{EncodePrivateKey as _, EncodePublicKey as _},
 };
 
+use outreach_testkit::SmtpSink as Sink;
+
 use super::{
     dkim_check::verify,
     fixtures::{email, loopback},
-    sink::Sink,
 };
 
 const SELECTOR: &str = "od2026";
@@ -64,7 +65,7 @@ fn rsa_key() -> RsaFixture {
 /// Sends one message signed with `key` through smtp-sink and returns it as received.
 async fn send_signed(key: DkimKey, with_https: bool) -> Vec<u8> {
     let sink = Sink::start();
-    let sender = SmtpSender::new(&loopback(sink.port), Some(key)).expect("settings");
+    let sender = SmtpSender::new(&loopback(sink.port()), Some(key)).expect("settings");
     let mut message = email(7);
     if !with_https {
         message.unsubscribe_https = None;

@@ -10,6 +10,5 @@ mod error_classes;
 mod fixtures;
 mod scripted_server;
 mod settings_checks;
-mod sink;
 mod sink_delivery;
 mod tls_policy;

@@ -7,15 +7,14 @@ use outreach_channels::{
     smtp::{SendErrorKind, SmtpSender},
 };
 
-use super::{
-    fixtures::{email, loopback},
-    sink::{Sink, strip_sink_headers},
-};
+use outreach_testkit::{SmtpSink as Sink, strip_sink_headers};
+
+use super::fixtures::{email, loopback};
 
 #[tokio::test]
 async fn delivered_message_has_well_formed_headers_and_personalised_body() {
     let sink = Sink::start();
-    let sender = SmtpSender::new(&loopback(sink.port), None).expect("settings");
+    let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");
     let sent = email(1);
 
     let receipt = sender.send(&sent).await.expect("send");
@@ -95,7 +94,7 @@ async fn delivered_message_has_well_formed_headers_and_personalised_body() {
 #[tokio::test]
 async fn without_https_url_there_is_no_one_click_header() {
     let sink = Sink::start();
-    let sender = SmtpSender::new(&loopback(sink.port), None).expect("settings");
+    let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");
     let mut sent = email(2);
     sent.unsubscribe_https = None;
     sent.reply_to = None;
@@ -115,7 +114,7 @@ async fn without_https_url_there_is_no_one_click_header() {
 #[tokio::test]
 async fn header_injection_is_refused_and_nothing_reaches_the_server() {
     let sink = Sink::start();
-    let sender = SmtpSender::new(&loopback(sink.port), None).expect("settings");
+    let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");
     let mut injected = email(3);
     injected.to_name = Some("Bob\r\nBcc: x@evil.example".to_owned());
 
@@ -136,7 +135,7 @@ async fn header_injection_is_refused_and_nothing_reaches_the_server() {
 #[tokio::test]
 async fn many_messages_arrive_over_one_session() {
     let sink = Sink::start();
-    let sender = SmtpSender::new(&loopback(sink.port), None).expect("settings");
+    let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");
     for n in 0..25 {
         sender.send(&email(n)).await.expect("send");
     }
