@@ -114,9 +114,22 @@ impl Api {
         }
         let events = self.events.clone();
         let forward = tokio::spawn(async move {
+            let mut completed = 0;
             while status.changed().await.is_ok() {
                 let s = status.borrow_and_update().clone();
+                // The engine moved campaigns to "completed": lists of them must reload.
+                let stale = s.campaigns_completed != completed;
+                completed = s.campaigns_completed;
                 let _ = events.send(ApiEvent::Engine { status: s });
+                if stale {
+                    for entity in [ChangedEntity::Campaigns, ChangedEntity::Audit] {
+                        let _ = events.send(ApiEvent::Changed {
+                            workspace_id: None,
+                            entity,
+                            source: "system".to_owned(),
+                        });
+                    }
+                }
             }
         });
         let result = engine.run(&lock, shutdown).await;

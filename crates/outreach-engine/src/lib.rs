@@ -139,6 +139,9 @@ pub struct EngineStatus {
     pub sent: u32,
     /// The latest problem, if any.
     pub last_error: Option<String>,
+    /// Campaigns the engine completed since it started: a change here means campaign lists
+    /// shown elsewhere are out of date.
+    pub campaigns_completed: u32,
 }
 
 /// The engine's state.
@@ -247,7 +250,11 @@ impl Engine {
         let mut report = PassReport::default();
         self.schedule_due(&mut report).await?;
         self.send_due(&mut report, shutdown).await?;
-        self.store.complete_finished_campaigns().await?;
+        let completed = self.store.complete_finished_campaigns().await?;
+        if completed > 0 {
+            self.status
+                .send_modify(|s| s.campaigns_completed += completed);
+        }
         Ok(report)
     }
 

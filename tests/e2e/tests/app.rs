@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use outreach_testkit::SmtpSink;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -157,7 +158,8 @@ async fn fill(c: &Client, id: &str, text: &str) -> Result<()> {
     // so the UI would not see the field emptied.
     e.send_keys("\u{E009}a\u{E000}\u{E003}").await?;
     if !text.is_empty() {
-        e.send_keys(text).await?;
+        // A line break is the Enter key to WebDriver; a bare "\n" is dropped.
+        e.send_keys(&text.replace('\n', "\u{E007}")).await?;
     }
     Ok(())
 }
@@ -318,6 +320,296 @@ async fn journey(c: &Client) -> Result<()> {
     Ok(())
 }
 
+/// Picks an option of a `<select>` by its visible text, as a person would.
+async fn choose(c: &Client, id: &str, label: &str) -> Result<()> {
+    wait(c, &tid(id)).await?.select_by_label(label).await?;
+    Ok(())
+}
+
+/// Sets a time or date input the way its picker does: the value, then an `input` event.
+/// (WebKit's typed entry into these fields depends on the locale's format.)
+async fn set_value(c: &Client, id: &str, value: &str) -> Result<()> {
+    wait(c, &tid(id)).await?;
+    c.execute(
+        "const e = document.querySelector(arguments[0]);
+         e.value = arguments[1];
+         e.dispatchEvent(new Event('input', { bubbles: true }));
+         e.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![tid(id).into(), value.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn text_of(c: &Client, id: &str) -> Result<String> {
+    Ok(wait(c, &tid(id))
+        .await?
+        .prop("textContent")
+        .await?
+        .unwrap_or_default()
+        .trim()
+        .to_string())
+}
+
+/// Whether a toast on screen contains `text`.
+async fn toast_says(c: &Client, text: &str) -> Result<bool> {
+    for t in c.find_all(Locator::Css(&tid("toast"))).await? {
+        if t.prop("textContent")
+            .await?
+            .unwrap_or_default()
+            .contains(text)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Saves a template from the Templates view's editor.
+async fn write_template(c: &Client, name: &str, subject: &str, body: &str) -> Result<()> {
+    click(c, "template-new").await?;
+    fill(c, "template-name", name).await?;
+    fill(c, "template-subject", subject).await?;
+    fill(c, "template-body", body).await?;
+    click(c, "template-save").await?;
+    wait_until(&format!("template {name} in the list"), || async {
+        for item in c.find_all(Locator::Css(&tid("template-item"))).await? {
+            if item.text().await?.trim() == name {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await
+}
+
+/// From an empty app to a running two-step campaign whose messages the engine sends to the
+/// SMTP server on `port`.
+async fn campaign(c: &Client, port: u16) -> Result<()> {
+    click(c, "create-first-workspace").await?;
+    fill(c, "ws-name", "Campaign Client").await?;
+    fill(c, "ws-address", "1 Example Street, Sample Town").await?;
+    fill(
+        c,
+        "ws-legal",
+        "Sample Agency Ltd writes on behalf of Campaign Client about its partner programme.",
+    )
+    .await?;
+    click(c, "ws-save").await?;
+    let fixture = repo()
+        .join("tests/fixtures/linkedin-connections.csv")
+        .canonicalize()?;
+    click(c, "import-open").await?;
+    fill(c, "import-path", fixture.to_str().unwrap_or_default()).await?;
+    click(c, "import-preview").await?;
+    wait(c, &tid("map-3")).await?;
+    click(c, "import-run").await?;
+    wait(c, &tid("import-created")).await?;
+    click(c, "import-close").await?;
+    wait_until("the 4 imported rows", || async {
+        Ok(rows(c).await?.len() == 4)
+    })
+    .await?;
+
+    // The lawful basis: the legitimate-interest assessment, then all four under it.
+    click(c, "nav-settings").await?;
+    fill(
+        c,
+        "lia-purpose",
+        "Finding affiliate partners for the client",
+    )
+    .await?;
+    fill(
+        c,
+        "lia-necessity",
+        "Publishers can only be reached directly",
+    )
+    .await?;
+    fill(
+        c,
+        "lia-balancing",
+        "Business addresses, one short sequence, easy opt-out",
+    )
+    .await?;
+    set_value(c, "lia-date", "2026-11-01").await?;
+    fill(c, "lia-author", "Dana Lead").await?;
+    click(c, "lia-save").await?;
+    wait_until("the assessment on record", || async {
+        Ok(text_of(c, "lia-status")
+            .await?
+            .contains("Last recorded by Dana Lead"))
+    })
+    .await?;
+    click(c, "nav-prospects").await?;
+    click(c, "prospect-check-all").await?;
+    click(c, "bulk-assign-li").await?;
+    wait_until("the assignment toast", || async {
+        toast_says(c, "Legitimate interest assigned to 4").await
+    })
+    .await?;
+
+    // A sender account on the local SMTP server, and its connection test.
+    click(c, "nav-accounts").await?;
+    click(c, "account-new").await?;
+    fill(c, "account-name", "Local relay").await?;
+    fill(c, "account-host", "127.0.0.1").await?;
+    choose(
+        c,
+        "account-security",
+        "Plain, to a relay on this computer only",
+    )
+    .await?;
+    fill(c, "account-port", &port.to_string()).await?;
+    fill(c, "account-from-name", "Alex Partner").await?;
+    fill(c, "account-from-address", "alex@agency.example").await?;
+    click(c, "account-save").await?;
+    wait(c, &tid("account-item")).await?;
+    click(c, "account-test").await?;
+    wait_until("a successful connection test", || async {
+        let r = wait(c, &tid("account-test-result")).await?;
+        Ok(r.attr("data-ok").await?.as_deref() == Some("true"))
+    })
+    .await?;
+
+    // Two templates; the follow-up forgets the opt-out line.
+    click(c, "nav-templates").await?;
+    write_template(
+        c,
+        "First",
+        "A partnership, {{ first_name }}?",
+        "Hello {{ first_name | default(\"there\") }},\n\nwe would like to work with {{ company | default(\"you\") }}.\n\n{{ privacy_notice }}\n{{ opt_out }}\n{{ postal_address }}",
+    )
+    .await?;
+    write_template(
+        c,
+        "Follow",
+        "Re: a partnership",
+        "Hi {{ first_name | default(\"there\") }}, just following up.\n\n{{ postal_address }}",
+    )
+    .await?;
+
+    // The campaign: both steps, open all day every day, no gaps between sends.
+    click(c, "nav-campaigns").await?;
+    click(c, "campaign-new").await?;
+    fill(c, "campaign-name", "Launch").await?;
+    choose(c, "campaign-account", "Local relay (alex@agency.example)").await?;
+    choose(c, "step-1-template", "First").await?;
+    click(c, "campaign-add-step").await?;
+    choose(c, "step-2-template", "Follow").await?;
+    fill(c, "step-2-delay", "0").await?;
+    for day in ["sat", "sun"] {
+        let box_ = wait(c, &tid(&format!("window-day-{day}"))).await?;
+        if !box_.is_selected().await? {
+            box_.click().await?;
+        }
+    }
+    set_value(c, "window-start", "00:00").await?;
+    set_value(c, "window-end", "00:00").await?;
+    fill(c, "campaign-gap-min", "0").await?;
+    fill(c, "campaign-gap-max", "0").await?;
+    click(c, "campaign-save").await?;
+    wait(c, &tid("campaign-title")).await?;
+
+    // Enrol with the preview: Grace has no address. Nobody is scored yet, so any status.
+    choose(c, "enrol-status", "Any status").await?;
+    click(c, "enrol-preview").await?;
+    wait_until("the enrolment preview", || async {
+        Ok(text_of(c, "enrol-will").await? == "3")
+    })
+    .await?;
+    click(c, "enrol-confirm").await?;
+    wait_until("3 enrolled", || async {
+        Ok(text_of(c, "progress-enrolled").await? == "3")
+    })
+    .await?;
+
+    // The pre-send check blocks the start and names the missing opt-out line.
+    click(c, "campaign-start").await?;
+    let check = wait(c, &tid("campaign-check-result")).await?;
+    assert_eq!(check.attr("data-ready").await?.as_deref(), Some("false"));
+    assert!(
+        !c.find_all(Locator::Css("[data-kind=\"missing_opt_out\"]"))
+            .await?
+            .is_empty(),
+        "the missing opt-out is listed"
+    );
+    assert!(
+        c.find_all(Locator::Css(&tid("confirm-dialog")))
+            .await?
+            .is_empty(),
+        "no confirmation is offered while the check fails"
+    );
+    assert_eq!(text_of(c, "progress-sent").await?, "0");
+
+    // Fix the follow-up.
+    click(c, "nav-templates").await?;
+    let mut opened = false;
+    for item in c.find_all(Locator::Css(&tid("template-item"))).await? {
+        if item.text().await?.trim() == "Follow" {
+            item.click().await?;
+            opened = true;
+            break;
+        }
+    }
+    assert!(opened, "the Follow template in the list");
+    wait_until("the Follow template in the editor", || async {
+        Ok(wait(c, &tid("template-name"))
+            .await?
+            .prop("value")
+            .await?
+            .as_deref()
+            == Some("Follow"))
+    })
+    .await?;
+    fill(
+        c,
+        "template-body",
+        "Hi {{ first_name | default(\"there\") }}, just following up.\n\n{{ opt_out }}\n{{ postal_address }}",
+    )
+    .await?;
+    click(c, "template-save").await?;
+    wait_until("the saved template", || async {
+        toast_says(c, "Follow").await
+    })
+    .await?;
+
+    // Start, confirm the estimate, and watch the messages go.
+    click(c, "nav-campaigns").await?;
+    wait(c, &tid("campaign-title")).await?;
+    click(c, "campaign-start").await?;
+    let estimate = text_of(c, "confirm-estimate").await?;
+    assert!(estimate.contains("3 messages"), "{estimate}");
+    click(c, "confirm-ok").await?;
+    wait_until("the campaign running", || async {
+        let s = text_of(c, "campaign-current-status").await?;
+        Ok(s == "Running" || s == "Completed")
+    })
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if text_of(c, "progress-sent").await.unwrap_or_default() == "6" {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "6 sent expected, the panel shows {}",
+                text_of(c, "campaign-progress").await?
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(text_of(c, "progress-failed").await?, "0");
+    assert_eq!(text_of(c, "progress-blocked").await?, "0");
+    // The engine completes the campaign; the list and the title follow without a reload.
+    wait_until("the campaign completed", || async {
+        Ok(text_of(c, "campaign-current-status").await? == "Completed"
+            && text_of(c, "campaign-status").await? == "Completed")
+    })
+    .await?;
+    Ok(())
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let dir = repo().join("e2e-screenshots");
     let _ = std::fs::create_dir_all(&dir);
@@ -329,29 +621,111 @@ async fn screenshot(c: &Client, name: &str) {
     }
 }
 
-#[tokio::test]
-#[ignore = "drives the built app; run by scripts/test.sh"]
-async fn a_new_user_imports_searches_scores_and_reads_the_breakdown() {
+/// Runs `journey` in the real app on a fresh data folder; a screenshot is saved when it
+/// fails. The journey runs as its own task, so that a failed assertion still leaves us the
+/// session for the screenshot.
+async fn in_app<F, Fut>(name: &str, journey: F)
+where
+    F: FnOnce(Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+{
     let driver = start_driver();
     let client = connect(&driver)
         .await
         .expect("a WebDriver session with the app");
-    // Run the journey as its own task so that a failed assertion still leaves us the session
-    // for a screenshot.
     let session = client.clone();
-    let result =
-        match tokio::spawn(async move { journey(&session).await.map_err(|e| e.to_string()) }).await
-        {
-            Ok(r) => r,
-            Err(panic) => Err(format!("assertion failed: {panic}")),
-        };
+    let result = match tokio::spawn(
+        async move { journey(session).await.map_err(|e| e.to_string()) },
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(panic) => Err(format!("assertion failed: {panic}")),
+    };
     if let Err(e) = &result {
-        screenshot(&client, "journey-failure").await;
-        eprintln!("journey failed: {e}");
+        screenshot(&client, &format!("{name}-failure")).await;
+        eprintln!("{name} failed: {e}");
     } else {
-        screenshot(&client, "journey-end").await;
+        screenshot(&client, &format!("{name}-end")).await;
     }
     let _ = client.close().await;
     drop(driver);
-    result.expect("the journey");
+    result.expect(name);
+}
+
+#[tokio::test]
+#[ignore = "drives the built app; run by scripts/test.sh"]
+async fn a_new_user_imports_searches_scores_and_reads_the_breakdown() {
+    in_app("journey", |c| async move { journey(&c).await }).await;
+}
+
+#[tokio::test]
+#[ignore = "drives the built app; run by scripts/test.sh"]
+async fn a_user_builds_a_two_step_campaign_and_its_messages_arrive() {
+    let sink = SmtpSink::start();
+    let port = sink.port();
+    in_app("campaign", move |c| async move { campaign(&c, port).await }).await;
+    // Two steps to each of the three prospects with an address, each exactly once.
+    let messages = sink.wait_for(6, Duration::from_secs(30));
+    assert_eq!(messages.len(), 6);
+    let mut seen = std::collections::HashSet::new();
+    let mut to_ada = Vec::new();
+    for m in sink.texts() {
+        let to = header(&m, "To");
+        let subject = header(&m, "Subject");
+        let body = body_text(&m);
+        assert!(m.contains("List-Unsubscribe: <mailto:"), "{m}");
+        assert!(body.contains("\n1 Example Street, Sample Town"), "{body}");
+        assert!(body.contains("\nNot interested? Reply"), "{body}");
+        if to.contains("ada@engines.example") {
+            to_ada.push((subject.clone(), body));
+        }
+        assert!(seen.insert((to, subject)), "a step arrived twice:\n{m}");
+    }
+    assert_eq!(to_ada.len(), 2, "both steps reach Ada");
+    let (_, first) = to_ada
+        .iter()
+        .find(|(subject, _)| subject == "A partnership, Ada?")
+        .expect("the first step, personalised, reaches Ada");
+    assert!(
+        first.starts_with("Hello Ada,\n\nwe would like to work with Analytical Engines Ltd."),
+        "{first}"
+    );
+    assert!(
+        first.contains("Where your details come from"),
+        "the Art. 14 notice: {first}"
+    );
+}
+
+/// The decoded text body of a received message.
+fn body_text(message: &str) -> String {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message.as_bytes())
+        .expect("a parseable message");
+    parsed
+        .body_text(0)
+        .expect("a text body")
+        .replace("\r\n", "\n")
+}
+
+/// A header's value as received (unfolded), empty when absent.
+fn header(message: &str, name: &str) -> String {
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    let mut lines = message.split("\r\n");
+    let mut value = String::new();
+    while let Some(line) = lines.next() {
+        if line.to_ascii_lowercase().starts_with(&prefix) {
+            value.push_str(line[prefix.len()..].trim());
+            for next in lines.by_ref() {
+                if next.starts_with([' ', '\t']) {
+                    value.push(' ');
+                    value.push_str(next.trim());
+                } else {
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    value
 }
