@@ -32,7 +32,8 @@ describe('import dialog', () => {
 		expect(options[0]).toBe('');
 		expect(options).toContain('company');
 		expect(options).toContain('custom');
-		expect(options).toHaveLength(16);
+		expect(options).toContain('time_zone');
+		expect(options).toHaveLength(17);
 
 		await choose(screen.getByTestId('map-2'), 'company');
 		await choose(screen.getByTestId('map-4'), 'notes');

@@ -126,6 +126,7 @@ describe('prospect table', () => {
 				company: 'Renamed Co',
 				title: null,
 				country: null,
+				time_zone: null,
 				followers: '2.5k',
 				notes: null,
 				status: 'contacted'

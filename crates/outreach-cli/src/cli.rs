@@ -52,8 +52,8 @@ enum Command {
         workspace: String,
         /// Override the detected mapping: `COLUMN=FIELD` (COLUMN is a header as written in
         /// the file; FIELD is one of first_name, last_name, full_name, email, website,
-        /// x_handle, linkedin_url, instagram, company, title, country, followers, notes,
-        /// connected_on, or `skip`).
+        /// x_handle, linkedin_url, instagram, company, title, country, time_zone, followers,
+        /// notes, connected_on, custom, or `skip`).
         #[arg(long = "map", value_name = "COLUMN=FIELD")]
         map: Vec<String>,
         /// Show the detected mapping and stop.
@@ -146,7 +146,7 @@ enum ProspectsCommand {
         /// The prospect's id.
         id: i64,
         /// `FIELD=VALUE` (first_name, last_name, email, website, x_handle, linkedin_url,
-        /// company, title, country, followers, notes, status).
+        /// company, title, country, time_zone, followers, notes, status).
         #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
         set: Vec<String>,
     },
@@ -526,6 +526,7 @@ fn parse_patch(set: &[String]) -> Result<ProspectPatch> {
             "company" => &mut patch.company,
             "title" => &mut patch.title,
             "country" => &mut patch.country,
+            "time_zone" => &mut patch.time_zone,
             "followers" => &mut patch.followers,
             "notes" => &mut patch.notes,
             "status" => {
@@ -534,7 +535,7 @@ fn parse_patch(set: &[String]) -> Result<ProspectPatch> {
             }
             other => {
                 return Err(ApiError::invalid(format!(
-                    "--set '{spec}': unknown field '{other}'; use first_name, last_name, email, website, x_handle, linkedin_url, company, title, country, followers, notes or status"
+                    "--set '{spec}': unknown field '{other}'; use first_name, last_name, email, website, x_handle, linkedin_url, company, title, country, time_zone, followers, notes or status"
                 ))
                 .into());
             }
@@ -558,6 +559,7 @@ fn print_prospect(p: &Prospect) {
     line("x", p.x_handle.as_ref().map(|h| format!("@{h}")));
     line("linkedin", p.linkedin_url.clone());
     line("country", p.country.clone());
+    line("time zone", p.time_zone.clone());
     line("followers", p.followers.map(|f| f.to_string()));
     line("notes", p.notes.clone());
     line("status", Some(p.status.as_str().to_string()));

@@ -616,3 +616,93 @@ fn a_temporary_refusal_is_retried_and_a_permanent_one_bounces_the_prospect() {
     );
     assert!(sink.texts().is_empty());
 }
+
+#[test]
+fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
+    use jiff::{Timestamp, ToSpan, tz::TimeZone};
+    let sink = Sink::start();
+    let env = Env::new();
+    // No country for either; Kai's own zone is twelve hours ahead of the workspace's (UTC).
+    env.campaign_ready(
+        &sink,
+        "first_name,email,company,time zone\nUma,uma@utc.example,Uma Media,\nKai,kai@plus12.example,Kai Media,etc/gmt-12\n",
+    );
+    let prospects = env.json(&["prospects", "list", "-w", "Acme"]);
+    let kai = prospects
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["first_name"] == "Kai")
+        .unwrap();
+    assert_eq!(
+        kai["time_zone"], "Etc/GMT-12",
+        "stored as the database spells it"
+    );
+    let kai_id = kai["id"].as_i64().unwrap().to_string();
+
+    // A bad zone is refused with the reason and changes nothing.
+    let err = env.fails(&[
+        "prospects",
+        "edit",
+        &kai_id,
+        "--set",
+        "time_zone=Mars/Olympus",
+    ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("Mars/Olympus"),
+        "{err}"
+    );
+
+    // A two-hour window around now in UTC is closed in Kai's zone, whatever the hour.
+    let now = Timestamp::now();
+    let hour = i64::from(now.to_zoned(TimeZone::UTC).hour());
+    let start = hour.min(22);
+    let window = format!("{start:02}:00-{:02}:00", start + 2);
+    env.ok(&[
+        "campaign",
+        "create",
+        "-w",
+        "Acme",
+        "Zones",
+        "--account",
+        "sink",
+        "--step",
+        "first",
+        "--days",
+        "mon,tue,wed,thu,fri,sat,sun",
+        "--window",
+        &window,
+        "--gap",
+        "0-0",
+    ]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Zones"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Zones"]);
+    let engine = env.engine("engine.log");
+    sink.wait_for(1, Duration::from_secs(30));
+    eventually("Kai's message queued", Duration::from_secs(10), || {
+        env.progress("Zones")["queued"] == 1
+    });
+    drop(engine);
+
+    let received = sink.texts();
+    assert_eq!(received.len(), 1, "only Uma's window is open now");
+    assert!(
+        received[0].contains("To: \"Uma\" <uma@utc.example>")
+            || received[0].contains("uma@utc.example")
+    );
+    // Kai's message waits for the window's opening in Kai's zone: the next start:00 there.
+    let kai_zone = TimeZone::get("Etc/GMT-12").unwrap();
+    let local = now.to_zoned(kai_zone.clone());
+    let mut opening = local
+        .date()
+        .at(i8::try_from(start).unwrap(), 0, 0, 0)
+        .to_zoned(kai_zone)
+        .unwrap();
+    if opening.timestamp() <= now {
+        opening = opening.checked_add(1.day()).unwrap();
+    }
+    let p = env.progress("Zones");
+    let next: Timestamp = p["next_send_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(next, opening.timestamp(), "{p}");
+}

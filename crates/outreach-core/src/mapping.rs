@@ -34,6 +34,8 @@ pub enum Field {
     Title,
     /// Country or location.
     Country,
+    /// IANA time zone (`Europe/Berlin`) for the send window, overriding the country's.
+    TimeZone,
     /// Follower count on the main social profile.
     Followers,
     /// Free-text notes.
@@ -47,7 +49,7 @@ pub enum Field {
 
 impl Field {
     /// Every field, in the order the mapping step lists them.
-    pub const ALL: [Field; 15] = [
+    pub const ALL: [Field; 16] = [
         Self::FirstName,
         Self::LastName,
         Self::FullName,
@@ -59,6 +61,7 @@ impl Field {
         Self::Company,
         Self::Title,
         Self::Country,
+        Self::TimeZone,
         Self::Followers,
         Self::Notes,
         Self::ConnectedOn,
@@ -79,6 +82,7 @@ impl Field {
             Self::Company => "company",
             Self::Title => "title",
             Self::Country => "country",
+            Self::TimeZone => "time_zone",
             Self::Followers => "followers",
             Self::Notes => "notes",
             Self::ConnectedOn => "connected_on",
@@ -204,6 +208,7 @@ fn known_field(folded: &str, source: SourceType) -> Option<Field> {
         "country" | "location" | "geography" | "countrycode" | "region" | "leadgeography" => {
             Country
         }
+        "timezone" | "tz" | "localtimezone" | "ianatimezone" => TimeZone,
         "followers" | "followercount" | "followerscount" | "audience" | "twitterfollowers"
         | "audiencesize" | "subscribers" => Followers,
         "notes" | "note" | "comments" | "comment" | "description" => Notes,

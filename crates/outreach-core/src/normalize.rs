@@ -26,6 +26,9 @@ pub enum NormalizeError {
     /// Not a count.
     #[error("'{0}' is not a follower count (expected e.g. 1200, 1,200 or 1.2k)")]
     Followers(String),
+    /// Not a time zone name.
+    #[error("'{0}' is not a time zone name (expected an IANA name such as Europe/Berlin)")]
+    TimeZone(String),
 }
 
 /// A normalised e-mail address and its domain.
@@ -58,6 +61,19 @@ pub fn normalize_email(raw: &str) -> Result<NormalizedEmail, NormalizeError> {
         return Err(bad());
     }
     Ok(NormalizedEmail { address, domain })
+}
+
+/// Checks an IANA time zone name (`Europe/Berlin`, `UTC`; any case). Returns the name as the
+/// time zone database spells it, so a stored zone always resolves. `None` for a blank value.
+/// Abbreviations such as `CET` or `PST` are refused where the database does not know them:
+/// a wrong zone would send at night.
+pub fn normalize_time_zone(raw: &str) -> Result<Option<String>, NormalizeError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let zone = jiff::tz::TimeZone::get(name).map_err(|_| NormalizeError::TimeZone(name.into()))?;
+    Ok(Some(zone.iana_name().unwrap_or(name).to_string()))
 }
 
 /// A normalised website.

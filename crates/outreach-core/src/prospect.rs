@@ -165,6 +165,9 @@ pub struct Prospect {
     pub title: Option<String>,
     /// Country or location.
     pub country: Option<String>,
+    /// IANA time zone the send window is read in (`Europe/Berlin`); when unset, the country's
+    /// zone or the workspace's default.
+    pub time_zone: Option<String>,
     /// Follower count.
     #[ts(type = "number | null")]
     pub followers: Option<i64>,

@@ -7,8 +7,8 @@ use ts_rs::TS;
 
 use crate::mapping::{ColumnMapping, Field, custom_key};
 use crate::normalize::{
-    clean_text, normalize_country, normalize_email, normalize_linkedin_url, normalize_website,
-    normalize_x_handle, parse_followers,
+    clean_text, normalize_country, normalize_email, normalize_linkedin_url, normalize_time_zone,
+    normalize_website, normalize_x_handle, parse_followers,
 };
 
 /// One problem with one cell of a row.
@@ -50,6 +50,8 @@ pub struct ProspectInput {
     /// ISO 3166-1 alpha-2 code when the source named a country we recognise (`DE`), else the
     /// country or location as given.
     pub country: Option<String>,
+    /// IANA time zone for the send window, overriding the country's.
+    pub time_zone: Option<String>,
     /// Follower count.
     pub followers: Option<i64>,
     /// Notes.
@@ -131,6 +133,10 @@ impl ProspectInput {
                 Field::Company => p.company = clean_text(raw),
                 Field::Title => p.title = clean_text(raw),
                 Field::Country => p.country = normalize_country(raw),
+                Field::TimeZone => match normalize_time_zone(raw) {
+                    Ok(z) => p.time_zone = z,
+                    Err(e) => fail(e.to_string()),
+                },
                 Field::Notes => p.notes = clean_text(raw),
                 Field::ConnectedOn => p.connected_on = clean_text(raw),
                 Field::Custom => {
@@ -196,6 +202,7 @@ impl ProspectInput {
         fill(&mut self.company, &other.company);
         fill(&mut self.title, &other.title);
         fill(&mut self.country, &other.country);
+        fill(&mut self.time_zone, &other.time_zone);
         fill(&mut self.followers, &other.followers);
         fill(&mut self.notes, &other.notes);
         fill(&mut self.connected_on, &other.connected_on);
@@ -284,6 +291,21 @@ mod tests {
             let p = ProspectInput::from_row(&cols, &["a@b.example", typed]).unwrap();
             assert_eq!(p.country.as_deref(), Some(stored), "{typed}");
         }
+    }
+
+    #[test]
+    fn a_time_zone_column_is_checked_and_stored_as_the_database_spells_it() {
+        let cols = map(&["Email", "Time Zone"]);
+        assert_eq!(cols[1].field, Some(Field::TimeZone));
+        let p = ProspectInput::from_row(&cols, &["a@b.example", " america/new_york "]).unwrap();
+        assert_eq!(p.time_zone.as_deref(), Some("America/New_York"));
+        let blank = ProspectInput::from_row(&cols, &["a@b.example", "  "]).unwrap();
+        assert_eq!(blank.time_zone, None);
+        // A typo must not silently fall back to another zone: the row is refused, with why.
+        let errs = ProspectInput::from_row(&cols, &["a@b.example", "Europe/Berln"]).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].column, "Time Zone");
+        assert!(errs[0].message.contains("IANA"), "{}", errs[0].message);
     }
 
     #[test]

@@ -236,8 +236,11 @@ impl Engine {
                 return Ok(None);
             }
         };
-        let tz = match resolve_time_zone(None, prospect.country.as_deref(), &ctx.settings.time_zone)
-        {
+        let tz = match resolve_time_zone(
+            prospect.time_zone.as_deref(),
+            prospect.country.as_deref(),
+            &ctx.settings.time_zone,
+        ) {
             Ok(tz) => tz,
             Err(err) => {
                 self.store

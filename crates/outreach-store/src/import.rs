@@ -145,6 +145,7 @@ struct Json<'a> {
     company: &'a Option<String>,
     title: &'a Option<String>,
     country: &'a Option<String>,
+    time_zone: &'a Option<String>,
     followers: &'a Option<i64>,
     notes: &'a Option<String>,
     connected_on: &'a Option<String>,
@@ -166,6 +167,7 @@ fn json(id: Option<i64>, p: &ProspectInput) -> Json<'_> {
         company: &p.company,
         title: &p.title,
         country: &p.country,
+        time_zone: &p.time_zone,
         followers: &p.followers,
         notes: &p.notes,
         connected_on: &p.connected_on,
@@ -274,8 +276,8 @@ impl Store {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO prospects (workspace_id, first_name, last_name, email, email_original, \
                  domain, website, x_handle, linkedin_url, instagram, company, title, country, \
-                 followers, notes, connected_on, custom_fields, source_type, source_file, \
-                 collected_at) ",
+                 time_zone, followers, notes, connected_on, custom_fields, source_type, \
+                 source_file, collected_at) ",
             );
             let n = chunk.len() as u64;
             insert.push_values(chunk.iter_mut(), |mut b, p| {
@@ -292,6 +294,7 @@ impl Store {
                     .push_bind(p.company.take())
                     .push_bind(p.title.take())
                     .push_bind(p.country.take())
+                    .push_bind(p.time_zone.take())
                     .push_bind(p.followers.take())
                     .push_bind(p.notes.take())
                     .push_bind(p.connected_on.take())
@@ -323,6 +326,7 @@ impl Store {
                               value ->> '$.linkedin_url' AS linkedin_url,
                               value ->> '$.instagram' AS instagram, value ->> '$.company' AS company,
                               value ->> '$.title' AS title, value ->> '$.country' AS country,
+                              value ->> '$.time_zone' AS time_zone,
                               value ->> '$.followers' AS followers, value ->> '$.notes' AS notes,
                               value ->> '$.connected_on' AS connected_on,
                               value ->> '$.custom' AS custom
@@ -341,6 +345,7 @@ impl Store {
                        company = coalesce(prospects.company, j.company),
                        title = coalesce(prospects.title, j.title),
                        country = coalesce(prospects.country, j.country),
+                       time_zone = coalesce(prospects.time_zone, j.time_zone),
                        followers = coalesce(prospects.followers, j.followers),
                        notes = coalesce(prospects.notes, j.notes),
                        connected_on = coalesce(prospects.connected_on, j.connected_on),

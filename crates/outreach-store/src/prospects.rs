@@ -112,6 +112,8 @@ pub struct ProspectPatch {
     pub title: Option<String>,
     /// Country.
     pub country: Option<String>,
+    /// IANA time zone for the send window (`Europe/Berlin`); empty: from the country.
+    pub time_zone: Option<String>,
     /// Follower count, as text (`1.2k` works).
     pub followers: Option<String>,
     /// Notes.
@@ -193,7 +195,7 @@ impl ScoringInput {
 
 const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last_name, p.email, \
     p.email_original, p.domain, p.website, p.x_handle, p.linkedin_url, p.instagram, p.company, \
-    p.title, p.country, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
+    p.title, p.country, p.time_zone, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
     p.status, p.score, NULL AS score_breakdown, p.lawful_basis, p.consent_given, p.created_at, \
     p.updated_at, p.deleted_at, p.custom_fields FROM prospects p";
 
@@ -213,6 +215,7 @@ struct Row {
     company: Option<String>,
     title: Option<String>,
     country: Option<String>,
+    time_zone: Option<String>,
     followers: Option<i64>,
     notes: Option<String>,
     source_type: String,
@@ -268,6 +271,7 @@ impl Row {
             company: self.company,
             title: self.title,
             country: self.country,
+            time_zone: self.time_zone,
             followers: self.followers,
             notes: self.notes,
             source_file: self.source_file,
@@ -498,6 +502,10 @@ impl Store {
             let v = outreach_core::normalize::normalize_country(v);
             set(&mut p.country, v, "country", &mut changed);
         }
+        if let Some(v) = &patch.time_zone {
+            let z = outreach_core::normalize::normalize_time_zone(v).map_err(invalid)?;
+            set(&mut p.time_zone, z, "time_zone", &mut changed);
+        }
         if let Some(v) = &patch.notes {
             set(&mut p.notes, clean_text(v), "notes", &mut changed);
         }
@@ -531,7 +539,7 @@ impl Store {
         sqlx::query!(
             r#"UPDATE prospects SET first_name = ?, last_name = ?, email = ?, email_original = ?,
                    domain = ?, website = ?, x_handle = ?, linkedin_url = ?, company = ?, title = ?,
-                   country = ?, followers = ?, notes = ?, status = ?,
+                   country = ?, time_zone = ?, followers = ?, notes = ?, status = ?,
                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                WHERE id = ?"#,
             p.first_name,
@@ -545,6 +553,7 @@ impl Store {
             p.company,
             p.title,
             p.country,
+            p.time_zone,
             p.followers,
             p.notes,
             status,

@@ -28,6 +28,7 @@ describe('buildPatch', () => {
 			company: null,
 			title: 'CEO',
 			country: null,
+			time_zone: null,
 			followers: null,
 			notes: '',
 			status: 'replied'

@@ -11,6 +11,7 @@ export const EDIT_FIELDS = [
 	'company',
 	'title',
 	'country',
+	'time_zone',
 	'followers',
 	'notes'
 ] as const;
@@ -43,6 +44,7 @@ export function buildPatch(original: Prospect, draft: Draft): ProspectPatch {
 		company: null,
 		title: null,
 		country: null,
+		time_zone: null,
 		followers: null,
 		notes: null,
 		status: null

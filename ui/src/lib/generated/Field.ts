@@ -3,4 +3,4 @@
 /**
  * A prospect field a CSV column can fill.
  */
-export type Field = "first_name" | "last_name" | "full_name" | "email" | "website" | "x_handle" | "linkedin_url" | "instagram" | "company" | "title" | "country" | "followers" | "notes" | "connected_on" | "custom";
+export type Field = "first_name" | "last_name" | "full_name" | "email" | "website" | "x_handle" | "linkedin_url" | "instagram" | "company" | "title" | "country" | "time_zone" | "followers" | "notes" | "connected_on" | "custom";

@@ -65,6 +65,11 @@ title: string | null,
  */
 country: string | null, 
 /**
+ * IANA time zone the send window is read in (`Europe/Berlin`); when unset, the country's
+ * zone or the workspace's default.
+ */
+time_zone: string | null, 
+/**
  * Follower count.
  */
 followers: number | null, 

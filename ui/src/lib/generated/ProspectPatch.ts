@@ -42,6 +42,10 @@ title: string | null,
  */
 country: string | null, 
 /**
+ * IANA time zone for the send window (`Europe/Berlin`); empty: from the country.
+ */
+time_zone: string | null, 
+/**
  * Follower count, as text (`1.2k` works).
  */
 followers: string | null, 

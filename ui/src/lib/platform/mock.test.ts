@@ -118,7 +118,7 @@ describe('MockBackend contract', () => {
 		const b = new MockBackend();
 		const ws = b.seedWorkspace('W');
 		const [p, q] = b.seedProspects(ws.id, 2);
-		const none = { first_name: null, last_name: null, email: null, website: null, x_handle: null, linkedin_url: null, company: null, title: null, country: null, followers: null, notes: null, status: null };
+		const none = { first_name: null, last_name: null, email: null, website: null, x_handle: null, linkedin_url: null, company: null, title: null, country: null, time_zone: null, followers: null, notes: null, status: null };
 		const u = await b.call('update_prospect', { id: p.id, patch: { ...none, company: 'New Co', followers: '1.5k' } });
 		expect(u.company).toBe('New Co');
 		expect(u.followers).toBe(1500);

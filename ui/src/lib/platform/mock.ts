@@ -79,6 +79,7 @@ const HEADER_ALIASES: Record<Field, string[]> = {
 	company: ['company', 'organization', 'organisation', 'company name'],
 	title: ['title', 'position', 'job title', 'headline'],
 	country: ['country', 'location', 'region'],
+	time_zone: ['time zone', 'timezone', 'tz'],
 	followers: ['followers', 'follower count', 'followers count', 'audience'],
 	notes: ['notes', 'note', 'comment', 'comments'],
 	connected_on: ['connected on'],
@@ -413,6 +414,7 @@ export class MockBackend implements Backend {
 			company: null,
 			title: null,
 			country: null,
+			time_zone: null,
 			followers: null,
 			notes: null,
 			source_type: 'manual',
@@ -699,7 +701,7 @@ export class MockBackend implements Backend {
 			const next: Prospect = { ...p };
 			const changed: string[] = [];
 			const text = (v: string) => (v.trim() === '' ? null : v.trim());
-			for (const key of ['first_name', 'last_name', 'website', 'linkedin_url', 'company', 'title', 'country', 'notes'] as const) {
+			for (const key of ['first_name', 'last_name', 'website', 'linkedin_url', 'company', 'title', 'country', 'time_zone', 'notes'] as const) {
 				const v = patch[key];
 				if (v !== null) {
 					next[key] = text(v);
