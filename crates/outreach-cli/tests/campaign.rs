@@ -706,3 +706,53 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
     let next: Timestamp = p["next_send_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(next, opening.timestamp(), "{p}");
 }
+
+/// Needs the Secret Service for the API key (scripts/test.sh provides one).
+#[test]
+fn a_sendgrid_account_sends_its_campaign_in_requests_the_official_spec_accepts() {
+    let prism = outreach_testkit::PrismMock::start();
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &prospects_csv(5));
+    let out = env
+        .cmd(&[
+            "account",
+            "add",
+            "-w",
+            "Acme",
+            "grid",
+            "--transport",
+            "sendgrid",
+            "--api-url",
+            prism.base_url(),
+            "--from-name",
+            "Alex Partner",
+            "--from",
+            "alex@brand.example",
+        ])
+        .env("OUTREACH_SECRET", "SG.test-key")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "account add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.started_campaign("Grid", "grid");
+    env.ok(&["run", "--until-idle"]);
+
+    // Prism answers 202 only to a request that conforms to SendGrid's spec.
+    let p = env.progress("Grid");
+    assert_eq!(p["sent"], 5, "{p}");
+    assert_eq!(p["failed"], 0, "{p}");
+    assert_eq!(p["queued"], 0, "{p}");
+    assert!(sink.texts().is_empty(), "nothing went over SMTP");
+    let audit = env.json(&["audit", "-w", "Acme", "--limit", "100"]);
+    let sent = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "send.sent")
+        .count();
+    assert_eq!(sent, 5);
+}

@@ -9,7 +9,7 @@ use outreach_core::compliance;
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
-use outreach_core::template::{self, MessageTemplate, Variables};
+use outreach_core::template::{self, MessageTemplate, PreparedTemplate, TemplateError, Variables};
 use outreach_core::tokens::suppression_hash;
 use outreach_store::StoreError;
 use outreach_store::outbox::{DueEnrollment, NewMessage};
@@ -124,7 +124,9 @@ impl Engine {
             .collect();
         let all: Vec<String> = hashes.values().flatten().cloned().collect();
         let suppressed = self.store.suppressed_among(&all).await?;
-        let clean = self.clean_groups(&due, &contexts, &prospects);
+        let (clean, mut recipients) = self.clean_groups(&due, &contexts, &prospects);
+        // Each template is checked and compiled once per pass, not once per recipient.
+        let mut renderers: HashMap<i64, Result<PreparedTemplate, TemplateError>> = HashMap::new();
         let mut batch = Vec::new();
         for e in &due {
             let Some(ctx) = contexts.get(&e.campaign_id) else {
@@ -135,8 +137,19 @@ impl Engine {
                 .get(&e.prospect_id)
                 .is_some_and(|hs| hs.iter().any(|h| suppressed.contains(h)));
             let group_clean = clean.contains(&(e.campaign_id, e.next_position, e.variant.clone()));
+            let recipient = recipients.remove(&e.id);
             if let Some(m) = self
-                .prepare(ctx, e, prospect, is_suppressed, group_clean, now, report)
+                .prepare(
+                    ctx,
+                    e,
+                    prospect,
+                    recipient,
+                    &mut renderers,
+                    is_suppressed,
+                    group_clean,
+                    now,
+                    report,
+                )
                 .await?
             {
                 batch.push(m);
@@ -151,13 +164,20 @@ impl Engine {
     /// The (campaign, step, variant) groups of this batch whose template passes the pre-send
     /// check for all their prospects at once, so that each prospect need not be checked alone.
     /// Only a group with a problem is checked prospect by prospect, to find whom it concerns.
+    /// Also returns each enrolment's unsubscribe token and variables, built once per pass.
+    #[allow(clippy::type_complexity)]
     fn clean_groups(
         &self,
         due: &[DueEnrollment],
         contexts: &HashMap<i64, CampaignContext>,
         prospects: &HashMap<i64, Prospect>,
-    ) -> std::collections::HashSet<(i64, i64, String)> {
-        let mut groups: HashMap<(i64, i64, String), Vec<(i64, Variables)>> = HashMap::new();
+    ) -> (
+        std::collections::HashSet<(i64, i64, String)>,
+        HashMap<i64, (String, Variables)>,
+    ) {
+        let mut groups: HashMap<(i64, i64, String), (Vec<i64>, Vec<(i64, Variables)>)> =
+            HashMap::new();
+        let mut tokens: HashMap<i64, String> = HashMap::new();
         for e in due {
             let (Some(ctx), Some(p)) =
                 (contexts.get(&e.campaign_id), prospects.get(&e.prospect_id))
@@ -167,35 +187,43 @@ impl Engine {
             let Some(account) = &ctx.account else {
                 continue;
             };
-            let (_, vars) = variables::for_recipient(
+            let (token, vars) = variables::for_recipient(
                 &self.keys.unsubscribe,
                 &ctx.workspace,
                 &ctx.settings,
                 account,
                 p,
             );
-            groups
+            tokens.insert(e.id, token);
+            let group = groups
                 .entry((e.campaign_id, e.next_position, e.variant.clone()))
-                .or_default()
-                .push((p.id, vars));
+                .or_default();
+            group.0.push(e.id);
+            group.1.push((p.id, vars));
         }
-        groups
-            .into_iter()
-            .filter(|((campaign, position, variant), recipients)| {
-                let Some(ctx) = contexts.get(campaign) else {
-                    return false;
-                };
-                let Some(t) = template_for(ctx, *position, variant) else {
-                    return false;
-                };
-                let tpl = MessageTemplate {
-                    subject: t.subject.clone(),
-                    body: t.body.clone(),
-                };
-                template::pre_send_check(&tpl, *position == 1, recipients).is_empty()
-            })
-            .map(|(key, _)| key)
-            .collect()
+        let mut clean = std::collections::HashSet::new();
+        let mut recipients = HashMap::new();
+        for ((campaign, position, variant), (enrollments, vars)) in groups {
+            let passes = contexts
+                .get(&campaign)
+                .and_then(|ctx| template_for(ctx, position, &variant))
+                .is_some_and(|t| {
+                    let tpl = MessageTemplate {
+                        subject: t.subject.clone(),
+                        body: t.body.clone(),
+                    };
+                    template::pre_send_check(&tpl, position == 1, &vars).is_empty()
+                });
+            if passes {
+                clean.insert((campaign, position, variant));
+            }
+            for (enrollment, (_, v)) in enrollments.into_iter().zip(vars) {
+                if let Some(token) = tokens.remove(&enrollment) {
+                    recipients.insert(enrollment, (token, v));
+                }
+            }
+        }
+        (clean, recipients)
     }
 
     /// Decides what to do with one due enrolment: schedule it, end it, block it, or return the
@@ -206,6 +234,8 @@ impl Engine {
         ctx: &CampaignContext,
         e: &DueEnrollment,
         prospect: Option<&Prospect>,
+        recipient: Option<(String, Variables)>,
+        renderers: &mut HashMap<i64, Result<PreparedTemplate, TemplateError>>,
         suppressed: bool,
         group_clean: bool,
         now: Timestamp,
@@ -293,13 +323,15 @@ impl Engine {
         let Some(t) = template_for(ctx, e.next_position, &e.variant) else {
             return Ok(None);
         };
-        let (token, vars) = variables::for_recipient(
-            &self.keys.unsubscribe,
-            &ctx.workspace,
-            &ctx.settings,
-            account,
-            prospect,
-        );
+        let (token, vars) = recipient.unwrap_or_else(|| {
+            variables::for_recipient(
+                &self.keys.unsubscribe,
+                &ctx.workspace,
+                &ctx.settings,
+                account,
+                prospect,
+            )
+        });
         let tpl = MessageTemplate {
             subject: t.subject.clone(),
             body: t.body.clone(),
@@ -326,7 +358,13 @@ impl Engine {
             &problems,
         );
         let rendered = match verdict {
-            Ok(()) => template::render(&tpl, &vars, spin_seed(e.id, e.next_position)),
+            Ok(()) => match renderers
+                .entry(t.id)
+                .or_insert_with(|| PreparedTemplate::new(tpl.clone()))
+            {
+                Ok(prepared) => prepared.render(&vars, spin_seed(e.id, e.next_position)),
+                Err(err) => Err(err.clone()),
+            },
             Err(refusal) => {
                 self.store
                     .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)

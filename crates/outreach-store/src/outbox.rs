@@ -233,43 +233,47 @@ impl Store {
     /// A message whose (enrolment, step) is already there is skipped: the idempotency key
     /// makes a second copy impossible. Returns how many were added.
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<u32, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut added = 0u32;
-        for m in messages {
-            let key = format!("e{}:s{}", m.enrollment_id, m.step_position);
-            let done = sqlx::query!(
-                "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
-                     prospect_id, account_id, idempotency_key, variant, message_id, to_address,
-                     to_name, subject, body, unsubscribe_token, due_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-                m.workspace_id,
-                m.campaign_id,
-                m.enrollment_id,
-                m.step_position,
-                m.prospect_id,
-                m.account_id,
-                key,
-                m.variant,
-                m.message_id,
-                m.to_address,
-                m.to_name,
-                m.subject,
-                m.body,
-                m.unsubscribe_token,
-                m.due_at
-            )
-            .execute(&mut *tx)
-            .await?;
-            added += u32::try_from(done.rows_affected()).unwrap_or(0);
-            sqlx::query!(
-                "UPDATE enrollments SET state = 'waiting', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                 WHERE id = ? AND state = 'active'",
-                m.enrollment_id
-            )
-            .execute(&mut *tx)
-            .await?;
+        if messages.is_empty() {
+            return Ok(0);
         }
+        // One statement per table for the whole batch: the scheduler enqueues hundreds at once.
+        let rows: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "w": m.workspace_id, "c": m.campaign_id, "e": m.enrollment_id,
+                    "n": m.step_position, "p": m.prospect_id, "a": m.account_id,
+                    "k": format!("e{}:s{}", m.enrollment_id, m.step_position),
+                    "v": m.variant, "id": m.message_id, "to": m.to_address, "tn": m.to_name,
+                    "s": m.subject, "b": m.body, "u": m.unsubscribe_token, "d": m.due_at,
+                })
+            })
+            .collect();
+        let rows = serde_json::to_string(&rows).map_err(corrupt)?;
+        let mut tx = self.begin_write().await?;
+        // `WHERE true` lets SQLite parse the upsert clause after a SELECT.
+        let done = sqlx::query!(
+            "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
+                 prospect_id, account_id, idempotency_key, variant, message_id, to_address,
+                 to_name, subject, body, unsubscribe_token, due_at)
+             SELECT value ->> '$.w', value ->> '$.c', value ->> '$.e', value ->> '$.n',
+                 value ->> '$.p', value ->> '$.a', value ->> '$.k', value ->> '$.v',
+                 value ->> '$.id', value ->> '$.to', value ->> '$.tn', value ->> '$.s',
+                 value ->> '$.b', value ->> '$.u', value ->> '$.d'
+             FROM json_each(?1) WHERE true
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            rows
+        )
+        .execute(&mut *tx)
+        .await?;
+        let added = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
+        sqlx::query!(
+            "UPDATE enrollments SET state = 'waiting', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id IN (SELECT value ->> '$.e' FROM json_each(?1)) AND state = 'active'",
+            rows
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(added)
     }

@@ -613,3 +613,130 @@ async fn simultaneous_edits_of_different_fields_all_land() {
     }
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_step_is_enqueued_once_however_often_it_is_offered() {
+    use outreach_core::campaign::{
+        AccountFields, CampaignFields, CampaignStatus, SmtpSecurityMode, Step, StepCondition,
+        Transport,
+    };
+    use outreach_core::schedule::{SendWindow, Weekday};
+    use outreach_store::outbox::NewMessage;
+
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email,first_name\nada@engines.example,Ada\nalan@bletchley.example,Alan\n",
+    )
+    .await
+    .unwrap();
+    let account = store
+        .create_account(
+            ws,
+            &AccountFields {
+                name: "relay".into(),
+                transport: Transport::Smtp,
+                host: Some("127.0.0.1".into()),
+                port: Some(2525),
+                security: Some(SmtpSecurityMode::PlainLoopback),
+                username: None,
+                api_base_url: None,
+                from_name: "Alex".into(),
+                from_address: "alex@brand.example".into(),
+                reply_to: None,
+                per_minute_cap: None,
+                hourly_cap: None,
+                daily_cap: None,
+                ramp_start: None,
+                ramp_increase: None,
+                dkim_selector: None,
+                dkim_domain: None,
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let template = store
+        .create_template(ws, "first", "Hi", "Hello {{ first_name }}", Actor::Cli)
+        .await
+        .unwrap();
+    let campaign = store
+        .create_campaign(
+            ws,
+            &CampaignFields {
+                name: "Launch".into(),
+                account_id: Some(account.id),
+                window: SendWindow {
+                    days: vec![Weekday::Mon],
+                    start_minute: 0,
+                    end_minute: 1440,
+                },
+                daily_cap: None,
+                min_gap_seconds: 0,
+                max_gap_seconds: 0,
+                steps: vec![Step {
+                    delay_business_days: 0,
+                    condition: StepCondition::Always,
+                    template_ids: vec![template.id],
+                }],
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<i64> = store
+        .list_prospects(&query(ws))
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap(), 2);
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
+        .await
+        .unwrap();
+    let due = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    let messages = |attempt: u32| -> Vec<NewMessage> {
+        due.iter()
+            .map(|e| NewMessage {
+                workspace_id: ws,
+                campaign_id: campaign.id,
+                enrollment_id: e.id,
+                step_position: e.next_position,
+                prospect_id: e.prospect_id,
+                account_id: account.id,
+                variant: e.variant.clone(),
+                message_id: format!("m{}-{attempt}@brand.example", e.id),
+                to_address: format!("p{}@example.com", e.prospect_id),
+                to_name: (e.id % 2 == 0).then(|| "Ada Lovelace".to_owned()),
+                subject: "Hi".into(),
+                body: "Hello".into(),
+                unsubscribe_token: format!("t{}", e.id),
+                due_at: "2026-11-25T10:00:00Z".into(),
+            })
+            .collect()
+    };
+    assert_eq!(store.enqueue(&messages(1)).await.unwrap(), 2);
+    // The same steps again (a crash between render and record, say): nothing is added.
+    assert_eq!(store.enqueue(&messages(2)).await.unwrap(), 0);
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|m| m.due_at == "2026-11-25T10:00:00Z"));
+    assert_eq!(store.queued_count().await.unwrap(), 2);
+    // Their enrolments wait for the send; none is due again.
+    assert!(
+        store
+            .due_enrollments("2999-01-01T00:00:00Z", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.enqueue(&[]).await.unwrap(), 0);
+}

@@ -1,8 +1,10 @@
 //! Test support shared by the project's test suites: real servers the tests start and stop,
 //! never mocks. Only ever a dev-dependency.
 
+pub mod prism;
 pub mod smtp_sink;
 
+pub use prism::PrismMock;
 pub use smtp_sink::{SmtpSink, strip_sink_headers};
 
 /// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).

@@ -3,7 +3,6 @@
 //! cannot be made to give without test-only request headers (429, 5xx, dropped connections).
 
 mod fixtures;
-mod prism_mock;
 mod sendgrid_against_prism;
 mod sendgrid_against_stub;
 mod stub_server;

@@ -7,7 +7,7 @@ use outreach_channels::sendgrid::{
 use serde_json::Value;
 
 use crate::fixtures::{email, emails};
-use crate::prism_mock::PrismMock;
+use outreach_testkit::PrismMock;
 
 fn client(prism: &PrismMock, key: &str) -> SendGridClient {
     SendGridClient::new(prism.base_url(), SecretString::from(key.to_owned()))

@@ -41,7 +41,7 @@ use ts_rs::TS;
 
 pub use check::pre_send_check;
 pub use problem::Problem;
-pub use render::{check_syntax, render, variables_used};
+pub use render::{PreparedTemplate, check_syntax, render, variables_used};
 
 /// The variable holding the visible opt-out line.
 pub const OPT_OUT: &str = "opt_out";

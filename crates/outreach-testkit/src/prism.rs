@@ -28,6 +28,7 @@ impl PrismMock {
     /// when Prism or the spec is missing: the suite depends on both.
     pub fn start() -> Self {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        // The repository root, wherever the crate that uses this kit lives.
         let prism = env::var_os("PRISM_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo.join("tests/mocks/node_modules/.bin/prism"));
