@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use minijinja::Environment;
 
 use super::placeholder::find_placeholders;
-use super::render::{CheckedPart, environment, probe_environment, top_level_variables};
+use super::render::{CheckedPart, Compiled, environment, probe_environment, top_level_variables};
 use super::{MessageTemplate, OPT_OUT, POSTAL_ADDRESS, PRIVACY_NOTICE, Part, Problem, Variables};
 
 /// Most example prospect ids a problem lists.
@@ -46,10 +46,11 @@ pub fn pre_send_check(
         }
     }
     let mut findings = Findings::default();
+    let mut compiled = Compiled::new(environment());
     if recipients.is_empty() {
-        findings.check_template(&env, template, &parts, is_first_step);
+        findings.check_template(&mut compiled, template, &parts, is_first_step);
     } else {
-        let probe_env = probe_environment();
+        let mut probe = Compiled::new(probe_environment());
         let mut blame = Blame::new(&env, template);
         for (index, (id, vars)) in recipients.iter().enumerate() {
             let recipient = Recipient {
@@ -60,8 +61,8 @@ pub fn pre_send_check(
                 sample: index < PLACEHOLDER_SAMPLE,
             };
             for part in &parts {
-                findings.check_recipient(&env, part, &recipient, is_first_step);
-                findings.check_empty_expressions(&probe_env, part, &recipient, &mut blame);
+                findings.check_recipient(&mut compiled, part, &recipient, is_first_step);
+                findings.check_empty_expressions(&mut probe, part, &recipient, &mut blame);
             }
         }
     }
@@ -120,13 +121,13 @@ impl Findings {
     /// Renders one part for one recipient and records what is wrong with the result.
     fn check_recipient(
         &mut self,
-        env: &Environment<'_>,
+        compiled: &mut Compiled,
         part: &CheckedPart<'_>,
         recipient: &Recipient<'_>,
         is_first_step: bool,
     ) {
         let id = recipient.id;
-        let text = match part.render(env, recipient.vars, recipient.seed) {
+        let text = match part.render(compiled, recipient.vars, recipient.seed) {
             Ok(text) => text,
             Err(e) => {
                 self.render_failed
@@ -173,14 +174,13 @@ impl Findings {
     /// Records the variables whose `{{ }}` expressions printed nothing for this recipient.
     fn check_empty_expressions(
         &mut self,
-        probe_env: &Environment<'_>,
+        probe: &mut Compiled,
         part: &CheckedPart<'_>,
         recipient: &Recipient<'_>,
         blame: &mut Blame<'_>,
     ) {
         // A render failure is already reported by `check_recipient`.
-        let Ok(expressions) = part.empty_expressions(probe_env, recipient.vars, recipient.seed)
-        else {
+        let Ok(expressions) = part.empty_expressions(probe, recipient.vars, recipient.seed) else {
             return;
         };
         let mut variables = BTreeSet::new();
@@ -200,7 +200,7 @@ impl Findings {
     /// The checks that need no recipient, against stand-in compliance blocks.
     fn check_template(
         &mut self,
-        env: &Environment<'_>,
+        compiled: &mut Compiled,
         template: &MessageTemplate,
         parts: &[CheckedPart<'_>],
         is_first_step: bool,
@@ -220,7 +220,7 @@ impl Findings {
             sample: true,
         };
         for part in parts {
-            self.check_recipient(env, part, &synthetic, is_first_step);
+            self.check_recipient(compiled, part, &synthetic, is_first_step);
         }
         // Without real data a blank render proves nothing (every variable is missing); only a
         // blank template is certainly empty.

@@ -9,7 +9,9 @@ use std::io;
 
 use serde::{Serialize, Serializer};
 
-use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
+use minijinja::{
+    AutoEscape, Environment, Error, ErrorKind, State, Template, UndefinedBehavior, Value,
+};
 
 use super::lexer::{Segment, TagKind, segments, strip_markers};
 use super::spintax::{Spintax, SpintaxError};
@@ -45,13 +47,39 @@ pub fn render(
 /// combinations compiles the rarer ones on each render instead of growing without bound.
 const MAX_COMPILED: usize = 256;
 
+/// An environment that keeps what it compiled, by source text: a campaign renders the same
+/// few spintax resolutions for thousands of recipients, and compiling costs far more than
+/// rendering. At most [`MAX_COMPILED`] are kept; rarer ones compile on each use.
+pub(crate) struct Compiled {
+    env: Environment<'static>,
+    kept: usize,
+}
+
+impl Compiled {
+    pub(crate) fn new(env: Environment<'static>) -> Self {
+        Self { env, kept: 0 }
+    }
+
+    /// The compiled template for `src`, compiling it on first use.
+    pub(crate) fn template<'a>(&'a mut self, src: &'a str) -> Result<Template<'a, 'a>, Error> {
+        if self.kept < MAX_COMPILED && self.env.get_template(src).is_err() {
+            self.env
+                .add_template_owned(src.to_owned(), src.to_owned())?;
+            self.kept += 1;
+        }
+        match self.env.get_template(src) {
+            Ok(t) => Ok(t),
+            Err(_) => self.env.template_from_str(src),
+        }
+    }
+}
+
 /// A template checked once and rendered for many recipients: each spintax resolution is
 /// compiled the first time it occurs and reused after, which is what makes sending a
 /// campaign cheap (compiling costs far more than rendering).
 pub struct PreparedTemplate {
     template: MessageTemplate,
-    env: Environment<'static>,
-    compiled: usize,
+    compiled: Compiled,
 }
 
 impl PreparedTemplate {
@@ -63,8 +91,7 @@ impl PreparedTemplate {
         check_syntax(&template)?;
         Ok(Self {
             template,
-            env: environment(),
-            compiled: 0,
+            compiled: Compiled::new(environment()),
         })
     }
 
@@ -97,22 +124,10 @@ impl PreparedTemplate {
         let resolved = Spintax::parse(src)
             .map_err(|e| spintax_error(part, e))?
             .resolve(seed, part.as_str());
-        // Templates are named by part and text, so equal resolutions share one compilation.
-        let name = format!("{}\u{0}{resolved}", part.as_str());
-        let known = self.env.get_template(&name).is_ok();
-        if !known && self.compiled < MAX_COMPILED {
-            self.env
-                .add_template_owned(name.clone(), resolved.clone())
-                .map_err(|e| template_error(part, TemplateErrorKind::Syntax, &e, 0))?;
-            self.compiled += 1;
-        }
-        let compiled = match self.env.get_template(&name) {
-            Ok(t) => t,
-            Err(_) => self
-                .env
-                .template_from_str(&resolved)
-                .map_err(|e| template_error(part, TemplateErrorKind::Syntax, &e, 0))?,
-        };
+        let compiled = self
+            .compiled
+            .template(&resolved)
+            .map_err(|e| template_error(part, TemplateErrorKind::Syntax, &e, 0))?;
         let mut out = CappedWriter::default();
         compiled
             .render_captured_to(Context(vars), &mut out)
@@ -250,13 +265,13 @@ impl<'a> CheckedPart<'a> {
     /// Renders this part for one recipient.
     pub(crate) fn render(
         &self,
-        env: &Environment<'_>,
+        compiled: &mut Compiled,
         vars: &Variables,
         seed: u64,
     ) -> Result<String, TemplateError> {
         let resolved = self.spintax.resolve(seed, self.part.as_str());
-        let compiled = env
-            .template_from_str(&resolved)
+        let compiled = compiled
+            .template(&resolved)
             .map_err(|e| template_error(self.part, TemplateErrorKind::Syntax, &e, 0))?;
         let mut out = CappedWriter::default();
         compiled
@@ -271,17 +286,17 @@ impl<'a> CheckedPart<'a> {
     }
 
     /// The `{{ }}` expressions (their source text, trimmed) that printed nothing for this
-    /// recipient. `env` must come from [`probe_environment`].
+    /// recipient. `probe` must be built on [`probe_environment`].
     pub(crate) fn empty_expressions(
         &self,
-        env: &Environment<'_>,
+        probe: &mut Compiled,
         vars: &Variables,
         seed: u64,
     ) -> Result<Vec<String>, TemplateError> {
         let resolved = self.spintax.resolve(seed, self.part.as_str());
         let (instrumented, expressions) = instrument(&resolved);
-        let compiled = env
-            .template_from_str(&instrumented)
+        let compiled = probe
+            .template(&instrumented)
             .map_err(|e| template_error(self.part, TemplateErrorKind::Syntax, &e, 0))?;
         let captured = compiled
             .render_captured_to(Context(vars), CappedWriter::default())
@@ -427,20 +442,17 @@ mod tests {
         let env = environment();
         let subject = CheckedPart::new(&env, Part::Subject, &t.subject).unwrap();
         let body_part = CheckedPart::new(&env, Part::Body, &t.body).unwrap();
+        // A fresh environment per render: compiling every time, the behaviour to match.
+        let once = |part: &CheckedPart<'_>, seed| {
+            part.render(&mut Compiled::new(environment()), &v, seed)
+                .unwrap()
+        };
         let mut prepared = PreparedTemplate::new(t.clone()).unwrap();
         let mut distinct = BTreeSet::new();
         for seed in 0..1_500u64 {
             let m = prepared.render(&v, seed).unwrap();
-            assert_eq!(
-                m.subject,
-                subject.render(&env, &v, seed).unwrap(),
-                "seed {seed}"
-            );
-            assert_eq!(
-                m.body,
-                body_part.render(&env, &v, seed).unwrap(),
-                "seed {seed}"
-            );
+            assert_eq!(m.subject, once(&subject, seed), "seed {seed}");
+            assert_eq!(m.body, once(&body_part, seed), "seed {seed}");
             distinct.insert(m.body);
         }
         assert!(
@@ -630,13 +642,19 @@ mod tests {
     #[test]
     fn empty_expressions_are_named() {
         let env = environment();
-        let probe_env = probe_environment();
+        let mut probe = Compiled::new(probe_environment());
         let src = "{{ a }}{{ b | default('x') }}{{ c }}{{ d }}{% if e %}{{ e }}{% endif %}";
         let part = CheckedPart::new(&env, Part::Body, src).unwrap();
         let v = vars(json!({"c": "", "d": "here"}));
         assert_eq!(
-            part.empty_expressions(&probe_env, &v, 0).unwrap(),
+            part.empty_expressions(&mut probe, &v, 0).unwrap(),
             ["a", "c"]
+        );
+        // Again from the kept compilation, with other values.
+        let w = vars(json!({"a": "x", "b": "", "d": ""}));
+        assert_eq!(
+            part.empty_expressions(&mut probe, &w, 0).unwrap(),
+            ["b | default('x')", "c", "d"]
         );
     }
 }
