@@ -5,10 +5,15 @@
 //! `List-Unsubscribe`, DKIM), refuses header values that would carry CR, LF or NUL, and reports
 //! what went wrong in terms the engine can act on (retry later, fail, mark bounced). It knows
 //! nothing of the database: the engine decides what to send and records what happened.
+//!
+//! Incoming mail is parsed here too ([`inbound`]): within hard limits, into thread headers,
+//! sender, plain text, sanitised HTML, and its kind (a person's reply, an automatic reply, a
+//! bounce, a complaint).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod email;
+pub mod inbound;
 pub mod message;
 pub mod sendgrid;
 pub mod smtp;
