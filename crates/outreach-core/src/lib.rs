@@ -19,6 +19,7 @@ pub mod mapping;
 pub mod normalize;
 pub mod prospect;
 pub mod record;
+pub mod reply;
 pub mod schedule;
 pub mod scoring;
 pub mod template;
