@@ -72,6 +72,30 @@ impl Env {
         p.to_string_lossy().into_owned()
     }
 
+    /// A plain-SMTP account `name` on the sink, with more `account add` options.
+    fn loopback_account(&self, name: &str, sink: &Sink, extra: &[&str]) {
+        let port = sink.port().to_string();
+        let mut args = vec![
+            "account",
+            "add",
+            "-w",
+            "Acme",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "plain_loopback",
+            "--from-name",
+            "Alex Partner",
+            "--from",
+            "alex@brand.example",
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+    }
+
     /// A workspace with a recorded assessment, `rows` prospects with legitimate interest, a
     /// loopback account on the sink, and two templates.
     fn campaign_ready(&self, sink: &Sink, csv: &str) {
@@ -103,24 +127,7 @@ impl Env {
             "2026-11-01",
         ]);
         self.ok(&["consent", "assign", "-w", "Acme"]);
-        let port = sink.port().to_string();
-        self.ok(&[
-            "account",
-            "add",
-            "-w",
-            "Acme",
-            "sink",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--security",
-            "plain_loopback",
-            "--from-name",
-            "Alex Partner",
-            "--from",
-            "alex@brand.example",
-        ]);
+        self.loopback_account("sink", sink, &[]);
         let first = self.write(
             "first.txt",
             "{Hi|Hello} {{ first_name | default(\"there\") }},\n\nyour site {{ company | default(\"\") }} caught our eye.\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
@@ -484,26 +491,7 @@ fn a_per_minute_cap_holds_at_the_server_for_every_minute() {
     let sink = Sink::start();
     let env = Env::new();
     env.campaign_ready(&sink, &prospects_csv(N));
-    let port = sink.port().to_string();
-    env.ok(&[
-        "account",
-        "add",
-        "-w",
-        "Acme",
-        "capped",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--security",
-        "plain_loopback",
-        "--from-name",
-        "Alex Partner",
-        "--from",
-        "alex@brand.example",
-        "--per-minute",
-        &CAP.to_string(),
-    ]);
+    env.loopback_account("capped", &sink, &["--per-minute", &CAP.to_string()]);
     env.started_campaign("Capped", "capped");
     let engine = env.engine("engine.log");
     // Three minutes' worth at most: 3 now, 3 a minute later, 2 a minute after that.
