@@ -321,9 +321,16 @@ async fn journey(c: &Client) -> Result<()> {
 }
 
 /// Picks an option of a `<select>` by its visible text, as a person would.
+/// Options may arrive after the list behind them loads, so this waits for the one wanted.
 async fn choose(c: &Client, id: &str, label: &str) -> Result<()> {
-    wait(c, &tid(id)).await?.select_by_label(label).await?;
-    Ok(())
+    wait_until(&format!("option '{label}' of {id}"), || async {
+        Ok(wait(c, &tid(id))
+            .await?
+            .select_by_label(label)
+            .await
+            .is_ok())
+    })
+    .await
 }
 
 /// Sets a time or date input the way its picker does: the value, then an `input` event.
@@ -543,15 +550,17 @@ async fn campaign(c: &Client, port: u16) -> Result<()> {
 
     // Fix the follow-up.
     click(c, "nav-templates").await?;
-    let mut opened = false;
-    for item in c.find_all(Locator::Css(&tid("template-item"))).await? {
-        if item.text().await?.trim() == "Follow" {
-            item.click().await?;
-            opened = true;
-            break;
+    // The list loads after the view appears: wait for the item rather than look once.
+    wait_until("the Follow template in the list, clicked", || async {
+        for item in c.find_all(Locator::Css(&tid("template-item"))).await? {
+            if item.text().await?.trim() == "Follow" {
+                item.click().await?;
+                return Ok(true);
+            }
         }
-    }
-    assert!(opened, "the Follow template in the list");
+        Ok(false)
+    })
+    .await?;
     wait_until("the Follow template in the editor", || async {
         Ok(wait(c, &tid("template-name"))
             .await?
