@@ -12,7 +12,10 @@ app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev li
   libxdo-dev libdbus-1-dev sqlite3)
 # postfix ships smtp-sink (the SMTP server the sending tests and benchmark deliver to); it is
 # installed unconfigured and never started as a mail system.
-test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix)
+# dovecot-imapd is the IMAP server the reply tests start with a private config on a loopback
+# port (the tests never use the system service the package sets up).
+test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix
+  dovecot-imapd)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -14,3 +14,6 @@ pub use connect::{ConnectionReport, test_connection};
 pub use error::{ConnectError, ConnectStage, SendError, SendErrorKind};
 pub use sender::{SmtpReceipt, SmtpSender};
 pub use settings::{SmtpSecurity, SmtpSettings};
+// Shared with IMAP: the same loopback rule and the same trust roots.
+pub(crate) use settings::is_loopback_host;
+pub(crate) use tls::TlsSetup;

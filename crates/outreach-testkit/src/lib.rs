@@ -1,9 +1,11 @@
 //! Test support shared by the project's test suites: real servers the tests start and stop,
 //! never mocks. Only ever a dev-dependency.
 
+pub mod dovecot;
 pub mod prism;
 pub mod smtp_sink;
 
+pub use dovecot::Dovecot;
 pub use prism::PrismMock;
 pub use smtp_sink::{SmtpSink, strip_sink_headers};
 

@@ -1,0 +1,242 @@
+//! Dovecot (Debian's `dovecot-imapd`) as a private IMAP server on a loopback port: its own
+//! config, a passwd-file user and a Maildir the test fills by writing files straight into it.
+
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const DOVECOT: &str = "/usr/sbin/dovecot";
+
+/// A running Dovecot, stopped on drop, with one user.
+pub struct Dovecot {
+    port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+    delivered: u32,
+}
+
+impl Dovecot {
+    /// The user's name.
+    pub const USER: &'static str = "alex@brand.example";
+    /// The user's password.
+    pub const PASSWORD: &'static str = "imap-test-password";
+
+    /// Starts Dovecot and waits until it accepts connections.
+    pub fn start() -> Self {
+        assert!(
+            Path::new(DOVECOT).exists(),
+            "{DOVECOT} is missing: install dovecot-imapd (scripts/setup.sh test does)"
+        );
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = dir.path();
+        for sub in ["run", "state", "mail"] {
+            fs::create_dir_all(root.join(sub)).expect("dovecot folders");
+        }
+        // The mail user (not root: Dovecot refuses uid 0) writes below `mail`.
+        open_to_all(&root.join("mail"));
+        // Dovecot's unprivileged helpers must reach the folder.
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let port = crate::unused_port();
+        let (uid, gid) = ids();
+        fs::write(
+            root.join("passwd"),
+            format!("{}:{{PLAIN}}{}::::::\n", Self::USER, Self::PASSWORD),
+        )
+        .expect("passwd file");
+        let config = format!(
+            r#"protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 0
+mail_fsync = never
+mail_location = maildir:{root}/mail/%u/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"#,
+            root = root.display()
+        );
+        let conf = root.join("dovecot.conf");
+        fs::write(&conf, config).expect("dovecot.conf");
+        let child = Command::new(DOVECOT)
+            .arg("-F")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start dovecot");
+        let mut server = Self {
+            port,
+            child,
+            dir,
+            delivered: 0,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = server.child.try_wait().expect("dovecot status") {
+                panic!("dovecot exited early ({status}):\n{}", server.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dovecot did not listen on {port}:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The IMAP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The user's Maildir.
+    pub fn maildir(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("mail")
+            .join(Self::USER)
+            .join("Maildir")
+    }
+
+    /// Puts a message in the inbox as a delivery agent would: written into `tmp`, then
+    /// renamed into `new`, so Dovecot never sees half a file.
+    pub fn deliver(&mut self, raw: &[u8]) {
+        let md = self.maildir();
+        for sub in ["tmp", "new", "cur"] {
+            fs::create_dir_all(md.join(sub)).expect("maildir");
+        }
+        // Created by the test's user; the mail user must be able to move and index them.
+        for dir in [md.parent().map(Path::to_path_buf), Some(md.clone())]
+            .into_iter()
+            .flatten()
+            .chain(["tmp", "new", "cur"].iter().map(|s| md.join(s)))
+        {
+            open_to_all(&dir);
+        }
+        self.delivered += 1;
+        let name = format!(
+            "{}.M{}P{}.outreach-test",
+            1_700_000_000 + self.delivered,
+            self.delivered,
+            std::process::id()
+        );
+        let tmp = md.join("tmp").join(&name);
+        fs::write(&tmp, raw).expect("write message");
+        fs::rename(&tmp, md.join("new").join(&name)).expect("deliver message");
+    }
+
+    /// The flags Dovecot keeps on each message file (the Maildir `:2,` suffix letters), by
+    /// file, once it has moved them to `cur`.
+    pub fn maildir_flags(&self) -> Vec<String> {
+        let cur = self.maildir().join("cur");
+        let mut flags: Vec<String> = fs::read_dir(&cur)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .map(|name| {
+                        name.split_once(":2,")
+                            .map(|(_, f)| f.to_owned())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        flags.sort();
+        flags
+    }
+
+    /// How many message files the Maildir holds (new and cur): nothing may ever be deleted.
+    pub fn message_count(&self) -> usize {
+        ["new", "cur"]
+            .iter()
+            .map(|sub| {
+                fs::read_dir(self.maildir().join(sub))
+                    .map(|e| e.count())
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// Dovecot's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn open_to_all(dir: &Path) {
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+}
+
+/// The mail user's ids: this process's, or `nobody`'s when it runs as root, since Dovecot
+/// never gives mail access as root.
+fn ids() -> (String, String) {
+    let id = |flag: &str| {
+        Command::new("id")
+            .arg(flag)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|_| "0".to_owned())
+    };
+    let (uid, gid) = (id("-u"), id("-g"));
+    if uid == "0" {
+        let nobody = |flag: &str| {
+            Command::new("id")
+                .args([flag, "nobody"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_else(|_| "65534".to_owned())
+        };
+        (nobody("-u"), nobody("-g"))
+    } else {
+        (uid, gid)
+    }
+}
