@@ -107,7 +107,8 @@ pub struct EngineConfig {
     pub idle_tick: Duration,
     /// Give up on a message after this many temporary (4xx) failures.
     pub max_transient_attempts: i64,
-    /// Enrolments scheduled per pass.
+    /// Enrolments scheduled per pass. A pass holds their variables and rendered messages in
+    /// memory at once, so this bounds the engine's peak memory as much as its pace.
     pub schedule_batch: i64,
     /// Messages claimed and sent together. This bounds what a crash can leave unconfirmed:
     /// everything claimed and not yet recorded.
@@ -121,7 +122,7 @@ impl Default for EngineConfig {
         Self {
             idle_tick: Duration::from_secs(2),
             max_transient_attempts: 8,
-            schedule_batch: 500,
+            schedule_batch: 250,
             send_batch: 32,
             smtp_sessions: 4,
         }
