@@ -467,11 +467,7 @@ struct Running(std::process::Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
+        outreach_testkit::stop_gracefully(&mut self.0);
     }
 }
 

@@ -9,6 +9,24 @@ pub use dovecot::Dovecot;
 pub use prism::PrismMock;
 pub use smtp_sink::{SmtpSink, strip_sink_headers};
 
+/// Stops a server the way its own shutdown expects: SIGTERM, up to five seconds to finish,
+/// then SIGKILL. (A SIGKILL first can leave its children holding ports.)
+pub fn stop_gracefully(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
 pub fn unused_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
