@@ -248,16 +248,28 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, ApiError> {
 
 impl Api {
     pub(crate) fn changed(&self, workspace_id: Option<i64>, entity: ChangedEntity) {
+        self.changed_by(workspace_id, entity, self.config.actor());
+    }
+
+    /// A change made by `actor` (the engine's are [`Actor::System`]); every change is audited,
+    /// so the audit log changes with it.
+    pub(crate) fn changed_by(
+        &self,
+        workspace_id: Option<i64>,
+        entity: ChangedEntity,
+        actor: outreach_store::Actor,
+    ) {
+        let source = actor.as_str().to_string();
         self.emit(ApiEvent::Changed {
             workspace_id,
             entity,
-            source: self.config.actor().as_str().to_string(),
+            source: source.clone(),
         });
         if entity != ChangedEntity::Audit {
             self.emit(ApiEvent::Changed {
                 workspace_id,
                 entity: ChangedEntity::Audit,
-                source: self.config.actor().as_str().to_string(),
+                source,
             });
         }
     }

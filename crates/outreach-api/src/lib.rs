@@ -31,7 +31,7 @@ mod secrets;
 mod sending;
 
 use outreach_engine::{Engine, EngineConfig, EngineLock, EngineStatus};
-use outreach_store::Store;
+use outreach_store::{Actor, Store};
 use tokio::sync::broadcast;
 
 pub use commands::*;
@@ -112,22 +112,20 @@ impl Api {
         if let Ok(mut slot) = self.engine_status.lock() {
             *slot = Some(status.clone());
         }
-        let events = self.events.clone();
+        let mut changes = engine.changes();
+        let api = self.clone();
         let forward = tokio::spawn(async move {
-            let mut completed = 0;
-            while status.changed().await.is_ok() {
-                let s = status.borrow_and_update().clone();
-                // The engine moved campaigns to "completed": lists of them must reload.
-                let stale = s.campaigns_completed != completed;
-                completed = s.campaigns_completed;
-                let _ = events.send(ApiEvent::Engine { status: s });
-                if stale {
-                    for entity in [ChangedEntity::Campaigns, ChangedEntity::Audit] {
-                        let _ = events.send(ApiEvent::Changed {
-                            workspace_id: None,
-                            entity,
-                            source: "system".to_owned(),
-                        });
+            loop {
+                tokio::select! {
+                    changed = status.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        let s = status.borrow_and_update().clone();
+                        api.emit(ApiEvent::Engine { status: s });
+                    }
+                    Ok(workspace) = changes.recv() => {
+                        api.changed_by(Some(workspace), ChangedEntity::Campaigns, Actor::System);
                     }
                 }
             }

@@ -5,7 +5,7 @@
 
 use jiff::civil::Date;
 
-use crate::tokens::{PurposeKey, verify_unsubscribe_token};
+use crate::tokens::{PurposeKey, looks_like_unsubscribe_token, verify_unsubscribe_token};
 
 /// The text a person wrote in this reply: quoted history (`> ` lines and the client's
 /// "On … wrote:" / "-----Original Message-----" header and everything after it) and the
@@ -83,9 +83,7 @@ pub fn unsubscribe_request(key: &PurposeKey, subject: &str) -> Result<Option<(i6
     else {
         return Ok(None);
     };
-    // Our tokens look like `u<workspace>-<prospect>-<signature>`.
-    let shaped = token.starts_with('u') && token.matches('-').count() == 2;
-    if !shaped {
+    if !looks_like_unsubscribe_token(token) {
         return Ok(None);
     }
     match verify_unsubscribe_token(key, token) {

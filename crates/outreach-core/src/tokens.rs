@@ -48,6 +48,21 @@ pub fn unsubscribe_token(key: &PurposeKey, workspace_id: i64, prospect_id: i64) 
     format!("{payload}-{}", hex::encode(&sig[..SIG_BYTES]))
 }
 
+/// Whether `word` has the form of an unsubscribe token (`u<workspace>-<prospect>-<hex>`),
+/// genuine or not: what tells a forged request from a word that is no token at all.
+pub fn looks_like_unsubscribe_token(word: &str) -> bool {
+    let w = word.trim().to_ascii_lowercase();
+    let mut parts = w.strip_prefix('u').unwrap_or("").split('-');
+    let digits =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    digits(parts.next())
+        && digits(parts.next())
+        && parts
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts.next().is_none()
+}
+
 /// The workspace and prospect of a genuine token, or `None` for anything forged or damaged.
 pub fn verify_unsubscribe_token(key: &PurposeKey, token: &str) -> Option<(i64, i64)> {
     let token = token.trim().to_ascii_lowercase();

@@ -140,9 +140,6 @@ pub struct EngineStatus {
     pub sent: u32,
     /// The latest problem, if any.
     pub last_error: Option<String>,
-    /// Campaigns the engine completed since it started: a change here means campaign lists
-    /// shown elsewhere are out of date.
-    pub campaigns_completed: u32,
 }
 
 /// The engine's state.
@@ -165,6 +162,8 @@ pub struct Engine {
     secrets: Arc<dyn SecretSource>,
     config: EngineConfig,
     status: watch::Sender<EngineStatus>,
+    /// Workspaces whose campaigns the engine changed (completed them).
+    changes: tokio::sync::broadcast::Sender<i64>,
     transports: Mutex<HashMap<i64, Arc<transport::Transport>>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
@@ -195,12 +194,14 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         let (status, _) = watch::channel(EngineStatus::default());
+        let (changes, _) = tokio::sync::broadcast::channel(64);
         Self {
             store,
             keys,
             secrets,
             config,
             status,
+            changes,
             transports: Mutex::new(HashMap::new()),
             account_wait: Mutex::new(HashMap::new()),
         }
@@ -209,6 +210,12 @@ impl Engine {
     /// Follows the engine's status.
     pub fn status(&self) -> watch::Receiver<EngineStatus> {
         self.status.subscribe()
+    }
+
+    /// Follows the workspaces whose campaigns the engine changes on its own (it completes
+    /// them), so that what shows them can reload.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.changes.subscribe()
     }
 
     /// Runs until `shutdown` turns true, then finishes the message in hand and returns. The
@@ -251,10 +258,8 @@ impl Engine {
         let mut report = PassReport::default();
         self.schedule_due(&mut report).await?;
         self.send_due(&mut report, shutdown).await?;
-        let completed = self.store.complete_finished_campaigns().await?;
-        if completed > 0 {
-            self.status
-                .send_modify(|s| s.campaigns_completed += completed);
+        for workspace in self.store.complete_finished_campaigns().await? {
+            let _ = self.changes.send(workspace);
         }
         Ok(report)
     }

@@ -175,9 +175,10 @@ impl Engine {
         std::collections::HashSet<(i64, i64, String)>,
         HashMap<i64, (String, Variables)>,
     ) {
-        let mut groups: HashMap<(i64, i64, String), (Vec<i64>, Vec<(i64, Variables)>)> =
+        // Per group: each enrolment with its token, and the (prospect, variables) pairs the
+        // check takes, in the same order.
+        let mut groups: HashMap<(i64, i64, String), (Vec<(i64, String)>, Vec<(i64, Variables)>)> =
             HashMap::new();
-        let mut tokens: HashMap<i64, String> = HashMap::new();
         for e in due {
             let (Some(ctx), Some(p)) =
                 (contexts.get(&e.campaign_id), prospects.get(&e.prospect_id))
@@ -194,11 +195,10 @@ impl Engine {
                 account,
                 p,
             );
-            tokens.insert(e.id, token);
             let group = groups
                 .entry((e.campaign_id, e.next_position, e.variant.clone()))
                 .or_default();
-            group.0.push(e.id);
+            group.0.push((e.id, token));
             group.1.push((p.id, vars));
         }
         let mut clean = std::collections::HashSet::new();
@@ -217,10 +217,8 @@ impl Engine {
             if passes {
                 clean.insert((campaign, position, variant));
             }
-            for (enrollment, (_, v)) in enrollments.into_iter().zip(vars) {
-                if let Some(token) = tokens.remove(&enrollment) {
-                    recipients.insert(enrollment, (token, v));
-                }
+            for ((enrollment, token), (_, v)) in enrollments.into_iter().zip(vars) {
+                recipients.insert(enrollment, (token, v));
             }
         }
         (clean, recipients)

@@ -672,8 +672,9 @@ impl Store {
         .await?)
     }
 
-    /// Marks running campaigns with no enrolment left to work on as completed.
-    pub async fn complete_finished_campaigns(&self) -> Result<u32, StoreError> {
+    /// Marks running campaigns with no enrolment left to work on as completed; returns the
+    /// workspaces they belong to.
+    pub async fn complete_finished_campaigns(&self) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
             r#"UPDATE campaigns SET status = 'completed', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -698,7 +699,9 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(u32::try_from(done.len()).unwrap_or(u32::MAX))
+        let mut workspaces: Vec<i64> = done.iter().map(|c| c.workspace_id).collect();
+        workspaces.dedup();
+        Ok(workspaces)
     }
 }
 

@@ -207,24 +207,18 @@ fn open_to_all(dir: &Path) {
 /// The mail user's ids: this process's, or `nobody`'s when it runs as root, since Dovecot
 /// never gives mail access as root.
 fn ids() -> (String, String) {
+    let user = if crate::is_root() {
+        Some("nobody")
+    } else {
+        None
+    };
     let id = |flag: &str| {
         Command::new("id")
             .arg(flag)
+            .args(user)
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_else(|_| "0".to_owned())
+            .expect("id")
     };
-    let (uid, gid) = (id("-u"), id("-g"));
-    if uid == "0" {
-        let nobody = |flag: &str| {
-            Command::new("id")
-                .args([flag, "nobody"])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .unwrap_or_else(|_| "65534".to_owned())
-        };
-        (nobody("-u"), nobody("-g"))
-    } else {
-        (uid, gid)
-    }
+    (id("-u"), id("-g"))
 }

@@ -27,6 +27,14 @@ pub fn stop_gracefully(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
+/// Whether the tests run as root: servers that drop privileges then need a user to run as.
+pub(crate) fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
 /// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
 pub fn unused_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -28,16 +28,8 @@ impl SmtpSink {
     /// Starts the sink with extra `smtp-sink` options, such as `["-r", "rcpt"]` to answer
     /// RCPT TO with a temporary (4xx) error or `["-f", "rcpt"]` with a permanent one.
     pub fn start_with(options: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        // smtp-sink drops root privileges to the -u user and then writes the dumps as them.
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
-        let mut sink = Self {
-            port: crate::unused_port(),
-            child: None,
-            extra: options.iter().map(|s| (*s).to_owned()).collect(),
-            dir,
-        };
-        sink.restart();
+        let mut sink = Self::stopped();
+        sink.restart_with(options);
         sink
     }
 
@@ -45,6 +37,7 @@ impl SmtpSink {
     /// starts offline. Call [`SmtpSink::restart`] to bring it up.
     pub fn stopped() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
+        // smtp-sink drops root privileges to the -u user and then writes the dumps as them.
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).expect("chmod");
         Self {
             port: crate::unused_port(),
@@ -81,7 +74,7 @@ impl SmtpSink {
             "{SMTP_SINK} is missing: install postfix (scripts/setup.sh test does)"
         );
         let mut command = Command::new(SMTP_SINK);
-        if is_root() {
+        if crate::is_root() {
             command.args(["-u", "nobody"]);
         }
         command
@@ -207,11 +200,4 @@ fn to_crlf(bytes: &[u8]) -> Vec<u8> {
         out.push(b);
     }
     out
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }

@@ -20,9 +20,4 @@ sent: number,
 /**
  * The latest problem, if any.
  */
-last_error: string | null, 
-/**
- * Campaigns the engine completed since it started: a change here means campaign lists
- * shown elsewhere are out of date.
- */
-campaigns_completed: number, };
+last_error: string | null, };

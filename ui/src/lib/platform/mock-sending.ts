@@ -409,8 +409,7 @@ export class MockSending {
 			state: running ? 'running' : 'stopped',
 			queued: this.messages.filter((m) => m.status === 'queued' && this.campaigns.some((c) => c.id === m.campaign_id && c.status === 'running')).length,
 			sent: this.messages.filter((m) => m.status === 'sent').length,
-			last_error: null,
-			campaigns_completed: 0
+			last_error: null
 		};
 	}
 
