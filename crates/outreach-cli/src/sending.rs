@@ -337,8 +337,14 @@ fn range(s: &str) -> Result<(u32, u32)> {
     Ok((p(a)?, p(b)?))
 }
 
-async fn campaign_id(api: &Api, ws: i64, name: &str) -> Result<i64> {
+async fn campaign_by_name(api: &Api, ws: i64, name: &str) -> Result<i64> {
     Ok(api.campaign_by_name(ws, name).await?.id)
+}
+
+/// The id of campaign `name` in the workspace named `ws`.
+async fn campaign_id(api: &Api, ws: &str, name: &str) -> Result<i64> {
+    let w = workspace(api, ws).await?;
+    campaign_by_name(api, w.id, name).await
 }
 
 /// Runs an account command.
@@ -613,7 +619,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             dry_run,
         } => {
             let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_by_name(api, w.id, &name).await?;
             let statuses = status
                 .iter()
                 .map(|s| parse_status(s))
@@ -657,8 +663,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             workspace: ws,
             name,
         } => {
-            let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_id(api, &ws, &name).await?;
             let check = api.check_campaign(CampaignRef { campaign_id: id }).await?;
             if json {
                 output::json(&check)?;
@@ -689,8 +694,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             workspace: ws,
             name,
         } => {
-            let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_id(api, &ws, &name).await?;
             let c = api.start_campaign(CampaignRef { campaign_id: id }).await?;
             status_line(json, &c)?;
         }
@@ -698,8 +702,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             workspace: ws,
             name,
         } => {
-            let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_id(api, &ws, &name).await?;
             let c = api.pause_campaign(CampaignRef { campaign_id: id }).await?;
             status_line(json, &c)?;
         }
@@ -707,8 +710,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             workspace: ws,
             name,
         } => {
-            let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_id(api, &ws, &name).await?;
             let c = api.stop_campaign(CampaignRef { campaign_id: id }).await?;
             status_line(json, &c)?;
         }
@@ -716,8 +718,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             workspace: ws,
             name,
         } => {
-            let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_id(api, &ws, &name).await?;
             let c = api.get_campaign(CampaignRef { campaign_id: id }).await?;
             let p = api
                 .campaign_progress(CampaignRef { campaign_id: id })
@@ -752,7 +753,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             ids,
         } => {
             let w = workspace(api, &ws).await?;
-            let id = campaign_id(api, w.id, &name).await?;
+            let id = campaign_by_name(api, w.id, &name).await?;
             let choice = match choice.as_str() {
                 "mark-sent" => UnconfirmedChoice::MarkSent,
                 "resend" => UnconfirmedChoice::Resend,
