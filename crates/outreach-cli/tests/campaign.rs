@@ -311,6 +311,7 @@ fn a_second_engine_on_the_same_data_folder_is_refused() {
 }
 
 /// Prospects for the kill test: enough that sending takes a few seconds.
+/// `n` prospects in a country without a consent requirement.
 fn many(n: usize) -> String {
     let mut csv = String::from("first_name,last_name,email,company,country\n");
     for i in 0..n {
@@ -325,25 +326,7 @@ fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
     let env = Env::new();
     let n = 2000;
     env.campaign_ready(&sink, &many(n));
-    env.ok(&[
-        "campaign",
-        "create",
-        "-w",
-        "Acme",
-        "Crash",
-        "--account",
-        "sink",
-        "--step",
-        "first",
-        "--days",
-        "mon,tue,wed,thu,fri,sat,sun",
-        "--window",
-        "00:00-24:00",
-        "--gap",
-        "0-0",
-    ]);
-    env.ok(&["campaign", "enrol", "-w", "Acme", "Crash"]);
-    env.ok(&["campaign", "start", "-w", "Acme", "Crash"]);
+    env.started_campaign("Crash", "sink");
 
     let mut kills = 0;
     let mut seed: u64 = 0x5eed;
@@ -407,17 +390,6 @@ fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
         got >= sent && got <= sent + unconfirmed,
         "sink {got}, sent {sent}, unconfirmed {unconfirmed}"
     );
-}
-
-/// `n` prospects in a country without a consent requirement.
-fn prospects_csv(n: usize) -> String {
-    let mut csv = String::from("first_name,last_name,email,company,country\n");
-    for i in 0..n {
-        csv.push_str(&format!(
-            "P{i},Tester,p{i}@publisher{i}.example,Publisher {i},United Kingdom\n"
-        ));
-    }
-    csv
 }
 
 impl Env {
@@ -486,7 +458,7 @@ fn a_per_minute_cap_holds_at_the_server_for_every_minute() {
     const N: usize = 8;
     let sink = Sink::start();
     let env = Env::new();
-    env.campaign_ready(&sink, &prospects_csv(N));
+    env.campaign_ready(&sink, &many(N));
     env.loopback_account("capped", &sink, &["--per-minute", &CAP.to_string()]);
     env.started_campaign("Capped", "capped");
     let engine = env.engine("engine.log");
@@ -520,7 +492,7 @@ fn a_per_minute_cap_holds_at_the_server_for_every_minute() {
 fn queued_messages_wait_out_an_outage_and_go_once_the_server_is_back() {
     let mut sink = Sink::stopped();
     let env = Env::new();
-    env.campaign_ready(&sink, &prospects_csv(3));
+    env.campaign_ready(&sink, &many(3));
     env.started_campaign("Outage", "sink");
     let engine = env.engine("engine.log");
     let log = || std::fs::read_to_string(env.path("engine.log")).unwrap_or_default();
@@ -568,7 +540,7 @@ fn a_temporary_refusal_is_retried_and_a_permanent_one_bounces_the_prospect() {
     // 450 to every RCPT TO at first.
     let mut sink = Sink::start_with(&["-r", "rcpt"]);
     let env = Env::new();
-    env.campaign_ready(&sink, &prospects_csv(2));
+    env.campaign_ready(&sink, &many(2));
     env.started_campaign("Refused", "sink");
     let engine = env.engine("engine.log");
 
@@ -697,7 +669,7 @@ fn a_sendgrid_account_sends_its_campaign_in_requests_the_official_spec_accepts()
     let prism = outreach_testkit::PrismMock::start();
     let sink = Sink::start();
     let env = Env::new();
-    env.campaign_ready(&sink, &prospects_csv(5));
+    env.campaign_ready(&sink, &many(5));
     let out = env
         .cmd(&[
             "account",

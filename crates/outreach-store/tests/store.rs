@@ -49,6 +49,18 @@ async fn import(store: &Store, ws: i64, csv: &str) -> Result<ImportReport, Store
         .await
 }
 
+/// The ids of a workspace's live prospects, in the default order.
+async fn prospect_ids(store: &Store, ws: i64) -> Vec<i64> {
+    store
+        .list_prospects(&query(ws))
+        .await
+        .unwrap()
+        .rows
+        .iter()
+        .map(|p| p.id)
+        .collect()
+}
+
 fn query(ws: i64) -> ProspectQuery {
     ProspectQuery {
         workspace_id: ws,
@@ -384,14 +396,7 @@ async fn soft_delete_hides_and_restore_brings_back() {
     import(&store, ws, "email\na@x.example\nb@x.example\n")
         .await
         .unwrap();
-    let ids: Vec<i64> = store
-        .list_prospects(&query(ws))
-        .await
-        .unwrap()
-        .rows
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let ids: Vec<i64> = prospect_ids(&store, ws).await;
     assert_eq!(
         store
             .set_prospects_deleted(ws, &ids[..1], false, Actor::App)
@@ -685,14 +690,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
         )
         .await
         .unwrap();
-    let ids: Vec<i64> = store
-        .list_prospects(&query(ws))
-        .await
-        .unwrap()
-        .rows
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let ids: Vec<i64> = prospect_ids(&store, ws).await;
     assert_eq!(store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap(), 2);
     store
         .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
