@@ -28,6 +28,15 @@ pub enum ImapSecurity {
     PlainLoopback,
 }
 
+/// How to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapAuth {
+    /// LOGIN with a password or app password.
+    Password,
+    /// SASL XOAUTH2 with an OAuth 2.0 access token in place of the password.
+    Xoauth2,
+}
+
 /// An account's IMAP settings.
 #[derive(Clone)]
 pub struct ImapSettings {
@@ -39,7 +48,9 @@ pub struct ImapSettings {
     pub security: ImapSecurity,
     /// Login name.
     pub username: String,
-    /// Password or app password.
+    /// How to log in.
+    pub auth: ImapAuth,
+    /// Password, app password or access token.
     pub password: SecretString,
     /// Mailbox to read.
     pub mailbox: String,
@@ -54,6 +65,7 @@ impl fmt::Debug for ImapSettings {
             .field("port", &self.port)
             .field("security", &self.security)
             .field("username", &self.username)
+            .field("auth", &self.auth)
             .field("mailbox", &self.mailbox)
             .finish_non_exhaustive()
     }
@@ -98,7 +110,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Stream for T {}
 pub struct ImapSession {
     session: Session<Box<dyn Stream>>,
     uid_validity: u32,
+    idle: bool,
     timeout: Duration,
+}
+
+/// SASL XOAUTH2: one response, the user and the bearer token.
+struct XOAuth2<'a> {
+    user: &'a str,
+    token: &'a str,
+}
+
+impl async_imap::Authenticator for XOAuth2<'_> {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
+    }
 }
 
 impl ImapSession {
@@ -143,23 +169,43 @@ impl ImapSession {
             )
             .into());
         }
-        let mut session = within(
-            t,
-            client.login(&settings.username, settings.password.expose_secret()),
-        )
-        .await?
-        .map_err(|(e, _)| {
+        let refused = |e: async_imap::error::Error| {
             ConnectError::new(
                 ConnectStage::Auth,
                 format!("the server refused the login: {e}"),
             )
-        })?;
+        };
+        let mut session = match settings.auth {
+            ImapAuth::Password => within(
+                t,
+                client.login(&settings.username, settings.password.expose_secret()),
+            )
+            .await?
+            .map_err(|(e, _)| refused(e))?,
+            ImapAuth::Xoauth2 => within(
+                t,
+                client.authenticate(
+                    "XOAUTH2",
+                    XOAuth2 {
+                        user: &settings.username,
+                        token: settings.password.expose_secret(),
+                    },
+                ),
+            )
+            .await?
+            .map_err(|(e, _)| refused(e))?,
+        };
+        let idle = within(t, session.capabilities())
+            .await?
+            .map_err(protocol)?
+            .has_str("IDLE");
         let mailbox = within(t, session.select(&settings.mailbox))
             .await?
             .map_err(protocol)?;
         Ok(Self {
             session,
             uid_validity: mailbox.uid_validity.unwrap_or(0),
+            idle,
             timeout: t,
         })
     }
@@ -233,6 +279,55 @@ impl ImapSession {
         .await?
         .map_err(protocol)?;
         Ok(())
+    }
+
+    /// Whether the server offers IDLE (RFC 2177), so that [`ImapSession::wait`] hears of new
+    /// mail at once instead of sleeping.
+    pub fn supports_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// Waits until the mailbox changes, `max` passes, or `stop` completes, whichever is
+    /// first: with IDLE when the server offers it, by sleeping otherwise. Returns the session
+    /// for the next fetch.
+    ///
+    /// # Errors
+    /// [`ImapError::Protocol`] or [`ImapError::Timeout`] when IDLE cannot start or end
+    /// cleanly; the session is gone then and the caller reconnects.
+    pub async fn wait(
+        self,
+        max: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<Self, ImapError> {
+        if !self.idle {
+            tokio::select! {
+                () = tokio::time::sleep(max) => {}
+                () = stop => {}
+            }
+            return Ok(self);
+        }
+        let Self {
+            session,
+            uid_validity,
+            idle,
+            timeout,
+        } = self;
+        let mut handle = session.idle();
+        within(timeout, handle.init()).await?.map_err(protocol)?;
+        {
+            let (news, _interrupt) = handle.wait_with_timeout(max);
+            tokio::select! {
+                r = news => { r.map_err(protocol)?; }
+                () = stop => {}
+            }
+        }
+        let session = within(timeout, handle.done()).await?.map_err(protocol)?;
+        Ok(Self {
+            session,
+            uid_validity,
+            idle,
+            timeout,
+        })
     }
 
     /// Logs out.

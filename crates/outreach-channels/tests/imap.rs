@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use outreach_channels::imap::{ImapError, ImapSecurity, ImapSession, ImapSettings};
+use outreach_channels::imap::{ImapAuth, ImapError, ImapSecurity, ImapSession, ImapSettings};
 use outreach_channels::inbound::{Limits, MailKind, parse};
 use outreach_channels::smtp::ConnectStage;
 use outreach_testkit::Dovecot;
@@ -16,6 +16,7 @@ fn settings(server: &Dovecot, password: &str) -> ImapSettings {
         port: server.port(),
         security: ImapSecurity::PlainLoopback,
         username: Dovecot::USER.into(),
+        auth: ImapAuth::Password,
         password: password.to_owned().into(),
         mailbox: "INBOX".into(),
         timeout: Duration::from_secs(10),
@@ -107,4 +108,59 @@ async fn a_wrong_password_and_plain_imap_to_a_remote_host_are_refused() {
         ImapError::Connect(e) => assert_eq!(e.stage, ConnectStage::Config, "{e}"),
         other => panic!("expected a refusal before connecting, got {other}"),
     }
+}
+
+#[tokio::test]
+async fn idle_hears_of_new_mail_at_once_and_gives_the_session_back() {
+    let mut server = Dovecot::start();
+    server.deliver(&reply(1));
+    let s = settings(&server, Dovecot::PASSWORD);
+    let mut session = ImapSession::open(&s).await.unwrap();
+    assert!(session.supports_idle(), "Dovecot offers IDLE");
+    let last = session.fetch_after(0, 10).await.unwrap().messages[0].uid;
+
+    // Nothing new: the wait ends when the stop signal comes, long before its limit.
+    let started = std::time::Instant::now();
+    let mut session = session
+        .wait(
+            Duration::from_secs(60),
+            tokio::time::sleep(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        session
+            .fetch_after(last, 10)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+
+    // New mail while idling: the wait ends well before its 60 s limit, and the session
+    // fetches it.
+    let maildir = server.maildir();
+    let deliver = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        let mut server = server;
+        server.deliver(&reply(2));
+        server
+    });
+    let started = std::time::Instant::now();
+    let mut session = session
+        .wait(Duration::from_secs(60), std::future::pending())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "IDLE took {:?}",
+        started.elapsed()
+    );
+    let server = deliver.join().unwrap();
+    let news = session.fetch_after(last, 10).await.unwrap();
+    assert_eq!(news.messages.len(), 1, "{}", server.log());
+    assert!(String::from_utf8_lossy(&news.messages[0].raw).contains("(2)"));
+    session.close().await;
+    assert!(maildir.exists());
 }

@@ -15,6 +15,7 @@
 
 pub mod campaign;
 pub mod compliance;
+pub mod inbox;
 pub mod mapping;
 pub mod normalize;
 pub mod prospect;

@@ -4,8 +4,61 @@
 //! Pure functions over text; the reply processing calls them on what the MIME parser gave.
 
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::tokens::{PurposeKey, looks_like_unsubscribe_token, verify_unsubscribe_token};
+
+/// What a reply means for the campaign that drew it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    /// Wants to talk or go ahead.
+    Interested,
+    /// Asks something before deciding.
+    Question,
+    /// Declines.
+    NotInterested,
+    /// Asks to be removed.
+    Unsubscribe,
+    /// An automatic absence notice.
+    OutOfOffice,
+    /// Points to someone else.
+    Referral,
+    /// None of the above.
+    Other,
+}
+
+impl Intent {
+    /// Every intent, in a stable order (the classifier's label indexes).
+    pub const ALL: [Intent; 7] = [
+        Self::Interested,
+        Self::Question,
+        Self::NotInterested,
+        Self::Unsubscribe,
+        Self::OutOfOffice,
+        Self::Referral,
+        Self::Other,
+    ];
+
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interested => "interested",
+            Self::Question => "question",
+            Self::NotInterested => "not_interested",
+            Self::Unsubscribe => "unsubscribe",
+            Self::OutOfOffice => "out_of_office",
+            Self::Referral => "referral",
+            Self::Other => "other",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
 
 /// The text a person wrote in this reply: quoted history (`> ` lines and the client's
 /// "On … wrote:" / "-----Original Message-----" header and everything after it) and the

@@ -26,7 +26,7 @@ pub struct ConsentEvent {
 }
 
 /// An entry of the suppression list to add: a keyed hash made by the caller.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SuppressionEntry {
     /// HMAC of the normalised value.
     pub hash: String,
@@ -296,66 +296,9 @@ impl Store {
         actor: Actor,
     ) -> Result<u32, StoreError> {
         let mut tx = self.begin_write().await?;
-        for h in hashes {
-            sqlx::query!(
-                "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
-                 ON CONFLICT (hash) DO NOTHING",
-                h.hash,
-                h.kind,
-                reason
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        let ws = sqlx::query_scalar!(
-            "UPDATE prospects SET status = 'unsubscribed',
-                 objection_at = coalesce(objection_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ? RETURNING workspace_id",
-            prospect_id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("prospect #{prospect_id}")))?;
-        let cancelled = sqlx::query!(
-            "UPDATE messages SET status = 'cancelled', last_error = 'the recipient opted out',
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE prospect_id = ? AND status = 'queued'",
-            prospect_id
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query!(
-            "UPDATE enrollments SET state = 'stopped', reason = 'opted out',
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE prospect_id = ? AND state IN ('active', 'waiting')",
-            prospect_id
-        )
-        .execute(&mut *tx)
-        .await?;
-        insert_event(
-            &mut tx,
-            ws,
-            prospect_id,
-            "opt_out",
-            None,
-            None,
-            Some(reason),
-            actor,
-        )
-        .await?;
-        record(
-            &mut tx,
-            Some(ws),
-            actor,
-            "consent.opt_out",
-            &format!("Opted out prospect #{prospect_id}; {cancelled} queued message(s) cancelled"),
-            None,
-        )
-        .await?;
+        let cancelled = opt_out_in(&mut tx, prospect_id, hashes, reason, actor).await?;
         tx.commit().await?;
-        Ok(u32::try_from(cancelled).unwrap_or(u32::MAX))
+        Ok(cancelled)
     }
 
     /// Adds hashes to the suppression list without a prospect (e.g. a list imported from
@@ -430,4 +373,74 @@ async fn insert_event(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// [`Store::opt_out`] inside the caller's transaction (the reply poller opts out in the same
+/// transaction that stores the reply). Returns how many queued messages were cancelled.
+pub(crate) async fn opt_out_in(
+    conn: &mut sqlx::SqliteConnection,
+    prospect_id: i64,
+    hashes: &[SuppressionEntry],
+    reason: &str,
+    actor: Actor,
+) -> Result<u32, StoreError> {
+    for h in hashes {
+        sqlx::query!(
+            "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
+                 ON CONFLICT (hash) DO NOTHING",
+            h.hash,
+            h.kind,
+            reason
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let ws = sqlx::query_scalar!(
+        "UPDATE prospects SET status = 'unsubscribed',
+                 objection_at = coalesce(objection_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? RETURNING workspace_id",
+        prospect_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("prospect #{prospect_id}")))?;
+    let cancelled = sqlx::query!(
+        "UPDATE messages SET status = 'cancelled', last_error = 'the recipient opted out',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE prospect_id = ? AND status = 'queued'",
+        prospect_id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query!(
+        "UPDATE enrollments SET state = 'stopped', reason = 'opted out',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE prospect_id = ? AND state IN ('active', 'waiting')",
+        prospect_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    insert_event(
+        &mut *conn,
+        ws,
+        prospect_id,
+        "opt_out",
+        None,
+        None,
+        Some(reason),
+        actor,
+    )
+    .await?;
+    record(
+        &mut *conn,
+        Some(ws),
+        actor,
+        "consent.opt_out",
+        &format!("Opted out prospect #{prospect_id}; {cancelled} queued message(s) cancelled"),
+        None,
+    )
+    .await?;
+    Ok(u32::try_from(cancelled).unwrap_or(u32::MAX))
 }

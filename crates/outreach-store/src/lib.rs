@@ -24,8 +24,10 @@ pub mod consent;
 mod error;
 pub mod import;
 pub mod key;
+pub mod mailboxes;
 pub mod outbox;
 pub mod prospects;
+pub mod replies;
 pub mod templates;
 pub mod workspaces;
 

@@ -58,6 +58,8 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 0
 mail_fsync = never
+# IDLE notices mail a test drops into the Maildir within a second, not the default 30.
+mailbox_idle_check_interval = 1 secs
 mail_location = maildir:{root}/mail/%u/Maildir
 passdb {{
   driver = passwd-file
