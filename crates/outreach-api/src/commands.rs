@@ -64,6 +64,17 @@ macro_rules! for_each_command {
             list_messages($crate::ListMessages) -> Vec<$crate::store::outbox::MessageSummary>;
             resolve_unconfirmed($crate::ResolveUnconfirmed) -> u32;
             engine_status($crate::NoArgs) -> $crate::engine::EngineStatus;
+            get_mailbox($crate::AccountRef) -> Option<$crate::core::inbox::Mailbox>;
+            save_mailbox($crate::SaveMailbox) -> $crate::core::inbox::Mailbox;
+            remove_mailbox($crate::AccountRef) -> u32;
+            test_mailbox($crate::AccountRef) -> $crate::AccountTest;
+            list_replies($crate::ListReplies) -> Vec<$crate::core::inbox::Reply>;
+            get_reply($crate::ReplyRef) -> $crate::core::inbox::Reply;
+            relabel_reply($crate::RelabelReply) -> $crate::core::inbox::Reply;
+            unread_replies($crate::WorkspaceRef) -> u32;
+            classify_texts($crate::ClassifyTexts) -> Vec<$crate::Classification>;
+            model_status($crate::NoArgs) -> $crate::ModelStatus;
+            download_model($crate::DownloadModel) -> $crate::ModelStatus;
         }
     };
 }

@@ -26,6 +26,8 @@ pub enum ChangedEntity {
     Audit,
     /// Accounts, templates, campaigns and their messages.
     Campaigns,
+    /// Replies in the inbox.
+    Replies,
 }
 
 /// An event for the UI.
@@ -50,6 +52,20 @@ pub enum ApiEvent {
     Engine {
         /// The new status.
         status: outreach_engine::EngineStatus,
+    },
+    /// A person replied (the desktop notification).
+    Reply {
+        /// Who, and what they want.
+        notice: outreach_engine::ReplyNotice,
+    },
+    /// The reply model is being fetched.
+    ModelProgress {
+        /// Bytes done.
+        #[ts(type = "number")]
+        done: u64,
+        /// Bytes in all, when the server said.
+        #[ts(type = "number | null")]
+        total: Option<u64>,
     },
     /// Data changed.
     Changed {

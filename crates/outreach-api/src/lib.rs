@@ -27,6 +27,8 @@ mod config;
 mod demo;
 mod error;
 mod events;
+mod model;
+mod replies;
 mod secrets;
 mod sending;
 
@@ -38,6 +40,8 @@ pub use commands::*;
 pub use config::{ApiConfig, Caller, KeyChoice};
 pub use error::{ApiError, ErrorCode};
 pub use events::{ApiEvent, ChangedEntity, ImportPhase};
+pub use model::{DownloadModel, ModelStatus};
+pub use replies::*;
 pub use sending::*;
 
 /// Re-exported so adapters and tests name the same types the API uses.
@@ -55,6 +59,10 @@ pub struct Api {
     keys: outreach_engine::Keys,
     engine_status:
         std::sync::Arc<std::sync::Mutex<Option<tokio::sync::watch::Receiver<EngineStatus>>>>,
+    /// The reply classifier, loaded on first use; replaced when the model arrives.
+    analyzer: std::sync::Arc<tokio::sync::Mutex<Option<std::sync::Arc<outreach_nlp::Analyzer>>>>,
+    /// The running engine, so that a model fetched meanwhile reaches it.
+    engine: std::sync::Arc<std::sync::Mutex<Option<std::sync::Weak<Engine>>>>,
 }
 
 impl Api {
@@ -69,6 +77,8 @@ impl Api {
             config,
             keys,
             engine_status: Default::default(),
+            analyzer: Default::default(),
+            engine: Default::default(),
         })
     }
 
@@ -100,19 +110,36 @@ impl Api {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), ApiError> {
         let lock = EngineLock::acquire(&self.config.data_dir)?;
-        let engine = Engine::new(
+        let engine = std::sync::Arc::new(Engine::new(
             self.store.clone(),
             self.keys.clone(),
             std::sync::Arc::new(secrets::KeychainSecrets {
                 config: self.config.clone(),
             }),
             config,
-        );
+        ));
+        if let Ok(mut slot) = self.engine.lock() {
+            *slot = Some(std::sync::Arc::downgrade(&engine));
+        }
+        // The model is loaded in the background: replies are classified with rules and the
+        // lexicon meanwhile.
+        let loader = {
+            let api = self.clone();
+            let engine = std::sync::Arc::clone(&engine);
+            tokio::spawn(async move {
+                if let Ok(a) = api.analyzer().await
+                    && a.has_model()
+                {
+                    engine.set_analyzer(a).await;
+                }
+            })
+        };
         let mut status = engine.status();
         if let Ok(mut slot) = self.engine_status.lock() {
             *slot = Some(status.clone());
         }
         let mut changes = engine.changes();
+        let mut replies = engine.replies();
         let api = self.clone();
         let forward = tokio::spawn(async move {
             loop {
@@ -127,11 +154,21 @@ impl Api {
                     Ok(workspace) = changes.recv() => {
                         api.changed_by(Some(workspace), ChangedEntity::Campaigns, Actor::System);
                     }
+                    Ok(notice) = replies.recv() => {
+                        let ws = notice.workspace_id;
+                        api.emit(ApiEvent::Reply { notice });
+                        api.changed_by(Some(ws), ChangedEntity::Replies, Actor::System);
+                        api.changed_by(Some(ws), ChangedEntity::Prospects, Actor::System);
+                    }
                 }
             }
         });
         let result = engine.run(&lock, shutdown).await;
         forward.abort();
+        loader.abort();
+        if let Ok(mut slot) = self.engine.lock() {
+            *slot = None;
+        }
         if let Ok(mut slot) = self.engine_status.lock() {
             *slot = None;
         }

@@ -12,12 +12,15 @@ pub(crate) enum Kind {
     Secret,
     /// DKIM private key.
     Dkim,
+    /// The reply mailbox's own password or OAuth token.
+    Mailbox,
 }
 
 fn entry_name(config: &ApiConfig, account_id: i64, kind: Kind) -> String {
     let kind = match kind {
         Kind::Secret => "secret",
         Kind::Dkim => "dkim",
+        Kind::Mailbox => "mailbox",
     };
     format!(
         "account:{}:{account_id}:{kind}",
@@ -58,6 +61,12 @@ impl outreach_engine::SecretSource for KeychainSecrets {
             .map_err(|e| e.to_string())?;
         let dkim_pem = read_secret(&entry_name(&self.config, account_id, Kind::Dkim))
             .map_err(|e| e.to_string())?;
-        Ok(outreach_engine::AccountSecrets { secret, dkim_pem })
+        let mailbox_secret = read_secret(&entry_name(&self.config, account_id, Kind::Mailbox))
+            .map_err(|e| e.to_string())?;
+        Ok(outreach_engine::AccountSecrets {
+            secret,
+            dkim_pem,
+            mailbox_secret,
+        })
     }
 }

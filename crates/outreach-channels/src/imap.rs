@@ -19,6 +19,10 @@ use crate::smtp::{ConnectError, ConnectStage};
 /// The keyword flag set on messages the reply poller has processed.
 pub const PROCESSED_FLAG: &str = "$OutreachProcessed";
 
+/// The keyword flag set on messages the reply poller could not read (over a size, part or
+/// nesting limit, or not a message at all).
+pub const UNPARSEABLE_FLAG: &str = "$OutreachUnparseable";
+
 /// How to reach the IMAP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImapSecurity {
@@ -264,11 +268,23 @@ impl ImapSession {
     /// # Errors
     /// [`ImapError::Protocol`] or [`ImapError::Timeout`].
     pub async fn mark_processed(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        self.add_keyword(uids, PROCESSED_FLAG).await
+    }
+
+    /// Adds [`UNPARSEABLE_FLAG`] to these messages (and nothing else).
+    ///
+    /// # Errors
+    /// [`ImapError::Protocol`] or [`ImapError::Timeout`].
+    pub async fn mark_unparseable(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        self.add_keyword(uids, UNPARSEABLE_FLAG).await
+    }
+
+    async fn add_keyword(&mut self, uids: &[u32], keyword: &str) -> Result<(), ImapError> {
         if uids.is_empty() {
             return Ok(());
         }
         let set = uid_set(uids);
-        let query = format!("+FLAGS.SILENT ({PROCESSED_FLAG})");
+        let query = format!("+FLAGS.SILENT ({keyword})");
         within(self.timeout, async {
             self.session
                 .uid_store(&set, &query)

@@ -105,7 +105,23 @@ enum Command {
     /// Lawful basis: the legitimate-interest assessment, assignments, consent, opt-outs.
     #[command(subcommand)]
     Consent(crate::sending::ConsentCommand),
-    /// Run the sending engine until stopped (Ctrl-C or SIGTERM).
+    /// The IMAP mailbox each sender account's replies are read from.
+    #[command(subcommand)]
+    Mailbox(crate::replies::MailboxCommand),
+    /// Replies: list, show, correct their intent.
+    #[command(subcommand)]
+    Replies(crate::replies::RepliesCommand),
+    /// Classify texts as replies: one per line on stdin, one JSON object per line on stdout
+    /// (`{"sentiment": -1..1, "intent": "...", "confidence": 0..1}`).
+    Classify {
+        /// Use this workspace's intent corrections too.
+        #[arg(long, short)]
+        workspace: Option<String>,
+    },
+    /// The reply model (MiniLM): status, download.
+    #[command(subcommand)]
+    Model(crate::replies::ModelCommand),
+    /// Run the engine until stopped (Ctrl-C or SIGTERM): sending, and reading replies.
     Run {
         /// Stop once nothing is queued or due now (for scripts and cron).
         #[arg(long)]
@@ -257,6 +273,10 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         Command::Template(c) => crate::sending::template(api, c, json).await?,
         Command::Campaign(c) => crate::sending::campaign(api, c, json).await?,
         Command::Consent(c) => crate::sending::consent(api, c, json).await?,
+        Command::Mailbox(c) => crate::replies::mailbox(api, c, json).await?,
+        Command::Replies(c) => crate::replies::replies(api, c, json).await?,
+        Command::Classify { workspace } => crate::replies::classify(api, workspace).await?,
+        Command::Model(c) => crate::replies::model(api, c, json).await?,
         Command::Run { until_idle } => crate::sending::run_engine(api, until_idle, json).await?,
         Command::Workspace(WorkspaceCommand::List) => {
             let all = api.list_workspaces(NoArgs {}).await?;

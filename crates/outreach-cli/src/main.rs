@@ -7,6 +7,7 @@
 
 mod cli;
 mod output;
+mod replies;
 mod sending;
 
 use std::process::ExitCode;

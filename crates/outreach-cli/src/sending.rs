@@ -935,7 +935,9 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         })
     };
     if !json {
-        eprintln!("sending engine starting; Ctrl-C stops it after the message in hand");
+        eprintln!(
+            "engine starting (sending, and reading replies); Ctrl-C stops it after the message in hand"
+        );
     }
     // Someone running the engine headless must see an outage and its end as they happen.
     let reporter = (!json).then(|| {
@@ -943,13 +945,27 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         tokio::spawn(async move {
             let mut last = outreach_api::engine::EngineState::Stopped;
             while let Ok(event) = events.recv().await {
-                if let outreach_api::ApiEvent::Engine { status } = event
-                    && status.state != last
-                {
-                    if let Some(line) = state_line(last, &status) {
-                        eprintln!("{line}");
+                match event {
+                    outreach_api::ApiEvent::Engine { status } if status.state != last => {
+                        if let Some(line) = state_line(last, &status) {
+                            eprintln!("{line}");
+                        }
+                        last = status.state;
                     }
-                    last = status.state;
+                    outreach_api::ApiEvent::Reply { notice } => {
+                        eprintln!(
+                            "reply #{} from {}: {}{}",
+                            notice.reply_id,
+                            notice.prospect_name,
+                            notice.intent.as_str(),
+                            if notice.actions.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", notice.actions)
+                            }
+                        );
+                    }
+                    _ => {}
                 }
             }
         })

@@ -180,6 +180,37 @@ pub fn asks_to_be_removed(new_text: &str) -> bool {
     PHRASES.iter().any(|p| l.contains(p))
 }
 
+/// Whether an automatic answer says its writer is away (rather than, say, confirming a
+/// support ticket), in English, German, French and Spanish.
+pub fn looks_like_absence(text: &str) -> bool {
+    let l = text.to_lowercase();
+    const PHRASES: [&str; 22] = [
+        "out of office",
+        "out of the office",
+        "on vacation",
+        "on holiday",
+        "on leave",
+        "away from",
+        "annual leave",
+        "parental leave",
+        "limited access",
+        "i am away",
+        "i'm away",
+        "be back",
+        "returning on",
+        "abwesend",
+        "nicht im büro",
+        "urlaub",
+        "absent",
+        "en congé",
+        "en vacances",
+        "fuera de la oficina",
+        "de vacaciones",
+        "ausente",
+    ];
+    PHRASES.iter().any(|p| l.contains(p))
+}
+
 /// The date an out-of-office reply says the person is back (or away until), the first one
 /// after `today`: "back on 7 December", "until 12/07/2026" (day first unless impossible),
 /// "returning Monday, December 7th, 2026", "bis zum 7. Dezember", ISO `2026-12-07`. A date
@@ -457,5 +488,15 @@ mod tests {
             None
         );
         assert_eq!(return_date("Thanks for your email.", today), None);
+    }
+
+    #[test]
+    fn an_absence_is_told_from_other_automatic_answers() {
+        assert!(looks_like_absence("I am out of the office until Monday."));
+        assert!(looks_like_absence("Ich bin bis 7.12. im Urlaub."));
+        assert!(looks_like_absence("Estoy fuera de la oficina."));
+        assert!(!looks_like_absence(
+            "Thank you for contacting support. Your ticket #4411 has been received."
+        ));
     }
 }

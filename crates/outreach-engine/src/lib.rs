@@ -10,8 +10,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod classifier;
 pub mod gate;
 mod lock;
+mod poller;
+pub mod replies;
 pub mod scheduler;
 mod sender;
 pub mod transport;
@@ -28,7 +31,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, watch};
 use ts_rs::TS;
 
+pub use classifier::Verdict;
 pub use lock::EngineLock;
+pub use poller::{PollReport, imap_settings};
+pub use replies::ReplyNotice;
 pub use transport::AccountSecrets;
 
 /// The suppression-list entries of a prospect: keyed hashes of their normalised address and
@@ -65,6 +71,17 @@ pub enum EngineError {
     /// A send window or delay cannot be worked out (an invalid window, a date past 9999).
     #[error(transparent)]
     Schedule(#[from] outreach_core::schedule::ScheduleError),
+    /// A reply mailbox cannot be read.
+    #[error("reply mailbox of sender account #{account_id}: {message}")]
+    Mailbox {
+        /// The account.
+        account_id: i64,
+        /// What failed.
+        message: String,
+    },
+    /// The reply classifier failed.
+    #[error("reply classifier: {0}")]
+    Classifier(String),
     /// An account cannot be used.
     #[error("sender account #{account_id}: {message}")]
     Account {
@@ -115,6 +132,14 @@ pub struct EngineConfig {
     pub send_batch: u32,
     /// SMTP sessions an account sends over at once.
     pub smtp_sessions: usize,
+    /// How often a mailbox without IDLE is polled.
+    pub poll_interval: Duration,
+    /// The longest IDLE before it is renewed (servers drop idle clients after 30 minutes).
+    pub idle_max: Duration,
+    /// Messages fetched from a mailbox at once.
+    pub reply_batch: usize,
+    /// How often the list of mailboxes is read again, to start watching new ones.
+    pub mailbox_rescan: Duration,
 }
 
 impl Default for EngineConfig {
@@ -125,6 +150,10 @@ impl Default for EngineConfig {
             schedule_batch: 250,
             send_batch: 32,
             smtp_sessions: 4,
+            poll_interval: Duration::from_secs(60),
+            idle_max: Duration::from_secs(10 * 60),
+            reply_batch: 200,
+            mailbox_rescan: Duration::from_secs(30),
         }
     }
 }
@@ -164,6 +193,9 @@ pub struct Engine {
     status: watch::Sender<EngineStatus>,
     /// Workspaces whose campaigns the engine changed (completed them).
     changes: tokio::sync::broadcast::Sender<i64>,
+    /// New human replies.
+    replies: tokio::sync::broadcast::Sender<ReplyNotice>,
+    classifier: classifier::Classifier,
     transports: Mutex<HashMap<i64, Arc<transport::Transport>>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
@@ -195,6 +227,7 @@ impl Engine {
     ) -> Self {
         let (status, _) = watch::channel(EngineStatus::default());
         let (changes, _) = tokio::sync::broadcast::channel(64);
+        let (replies, _) = tokio::sync::broadcast::channel(256);
         Self {
             store,
             keys,
@@ -202,6 +235,8 @@ impl Engine {
             config,
             status,
             changes,
+            replies,
+            classifier: classifier::Classifier::new(),
             transports: Mutex::new(HashMap::new()),
             account_wait: Mutex::new(HashMap::new()),
         }
@@ -218,16 +253,55 @@ impl Engine {
         self.changes.subscribe()
     }
 
+    /// Follows new human replies (for notifications and the inbox).
+    pub fn replies(&self) -> tokio::sync::broadcast::Receiver<ReplyNotice> {
+        self.replies.subscribe()
+    }
+
+    /// Classifies with `analyzer` from now on (the app loads the model when its files are
+    /// there; until then rules and the lexicon decide).
+    pub async fn set_analyzer(&self, analyzer: Arc<outreach_nlp::Analyzer>) {
+        self.classifier.set(analyzer).await;
+    }
+
+    /// Whether replies are classified with the model (rather than rules and the lexicon).
+    pub fn has_model(&self) -> bool {
+        self.classifier.current().has_model()
+    }
+
+    /// Classifies texts for a workspace as the poller would (for `outreach classify`).
+    pub async fn classify(
+        &self,
+        workspace_id: i64,
+        texts: Vec<String>,
+    ) -> Result<Vec<Verdict>, EngineError> {
+        self.classifier
+            .classify(&self.store, workspace_id, texts)
+            .await
+    }
+
     /// Runs until `shutdown` turns true, then finishes the message in hand and returns. The
     /// caller must hold the [`EngineLock`]; messages a dead engine left `sending` are marked
-    /// unconfirmed first.
+    /// unconfirmed first. Sending and the reply poller run side by side.
     pub async fn run(
         &self,
         _lock: &EngineLock,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
         self.store.recover_interrupted().await?;
         self.status.send_modify(|s| s.state = EngineState::Running);
+        tokio::join!(
+            self.send_loop(shutdown.clone()),
+            self.reply_loop(shutdown.clone())
+        );
+        for t in self.transports.lock().await.values() {
+            t.close().await;
+        }
+        self.status.send_modify(|s| s.state = EngineState::Stopped);
+        Ok(())
+    }
+
+    async fn send_loop(&self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
             let report = match self.pass(&shutdown).await {
                 Ok(r) => r,
@@ -246,11 +320,6 @@ impl Engine {
                 }
             }
         }
-        for t in self.transports.lock().await.values() {
-            t.close().await;
-        }
-        self.status.send_modify(|s| s.state = EngineState::Stopped);
-        Ok(())
     }
 
     /// One pass: schedule what is due, then send what the caps allow.

@@ -51,6 +51,8 @@ pub struct AccountSecrets {
     pub secret: Option<String>,
     /// DKIM private key (PEM).
     pub dkim_pem: Option<String>,
+    /// The reply mailbox's own password or token, when it differs from `secret`.
+    pub mailbox_secret: Option<String>,
 }
 
 /// The SMTP settings of an account, as sending and the connection test use them.

@@ -1,0 +1,414 @@
+//! `outreach mailbox`, `outreach replies`, `outreach classify` and `outreach model`.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Result;
+use clap::Subcommand;
+use outreach_api::core::inbox::{MailboxAuth, MailboxFields, MailboxSecurity, Reply};
+use outreach_api::core::reply::Intent;
+use outreach_api::{
+    AccountRef, Api, ApiError, ClassifyTexts, DownloadModel, ListReplies, NoArgs, RelabelReply,
+    ReplyRef, SaveMailbox,
+};
+
+use crate::cli::workspace;
+use crate::output;
+
+/// The mailbox a sender account's replies are read from.
+#[derive(Debug, Subcommand)]
+pub enum MailboxCommand {
+    /// Set the IMAP mailbox of an account. Its password, app password or OAuth token is read
+    /// from OUTREACH_MAILBOX_SECRET (never from the command line) and kept in the OS keychain;
+    /// without one, the account's sending password is used.
+    Set {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The sender account's name.
+        account: String,
+        /// IMAP host.
+        #[arg(long)]
+        host: String,
+        /// Port (default 993, or 143 for plain_loopback).
+        #[arg(long)]
+        port: Option<u16>,
+        /// implicit_tls, or plain_loopback (only to a server on this machine).
+        #[arg(long, default_value = "implicit_tls")]
+        security: String,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// password (also app passwords) or xoauth2 (the secret is an access token).
+        #[arg(long, default_value = "password")]
+        auth: String,
+        /// The folder to read.
+        #[arg(long, default_value = "INBOX")]
+        folder: String,
+        /// Set it up without polling it yet.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Sign in to the mailbox and say exactly what fails, if anything.
+    Test {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The sender account's name.
+        account: String,
+    },
+    /// Stop reading the account's replies (those read stay).
+    Remove {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The sender account's name.
+        account: String,
+    },
+}
+
+/// Replies in the inbox.
+#[derive(Debug, Subcommand)]
+pub enum RepliesCommand {
+    /// List replies, newest first.
+    List {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Only this intent (interested, question, not_interested, unsubscribe,
+        /// out_of_office, referral, other).
+        #[arg(long)]
+        intent: Option<String>,
+        /// Only those waiting for an answer.
+        #[arg(long)]
+        needs_reply: bool,
+        /// Only unread ones.
+        #[arg(long)]
+        unread: bool,
+        /// Include auto-replies, bounces and complaints.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Show one reply (and mark it read).
+    Show {
+        /// The reply's id.
+        id: i64,
+    },
+    /// Correct a reply's intent; later replies of the workspace learn from it.
+    Relabel {
+        /// The reply's id.
+        id: i64,
+        /// The right intent.
+        intent: String,
+    },
+}
+
+fn intent(s: &str) -> Result<Intent> {
+    Intent::parse(s.trim()).ok_or_else(|| {
+        let all: Vec<&str> = Intent::ALL.iter().map(|i| i.as_str()).collect();
+        ApiError::invalid(format!(
+            "unknown intent '{s}'; use one of {}",
+            all.join(", ")
+        ))
+        .into()
+    })
+}
+
+pub async fn mailbox(api: &Api, cmd: MailboxCommand, json: bool) -> Result<()> {
+    match cmd {
+        MailboxCommand::Set {
+            workspace: ws,
+            account,
+            host,
+            port,
+            security,
+            username,
+            auth,
+            folder,
+            disabled,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let a = api.account_by_name(w.id, &account).await?;
+            let security = MailboxSecurity::parse(&security).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "unknown security '{security}'; use implicit_tls or plain_loopback"
+                ))
+            })?;
+            let auth = MailboxAuth::parse(&auth).ok_or_else(|| {
+                ApiError::invalid(format!("unknown auth '{auth}'; use password or xoauth2"))
+            })?;
+            let m = api
+                .save_mailbox(SaveMailbox {
+                    account_id: a.id,
+                    fields: MailboxFields {
+                        host,
+                        port,
+                        security,
+                        username,
+                        auth,
+                        mailbox: folder,
+                        enabled: !disabled,
+                    },
+                    secret: std::env::var("OUTREACH_MAILBOX_SECRET").ok(),
+                })
+                .await?;
+            if json {
+                output::json(&m)?;
+            } else {
+                println!(
+                    "replies of '{}' are read from {}:{} ({}){}",
+                    a.fields.name,
+                    m.fields.host,
+                    m.fields.port.unwrap_or_default(),
+                    m.fields.mailbox,
+                    if m.fields.enabled {
+                        ""
+                    } else {
+                        "; not polled yet"
+                    }
+                );
+            }
+        }
+        MailboxCommand::Test {
+            workspace: ws,
+            account,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let a = api.account_by_name(w.id, &account).await?;
+            let t = api.test_mailbox(AccountRef { account_id: a.id }).await?;
+            if json {
+                output::json(&t)?;
+            } else if t.ok {
+                println!("ok: {}", t.message);
+            } else {
+                println!(
+                    "failed at {}: {}",
+                    t.stage.clone().unwrap_or_default(),
+                    t.message
+                );
+            }
+            if !t.ok {
+                anyhow::bail!(ApiError::invalid(t.message));
+            }
+        }
+        MailboxCommand::Remove {
+            workspace: ws,
+            account,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let a = api.account_by_name(w.id, &account).await?;
+            api.remove_mailbox(AccountRef { account_id: a.id }).await?;
+            if !json {
+                println!("replies of '{}' are no longer read", a.fields.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
+    match cmd {
+        RepliesCommand::List {
+            workspace: ws,
+            intent: wanted,
+            needs_reply,
+            unread,
+            all,
+            limit,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let list = api
+                .list_replies(ListReplies {
+                    workspace_id: w.id,
+                    intent: wanted.as_deref().map(intent).transpose()?,
+                    needs_reply,
+                    unread,
+                    human_only: !all,
+                    limit: Some(limit),
+                    ..Default::default()
+                })
+                .await?;
+            if json {
+                output::json(&list)?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            r.received_at.chars().take(16).collect(),
+                            r.prospect_name.clone(),
+                            r.kind.as_str().to_string(),
+                            format!("{} {:.2}", r.intent.as_str(), r.confidence),
+                            r.new_text.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "RECEIVED", "FROM", "KIND", "INTENT", "TEXT"], &rows);
+            }
+        }
+        RepliesCommand::Show { id } => {
+            let r = api
+                .get_reply(ReplyRef {
+                    reply_id: id,
+                    mark_read: true,
+                })
+                .await?;
+            if json {
+                output::json(&r)?;
+            } else {
+                print_reply(&r);
+            }
+        }
+        RepliesCommand::Relabel { id, intent: label } => {
+            let r = api
+                .relabel_reply(RelabelReply {
+                    reply_id: id,
+                    intent: intent(&label)?,
+                })
+                .await?;
+            if json {
+                output::json(&r)?;
+            } else {
+                println!(
+                    "reply #{} is now {}; later replies of this workspace learn from it",
+                    r.id,
+                    r.intent.as_str()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_reply(r: &Reply) {
+    println!("reply #{} from {}", r.id, r.prospect_name);
+    let from = match (&r.from_name, &r.from_address) {
+        (Some(n), Some(a)) => format!("{n} <{a}>"),
+        (None, Some(a)) => a.clone(),
+        _ => String::new(),
+    };
+    println!("from:       {from}");
+    println!("subject:    {}", r.subject);
+    println!("received:   {}", r.received_at);
+    if let Some(c) = &r.campaign_name {
+        println!("campaign:   {c}");
+    }
+    println!("kind:       {}", r.kind.as_str());
+    println!(
+        "intent:     {} ({:.2}, {}){}",
+        r.intent.as_str(),
+        r.confidence,
+        r.intent_source,
+        r.sentiment
+            .map(|s| format!("; sentiment {s:+.2}"))
+            .unwrap_or_default()
+    );
+    if let Some(d) = &r.return_date {
+        println!("back on:    {d}");
+    }
+    if !r.actions.is_empty() {
+        println!("done:       {}", r.actions);
+    }
+    println!("\n{}", r.new_text);
+}
+
+/// `outreach classify`: one text per line on stdin, one JSON object per line on stdout.
+pub async fn classify(api: &Api, ws: Option<String>) -> Result<()> {
+    let workspace_id = match ws {
+        Some(name) => Some(workspace(api, &name).await?.id),
+        None => None,
+    };
+    let stdin = std::io::stdin();
+    let mut batch: Vec<String> = Vec::new();
+    for line in stdin.lock().lines() {
+        batch.push(line?);
+        // Batches keep the model busy without holding a large input in memory.
+        if batch.len() == 64 {
+            print_classified(api, workspace_id, std::mem::take(&mut batch)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        print_classified(api, workspace_id, batch).await?;
+    }
+    Ok(())
+}
+
+async fn print_classified(api: &Api, workspace_id: Option<i64>, texts: Vec<String>) -> Result<()> {
+    let results = api
+        .classify_texts(ClassifyTexts {
+            workspace_id,
+            texts,
+        })
+        .await?;
+    let mut out = std::io::stdout().lock();
+    for c in results {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({
+                "sentiment": c.sentiment,
+                "intent": c.intent,
+                "confidence": c.confidence,
+            })
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The reply model.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Whether the model's files are there.
+    Status,
+    /// Fetch the model's files (checked against the pinned SHA-256).
+    Download {
+        /// Where from (default OUTREACH_MODEL_URL).
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+pub async fn model(api: &Api, cmd: ModelCommand, json: bool) -> Result<()> {
+    let status = match cmd {
+        ModelCommand::Status => api.model_status(NoArgs {}).await?,
+        ModelCommand::Download { url } => {
+            let mut events = api.subscribe();
+            let progress = (!json).then(|| {
+                tokio::spawn(async move {
+                    let mut shown = 0u64;
+                    while let Ok(e) = events.recv().await {
+                        if let outreach_api::ApiEvent::ModelProgress { done, total } = e
+                            && done >= shown
+                        {
+                            shown = done + 8 * 1024 * 1024;
+                            match total {
+                                Some(t) => eprintln!("{} of {} MB", done >> 20, t >> 20),
+                                None => eprintln!("{} MB", done >> 20),
+                            }
+                        }
+                    }
+                })
+            });
+            let r = api.download_model(DownloadModel { url }).await;
+            if let Some(p) = progress {
+                p.abort();
+            }
+            r?
+        }
+    };
+    if json {
+        output::json(&status)?;
+    } else if status.present {
+        println!("the reply model is in {}", status.dir);
+    } else {
+        println!(
+            "no reply model in {}; replies are classified with rules and the lexicon",
+            status.dir
+        );
+    }
+    Ok(())
+}
