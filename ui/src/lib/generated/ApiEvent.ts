@@ -2,6 +2,7 @@
 import type { ChangedEntity } from "./ChangedEntity";
 import type { EngineStatus } from "./EngineStatus";
 import type { ImportPhase } from "./ImportPhase";
+import type { ReplyNotice } from "./ReplyNotice";
 
 /**
  * An event for the UI.
@@ -26,7 +27,19 @@ total: number, } | { "kind": "engine",
 /**
  * The new status.
  */
-status: EngineStatus, } | { "kind": "changed", 
+status: EngineStatus, } | { "kind": "reply", 
+/**
+ * Who, and what they want.
+ */
+notice: ReplyNotice, } | { "kind": "model_progress", 
+/**
+ * Bytes done.
+ */
+done: number, 
+/**
+ * Bytes in all, when the server said.
+ */
+total: number | null, } | { "kind": "changed", 
 /**
  * The workspace, if the change belongs to one.
  */

@@ -15,9 +15,12 @@ import type { CampaignProgress } from "./CampaignProgress";
 import type { CampaignRef } from "./CampaignRef";
 import type { CampaignStatus } from "./CampaignStatus";
 import type { ChangedEntity } from "./ChangedEntity";
+import type { Classification } from "./Classification";
+import type { ClassifyTexts } from "./ClassifyTexts";
 import type { ColumnMapping } from "./ColumnMapping";
 import type { ConsentEvent } from "./ConsentEvent";
 import type { CsvPreview } from "./CsvPreview";
+import type { DownloadModel } from "./DownloadModel";
 import type { EngineState } from "./EngineState";
 import type { EngineStatus } from "./EngineStatus";
 import type { EnrolFilter } from "./EnrolFilter";
@@ -34,11 +37,18 @@ import type { ImportCsv } from "./ImportCsv";
 import type { ImportPhase } from "./ImportPhase";
 import type { ImportPreview } from "./ImportPreview";
 import type { ImportReport } from "./ImportReport";
+import type { Intent } from "./Intent";
 import type { LawfulBasis } from "./LawfulBasis";
 import type { LegitimateInterestAssessment } from "./LegitimateInterestAssessment";
 import type { ListMessages } from "./ListMessages";
+import type { ListReplies } from "./ListReplies";
+import type { Mailbox } from "./Mailbox";
+import type { MailboxAuth } from "./MailboxAuth";
+import type { MailboxFields } from "./MailboxFields";
+import type { MailboxSecurity } from "./MailboxSecurity";
 import type { MessageStatus } from "./MessageStatus";
 import type { MessageSummary } from "./MessageSummary";
+import type { ModelStatus } from "./ModelStatus";
 import type { NoArgs } from "./NoArgs";
 import type { Part } from "./Part";
 import type { PreviewImport } from "./PreviewImport";
@@ -55,11 +65,17 @@ import type { ProspectStatus } from "./ProspectStatus";
 import type { RecordAssessment } from "./RecordAssessment";
 import type { RecordConsent } from "./RecordConsent";
 import type { RefusedGroup } from "./RefusedGroup";
+import type { RelabelReply } from "./RelabelReply";
 import type { RenderedMessage } from "./RenderedMessage";
+import type { Reply } from "./Reply";
+import type { ReplyKind } from "./ReplyKind";
+import type { ReplyNotice } from "./ReplyNotice";
+import type { ReplyRef } from "./ReplyRef";
 import type { ResolveUnconfirmed } from "./ResolveUnconfirmed";
 import type { RowError } from "./RowError";
 import type { SaveAccount } from "./SaveAccount";
 import type { SaveCampaign } from "./SaveCampaign";
+import type { SaveMailbox } from "./SaveMailbox";
 import type { SaveTemplate } from "./SaveTemplate";
 import type { ScoreBreakdown } from "./ScoreBreakdown";
 import type { ScoreSummary } from "./ScoreSummary";
@@ -133,6 +149,17 @@ export interface Commands {
   list_messages: { args: ListMessages; result: Array<MessageSummary> };
   resolve_unconfirmed: { args: ResolveUnconfirmed; result: number };
   engine_status: { args: NoArgs; result: EngineStatus };
+  get_mailbox: { args: AccountRef; result: Mailbox | null };
+  save_mailbox: { args: SaveMailbox; result: Mailbox };
+  remove_mailbox: { args: AccountRef; result: number };
+  test_mailbox: { args: AccountRef; result: AccountTest };
+  list_replies: { args: ListReplies; result: Array<Reply> };
+  get_reply: { args: ReplyRef; result: Reply };
+  relabel_reply: { args: RelabelReply; result: Reply };
+  unread_replies: { args: WorkspaceRef; result: number };
+  classify_texts: { args: ClassifyTexts; result: Array<Classification> };
+  model_status: { args: NoArgs; result: ModelStatus };
+  download_model: { args: DownloadModel; result: ModelStatus };
 }
 
 /** The names of every command, in declaration order. */
@@ -181,6 +208,17 @@ export const COMMANDS = [
   "list_messages",
   "resolve_unconfirmed",
   "engine_status",
+  "get_mailbox",
+  "save_mailbox",
+  "remove_mailbox",
+  "test_mailbox",
+  "list_replies",
+  "get_reply",
+  "relabel_reply",
+  "unread_replies",
+  "classify_texts",
+  "model_status",
+  "download_model",
 ] as const satisfies readonly (keyof Commands)[];
 
 export type { AccountFields };
@@ -199,9 +237,12 @@ export type { CampaignProgress };
 export type { CampaignRef };
 export type { CampaignStatus };
 export type { ChangedEntity };
+export type { Classification };
+export type { ClassifyTexts };
 export type { ColumnMapping };
 export type { ConsentEvent };
 export type { CsvPreview };
+export type { DownloadModel };
 export type { EngineState };
 export type { EngineStatus };
 export type { EnrolFilter };
@@ -218,11 +259,18 @@ export type { ImportCsv };
 export type { ImportPhase };
 export type { ImportPreview };
 export type { ImportReport };
+export type { Intent };
 export type { LawfulBasis };
 export type { LegitimateInterestAssessment };
 export type { ListMessages };
+export type { ListReplies };
+export type { Mailbox };
+export type { MailboxAuth };
+export type { MailboxFields };
+export type { MailboxSecurity };
 export type { MessageStatus };
 export type { MessageSummary };
+export type { ModelStatus };
 export type { NoArgs };
 export type { Part };
 export type { PreviewImport };
@@ -239,11 +287,17 @@ export type { ProspectStatus };
 export type { RecordAssessment };
 export type { RecordConsent };
 export type { RefusedGroup };
+export type { RelabelReply };
 export type { RenderedMessage };
+export type { Reply };
+export type { ReplyKind };
+export type { ReplyNotice };
+export type { ReplyRef };
 export type { ResolveUnconfirmed };
 export type { RowError };
 export type { SaveAccount };
 export type { SaveCampaign };
+export type { SaveMailbox };
 export type { SaveTemplate };
 export type { ScoreBreakdown };
 export type { ScoreSummary };
