@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use outreach_api::{Api, ApiConfig, ApiError, Caller};
+use outreach_api::{Api, ApiConfig, ApiError, ApiEvent, Caller};
 use tauri::{Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
 
 /// The event name the UI listens on.
 const EVENT: &str = "outreach://event";
@@ -54,6 +55,26 @@ fn data_dir_arg() -> Option<PathBuf> {
     None
 }
 
+/// A desktop notification for a person's reply. A desktop without a notification service
+/// only loses the pop-up: the inbox and its badge still show the reply.
+fn notify_reply(handle: &tauri::AppHandle, notice: &outreach_api::engine::ReplyNotice) {
+    let intent = notice.intent.as_str().replace('_', " ");
+    let body = if notice.actions.is_empty() {
+        intent
+    } else {
+        format!("{intent} ({})", notice.actions)
+    };
+    if let Err(e) = handle
+        .notification()
+        .builder()
+        .title(format!("Reply from {}", notice.prospect_name))
+        .body(body)
+        .show()
+    {
+        eprintln!("outreach-desk: notification: {e}");
+    }
+}
+
 /// Starts the app.
 pub fn run() {
     let opened = tauri::async_runtime::block_on(async {
@@ -77,6 +98,7 @@ pub fn run() {
     let mut engine = engine;
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(Backend(opened))
         .invoke_handler(handler())
         .setup(move |app| {
@@ -87,6 +109,9 @@ pub fn run() {
                     loop {
                         match rx.recv().await {
                             Ok(event) => {
+                                if let ApiEvent::Reply { notice } = &event {
+                                    notify_reply(&handle, notice);
+                                }
                                 let _ = handle.emit(EVENT, event);
                             }
                             // A slow UI misses some progress ticks; the next one catches up.

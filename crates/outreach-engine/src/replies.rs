@@ -410,7 +410,7 @@ fn referred(
         };
         let own = mail.from_address.as_deref() == Some(e.address.as_str())
             || prospect == Some(e.address.as_str())
-            || mail.to.iter().any(|t| *t == e.address);
+            || mail.to.contains(&e.address);
         if own || out.iter().any(|(a, _)| *a == e.address) {
             continue;
         }

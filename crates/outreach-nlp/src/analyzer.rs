@@ -7,6 +7,7 @@ use outreach_core::reply::Intent;
 use crate::embed::Embedder;
 use crate::error::NlpError;
 use crate::examples::{Example, shipped_examples};
+use crate::features::represent;
 use crate::intent_index::{Embedded, IntentIndex};
 use crate::model_files::ModelFiles;
 use crate::sentiment::lexicon_sentiment;
@@ -29,8 +30,9 @@ const CERTAIN: f32 = 1.0;
 /// Reads replies: VADER sentiment always, intent from the MiniLM embeddings when a model is
 /// loaded and from keyword rules otherwise.
 ///
-/// One analyzer serves the whole app (it is `Send + Sync`; run it with `spawn_blocking`,
-/// a batch takes milliseconds per reply), with one [`IntentIndex`] per workspace.
+/// One analyzer serves the whole app (it is `Send + Sync`; run it with `spawn_blocking`:
+/// with a model a reply takes 15–45 ms of CPU, its text and each of its sentences being
+/// embedded), with one [`IntentIndex`] per workspace.
 pub struct Analyzer {
     model: Option<Model>,
 }
@@ -56,7 +58,8 @@ impl Analyzer {
     }
 
     /// An analyzer with the model in `files`, run on `threads` threads (see [`Embedder`]
-    /// for what that bounds). Embeds the shipped examples once, which takes about a second.
+    /// for what that bounds). Embeds the shipped examples and their sentences once (about
+    /// 800 texts: some 11 s on one busy core in a release build).
     pub fn with_model(files: &ModelFiles, threads: usize) -> Result<Self, NlpError> {
         let embedder = Embedder::load(files, threads)?;
         let examples = shipped_examples();
@@ -91,30 +94,20 @@ impl Analyzer {
     /// affected.
     pub fn index_with(&self, corrections: &[Example]) -> Result<IntentIndex, NlpError> {
         let Some(model) = &self.model else {
-            let corrections: Vec<(String, Embedded)> = corrections
+            let texts: Vec<(String, Intent)> = corrections
                 .iter()
-                .map(|c| {
-                    let embedded = Embedded {
-                        embedding: Vec::new(),
-                        intent: c.intent,
-                    };
-                    (c.text.clone(), embedded)
-                })
+                .map(|c| (c.text.clone(), c.intent))
                 .collect();
-            return IntentIndex::build(0, &[], &corrections);
+            return Ok(IntentIndex::texts_only(&texts));
         };
-        let embedded = embed_examples(&model.embedder, corrections)?;
-        let corrections: Vec<(String, Embedded)> = corrections
-            .iter()
-            .map(|c| c.text.clone())
-            .zip(embedded)
-            .collect();
+        let corrections = embed_examples(&model.embedder, corrections)?;
         IntentIndex::build(model.embedder.dim(), &model.shipped, &corrections)
     }
 
     /// Sentiment and intent of each text (a reply's new text), in order. `index` is the
     /// workspace's classifier from [`Analyzer::index_with`]; `None` uses the shipped
-    /// examples alone.
+    /// examples alone, and so does an index built by an analyzer without a model (apart
+    /// from its corrected texts).
     ///
     /// Texts are not taken for automatic replies: use [`Analyzer::analyze_replies`] to pass
     /// what the headers say.
@@ -154,18 +147,15 @@ impl Analyzer {
             .collect();
         if !pending.is_empty() {
             if let Some(model) = &self.model {
-                let index = index.unwrap_or(&model.default_index);
-                if index.dim() != model.embedder.dim() {
-                    return Err(NlpError::Model {
-                        reason: "the intent index was built without this model; build it again \
-                                 with this analyzer's index_with"
-                            .into(),
-                    });
-                }
+                // An index built before the model was loaded only knows corrected texts
+                // (used above); the shipped examples still classify the rest.
+                let index = index
+                    .filter(|i| i.dim() == model.embedder.dim())
+                    .unwrap_or(&model.default_index);
                 let texts: Vec<&str> = pending.iter().map(|&i| replies[i].text).collect();
-                let embeddings = model.embedder.embed(&texts)?;
-                for (&i, embedding) in pending.iter().zip(&embeddings) {
-                    intents[i] = Some(index.classify(embedding));
+                let vectors = represent(&model.embedder, &texts)?;
+                for ((&i, text), vectors) in pending.iter().zip(&texts).zip(&vectors) {
+                    intents[i] = Some(index.classify(text, vectors));
                 }
             } else {
                 for &i in &pending {
@@ -217,13 +207,153 @@ impl Analyzer {
 
 fn embed_examples(embedder: &Embedder, examples: &[Example]) -> Result<Vec<Embedded>, NlpError> {
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-    let embeddings = embedder.embed(&texts)?;
-    Ok(embeddings
+    let vectors = represent(embedder, &texts)?;
+    Ok(vectors
         .into_iter()
         .zip(examples)
-        .map(|(embedding, e)| Embedded {
-            embedding,
+        .map(|(vectors, e)| Embedded {
+            text: e.text.clone(),
+            vectors,
             intent: e.intent,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::tiny_model;
+
+    const fn assert_send_sync<T: Send + Sync>() {}
+    const _: () = assert_send_sync::<Analyzer>();
+    const _: () = assert_send_sync::<IntentIndex>();
+
+    fn in_range(a: &Analysis) -> bool {
+        (-1.0..=1.0).contains(&a.sentiment) && (0.0..=1.0).contains(&a.confidence)
+    }
+
+    #[test]
+    fn rules_only_reads_intent_from_phrases_with_low_confidence() {
+        let analyzer = Analyzer::rules_only();
+        assert!(!analyzer.has_model());
+        assert!(analyzer.embedder().is_none());
+        let out = analyzer
+            .analyze(
+                &[
+                    "Sounds great, I'd love to hop on a call!",
+                    "Please remove me from your list.",
+                    "What's the commission?",
+                    "   ",
+                ],
+                None,
+            )
+            .expect("analyze");
+        let intents: Vec<Intent> = out.iter().map(|a| a.intent).collect();
+        assert_eq!(
+            intents,
+            [
+                Intent::Interested,
+                Intent::Unsubscribe,
+                Intent::Question,
+                Intent::Other
+            ]
+        );
+        assert!(out.iter().all(in_range));
+        assert!(out[0].sentiment > 0.5, "{:?}", out[0]);
+        assert!(out[0].confidence < 0.7);
+        assert!(out[1].confidence > 0.9);
+    }
+
+    #[test]
+    fn the_auto_reply_flag_and_corrections_settle_the_intent() {
+        let analyzer = Analyzer::rules_only();
+        let index = analyzer
+            .index_with(&[
+                Example::new("Ping me in May", Intent::Interested),
+                Example::new("ping me   in may", Intent::NotInterested),
+            ])
+            .expect("index");
+        assert_eq!(index.corrections(), 1);
+        let out = analyzer
+            .analyze_replies(
+                &[
+                    ReplyInput {
+                        text: "Sounds great!",
+                        auto_reply: true,
+                    },
+                    ReplyInput {
+                        text: "PING me in May",
+                        auto_reply: false,
+                    },
+                ],
+                Some(&index),
+            )
+            .expect("analyze");
+        assert_eq!(out[0].intent, Intent::OutOfOffice);
+        assert_eq!(out[0].confidence, 1.0);
+        assert_eq!(
+            out[1].intent,
+            Intent::NotInterested,
+            "the later correction wins"
+        );
+        assert_eq!(out[1].confidence, 1.0);
+    }
+
+    #[test]
+    fn with_a_model_every_reply_gets_an_analysis_in_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let analyzer = Analyzer::with_model(&tiny_model(dir.path()), 1).expect("analyzer");
+        assert!(analyzer.has_model());
+        let texts = [
+            "Yes, let's set up a call next week.",
+            "Please remove me from your list.",
+            "I'm out of the office until Monday. For urgent matters contact ana@example.com.",
+            "",
+            "Who is this?",
+        ];
+        let out = analyzer.analyze(&texts, None).expect("analyze");
+        assert_eq!(out.len(), texts.len());
+        assert!(out.iter().all(in_range), "{out:?}");
+        assert_eq!(out[1].intent, Intent::Unsubscribe);
+        assert_eq!(out[3].intent, Intent::Other);
+        // The same texts one by one give the same answers: batching changes nothing.
+        for (text, batched) in texts.iter().zip(&out) {
+            let alone = analyzer.analyze(&[text], None).expect("analyze one");
+            assert_eq!(alone[0].intent, batched.intent, "{text}");
+            assert!(
+                (alone[0].confidence - batched.confidence).abs() < 1e-4,
+                "{text}"
+            );
+        }
+        assert!(analyzer.analyze(&[], None).expect("nothing").is_empty());
+    }
+
+    #[test]
+    fn a_workspace_correction_wins_over_the_shipped_examples() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let analyzer = Analyzer::with_model(&tiny_model(dir.path()), 1).expect("analyzer");
+        let text = "Out of office until the 22nd.";
+        assert!(shipped_examples().iter().any(|e| e.text == text));
+        let index = analyzer
+            .index_with(&[Example::new(text, Intent::Referral)])
+            .expect("index");
+        assert_eq!(index.corrections(), 1);
+        // (How many shipped examples it replaces depends on the model: the random one
+        // finds most texts alike.)
+        assert!(index.len() <= shipped_examples().len() + 1);
+        // Not the same text, but the same meaning to the model: the correction decides.
+        let out = analyzer
+            .analyze(&["Out of office until the 22nd!"], Some(&index))
+            .expect("analyze");
+        assert_eq!(out[0].intent, Intent::Referral);
+        // An index built without the model still applies its corrected texts.
+        let texts_only = Analyzer::rules_only()
+            .index_with(&[Example::new("hello there", Intent::Question)])
+            .expect("index");
+        let out = analyzer
+            .analyze(&["Hello   there", "Please remove me"], Some(&texts_only))
+            .expect("analyze");
+        assert_eq!(out[0].intent, Intent::Question);
+        assert_eq!(out[1].intent, Intent::Unsubscribe);
+    }
 }

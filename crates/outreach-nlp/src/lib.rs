@@ -13,6 +13,28 @@
 //! The caller strips quoted history and signatures first
 //! ([`outreach_core::reply::new_text`]) and handles signed unsubscribe tokens itself; the
 //! auto-reply headers it sees go in [`ReplyInput::auto_reply`].
+//!
+//! # How intent is classified, and why this way
+//!
+//! A softmax (multinomial logistic regression) head, trained when an [`IntentIndex`] is
+//! built, over three blocks: the reply's MiniLM embedding, the mean of its sentences'
+//! embeddings, and keyword cue families (absence, someone else, refusal, asking, going
+//! ahead, removal, machine acknowledgement, thanks, a link, an end date, an email address,
+//! a reply opening with "no"). A plain request to be removed overrides it. Measured on the
+//! held-out split of `data/intents.jsonl` (134 replies) with the real model, rules on top:
+//!
+//! | classifier | held-out accuracy |
+//! | --- | --- |
+//! | k nearest neighbours, cosine, similarity-weighted votes, k = 1…15 | 0.59–0.66 |
+//! | nearest intent centroid | 0.75–0.76 |
+//! | softmax head on the embedding | 0.78–0.79 |
+//! | + keyword rules' verdict as a feature | 0.83 |
+//! | + cue families | 0.89 |
+//! | + sentence-mean embedding (this crate) | 0.925 |
+//!
+//! Over eight further random 70/30 splits of all 446 replies the chosen head averages
+//! 0.92. The cue lists were written from the `train` split; misses left are mostly
+//! replies in languages MiniLM does not read and "other" replies that look like questions.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -201,42 +201,6 @@ pub(crate) fn has_email_address(text: &str) -> bool {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_rule_on_a_plain_case() {
-        let cases = [
-            ("Please remove me from your list.", Intent::Unsubscribe),
-            ("I'm out of the office until Monday.", Intent::OutOfOffice),
-            (
-                "Please talk to my colleague anna@brand.example, she runs partnerships.",
-                Intent::Referral,
-            ),
-            ("Not interested, thanks.", Intent::NotInterested),
-            ("What is your commission rate?", Intent::Question),
-            ("how does the payout work", Intent::Question),
-            ("Sounds good, let's talk next week.", Intent::Interested),
-            ("Who gave you my address", Intent::Question),
-            ("ok", Intent::Other),
-        ];
-        for (text, want) in cases {
-            assert_eq!(rule_intent(text).0, want, "{text}");
-        }
-    }
-
-    #[test]
-    fn a_referral_needs_an_address_and_removal_is_surest() {
-        assert_ne!(rule_intent("Please contact us later").0, Intent::Referral);
-        let (intent, confidence) = rule_intent("unsubscribe");
-        assert_eq!(intent, Intent::Unsubscribe);
-        assert!(confidence > rule_intent("Sounds good!").1);
-        assert!(has_email_address("write to <a.b@c.example>."));
-        assert!(!has_email_address("meet @ noon"));
-    }
-}
-
 /// Cue families the intent classifier weighs beside the embedding, each 0 or 1. A cue is
 /// evidence, not a verdict: "until" is in absence notices and in refusals ("not until next
 /// year"); the trained head learns how much each one counts.
@@ -555,4 +519,82 @@ pub(crate) fn cues(text: &str) -> [f32; CUES] {
         Some("no" | "nope" | "nah" | "nein" | "non")
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rule_on_a_plain_case() {
+        let cases = [
+            ("Please remove me from your list.", Intent::Unsubscribe),
+            ("I'm out of the office until Monday.", Intent::OutOfOffice),
+            (
+                "Please talk to my colleague anna@brand.example, she runs partnerships.",
+                Intent::Referral,
+            ),
+            ("Not interested, thanks.", Intent::NotInterested),
+            ("What is your commission rate?", Intent::Question),
+            ("how does the payout work", Intent::Question),
+            ("Sounds good, let's talk next week.", Intent::Interested),
+            ("Who gave you my address", Intent::Question),
+            ("ok", Intent::Other),
+        ];
+        for (text, want) in cases {
+            assert_eq!(rule_intent(text).0, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_referral_needs_an_address_and_removal_is_surest() {
+        assert_ne!(rule_intent("Please contact us later").0, Intent::Referral);
+        let (intent, confidence) = rule_intent("unsubscribe");
+        assert_eq!(intent, Intent::Unsubscribe);
+        assert!(confidence > rule_intent("Sounds good!").1);
+        assert!(has_email_address("write to <a.b@c.example>."));
+        assert!(!has_email_address("meet @ noon"));
+    }
+
+    #[test]
+    fn more_ways_of_asking_to_be_removed_settle_it() {
+        for text in [
+            "Remove.",
+            "STOP",
+            "Please add me to your do-not-contact list.",
+            "Bitte entfernen Sie mich aus Ihrem Verteiler.",
+            "No me escribáis más.",
+        ] {
+            assert_eq!(
+                settled_intent(text).map(|s| s.0),
+                Some(Intent::Unsubscribe),
+                "{text}"
+            );
+        }
+        for text in [
+            "Stop by our booth!",
+            "Removed the typo, thanks.",
+            "Yes, send the contract.",
+        ] {
+            assert_eq!(settled_intent(text), None, "{text}");
+        }
+        let long = format!("{} delete my", "word ".repeat(80));
+        assert_eq!(settled_intent(&long), None);
+    }
+
+    #[test]
+    fn cues_mark_their_families() {
+        let absent = cues("Hello");
+        assert_eq!(absent.len(), CUES);
+        let ooo = cues("Je suis en congé jusqu'au 5 mai. Contactez claire@example.org.");
+        assert_eq!(ooo[0], 1.0, "absence");
+        assert_eq!(ooo[1], 1.0, "someone else");
+        assert_eq!(ooo[CUE_FAMILIES.len()], 1.0, "an address");
+        assert_eq!(cues("No.")[CUES - 1], 1.0, "opens with no");
+        assert!(
+            cues("What's the rate?")[3] == 1.0 && absent[3] == 0.0,
+            "asking"
+        );
+        assert!(cues("ok").iter().all(|c| *c == 0.0 || *c == 1.0));
+    }
 }

@@ -3,8 +3,12 @@ import type {
 	FactorId,
 	Field,
 	ImportPhase,
+	Intent,
 	LawfulBasis,
+	MailboxAuth,
+	MailboxSecurity,
 	ProspectStatus,
+	ReplyKind,
 	SmtpSecurityMode,
 	SortField,
 	SourceType,
@@ -36,6 +40,11 @@ export const STATUS_LABELS: Record<ProspectStatus, string> = {
 	unsubscribed: 'Unsubscribed',
 	bounced: 'Bounced'
 };
+
+/** A prospect status as a string (`Reply.prospect_status`) for people; unknown ones as they are. */
+export function statusLabel(status: string): string {
+	return Object.hasOwn(STATUS_LABELS, status) ? STATUS_LABELS[status as ProspectStatus] : status.replaceAll('_', ' ');
+}
 
 export const SOURCE_LABELS: Record<SourceType, string> = {
 	linkedin_export: 'LinkedIn export',
@@ -148,6 +157,22 @@ export function formatDate(iso: string): string {
 	return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString();
 }
 
+/** A calendar date (`YYYY-MM-DD`) in the user's locale, read as that day wherever the user is. */
+export function formatDay(date: string): string {
+	const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+	if (!m) return formatDate(date);
+	return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).toLocaleDateString();
+}
+
+/** A time for a list: the time of day when it is today, else the date. */
+export function formatShortDateTime(iso: string, now: Date = new Date()): string {
+	const d = new Date(iso);
+	if (Number.isNaN(d.getTime())) return iso;
+	return d.toDateString() === now.toDateString()
+		? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+		: d.toLocaleDateString();
+}
+
 export function formatBytes(n: number): string {
 	if (n < 1024) return `${n} B`;
 	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
@@ -211,3 +236,77 @@ export function customKey(header: string): string {
 	if (/^[0-9]/.test(key)) key = `_${key}`;
 	return key;
 }
+
+/** Every intent, in the order the inbox offers them. */
+export const INTENTS: readonly Intent[] = [
+	'interested',
+	'question',
+	'referral',
+	'out_of_office',
+	'not_interested',
+	'unsubscribe',
+	'other'
+];
+
+export const INTENT_LABELS: Record<Intent, string> = {
+	interested: 'Interested',
+	question: 'Question',
+	not_interested: 'Not interested',
+	unsubscribe: 'Unsubscribe',
+	out_of_office: 'Out of office',
+	referral: 'Referral',
+	other: 'Other'
+};
+
+export const REPLY_KIND_LABELS: Record<ReplyKind, string> = {
+	human: 'Written by a person',
+	auto_reply: 'Automatic reply',
+	bounce: 'Bounce',
+	complaint: 'Spam complaint'
+};
+
+/** Where an intent came from (`Reply.intent_source`). */
+export const INTENT_SOURCE_LABELS: Record<string, string> = {
+	rules: 'rules',
+	lexicon: 'word list',
+	model: 'language model',
+	user: 'set by you'
+};
+
+/** An intent source for people; unknown ones as they are. */
+export function intentSourceLabel(source: string): string {
+	return Object.hasOwn(INTENT_SOURCE_LABELS, source) ? INTENT_SOURCE_LABELS[source] : source.replaceAll('_', ' ');
+}
+
+/** How a reply was tied to its prospect (`Reply.matched_by`). */
+export const MATCHED_BY_LABELS: Record<string, string> = {
+	thread: 'answers our message',
+	sender: 'from the prospect’s address',
+	token: 'unsubscribe link in our message',
+	bounce: 'bounce of our message'
+};
+
+export function matchedByLabel(by: string): string {
+	return Object.hasOwn(MATCHED_BY_LABELS, by) ? MATCHED_BY_LABELS[by] : by;
+}
+
+/** A sentiment in -1..1 for people. */
+export function sentimentLabel(s: number): string {
+	const word = s >= 0.25 ? 'Positive' : s <= -0.25 ? 'Negative' : 'Neutral';
+	return `${word} (${s > 0 ? '+' : ''}${s.toFixed(2)})`;
+}
+
+/** A confidence in 0..1 as a percentage. */
+export function formatConfidence(c: number): string {
+	return `${Math.round(Math.min(1, Math.max(0, c)) * 100)}%`;
+}
+
+export const MAILBOX_SECURITY_LABELS: Record<MailboxSecurity, string> = {
+	implicit_tls: 'TLS (port 993)',
+	plain_loopback: 'No TLS (only to this computer)'
+};
+
+export const MAILBOX_AUTH_LABELS: Record<MailboxAuth, string> = {
+	password: 'Password or app password',
+	xoauth2: 'OAuth 2 access token (XOAUTH2)'
+};

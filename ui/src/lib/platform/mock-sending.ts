@@ -215,6 +215,80 @@ export class MockSending {
 		return { ...m };
 	}
 
+	// ---- for the inbox mock (what the reply poller does to the outbox) ------------
+
+	/** An account, or undefined when there is none with that id. */
+	findAccount(id: number): SenderAccount | undefined {
+		return this.accounts.find((a) => a.id === id);
+	}
+
+	/** A campaign's name, or null when there is none with that id. */
+	campaignName(id: number): string | null {
+		return this.campaigns.find((c) => c.id === id)?.fields.name ?? null;
+	}
+
+	/** The campaign and account of the latest message to a prospect, if any. */
+	latestMessageTo(prospectId: number): { campaign_id: number | null; account_id: number | null } | null {
+		const m = [...this.messages].reverse().find((x) => x.prospect_id === prospectId);
+		if (!m) return null;
+		const c = this.campaigns.find((x) => x.id === m.campaign_id);
+		return { campaign_id: m.campaign_id, account_id: c?.fields.account_id ?? null };
+	}
+
+	/**
+	 * A reply stops a prospect's sequences: their queued messages are cancelled. Returns
+	 * whether they were in a sequence and how many messages were cancelled.
+	 */
+	stopSequencesFor(prospectId: number): { enrolled: boolean; cancelled: number } {
+		const enrolled = this.enrolments.some((e) => e.prospect_id === prospectId);
+		const cancelled = this.cancelQueued(prospectId, 'the recipient replied');
+		return { enrolled, cancelled };
+	}
+
+	/** An absence moves a prospect's queued messages after `afterIso`; returns how many moved. */
+	postponeFor(prospectId: number, afterIso: string): number {
+		let n = 0;
+		for (const m of this.messages)
+			if (m.prospect_id === prospectId && m.status === 'queued') {
+				if (m.due_at < afterIso) m.due_at = afterIso;
+				n++;
+			}
+		return n;
+	}
+
+	/** A hard bounce: queued messages to the prospect are cancelled, the sent one bounced. */
+	bounceFor(prospectId: number, status: string | null): number {
+		const cancelled = this.cancelQueued(prospectId, 'the address bounced');
+		const sent = [...this.messages].reverse().find((m) => m.prospect_id === prospectId && m.status === 'sent');
+		if (sent) {
+			sent.status = 'bounced';
+			sent.last_error = status;
+		}
+		return cancelled;
+	}
+
+	/** Opts a prospect out as the core does; returns how many queued messages were cancelled. */
+	optOut(prospectId: number, evidence: string): number {
+		const p = this.host.prospect(prospectId);
+		p.status = 'unsubscribed';
+		p.updated_at = this.host.now();
+		const n = this.cancelQueued(p.id, 'the recipient opted out');
+		this.addConsentEvent(p.id, 'opt_out', null, evidence);
+		this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`);
+		return n;
+	}
+
+	private cancelQueued(prospectId: number, why: string): number {
+		let n = 0;
+		for (const m of this.messages)
+			if (m.prospect_id === prospectId && m.status === 'queued') {
+				m.status = 'cancelled';
+				m.last_error = why;
+				n++;
+			}
+		return n;
+	}
+
 	// ---- internals ----------------------------------------------------------------
 
 	private campaign(id: number): Campaign {
@@ -488,17 +562,7 @@ export class MockSending {
 		consent_history: (args) => this.consent.filter((c) => c.prospect_id === args.id).map(({ prospect_id: _p, ...rest }) => rest),
 		opt_out_prospect: (args) => {
 			const p = this.host.prospect(args.id);
-			p.status = 'unsubscribed';
-			p.updated_at = this.host.now();
-			let n = 0;
-			for (const m of this.messages)
-				if (m.prospect_id === p.id && m.status === 'queued') {
-					m.status = 'cancelled';
-					m.last_error = 'the recipient opted out';
-					n++;
-				}
-			this.addConsentEvent(p.id, 'opt_out', null, 'opted out by a person');
-			this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`);
+			const n = this.optOut(p.id, 'opted out by a person');
 			this.host.changed('prospects', p.workspace_id);
 			if (n > 0) this.host.changed('campaigns', p.workspace_id);
 			return n;

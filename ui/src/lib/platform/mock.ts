@@ -29,6 +29,7 @@ import { customKey } from '$lib/labels';
 import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
 import type { Backend } from './backend';
 import { csvCell, parseCsv } from './csv';
+import { MockInbox } from './mock-inbox';
 import { MockSending } from './mock-sending';
 
 type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
@@ -236,10 +237,36 @@ export class MockBackend implements Backend {
 		now: () => this.now()
 	});
 
+	/** Reply mailboxes, replies and the classifier; tests seed replies and play the poller through it. */
+	readonly inbox = new MockInbox({
+		workspace: (id) => this.workspace(id),
+		prospect: (id) => this.prospect(id),
+		findProspect: (id) => this.prospects.get(id),
+		findAccount: (id) => this.sending.findAccount(id),
+		campaignName: (id) => this.sending.campaignName(id),
+		latestMessageTo: (id) => this.sending.latestMessageTo(id),
+		stopSequencesFor: (id) => this.sending.stopSequencesFor(id),
+		postponeFor: (id, after) => this.sending.postponeFor(id, after),
+		bounceFor: (id, status) => this.sending.bounceFor(id, status),
+		optOut: (id, why) => this.sending.optOut(id, why),
+		changed: (entity, ws) => this.changed(entity, ws),
+		log: (ws, action, summary) => this.log(ws, action, summary),
+		emit: (e) => this.emit(e),
+		now: () => this.now()
+	});
+
 	constructor(opts: MockOptions = {}) {
 		this.latencyMs = opts.latencyMs ?? 0;
 		this.importStepMs = opts.importStepMs ?? 0;
-		if ((opts.sendStepMs ?? 0) > 0) setInterval(() => this.sending.sendNext(), opts.sendStepMs);
+		const step = opts.sendStepMs ?? 0;
+		if (step > 0) {
+			this.inbox.modelStepMs = 400;
+			setInterval(() => {
+				const m = this.sending.sendNext();
+				// Now and then someone answers, so the preview's inbox fills up too.
+				if (m?.status === 'sent' && m.id % 3 === 0) setTimeout(() => this.previewReply(m.prospect_id), step * 2);
+			}, step);
+		}
 	}
 
 	/** A mock with a sample CSV registered, for the browser preview. */
@@ -853,16 +880,18 @@ export class MockBackend implements Backend {
 				p.score_breakdown = scoreProspect(p, ws.scoring);
 				p.score = p.score_breakdown.total;
 			}
-			this.seedDemoSending(ws);
+			const demo = this.seedDemoSending(ws);
+			this.seedDemoReplies(demo, people);
 			this.log(ws.id, 'demo.load', `Loaded the demo workspace “${ws.name}” with ${people.length} prospects.`);
 			this.changed('workspaces', ws.id);
 			return ws;
 		},
-		...this.sending.handlers
+		...this.sending.handlers,
+		...this.inbox.handlers
 	};
 
 	/** Give the demo workspace an account, templates and a draft campaign to try sending with. */
-	private seedDemoSending(ws: Workspace): void {
+	private seedDemoSending(ws: Workspace): { account_id: number; campaign_id: number } {
 		const account = this.sending.seedAccount(ws.id, 'Demo sender', 40);
 		const intro = this.sending.seedTemplate(
 			ws.id,
@@ -876,7 +905,7 @@ export class MockBackend implements Backend {
 			'Re: Partnering with {{ company }}?',
 			'Hi {{ first_name }}, just bringing this back to the top of your inbox.\n\n{{ sender_name }}\n{{ opt_out }}'
 		);
-		this.sending.seedCampaign(ws.id, {
+		const campaign = this.sending.seedCampaign(ws.id, {
 			name: 'Spring partners',
 			account_id: account.id,
 			steps: [
@@ -884,5 +913,57 @@ export class MockBackend implements Backend {
 				{ delay_business_days: 3, condition: 'no_reply', template_ids: [follow.id] }
 			]
 		});
+		this.inbox.seedMailbox(account.id, { host: 'imap.example.com', username: 'alex' });
+		this.inbox.pollMailbox(account.id);
+		return { account_id: account.id, campaign_id: campaign.id };
+	}
+
+	/** A few replies in the demo workspace: a question (read), an absence and an interested one (unread). */
+	private seedDemoReplies(demo: { account_id: number; campaign_id: number }, people: Prospect[]): void {
+		const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+		const from = { account_id: demo.account_id, campaign_id: demo.campaign_id, subject: 'Re: Partnering with your company?' };
+		const [question, away, keen] = [people[7], people[13], people[1]];
+		this.inbox.seedReply({
+			...from,
+			prospect_id: question.id,
+			text: `Hi Alex,\n\nhow does the tracking work for sales that happen in our app rather than on the website?\n\nThanks,\n${question.first_name}`,
+			received_at: ago(26),
+			read: true
+		});
+		const back = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+		this.inbox.seedReply({
+			...from,
+			prospect_id: away.id,
+			kind: 'auto_reply',
+			subject: 'Automatic reply: Partnering with your company?',
+			text: `I am out of the office until ${back} with limited access to e-mail. For urgent matters please call the front desk.`,
+			return_date: back,
+			received_at: ago(5)
+		});
+		this.inbox.seedReply({
+			...from,
+			prospect_id: keen.id,
+			text: `Hi Alex,\n\nthanks for reaching out, this sounds interesting. Could you send over the commission details and a sample contract?\n\nBest,\n${keen.first_name}`,
+			html:
+				'<div style="font-family:sans-serif"><p>Hi Alex,</p><p>thanks for reaching out, this <b>sounds interesting</b>. ' +
+				'Could you send over the commission details and a sample contract?</p><p>Best,<br>' +
+				`${keen.first_name ?? ''}</p></div>`,
+			received_at: ago(1)
+		});
+	}
+
+	/** The browser preview's stand-in for a person answering a message. */
+	private previewReply(prospectId: number): void {
+		const texts = [
+			'Sounds interesting! Can you tell me more about the commission?',
+			'Thanks, but we are not interested at the moment.',
+			'What is the cookie duration for the programme?',
+			'Please contact my colleague Sam (sam@partner.example), who is in charge of affiliates.'
+		];
+		try {
+			this.inbox.receiveReply({ prospect_id: prospectId, text: texts[this.seq.audit % texts.length] });
+		} catch {
+			// the prospect may be gone by now; the preview just skips it
+		}
 	}
 }

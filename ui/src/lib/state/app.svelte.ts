@@ -1,8 +1,18 @@
 import { getContext, setContext } from 'svelte';
-import type { ApiError, ApiEvent, ChangedEntity, EngineStatus, ErrorCode, ImportPhase, Workspace } from '$lib/generated/commands';
+import type {
+	ApiError,
+	ApiEvent,
+	ChangedEntity,
+	EngineStatus,
+	ErrorCode,
+	ImportPhase,
+	ReplyNotice,
+	Workspace
+} from '$lib/generated/commands';
+import { INTENT_LABELS } from '$lib/labels';
 import { isFatal, isInline, toApiError, type Backend } from '$lib/platform/backend';
 
-export type View = 'prospects' | 'campaigns' | 'templates' | 'accounts' | 'audit' | 'settings';
+export type View = 'prospects' | 'campaigns' | 'inbox' | 'templates' | 'accounts' | 'audit' | 'settings';
 
 export const LAST_WORKSPACE_KEY = 'outreach-desk.last-workspace';
 
@@ -17,6 +27,13 @@ export interface Progress {
 	phase: ImportPhase;
 	done: number;
 	total: number;
+}
+
+/** How far a download of the reply model is. */
+export interface ModelProgress {
+	done: number;
+	/** Null when the server did not say. */
+	total: number | null;
 }
 
 export interface AppOptions {
@@ -38,7 +55,13 @@ export class AppState {
 	/** The latest error that belongs to no form. */
 	banner = $state<ApiError | null>(null);
 	/** Bumped whenever the backend says an entity of the current workspace changed. */
-	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0, campaigns: 0 });
+	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0, campaigns: 0, replies: 0 });
+	/** Replies people wrote in the current workspace that nobody opened yet. */
+	unread = $state(0);
+	/** A reply the inbox should open (set by a toast's "Open"); the inbox takes it and clears it. */
+	openReplyId = $state<number | null>(null);
+	/** The reply model's download, while one runs. */
+	modelProgress = $state<ModelProgress | null>(null);
 	/** What the sending engine reports; null until the first answer. */
 	engine = $state<EngineStatus | null>(null);
 	progress = $state<Progress | null>(null);
@@ -106,6 +129,8 @@ export class AppState {
 	select(id: number | null): void {
 		if (id === this.currentId) return;
 		this.currentId = id;
+		this.unread = 0;
+		void this.loadUnread();
 		if (id !== null) {
 			try {
 				localStorage.setItem(LAST_WORKSPACE_KEY, String(id));
@@ -113,6 +138,28 @@ export class AppState {
 				// storage may be unavailable; remembering is a convenience
 			}
 		}
+	}
+
+	/** Ask for the current workspace's unread count; an answer for a workspace left meanwhile is dropped. */
+	async loadUnread(): Promise<void> {
+		const wsId = this.currentId;
+		if (wsId === null) {
+			this.unread = 0;
+			return;
+		}
+		try {
+			const n = await this.backend.call('unread_replies', { workspace_id: wsId });
+			if (this.currentId === wsId) this.unread = n;
+		} catch (e) {
+			this.report(e);
+		}
+	}
+
+	/** Show a reply in the inbox (switching to its workspace if needed). */
+	openReply(workspaceId: number, replyId: number): void {
+		if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
+		this.openReplyId = replyId;
+		this.view = 'inbox';
 	}
 
 	/** Put a workspace the backend returned into the list and select it. */
@@ -155,8 +202,30 @@ export class AppState {
 			this.engine = e.status;
 			return;
 		}
+		if (e.kind === 'model_progress') {
+			this.modelProgress = { done: e.done, total: e.total };
+			return;
+		}
+		if (e.kind === 'reply') {
+			this.replyArrived(e.notice);
+			return;
+		}
 		if (e.entity === 'workspaces') void this.loadWorkspaces();
-		if (e.workspace_id === null || e.workspace_id === this.currentId) this.versions[e.entity]++;
+		if (e.workspace_id === null || e.workspace_id === this.currentId) {
+			this.versions[e.entity]++;
+			if (e.entity === 'replies') void this.loadUnread();
+		}
+	}
+
+	/** A person replied: tell the user when it is in the workspace they are looking at. */
+	private replyArrived(n: ReplyNotice): void {
+		if (n.workspace_id !== this.currentId) return;
+		this.toast(`New reply from ${n.prospect_name}: ${INTENT_LABELS[n.intent] ?? n.intent}`, {
+			label: 'Open',
+			testid: 'toast-open-reply',
+			run: () => this.openReply(n.workspace_id, n.reply_id)
+		});
+		void this.loadUnread();
 	}
 
 	toast(message: string, action: Toast['action'] = null): number {
