@@ -13,9 +13,10 @@ app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev li
 # postfix ships smtp-sink (the SMTP server the sending tests and benchmark deliver to); it is
 # installed unconfigured and never started as a mail system.
 # dovecot-imapd is the IMAP server the reply tests start with a private config on a loopback
-# port (the tests never use the system service the package sets up).
+# port (the tests never use the system service the package sets up); dunst is the desktop
+# notification service the end-to-end test reads the app's notifications from.
 test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix
-  dovecot-imapd)
+  dovecot-imapd dunst)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/outreach-desk/target}"
 export SQLX_OFFLINE=true
+# Every run builds a fresh clone once: incremental caches would only pile up in the shared
+# target folder (tens of GB over a few runs) without speeding anything up.
+export CARGO_INCREMENTAL=0
 export NO_AT_BRIDGE=1
 step() { printf '\n== %s\n' "$*"; }
 

@@ -131,6 +131,7 @@ impl Api {
                 .set_mailbox_secret_flag(args.account_id, true)
                 .await?;
         }
+        self.poke_engine();
         self.changed(Some(mailbox.workspace_id), ChangedEntity::Campaigns);
         Ok(self
             .store
@@ -145,6 +146,7 @@ impl Api {
         self.store
             .remove_mailbox(args.account_id, self.config.actor())
             .await?;
+        self.poke_engine();
         self.changed(Some(account.workspace_id), ChangedEntity::Campaigns);
         Ok(1)
     }
@@ -202,6 +204,18 @@ impl Api {
                 },
             },
         )
+    }
+
+    /// Lets a running engine's reply poller see changed mailbox settings at once.
+    fn poke_engine(&self) {
+        let engine = self
+            .engine
+            .lock()
+            .ok()
+            .and_then(|e| e.as_ref().and_then(std::sync::Weak::upgrade));
+        if let Some(engine) = engine {
+            engine.mailboxes_changed();
+        }
     }
 
     /// The workspace's replies, newest first.

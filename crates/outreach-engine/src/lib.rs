@@ -196,6 +196,8 @@ pub struct Engine {
     /// New human replies.
     replies: tokio::sync::broadcast::Sender<ReplyNotice>,
     classifier: classifier::Classifier,
+    /// Woken when mailbox settings change, so that watchers start or reconnect at once.
+    mailboxes_changed: tokio::sync::Notify,
     transports: Mutex<HashMap<i64, Arc<transport::Transport>>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
@@ -237,6 +239,7 @@ impl Engine {
             changes,
             replies,
             classifier: classifier::Classifier::new(),
+            mailboxes_changed: tokio::sync::Notify::new(),
             transports: Mutex::new(HashMap::new()),
             account_wait: Mutex::new(HashMap::new()),
         }
@@ -256,6 +259,12 @@ impl Engine {
     /// Follows new human replies (for notifications and the inbox).
     pub fn replies(&self) -> tokio::sync::broadcast::Receiver<ReplyNotice> {
         self.replies.subscribe()
+    }
+
+    /// Tells the reply poller that mailbox settings changed: a new mailbox gets its watcher,
+    /// and a changed one reconnects, without waiting for the next rescan.
+    pub fn mailboxes_changed(&self) {
+        self.mailboxes_changed.notify_waiters();
     }
 
     /// Classifies with `analyzer` from now on (the app loads the model when its files are

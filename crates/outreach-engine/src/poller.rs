@@ -56,6 +56,7 @@ impl Engine {
                     running.remove(&account);
                 }
                 () = tokio::time::sleep(self.config.mailbox_rescan) => {}
+                () = self.mailboxes_changed.notified() => {}
                 _ = stop.changed() => {}
             }
         }
@@ -122,8 +123,12 @@ impl Engine {
                 self.config.poll_interval
             };
             let mut stop = shutdown.clone();
+            let changed = self.mailboxes_changed.notified();
             let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => {}
+                    () = changed => {}
+                }
             };
             match current.wait(wait, stopped).await {
                 Ok(s) => session = Some((s, mailbox)),

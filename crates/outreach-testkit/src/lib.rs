@@ -2,10 +2,12 @@
 //! never mocks. Only ever a dev-dependency.
 
 pub mod dovecot;
+pub mod notifications;
 pub mod prism;
 pub mod smtp_sink;
 
 pub use dovecot::Dovecot;
+pub use notifications::NotificationDaemon;
 pub use prism::PrismMock;
 pub use smtp_sink::{SmtpSink, strip_sink_headers};
 

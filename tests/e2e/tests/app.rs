@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use outreach_testkit::SmtpSink;
+use outreach_testkit::{Dovecot, NotificationDaemon, SmtpSink};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -381,7 +381,12 @@ async fn write_template(c: &Client, name: &str, subject: &str, body: &str) -> Re
 
 /// From an empty app to a running two-step campaign whose messages the engine sends to the
 /// SMTP server on `port`.
-async fn campaign(c: &Client, port: u16) -> Result<()> {
+async fn campaign(
+    c: &Client,
+    port: u16,
+    sink: std::sync::Arc<SmtpSink>,
+    mut dovecot: Dovecot,
+) -> Result<()> {
     click(c, "create-first-workspace").await?;
     fill(c, "ws-name", "Campaign Client").await?;
     fill(c, "ws-address", "1 Example Street, Sample Town").await?;
@@ -458,11 +463,34 @@ async fn campaign(c: &Client, port: u16) -> Result<()> {
     fill(c, "account-port", &port.to_string()).await?;
     fill(c, "account-from-name", "Alex Partner").await?;
     fill(c, "account-from-address", "alex@agency.example").await?;
+    // Three a minute: the first steps go at once, the follow-ups wait a minute in the outbox.
+    fill(c, "account-cap-minute", "3").await?;
     click(c, "account-save").await?;
     wait(c, &tid("account-item")).await?;
     click(c, "account-test").await?;
     wait_until("a successful connection test", || async {
         let r = wait(c, &tid("account-test-result")).await?;
+        Ok(r.attr("data-ok").await?.as_deref() == Some("true"))
+    })
+    .await?;
+
+    // Its replies arrive in a local IMAP mailbox.
+    fill(c, "mailbox-host", "127.0.0.1").await?;
+    fill(c, "mailbox-port", &dovecot.port().to_string()).await?;
+    choose(c, "mailbox-security", "No TLS (only to this computer)").await?;
+    fill(c, "mailbox-username", Dovecot::USER).await?;
+    fill(c, "mailbox-secret", Dovecot::PASSWORD).await?;
+    click(c, "mailbox-save").await?;
+    wait_until("the saved mailbox", || async {
+        Ok(!c
+            .find_all(Locator::Css(&tid("mailbox-remove")))
+            .await?
+            .is_empty())
+    })
+    .await?;
+    click(c, "mailbox-test").await?;
+    wait_until("a successful mailbox test", || async {
+        let r = wait(c, &tid("mailbox-test-result")).await?;
         Ok(r.attr("data-ok").await?.as_deref() == Some("true"))
     })
     .await?;
@@ -583,14 +611,71 @@ async fn campaign(c: &Client, port: u16) -> Result<()> {
         Ok(s == "Running" || s == "Completed")
     })
     .await?;
-    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_until("the three first steps sent", || async {
+        Ok(text_of(c, "progress-sent").await? == "3")
+    })
+    .await?;
+
+    // Ada answers her message while her follow-up waits in the outbox.
+    let to_ada = sink
+        .texts()
+        .into_iter()
+        .find(|m| header(m, "To").contains("ada@engines.example"))
+        .ok_or("no message reached Ada")?;
+    let ada_id = header(&to_ada, "Message-ID");
+    dovecot.deliver(
+        format!(
+            "From: Ada Lovelace <ada@engines.example>\r\nTo: alex@agency.example\r\n\
+             Subject: Re: A partnership, Ada?\r\nMessage-ID: <reply-1@engines.example>\r\n\
+             In-Reply-To: {ada_id}\r\nReferences: {ada_id}\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\n\
+             Yes, count us in! Please send over the details and the contract.\r\n\r\n\
+             On Tue, 24 Nov 2026, Alex Partner <alex@agency.example> wrote:\r\n\
+             > Hello Ada,\r\n"
+        )
+        .as_bytes(),
+    );
+    wait_until("the reply notification", || async {
+        toast_says(c, "New reply from Ada Lovelace: Interested").await
+    })
+    .await?;
+    click(c, "nav-inbox").await?;
+    wait_until("Ada's reply in the inbox", || async {
+        let items = c.find_all(Locator::Css(&tid("reply-item"))).await?;
+        Ok(
+            items.len() == 1
+                && items[0].attr("data-intent").await?.as_deref() == Some("interested"),
+        )
+    })
+    .await?;
+    click(c, "reply-item").await?;
+    wait_until("the reply's details", || async {
+        Ok(text_of(c, "reply-new-text").await?
+            == "Yes, count us in! Please send over the details and the contract.")
+    })
+    .await?;
+    let actions = text_of(c, "reply-actions").await?;
+    assert!(
+        actions.contains("sequence stopped; 1 queued step(s) cancelled"),
+        "{actions}"
+    );
+    assert!(
+        text_of(c, "reply-prospect-status")
+            .await?
+            .contains("Interested")
+    );
+
+    // The other two get their follow-ups after the minute; Ada's was cancelled.
+    click(c, "nav-campaigns").await?;
+    wait(c, &tid("campaign-title")).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if text_of(c, "progress-sent").await.unwrap_or_default() == "6" {
+        if text_of(c, "progress-sent").await.unwrap_or_default() == "5" {
             break;
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "6 sent expected, the panel shows {}",
+                "5 sent expected, the panel shows {}",
                 text_of(c, "campaign-progress").await?
             )
             .into());
@@ -659,13 +744,28 @@ async fn a_new_user_imports_searches_scores_and_reads_the_breakdown() {
 
 #[tokio::test]
 #[ignore = "drives the built app; run by scripts/test.sh"]
-async fn a_user_builds_a_two_step_campaign_and_its_messages_arrive() {
-    let sink = SmtpSink::start();
+async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops_one_sequence() {
+    let sink = std::sync::Arc::new(SmtpSink::start());
     let port = sink.port();
-    in_app("campaign", move |c| async move { campaign(&c, port).await }).await;
-    // Two steps to each of the three prospects with an address, each exactly once.
-    let messages = sink.wait_for(6, Duration::from_secs(30));
-    assert_eq!(messages.len(), 6);
+    let dovecot = Dovecot::start();
+    let notifications = NotificationDaemon::start();
+    let at_sink = std::sync::Arc::clone(&sink);
+    in_app("campaign", move |c| async move {
+        campaign(&c, port, at_sink, dovecot).await
+    })
+    .await;
+    // The reply also reached the desktop.
+    let shown = notifications.shown();
+    assert!(
+        shown
+            .iter()
+            .any(|n| n.starts_with("Reply from Ada Lovelace: interested")),
+        "{shown:?}"
+    );
+    // Two steps to each of the three prospects with an address, each exactly once, except
+    // Ada's follow-up: she replied before it went.
+    let messages = sink.wait_for(5, Duration::from_secs(30));
+    assert_eq!(messages.len(), 5);
     let mut seen = std::collections::HashSet::new();
     let mut to_ada = Vec::new();
     for m in sink.texts() {
@@ -680,7 +780,7 @@ async fn a_user_builds_a_two_step_campaign_and_its_messages_arrive() {
         }
         assert!(seen.insert((to, subject)), "a step arrived twice:\n{m}");
     }
-    assert_eq!(to_ada.len(), 2, "both steps reach Ada");
+    assert_eq!(to_ada.len(), 1, "only the first step reaches Ada");
     let (_, first) = to_ada
         .iter()
         .find(|(subject, _)| subject == "A partnership, Ada?")
