@@ -7,8 +7,11 @@
 //! - `send`: sends 2,000 personalised messages through the real engine to Postfix's
 //!   `smtp-sink`, and the same list with PyPI's `mailmerge`; measures the sink with
 //!   `smtp-source`.
+//! - `replies`: sentiment and intent accuracy next to Python's VADER and TextBlob, and 5,000
+//!   replies read from Dovecot, parsed and classified, next to imaplib + sentence-transformers.
 
 mod import;
+mod replies;
 mod send;
 
 fn main() -> anyhow::Result<()> {
@@ -16,8 +19,9 @@ fn main() -> anyhow::Result<()> {
     match name.as_str() {
         "import" => import::run(),
         "send" => send::run(),
+        "replies" => replies::run(),
         _ => {
-            eprintln!("usage: outreach-bench import|send");
+            eprintln!("usage: outreach-bench import|send|replies");
             std::process::exit(2);
         }
     }

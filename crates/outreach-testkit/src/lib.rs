@@ -1,5 +1,5 @@
-//! Test support shared by the project's test suites: real servers the tests start and stop,
-//! never mocks. Only ever a dev-dependency.
+//! Test support shared by the project's test suites and benchmarks: real servers they start
+//! and stop, never mocks. Never a dependency of anything shipped.
 
 pub mod dovecot;
 pub mod notifications;
