@@ -488,10 +488,21 @@ async fn campaign(
             .is_empty())
     })
     .await?;
-    click(c, "mailbox-test").await?;
+    // Saving reloads the account's panel, which can swallow a click made meanwhile: click
+    // again while no result shows and the button is enabled.
     wait_until("a successful mailbox test", || async {
-        let r = wait(c, &tid("mailbox-test-result")).await?;
-        Ok(r.attr("data-ok").await?.as_deref() == Some("true"))
+        if let Some(r) = c
+            .find_all(Locator::Css(&tid("mailbox-test-result")))
+            .await?
+            .first()
+        {
+            return Ok(r.attr("data-ok").await?.as_deref() == Some("true"));
+        }
+        let button = wait(c, &tid("mailbox-test")).await?;
+        if button.is_enabled().await? {
+            button.click().await?;
+        }
+        Ok(false)
     })
     .await?;
 
