@@ -175,10 +175,19 @@ impl Api {
         Ok(result?)
     }
 
-    /// Whether nothing is queued and no step is due now (for `outreach run --until-idle`).
-    pub async fn is_idle(&self) -> Result<bool, ApiError> {
+    /// Whether nothing is queued, no step is due now, and every polled mailbox has been read
+    /// (or has failed) since `since` (ISO 8601): for `outreach run --until-idle`, which must
+    /// not stop before it has looked for replies.
+    pub async fn is_idle(&self, since: &str) -> Result<bool, ApiError> {
         let now = outreach_engine::iso(jiff::Timestamp::now());
-        Ok(self.store.queued_count().await? == 0
+        let mailboxes_read = self
+            .store
+            .polled_mailboxes()
+            .await?
+            .iter()
+            .all(|m| m.polled_at.as_deref().is_some_and(|at| at >= since));
+        Ok(mailboxes_read
+            && self.store.queued_count().await? == 0
             && self.store.due_enrollments(&now, 1).await?.is_empty())
     }
 

@@ -123,7 +123,8 @@ enum Command {
     Model(crate::replies::ModelCommand),
     /// Run the engine until stopped (Ctrl-C or SIGTERM): sending, and reading replies.
     Run {
-        /// Stop once nothing is queued or due now (for scripts and cron).
+        /// Stop once nothing is queued or due now and every reply mailbox has been read (for
+        /// scripts and cron).
         #[arg(long)]
         until_idle: bool,
     },

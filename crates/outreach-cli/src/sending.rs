@@ -910,6 +910,7 @@ pub async fn consent(api: &Api, cmd: ConsentCommand, json: bool) -> Result<()> {
 /// send now).
 pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let started = outreach_api::engine::iso(jiff::Timestamp::now());
     let stopper = {
         let api = api.clone();
         let tx = tx.clone();
@@ -919,7 +920,7 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
                 tokio::select! {
                     _ = shutdown_signal() => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
-                        if until_idle && api.is_idle().await.unwrap_or(false) {
+                        if until_idle && api.is_idle(&started).await.unwrap_or(false) {
                             idle_checks += 1;
                             // Twice in a row: a pass may be between enqueue and claim.
                             if idle_checks >= 2 {

@@ -370,6 +370,50 @@ fn replies_are_read_matched_understood_and_acted_on() {
 }
 
 #[test]
+fn run_until_idle_reads_the_mailboxes_before_it_stops() {
+    let sink = Sink::start();
+    let mut dovecot = Dovecot::start();
+    let env = Env::new();
+    env.campaign_ready(
+        &sink,
+        "first_name,email,company\nAda,ada@analytical.example,Analytical Engines\n",
+    );
+    let port = dovecot.port().to_string();
+    env.ok_with_env(
+        &[
+            "mailbox",
+            "set",
+            "-w",
+            "Acme",
+            "sink",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "plain_loopback",
+            "--username",
+            Dovecot::USER,
+        ],
+        &[("OUTREACH_MAILBOX_SECRET", Dovecot::PASSWORD)],
+    );
+    env.started_campaign("Once", "sink");
+    env.ok(&["run", "--until-idle"]);
+    let (ada_id, _) = sent_to(&sink, "ada@analytical.example");
+    dovecot.deliver(&mail(
+        "Ada <ada@analytical.example>",
+        "Re: A partnership",
+        &format!("In-Reply-To: <{ada_id}>\r\n"),
+        "No thanks, this is not for us.\r\n",
+    ));
+    // Nothing to send: the run still reads the mailbox once before it stops.
+    env.ok(&["run", "--until-idle"]);
+    let replies = env.json(&["replies", "list", "-w", "Acme"]);
+    assert_eq!(replies.as_array().unwrap().len(), 1, "{replies:#}");
+    assert_eq!(replies[0]["matched_by"], "thread");
+}
+
+#[test]
 fn classify_prints_one_json_object_per_line() {
     let env = Env::new();
     let out = env.ok_with_stdin(
