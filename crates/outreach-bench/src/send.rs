@@ -152,36 +152,19 @@ fn mailmerge() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("OUTREACH_MAILMERGE") {
         return Ok(PathBuf::from(p));
     }
-    let home = std::env::var_os("HOME").context("HOME is not set")?;
-    let venv = Path::new(&home).join(".cache/outreach-desk/bench-venv");
+    let version_ok = |venv: &Path| {
+        Command::new(venv.join("bin/mailmerge"))
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains(MAILMERGE_VERSION))
+            .unwrap_or(false)
+    };
+    let venv = crate::venv::ensure(
+        "bench-venv",
+        &[&format!("mailmerge=={MAILMERGE_VERSION}")],
+        version_ok,
+    )?;
     let exe = venv.join("bin/mailmerge");
-    let version_ok = Command::new(&exe)
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains(MAILMERGE_VERSION))
-        .unwrap_or(false);
-    if !version_ok {
-        println!(
-            "installing mailmerge {MAILMERGE_VERSION} into {}",
-            venv.display()
-        );
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args([
-                    "install",
-                    "--quiet",
-                    &format!("mailmerge=={MAILMERGE_VERSION}"),
-                ])
-                .status()?
-                .success();
-        if !ok {
-            bail!("could not install mailmerge {MAILMERGE_VERSION} with pip");
-        }
-    }
     Ok(exe)
 }
 

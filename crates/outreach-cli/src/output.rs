@@ -104,3 +104,23 @@ impl Progress {
         }
     }
 }
+
+/// Prints a connection test (`ok: …` or `failed at STAGE: …`, or the JSON object) and fails
+/// the command when the test failed, so that scripts can branch on the exit status.
+pub fn connection_test(t: &outreach_api::AccountTest, json: bool) -> anyhow::Result<()> {
+    if json {
+        self::json(t)?;
+    } else if t.ok {
+        println!("ok: {}", t.message);
+    } else {
+        println!(
+            "failed at {}: {}",
+            t.stage.clone().unwrap_or_default(),
+            t.message
+        );
+    }
+    if !t.ok {
+        anyhow::bail!(ApiError::invalid(t.message.clone()));
+    }
+    Ok(())
+}

@@ -178,20 +178,7 @@ pub async fn mailbox(api: &Api, cmd: MailboxCommand, json: bool) -> Result<()> {
             let w = workspace(api, &ws).await?;
             let a = api.account_by_name(w.id, &account).await?;
             let t = api.test_mailbox(AccountRef { account_id: a.id }).await?;
-            if json {
-                output::json(&t)?;
-            } else if t.ok {
-                println!("ok: {}", t.message);
-            } else {
-                println!(
-                    "failed at {}: {}",
-                    t.stage.clone().unwrap_or_default(),
-                    t.message
-                );
-            }
-            if !t.ok {
-                anyhow::bail!(ApiError::invalid(t.message));
-            }
+            output::connection_test(&t, json)?;
         }
         MailboxCommand::Remove {
             workspace: ws,

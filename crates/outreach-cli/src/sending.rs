@@ -424,23 +424,7 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
             let w = workspace(api, &ws).await?;
             let a = api.account_by_name(w.id, &name).await?;
             let t = api.test_account(AccountRef { account_id: a.id }).await?;
-            if json {
-                output::json(&t)?;
-            } else if t.ok {
-                println!("ok: {}", t.message);
-            } else {
-                println!(
-                    "failed at {}: {}",
-                    t.stage.clone().unwrap_or_default(),
-                    t.message
-                );
-            }
-            if !t.ok {
-                anyhow::bail!(ApiError::new(
-                    outreach_api::ErrorCode::InvalidInput,
-                    t.message
-                ));
-            }
+            output::connection_test(&t, json)?;
         }
         AccountCommand::List { workspace: ws } => {
             let w = workspace(api, &ws).await?;

@@ -28,25 +28,7 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     let env = Env::new();
     env.campaign_ready(&sink, CSV);
 
-    env.ok(&[
-        "campaign",
-        "create",
-        "-w",
-        "Acme",
-        "Launch",
-        "--account",
-        "sink",
-        "--step",
-        "first",
-        "--step",
-        "follow@0",
-        "--days",
-        "mon,tue,wed,thu,fri,sat,sun",
-        "--window",
-        "00:00-24:00",
-        "--gap",
-        "0-0",
-    ]);
+    env.always_open_campaign("Launch", "sink", &["first", "follow@0"]);
     // Germany is consent-only by default: Jurgen has legitimate interest only.
     let preview = env.json(&["campaign", "enrol", "-w", "Acme", "Launch", "--dry-run"]);
     assert_eq!(preview["will_enrol"], 4, "{preview}");

@@ -115,50 +115,14 @@ fn replies_are_read_matched_understood_and_acted_on() {
     let mut dovecot = Dovecot::start();
     let env = Env::new();
     env.campaign_ready_with(&sink, CSV, &["--per-minute", "6"]);
-    let port = dovecot.port().to_string();
-    let out = env.ok_with_env(
-        &[
-            "mailbox",
-            "set",
-            "-w",
-            "Acme",
-            "sink",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--security",
-            "plain_loopback",
-            "--username",
-            Dovecot::USER,
-        ],
-        &[("OUTREACH_MAILBOX_SECRET", Dovecot::PASSWORD)],
-    );
+    let out = env.dovecot_mailbox("sink", &dovecot);
     assert!(out.contains("are read from 127.0.0.1"), "{out}");
     assert!(
         env.ok(&["mailbox", "test", "-w", "Acme", "sink"])
             .contains("IDLE"),
         "Dovecot offers IDLE"
     );
-    env.ok(&[
-        "campaign",
-        "create",
-        "-w",
-        "Acme",
-        "Launch",
-        "--account",
-        "sink",
-        "--step",
-        "first",
-        "--step",
-        "follow@0",
-        "--days",
-        "mon,tue,wed,thu,fri,sat,sun",
-        "--window",
-        "00:00-24:00",
-        "--gap",
-        "0-0",
-    ]);
+    env.always_open_campaign("Launch", "sink", &["first", "follow@0"]);
     env.ok(&["campaign", "enrol", "-w", "Acme", "Launch"]);
     env.ok(&["campaign", "start", "-w", "Acme", "Launch"]);
     let engine = env.engine("engine.log");
@@ -378,25 +342,7 @@ fn run_until_idle_reads_the_mailboxes_before_it_stops() {
         &sink,
         "first_name,email,company\nAda,ada@analytical.example,Analytical Engines\n",
     );
-    let port = dovecot.port().to_string();
-    env.ok_with_env(
-        &[
-            "mailbox",
-            "set",
-            "-w",
-            "Acme",
-            "sink",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--security",
-            "plain_loopback",
-            "--username",
-            Dovecot::USER,
-        ],
-        &[("OUTREACH_MAILBOX_SECRET", Dovecot::PASSWORD)],
-    );
+    env.dovecot_mailbox("sink", &dovecot);
     env.started_campaign("Once", "sink");
     env.ok(&["run", "--until-idle"]);
     let (ada_id, _) = sent_to(&sink, "ada@analytical.example");

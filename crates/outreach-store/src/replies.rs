@@ -140,6 +140,26 @@ pub struct Stored {
     pub cancelled: u32,
 }
 
+/// One of our messages and its prospect, as the thread and sender matches find it.
+struct SentRow {
+    id: i64,
+    prospect_id: i64,
+    campaign_id: Option<i64>,
+    email: Option<String>,
+}
+
+impl SentRow {
+    fn matched(self, workspace_id: i64) -> Matched {
+        Matched {
+            prospect_id: self.prospect_id,
+            workspace_id,
+            message_row: Some(self.id),
+            campaign_id: self.campaign_id,
+            email: self.email,
+        }
+    }
+}
+
 struct ReplyRow {
     id: i64,
     workspace_id: i64,
@@ -218,7 +238,8 @@ impl Store {
             return Ok(None);
         }
         let ids = serde_json::to_string(message_ids).map_err(corrupt)?;
-        let row = sqlx::query!(
+        let row = sqlx::query_as!(
+            SentRow,
             r#"SELECT m.id AS "id!", m.prospect_id, m.campaign_id, p.email
                FROM messages m JOIN prospects p ON p.id = m.prospect_id
                WHERE m.workspace_id = ? AND m.message_id IN (SELECT value FROM json_each(?))
@@ -228,13 +249,7 @@ impl Store {
         )
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|r| Matched {
-            prospect_id: r.prospect_id,
-            workspace_id,
-            message_row: Some(r.id),
-            campaign_id: r.campaign_id,
-            email: r.email,
-        }))
+        Ok(row.map(|r| r.matched(workspace_id)))
     }
 
     /// The prospect of the workspace with this (normalised) address whom we wrote to before
@@ -247,7 +262,8 @@ impl Store {
         email: &str,
         received_at: &str,
     ) -> Result<Option<Matched>, StoreError> {
-        let row = sqlx::query!(
+        let row = sqlx::query_as!(
+            SentRow,
             r#"SELECT m.id AS "id!", m.prospect_id, m.campaign_id, p.email
                FROM prospects p JOIN messages m ON m.prospect_id = p.id
                WHERE p.workspace_id = ? AND p.email = ? AND m.status = 'sent'
@@ -259,13 +275,7 @@ impl Store {
         )
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|r| Matched {
-            prospect_id: r.prospect_id,
-            workspace_id,
-            message_row: Some(r.id),
-            campaign_id: r.campaign_id,
-            email: r.email,
-        }))
+        Ok(row.map(|r| r.matched(workspace_id)))
     }
 
     /// The prospect an unsubscribe token names, with our latest message to them, if they are in

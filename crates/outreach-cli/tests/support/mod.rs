@@ -204,10 +204,10 @@ impl Env {
 }
 
 impl Env {
-    /// A one-step campaign on `account`, open all day every day, without gaps, enrolled and
-    /// started.
-    pub fn started_campaign(&self, name: &str, account: &str) {
-        self.ok(&[
+    /// A campaign of `steps` (`template` or `template@delay`) on `account`, open all day every
+    /// day, without gaps.
+    pub fn always_open_campaign(&self, name: &str, account: &str, steps: &[&str]) {
+        let mut args = vec![
             "campaign",
             "create",
             "-w",
@@ -215,8 +215,11 @@ impl Env {
             name,
             "--account",
             account,
-            "--step",
-            "first",
+        ];
+        for step in steps {
+            args.extend_from_slice(&["--step", step]);
+        }
+        args.extend_from_slice(&[
             "--days",
             "mon,tue,wed,thu,fri,sat,sun",
             "--window",
@@ -224,8 +227,42 @@ impl Env {
             "--gap",
             "0-0",
         ]);
+        self.ok(&args);
+    }
+
+    /// A one-step campaign on `account`, open all day every day, without gaps, enrolled and
+    /// started.
+    pub fn started_campaign(&self, name: &str, account: &str) {
+        self.always_open_campaign(name, account, &["first"]);
         self.ok(&["campaign", "enrol", "-w", "Acme", name]);
         self.ok(&["campaign", "start", "-w", "Acme", name]);
+    }
+
+    /// The reply mailbox of `account` on a Dovecot started by the test; returns what the
+    /// command printed.
+    pub fn dovecot_mailbox(&self, account: &str, dovecot: &outreach_testkit::Dovecot) -> String {
+        let port = dovecot.port().to_string();
+        self.ok_with_env(
+            &[
+                "mailbox",
+                "set",
+                "-w",
+                "Acme",
+                account,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--security",
+                "plain_loopback",
+                "--username",
+                outreach_testkit::Dovecot::USER,
+            ],
+            &[(
+                "OUTREACH_MAILBOX_SECRET",
+                outreach_testkit::Dovecot::PASSWORD,
+            )],
+        )
     }
 
     /// `outreach run` in the background, its messages to `log`; stopped with SIGTERM on drop.
