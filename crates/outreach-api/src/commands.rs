@@ -71,6 +71,11 @@ macro_rules! for_each_command {
             list_replies($crate::ListReplies) -> Vec<$crate::core::inbox::Reply>;
             get_reply($crate::ReplyRef) -> $crate::core::inbox::Reply;
             relabel_reply($crate::RelabelReply) -> $crate::core::inbox::Reply;
+            reply_answers($crate::ReplyRef) -> Vec<$crate::core::inbox::ReplyDraft>;
+            open_answer($crate::ReplyRef) -> $crate::core::inbox::ReplyDraft;
+            save_answer($crate::WriteAnswer) -> $crate::core::inbox::ReplyDraft;
+            send_answer($crate::WriteAnswer) -> $crate::core::inbox::ReplyDraft;
+            discard_answer($crate::DraftRef) -> $crate::core::inbox::ReplyDraft;
             unread_replies($crate::WorkspaceRef) -> u32;
             classify_texts($crate::ClassifyTexts) -> Vec<$crate::Classification>;
             model_status($crate::NoArgs) -> $crate::ModelStatus;

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     CsvInvalid,
     /// A campaign cannot start: its pre-send check found problems.
     PreSendCheck,
+    /// The compliance gate refused a message (the message says why).
+    ComplianceRefused,
     /// The sending engine already runs for this data folder (in the app or the CLI).
     EngineRunning,
     /// The database failed.

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answers;
 pub mod bindings;
 mod commands;
 mod config;
@@ -36,6 +37,7 @@ use outreach_engine::{Engine, EngineConfig, EngineLock, EngineStatus};
 use outreach_store::{Actor, Store};
 use tokio::sync::broadcast;
 
+pub use answers::{DraftRef, WriteAnswer};
 pub use commands::*;
 pub use config::{ApiConfig, Caller, KeyChoice};
 pub use error::{ApiError, ErrorCode};

@@ -21,6 +21,9 @@ fn main() -> anyhow::Result<()> {
         "import" => import::run(),
         "send" => send::run(),
         "replies" => replies::run(),
+        replies::ONE_CORE_CHILD => {
+            replies::intent_one_core_child(&std::env::args().nth(2).unwrap_or_default())
+        }
         _ => {
             eprintln!("usage: outreach-bench import|send|replies");
             std::process::exit(2);

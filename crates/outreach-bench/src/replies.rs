@@ -30,7 +30,7 @@ pub fn run() -> Result<()> {
     let shared = shared_dir()?;
     let files = model()?;
     println!("loading the model (embedding the shipped examples)…");
-    let one_core = Analyzer::with_model(&files, 1)?;
+    let all_cores = Analyzer::with_model(&files, 2)?;
 
     // Accuracy.
     let python = python_env()?;
@@ -65,7 +65,7 @@ pub fn run() -> Result<()> {
     }
     let held = held_out_examples();
     let texts: Vec<&str> = held.iter().map(|e| e.text.as_str()).collect();
-    let predicted = one_core.analyze(&texts, None)?;
+    let predicted = all_cores.analyze(&texts, None)?;
     let mut right = 0usize;
     let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for (e, p) in held.iter().zip(&predicted) {
@@ -106,7 +106,6 @@ pub fn run() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let all_cores = Analyzer::with_model(&files, 2)?;
     let settings = ImapSettings {
         host: "127.0.0.1".into(),
         port: dovecot.port(),
@@ -149,10 +148,7 @@ pub fn run() -> Result<()> {
         "ours: {REPLIES} replies polled, parsed and classified in {ours_secs:.1} s ({ours_per_s:.0}/s)"
     );
 
-    let refs: Vec<&str> = human_texts.iter().map(String::as_str).collect();
-    let start = Instant::now();
-    one_core.analyze(&refs, None)?;
-    let intent_per_s = refs.len() as f64 / start.elapsed().as_secs_f64();
+    let intent_per_s = intent_on_one_core(&human_texts)?;
     println!("intent classification alone, 1 core: {intent_per_s:.0} replies/s");
 
     let python_per_s = match python_peer(&python, &files, dovecot.port()) {
@@ -182,6 +178,47 @@ pub fn run() -> Result<()> {
         summary["amazon_vader_acc"],
         summary["amazon_textblob_acc"],
     );
+    Ok(())
+}
+
+/// Intent classification of `texts` on one core, in a child process pinned to one CPU
+/// (`taskset`) with candle's and rayon's pools at one thread each: a thread count alone
+/// would still let candle's element-wise pool use the other core.
+fn intent_on_one_core(texts: &[String]) -> Result<f64> {
+    let file = tempfile::NamedTempFile::new()?;
+    serde_json::to_writer(std::io::BufWriter::new(file.as_file()), texts)?;
+    let out = Command::new("taskset")
+        .args(["--cpu-list", "0"])
+        .arg(std::env::current_exe()?)
+        .args([ONE_CORE_CHILD, &file.path().to_string_lossy()])
+        .env("CANDLE_NUM_THREADS", "1")
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .context("taskset (util-linux) runs the one-core measurement")?;
+    if !out.status.success() {
+        bail!(
+            "the one-core run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8(out.stdout)?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("the one-core run printed {text:?}"))
+}
+
+/// The subcommand the one-core child runs.
+pub const ONE_CORE_CHILD: &str = "replies-intent-one-core";
+
+/// The child's side of [`intent_on_one_core`]: loads the model, classifies the texts in the
+/// JSON file at `path` and prints replies per second (load time excluded).
+pub fn intent_one_core_child(path: &str) -> Result<()> {
+    let texts: Vec<String> = serde_json::from_reader(std::fs::File::open(path)?)?;
+    let analyzer = Analyzer::with_model(&model()?, 1)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let start = Instant::now();
+    analyzer.analyze(&refs, None)?;
+    println!("{}", refs.len() as f64 / start.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -394,12 +431,38 @@ fn python_peer(python: &Path, files: &ModelFiles, port: u16) -> Result<f64> {
 
 /// The mix: (0 = a person, 1 = auto-reply, 2 = bounce, raw message). Replies are built from
 /// the labelled examples, one to ten sentences, with quoted history and often a signature.
+/// A text cut after `.`, `!` or `?` followed by a space, and at line breaks.
+fn sentences_of(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        current.push(c);
+        let end = c == '\n'
+            || (matches!(c, '.' | '!' | '?') && chars.peek().is_none_or(|n| n.is_whitespace()));
+        if end {
+            let s = current.trim();
+            if s.chars().any(char::is_alphanumeric) {
+                out.push(s.to_string());
+            }
+            current.clear();
+        }
+    }
+    let s = current.trim();
+    if s.chars().any(char::is_alphanumeric) {
+        out.push(s.to_string());
+    }
+    out
+}
+
 fn generate_mix(n: usize) -> Vec<(usize, Vec<u8>)> {
+    // The sentences of the written replies, so that a generated reply has one to ten
+    // sentences (not one to ten whole replies).
     let examples: Vec<String> = shipped_examples()
         .into_iter()
         .chain(held_out_examples())
         .filter(|e| e.intent != Intent::OutOfOffice)
-        .map(|e| e.text)
+        .flat_map(|e| sentences_of(&e.text))
         .collect();
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {

@@ -340,6 +340,7 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
                     condition: StepCondition::Always,
                     template_ids: vec![template.id],
                 }],
+                positive_follow_up: Default::default(),
             },
         })
         .await?;

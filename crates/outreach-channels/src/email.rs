@@ -27,4 +27,7 @@ pub struct OutgoingEmail {
     /// HTTPS one-click URL (RFC 8058) when the workspace configures an endpoint; then
     /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` is added too.
     pub unsubscribe_https: Option<String>,
+    /// The Message-ID (without angle brackets) of the mail this one answers: sent as
+    /// `In-Reply-To` and `References`, so that the recipient's client threads it.
+    pub in_reply_to: Option<String>,
 }

@@ -57,7 +57,8 @@ pub enum BuildError {
 /// with `dkim` when given.
 ///
 /// The message carries From, To, optional Reply-To, Subject (RFC 2047 encoded when not ASCII),
-/// Date, `Message-ID: <{message_id}>`, a `text/plain; charset=utf-8` body, `List-Unsubscribe`, and
+/// Date, `Message-ID: <{message_id}>`, `In-Reply-To` and `References` when it answers a mail, a
+/// `text/plain; charset=utf-8` body, `List-Unsubscribe`, and
 /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` when an HTTPS unsubscribe URL is given.
 pub fn build_message(email: &OutgoingEmail, dkim: Option<&DkimKey>) -> Result<Vec<u8>, BuildError> {
     Ok(compose(email, dkim)?.formatted())
@@ -93,6 +94,14 @@ pub(crate) fn compose(
         .message_id(Some(format!("<{}>", email.message_id)))
         .header(MIME_VERSION_1_0)
         .header(ContentType::TEXT_PLAIN);
+    if let Some(id) = &email.in_reply_to {
+        if !is_valid_message_id(id) {
+            return Err(BuildError::InvalidMessageId);
+        }
+        builder = builder
+            .in_reply_to(format!("<{id}>"))
+            .references(format!("<{id}>"));
+    }
     for header in unsubscribe {
         builder = builder.raw_header(header);
     }
@@ -107,7 +116,7 @@ pub(crate) fn compose(
 
 /// Refuses any header value with CR, LF or NUL before lettre gets a chance to encode it.
 fn reject_line_breaks(email: &OutgoingEmail) -> Result<(), BuildError> {
-    let values: [(&'static str, Option<&str>); 9] = [
+    let values: [(&'static str, Option<&str>); 10] = [
         ("From", Some(&email.from_name)),
         ("From", Some(&email.from_address)),
         ("Reply-To", email.reply_to.as_deref()),
@@ -117,6 +126,7 @@ fn reject_line_breaks(email: &OutgoingEmail) -> Result<(), BuildError> {
         ("Message-ID", Some(&email.message_id)),
         ("List-Unsubscribe", Some(&email.unsubscribe_mailto)),
         ("List-Unsubscribe", email.unsubscribe_https.as_deref()),
+        ("In-Reply-To", email.in_reply_to.as_deref()),
     ];
     match values
         .into_iter()
@@ -150,7 +160,7 @@ fn mailbox(header: &'static str, name: Option<&str>, address: &str) -> Result<Ma
 
 /// `id-left "@" id-right` of RFC 5322 §3.6.4, limited to dot-atom text on both sides, which is
 /// what the engine generates and what every receiver parses.
-fn is_valid_message_id(id: &str) -> bool {
+pub fn is_valid_message_id(id: &str) -> bool {
     let Some((left, right)) = id.split_once('@') else {
         return false;
     };

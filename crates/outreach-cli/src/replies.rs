@@ -4,11 +4,11 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 use clap::Subcommand;
-use outreach_api::core::inbox::{MailboxAuth, MailboxFields, MailboxSecurity, Reply};
+use outreach_api::core::inbox::{DraftState, MailboxAuth, MailboxFields, MailboxSecurity, Reply};
 use outreach_api::core::reply::Intent;
 use outreach_api::{
     AccountRef, Api, ApiError, ClassifyTexts, DownloadModel, ListReplies, NoArgs, RelabelReply,
-    ReplyRef, SaveMailbox,
+    ReplyRef, SaveMailbox, WriteAnswer,
 };
 
 use crate::cli::workspace;
@@ -102,6 +102,21 @@ pub enum RepliesCommand {
         id: i64,
         /// The right intent.
         intent: String,
+    },
+    /// Answer a reply through the outbox (the compliance gate checks it; `outreach run` or
+    /// the app sends it). Starts from the reply's draft when the app prepared one.
+    Answer {
+        /// The reply's id.
+        id: i64,
+        /// The text; `-` reads it from stdin. Without it, the prepared draft is sent as is.
+        #[arg(long)]
+        body: Option<String>,
+        /// The subject (default: the draft's, "Re: " and the reply's subject).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only save the draft; send nothing.
+        #[arg(long)]
+        draft: bool,
     },
 }
 
@@ -247,6 +262,69 @@ pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
                 output::json(&r)?;
             } else {
                 print_reply(&r);
+                for a in api
+                    .reply_answers(ReplyRef {
+                        reply_id: id,
+                        mark_read: false,
+                    })
+                    .await?
+                {
+                    let status = match a.state {
+                        DraftState::Draft => "draft".to_string(),
+                        _ => a
+                            .message_status
+                            .clone()
+                            .unwrap_or_else(|| a.state.as_str().into()),
+                    };
+                    println!(
+                        "\nanswer #{} ({status}): {}\n{}",
+                        a.id,
+                        a.subject,
+                        a.body.trim_end()
+                    );
+                }
+            }
+        }
+        RepliesCommand::Answer {
+            id,
+            body,
+            subject,
+            draft,
+        } => {
+            let open = api
+                .open_answer(ReplyRef {
+                    reply_id: id,
+                    mark_read: false,
+                })
+                .await?;
+            let body = match body.as_deref() {
+                Some("-") => {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+                    text
+                }
+                Some(text) => text.to_string(),
+                None => open.body.clone(),
+            };
+            let args = WriteAnswer {
+                draft_id: open.id,
+                subject: subject.unwrap_or(open.subject),
+                body,
+            };
+            let saved = if draft {
+                api.save_answer(args).await?
+            } else {
+                api.send_answer(args).await?
+            };
+            if json {
+                output::json(&saved)?;
+            } else if draft {
+                println!("draft #{} saved for reply #{id}", saved.id);
+            } else {
+                println!(
+                    "answer to reply #{id} queued as message #{}; `outreach run` or the app sends it",
+                    saved.outbox_id.unwrap_or_default()
+                );
             }
         }
         RepliesCommand::Relabel { id, intent: label } => {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use outreach_api::core::campaign::{
-    AccountFields, CampaignFields, LegitimateInterestAssessment, SmtpSecurityMode, Step,
-    StepCondition, Transport, UnconfirmedChoice,
+    AccountFields, CampaignFields, LegitimateInterestAssessment, PositiveFollowUp, PositiveMode,
+    SmtpSecurityMode, Step, StepCondition, Transport, UnconfirmedChoice,
 };
 use outreach_api::core::schedule::{SendWindow, Weekday};
 use outreach_api::store::prospects::ProspectQuery;
@@ -160,6 +160,12 @@ pub enum CampaignCommand {
         /// Random gap between sends in seconds, MIN-MAX.
         #[arg(long, default_value = "60-180")]
         gap: String,
+        /// The template answering a prospect who replies with interest.
+        #[arg(long, value_name = "TEMPLATE")]
+        positive: Option<String>,
+        /// `draft`: prepared in the inbox for a person to send; `queue`: sent at once.
+        #[arg(long, default_value = "draft", value_parser = ["draft", "queue"])]
+        positive_mode: String,
     },
     /// Enrol prospects by filter (shows who will and will not be enrolled with --dry-run).
     Enrol {
@@ -544,8 +550,17 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             window: win,
             daily_cap,
             gap,
+            positive,
+            positive_mode,
         } => {
             let w = workspace(api, &ws).await?;
+            let positive_follow_up = PositiveFollowUp {
+                template_id: match &positive {
+                    Some(name) => Some(api.template_by_name(w.id, name).await?.id),
+                    None => None,
+                },
+                mode: PositiveMode::parse(&positive_mode).unwrap_or_default(),
+            };
             let account = api.account_by_name(w.id, &account).await?;
             let mut out = Vec::new();
             for s in &steps {
@@ -585,6 +600,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                         min_gap_seconds: min_gap,
                         max_gap_seconds: max_gap,
                         steps: out,
+                        positive_follow_up,
                     },
                 })
                 .await?;
@@ -708,9 +724,20 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 .campaign_progress(CampaignRef { campaign_id: id })
                 .await?;
             if json {
-                output::json(&serde_json::json!({ "status": c.status, "progress": p }))?;
+                output::json(
+                    &serde_json::json!({ "status": c.status, "progress": p, "campaign": c }),
+                )?;
             } else {
                 println!("{} ({})", c.fields.name, c.status.as_str());
+                if let Some(t) = c.fields.positive_follow_up.template_id {
+                    println!(
+                        "interested replies: template #{t}, {}",
+                        match c.fields.positive_follow_up.mode {
+                            PositiveMode::Draft => "drafted for approval",
+                            PositiveMode::Queue => "queued at once",
+                        }
+                    );
+                }
                 println!(
                     "enrolled {}  active {}  completed {}",
                     p.enrolled, p.active, p.completed

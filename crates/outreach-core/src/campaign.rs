@@ -235,6 +235,48 @@ pub struct CampaignFields {
     pub max_gap_seconds: u32,
     /// The sequence.
     pub steps: Vec<Step>,
+    /// What answers a prospect who replies with interest.
+    #[serde(default)]
+    pub positive_follow_up: PositiveFollowUp,
+}
+
+/// How a campaign's positive follow-up reaches an interested prospect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PositiveMode {
+    /// Prepared as a draft in the inbox; a person reads, edits and sends it.
+    #[default]
+    Draft,
+    /// Queued at once, within the campaign's send window and caps.
+    Queue,
+}
+
+impl PositiveMode {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Queue => "queue",
+        }
+    }
+
+    /// The mode with this stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Queue]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// The answer to an interested reply: the sequence stops, and this template (rendered for
+/// the prospect, as an answer in the same thread) is drafted or queued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PositiveFollowUp {
+    /// The template; none leaves a plain draft to write.
+    #[ts(type = "number | null")]
+    pub template_id: Option<i64>,
+    /// Drafted for approval or queued.
+    pub mode: PositiveMode,
 }
 
 /// A stored campaign.

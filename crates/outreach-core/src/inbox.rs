@@ -189,3 +189,68 @@ pub struct Reply {
     /// When a person opened it.
     pub read_at: Option<String>,
 }
+
+/// Where an answer to a reply stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftState {
+    /// Being written; nothing leaves until a person sends it.
+    Draft,
+    /// Handed to the outbox (see the message's own status).
+    Queued,
+    /// Thrown away.
+    Discarded,
+}
+
+impl DraftState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Queued => "queued",
+            Self::Discarded => "discarded",
+        }
+    }
+
+    /// The state with this stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Queued, Self::Discarded]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// An answer to a reply: written (or prepared by the app) in the inbox, sent through the
+/// outbox like every other message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReplyDraft {
+    /// Row id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The reply it answers.
+    #[ts(type = "number")]
+    pub reply_id: i64,
+    /// The prospect it goes to.
+    #[ts(type = "number")]
+    pub prospect_id: i64,
+    /// The sender account it goes out from (the one the reply arrived at).
+    #[ts(type = "number")]
+    pub account_id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Body as written; the opt-out line and postal address are added when missing.
+    pub body: String,
+    /// Where it stands.
+    pub state: DraftState,
+    /// Its outbox message once queued.
+    #[ts(type = "number | null")]
+    pub outbox_id: Option<i64>,
+    /// That message's status (`queued`, `sending`, `sent`, `failed`, …).
+    pub message_status: Option<String>,
+    /// Why the message failed or waits, when it did.
+    pub message_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<String>,
+    /// Last change.
+    pub updated_at: String,
+}

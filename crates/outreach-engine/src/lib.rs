@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod answers;
 mod classifier;
 pub mod gate;
 mod lock;

@@ -14,6 +14,12 @@ use outreach_store::replies::{Effect, Matched, NewReply};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use outreach_core::campaign::PositiveMode;
+use outreach_core::schedule::{next_send_time, resolve_time_zone};
+use outreach_core::template::{self, MessageTemplate};
+use outreach_store::drafts::{AnsweredReply, answer_subject};
+
+use crate::answers::{AnswerContext, prepare_answer};
 use crate::{Engine, EngineError, iso};
 
 /// A new reply a person should hear about (the desktop notification and the inbox badge).
@@ -254,7 +260,7 @@ impl Engine {
                         Intent::Interested => {
                             effects.push(Effect::StopSequences);
                             effects.push(Effect::Status(ProspectStatus::Interested));
-                            effects.push(draft(mail, &p.new_text, DraftFor::Interest));
+                            effects.push(self.positive_follow_up(mailbox, &p, now).await?);
                             needs_reply = true;
                         }
                         Intent::Question => {
@@ -337,6 +343,100 @@ impl Engine {
         })))
     }
 
+    /// The answer to an interested reply: the campaign's positive follow-up rendered for the
+    /// prospect (queued, or drafted for approval, as the campaign says), or a plain draft when
+    /// the campaign has none. A follow-up the gate or the pre-send check refuses becomes a
+    /// draft, so that a person sees why and decides.
+    async fn positive_follow_up(
+        &self,
+        mailbox: &Mailbox,
+        p: &Pending,
+        now: Timestamp,
+    ) -> Result<Effect, EngineError> {
+        let mail = &p.mail;
+        let plain = || draft(mail, &p.new_text, DraftFor::Interest);
+        let Some(campaign_id) = p.matched.campaign_id else {
+            return Ok(plain());
+        };
+        let campaign = match self.store.campaign(campaign_id).await {
+            Ok(c) => c,
+            Err(outreach_store::StoreError::NotFound(_)) => return Ok(plain()),
+            Err(e) => return Err(e.into()),
+        };
+        let follow_up = &campaign.fields.positive_follow_up;
+        let Some(template_id) = follow_up.template_id else {
+            return Ok(plain());
+        };
+        let template = match self.store.template(template_id).await {
+            Ok(t) => t,
+            Err(outreach_store::StoreError::NotFound(_)) => return Ok(plain()),
+            Err(e) => return Err(e.into()),
+        };
+        let answered = AnsweredReply {
+            reply_id: 0,
+            workspace_id: mailbox.workspace_id,
+            prospect_id: p.matched.prospect_id,
+            account_id: mailbox.account_id,
+            rfc_message_id: mail.message_id.clone(),
+            subject: mail.subject.clone(),
+        };
+        let ctx = AnswerContext::load(&self.store, &answered).await?;
+        let (_, vars) = crate::variables::for_recipient(
+            &self.keys.unsubscribe,
+            &ctx.workspace,
+            &ctx.settings,
+            &ctx.account,
+            &ctx.prospect,
+        );
+        let tpl = MessageTemplate {
+            subject: template.subject.clone(),
+            body: template.body.clone(),
+        };
+        let subject = answer_subject(&mail.subject);
+        let problems = template::pre_send_check(&tpl, false, &[(ctx.prospect.id, vars.clone())]);
+        let rendered = template::render(&tpl, &vars, p.matched.prospect_id as u64);
+        let (body, problem) = match (rendered, problems.first()) {
+            (Ok(r), None) => (r.body, None),
+            (Ok(r), Some(problem)) => (r.body, Some(problem.message())),
+            (Err(e), _) => return Ok(plain_with_note(plain(), &e.to_string())),
+        };
+        if let Some(problem) = problem {
+            return Ok(plain_with_note(
+                Effect::Draft {
+                    subject,
+                    body: body.clone(),
+                },
+                &problem,
+            ));
+        }
+        if follow_up.mode == PositiveMode::Draft {
+            return Ok(Effect::Draft { subject, body });
+        }
+        let tz = resolve_time_zone(
+            ctx.prospect.time_zone.as_deref(),
+            ctx.prospect.country.as_deref(),
+            &ctx.settings.time_zone,
+        );
+        let due = match tz {
+            Ok(tz) => next_send_time(now, &campaign.fields.window, &tz)?,
+            Err(_) => now,
+        };
+        let prepared = prepare_answer(
+            &self.store,
+            &self.keys,
+            &answered,
+            &ctx,
+            &subject,
+            &body,
+            due,
+        )
+        .await?;
+        Ok(match prepared {
+            Ok(message) => Effect::Queue(message),
+            Err(refusal) => plain_with_note(Effect::Draft { subject, body }, &refusal.reason),
+        })
+    }
+
     async fn opt_out_effect(&self, p: &Pending, why: &str) -> Result<Effect, EngineError> {
         let prospect = self.store.prospect(p.matched.prospect_id).await?;
         Ok(Effect::OptOut {
@@ -365,13 +465,20 @@ enum DraftFor {
     Question,
 }
 
+/// A draft that says, above the text, why it was not queued.
+fn plain_with_note(effect: Effect, note: &str) -> Effect {
+    match effect {
+        Effect::Draft { subject, body } => Effect::Draft {
+            subject,
+            body: format!("[Not sent automatically: {note}]\n\n{body}"),
+        },
+        other => other,
+    }
+}
+
 /// A starting point for the person's answer, quoting what the prospect wrote.
 fn draft(mail: &InboundMail, new_text: &str, why: DraftFor) -> Effect {
-    let subject = if mail.subject.to_lowercase().starts_with("re:") {
-        mail.subject.clone()
-    } else {
-        format!("Re: {}", mail.subject)
-    };
+    let subject = answer_subject(&mail.subject);
     let greeting = mail
         .from_name
         .as_deref()

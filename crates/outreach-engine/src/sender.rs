@@ -365,5 +365,6 @@ fn outgoing(
             m.unsubscribe_token
         ),
         unsubscribe_https: one_click_base.map(|u| one_click_url(u, &m.unsubscribe_token)),
+        in_reply_to: m.in_reply_to.clone(),
     }
 }

@@ -31,8 +31,8 @@ const CERTAIN: f32 = 1.0;
 /// loaded and from keyword rules otherwise.
 ///
 /// One analyzer serves the whole app (it is `Send + Sync`; run it with `spawn_blocking`:
-/// with a model a reply takes 15–45 ms of CPU, its text and each of its sentences being
-/// embedded), with one [`IntentIndex`] per workspace.
+/// with a model a short reply takes a few milliseconds of CPU in a release build, one
+/// forward pass per reply), with one [`IntentIndex`] per workspace.
 pub struct Analyzer {
     model: Option<Model>,
 }
@@ -58,8 +58,8 @@ impl Analyzer {
     }
 
     /// An analyzer with the model in `files`, run on `threads` threads (see [`Embedder`]
-    /// for what that bounds). Embeds the shipped examples and their sentences once (about
-    /// 800 texts: some 11 s on one busy core in a release build).
+    /// for what that bounds). Embeds the shipped examples once (312 texts: some 2–3 s on
+    /// one core in a release build).
     pub fn with_model(files: &ModelFiles, threads: usize) -> Result<Self, NlpError> {
         let embedder = Embedder::load(files, threads)?;
         let examples = shipped_examples();

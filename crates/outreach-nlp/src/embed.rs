@@ -2,6 +2,7 @@
 //! L2-normalised (the recipe all-MiniLM-L6-v2 was trained with).
 
 use std::fmt;
+use std::ops::Range;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -126,14 +127,39 @@ impl Embedder {
     /// Texts are run in batches of similar length, so that padding costs little; padding
     /// does not change a text's embedding.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NlpError> {
+        let none: Vec<Vec<Range<usize>>> = vec![Vec::new(); texts.len()];
+        Ok(self
+            .embed_parts(texts, &none)?
+            .into_iter()
+            .map(|p| p.whole)
+            .collect())
+    }
+
+    /// Like [`Embedder::embed`], and for each text also one unit-length vector per byte
+    /// range in `parts` (same order as `texts`): the mean of the range's token vectors, read
+    /// from the same forward pass as the whole text. A part is thus seen in its context and
+    /// costs nothing extra; a part without tokens (blank, or cut off at the length limit)
+    /// gets no vector.
+    pub fn embed_parts(
+        &self,
+        texts: &[&str],
+        parts: &[Vec<Range<usize>>],
+    ) -> Result<Vec<Pooled>, NlpError> {
+        if parts.len() != texts.len() {
+            return Err(NlpError::Model {
+                reason: format!("{} texts but {} lists of parts", texts.len(), parts.len()),
+            });
+        }
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        let mut out: Vec<Pooled> = vec![Pooled::default(); texts.len()];
         self.pool.install(|| {
             for chunk in order.chunks(BATCH) {
                 let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-                for (&i, embedding) in chunk.iter().zip(self.embed_batch(&batch)?) {
-                    out[i] = embedding;
+                let batch_parts: Vec<&[Range<usize>]> =
+                    chunk.iter().map(|&i| parts[i].as_slice()).collect();
+                for (&i, pooled) in chunk.iter().zip(self.embed_batch(&batch, &batch_parts)?) {
+                    out[i] = pooled;
                 }
             }
             Ok::<_, NlpError>(())
@@ -141,7 +167,11 @@ impl Embedder {
         Ok(out)
     }
 
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, NlpError> {
+    fn embed_batch(
+        &self,
+        texts: &[&str],
+        parts: &[&[Range<usize>]],
+    ) -> Result<Vec<Pooled>, NlpError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -171,24 +201,72 @@ impl Embedder {
         let hidden = self
             .model
             .forward(&ids, &type_ids, Some(&mask))
+            .map_err(NlpError::model)?
+            .to_vec3::<f32>()
             .map_err(NlpError::model)?;
-        mean_pool_normalised(&hidden, &mask).map_err(NlpError::model)
+        Ok(encodings
+            .iter()
+            .zip(&hidden)
+            .zip(parts)
+            .map(|((encoding, tokens), parts)| {
+                let kept = encoding.get_attention_mask();
+                let whole = mean_normalised(
+                    tokens
+                        .iter()
+                        .zip(kept)
+                        .filter(|(_, m)| **m == 1)
+                        .map(|(t, _)| t.as_slice()),
+                    self.dim,
+                )
+                .unwrap_or_else(|| vec![0.0; self.dim]);
+                let special = encoding.get_special_tokens_mask();
+                let offsets = encoding.get_offsets();
+                let parts = parts
+                    .iter()
+                    .filter_map(|range| {
+                        let inside = tokens.iter().enumerate().filter(|(t, _)| {
+                            special[*t] == 0
+                                && kept[*t] == 1
+                                && offsets[*t].0 >= range.start
+                                && offsets[*t].1 <= range.end
+                                && offsets[*t].1 > offsets[*t].0
+                        });
+                        mean_normalised(inside.map(|(_, v)| v.as_slice()), self.dim)
+                    })
+                    .collect();
+                Pooled { whole, parts }
+            })
+            .collect())
     }
 }
 
-/// The mean of the token vectors the attention mask keeps, scaled to unit length.
-fn mean_pool_normalised(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
-    let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-    let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-    // Every text has at least its [CLS] and [SEP] tokens; the floor only guards division.
-    let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
-    let mean = summed.broadcast_div(&counts)?;
-    let norm = mean
-        .sqr()?
-        .sum_keepdim(1)?
-        .sqrt()?
-        .clamp(1e-12f32, f32::MAX)?;
-    mean.broadcast_div(&norm)?.to_vec2::<f32>()
+/// A text's embedding and the embeddings of the parts asked for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pooled {
+    /// The whole text: the mean over all its tokens, [CLS] and [SEP] included (the recipe
+    /// all-MiniLM-L6-v2 was trained with).
+    pub whole: Vec<f32>,
+    /// One per part that has tokens, in the order asked.
+    pub parts: Vec<Vec<f32>>,
+}
+
+/// The mean of `rows`, scaled to unit length; `None` for no rows.
+fn mean_normalised<'a>(rows: impl Iterator<Item = &'a [f32]>, dim: usize) -> Option<Vec<f32>> {
+    let mut sum = vec![0f32; dim];
+    let mut count = 0usize;
+    for row in rows {
+        for (s, x) in sum.iter_mut().zip(row) {
+            *s += x;
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return None;
+    }
+    // The scale of the mean cancels in the normalisation; the floor only guards division.
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    sum.iter_mut().for_each(|s| *s /= norm);
+    Some(sum)
 }
 
 #[cfg(test)]
@@ -248,6 +326,35 @@ mod tests {
                 max_diff(got, &alone[0])
             );
         }
+    }
+
+    #[test]
+    fn parts_are_pooled_from_their_own_tokens_in_the_pass_over_the_whole_text() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let embedder = Embedder::load(&tiny_model(dir.path()), 1).expect("load");
+        let text = "yes please. remove me";
+        let long = "interested ".repeat(500);
+        let parts = [vec![0..11, 12..21, 5..5], vec![0..10, 4000..4010]];
+        let pooled = embedder
+            .embed_parts(&[text, &long], &parts)
+            .expect("embed parts");
+        let whole = embedder.embed(&[text, &long]).expect("embed");
+        assert_eq!(pooled[0].whole, whole[0], "parts do not change the whole");
+        assert_eq!(pooled[1].whole, whole[1]);
+        // The empty range has no tokens, nor has the range past the length limit.
+        assert_eq!(pooled[0].parts.len(), 2);
+        assert_eq!(pooled[1].parts.len(), 1);
+        for v in pooled[0].parts.iter().chain(&pooled[1].parts) {
+            assert!((norm(v) - 1.0).abs() < 1e-5);
+        }
+        assert!(max_diff(&pooled[0].parts[0], &pooled[0].parts[1]) > 1e-3);
+        // In context: the same words pooled alone give another vector.
+        let alone = embedder.embed(&["remove me"]).expect("embed");
+        assert!(max_diff(&pooled[0].parts[1], &alone[0]) > 1e-4);
+        assert!(matches!(
+            embedder.embed_parts(&[text], &[]),
+            Err(NlpError::Model { .. })
+        ));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! say. MiniLM is also an English model, and the cues carry what it cannot read in German,
 //! French or Spanish, plus a question mark or an address to write to.
 
+use std::ops::Range;
+
 use crate::embed::Embedder;
 use crate::error::NlpError;
 use crate::rules;
@@ -24,33 +26,43 @@ pub(crate) struct Represented {
     pub(crate) sentences: Vec<f32>,
 }
 
-/// The vectors of each text, in order, from one batched run of the embedder.
+/// The vectors of each text, in order, from one batched run of the embedder: each
+/// sentence's vector is pooled from its tokens in the pass over the whole text.
 pub(crate) fn represent(embedder: &Embedder, texts: &[&str]) -> Result<Vec<Represented>, NlpError> {
-    let mut inputs: Vec<&str> = texts.to_vec();
-    // Per text, the range of its sentences in `inputs`; none when the text is one sentence.
-    let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(texts.len());
-    for text in texts {
-        let parts = sentences(text);
-        if parts.len() > 1 {
-            spans.push(Some((inputs.len(), parts.len())));
-            inputs.extend(parts);
-        } else {
-            spans.push(None);
-        }
-    }
-    let embedded = embedder.embed(&inputs)?;
-    Ok(spans
+    let parts: Vec<Vec<Range<usize>>> = texts
         .iter()
-        .enumerate()
-        .map(|(i, span)| {
-            let whole = embedded[i].clone();
-            let sentences = match span {
-                Some((start, n)) => mean_normalised(&embedded[*start..start + n]),
-                None => whole.clone(),
+        .map(|text| {
+            let parts = sentences(text);
+            if parts.len() > 1 {
+                parts.iter().map(|part| span_in(text, part)).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    Ok(embedder
+        .embed_parts(texts, &parts)?
+        .into_iter()
+        .map(|pooled| {
+            // A text of one sentence (or whose later sentences were cut off) is its own
+            // sentence mean.
+            let sentences = if pooled.parts.len() > 1 {
+                mean_normalised(&pooled.parts)
+            } else {
+                pooled.whole.clone()
             };
-            Represented { whole, sentences }
+            Represented {
+                whole: pooled.whole,
+                sentences,
+            }
         })
         .collect())
+}
+
+/// The byte range of `part`, a slice of `text`, within `text`.
+fn span_in(text: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    start..start + part.len()
 }
 
 /// The classifier's input for a text and its vectors.
@@ -136,11 +148,13 @@ mod tests {
         assert_eq!(vectors.len(), 3);
         assert_eq!(vectors[0].whole, vectors[0].sentences);
         assert_ne!(vectors[1].whole, vectors[1].sentences);
-        let expected = mean_normalised(
-            &embedder
-                .embed(&["Thanks.", "Who is this?", "Remove me."])
-                .expect("embed"),
-        );
+        let text = texts[1];
+        let pooled = embedder
+            .embed_parts(&[text], &[vec![0..7, 8..20, 21..31]])
+            .expect("embed parts");
+        assert_eq!(pooled[0].parts.len(), 3);
+        assert_eq!(pooled[0].whole, vectors[1].whole);
+        let expected = mean_normalised(&pooled[0].parts);
         let diff = vectors[1]
             .sentences
             .iter()

@@ -1,6 +1,8 @@
 //! Campaigns, their sequences and their enrolments.
 
-use outreach_core::campaign::{Campaign, CampaignFields, CampaignStatus, Step, StepCondition};
+use outreach_core::campaign::{
+    Campaign, CampaignFields, CampaignStatus, PositiveFollowUp, PositiveMode, Step, StepCondition,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -98,6 +100,30 @@ fn count(v: i64) -> u32 {
 }
 
 impl Store {
+    /// A positive follow-up's template must be one of the workspace's.
+    async fn check_positive_template(
+        &self,
+        workspace_id: i64,
+        f: &CampaignFields,
+    ) -> Result<(), StoreError> {
+        let Some(t) = f.positive_follow_up.template_id else {
+            return Ok(());
+        };
+        let found = sqlx::query_scalar!(
+            "SELECT count(*) FROM templates WHERE id = ? AND workspace_id = ?",
+            t,
+            workspace_id
+        )
+        .fetch_one(self.pool())
+        .await?;
+        if found == 0 {
+            return Err(StoreError::Invalid(format!(
+                "the positive follow-up's template #{t} is not a template of this workspace"
+            )));
+        }
+        Ok(())
+    }
+
     /// Creates a campaign as a draft.
     pub async fn create_campaign(
         &self,
@@ -106,13 +132,17 @@ impl Store {
         actor: Actor,
     ) -> Result<Campaign, StoreError> {
         let f = validated(fields)?;
+        self.check_positive_template(workspace_id, &f).await?;
+        let positive_template = f.positive_follow_up.template_id;
+        let positive_mode = f.positive_follow_up.mode.as_str();
         let mut tx = self.begin_write().await?;
         let days = serde_json::to_string(&f.window.days)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let id = sqlx::query!(
             "INSERT INTO campaigns (workspace_id, name, account_id, send_days, window_start,
-                 window_end, daily_cap, min_gap_seconds, max_gap_seconds)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 window_end, daily_cap, min_gap_seconds, max_gap_seconds, positive_template_id,
+                 positive_mode)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             workspace_id,
             f.name,
             f.account_id,
@@ -121,7 +151,9 @@ impl Store {
             f.window.end_minute,
             f.daily_cap,
             f.min_gap_seconds,
-            f.max_gap_seconds
+            f.max_gap_seconds,
+            positive_template,
+            positive_mode
         )
         .execute(&mut *tx)
         .await
@@ -160,12 +192,17 @@ impl Store {
                 "pause the campaign before changing it".into(),
             ));
         }
+        self.check_positive_template(current.workspace_id, &f)
+            .await?;
+        let positive_template = f.positive_follow_up.template_id;
+        let positive_mode = f.positive_follow_up.mode.as_str();
         let days = serde_json::to_string(&f.window.days)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.begin_write().await?;
         sqlx::query!(
             "UPDATE campaigns SET name = ?, account_id = ?, send_days = ?, window_start = ?,
                  window_end = ?, daily_cap = ?, min_gap_seconds = ?, max_gap_seconds = ?,
+                 positive_template_id = ?, positive_mode = ?,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?",
             f.name,
@@ -176,6 +213,8 @@ impl Store {
             f.daily_cap,
             f.min_gap_seconds,
             f.max_gap_seconds,
+            positive_template,
+            positive_mode,
             id
         )
         .execute(&mut *tx)
@@ -219,7 +258,8 @@ impl Store {
     pub async fn campaign(&self, id: i64) -> Result<Campaign, StoreError> {
         let r = sqlx::query!(
             r#"SELECT id AS "id!", workspace_id, name, status, account_id, send_days, window_start,
-                  window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at
+                  window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at,
+                  positive_template_id, positive_mode
                FROM campaigns WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
@@ -273,6 +313,12 @@ impl Store {
                 min_gap_seconds: u32::try_from(r.min_gap_seconds).unwrap_or(0),
                 max_gap_seconds: u32::try_from(r.max_gap_seconds).unwrap_or(0),
                 steps: out_steps,
+                positive_follow_up: PositiveFollowUp {
+                    template_id: r.positive_template_id,
+                    mode: PositiveMode::parse(&r.positive_mode).ok_or_else(|| {
+                        StoreError::Corrupt(format!("positive mode '{}'", r.positive_mode))
+                    })?,
+                },
             },
             started_at: r.started_at,
             created_at: r.created_at,

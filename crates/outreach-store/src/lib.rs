@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod audit;
 pub mod campaigns;
 pub mod consent;
+pub mod drafts;
 mod error;
 pub mod import;
 pub mod key;

@@ -96,6 +96,8 @@ pub struct ClaimedMessage {
     pub unsubscribe_token: String,
     /// Attempts including this one.
     pub attempts: i64,
+    /// The Message-ID of the mail this one answers, if it is an answer.
+    pub in_reply_to: Option<String>,
 }
 
 /// What became of an attempt.
@@ -333,10 +335,11 @@ impl Store {
         Ok(sqlx::query_as!(
             ClaimCandidate,
             r#"SELECT m.id AS "message_id!", m.campaign_id
-               FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+               FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
                WHERE m.status = 'queued' AND m.due_at <= ? AND m.account_id = ?
-                 AND c.status = 'running'
-                 AND (c.next_send_after IS NULL OR c.next_send_after <= ?)
+                 AND (m.campaign_id IS NULL
+                      OR (c.status = 'running'
+                          AND (c.next_send_after IS NULL OR c.next_send_after <= ?)))
                ORDER BY m.due_at, m.id LIMIT ?"#,
             now,
             account_id,
@@ -419,7 +422,7 @@ impl Store {
                WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
                RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
                    step_position, message_id, to_address, to_name, subject, body,
-                   unsubscribe_token, attempts"#,
+                   unsubscribe_token, attempts, in_reply_to"#,
             now,
             ids
         )
@@ -550,7 +553,7 @@ impl Store {
                 ClaimedMessage,
                 r#"SELECT id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
                       step_position, message_id, to_address, to_name, subject, body,
-                      unsubscribe_token, attempts
+                      unsubscribe_token, attempts, in_reply_to
                    FROM messages WHERE id = ? AND workspace_id = ? AND status = 'unconfirmed'"#,
                 id,
                 workspace_id
@@ -651,22 +654,23 @@ impl Store {
             .collect()
     }
 
-    /// Messages waiting in the outbox of every running campaign (for "offline, N queued").
+    /// Messages waiting in the outbox: of every running campaign, and answers to replies (for
+    /// "offline, N queued").
     pub async fn queued_count(&self) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar!(
-            "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-             WHERE m.status = 'queued' AND c.status = 'running'"
+            "SELECT count(*) FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
+             WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')"
         )
         .fetch_one(self.pool())
         .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    /// Ids of accounts with messages queued in running campaigns.
+    /// Ids of accounts with messages queued in running campaigns or answers queued.
     pub async fn accounts_with_queued(&self) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar!(
-            "SELECT DISTINCT m.account_id FROM messages m JOIN campaigns c ON c.id = m.campaign_id
-             WHERE m.status = 'queued' AND c.status = 'running'"
+            "SELECT DISTINCT m.account_id FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
+             WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')"
         )
         .fetch_all(self.pool())
         .await?)

@@ -108,6 +108,9 @@ pub enum Effect {
         /// Body.
         body: String,
     },
+    /// Queue the campaign's positive follow-up as the answer to this reply. Like a person's
+    /// answer it belongs to no campaign: it goes out even when the campaign has ended.
+    Queue(crate::drafts::AnswerMessage),
 }
 
 /// Which replies to list.
@@ -760,6 +763,35 @@ async fn apply(
             .execute(&mut *conn)
             .await?;
             done.push("draft ready".into());
+        }
+        Effect::Queue(message) => {
+            let key = format!("positive:{reply_id}");
+            let row = crate::drafts::insert_answer(
+                conn,
+                &crate::drafts::NewAnswer {
+                    workspace_id: m.workspace_id,
+                    prospect_id: m.prospect_id,
+                    account_id: reply.account_id,
+                    idempotency_key: &key,
+                },
+                message,
+            )
+            .await?;
+            // Shown with the reply like an answer a person sent.
+            sqlx::query!(
+                "INSERT INTO reply_drafts (workspace_id, reply_id, prospect_id, account_id,
+                     subject, body, state, outbox_id) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                m.workspace_id,
+                reply_id,
+                m.prospect_id,
+                reply.account_id,
+                message.subject,
+                message.body,
+                row
+            )
+            .execute(&mut *conn)
+            .await?;
+            done.push("positive follow-up queued".into());
         }
     }
     Ok(())

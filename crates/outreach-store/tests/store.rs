@@ -685,6 +685,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
                     condition: StepCondition::Always,
                     template_ids: vec![template.id],
                 }],
+                positive_follow_up: Default::default(),
             },
             Actor::Cli,
         )
@@ -740,4 +741,149 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
     // Closed before the process exits, as every test here does: SQLCipher's connections must
     // not be torn down while the process is ending (that aborted a CI run with a double free).
     store.close().await;
+}
+
+#[tokio::test]
+async fn an_answer_is_queued_once_and_only_a_draft_changes() {
+    use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
+    use outreach_core::inbox::{DraftState, ReplyKind};
+    use outreach_core::reply::Intent;
+    use outreach_store::drafts::AnswerMessage;
+    use outreach_store::replies::{Effect, Matched, NewReply};
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = store
+        .create_account(
+            ws,
+            &AccountFields {
+                name: "relay".into(),
+                transport: Transport::Smtp,
+                host: Some("127.0.0.1".into()),
+                port: Some(2525),
+                security: Some(SmtpSecurityMode::PlainLoopback),
+                username: None,
+                api_base_url: None,
+                from_name: "Alex".into(),
+                from_address: "alex@brand.example".into(),
+                reply_to: None,
+                per_minute_cap: None,
+                hourly_cap: None,
+                daily_cap: None,
+                ramp_start: None,
+                ramp_increase: None,
+                dkim_selector: None,
+                dkim_domain: None,
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let stored = store
+        .record_reply(
+            &NewReply {
+                account_id: account.id,
+                matched: Matched {
+                    prospect_id: ada,
+                    workspace_id: ws,
+                    message_row: None,
+                    campaign_id: None,
+                    email: Some("ada@engines.example".into()),
+                },
+                matched_by: "sender".into(),
+                rfc_message_id: Some("q1@engines.example".into()),
+                imap_uid: 1,
+                from_address: Some("ada@engines.example".into()),
+                from_name: Some("Ada".into()),
+                subject: "Re: A partnership".into(),
+                received_at: "2026-11-25T10:00:00Z".into(),
+                kind: ReplyKind::Human,
+                new_text: "What do you pay?".into(),
+                full_text: "What do you pay?".into(),
+                html: None,
+                sentiment: Some(0.0),
+                intent: Intent::Question,
+                confidence: 0.9,
+                intent_source: "rules".into(),
+                return_date: None,
+                bounce_status: None,
+                needs_reply: true,
+            },
+            &[Effect::Draft {
+                subject: "Re: A partnership".into(),
+                body: "Thanks for your question.".into(),
+            }],
+            1,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = stored.reply_id;
+
+    // Opening the answer twice gives the prepared draft both times.
+    let draft = store.open_draft(reply).await.unwrap();
+    assert_eq!(draft.body, "Thanks for your question.");
+    assert_eq!(store.open_draft(reply).await.unwrap().id, draft.id);
+    let saved = store
+        .save_draft(draft.id, "Re: A partnership", "We pay 20%.")
+        .await
+        .unwrap();
+    assert_eq!(saved.body, "We pay 20%.");
+
+    let message = |n: u32| AnswerMessage {
+        message_id: format!("a{n}@brand.example"),
+        to_address: "ada@engines.example".into(),
+        to_name: Some("Ada".into()),
+        subject: "Re: A partnership".into(),
+        body: "We pay 20%.\n\n-- \nopt out\n".into(),
+        unsubscribe_token: "t1".into(),
+        due_at: "2026-11-25T10:00:00Z".into(),
+        in_reply_to: Some("q1@engines.example".into()),
+    };
+    let queued = store
+        .queue_draft(draft.id, &message(1), Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(queued.state, DraftState::Queued);
+    assert_eq!(queued.message_status.as_deref(), Some("queued"));
+    assert!(!store.reply(reply).await.unwrap().needs_reply);
+
+    // The same draft again (a double click, a retried request): refused, nothing added.
+    let again = store.queue_draft(draft.id, &message(2), Actor::Cli).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let edit = store.save_draft(draft.id, "Re: x", "changed").await;
+    assert!(matches!(edit, Err(StoreError::Conflict(_))), "{edit:?}");
+    assert!(matches!(
+        store.discard_draft(draft.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let answers = store.reply_drafts(reply).await.unwrap();
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].body, "We pay 20%.\n\n-- \nopt out\n", "as sent");
+    let in_outbox = store.queued_count().await.unwrap();
+    assert_eq!(
+        in_outbox, 1,
+        "one message, in no campaign, waiting to go out"
+    );
+    assert_eq!(
+        store.accounts_with_queued().await.unwrap(),
+        vec![account.id]
+    );
+
+    // A new answer is a new draft, which can be thrown away.
+    let next = store.open_draft(reply).await.unwrap();
+    assert_ne!(next.id, draft.id);
+    assert_eq!(next.subject, "Re: A partnership");
+    assert_eq!(
+        store.discard_draft(next.id).await.unwrap().state,
+        DraftState::Discarded
+    );
+    assert_eq!(store.reply_drafts(reply).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.open_draft(999).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -183,6 +183,10 @@ fn headers(email: &OutgoingEmail) -> BTreeMap<&'static str, String> {
     };
     headers.insert("List-Unsubscribe", list_unsubscribe);
     headers.insert("Message-ID", format!("<{}>", email.message_id));
+    if let Some(id) = &email.in_reply_to {
+        headers.insert("In-Reply-To", format!("<{id}>"));
+        headers.insert("References", format!("<{id}>"));
+    }
     headers
 }
 
@@ -200,7 +204,7 @@ pub(crate) fn fits_shared_request(email: &OutgoingEmail) -> bool {
 
 fn check_message(email: &OutgoingEmail) -> Result<(), SendGridError> {
     let id = || email.message_id.clone();
-    let header_fields: [(&'static str, Option<&str>); 9] = [
+    let header_fields: [(&'static str, Option<&str>); 10] = [
         ("message_id", Some(&email.message_id)),
         ("from_name", Some(&email.from_name)),
         ("from_address", Some(&email.from_address)),
@@ -210,6 +214,7 @@ fn check_message(email: &OutgoingEmail) -> Result<(), SendGridError> {
         ("subject", Some(&email.subject)),
         ("unsubscribe_mailto", Some(&email.unsubscribe_mailto)),
         ("unsubscribe_https", email.unsubscribe_https.as_deref()),
+        ("in_reply_to", email.in_reply_to.as_deref()),
     ];
     for (field, value) in header_fields {
         if value.is_some_and(|value| value.contains(['\r', '\n', '\0'])) {
@@ -284,6 +289,7 @@ mod tests {
             message_id: format!("msg{n}@brand.example"),
             unsubscribe_mailto: format!("mailto:unsub@brand.example?subject=token{n}"),
             unsubscribe_https: Some(format!("https://brand.example/u/token{n}")),
+            in_reply_to: None,
         }
     }
 

@@ -77,6 +77,7 @@ mod tests {
             message_id: format!("{sender}-{n}@brand.example"),
             unsubscribe_mailto: format!("mailto:unsub@brand.example?subject={n}"),
             unsubscribe_https: None,
+            in_reply_to: None,
         }
     }
 

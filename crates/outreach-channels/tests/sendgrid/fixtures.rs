@@ -18,6 +18,7 @@ pub fn email(n: usize) -> OutgoingEmail {
         message_id: format!("m{n}.campaign7@brand.example"),
         unsubscribe_mailto: format!("mailto:unsubscribe@brand.example?subject=t{n}"),
         unsubscribe_https: Some(format!("https://brand.example/u/t{n}")),
+        in_reply_to: None,
     }
 }
 

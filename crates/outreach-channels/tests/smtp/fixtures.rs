@@ -24,6 +24,7 @@ pub fn email(n: usize) -> OutgoingEmail {
         message_id: format!("msg-{n}.8f0c1d@brand.example"),
         unsubscribe_mailto: format!("mailto:unsub+tok{n}@brand.example?subject=unsubscribe"),
         unsubscribe_https: Some(format!("https://u.brand.example/one-click/tok{n}")),
+        in_reply_to: None,
     }
 }
 

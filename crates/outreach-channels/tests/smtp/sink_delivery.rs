@@ -112,6 +112,34 @@ async fn without_https_url_there_is_no_one_click_header() {
 }
 
 #[tokio::test]
+async fn an_answer_threads_to_the_mail_it_answers_and_a_bad_id_is_refused() {
+    let sink = Sink::start();
+    let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");
+    let mut answer = email(5);
+    answer.in_reply_to = Some("r1.x@creator.example".to_owned());
+    sender.send(&answer).await.expect("send");
+    let raw = strip_sink_headers(&sink.wait_for_messages(1)[0]);
+    let text = String::from_utf8(raw).expect("ASCII");
+    let (head, _) = text.split_once("\r\n\r\n").expect("header/body separator");
+    assert_eq!(
+        header_value(head, "In-Reply-To").as_deref(),
+        Some("<r1.x@creator.example>")
+    );
+    assert_eq!(
+        header_value(head, "References").as_deref(),
+        Some("<r1.x@creator.example>")
+    );
+
+    for bad in ["r1@x\r\nBcc: x@evil.example", "no-at-sign", "a b@c"] {
+        let mut refused = email(6);
+        refused.in_reply_to = Some(bad.to_owned());
+        let err = sender.send(&refused).await.expect_err(bad);
+        assert_eq!(err.kind, SendErrorKind::Invalid, "{bad}");
+    }
+    assert_eq!(sink.wait_for_messages(1).len(), 1, "nothing else arrived");
+}
+
+#[tokio::test]
 async fn header_injection_is_refused_and_nothing_reaches_the_server() {
     let sink = Sink::start();
     let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use check::pre_send_check;
+pub use placeholder::find_placeholders;
 pub use problem::Problem;
 pub use render::{PreparedTemplate, check_syntax, render, variables_used};
 

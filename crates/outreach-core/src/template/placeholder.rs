@@ -54,7 +54,7 @@ const FIELD_WORDS: &[&str] = &[
 ];
 
 /// The placeholders found in `text`, each once, in order of appearance.
-pub(crate) fn find_placeholders(text: &str) -> Vec<String> {
+pub fn find_placeholders(text: &str) -> Vec<String> {
     let urls = url_spans(text);
     let in_url = |at: usize| urls.iter().any(|r| r.contains(&at));
     let mut found: Vec<String> = Vec::new();

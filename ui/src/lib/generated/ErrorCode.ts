@@ -3,4 +3,4 @@
 /**
  * Stable error codes: the UI and scripts branch on these, so they never change meaning.
  */
-export type ErrorCode = "not_found" | "invalid_input" | "conflict" | "keychain_unavailable" | "key_file" | "wrong_key" | "io" | "csv_invalid" | "pre_send_check" | "engine_running" | "storage" | "internal";
+export type ErrorCode = "not_found" | "invalid_input" | "conflict" | "keychain_unavailable" | "key_file" | "wrong_key" | "io" | "csv_invalid" | "pre_send_check" | "compliance_refused" | "engine_running" | "storage" | "internal";

@@ -21,6 +21,8 @@ import type { ColumnMapping } from "./ColumnMapping";
 import type { ConsentEvent } from "./ConsentEvent";
 import type { CsvPreview } from "./CsvPreview";
 import type { DownloadModel } from "./DownloadModel";
+import type { DraftRef } from "./DraftRef";
+import type { DraftState } from "./DraftState";
 import type { EngineState } from "./EngineState";
 import type { EngineStatus } from "./EngineStatus";
 import type { EnrolFilter } from "./EnrolFilter";
@@ -51,6 +53,8 @@ import type { MessageSummary } from "./MessageSummary";
 import type { ModelStatus } from "./ModelStatus";
 import type { NoArgs } from "./NoArgs";
 import type { Part } from "./Part";
+import type { PositiveFollowUp } from "./PositiveFollowUp";
+import type { PositiveMode } from "./PositiveMode";
 import type { PreviewImport } from "./PreviewImport";
 import type { PreviewTemplate } from "./PreviewTemplate";
 import type { Problem } from "./Problem";
@@ -68,6 +72,7 @@ import type { RefusedGroup } from "./RefusedGroup";
 import type { RelabelReply } from "./RelabelReply";
 import type { RenderedMessage } from "./RenderedMessage";
 import type { Reply } from "./Reply";
+import type { ReplyDraft } from "./ReplyDraft";
 import type { ReplyKind } from "./ReplyKind";
 import type { ReplyNotice } from "./ReplyNotice";
 import type { ReplyRef } from "./ReplyRef";
@@ -102,6 +107,7 @@ import type { Weekday } from "./Weekday";
 import type { Workspace } from "./Workspace";
 import type { WorkspaceFields } from "./WorkspaceFields";
 import type { WorkspaceRef } from "./WorkspaceRef";
+import type { WriteAnswer } from "./WriteAnswer";
 
 /** Every command: its argument and its result. */
 export interface Commands {
@@ -156,6 +162,11 @@ export interface Commands {
   list_replies: { args: ListReplies; result: Array<Reply> };
   get_reply: { args: ReplyRef; result: Reply };
   relabel_reply: { args: RelabelReply; result: Reply };
+  reply_answers: { args: ReplyRef; result: Array<ReplyDraft> };
+  open_answer: { args: ReplyRef; result: ReplyDraft };
+  save_answer: { args: WriteAnswer; result: ReplyDraft };
+  send_answer: { args: WriteAnswer; result: ReplyDraft };
+  discard_answer: { args: DraftRef; result: ReplyDraft };
   unread_replies: { args: WorkspaceRef; result: number };
   classify_texts: { args: ClassifyTexts; result: Array<Classification> };
   model_status: { args: NoArgs; result: ModelStatus };
@@ -215,6 +226,11 @@ export const COMMANDS = [
   "list_replies",
   "get_reply",
   "relabel_reply",
+  "reply_answers",
+  "open_answer",
+  "save_answer",
+  "send_answer",
+  "discard_answer",
   "unread_replies",
   "classify_texts",
   "model_status",
@@ -243,6 +259,8 @@ export type { ColumnMapping };
 export type { ConsentEvent };
 export type { CsvPreview };
 export type { DownloadModel };
+export type { DraftRef };
+export type { DraftState };
 export type { EngineState };
 export type { EngineStatus };
 export type { EnrolFilter };
@@ -273,6 +291,8 @@ export type { MessageSummary };
 export type { ModelStatus };
 export type { NoArgs };
 export type { Part };
+export type { PositiveFollowUp };
+export type { PositiveMode };
 export type { PreviewImport };
 export type { PreviewTemplate };
 export type { Problem };
@@ -290,6 +310,7 @@ export type { RefusedGroup };
 export type { RelabelReply };
 export type { RenderedMessage };
 export type { Reply };
+export type { ReplyDraft };
 export type { ReplyKind };
 export type { ReplyNotice };
 export type { ReplyRef };
@@ -324,3 +345,4 @@ export type { Weekday };
 export type { Workspace };
 export type { WorkspaceFields };
 export type { WorkspaceRef };
+export type { WriteAnswer };

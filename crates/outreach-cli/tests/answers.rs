@@ -1,0 +1,241 @@
+//! Answering replies from the command line, against real servers: a campaign goes out over
+//! Postfix's smtp-sink, replies land in a Dovecot Maildir, `outreach run` reads them, and
+//! the answers (the campaign's positive follow-up, and a person's answer with
+//! `outreach replies answer`) go out through the outbox in the reply's thread, behind the
+//! compliance gate.
+#![cfg(unix)]
+// Test helpers fail the test on any error, which is what unwrap does.
+#![allow(clippy::unwrap_used)]
+
+use outreach_testkit::{Dovecot, SmtpSink as Sink};
+use serde_json::Value;
+
+mod support;
+use support::Env;
+
+const CSV: &str = "first_name,last_name,email,company,country\n\
+Ada,Lovelace,ada@analytical.example,Analytical Engines,United Kingdom\n\
+Bob,Byron,bob@byron.example,Byron Books,United Kingdom\n\
+Cy,Young,cy@young.example,Young Media,USA\n";
+
+/// The sink's messages to `to`: the campaign's first, then the answers (those with
+/// `In-Reply-To`).
+fn sent_to(sink: &Sink, to: &str) -> Vec<String> {
+    let mut all: Vec<String> = sink
+        .texts()
+        .into_iter()
+        .filter(|m| m.contains(&format!("<{to}>")))
+        .collect();
+    all.sort_by_key(|m| header(m, "In-Reply-To").is_some());
+    all
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    message
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].trim())
+}
+
+/// A reply from `from` to our message `ours`, with Message-ID `<id>`.
+fn reply(from: &str, id: &str, ours: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: Alex Partner <alex@brand.example>\r\nSubject: Re: A partnership\r\n\
+         Date: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{ours}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+fn reply_of(env: &Env, email: &str) -> Value {
+    env.json(&["replies", "list", "-w", "Acme", "--all"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["from_address"] == email)
+        .unwrap_or_else(|| panic!("no reply from {email}"))
+        .clone()
+}
+
+#[test]
+fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
+    let sink = Sink::start();
+    let mut dovecot = Dovecot::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, CSV);
+    env.dovecot_mailbox("sink", &dovecot);
+    let welcome = env.write(
+        "welcome.txt",
+        "Wonderful, {{ first_name }}! You can sign up at https://brand.example/join.\n\n{{ opt_out }}\n{{ postal_address }}\n",
+    );
+    env.ok(&[
+        "template",
+        "save",
+        "-w",
+        "Acme",
+        "welcome",
+        "--subject",
+        "Welcome",
+        "--body-file",
+        &welcome,
+    ]);
+    env.ok(&[
+        "campaign",
+        "create",
+        "-w",
+        "Acme",
+        "Launch",
+        "--account",
+        "sink",
+        "--step",
+        "first",
+        "--days",
+        "mon,tue,wed,thu,fri,sat,sun",
+        "--window",
+        "00:00-24:00",
+        "--gap",
+        "0-0",
+        "--positive",
+        "welcome",
+        "--positive-mode",
+        "queue",
+    ]);
+    let campaign = env.json(&["campaign", "status", "-w", "Acme", "Launch"]);
+    assert_eq!(
+        campaign["campaign"]["fields"]["positive_follow_up"]["mode"], "queue",
+        "{campaign:#}"
+    );
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Launch"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Launch"]);
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), 3, "one first message each");
+    let ours = |to: &str| {
+        header(&sent_to(&sink, to)[0], "Message-ID")
+            .unwrap()
+            .trim_matches(['<', '>'])
+            .to_string()
+    };
+
+    dovecot.deliver(&reply(
+        "Ada Lovelace <ada@analytical.example>",
+        "ada-1@analytical.example",
+        &ours("ada@analytical.example"),
+        "Yes, this sounds great - let's set up a call next week!",
+    ));
+    dovecot.deliver(&reply(
+        "Bob Byron <bob@byron.example>",
+        "bob-1@byron.example",
+        &ours("bob@byron.example"),
+        "What commission do you pay, and how long does the cookie last?",
+    ));
+    dovecot.deliver(&reply(
+        "Cy Young <cy@young.example>",
+        "cy-1@young.example",
+        &ours("cy@young.example"),
+        "Please remove me from your list.",
+    ));
+    env.ok(&["run", "--until-idle"]);
+    // The follow-up was queued with the reply; a second run certainly sends it.
+    env.ok(&["run", "--until-idle"]);
+
+    // Ada: the campaign's follow-up, in her thread, with the compliance lines.
+    let to_ada = sent_to(&sink, "ada@analytical.example");
+    assert_eq!(to_ada.len(), 2, "{to_ada:#?}");
+    let follow_up = &to_ada[1];
+    assert!(follow_up.contains("Wonderful, Ada!"), "{follow_up}");
+    assert_eq!(
+        header(follow_up, "In-Reply-To"),
+        Some("<ada-1@analytical.example>")
+    );
+    assert_eq!(
+        header(follow_up, "References"),
+        Some("<ada-1@analytical.example>")
+    );
+    assert_eq!(header(follow_up, "Subject"), Some("Re: A partnership"));
+    assert!(follow_up.contains("10115 Berlin"), "{follow_up}");
+    let ada = reply_of(&env, "ada@analytical.example");
+    assert!(
+        ada["actions"]
+            .as_str()
+            .unwrap()
+            .contains("positive follow-up queued"),
+        "{ada:#}"
+    );
+    assert_eq!(ada["needs_reply"], true, "a person still reads it");
+
+    // Bob: a question gets a draft, which a leftover placeholder keeps from being sent.
+    let bob = reply_of(&env, "bob@byron.example");
+    assert_eq!(bob["intent"], "question", "{bob:#}");
+    let bob_id = bob["id"].to_string();
+    let drafted = env.ok(&["replies", "show", &bob_id]);
+    assert!(drafted.contains("(draft)"), "{drafted}");
+    let refused = env.fails(&[
+        "replies",
+        "answer",
+        &bob_id,
+        "--body",
+        "Hi Bob, we pay 20% on every sale: [LINK]",
+    ]);
+    assert_eq!(refused["code"], "compliance_refused", "{refused:#}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("[LINK]"),
+        "{refused:#}"
+    );
+    let answered = env.json(&[
+        "replies",
+        "answer",
+        &bob_id,
+        "--body",
+        "Hi Bob,\n\nwe pay 20% on every sale; the cookie lasts 30 days.\n\nAlex",
+    ]);
+    assert_eq!(answered["state"], "queued", "{answered:#}");
+    // A second answer starts a new draft; saving it sends nothing.
+    let second = env.json(&[
+        "replies",
+        "answer",
+        &bob_id,
+        "--draft",
+        "--body",
+        "One more thing: we also pay for reviews.",
+    ]);
+    assert_eq!(second["state"], "draft", "{second:#}");
+    assert_ne!(second["id"], answered["id"]);
+    env.ok(&["run", "--until-idle"]);
+    let to_bob = sent_to(&sink, "bob@byron.example");
+    assert_eq!(to_bob.len(), 2, "{to_bob:#?}");
+    let answer = &to_bob[1];
+    assert!(answer.contains("we pay 20% on every sale"), "{answer}");
+    assert_eq!(header(answer, "In-Reply-To"), Some("<bob-1@byron.example>"));
+    assert!(
+        answer.contains("Not interested? Reply \"unsubscribe\""),
+        "the opt-out line is added: {answer}"
+    );
+    assert!(answer.contains("10115 Berlin"), "{answer}");
+    assert!(header(answer, "List-Unsubscribe").is_some(), "{answer}");
+    let shown = env.ok(&["replies", "show", &bob_id]);
+    assert!(shown.contains("(sent)"), "{shown}");
+    assert_eq!(reply_of(&env, "bob@byron.example")["needs_reply"], false);
+
+    // Cy asked to be removed: no answer reaches him.
+    let cy_id = reply_of(&env, "cy@young.example")["id"].to_string();
+    let blocked = env.fails(&[
+        "replies",
+        "answer",
+        &cy_id,
+        "--body",
+        "Sorry to see you go!",
+    ]);
+    assert_eq!(blocked["code"], "compliance_refused", "{blocked:#}");
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sent_to(&sink, "cy@young.example").len(), 1);
+    let audit = env.ok(&["audit", "-w", "Acme"]);
+    assert!(audit.contains("reply.answer_blocked"), "{audit}");
+    assert!(audit.contains("reply.answer_queued"), "{audit}");
+    assert_eq!(
+        sink.texts().len(),
+        5,
+        "3 firsts, Ada's follow-up, Bob's answer"
+    );
+}
