@@ -125,11 +125,17 @@ describe('campaigns', () => {
 		expect((await screen.findByTestId('form-error')).textContent).toContain('needs a template');
 
 		await choose(screen.getByTestId('step-1-template'), String(tpl.id));
+		// The answer to interested replies: no template leaves nothing to choose about how it leaves.
+		expect(screen.getByTestId('campaign-positive-queue').matches(':disabled')).toBe(true);
+		await choose(screen.getByTestId('campaign-positive-template'), String(tpl.id));
+		expect((screen.getByTestId('campaign-positive-draft') as HTMLInputElement).checked).toBe(true);
+		await fireEvent.click(screen.getByTestId('campaign-positive-queue'));
 		await fireEvent.click(screen.getByTestId('campaign-save'));
 		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Autumn'));
 		const saved = backend.callsOf('save_campaign').at(-1);
 		expect(saved?.fields.window.days).toEqual(['mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
 		expect(saved?.fields.steps).toEqual([{ delay_business_days: 0, condition: 'always', template_ids: [tpl.id] }]);
+		expect(saved?.fields.positive_follow_up).toEqual({ template_id: tpl.id, mode: 'queue' });
 	});
 });
 

@@ -23,6 +23,7 @@ const ERROR_CODE_SET: Record<ErrorCode, true> = {
 	io: true,
 	csv_invalid: true,
 	pre_send_check: true,
+	compliance_refused: true,
 	engine_running: true,
 	storage: true,
 	internal: true

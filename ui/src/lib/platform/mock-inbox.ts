@@ -18,6 +18,7 @@ import type {
 	Prospect,
 	ProspectStatus,
 	Reply,
+	ReplyDraft,
 	ReplyKind,
 	SenderAccount,
 	Workspace
@@ -35,7 +36,12 @@ export type InboxCommand =
 	| 'unread_replies'
 	| 'classify_texts'
 	| 'model_status'
-	| 'download_model';
+	| 'download_model'
+	| 'reply_answers'
+	| 'open_answer'
+	| 'save_answer'
+	| 'send_answer'
+	| 'discard_answer';
 
 type InboxHandlers = {
 	[K in InboxCommand]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'];
@@ -55,6 +61,10 @@ export interface InboxHost {
 	postponeFor(prospectId: number, afterIso: string): number;
 	bounceFor(prospectId: number, status: string | null): number;
 	optOut(prospectId: number, evidence: string): number;
+	/** Whether the compliance gate would let a message to the prospect through, or why not. */
+	gateRefusal(prospectId: number): string | null;
+	/** The workspace's opt-out line and postal address, as a message carries them. */
+	complianceLines(workspaceId: number): string[];
 	changed(entity: ChangedEntity, workspaceId: number | null): void;
 	log(workspaceId: number, action: string, summary: string): void;
 	emit(e: ApiEvent): void;
@@ -101,6 +111,15 @@ interface StoredMailbox {
 function fail(code: ErrorCode, message: string): never {
 	const err: ApiError = { code, message };
 	throw err;
+}
+
+/** Bracketed placeholders the core's pre-send check reports (a subset of its field words). */
+const PLACEHOLDER = /\[[^\]\n]*\b(?:name|first|last|company|link|url|website|insert|your|their|line|placeholder|todo|tbd)\b[^\]\n]*\]|\{\{[^}]*\}\}|<<[^>]*>>/i;
+
+/** The subject of an answer: the reply's, with one "Re: ". */
+function answerSubject(subject: string): string {
+	const t = subject.trim();
+	return /^re:/i.test(t) ? t : `Re: ${t}`;
 }
 
 /** Where the mock pretends the model lives; never a real path. */
@@ -195,7 +214,10 @@ export class MockInbox {
 	private secrets = new Map<number, string>();
 	private replies: StoredReply[] = [];
 	private corrections: { workspace_id: number; text: string; intent: Intent }[] = [];
+	private drafts: (ReplyDraft & { workspace_id: number })[] = [];
 	private seq = 0;
+	private draftSeq = 0;
+	private messageSeq = 10_000;
 	/** Whether the model's files are there. */
 	modelPresent = false;
 	/** The URL the model is fetched from when none is given (the core's `OUTREACH_MODEL_URL`). */
@@ -321,6 +343,8 @@ export class MockInbox {
 		let confidence: number;
 		let source: string;
 		let sentiment: number | null = null;
+		/** The opening of the draft answer the core prepares, when it prepares one. */
+		let draft: string | null = null;
 
 		const stop = () => {
 			const s = this.host.stopSequencesFor(p.id);
@@ -381,11 +405,13 @@ export class MockInbox {
 				case 'interested':
 					stop();
 					status('interested');
+					draft = 'Great to hear from you, thank you!';
 					done.push('draft ready');
 					needsReply = true;
 					break;
 				case 'question':
 					stop();
+					draft = 'Thanks for your question.';
 					done.push('draft ready');
 					needsReply = true;
 					break;
@@ -433,6 +459,28 @@ export class MockInbox {
 			read_at: r.read ? now : null
 		};
 		this.replies.push(stored);
+		if (draft !== null && stored.account_id !== null) {
+			const first = (stored.from_name ?? '').split(/\s+/)[0];
+			const quoted = r.text
+				.split('\n')
+				.map((l) => `> ${l}\n`)
+				.join('');
+			this.drafts.push({
+				id: ++this.draftSeq,
+				workspace_id: stored.workspace_id,
+				reply_id: stored.id,
+				prospect_id: p.id,
+				account_id: stored.account_id,
+				subject: answerSubject(stored.subject),
+				body: `${first ? `Hi ${first},` : 'Hi,'}\n\n${draft}\n\n\n\n${quoted}`,
+				state: 'draft',
+				outbox_id: null,
+				message_status: null,
+				message_error: null,
+				sent_at: null,
+				updated_at: now
+			});
+		}
 		const inCampaign = campaignId === null ? '' : ` (campaign #${campaignId})`;
 		this.host.log(
 			p.workspace_id,
@@ -440,6 +488,32 @@ export class MockInbox {
 			`Reply #${stored.id} from prospect #${p.id}${inCampaign}: ${kind}, ${intent}${stored.actions ? `; ${stored.actions}` : ''}`
 		);
 		return { reply: this.view(stored), cancelled };
+	}
+
+	private draft(id: number): ReplyDraft & { workspace_id: number } {
+		const d = this.drafts.find((x) => x.id === id);
+		if (!d) fail('not_found', `draft ${id} not found`);
+		return d;
+	}
+
+	private draftView(d: ReplyDraft & { workspace_id: number }): ReplyDraft {
+		const { workspace_id: _w, ...rest } = d;
+		return { ...rest };
+	}
+
+	/** Like the core: only a draft changes; an answer in the outbox is final. */
+	private editable(d: ReplyDraft): void {
+		if (d.state === 'queued') fail('conflict', 'this answer was already sent to the outbox');
+		if (d.state === 'discarded') fail('conflict', 'this draft was discarded');
+	}
+
+	/** Play the engine sending a queued answer (tests and the browser preview). */
+	deliverAnswer(draftId: number, error: string | null = null): void {
+		const d = this.draft(draftId);
+		d.message_status = error === null ? 'sent' : 'failed';
+		d.message_error = error;
+		d.sent_at = error === null ? this.host.now() : null;
+		this.host.changed('replies', d.workspace_id);
 	}
 
 	private modelStatus(): Commands['model_status']['result'] {
@@ -553,6 +627,78 @@ export class MockInbox {
 				const c = classifyText(text);
 				return taught ? { sentiment: c.sentiment, intent: taught.intent, confidence: 0.9 } : { sentiment: c.sentiment, intent: c.intent, confidence: c.confidence };
 			});
+		},
+		reply_answers: (args) => {
+			this.reply(args.reply_id);
+			return this.drafts.filter((d) => d.reply_id === args.reply_id && d.state !== 'discarded').map((d) => this.draftView(d));
+		},
+		open_answer: (args) => {
+			const r = this.reply(args.reply_id);
+			const open = this.drafts.findLast((d) => d.reply_id === r.id && d.state === 'draft');
+			if (open) return this.draftView(open);
+			if (r.account_id === null) fail('not_found', `reply #${r.id} came from no sender account`);
+			const d = {
+				id: ++this.draftSeq,
+				workspace_id: r.workspace_id,
+				reply_id: r.id,
+				prospect_id: r.prospect_id,
+				account_id: r.account_id,
+				subject: answerSubject(r.subject),
+				body: '',
+				state: 'draft' as const,
+				outbox_id: null,
+				message_status: null,
+				message_error: null,
+				sent_at: null,
+				updated_at: this.host.now()
+			};
+			this.drafts.push(d);
+			return this.draftView(d);
+		},
+		save_answer: (args) => {
+			const d = this.draft(args.draft_id);
+			this.editable(d);
+			d.subject = args.subject;
+			d.body = args.body;
+			d.updated_at = this.host.now();
+			return this.draftView(d);
+		},
+		send_answer: (args) => {
+			const d = this.draft(args.draft_id);
+			this.editable(d);
+			d.subject = args.subject;
+			d.body = args.body;
+			d.updated_at = this.host.now();
+			const refuse = (reason: string): never => {
+				this.host.log(d.workspace_id, 'reply.answer_blocked', `answer to reply #${d.reply_id} refused`);
+				return fail('compliance_refused', `Not sent: ${reason}`);
+			};
+			if (args.subject.trim() === '' || args.body.trim() === '') refuse('an answer needs a subject and a text');
+			const placeholder = PLACEHOLDER.exec(`${args.subject}\n${args.body}`);
+			if (placeholder) refuse(`the text still holds the placeholder ${placeholder[0]}`);
+			const gate = this.host.gateRefusal(d.prospect_id);
+			if (gate !== null) refuse(gate);
+			let body = args.body.trimEnd();
+			const missing = this.host.complianceLines(d.workspace_id).filter((l) => l !== '' && !body.includes(l));
+			if (missing.length > 0) body += `\n\n-- \n${missing.join('\n')}`;
+			d.body = `${body}\n`;
+			d.subject = args.subject.trim();
+			d.state = 'queued';
+			d.outbox_id = ++this.messageSeq;
+			d.message_status = 'queued';
+			const r = this.reply(d.reply_id);
+			r.needs_reply = false;
+			r.read_at ??= this.host.now();
+			this.host.log(d.workspace_id, 'reply.answer_queued', `answer to reply #${d.reply_id} queued as message #${d.outbox_id}`);
+			this.host.changed('replies', d.workspace_id);
+			return this.draftView(d);
+		},
+		discard_answer: (args) => {
+			const d = this.draft(args.draft_id);
+			this.editable(d);
+			d.state = 'discarded';
+			d.updated_at = this.host.now();
+			return this.draftView(d);
 		},
 		model_status: () => this.modelStatus(),
 		download_model: async (args) => {

@@ -267,6 +267,13 @@ export class MockSending {
 		return cancelled;
 	}
 
+	/** Why the compliance gate would refuse any message to the prospect, or null (answers use it). */
+	gateRefusal(prospectId: number): string | null {
+		const p = this.host.prospect(prospectId);
+		if (p.deleted_at !== null) return 'the prospect was deleted or erased';
+		return this.refusal(p, this.settingsOf(p.workspace_id))?.reason ?? null;
+	}
+
 	/** Opts a prospect out as the core does; returns how many queued messages were cancelled. */
 	optOut(prospectId: number, evidence: string): number {
 		const p = this.host.prospect(prospectId);
@@ -804,7 +811,8 @@ export function defaultCampaignFields(): CampaignFields {
 		daily_cap: 50,
 		min_gap_seconds: 90,
 		max_gap_seconds: 300,
-		steps: []
+		steps: [],
+		positive_follow_up: { template_id: null, mode: 'draft' }
 	};
 }
 

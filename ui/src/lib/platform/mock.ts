@@ -249,6 +249,8 @@ export class MockBackend implements Backend {
 		postponeFor: (id, after) => this.sending.postponeFor(id, after),
 		bounceFor: (id, status) => this.sending.bounceFor(id, status),
 		optOut: (id, why) => this.sending.optOut(id, why),
+		gateRefusal: (id) => this.sending.gateRefusal(id),
+		complianceLines: (ws) => ['Not interested? Reply “stop” and you will not hear from us again.', this.workspace(ws).postal_address.trim()],
 		changed: (entity, ws) => this.changed(entity, ws),
 		log: (ws, action, summary) => this.log(ws, action, summary),
 		emit: (e) => this.emit(e),

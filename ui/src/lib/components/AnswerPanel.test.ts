@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, mockWithWorkspace, renderApp, screen, waitFor } from '../../../tests/helpers';
+
+/** A workspace whose sender account received a question and an interested reply. */
+function withAnswerable() {
+	const { backend, ws } = mockWithWorkspace();
+	const account = backend.sending.seedAccount(ws.id, 'Main');
+	const [lena, marco] = backend.seedProspects(ws.id, 2, (i) => ({
+		first_name: ['Lena', 'Marco'][i],
+		last_name: 'Example',
+		email: ['lena@brightlane.example', 'marco@brightlane.example'][i],
+		status: 'contacted',
+		lawful_basis: 'legitimate_interest'
+	}));
+	const question = backend.inbox.seedReply({ prospect_id: lena.id, account_id: account.id, text: 'How much do you pay per sale?' });
+	const thanks = backend.inbox.seedReply({ prospect_id: marco.id, account_id: account.id, text: 'Thanks, noted.', intent: 'other' });
+	return { backend, ws, lena, marco, question, thanks };
+}
+
+async function openReply(id: number) {
+	await fireEvent.click(await screen.findByTestId('nav-inbox'));
+	const item = await waitFor(() => {
+		const el = screen.getAllByTestId('reply-item').find((x) => x.dataset.replyId === String(id));
+		if (!el) throw new Error('not listed yet');
+		return el;
+	});
+	await fireEvent.click(item);
+	return screen.findByTestId('answer-panel');
+}
+
+describe('answering a reply', () => {
+	it('starts from the prepared draft, refuses a leftover placeholder, then sends through the outbox', async () => {
+		const { backend, question } = withAnswerable();
+		renderApp(backend);
+		await openReply(question.id);
+		// The question came with a draft, shown at once.
+		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
+		expect(body.value).toContain('Thanks for your question.');
+		expect(body.value).toContain('> How much do you pay per sale?');
+		expect((screen.getByTestId('answer-subject') as HTMLInputElement).value).toBe('Re: Partnering with us?');
+
+		await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale: [LINK]' } });
+		await fireEvent.click(screen.getByTestId('answer-send'));
+		expect((await screen.findByTestId('answer-error')).textContent).toBe('Not sent: the text still holds the placeholder [LINK]');
+		expect(screen.queryByTestId('answer-sent')).toBeNull();
+
+		await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale.\n\nAlex' } });
+		await fireEvent.click(screen.getByTestId('answer-send'));
+		const sent = await screen.findByTestId('answer-sent');
+		expect(screen.getByTestId('answer-status').textContent).toBe('Waiting in the outbox');
+		// The compliance lines were added below the text.
+		expect(screen.getByTestId('answer-sent-body').textContent).toContain('we pay 20% per sale.\n\nAlex\n\n-- \nNot interested?');
+		expect(screen.queryByTestId('answer-form')).toBeNull();
+		expect(backend.callsOf('send_answer')).toHaveLength(2);
+		expect(backend.inbox.peekReply(question.id)?.needs_reply).toBe(false);
+		expect(screen.queryByTestId('reply-needs-reply')).toBeNull();
+
+		// The engine sends it: the status follows.
+		const draftId = backend.callsOf('send_answer')[1].draft_id;
+		backend.inbox.deliverAnswer(draftId);
+		await waitFor(() => expect(sent.dataset.status).toBe('sent'));
+		expect(screen.getByTestId('answer-open').textContent).toBe('Write another answer');
+	});
+
+	it('opens an empty answer on demand, saves it, and asks before discarding text', async () => {
+		const { backend, thanks } = withAnswerable();
+		renderApp(backend);
+		await openReply(thanks.id);
+		await fireEvent.click(await screen.findByTestId('answer-open'));
+		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
+		expect(body.value).toBe('');
+		await waitFor(() => expect(document.activeElement).toBe(body));
+		expect((screen.getByTestId('answer-save') as HTMLButtonElement).disabled).toBe(true);
+		await fireEvent.input(body, { target: { value: 'Glad to hear it.' } });
+		await fireEvent.click(screen.getByTestId('answer-save'));
+		await waitFor(() => expect(backend.callsOf('save_answer')).toHaveLength(1));
+		expect(backend.callsOf('save_answer')[0]).toMatchObject({ subject: 'Re: Partnering with us?', body: 'Glad to hear it.' });
+
+		await fireEvent.click(screen.getByTestId('answer-discard'));
+		expect(screen.getByTestId('answer-discard-confirm').textContent).toContain('What you wrote is lost');
+		await fireEvent.click(screen.getByTestId('answer-discard-no'));
+		expect(backend.callsOf('discard_answer')).toHaveLength(0);
+		await fireEvent.click(screen.getByTestId('answer-discard'));
+		await fireEvent.click(screen.getByTestId('answer-discard-yes'));
+		await waitFor(() => expect(screen.queryByTestId('answer-form')).toBeNull());
+		expect(backend.callsOf('discard_answer')).toHaveLength(1);
+		expect(screen.getByTestId('answer-open').textContent).toBe('Answer');
+	});
+
+	it('shows the gate refusal for a prospect who opted out, and sends nothing', async () => {
+		const { backend, lena, question } = withAnswerable();
+		backend.sending.optOut(lena.id, 'asked by phone');
+		renderApp(backend);
+		await openReply(question.id);
+		await screen.findByTestId('answer-body');
+		await fireEvent.click(screen.getByTestId('answer-send'));
+		expect((await screen.findByTestId('answer-error')).textContent).toBe('Not sent: Opted out.');
+		expect(screen.queryByTestId('answer-sent')).toBeNull();
+		expect(screen.getByTestId('answer-form')).toBeTruthy();
+	});
+});
