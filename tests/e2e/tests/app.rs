@@ -676,6 +676,24 @@ async fn campaign(
             .contains("Interested")
     );
 
+    // Ada gets an answer from the inbox: the prepared draft, completed and sent through the
+    // outbox, in her thread.
+    let draft = wait(c, &tid("answer-body"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert!(draft.contains("> Yes, count us in!"), "{draft}");
+    fill(
+        c,
+        "answer-body",
+        "Hi Ada,\nwonderful! The contract is on its way.\nAlex",
+    )
+    .await?;
+    click(c, "answer-send").await?;
+    // In the outbox; it goes out within the account's cap of 3 a minute (checked below).
+    wait(c, &tid("answer-sent")).await?;
+
     // The other two get their follow-ups after the minute; Ada's was cancelled.
     click(c, "nav-campaigns").await?;
     wait(c, &tid("campaign-title")).await?;
@@ -701,6 +719,19 @@ async fn campaign(
             && text_of(c, "campaign-status").await? == "Completed")
     })
     .await?;
+
+    // The answer went out before the follow-ups (it was due first); the inbox says so.
+    click(c, "nav-inbox").await?;
+    click(c, "reply-item").await?;
+    wait_until("the answer shown as sent", || async {
+        let sent = c.find_all(Locator::Css(&tid("answer-sent"))).await?;
+        Ok(match sent.first() {
+            Some(e) => e.attr("data-status").await?.as_deref() == Some("sent"),
+            None => false,
+        })
+    })
+    .await?;
+    assert_eq!(text_of(c, "answer-status").await?, "Sent");
     Ok(())
 }
 
@@ -774,9 +805,9 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
         "{shown:?}"
     );
     // Two steps to each of the three prospects with an address, each exactly once, except
-    // Ada's follow-up: she replied before it went.
-    let messages = sink.wait_for(5, Duration::from_secs(30));
-    assert_eq!(messages.len(), 5);
+    // Ada's follow-up: she replied before it went. And the answer to Ada's reply.
+    let messages = sink.wait_for(6, Duration::from_secs(30));
+    assert_eq!(messages.len(), 6);
     let mut seen = std::collections::HashSet::new();
     let mut to_ada = Vec::new();
     for m in sink.texts() {
@@ -791,7 +822,21 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
         }
         assert!(seen.insert((to, subject)), "a step arrived twice:\n{m}");
     }
-    assert_eq!(to_ada.len(), 1, "only the first step reaches Ada");
+    assert_eq!(to_ada.len(), 2, "the first step and the answer reach Ada");
+    let (_, answer) = to_ada
+        .iter()
+        .find(|(subject, _)| subject == "Re: A partnership, Ada?")
+        .expect("the answer, in her thread, reaches Ada");
+    assert!(
+        answer.starts_with("Hi Ada,\nwonderful! The contract is on its way.\nAlex"),
+        "{answer}"
+    );
+    let threaded = sink
+        .texts()
+        .into_iter()
+        .filter(|m| header(m, "In-Reply-To") == "<reply-1@engines.example>")
+        .count();
+    assert_eq!(threaded, 1, "the answer threads to Ada's reply");
     let (_, first) = to_ada
         .iter()
         .find(|(subject, _)| subject == "A partnership, Ada?")
