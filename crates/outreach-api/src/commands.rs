@@ -76,6 +76,9 @@ macro_rules! for_each_command {
             save_answer($crate::WriteAnswer) -> $crate::core::inbox::ReplyDraft;
             send_answer($crate::WriteAnswer) -> $crate::core::inbox::ReplyDraft;
             discard_answer($crate::DraftRef) -> $crate::core::inbox::ReplyDraft;
+            referrals($crate::ReplyRef) -> Vec<$crate::core::inbox::ReferralProposal>;
+            accept_referral($crate::ReferralRef) -> $crate::core::inbox::ReferralProposal;
+            dismiss_referral($crate::ReferralRef) -> $crate::core::inbox::ReferralProposal;
             unread_replies($crate::WorkspaceRef) -> u32;
             classify_texts($crate::ClassifyTexts) -> Vec<$crate::Classification>;
             model_status($crate::NoArgs) -> $crate::ModelStatus;
@@ -433,7 +436,7 @@ impl Api {
 
     /// The import path every source of CSV bytes shares (files, the demo): read and validate
     /// off the async workers, then write in one transaction, with progress events throughout.
-    async fn import_bytes(
+    pub(crate) async fn import_bytes(
         &self,
         workspace_id: i64,
         name: &str,

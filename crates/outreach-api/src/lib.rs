@@ -29,6 +29,7 @@ mod demo;
 mod error;
 mod events;
 mod model;
+mod referrals;
 mod replies;
 mod secrets;
 mod sending;
@@ -43,6 +44,7 @@ pub use config::{ApiConfig, Caller, KeyChoice};
 pub use error::{ApiError, ErrorCode};
 pub use events::{ApiEvent, ChangedEntity, ImportPhase};
 pub use model::{DownloadModel, ModelStatus};
+pub use referrals::ReferralRef;
 pub use replies::*;
 pub use sending::*;
 

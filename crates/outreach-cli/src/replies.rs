@@ -7,8 +7,8 @@ use clap::Subcommand;
 use outreach_api::core::inbox::{DraftState, MailboxAuth, MailboxFields, MailboxSecurity, Reply};
 use outreach_api::core::reply::Intent;
 use outreach_api::{
-    AccountRef, Api, ApiError, ClassifyTexts, DownloadModel, ListReplies, NoArgs, RelabelReply,
-    ReplyRef, SaveMailbox, WriteAnswer,
+    AccountRef, Api, ApiError, ClassifyTexts, DownloadModel, ListReplies, NoArgs, ReferralRef,
+    RelabelReply, ReplyRef, SaveMailbox, WriteAnswer,
 };
 
 use crate::cli::workspace;
@@ -102,6 +102,15 @@ pub enum RepliesCommand {
         id: i64,
         /// The right intent.
         intent: String,
+    },
+    /// Add a contact a referral named as a prospect (`accept`), or `dismiss` it; `replies
+    /// show` lists them with their ids.
+    Referral {
+        /// The proposal's id.
+        id: i64,
+        /// `accept` or `dismiss`.
+        #[arg(value_parser = ["accept", "dismiss"])]
+        decision: String,
     },
     /// Answer a reply through the outbox (the compliance gate checks it; `outreach run` or
     /// the app sends it). Starts from the reply's draft when the app prepared one.
@@ -283,6 +292,25 @@ pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
                         a.body.trim_end()
                     );
                 }
+                for p in api
+                    .referrals(ReplyRef {
+                        reply_id: id,
+                        mark_read: false,
+                    })
+                    .await?
+                {
+                    let name = p
+                        .name
+                        .as_deref()
+                        .map(|n| format!("{n} "))
+                        .unwrap_or_default();
+                    println!(
+                        "\nreferral #{}: {name}<{}> ({})",
+                        p.id,
+                        p.email,
+                        p.state.as_str()
+                    );
+                }
             }
         }
         RepliesCommand::Answer {
@@ -325,6 +353,25 @@ pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
                     "answer to reply #{id} queued as message #{}; `outreach run` or the app sends it",
                     saved.outbox_id.unwrap_or_default()
                 );
+            }
+        }
+        RepliesCommand::Referral { id, decision } => {
+            let args = ReferralRef { referral_id: id };
+            let settled = if decision == "accept" {
+                api.accept_referral(args).await?
+            } else {
+                api.dismiss_referral(args).await?
+            };
+            if json {
+                output::json(&settled)?;
+            } else {
+                match settled.prospect_id {
+                    Some(p) => println!(
+                        "{} added as prospect #{p}; give them a lawful basis before writing",
+                        settled.email
+                    ),
+                    None => println!("{} dismissed", settled.email),
+                }
             }
         }
         RepliesCommand::Relabel { id, intent: label } => {

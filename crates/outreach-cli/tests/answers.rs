@@ -239,3 +239,106 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
         "3 firsts, Ada's follow-up, Bob's answer"
     );
 }
+
+#[test]
+fn a_referred_contact_is_added_as_a_prospect_once_or_dismissed() {
+    let sink = Sink::start();
+    let mut dovecot = Dovecot::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, CSV);
+    env.dovecot_mailbox("sink", &dovecot);
+    env.started_campaign("Launch", "sink");
+    env.ok(&["run", "--until-idle"]);
+    // Bob asked not to be contacted again.
+    let bob = env
+        .json(&["prospects", "list", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == "bob@byron.example")
+        .unwrap()["id"]
+        .to_string();
+    env.ok(&["consent", "opt-out", &bob]);
+    let ours = |to: &str| {
+        header(&sent_to(&sink, to)[0], "Message-ID")
+            .unwrap()
+            .trim_matches(['<', '>'])
+            .to_string()
+    };
+    dovecot.deliver(&reply(
+        "Ada Lovelace <ada@analytical.example>",
+        "ada-2@analytical.example",
+        &ours("ada@analytical.example"),
+        "I am not the right person. Please contact my colleague Jana Novak jana@analytical.example, and Tom tom@elsewhere.example knows more, as does Bob bob@byron.example.",
+    ));
+    env.ok(&["run", "--until-idle"]);
+    let ada = reply_of(&env, "ada@analytical.example");
+    assert_eq!(ada["intent"], "referral", "{ada:#}");
+    let id = ada["id"].to_string();
+    let shown = env.ok(&["replies", "show", &id]);
+    assert!(
+        shown.contains("Jana Novak <jana@analytical.example> (proposed)"),
+        "{shown}"
+    );
+    let ids: Vec<String> = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("referral #"))
+        .map(|l| l.split(':').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{shown}");
+
+    let jana = env.json(&["replies", "referral", &ids[0], "accept"]);
+    assert_eq!(jana["state"], "accepted", "{jana:#}");
+    let prospect = env.json(&["prospects", "show", &jana["prospect_id"].to_string()]);
+    let p = if prospect.get("prospect").is_some() {
+        prospect["prospect"].clone()
+    } else {
+        prospect.clone()
+    };
+    assert_eq!(p["email"], "jana@analytical.example", "{prospect:#}");
+    assert_eq!(p["first_name"], "Jana");
+    assert_eq!(p["last_name"], "Novak");
+    assert_eq!(
+        p["company"], "Analytical Engines",
+        "same domain, same company"
+    );
+    assert_eq!(p["lawful_basis"], "none", "a person decides before writing");
+    assert!(
+        p["notes"]
+            .as_str()
+            .unwrap()
+            .contains("Referred by Ada Lovelace"),
+        "{p:#}"
+    );
+    let again = env.fails(&["replies", "referral", &ids[0], "accept"]);
+    assert_eq!(again["code"], "conflict", "{again:#}");
+
+    let tom = env.json(&["replies", "referral", &ids[1], "dismiss"]);
+    assert_eq!(tom["state"], "dismissed");
+    assert_eq!(tom["prospect_id"], Value::Null);
+    // An address on the suppression list is never added back.
+    let refused = env.fails(&["replies", "referral", &ids[2], "accept"]);
+    assert_eq!(refused["code"], "compliance_refused", "{refused:#}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("asked not to be contacted"),
+        "{refused:#}"
+    );
+    assert!(
+        env.ok(&["replies", "show", &id])
+            .contains("<bob@byron.example> (proposed)")
+    );
+    let all = env.json(&["prospects", "list", "-w", "Acme"]);
+    let emails: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["email"].as_str())
+        .collect();
+    assert_eq!(emails.len(), 4, "{emails:?}");
+    assert!(!emails.contains(&"tom@elsewhere.example"));
+    let audit = env.ok(&["audit", "-w", "Acme"]);
+    assert!(audit.contains("referral.settled"), "{audit}");
+}

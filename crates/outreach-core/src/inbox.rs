@@ -254,3 +254,53 @@ pub struct ReplyDraft {
     /// Last change.
     pub updated_at: String,
 }
+
+/// What became of a contact a referral named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralState {
+    /// Waiting for a person to decide.
+    Proposed,
+    /// Added as a prospect (or found to be one already).
+    Accepted,
+    /// Not wanted.
+    Dismissed,
+}
+
+impl ReferralState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Accepted => "accepted",
+            Self::Dismissed => "dismissed",
+        }
+    }
+
+    /// The state with this stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Proposed, Self::Accepted, Self::Dismissed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A contact a reply referred us to ("please write to jana@…"), proposed as a new prospect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReferralProposal {
+    /// Row id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The reply that named them.
+    #[ts(type = "number")]
+    pub reply_id: i64,
+    /// Their address.
+    pub email: String,
+    /// Their name, when the reply gave one.
+    pub name: Option<String>,
+    /// Proposed, accepted or dismissed.
+    pub state: ReferralState,
+    /// The prospect they became.
+    #[ts(type = "number | null")]
+    pub prospect_id: Option<i64>,
+}

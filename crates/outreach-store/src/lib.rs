@@ -28,6 +28,7 @@ pub mod key;
 pub mod mailboxes;
 pub mod outbox;
 pub mod prospects;
+pub mod referrals;
 pub mod replies;
 pub mod templates;
 pub mod workspaces;

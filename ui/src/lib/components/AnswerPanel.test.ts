@@ -99,3 +99,38 @@ describe('answering a reply', () => {
 		expect(screen.getByTestId('answer-form')).toBeTruthy();
 	});
 });
+
+describe('referred contacts', () => {
+	it('adds one as a prospect, dismisses another, and refuses an address that opted out', async () => {
+		const { backend, ws, lena, marco } = withAnswerable();
+		backend.sending.optOut(marco.id, 'asked by phone');
+		const r = backend.inbox.seedReply({
+			prospect_id: lena.id,
+			text: 'Please contact my colleague Jana Novak jana@brightlane.example, or Tom tom@else.example, or marco@brightlane.example.',
+			intent: 'referral'
+		});
+		renderApp(backend);
+		await openReply(r.id);
+		const rows = await screen.findAllByTestId('referral');
+		expect(rows.map((x) => x.textContent?.replace(/\s+/g, ' ').trim().split(' Add')[0])).toEqual([
+			'Jana Novak jana@brightlane.example',
+			'Tom tom@else.example',
+			'marco@brightlane.example'
+		]);
+
+		await fireEvent.click(rows[0].querySelector('[data-testid="referral-accept"]') as HTMLElement);
+		await waitFor(() => expect(screen.getAllByTestId('referral')[0].dataset.state).toBe('accepted'));
+		expect((await screen.findByTestId('toast-message')).textContent).toContain('Jana Novak is now a prospect');
+		const jana = backend.callsOf('accept_referral')[0];
+		expect(jana).toEqual({ referral_id: expect.any(Number) });
+		const added = [...Array(20).keys()].map((i) => backend.peekProspect(i + 1)).find((p) => p?.email === 'jana@brightlane.example');
+		expect(added).toMatchObject({ workspace_id: ws.id, first_name: 'Jana', last_name: 'Novak', lawful_basis: 'none' });
+
+		await fireEvent.click(screen.getAllByTestId('referral')[1].querySelector('[data-testid="referral-dismiss"]') as HTMLElement);
+		await waitFor(() => expect(screen.getAllByTestId('referral')[1].dataset.state).toBe('dismissed'));
+
+		await fireEvent.click(screen.getAllByTestId('referral')[2].querySelector('[data-testid="referral-accept"]') as HTMLElement);
+		expect((await screen.findByTestId('referral-error')).textContent).toContain('asked not to be contacted');
+		expect(screen.getAllByTestId('referral')[2].dataset.state).toBe('proposed');
+	});
+});

@@ -68,6 +68,9 @@ import type { ProspectQuery } from "./ProspectQuery";
 import type { ProspectStatus } from "./ProspectStatus";
 import type { RecordAssessment } from "./RecordAssessment";
 import type { RecordConsent } from "./RecordConsent";
+import type { ReferralProposal } from "./ReferralProposal";
+import type { ReferralRef } from "./ReferralRef";
+import type { ReferralState } from "./ReferralState";
 import type { RefusedGroup } from "./RefusedGroup";
 import type { RelabelReply } from "./RelabelReply";
 import type { RenderedMessage } from "./RenderedMessage";
@@ -167,6 +170,9 @@ export interface Commands {
   save_answer: { args: WriteAnswer; result: ReplyDraft };
   send_answer: { args: WriteAnswer; result: ReplyDraft };
   discard_answer: { args: DraftRef; result: ReplyDraft };
+  referrals: { args: ReplyRef; result: Array<ReferralProposal> };
+  accept_referral: { args: ReferralRef; result: ReferralProposal };
+  dismiss_referral: { args: ReferralRef; result: ReferralProposal };
   unread_replies: { args: WorkspaceRef; result: number };
   classify_texts: { args: ClassifyTexts; result: Array<Classification> };
   model_status: { args: NoArgs; result: ModelStatus };
@@ -231,6 +237,9 @@ export const COMMANDS = [
   "save_answer",
   "send_answer",
   "discard_answer",
+  "referrals",
+  "accept_referral",
+  "dismiss_referral",
   "unread_replies",
   "classify_texts",
   "model_status",
@@ -306,6 +315,9 @@ export type { ProspectQuery };
 export type { ProspectStatus };
 export type { RecordAssessment };
 export type { RecordConsent };
+export type { ReferralProposal };
+export type { ReferralRef };
+export type { ReferralState };
 export type { RefusedGroup };
 export type { RelabelReply };
 export type { RenderedMessage };

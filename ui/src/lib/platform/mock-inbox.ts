@@ -17,6 +17,7 @@ import type {
 	MailboxFields,
 	Prospect,
 	ProspectStatus,
+	ReferralProposal,
 	Reply,
 	ReplyDraft,
 	ReplyKind,
@@ -41,7 +42,10 @@ export type InboxCommand =
 	| 'open_answer'
 	| 'save_answer'
 	| 'send_answer'
-	| 'discard_answer';
+	| 'discard_answer'
+	| 'referrals'
+	| 'accept_referral'
+	| 'dismiss_referral';
 
 type InboxHandlers = {
 	[K in InboxCommand]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'];
@@ -65,6 +69,11 @@ export interface InboxHost {
 	gateRefusal(prospectId: number): string | null;
 	/** The workspace's opt-out line and postal address, as a message carries them. */
 	complianceLines(workspaceId: number): string[];
+	/**
+	 * Adds a referred contact as a prospect (or finds the one with that address); a string
+	 * when the address asked not to be contacted.
+	 */
+	addReferred(workspaceId: number, email: string, name: string | null, notes: string): number | string;
 	changed(entity: ChangedEntity, workspaceId: number | null): void;
 	log(workspaceId: number, action: string, summary: string): void;
 	emit(e: ApiEvent): void;
@@ -215,6 +224,8 @@ export class MockInbox {
 	private replies: StoredReply[] = [];
 	private corrections: { workspace_id: number; text: string; intent: Intent }[] = [];
 	private drafts: (ReplyDraft & { workspace_id: number })[] = [];
+	private referralList: (ReferralProposal & { workspace_id: number })[] = [];
+	private referralSeq = 0;
 	private seq = 0;
 	private draftSeq = 0;
 	private messageSeq = 10_000;
@@ -345,6 +356,8 @@ export class MockInbox {
 		let sentiment: number | null = null;
 		/** The opening of the draft answer the core prepares, when it prepares one. */
 		let draft: string | null = null;
+		/** The contacts a referral names. */
+		let referred: { name: string | null; email: string }[] = [];
 
 		const stop = () => {
 			const s = this.host.stopSequencesFor(p.id);
@@ -421,7 +434,10 @@ export class MockInbox {
 					break;
 				case 'referral':
 					stop();
-					if (/[^@\s<>]+@[^@\s<>]+\.[a-z]{2,}/i.test(r.text)) done.push('referral proposed');
+					referred = [...r.text.matchAll(/(?:([A-Z][a-z]+(?: [A-Z][a-z]+)?) )?<?([^@\s<>(),]+@[^@\s<>(),]+\.[a-z]{2,})/g)]
+						.map((m) => ({ name: m[1] ?? null, email: m[2].toLowerCase() }))
+						.filter((x) => x.email !== p.email?.toLowerCase());
+					if (referred.length > 0) done.push('referral proposed');
 					needsReply = true;
 					break;
 				case 'other':
@@ -459,6 +475,8 @@ export class MockInbox {
 			read_at: r.read ? now : null
 		};
 		this.replies.push(stored);
+		for (const x of referred)
+			this.referralList.push({ id: ++this.referralSeq, workspace_id: stored.workspace_id, reply_id: stored.id, email: x.email, name: x.name, state: 'proposed', prospect_id: null });
 		if (draft !== null && stored.account_id !== null) {
 			const first = (stored.from_name ?? '').split(/\s+/)[0];
 			const quoted = r.text
@@ -488,6 +506,14 @@ export class MockInbox {
 			`Reply #${stored.id} from prospect #${p.id}${inCampaign}: ${kind}, ${intent}${stored.actions ? `; ${stored.actions}` : ''}`
 		);
 		return { reply: this.view(stored), cancelled };
+	}
+
+	/** Like the core: only an open proposal can be settled. */
+	private referral(id: number): ReferralProposal & { workspace_id: number } {
+		const x = this.referralList.find((r) => r.id === id);
+		if (!x) fail('not_found', `referral ${id} not found`);
+		if (x.state !== 'proposed') fail('conflict', `this referral was already ${x.state}`);
+		return x;
 	}
 
 	private draft(id: number): ReplyDraft & { workspace_id: number } {
@@ -699,6 +725,32 @@ export class MockInbox {
 			d.state = 'discarded';
 			d.updated_at = this.host.now();
 			return this.draftView(d);
+		},
+		referrals: (args) => {
+			this.reply(args.reply_id);
+			return this.referralList.filter((x) => x.reply_id === args.reply_id).map(({ workspace_id: _w, ...rest }) => ({ ...rest }));
+		},
+		accept_referral: (args) => {
+			const x = this.referral(args.referral_id);
+			const r = this.reply(x.reply_id);
+			const referrer = this.host.findProspect(r.prospect_id);
+			const added = this.host.addReferred(x.workspace_id, x.email, x.name, `Referred by ${referrer ? prospectName(referrer) : 'a prospect'} in reply #${r.id}`);
+			if (typeof added === 'string') fail('compliance_refused', added);
+			x.state = 'accepted';
+			x.prospect_id = added;
+			this.host.log(x.workspace_id, 'referral.settled', `referral #${x.id} from reply #${r.id} accepted as prospect #${added}`);
+			this.host.changed('prospects', x.workspace_id);
+			this.host.changed('replies', x.workspace_id);
+			const { workspace_id: _w, ...rest } = x;
+			return { ...rest };
+		},
+		dismiss_referral: (args) => {
+			const x = this.referral(args.referral_id);
+			x.state = 'dismissed';
+			this.host.log(x.workspace_id, 'referral.settled', `referral #${x.id} from reply #${x.reply_id} dismissed`);
+			this.host.changed('replies', x.workspace_id);
+			const { workspace_id: _w, ...rest } = x;
+			return { ...rest };
 		},
 		model_status: () => this.modelStatus(),
 		download_model: async (args) => {

@@ -250,6 +250,15 @@ export class MockBackend implements Backend {
 		bounceFor: (id, status) => this.sending.bounceFor(id, status),
 		optOut: (id, why) => this.sending.optOut(id, why),
 		gateRefusal: (id) => this.sending.gateRefusal(id),
+		addReferred: (ws, email, name, notes) => {
+			const same = [...this.prospects.values()].find((p) => p.workspace_id === ws && p.email?.toLowerCase() === email);
+			if (same?.status === 'unsubscribed') return `${email} asked not to be contacted; it stays on the suppression list`;
+			if (same) return same.id;
+			const [first, ...rest] = (name ?? '').split(' ');
+			const p = this.newProspect(ws, { first_name: first || null, last_name: rest.join(' ') || null, email, notes, source_type: 'manual', lawful_basis: 'none' });
+			this.changed('prospects', ws);
+			return p.id;
+		},
 		complianceLines: (ws) => ['Not interested? Reply “stop” and you will not hear from us again.', this.workspace(ws).postal_address.trim()],
 		changed: (entity, ws) => this.changed(entity, ws),
 		log: (ws, action, summary) => this.log(ws, action, summary),
