@@ -16,7 +16,7 @@ app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev li
 # port (the tests never use the system service the package sets up); dunst is the desktop
 # notification service the end-to-end test reads the app's notifications from.
 test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix
-  dovecot-imapd dunst)
+  dovecot-imapd dunst xdotool)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

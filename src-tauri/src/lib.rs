@@ -1,8 +1,10 @@
 //! The desktop shell: it opens the API, exposes each API command to the web UI through a
-//! one-line adapter generated from `outreach_api::for_each_command!`, and forwards API events
-//! to the UI. It holds no logic of its own.
+//! one-line adapter generated from `outreach_api::for_each_command!`, forwards API events to
+//! the UI, and keeps running in the tray with its window closed. It holds no logic of its own.
 
 use std::path::PathBuf;
+
+mod tray;
 
 use outreach_api::{Api, ApiConfig, ApiError, ApiEvent, Caller};
 use tauri::{Emitter, Manager};
@@ -100,8 +102,11 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .manage(Backend(opened))
+        .manage(tray::Tray::default())
         .invoke_handler(handler())
+        .on_window_event(tray::on_window_event)
         .setup(move |app| {
+            tray::install(app.handle());
             if let Some(mut rx) = events {
                 let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {

@@ -386,6 +386,7 @@ async fn campaign(
     port: u16,
     sink: std::sync::Arc<SmtpSink>,
     mut dovecot: Dovecot,
+    notifications: std::sync::Arc<NotificationDaemon>,
 ) -> Result<()> {
     click(c, "create-first-workspace").await?;
     fill(c, "ws-name", "Campaign Client").await?;
@@ -732,6 +733,101 @@ async fn campaign(
     })
     .await?;
     assert_eq!(text_of(c, "answer-status").await?, "Sent");
+
+    // Closing the window leaves the app in the tray, still reading replies.
+    let visible = main_windows()?;
+    assert!(!visible.is_empty(), "the window is on screen");
+    for w in &visible {
+        request_close(w)?;
+    }
+    wait_until("the window to hide", || async {
+        Ok(main_windows()?.is_empty())
+    })
+    .await?;
+    let to_alan = sink
+        .texts()
+        .into_iter()
+        .find(|m| header(m, "To").contains("alan@bletchley.example"))
+        .ok_or("no message reached Alan")?;
+    let alan_id = header(&to_alan, "Message-ID");
+    dovecot.deliver(
+        format!(
+            "From: Alan Turing <alan@bletchley.example>\r\nTo: alex@agency.example\r\n\
+             Subject: Re: A partnership\r\nMessage-ID: <reply-2@bletchley.example>\r\n\
+             In-Reply-To: {alan_id}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             No thanks, this is not for us.\r\n"
+        )
+        .as_bytes(),
+    );
+    wait_until(
+        "Alan's reply on the desktop, with the window closed",
+        || async {
+            Ok(notifications
+                .shown()
+                .iter()
+                .any(|n| n.starts_with("Reply from Alan Turing")))
+        },
+    )
+    .await?;
+    let shown = notifications.shown();
+    assert!(
+        shown
+            .iter()
+            .any(|n| n.starts_with("Outreach Desk is still running")),
+        "{shown:?}"
+    );
+    Ok(())
+}
+
+/// The app's visible top-level windows (X11 ids), found by title.
+fn main_windows() -> Result<Vec<String>> {
+    let out = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^Outreach Desk$"])
+        .output()
+        .map_err(|e| format!("xdotool (apt package xdotool): {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Asks window `id` to close as a window manager's close button does: a WM_DELETE_WINDOW
+/// client message (xdotool's own `windowkill` would destroy it instead).
+fn request_close(id: &str) -> Result<()> {
+    const SCRIPT: &str = r#"
+import ctypes, sys
+x = ctypes.cdll.LoadLibrary("libX11.so.6")
+x.XOpenDisplay.restype = ctypes.c_void_p
+x.XInternAtom.restype = ctypes.c_ulong
+x.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+x.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+x.XFlush.argtypes = [ctypes.c_void_p]
+d = x.XOpenDisplay(None)
+if not d:
+    sys.exit("no X display")
+class ClientMessage(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong),
+                ("message_type", ctypes.c_ulong), ("format", ctypes.c_int),
+                ("data", ctypes.c_long * 5)]
+class Event(ctypes.Union):
+    _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+e = Event()
+e.xclient.type = 33
+e.xclient.window = int(sys.argv[1])
+e.xclient.message_type = x.XInternAtom(d, b"WM_PROTOCOLS", 0)
+e.xclient.format = 32
+e.xclient.data[0] = x.XInternAtom(d, b"WM_DELETE_WINDOW", 0)
+x.XSendEvent(d, int(sys.argv[1]), 0, 0, ctypes.byref(e))
+x.XFlush(d)
+"#;
+    let status = Command::new("python3")
+        .args(["-c", SCRIPT, id])
+        .status()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !status.success() {
+        return Err(format!("closing window {id} failed: {status}").into());
+    }
     Ok(())
 }
 
@@ -754,10 +850,21 @@ where
     F: FnOnce(Client) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send + 'static,
 {
-    let driver = start_driver();
-    let client = connect(&driver)
-        .await
-        .expect("a WebDriver session with the app");
+    // Two tests pick their free ports at the same moment and can collide (seen as a session
+    // request cut short): a fresh driver on fresh ports then gets the session.
+    let mut attempt = 1;
+    let (driver, client) = loop {
+        let driver = start_driver();
+        match connect(&driver).await {
+            Ok(client) => break (driver, client),
+            Err(e) if attempt < 3 => {
+                eprintln!("{name}: no WebDriver session on attempt {attempt} ({e}); retrying");
+                drop(driver);
+                attempt += 1;
+            }
+            Err(e) => panic!("a WebDriver session with the app: {e}"),
+        }
+    };
     let session = client.clone();
     let result = match tokio::spawn(
         async move { journey(session).await.map_err(|e| e.to_string()) },
@@ -767,13 +874,23 @@ where
         Ok(r) => r,
         Err(panic) => Err(format!("assertion failed: {panic}")),
     };
-    if let Err(e) = &result {
-        screenshot(&client, &format!("{name}-failure")).await;
-        eprintln!("{name} failed: {e}");
-    } else {
-        screenshot(&client, &format!("{name}-end")).await;
+    // A journey may end with the window hidden in the tray, where WebKit's driver can wait
+    // forever for a frame: the screenshot and the goodbye get a time limit.
+    let shot = match &result {
+        Err(e) => {
+            eprintln!("{name} failed: {e}");
+            format!("{name}-failure")
+        }
+        Ok(()) => format!("{name}-end"),
+    };
+    let limit = Duration::from_secs(15);
+    if tokio::time::timeout(limit, screenshot(&client, &shot))
+        .await
+        .is_err()
+    {
+        eprintln!("{name}: no screenshot (the window is hidden)");
     }
-    let _ = client.close().await;
+    let _ = tokio::time::timeout(limit, client.close()).await;
     drop(driver);
     result.expect(name);
 }
@@ -790,10 +907,11 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
     let sink = std::sync::Arc::new(SmtpSink::start());
     let port = sink.port();
     let dovecot = Dovecot::start();
-    let notifications = NotificationDaemon::start();
+    let notifications = std::sync::Arc::new(NotificationDaemon::start());
     let at_sink = std::sync::Arc::clone(&sink);
+    let seen = std::sync::Arc::clone(&notifications);
     in_app("campaign", move |c| async move {
-        campaign(&c, port, at_sink, dovecot).await
+        campaign(&c, port, at_sink, dovecot, seen).await
     })
     .await;
     // The reply also reached the desktop.
