@@ -417,10 +417,12 @@ impl Engine {
             ctx.prospect.country.as_deref(),
             &ctx.settings.time_zone,
         );
-        let due = match tz {
-            Ok(tz) => next_send_time(now, &campaign.fields.window, &tz)?,
-            Err(_) => now,
-        };
+        // A window that cannot be worked out must not hold up the reply: the answer is
+        // then due at once.
+        let due = tz
+            .ok()
+            .and_then(|tz| next_send_time(now, &campaign.fields.window, &tz).ok())
+            .unwrap_or(now);
         let prepared = prepare_answer(
             &self.store,
             &self.keys,

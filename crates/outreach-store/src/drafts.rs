@@ -86,7 +86,11 @@ impl TryFrom<DraftRow> for ReplyDraft {
 /// The subject of an answer: the reply's, with one "Re: ".
 pub fn answer_subject(subject: &str) -> String {
     let trimmed = subject.trim();
-    if trimmed.len() >= 3 && trimmed[..3].eq_ignore_ascii_case("re:") {
+    // `get`, not indexing: the third byte may fall inside a character ("ab€").
+    if trimmed
+        .get(..3)
+        .is_some_and(|p| p.eq_ignore_ascii_case("re:"))
+    {
         trimmed.to_string()
     } else {
         format!("Re: {trimmed}")
@@ -340,4 +344,20 @@ fn not_a_draft(draft: &ReplyDraft) -> StoreError {
         DraftState::Discarded => "this draft was discarded".into(),
         DraftState::Draft => "this draft changed meanwhile; reload it".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_subject;
+
+    #[test]
+    fn an_answer_has_one_re_whatever_the_subject_starts_with() {
+        assert_eq!(answer_subject("A partnership"), "Re: A partnership");
+        assert_eq!(answer_subject(" RE: A partnership "), "RE: A partnership");
+        assert_eq!(answer_subject("re:x"), "re:x");
+        // Multi-byte characters around the third byte.
+        assert_eq!(answer_subject("ab€ offer"), "Re: ab€ offer");
+        assert_eq!(answer_subject("€"), "Re: €");
+        assert_eq!(answer_subject(""), "Re: ");
+    }
 }
