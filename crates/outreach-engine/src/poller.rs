@@ -299,7 +299,21 @@ async fn pause(d: Duration, shutdown: &watch::Receiver<bool>) -> bool {
     }
 }
 
-/// 5 s, 10 s, 20 s … up to 5 minutes between attempts on a failing mailbox.
+/// 4 s after a first failure, then 8 s, 16 s … up to 5 minutes between attempts on a failing
+/// mailbox: a passing hiccup (a busy database, a slow keychain) costs seconds, a server that
+/// stays down is not hammered.
 fn backoff(failures: u32) -> Duration {
-    Duration::from_secs(5u64.saturating_mul(1 << failures.min(6)).min(300))
+    Duration::from_secs(2u64.saturating_mul(1 << failures.min(8)).min(300))
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::backoff;
+
+    #[test]
+    fn a_first_failure_is_retried_in_seconds_and_a_lasting_one_every_five_minutes() {
+        let secs: Vec<u64> = (0..10).map(|f| backoff(f).as_secs()).collect();
+        assert_eq!(secs, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff(u32::MAX).as_secs(), 300);
+    }
 }
