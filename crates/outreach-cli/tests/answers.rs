@@ -41,9 +41,10 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 
 /// A reply from `from` to our message `ours`, with Message-ID `<id>`.
 fn reply(from: &str, id: &str, ours: &str, body: &str) -> Vec<u8> {
+    let date = support::mail_date();
     format!(
         "From: {from}\r\nTo: Alex Partner <alex@brand.example>\r\nSubject: Re: A partnership\r\n\
-         Date: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{ours}>\r\n\
+         Date: {date}\r\nMessage-ID: <{id}>\r\nIn-Reply-To: <{ours}>\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
     .into_bytes()

@@ -299,3 +299,11 @@ pub fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) 
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// The current time as a mail `Date:` header value. Test mail must be dated now: a reply
+/// matched by its sender counts only when it was written after our message to them.
+pub fn mail_date() -> String {
+    jiff::Timestamp::now()
+        .strftime("%a, %d %b %Y %H:%M:%S +0000")
+        .to_string()
+}
