@@ -114,7 +114,7 @@ impl Api {
                     })?
             }
         };
-        let settled = self
+        let (_, settled) = self
             .store
             .settle_referral(
                 args.referral_id,
@@ -130,7 +130,7 @@ impl Api {
 
     /// Dismisses a referred contact.
     pub async fn dismiss_referral(&self, args: ReferralRef) -> Result<ReferralProposal, ApiError> {
-        let settled = self
+        let (workspace_id, settled) = self
             .store
             .settle_referral(
                 args.referral_id,
@@ -139,7 +139,6 @@ impl Api {
                 self.config.actor(),
             )
             .await?;
-        let (workspace_id, _) = self.store.referral(args.referral_id).await?;
         self.changed(Some(workspace_id), ChangedEntity::Replies);
         Ok(settled)
     }

@@ -30,6 +30,14 @@ fn sent_to(sink: &Sink, to: &str) -> Vec<String> {
     all
 }
 
+/// The Message-ID (without brackets) of the campaign's first message to `to`.
+fn ours(sink: &Sink, to: &str) -> String {
+    header(&sent_to(sink, to)[0], "Message-ID")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_string()
+}
+
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     let prefix = format!("{}:", name.to_ascii_lowercase());
     message
@@ -82,27 +90,12 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
         "--body-file",
         &welcome,
     ]);
-    env.ok(&[
-        "campaign",
-        "create",
-        "-w",
-        "Acme",
+    env.always_open_campaign_with(
         "Launch",
-        "--account",
         "sink",
-        "--step",
-        "first",
-        "--days",
-        "mon,tue,wed,thu,fri,sat,sun",
-        "--window",
-        "00:00-24:00",
-        "--gap",
-        "0-0",
-        "--positive",
-        "welcome",
-        "--positive-mode",
-        "queue",
-    ]);
+        &["first"],
+        &["--positive", "welcome", "--positive-mode", "queue"],
+    );
     let campaign = env.json(&["campaign", "status", "-w", "Acme", "Launch"]);
     assert_eq!(
         campaign["campaign"]["fields"]["positive_follow_up"]["mode"], "queue",
@@ -112,29 +105,23 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
     env.ok(&["campaign", "start", "-w", "Acme", "Launch"]);
     env.ok(&["run", "--until-idle"]);
     assert_eq!(sink.texts().len(), 3, "one first message each");
-    let ours = |to: &str| {
-        header(&sent_to(&sink, to)[0], "Message-ID")
-            .unwrap()
-            .trim_matches(['<', '>'])
-            .to_string()
-    };
 
     dovecot.deliver(&reply(
         "Ada Lovelace <ada@analytical.example>",
         "ada-1@analytical.example",
-        &ours("ada@analytical.example"),
+        &ours(&sink, "ada@analytical.example"),
         "Yes, this sounds great - let's set up a call next week!",
     ));
     dovecot.deliver(&reply(
         "Bob Byron <bob@byron.example>",
         "bob-1@byron.example",
-        &ours("bob@byron.example"),
+        &ours(&sink, "bob@byron.example"),
         "What commission do you pay, and how long does the cookie last?",
     ));
     dovecot.deliver(&reply(
         "Cy Young <cy@young.example>",
         "cy-1@young.example",
-        &ours("cy@young.example"),
+        &ours(&sink, "cy@young.example"),
         "Please remove me from your list.",
     ));
     env.ok(&["run", "--until-idle"]);
@@ -260,16 +247,10 @@ fn a_referred_contact_is_added_as_a_prospect_once_or_dismissed() {
         .unwrap()["id"]
         .to_string();
     env.ok(&["consent", "opt-out", &bob]);
-    let ours = |to: &str| {
-        header(&sent_to(&sink, to)[0], "Message-ID")
-            .unwrap()
-            .trim_matches(['<', '>'])
-            .to_string()
-    };
     dovecot.deliver(&reply(
         "Ada Lovelace <ada@analytical.example>",
         "ada-2@analytical.example",
-        &ours("ada@analytical.example"),
+        &ours(&sink, "ada@analytical.example"),
         "I am not the right person. Please contact my colleague Jana Novak jana@analytical.example, and Tom tom@elsewhere.example knows more, as does Bob bob@byron.example.",
     ));
     env.ok(&["run", "--until-idle"]);

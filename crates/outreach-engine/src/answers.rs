@@ -5,13 +5,14 @@
 use jiff::Timestamp;
 use outreach_channels::message::is_valid_message_id;
 use outreach_core::campaign::{SenderAccount, SendingSettings};
-use outreach_core::compliance::{self, Refusal, RefusalCode};
+use outreach_core::compliance::{Refusal, RefusalCode};
 use outreach_core::inbox::ReplyDraft;
 use outreach_core::prospect::{Prospect, Workspace};
 use outreach_core::template::{Variables, find_placeholders};
 use outreach_store::drafts::{AnswerMessage, AnsweredReply};
 use outreach_store::{Actor, Store};
 
+use crate::scheduler::{check_headers, new_message_id};
 use crate::{EngineError, Keys, gate, iso, variables};
 
 /// Everything an answer is checked and addressed with.
@@ -107,22 +108,11 @@ pub(crate) async fn prepare_answer(
         .get("full_name")
         .and_then(|v| v.as_str())
         .map(str::to_string);
-    for (header, value) in [
-        ("subject", subject),
-        ("recipient name", to_name.as_deref().unwrap_or_default()),
-    ] {
-        if let Err(refusal) = compliance::check_header_value(header, value) {
-            return Ok(Err(refusal));
-        }
+    if let Err(refusal) = check_headers(subject, to_name.as_deref()) {
+        return Ok(Err(refusal));
     }
-    let domain = ctx
-        .account
-        .fields
-        .from_address
-        .rsplit_once('@')
-        .map_or("localhost", |(_, d)| d);
     Ok(Ok(AnswerMessage {
-        message_id: format!("{}@{domain}", hex::encode(rand::random::<[u8; 16]>())),
+        message_id: new_message_id(&ctx.account.fields.from_address),
         to_address: ctx.prospect.email.clone().unwrap_or_default(),
         to_name,
         subject: subject.to_string(),

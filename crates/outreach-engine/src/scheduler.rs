@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use outreach_core::campaign::{Campaign, SenderAccount, SendingSettings, StepCondition, Template};
-use outreach_core::compliance;
+use outreach_core::compliance::{self, Refusal};
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
@@ -385,24 +385,14 @@ impl Engine {
             .get("full_name")
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        for (header, value) in [
-            ("subject", rendered.subject.as_str()),
-            ("recipient name", to_name.as_deref().unwrap_or_default()),
-        ] {
-            if let Err(refusal) = compliance::check_header_value(header, value) {
-                self.store
-                    .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)
-                    .await?;
-                report.blocked += 1;
-                return Ok(None);
-            }
+        if let Err(refusal) = check_headers(&rendered.subject, to_name.as_deref()) {
+            self.store
+                .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)
+                .await?;
+            report.blocked += 1;
+            return Ok(None);
         }
         let send_at = next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz)?;
-        let domain = account
-            .fields
-            .from_address
-            .rsplit_once('@')
-            .map_or("localhost", |(_, d)| d);
         Ok(Some(NewMessage {
             workspace_id: ctx.workspace.id,
             campaign_id: ctx.campaign.id,
@@ -411,7 +401,7 @@ impl Engine {
             prospect_id: prospect.id,
             account_id: account.id,
             variant: e.variant.clone(),
-            message_id: format!("{}@{domain}", random_id()),
+            message_id: new_message_id(&account.fields.from_address),
             to_address: prospect.email.clone().unwrap_or_default(),
             to_name,
             subject: rendered.subject,
@@ -444,7 +434,18 @@ fn template_for<'c>(
     ctx.templates.get(id)
 }
 
-fn random_id() -> String {
+/// A fresh Message-ID (without angle brackets) in the sender's domain, fixed before the first
+/// attempt so that a retry carries the same one.
+pub(crate) fn new_message_id(from_address: &str) -> String {
+    let domain = from_address
+        .rsplit_once('@')
+        .map_or("localhost", |(_, d)| d);
     let bytes: [u8; 16] = rand::random();
-    hex::encode(bytes)
+    format!("{}@{domain}", hex::encode(bytes))
+}
+
+/// Refuses a subject or recipient name that would carry a line break into a header.
+pub(crate) fn check_headers(subject: &str, to_name: Option<&str>) -> Result<(), Refusal> {
+    compliance::check_header_value("subject", subject)?;
+    compliance::check_header_value("recipient name", to_name.unwrap_or_default())
 }

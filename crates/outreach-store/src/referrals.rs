@@ -6,6 +6,7 @@ use crate::audit::record;
 use crate::{Actor, Store, StoreError};
 
 struct ProposalRow {
+    workspace_id: i64,
     id: i64,
     reply_id: i64,
     email: String,
@@ -34,7 +35,7 @@ impl Store {
     pub async fn referrals(&self, reply_id: i64) -> Result<Vec<ReferralProposal>, StoreError> {
         sqlx::query_as!(
             ProposalRow,
-            r#"SELECT id AS "id!", reply_id, email, name, state, prospect_id
+            r#"SELECT workspace_id, id AS "id!", reply_id, email, name, state, prospect_id
                FROM referral_proposals WHERE reply_id = ? ORDER BY id"#,
             reply_id
         )
@@ -47,7 +48,8 @@ impl Store {
 
     /// One proposal, with its workspace.
     pub async fn referral(&self, id: i64) -> Result<(i64, ReferralProposal), StoreError> {
-        let row = sqlx::query!(
+        let row = sqlx::query_as!(
+            ProposalRow,
             r#"SELECT workspace_id, id AS "id!", reply_id, email, name, state, prospect_id
                FROM referral_proposals WHERE id = ?"#,
             id
@@ -55,27 +57,18 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("referral {id}")))?;
-        let proposal = ProposalRow {
-            id: row.id,
-            reply_id: row.reply_id,
-            email: row.email,
-            name: row.name,
-            state: row.state,
-            prospect_id: row.prospect_id,
-        }
-        .try_into()?;
-        Ok((row.workspace_id, proposal))
+        Ok((row.workspace_id, row.try_into()?))
     }
 
     /// Settles a proposal: accepted (with the prospect it became) or dismissed. Only a
-    /// proposal still open can be settled.
+    /// proposal still open can be settled. Returns it with its workspace.
     pub async fn settle_referral(
         &self,
         id: i64,
         state: ReferralState,
         prospect_id: Option<i64>,
         actor: Actor,
-    ) -> Result<ReferralProposal, StoreError> {
+    ) -> Result<(i64, ReferralProposal), StoreError> {
         let mut tx = self.begin_write().await?;
         let state_name = state.as_str();
         let row = sqlx::query!(
@@ -113,7 +106,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(self.referral(id).await?.1)
+        self.referral(id).await
     }
 }
 

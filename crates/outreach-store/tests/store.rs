@@ -61,6 +61,37 @@ async fn prospect_ids(store: &Store, ws: i64) -> Vec<i64> {
         .collect()
 }
 
+/// A loopback SMTP sender account, "relay".
+async fn relay_account(store: &Store, ws: i64) -> outreach_core::campaign::SenderAccount {
+    use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
+    store
+        .create_account(
+            ws,
+            &AccountFields {
+                name: "relay".into(),
+                transport: Transport::Smtp,
+                host: Some("127.0.0.1".into()),
+                port: Some(2525),
+                security: Some(SmtpSecurityMode::PlainLoopback),
+                username: None,
+                api_base_url: None,
+                from_name: "Alex".into(),
+                from_address: "alex@brand.example".into(),
+                reply_to: None,
+                per_minute_cap: None,
+                hourly_cap: None,
+                daily_cap: None,
+                ramp_start: None,
+                ramp_increase: None,
+                dkim_selector: None,
+                dkim_domain: None,
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap()
+}
+
 fn query(ws: i64) -> ProspectQuery {
     ProspectQuery {
         workspace_id: ws,
@@ -621,10 +652,7 @@ async fn simultaneous_edits_of_different_fields_all_land() {
 
 #[tokio::test]
 async fn a_step_is_enqueued_once_however_often_it_is_offered() {
-    use outreach_core::campaign::{
-        AccountFields, CampaignFields, CampaignStatus, SmtpSecurityMode, Step, StepCondition,
-        Transport,
-    };
+    use outreach_core::campaign::{CampaignFields, CampaignStatus, Step, StepCondition};
     use outreach_core::schedule::{SendWindow, Weekday};
     use outreach_store::outbox::NewMessage;
 
@@ -636,32 +664,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
     )
     .await
     .unwrap();
-    let account = store
-        .create_account(
-            ws,
-            &AccountFields {
-                name: "relay".into(),
-                transport: Transport::Smtp,
-                host: Some("127.0.0.1".into()),
-                port: Some(2525),
-                security: Some(SmtpSecurityMode::PlainLoopback),
-                username: None,
-                api_base_url: None,
-                from_name: "Alex".into(),
-                from_address: "alex@brand.example".into(),
-                reply_to: None,
-                per_minute_cap: None,
-                hourly_cap: None,
-                daily_cap: None,
-                ramp_start: None,
-                ramp_increase: None,
-                dkim_selector: None,
-                dkim_domain: None,
-            },
-            Actor::Cli,
-        )
-        .await
-        .unwrap();
+    let account = relay_account(&store, ws).await;
     let template = store
         .create_template(ws, "first", "Hi", "Hello {{ first_name }}", Actor::Cli)
         .await
@@ -745,7 +748,6 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
 
 #[tokio::test]
 async fn an_answer_is_queued_once_and_only_a_draft_changes() {
-    use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
     use outreach_core::inbox::{DraftState, ReplyKind};
     use outreach_core::reply::Intent;
     use outreach_store::drafts::AnswerMessage;
@@ -756,32 +758,7 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
         .await
         .unwrap();
     let ada = prospect_ids(&store, ws).await[0];
-    let account = store
-        .create_account(
-            ws,
-            &AccountFields {
-                name: "relay".into(),
-                transport: Transport::Smtp,
-                host: Some("127.0.0.1".into()),
-                port: Some(2525),
-                security: Some(SmtpSecurityMode::PlainLoopback),
-                username: None,
-                api_base_url: None,
-                from_name: "Alex".into(),
-                from_address: "alex@brand.example".into(),
-                reply_to: None,
-                per_minute_cap: None,
-                hourly_cap: None,
-                daily_cap: None,
-                ramp_start: None,
-                ramp_increase: None,
-                dkim_selector: None,
-                dkim_domain: None,
-            },
-            Actor::Cli,
-        )
-        .await
-        .unwrap();
+    let account = relay_account(&store, ws).await;
     let stored = store
         .record_reply(
             &NewReply {

@@ -207,6 +207,17 @@ impl Env {
     /// A campaign of `steps` (`template` or `template@delay`) on `account`, open all day every
     /// day, without gaps.
     pub fn always_open_campaign(&self, name: &str, account: &str, steps: &[&str]) {
+        self.always_open_campaign_with(name, account, steps, &[]);
+    }
+
+    /// [`Env::always_open_campaign`] with more `campaign create` options.
+    pub fn always_open_campaign_with(
+        &self,
+        name: &str,
+        account: &str,
+        steps: &[&str],
+        extra: &[&str],
+    ) {
         let mut args = vec![
             "campaign",
             "create",
@@ -227,6 +238,7 @@ impl Env {
             "--gap",
             "0-0",
         ]);
+        args.extend_from_slice(extra);
         self.ok(&args);
     }
 
