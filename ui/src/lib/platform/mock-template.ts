@@ -8,6 +8,9 @@ import type { Part, Problem, ProblemView, Prospect, RenderedMessage } from '$lib
 /** Values a template may use, by variable name. */
 export type Vars = Record<string, string | null>;
 
+/** The visible opt-out line every message carries. */
+export const OPT_OUT_LINE = 'Not interested? Reply “stop” and you will not hear from us again.';
+
 /** The variables a template may name. */
 export const VARIABLES = [
 	'first_name',
@@ -44,7 +47,7 @@ export function varsFor(p: Prospect | null, sender: SenderVars): Vars {
 		country: p?.country ?? null,
 		sender_name: sender.sender_name || null,
 		sender_email: sender.sender_email || null,
-		opt_out: 'Not interested? Reply “stop” and you will not hear from us again.',
+		opt_out: OPT_OUT_LINE,
 		privacy_notice: sender.legal_notice
 			? `Why you get this e-mail: ${sender.legal_notice}`
 			: 'Why you get this e-mail: we found your public business contact details.',

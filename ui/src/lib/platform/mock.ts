@@ -30,6 +30,7 @@ import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonV
 import type { Backend } from './backend';
 import { csvCell, parseCsv } from './csv';
 import { MockInbox } from './mock-inbox';
+import { OPT_OUT_LINE } from './mock-template';
 import { MockSending } from './mock-sending';
 
 type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
@@ -259,7 +260,7 @@ export class MockBackend implements Backend {
 			this.changed('prospects', ws);
 			return p.id;
 		},
-		complianceLines: (ws) => ['Not interested? Reply “stop” and you will not hear from us again.', this.workspace(ws).postal_address.trim()],
+		complianceLines: (ws) => [OPT_OUT_LINE, this.workspace(ws).postal_address.trim()],
 		changed: (entity, ws) => this.changed(entity, ws),
 		log: (ws, action, summary) => this.log(ws, action, summary),
 		emit: (e) => this.emit(e),
