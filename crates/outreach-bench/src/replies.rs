@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use outreach_api::core::reply::{Intent, new_text};
 use outreach_channels::imap::{ImapAuth, ImapSecurity, ImapSession, ImapSettings};
 use outreach_channels::inbound::{Limits, MailKind, parse};
-use outreach_nlp::{Analyzer, ModelFiles, held_out_examples, shipped_examples};
+use outreach_nlp::{Analyzer, ModelFiles, held_out_examples, lexicon_sentiment, shipped_examples};
 use outreach_testkit::Dovecot;
 
 use crate::venv::{self, cache};
@@ -41,18 +41,30 @@ pub fn run() -> Result<()> {
     ] {
         let rows = read_gold(&shared.join("datasets/sentiment").join(file))?;
         let texts: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
-        let ours: Vec<f64> = Analyzer::rules_only()
+        // Ours is the app's analyzer with the model: the lexicon blended with the head.
+        let ours: Vec<f64> = all_cores
             .analyze(&texts, None)?
             .iter()
             .map(|a| f64::from(a.sentiment))
             .collect();
+        let lexicon: Vec<f64> = texts
+            .iter()
+            .map(|t| f64::from(lexicon_sentiment(t)))
+            .collect();
         let (vader, textblob) = python_sentiment(&python, &texts)?;
         let gold: Vec<f64> = rows.iter().map(|(g, _)| *g).collect();
-        for (who, pred) in [("ours", &ours), ("vader", &vader), ("textblob", &textblob)] {
+        for (who, pred) in [
+            ("ours", &ours),
+            ("lexicon", &lexicon),
+            ("vader", &vader),
+            ("textblob", &textblob),
+        ] {
             let (acc, n) = sign_accuracy(&gold, pred);
             let r = pearson(&gold, pred);
             println!("{key:7} {who:9} sign accuracy {acc:.3} (n={n})  pearson r {r:.3}");
             let k: &str = match (key, who) {
+                // Our lexicon alone, for reference: not in the summary line.
+                (_, "lexicon") => continue,
                 ("tweets", "ours") => "tweets_acc",
                 ("tweets", "vader") => "tweets_vader_acc",
                 ("tweets", _) => "tweets_textblob_acc",

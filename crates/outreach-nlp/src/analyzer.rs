@@ -11,6 +11,7 @@ use crate::features::represent;
 use crate::intent_index::{Embedded, IntentIndex};
 use crate::model_files::ModelFiles;
 use crate::sentiment::lexicon_sentiment;
+use crate::sentiment_head::{SentimentHead, blend};
 use crate::{Analysis, rules};
 
 /// A reply to analyse, with what the caller already knows from its headers.
@@ -27,8 +28,8 @@ pub struct ReplyInput<'a> {
 /// How sure the analyzer is of what the caller or the user already settled.
 const CERTAIN: f32 = 1.0;
 
-/// Reads replies: VADER sentiment always, intent from the MiniLM embeddings when a model is
-/// loaded and from keyword rules otherwise.
+/// Reads replies: VADER sentiment, blended with the model's score when a model is loaded;
+/// intent from the MiniLM embeddings with a model and from keyword rules without one.
 ///
 /// One analyzer serves the whole app (it is `Send + Sync`; run it with `spawn_blocking`:
 /// with a model a short reply takes a few milliseconds of CPU in a release build, one
@@ -41,6 +42,7 @@ struct Model {
     embedder: Embedder,
     shipped: Vec<Embedded>,
     default_index: IntentIndex,
+    sentiment: SentimentHead,
 }
 
 impl fmt::Debug for Analyzer {
@@ -59,17 +61,23 @@ impl Analyzer {
 
     /// An analyzer with the model in `files`, run on `threads` threads (see [`Embedder`]
     /// for what that bounds). Embeds the shipped examples once (312 texts: some 2–3 s on
-    /// one core in a release build).
+    /// one core in a release build). Weights other than the pinned model's also get their
+    /// sentiment head fitted (some 7,500 lexicon words embedded: seconds more).
     pub fn with_model(files: &ModelFiles, threads: usize) -> Result<Self, NlpError> {
         let embedder = Embedder::load(files, threads)?;
         let examples = shipped_examples();
         let shipped = embed_examples(&embedder, &examples)?;
         let default_index = IntentIndex::build(embedder.dim(), &shipped, &[])?;
+        let sentiment = match SentimentHead::shipped_for(embedder.weights_sha256()) {
+            Some(head) => head,
+            None => SentimentHead::fit(&embedder, embedder.weights_sha256())?,
+        };
         Ok(Self {
             model: Some(Model {
                 embedder,
                 shipped,
                 default_index,
+                sentiment,
             }),
         })
     }
@@ -142,34 +150,42 @@ impl Analyzer {
             .iter()
             .map(|reply| self.settled(reply, index))
             .collect();
-        let pending: Vec<usize> = (0..replies.len())
-            .filter(|&i| intents[i].is_none())
-            .collect();
-        if !pending.is_empty() {
-            if let Some(model) = &self.model {
-                // An index built before the model was loaded only knows corrected texts
-                // (used above); the shipped examples still classify the rest.
-                let index = index
-                    .filter(|i| i.dim() == model.embedder.dim())
-                    .unwrap_or(&model.default_index);
-                let texts: Vec<&str> = pending.iter().map(|&i| replies[i].text).collect();
-                let vectors = represent(&model.embedder, &texts)?;
-                for ((&i, text), vectors) in pending.iter().zip(&texts).zip(&vectors) {
+        // The model's sentiment score for each reply it embedded.
+        let mut model_scores: Vec<Option<f32>> = vec![None; replies.len()];
+        if let Some(model) = &self.model {
+            // An index built before the model was loaded only knows corrected texts (used
+            // above); the shipped examples still classify the rest.
+            let index = index
+                .filter(|i| i.dim() == model.embedder.dim())
+                .unwrap_or(&model.default_index);
+            // Settled replies are embedded too, for their sentiment; a blank one has none.
+            let embedded: Vec<usize> = (0..replies.len())
+                .filter(|&i| !replies[i].text.trim().is_empty())
+                .collect();
+            let texts: Vec<&str> = embedded.iter().map(|&i| replies[i].text).collect();
+            let vectors = represent(&model.embedder, &texts)?;
+            for ((&i, text), vectors) in embedded.iter().zip(&texts).zip(&vectors) {
+                model_scores[i] = Some(model.sentiment.score(&vectors.whole));
+                if intents[i].is_none() {
                     intents[i] = Some(index.classify(text, vectors));
                 }
-            } else {
-                for &i in &pending {
-                    intents[i] = Some(rules::rule_intent(replies[i].text));
+            }
+        } else {
+            for (reply, intent) in replies.iter().zip(intents.iter_mut()) {
+                if intent.is_none() {
+                    *intent = Some(rules::rule_intent(reply.text));
                 }
             }
         }
         Ok(replies
             .iter()
             .zip(intents)
-            .map(|(reply, decided)| {
+            .zip(model_scores)
+            .map(|((reply, decided), model_score)| {
                 let (intent, confidence) = decided.unwrap_or((Intent::Other, 0.0));
+                let lexicon = lexicon_sentiment(reply.text);
                 Analysis {
-                    sentiment: self.sentiment(reply.text),
+                    sentiment: model_score.map_or(lexicon, |m| blend(lexicon, m)),
                     intent,
                     confidence,
                 }
@@ -196,12 +212,6 @@ impl Analyzer {
             return Some((Intent::Other, CERTAIN));
         }
         None
-    }
-
-    /// The sentiment of a reply. The one place it is computed: a later blend with a
-    /// model-based score goes here.
-    fn sentiment(&self, text: &str) -> f32 {
-        lexicon_sentiment(text)
     }
 }
 

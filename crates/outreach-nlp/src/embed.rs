@@ -1,20 +1,24 @@
-//! Sentence embeddings: a BERT encoder run on candle, mean-pooled over the real tokens and
-//! L2-normalised (the recipe all-MiniLM-L6-v2 was trained with).
+//! Sentence embeddings: a BERT encoder ([`crate::encoder`], matrix products on candle),
+//! mean-pooled over each text's tokens and L2-normalised (the recipe all-MiniLM-L6-v2 was
+//! trained with).
 
 use std::fmt;
 use std::ops::Range;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use candle_transformers::models::bert::Config;
+use sha2::{Digest, Sha256};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
+use crate::encoder::{Encoder, Tokens};
 use crate::error::NlpError;
 use crate::model_files::ModelFiles;
 
-/// Texts per forward pass: enough to amortise the per-call overhead, small enough that the
-/// activations of long replies stay in the tens of megabytes.
-const BATCH: usize = 32;
+/// Tokens per forward pass: enough for the matrix products to run at full speed (512, 1,024
+/// and 4,096 measured alike), few enough that the widest activation stays near 6 MB
+/// (1,024 tokens x 1,536 floats).
+const BATCH_TOKENS: usize = 1024;
 
 /// all-MiniLM-L6-v2 was trained on at most 256 word pieces (its `max_seq_length`); the
 /// shipped `tokenizer.json` cuts at 128, which would drop the end of longer replies.
@@ -24,23 +28,16 @@ const MAX_TOKENS: usize = 256;
 ///
 /// # Threads
 ///
-/// In candle 0.11 the CPU work of a forward pass runs in three places:
-/// - matrix products (`gemm`) split into `RAYON_NUM_THREADS` (default: the number of
-///   physical cores) tasks on the *current* rayon pool;
-/// - softmax and layer norm use `par_chunks` on the current rayon pool;
-/// - element-wise operations on 64 Ki elements or more use a process-wide pool that candle
-///   creates on first use, sized from `CANDLE_NUM_THREADS` (else `RAYON_NUM_THREADS`, else
-///   the physical cores).
-///
-/// The embedder owns a rayon pool of the requested size and runs every pass inside it,
-/// which bounds the first two (most of the time is spent in matrix products). The third can
-/// only be bounded by setting `CANDLE_NUM_THREADS` in the process's environment before the
-/// first pass, which a binary's launcher can do.
+/// The embedder owns a rayon pool of the requested size and runs every forward pass in
+/// it: the row-wise work of [`crate::encoder`] and candle's matrix products (which split
+/// into `RAYON_NUM_THREADS` tasks, default the physical cores, on the *current* pool).
+/// Nothing goes through candle's own element-wise pool.
 pub struct Embedder {
-    model: BertModel,
+    encoder: Encoder,
     tokenizer: Tokenizer,
     pool: rayon::ThreadPool,
     dim: usize,
+    weights_sha256: String,
 }
 
 impl fmt::Debug for Embedder {
@@ -63,19 +60,9 @@ impl Embedder {
             })?;
 
         let mut tokenizer = Tokenizer::from_file(files.tokenizer()).map_err(NlpError::tokenizer)?;
-        let padding = PaddingParams {
-            // The shipped file pads every text to 128 tokens, which would make short replies
-            // cost as much as long ones.
-            strategy: PaddingStrategy::BatchLongest,
-            ..tokenizer
-                .get_padding()
-                .cloned()
-                .unwrap_or_else(|| PaddingParams {
-                    pad_id: tokenizer.token_to_id("[PAD]").unwrap_or(0),
-                    ..PaddingParams::default()
-                })
-        };
-        tokenizer.with_padding(Some(padding));
+        // Texts are packed end to end, never padded (the shipped file pads every text to
+        // 128 tokens).
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 // Positions past the model's table have no embedding.
@@ -88,13 +75,17 @@ impl Embedder {
         // Read rather than memory-mapped: candle's mmap loader is `unsafe` (the file could
         // change under us) and CPU tensors are copied into owned memory either way, so a map
         // would only lower the peak while loading.
-        let tensors = candle_core::safetensors::load(files.weights(), &device).map_err(|err| {
+        let weights =
+            std::fs::read(files.weights()).map_err(NlpError::io("read", files.weights()))?;
+        let weights_sha256 = hex::encode(Sha256::digest(&weights));
+        let tensors = candle_core::safetensors::load_buffer(&weights, &device).map_err(|err| {
             NlpError::Model {
                 reason: format!("cannot read model.safetensors: {err}"),
             }
         })?;
+        drop(weights);
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model = BertModel::load(vb, &config).map_err(|err| NlpError::Model {
+        let encoder = Encoder::load(vb, &config).map_err(|err| NlpError::Model {
             reason: format!("model.safetensors does not fit config.json: {err}"),
         })?;
         let pool = rayon::ThreadPoolBuilder::new()
@@ -105,16 +96,23 @@ impl Embedder {
                 reason: format!("cannot start the model's threads: {err}"),
             })?;
         Ok(Self {
-            model,
+            encoder,
             tokenizer,
             pool,
             dim: config.hidden_size,
+            weights_sha256,
         })
     }
 
     /// The length of every embedding.
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// SHA-256 (lowercase hex) of the `model.safetensors` it runs: what model-specific data,
+    /// such as a fitted head, is keyed by.
+    pub fn weights_sha256(&self) -> &str {
+        &self.weights_sha256
     }
 
     /// How many threads the forward passes run on.
@@ -150,88 +148,64 @@ impl Embedder {
                 reason: format!("{} texts but {} lists of parts", texts.len(), parts.len()),
             });
         }
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out: Vec<Pooled> = vec![Pooled::default(); texts.len()];
         self.pool.install(|| {
-            for chunk in order.chunks(BATCH) {
-                let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-                let batch_parts: Vec<&[Range<usize>]> =
-                    chunk.iter().map(|&i| parts[i].as_slice()).collect();
-                for (&i, pooled) in chunk.iter().zip(self.embed_batch(&batch, &batch_parts)?) {
-                    out[i] = pooled;
+            let encodings = self
+                .tokenizer
+                .encode_batch(texts.to_vec(), true)
+                .map_err(NlpError::tokenizer)?;
+            let mut out = Vec::with_capacity(texts.len());
+            let mut start = 0;
+            while start < encodings.len() {
+                // At least one text per pass, however long.
+                let mut end = start + 1;
+                let mut tokens = encodings[start].len();
+                while end < encodings.len() && tokens + encodings[end].len() <= BATCH_TOKENS {
+                    tokens += encodings[end].len();
+                    end += 1;
                 }
+                out.extend(self.embed_batch(&encodings[start..end], &parts[start..end])?);
+                start = end;
             }
-            Ok::<_, NlpError>(())
-        })?;
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn embed_batch(
         &self,
-        texts: &[&str],
-        parts: &[&[Range<usize>]],
+        encodings: &[Encoding],
+        parts: &[Vec<Range<usize>>],
     ) -> Result<Vec<Pooled>, NlpError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(NlpError::tokenizer)?;
-        let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(texts.len() * len);
-        let mut type_ids = Vec::with_capacity(texts.len() * len);
-        let mut mask = Vec::with_capacity(texts.len() * len);
-        for encoding in &encodings {
-            if encoding.get_ids().len() != len {
-                return Err(NlpError::tokenizer(
-                    "texts of one batch were padded to different lengths",
-                ));
-            }
-            ids.extend_from_slice(encoding.get_ids());
-            type_ids.extend_from_slice(encoding.get_type_ids());
-            mask.extend_from_slice(encoding.get_attention_mask());
-        }
-        let shape = (texts.len(), len);
-        let device = Device::Cpu;
-        let ids = Tensor::from_vec(ids, shape, &device).map_err(NlpError::model)?;
-        let type_ids = Tensor::from_vec(type_ids, shape, &device).map_err(NlpError::model)?;
-        let mask = Tensor::from_vec(mask, shape, &device).map_err(NlpError::model)?;
-        let hidden = self
-            .model
-            .forward(&ids, &type_ids, Some(&mask))
-            .map_err(NlpError::model)?
-            .to_vec3::<f32>()
-            .map_err(NlpError::model)?;
+        let tokens: Vec<Tokens<'_>> = encodings
+            .iter()
+            .map(|e| Tokens {
+                ids: e.get_ids(),
+                type_ids: e.get_type_ids(),
+            })
+            .collect();
+        let hidden = self.encoder.forward(&tokens).map_err(NlpError::model)?;
+        let dim = self.dim;
+        let mut at = 0;
         Ok(encodings
             .iter()
-            .zip(&hidden)
             .zip(parts)
-            .map(|((encoding, tokens), parts)| {
-                let kept = encoding.get_attention_mask();
-                let whole = mean_normalised(
-                    tokens
-                        .iter()
-                        .zip(kept)
-                        .filter(|(_, m)| **m == 1)
-                        .map(|(t, _)| t.as_slice()),
-                    self.dim,
-                )
-                .unwrap_or_else(|| vec![0.0; self.dim]);
+            .map(|(encoding, parts)| {
+                let n = encoding.len();
+                let rows = &hidden[at * dim..(at + n) * dim];
+                at += n;
+                let row = |t: usize| &rows[t * dim..(t + 1) * dim];
+                let whole = mean_normalised((0..n).map(row), dim).unwrap_or_else(|| vec![0.0; dim]);
                 let special = encoding.get_special_tokens_mask();
                 let offsets = encoding.get_offsets();
                 let parts = parts
                     .iter()
                     .filter_map(|range| {
-                        let inside = tokens.iter().enumerate().filter(|(t, _)| {
-                            special[*t] == 0
-                                && kept[*t] == 1
-                                && offsets[*t].0 >= range.start
-                                && offsets[*t].1 <= range.end
-                                && offsets[*t].1 > offsets[*t].0
+                        let inside = (0..n).filter(|&t| {
+                            special[t] == 0
+                                && offsets[t].0 >= range.start
+                                && offsets[t].1 <= range.end
+                                && offsets[t].1 > offsets[t].0
                         });
-                        mean_normalised(inside.map(|(_, v)| v.as_slice()), self.dim)
+                        mean_normalised(inside.map(row), dim)
                     })
                     .collect();
                 Pooled { whole, parts }
@@ -311,13 +285,17 @@ mod tests {
     fn a_batch_gives_what_one_by_one_gives_in_input_order() {
         let dir = tempfile::tempdir().expect("temp dir");
         let embedder = Embedder::load(&tiny_model(dir.path()), 2).expect("load");
-        // Different lengths, so that the short ones are padded in a batch, and more than
-        // one batch, so that the length sort has to be undone.
-        let texts: Vec<String> = (0..(BATCH + 7))
+        // Different lengths, packed together, and enough tokens for more than one pass.
+        let texts: Vec<String> = (0..700)
             .map(|i| format!("{} thanks {}", "interested call ".repeat(i % 9), i))
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let batched = embedder.embed(&refs).expect("batch");
+        let tokens: usize = refs
+            .iter()
+            .map(|t| embedder.tokenizer.encode(*t, true).expect("encode").len())
+            .sum();
+        assert!(tokens > 2 * BATCH_TOKENS, "{tokens} tokens");
         for (text, got) in refs.iter().zip(&batched) {
             let alone = embedder.embed(&[text]).expect("one");
             assert!(
@@ -358,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn padding_is_to_the_longest_text_and_long_texts_are_cut() {
+    fn texts_are_not_padded_and_long_texts_are_cut() {
         let dir = tempfile::tempdir().expect("temp dir");
         let embedder = Embedder::load(&tiny_model(dir.path()), 1).expect("load");
         // The tiny tokenizer.json pads to a fixed length, like the real one.
@@ -366,7 +344,8 @@ mod tests {
             .tokenizer
             .encode_batch(vec!["yes", "no thanks"], true)
             .expect("encode");
-        assert_eq!(short[0].get_ids().len(), 4, "[CLS] no thanks [SEP]");
+        assert_eq!(short[0].get_ids().len(), 3, "[CLS] yes [SEP]");
+        assert_eq!(short[1].get_ids().len(), 4, "[CLS] no thanks [SEP]");
         let long = "interested ".repeat(500);
         let cut = embedder
             .tokenizer

@@ -1,7 +1,9 @@
 //! Reply understanding for Outreach Desk: a sentiment score and an intent for a reply's new
 //! text.
 //!
-//! - Sentiment is VADER's lexicon score ([`lexicon_sentiment`]), -1..1.
+//! - Sentiment is VADER's lexicon score ([`lexicon_sentiment`]), -1..1; with a model, the
+//!   mean of it and a linear head on the MiniLM embedding fitted to the lexicon's ratings
+//!   ([`SentimentHead`]), which also scores texts without a lexicon word.
 //! - Intent is one of [`Intent::ALL`]. With a model ([`Analyzer::with_model`]) it comes
 //!   from all-MiniLM-L6-v2 sentence embeddings (BERT on candle, CPU only) and a few-shot
 //!   classifier over the shipped examples ([`shipped_examples`]) and the workspace's own
@@ -40,6 +42,7 @@
 
 mod analyzer;
 mod embed;
+mod encoder;
 mod error;
 mod examples;
 mod features;
@@ -48,6 +51,7 @@ mod intent_index;
 mod model_files;
 mod rules;
 mod sentiment;
+mod sentiment_head;
 mod softmax;
 #[cfg(test)]
 mod test_support;
@@ -61,6 +65,7 @@ pub use intent_index::IntentIndex;
 pub use model_files::{MINILM_WHEEL_NAME, MINILM_WHEEL_SHA256, ModelFiles};
 pub use outreach_core::reply::Intent;
 pub use sentiment::lexicon_sentiment;
+pub use sentiment_head::SentimentHead;
 
 use serde::{Deserialize, Serialize};
 

