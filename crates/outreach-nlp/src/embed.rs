@@ -175,13 +175,7 @@ impl Embedder {
         encodings: &[Encoding],
         parts: &[Vec<Range<usize>>],
     ) -> Result<Vec<Pooled>, NlpError> {
-        let tokens: Vec<Tokens<'_>> = encodings
-            .iter()
-            .map(|e| Tokens {
-                ids: e.get_ids(),
-                type_ids: e.get_type_ids(),
-            })
-            .collect();
+        let tokens: Vec<Tokens<'_>> = encodings.iter().map(Tokens::from).collect();
         let hidden = self.encoder.forward(&tokens).map_err(NlpError::model)?;
         let dim = self.dim;
         let mut at = 0;

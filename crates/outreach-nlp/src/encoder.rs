@@ -22,6 +22,15 @@ pub(crate) struct Tokens<'a> {
     pub(crate) type_ids: &'a [u32],
 }
 
+impl<'a> From<&'a tokenizers::Encoding> for Tokens<'a> {
+    fn from(encoding: &'a tokenizers::Encoding) -> Self {
+        Self {
+            ids: encoding.get_ids(),
+            type_ids: encoding.get_type_ids(),
+        }
+    }
+}
+
 /// A BERT encoder's weights, laid out for [`Encoder::forward`].
 pub(crate) struct Encoder {
     word: Vec<f32>,
@@ -178,8 +187,8 @@ impl Encoder {
                 .apply_residual(&mut attended, &layer.attention_out.bias, &x);
             x = attended;
 
-            let mut up = layer.up.apply(&x, rows)?;
-            activate(&mut up, self.activation);
+            let mut up = layer.up.product(&x, rows)?;
+            activate(&mut up, &layer.up.bias, self.activation);
             let mut down = layer.down.product(&up, rows)?;
             layer
                 .output_norm
@@ -270,14 +279,7 @@ impl Dense {
     /// `x · w + b` for `rows` rows of `x`.
     fn apply(&self, x: &[f32], rows: usize) -> candle_core::Result<Vec<f32>> {
         let mut out = self.product(x, rows)?;
-        let width = self.bias.len();
-        out.par_chunks_mut(width * ROWS_PER_TASK).for_each(|chunk| {
-            for row in chunk.chunks_mut(width) {
-                for (o, b) in row.iter_mut().zip(&self.bias) {
-                    *o += b;
-                }
-            }
-        });
+        add_bias_then(&mut out, &self.bias, |v| v);
         Ok(out)
     }
 }
@@ -331,11 +333,25 @@ fn flat(t: &Tensor) -> candle_core::Result<Vec<f32>> {
     t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
-fn activate(x: &mut [f32], activation: HiddenAct) {
-    x.par_chunks_mut(4096).for_each(|chunk| match activation {
-        HiddenAct::Gelu => chunk.iter_mut().for_each(|v| *v = gelu(*v)),
-        HiddenAct::GeluApproximate => chunk.iter_mut().for_each(|v| *v = gelu_tanh(*v)),
-        HiddenAct::Relu => chunk.iter_mut().for_each(|v| *v = v.max(0.0)),
+/// `activation(x + bias)` for each row of `x`, in place: the bias in the same pass.
+fn activate(x: &mut [f32], bias: &[f32], activation: HiddenAct) {
+    match activation {
+        HiddenAct::Gelu => add_bias_then(x, bias, gelu),
+        HiddenAct::GeluApproximate => add_bias_then(x, bias, gelu_tanh),
+        HiddenAct::Relu => add_bias_then(x, bias, |v: f32| v.max(0.0)),
+    }
+}
+
+/// `f(x + bias)` for each row of `x`, in place. Generic rather than a function pointer, so
+/// that `f` is inlined into the loop and the loop vectorises.
+fn add_bias_then(x: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32 + Sync) {
+    let width = bias.len();
+    x.par_chunks_mut(width * ROWS_PER_TASK).for_each(|chunk| {
+        for row in chunk.chunks_mut(width) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v = f(*v + b);
+            }
+        }
     });
 }
 
@@ -424,13 +440,7 @@ mod tests {
             .iter()
             .map(|t| tokenizer.encode(*t, true).expect("encode"))
             .collect();
-        let tokens: Vec<Tokens<'_>> = encodings
-            .iter()
-            .map(|e| Tokens {
-                ids: e.get_ids(),
-                type_ids: e.get_type_ids(),
-            })
-            .collect();
+        let tokens: Vec<Tokens<'_>> = encodings.iter().map(Tokens::from).collect();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()

@@ -49,12 +49,7 @@ impl SentimentHead {
 
     /// Fits a head for `embedder`'s model to VADER's lexicon (word -> mean human rating).
     pub fn fit(embedder: &Embedder, model_sha256: &str) -> Result<Self, NlpError> {
-        let mut lexicon: Vec<(&str, f64)> = vader_sentiment::LEXICON
-            .iter()
-            .map(|(word, rating)| (word.as_ref(), *rating))
-            .collect();
-        // The map's order varies between runs; the fit must not.
-        lexicon.sort_by(|a, b| a.0.cmp(b.0));
+        let lexicon = rated_words();
         let words: Vec<&str> = lexicon.iter().map(|(w, _)| *w).collect();
         let ratings: Vec<f64> = lexicon.iter().map(|(_, r)| *r).collect();
         let embedded = embedder.embed(&words)?;
@@ -86,6 +81,17 @@ impl SentimentHead {
     pub fn dim(&self) -> usize {
         self.weights.len()
     }
+}
+
+/// VADER's lexicon, word and mean human rating, in word order (the map's order varies
+/// between runs; the fit must not).
+fn rated_words() -> Vec<(&'static str, f64)> {
+    let mut lexicon: Vec<(&'static str, f64)> = vader_sentiment::LEXICON
+        .iter()
+        .map(|(word, rating)| (word.as_ref(), *rating))
+        .collect();
+    lexicon.sort_by(|a, b| a.0.cmp(b.0));
+    lexicon
 }
 
 /// The blended sentiment: the mean of the lexicon's score and the model's. Measured on
@@ -233,12 +239,7 @@ mod tests {
         assert_eq!(SentimentHead::fit(&embedder, "abc").expect("refit"), head);
         // In-sample, the head's scores follow the ratings: a wrong sign or a transposed
         // solve would not.
-        let mut lexicon: Vec<(&str, f64)> = vader_sentiment::LEXICON
-            .iter()
-            .map(|(w, r)| (w.as_ref(), *r))
-            .collect();
-        lexicon.sort_by(|a, b| a.0.cmp(b.0));
-        let sample: Vec<(&str, f64)> = lexicon.into_iter().step_by(10).collect();
+        let sample: Vec<(&str, f64)> = rated_words().into_iter().step_by(10).collect();
         let words: Vec<&str> = sample.iter().map(|(w, _)| *w).collect();
         let scores: Vec<f64> = embedder
             .embed(&words)
