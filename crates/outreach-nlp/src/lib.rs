@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod analyzer;
+mod dense;
 mod embed;
 mod encoder;
 mod error;
@@ -48,6 +49,7 @@ mod examples;
 mod features;
 mod fetch;
 mod intent_index;
+mod kernels;
 mod model_files;
 mod rules;
 mod sentiment;
@@ -57,6 +59,7 @@ mod softmax;
 mod test_support;
 
 pub use analyzer::{Analyzer, ReplyInput};
+pub use dense::Precision;
 pub use embed::Embedder;
 pub use error::NlpError;
 pub use examples::{Example, held_out_examples, shipped_examples};

