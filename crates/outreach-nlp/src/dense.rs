@@ -6,7 +6,7 @@
 //! second where it has VNNI, with rten's kernels. The f32 form stays for exact results.
 
 use rayon::prelude::*;
-use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
+use rten_gemm::{BiasVector, GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix};
 use rten_tensor::NdTensorView;
 
 use crate::kernels::{self, Scales};
@@ -78,38 +78,59 @@ impl Dense {
         }
     }
 
-    /// `x · w`, without the bias, for the rows of `x`.
-    pub(crate) fn product(&self, x: &[f32]) -> Vec<f32> {
+    /// `f(x · w + b)` for the rows of `x`, into `out` (as many rows, `outputs` wide),
+    /// with the work space in `scratch`. The bias and `f` are applied in the pass that
+    /// turns the integer sums back into floats.
+    pub(crate) fn apply(
+        &self,
+        x: &[f32],
+        out: &mut [f32],
+        scratch: &mut Scratch,
+        f: impl Fn(f32) -> f32 + Sync + Copy,
+    ) {
         let rows = x.len() / self.inputs;
         let outputs = self.bias.len();
-        let mut out = vec![0f32; rows * outputs];
+        debug_assert_eq!(out.len(), rows * outputs);
         if rows == 0 {
-            return out;
+            return;
         }
         let a = NdTensorView::from_data([rows, self.inputs], x);
         match &self.weight {
-            Weight::Exact(packed) => GemmExecutor::<f32>::default()
-                .gemm(
-                    &mut out,
-                    GemmInputA::Unpacked(a),
-                    GemmInputB::Packed(packed),
-                    GemmOptions::default(),
-                )
-                .expect("shapes are fixed at load"),
+            Weight::Exact(packed) => {
+                GemmExecutor::<f32>::default()
+                    .gemm(
+                        out,
+                        GemmInputA::Unpacked(a),
+                        GemmInputB::Packed(packed),
+                        GemmOptions {
+                            bias: Some(BiasVector::Row(&self.bias)),
+                            ..GemmOptions::default()
+                        },
+                    )
+                    .expect("shapes are fixed at load");
+                out.par_chunks_mut(outputs * ROWS_PER_TASK)
+                    .for_each(|chunk| kernels::map(chunk, f));
+            }
             Weight::Int8 {
                 packed,
                 scales,
                 sums: column_sums,
             } => {
-                let (q, row_scales, zeros) = quantise_rows(x, self.inputs);
-                let mut sums = vec![0i32; rows * outputs];
+                let (q, row_scales, zeros, sums) = scratch.sized(rows, self.inputs, outputs);
+                q.par_chunks_mut(self.inputs * ROWS_PER_TASK)
+                    .zip(x.par_chunks(self.inputs * ROWS_PER_TASK))
+                    .zip(row_scales.par_chunks_mut(ROWS_PER_TASK))
+                    .zip(zeros.par_chunks_mut(ROWS_PER_TASK))
+                    .for_each(|(((q, x), scales), zeros)| {
+                        kernels::quantise_rows(q, x, scales, zeros)
+                    });
                 // The zero bytes are taken out below rather than passed to the kernel:
                 // rten-gemm 0.27 applies per-row zero points of the first 8 rows to every
                 // group of 8 rows.
                 GemmExecutor::<u8, i8, i32>::default()
                     .gemm(
-                        &mut sums,
-                        GemmInputA::Unpacked(NdTensorView::from_data([rows, self.inputs], &q[..])),
+                        sums,
+                        GemmInputA::Unpacked(NdTensorView::from_data([rows, self.inputs], &*q)),
                         GemmInputB::Packed(packed),
                         GemmOptions::default(),
                     )
@@ -119,7 +140,7 @@ impl Dense {
                     .zip(row_scales.par_chunks(ROWS_PER_TASK))
                     .zip(zeros.par_chunks(ROWS_PER_TASK))
                     .for_each(|(((out, sums), row_scales), zeros)| {
-                        kernels::dequantise(
+                        kernels::dequantise_then(
                             out,
                             sums,
                             Scales {
@@ -127,13 +148,58 @@ impl Dense {
                                 zeros,
                                 columns: scales,
                                 column_sums,
+                                bias: &self.bias,
                             },
+                            f,
                         );
                     });
             }
         }
+    }
+
+    /// `x · w + b` for the rows of `x`, in a new vector.
+    #[cfg(test)]
+    fn product(&self, x: &[f32]) -> Vec<f32> {
+        let mut out = vec![0f32; x.len() / self.inputs * self.bias.len()];
+        self.apply(x, &mut out, &mut Scratch::default(), |v| v);
         out
     }
+}
+
+/// The int8 product's work space, kept from call to call: fresh multi-megabyte vectors
+/// cost a page fault per 4 KB every time.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    bytes: Vec<u8>,
+    row_scales: Vec<f32>,
+    zeros: Vec<u8>,
+    sums: Vec<i32>,
+}
+
+impl Scratch {
+    /// The bytes of `rows` rows `inputs` wide, their scales and zero bytes, and the sums of
+    /// `rows` rows `outputs` wide. Grown when too small, never cleared.
+    fn sized(
+        &mut self,
+        rows: usize,
+        inputs: usize,
+        outputs: usize,
+    ) -> (&mut [u8], &mut [f32], &mut [u8], &mut [i32]) {
+        (
+            grown(&mut self.bytes, rows * inputs),
+            grown(&mut self.row_scales, rows),
+            grown(&mut self.zeros, rows),
+            grown(&mut self.sums, rows * outputs),
+        )
+    }
+}
+
+/// The first `n` elements of `v`, grown (with defaults) when it is shorter.
+pub(crate) fn grown<T: Default + Clone>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    &mut v[..n]
 }
 
 /// Each column of `w` (row-major, `columns` wide) as integers in `-limit..=limit`, and the
@@ -160,24 +226,18 @@ fn quantise_columns(w: &[f32], columns: usize, limit: f32) -> (Vec<i8>, Vec<f32>
     (q, scales)
 }
 
-/// Each row of `x` (`width` wide) as bytes ([`kernels::quantise_rows`]): the bytes, the
-/// value of one step and the byte that stands for 0, per row.
-fn quantise_rows(x: &[f32], width: usize) -> (Vec<u8>, Vec<f32>, Vec<u8>) {
-    let rows = x.len() / width;
-    let mut q = vec![0u8; x.len()];
-    let mut scales = vec![0f32; rows];
-    let mut zeros = vec![0u8; rows];
-    q.par_chunks_mut(width * ROWS_PER_TASK)
-        .zip(x.par_chunks(width * ROWS_PER_TASK))
-        .zip(scales.par_chunks_mut(ROWS_PER_TASK))
-        .zip(zeros.par_chunks_mut(ROWS_PER_TASK))
-        .for_each(|(((q, x), scales), zeros)| kernels::quantise_rows(q, x, scales, zeros));
-    (q, scales, zeros)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each row of `x` (`width` wide) as bytes: the bytes, the value of one step and the
+    /// byte that stands for 0, per row.
+    fn quantise_rows(x: &[f32], width: usize) -> (Vec<u8>, Vec<f32>, Vec<u8>) {
+        let rows = x.len() / width;
+        let (mut q, mut scales, mut zeros) = (vec![0; x.len()], vec![0.0; rows], vec![0; rows]);
+        kernels::quantise_rows(&mut q, x, &mut scales, &mut zeros);
+        (q, scales, zeros)
+    }
 
     /// A deterministic spread of values in -1..1.
     fn values(n: usize, seed: u64) -> Vec<f32> {

@@ -187,35 +187,40 @@ impl Embedder {
         parts: &[Vec<Range<usize>>],
     ) -> Result<Vec<Pooled>, NlpError> {
         let tokens: Vec<Tokens<'_>> = encodings.iter().map(Tokens::from).collect();
-        let hidden = self.encoder.forward(&tokens).map_err(NlpError::model)?;
         let dim = self.dim;
-        let mut at = 0;
-        Ok(encodings
-            .iter()
-            .zip(parts)
-            .map(|(encoding, parts)| {
-                let n = encoding.len();
-                let rows = &hidden[at * dim..(at + n) * dim];
-                at += n;
-                let row = |t: usize| &rows[t * dim..(t + 1) * dim];
-                let whole = mean_normalised((0..n).map(row), dim).unwrap_or_else(|| vec![0.0; dim]);
-                let special = encoding.get_special_tokens_mask();
-                let offsets = encoding.get_offsets();
-                let parts = parts
-                    .iter()
-                    .filter_map(|range| {
-                        let inside = (0..n).filter(|&t| {
-                            special[t] == 0
-                                && offsets[t].0 >= range.start
-                                && offsets[t].1 <= range.end
-                                && offsets[t].1 > offsets[t].0
-                        });
-                        mean_normalised(inside.map(row), dim)
-                    })
-                    .collect();
-                Pooled { whole, parts }
-            })
-            .collect())
+        let pool = |hidden: &[f32]| {
+            let mut at = 0;
+            encodings
+                .iter()
+                .zip(parts)
+                .map(|(encoding, parts)| {
+                    let n = encoding.len();
+                    let rows = &hidden[at * dim..(at + n) * dim];
+                    at += n;
+                    let row = |t: usize| &rows[t * dim..(t + 1) * dim];
+                    let whole =
+                        mean_normalised((0..n).map(row), dim).unwrap_or_else(|| vec![0.0; dim]);
+                    let special = encoding.get_special_tokens_mask();
+                    let offsets = encoding.get_offsets();
+                    let parts = parts
+                        .iter()
+                        .filter_map(|range| {
+                            let inside = (0..n).filter(|&t| {
+                                special[t] == 0
+                                    && offsets[t].0 >= range.start
+                                    && offsets[t].1 <= range.end
+                                    && offsets[t].1 > offsets[t].0
+                            });
+                            mean_normalised(inside.map(row), dim)
+                        })
+                        .collect();
+                    Pooled { whole, parts }
+                })
+                .collect::<Vec<Pooled>>()
+        };
+        self.encoder
+            .forward_with(&tokens, pool)
+            .map_err(NlpError::model)
     }
 }
 

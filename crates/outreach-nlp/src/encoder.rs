@@ -10,11 +10,13 @@
 use candle_core::{DType, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmOptions};
 use rten_tensor::NdTensorView;
 
-use crate::dense::{Dense, Precision, ROWS_PER_TASK};
+use crate::dense::{Dense, Precision, ROWS_PER_TASK, Scratch, grown};
 use crate::kernels::{self, NormParams, gelu, gelu_tanh};
 
 /// A text's tokens: word-piece ids and segment ids, of the same length.
@@ -45,7 +47,22 @@ pub(crate) struct Encoder {
     vocab: usize,
     types: usize,
     max_positions: usize,
+    intermediate: usize,
     activation: HiddenAct,
+    /// The buffers of the last pass, for the next: multi-megabyte vectors allocated afresh
+    /// cost a page fault per 4 KB each time (an eighth of the time).
+    spare: Mutex<Option<Buffers>>,
+}
+
+/// A pass's activations and work space, kept by the encoder between passes.
+#[derive(Debug, Default)]
+struct Buffers {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    context: Vec<f32>,
+    wide: Vec<f32>,
+    next: Vec<f32>,
+    scratch: Scratch,
 }
 
 struct Layer {
@@ -141,18 +158,62 @@ impl Encoder {
             vocab: config.vocab_size,
             types: config.type_vocab_size,
             max_positions: config.max_position_embeddings,
+            intermediate: config.intermediate_size,
             activation: config.hidden_act,
+            spare: Mutex::new(None),
         })
     }
 
     /// The last layer's token vectors of each text, end to end: row `start + i` (of
     /// `hidden` floats) is token `i` of the text whose tokens start at `start` (the sum of
     /// the lengths before it). Run it inside the rayon pool that should do the work.
+    #[cfg(test)]
     pub(crate) fn forward(&self, texts: &[Tokens<'_>]) -> candle_core::Result<Vec<f32>> {
+        self.forward_with(texts, <[f32]>::to_vec)
+    }
+
+    /// `read` of the last layer's token vectors (laid out as [`Encoder::forward`] returns
+    /// them), computed in buffers kept from pass to pass.
+    pub(crate) fn forward_with<R>(
+        &self,
+        texts: &[Tokens<'_>],
+        read: impl FnOnce(&[f32]) -> R,
+    ) -> candle_core::Result<R> {
+        // Another caller's pass may hold the kept buffers: this one then works in its own.
+        let mut buffers = self
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.take())
+            .unwrap_or_default();
+        let result = self.run(texts, &mut buffers).map(read);
+        if let Ok(mut spare) = self.spare.lock() {
+            *spare = Some(buffers);
+        }
+        result
+    }
+
+    fn run<'b>(
+        &self,
+        texts: &[Tokens<'_>],
+        buffers: &'b mut Buffers,
+    ) -> candle_core::Result<&'b [f32]> {
         let h = self.hidden;
         let lengths: Vec<usize> = texts.iter().map(|t| t.ids.len()).collect();
         let rows: usize = lengths.iter().sum();
-        let mut x = vec![0f32; rows * h];
+        let Buffers {
+            x,
+            qkv,
+            context,
+            wide,
+            next,
+            scratch,
+        } = buffers;
+        let mut x = grown(x, rows * h);
+        let mut next = grown(next, rows * h);
+        let qkv = grown(qkv, rows * 3 * h);
+        let context = grown(context, rows * h);
+        let wide = grown(wide, rows * self.intermediate);
         if rows == 0 {
             return Ok(x);
         }
@@ -185,37 +246,34 @@ impl Encoder {
                 at += 1;
             }
         }
-        self.embedding_norm.apply(&mut x, h);
+        self.embedding_norm.apply(x, h);
 
+        let same = |v: f32| v;
         for layer in &self.layers {
-            let mut qkv = layer.qkv.product(&x);
-            add_bias_then(&mut qkv, &layer.qkv.bias, |v| v);
-            let context = self.attention(&qkv, &lengths);
-            let mut attended = layer.attention_out.product(&context);
-            layer
-                .attention_norm
-                .apply_residual(&mut attended, &layer.attention_out.bias, &x);
-            x = attended;
+            layer.qkv.apply(x, qkv, scratch, same);
+            self.attention(qkv, &lengths, context);
+            layer.attention_out.apply(context, next, scratch, same);
+            layer.attention_norm.apply_residual(next, x);
+            std::mem::swap(&mut x, &mut next);
 
-            let mut up = layer.up.product(&x);
-            activate(&mut up, &layer.up.bias, self.activation);
-            let mut down = layer.down.product(&up);
-            layer
-                .output_norm
-                .apply_residual(&mut down, &layer.down.bias, &x);
-            x = down;
+            match self.activation {
+                HiddenAct::Gelu => layer.up.apply(x, wide, scratch, gelu),
+                HiddenAct::GeluApproximate => layer.up.apply(x, wide, scratch, gelu_tanh),
+                HiddenAct::Relu => layer.up.apply(x, wide, scratch, |v: f32| v.max(0.0)),
+            }
+            layer.down.apply(wide, next, scratch, same);
+            layer.output_norm.apply_residual(next, x);
+            std::mem::swap(&mut x, &mut next);
         }
         Ok(x)
     }
 
     /// Scaled dot-product attention of each text over its own tokens, all heads.
-    fn attention(&self, qkv: &[f32], lengths: &[usize]) -> Vec<f32> {
+    fn attention(&self, qkv: &[f32], lengths: &[usize], context: &mut [f32]) {
         let h = self.hidden;
-        let rows: usize = lengths.iter().sum();
-        let mut context = vec![0f32; rows * h];
         // One slice of the input and of the output per text, so that texts run in parallel.
         let mut slices = Vec::with_capacity(lengths.len());
-        let (mut input, mut output) = (qkv, context.as_mut_slice());
+        let (mut input, mut output) = (qkv, context);
         for &n in lengths {
             let (theirs, rest_in) = input.split_at(n * 3 * h);
             let (mine, rest_out) = output.split_at_mut(n * h);
@@ -225,7 +283,6 @@ impl Encoder {
         slices
             .into_par_iter()
             .for_each(|(n, qkv, out)| self.attend(qkv, out, n));
-        context
     }
 
     /// Attention of one text of `n` tokens: `qkv` holds its rows of query, key and value,
@@ -282,13 +339,13 @@ impl Norm {
         }
     }
 
-    /// Layer normalisation of `x + bias + residual`, row by row, into `x`.
-    fn apply_residual(&self, x: &mut [f32], bias: &[f32], residual: &[f32]) {
-        let width = bias.len();
+    /// Layer normalisation of `x + residual`, row by row, into `x`.
+    fn apply_residual(&self, x: &mut [f32], residual: &[f32]) {
+        let width = self.weight.len();
         x.par_chunks_mut(width * ROWS_PER_TASK)
             .zip(residual.par_chunks(width * ROWS_PER_TASK))
             .for_each(|(chunk, residual)| {
-                kernels::residual_normalise(chunk, bias, residual, self.params());
+                kernels::residual_normalise(chunk, residual, self.params());
             });
     }
 
@@ -302,21 +359,6 @@ impl Norm {
 /// The values of `t` in row-major order (a transposed view is laid out first).
 fn flat(t: &Tensor) -> candle_core::Result<Vec<f32>> {
     t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
-}
-
-/// `activation(x + bias)` for each row of `x`, in place: the bias in the same pass.
-fn activate(x: &mut [f32], bias: &[f32], activation: HiddenAct) {
-    match activation {
-        HiddenAct::Gelu => add_bias_then(x, bias, gelu),
-        HiddenAct::GeluApproximate => add_bias_then(x, bias, gelu_tanh),
-        HiddenAct::Relu => add_bias_then(x, bias, |v: f32| v.max(0.0)),
-    }
-}
-
-/// `f(x + bias)` for each row of `x`, in place, in parallel.
-fn add_bias_then(x: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32 + Sync + Copy) {
-    x.par_chunks_mut(bias.len() * ROWS_PER_TASK)
-        .for_each(|chunk| kernels::bias_then(chunk, bias, f));
 }
 
 #[cfg(test)]

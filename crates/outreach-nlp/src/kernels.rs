@@ -60,14 +60,12 @@ pub(crate) fn range_with_zero(x: &[f32]) -> (f32, f32) {
     (lo, hi)
 }
 
-/// `f(x + bias)` for each row of `rows` (rows `bias.len()` wide), in place. Generic rather
-/// than a function pointer, so that `f` is inlined into the loop.
+/// `f(x)` for each `x` of `values`, in place. Generic rather than a function pointer, so
+/// that `f` is inlined into the loop.
 #[multiversion(targets = "simd")]
-pub(crate) fn bias_then(rows: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) {
-    for row in rows.chunks_exact_mut(bias.len()) {
-        for (v, b) in row.iter_mut().zip(bias) {
-            *v = f(*v + b);
-        }
+pub(crate) fn map(values: &mut [f32], f: impl Fn(f32) -> f32) {
+    for v in values.iter_mut() {
+        *v = f(*v);
     }
 }
 
@@ -120,11 +118,19 @@ pub(crate) struct Scales<'a> {
     pub(crate) columns: &'a [f32],
     /// Per column: the sum of its integer weights.
     pub(crate) column_sums: &'a [i32],
+    /// Per column: the layer's bias.
+    pub(crate) bias: &'a [f32],
 }
 
-/// `out` = the products whose integer sums over the rows' bytes are `sums`.
+/// `out` = `f(product + bias)`, for the products whose integer sums over the rows' bytes
+/// are `sums`.
 #[multiversion(targets = "simd")]
-pub(crate) fn dequantise(out: &mut [f32], sums: &[i32], scales: Scales<'_>) {
+pub(crate) fn dequantise_then(
+    out: &mut [f32],
+    sums: &[i32],
+    scales: Scales<'_>,
+    f: impl Fn(f32) -> f32,
+) {
     let width = scales.columns.len();
     for (((out, sums), rs), &zero) in out
         .chunks_exact_mut(width)
@@ -133,14 +139,15 @@ pub(crate) fn dequantise(out: &mut [f32], sums: &[i32], scales: Scales<'_>) {
         .zip(scales.zeros)
     {
         let zero = i32::from(zero);
-        for (((o, &s), cs), &w) in out
+        for ((((o, &s), cs), &w), b) in out
             .iter_mut()
             .zip(sums)
             .zip(scales.columns)
             .zip(scales.column_sums)
+            .zip(scales.bias)
         {
             // (q - zero) · w = q · w - zero * sum(w): exact in i32.
-            *o = (s - zero * w) as f32 * rs * cs;
+            *o = f((s - zero * w) as f32 * rs * cs + b);
         }
     }
 }
@@ -161,22 +168,17 @@ pub(crate) fn normalise(rows: &mut [f32], norm: NormParams<'_>) {
     }
 }
 
-/// Layer normalisation of `x + bias + residual`, row by row, into `rows`: one pass over
-/// memory instead of three.
+/// Layer normalisation of `x + residual`, row by row, into `rows`: one pass over memory
+/// instead of two.
 #[multiversion(targets = "simd")]
-pub(crate) fn residual_normalise(
-    rows: &mut [f32],
-    bias: &[f32],
-    residual: &[f32],
-    norm: NormParams<'_>,
-) {
+pub(crate) fn residual_normalise(rows: &mut [f32], residual: &[f32], norm: NormParams<'_>) {
     let width = norm.weight.len();
     for (row, res) in rows
         .chunks_exact_mut(width)
         .zip(residual.chunks_exact(width))
     {
-        for ((v, b), r) in row.iter_mut().zip(bias).zip(res) {
-            *v += b + r;
+        for (v, r) in row.iter_mut().zip(res) {
+            *v += r;
         }
         normalise_row(row, norm);
     }
