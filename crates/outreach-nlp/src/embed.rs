@@ -30,9 +30,8 @@ const MAX_TOKENS: usize = 256;
 /// # Threads
 ///
 /// The embedder owns a rayon pool of the requested size and runs every forward pass in
-/// it: the row-wise work of [`crate::encoder`] and candle's matrix products (which split
-/// into `RAYON_NUM_THREADS` tasks, default the physical cores, on the *current* pool).
-/// Nothing goes through candle's own element-wise pool.
+/// it: the row-wise work of [`crate::encoder`] and rten's matrix products, which split
+/// their work on the *current* rayon pool. Candle only reads the weights.
 pub struct Embedder {
     encoder: Encoder,
     tokenizer: Tokenizer,

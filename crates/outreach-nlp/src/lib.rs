@@ -5,7 +5,7 @@
 //!   mean of it and a linear head on the MiniLM embedding fitted to the lexicon's ratings
 //!   ([`SentimentHead`]), which also scores texts without a lexicon word.
 //! - Intent is one of [`Intent::ALL`]. With a model ([`Analyzer::with_model`]) it comes
-//!   from all-MiniLM-L6-v2 sentence embeddings (BERT on candle, CPU only) and a few-shot
+//!   from all-MiniLM-L6-v2 sentence embeddings (our BERT pass in 8 bits, CPU only) and a few-shot
 //!   classifier over the shipped examples ([`shipped_examples`]) and the workspace's own
 //!   corrections ([`Analyzer::index_with`]). Without one ([`Analyzer::rules_only`]) keyword
 //!   rules guess it, with lower confidences.
