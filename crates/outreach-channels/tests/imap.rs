@@ -164,3 +164,89 @@ async fn idle_hears_of_new_mail_at_once_and_gives_the_session_back() {
     session.close().await;
     assert!(maildir.exists());
 }
+
+/// An OAuth 2.0 token introspection endpoint (RFC 7662) on a loopback port that knows one
+/// token: its URL, and the tokens it was asked about.
+async fn introspection(
+    good: &'static str,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as many body bytes as they announce.
+            let body = loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break None,
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                }
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut request = httparse::Request::new(&mut headers);
+                if let Ok(httparse::Status::Complete(at)) = request.parse(&data) {
+                    let length = request
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+                        .unwrap_or(0usize);
+                    if data.len() >= at + length {
+                        break Some(String::from_utf8_lossy(&data[at..at + length]).into_owned());
+                    }
+                }
+            };
+            let Some(body) = body else { continue };
+            let token = body
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("token="))
+                .unwrap_or_default()
+                .to_string();
+            let answer = if token == good {
+                format!(r#"{{"active":"true","username":"{}"}}"#, Dovecot::USER)
+            } else {
+                r#"{"active":"false"}"#.to_string()
+            };
+            seen.lock().unwrap().push(token);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (url, asked)
+}
+
+#[tokio::test]
+async fn xoauth2_logs_in_with_a_token_the_provider_vouches_for_and_not_with_another() {
+    const TOKEN: &str = "ya29.a0-test-access-token";
+    let (url, asked) = introspection(TOKEN).await;
+    let mut server = Dovecot::start_with_oauth2(&url);
+    server.deliver(&reply(1));
+    let mut oauth = settings(&server, TOKEN);
+    oauth.auth = ImapAuth::Xoauth2;
+    let mut session = ImapSession::open(&oauth)
+        .await
+        .unwrap_or_else(|e| panic!("XOAUTH2 login: {e}\n{}", server.log()));
+    let poll = session.fetch_after(0, 10).await.unwrap();
+    assert_eq!(poll.messages.len(), 1, "the token's mailbox is read");
+    session.close().await;
+
+    oauth.password = "an-expired-token".to_owned().into();
+    match ImapSession::open(&oauth).await.err().unwrap() {
+        ImapError::Connect(e) => assert_eq!(e.stage, ConnectStage::Auth, "{e}"),
+        other => panic!("expected an authentication failure, got {other}"),
+    }
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        vec![TOKEN.to_string(), "an-expired-token".to_string()],
+        "Dovecot asked the provider about each token"
+    );
+}

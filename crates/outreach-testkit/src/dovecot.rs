@@ -27,6 +27,17 @@ impl Dovecot {
 
     /// Starts Dovecot and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// [`Dovecot::start`], also taking XOAUTH2 logins whose bearer token the OAuth 2.0
+    /// token introspection endpoint (RFC 7662) at `introspection_url` reports active, for
+    /// the user it names in `username`.
+    pub fn start_with_oauth2(introspection_url: &str) -> Self {
+        Self::start_with(Some(introspection_url))
+    }
+
+    fn start_with(introspection_url: Option<&str>) -> Self {
         assert!(
             Path::new(DOVECOT).exists(),
             "{DOVECOT} is missing: install dovecot-imapd (scripts/setup.sh test does)"
@@ -47,6 +58,27 @@ impl Dovecot {
             format!("{}:{{PLAIN}}{}::::::\n", Self::USER, Self::PASSWORD),
         )
         .expect("passwd file");
+        let (mechanisms, oauth2) = match introspection_url {
+            None => ("plain login", String::new()),
+            Some(url) => {
+                fs::write(
+                    root.join("oauth2.conf"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\n\
+                         username_attribute = username\nactive_attribute = active\n\
+                         active_value = true\n"
+                    ),
+                )
+                .expect("oauth2 config");
+                (
+                    "plain login xoauth2",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {}\n}}\n",
+                        root.join("oauth2.conf").display()
+                    ),
+                )
+            }
+        };
         let config = format!(
             r#"protocols = imap
 listen = 127.0.0.1
@@ -55,14 +87,15 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 first_valid_uid = 0
 mail_fsync = never
 # IDLE notices mail a test drops into the Maildir within a second, not the default 30.
 mailbox_idle_check_interval = 1 secs
 mail_location = maildir:{root}/mail/%u/Maildir
-passdb {{
+{oauth2}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
 userdb {{
