@@ -14,9 +14,10 @@ app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev li
 # installed unconfigured and never started as a mail system.
 # dovecot-imapd is the IMAP server the reply tests start with a private config on a loopback
 # port (the tests never use the system service the package sets up); dunst is the desktop
-# notification service the end-to-end test reads the app's notifications from.
+# notification service the end-to-end test reads the app's notifications from; gdbus (GLib's
+# tools) clicks the app's tray menu there.
 test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix
-  dovecot-imapd dunst xdotool)
+  dovecot-imapd dunst xdotool libglib2.0-bin)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

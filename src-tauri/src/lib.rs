@@ -136,6 +136,13 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    // A session manager's or `kill`'s SIGTERM (Ctrl+C in a terminal) quits like the tray's
+    // "Quit", through the exit path below, so the engine finishes the message in hand.
+    let on_signal = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        outreach_api::engine::shutdown::requested().await;
+        on_signal.exit(0);
+    });
     app.run(move |handle, event| {
         if let tauri::RunEvent::Exit = event
             && let Ok(api) = handle.state::<Backend>().api()

@@ -765,17 +765,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
         } => {
             let w = workspace(api, &ws).await?;
             let id = campaign_by_name(api, w.id, &name).await?;
-            let choice = match choice.as_str() {
-                "mark-sent" => UnconfirmedChoice::MarkSent,
-                "resend" => UnconfirmedChoice::Resend,
-                "cancel" => UnconfirmedChoice::Cancel,
-                other => {
-                    return Err(ApiError::invalid(format!(
-                        "unknown choice '{other}'; use mark-sent, resend or cancel"
-                    ))
-                    .into());
-                }
-            };
+            let choice = unconfirmed_choice(&choice)?;
             let ids = if ids.is_empty() {
                 api.list_messages(ListMessages {
                     campaign_id: id,
@@ -804,6 +794,18 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// A person's decision about unconfirmed messages, as the commands spell it.
+pub fn unconfirmed_choice(choice: &str) -> Result<UnconfirmedChoice, ApiError> {
+    match choice {
+        "mark-sent" => Ok(UnconfirmedChoice::MarkSent),
+        "resend" => Ok(UnconfirmedChoice::Resend),
+        "cancel" => Ok(UnconfirmedChoice::Cancel),
+        other => Err(ApiError::invalid(format!(
+            "unknown choice '{other}'; use mark-sent, resend or cancel"
+        ))),
+    }
 }
 
 fn status_line(json: bool, c: &outreach_api::core::campaign::Campaign) -> Result<()> {
@@ -929,7 +931,7 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
             let mut idle_checks = 0u32;
             loop {
                 tokio::select! {
-                    _ = shutdown_signal() => break,
+                    _ = outreach_api::engine::shutdown::requested() => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
                         if until_idle && api.is_idle(&started).await.unwrap_or(false) {
                             idle_checks += 1;
@@ -1023,27 +1025,5 @@ fn state_line(
             Some(format!("back online; {} sent so far", now.sent))
         }
         _ => None,
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

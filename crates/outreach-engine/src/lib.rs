@@ -18,6 +18,7 @@ mod poller;
 pub mod replies;
 pub mod scheduler;
 mod sender;
+pub mod shutdown;
 pub mod transport;
 pub mod variables;
 

@@ -5,11 +5,13 @@ pub mod dovecot;
 pub mod notifications;
 pub mod prism;
 pub mod smtp_sink;
+pub mod tray;
 
 pub use dovecot::Dovecot;
 pub use notifications::NotificationDaemon;
 pub use prism::PrismMock;
 pub use smtp_sink::{SmtpSink, strip_sink_headers};
+pub use tray::TrayMenu;
 
 /// Stops a server the way its own shutdown expects: SIGTERM, up to five seconds to finish,
 /// then SIGKILL. (A SIGKILL first can leave its children holding ports.)
