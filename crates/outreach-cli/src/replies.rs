@@ -7,8 +7,8 @@ use clap::Subcommand;
 use outreach_api::core::inbox::{DraftState, MailboxAuth, MailboxFields, MailboxSecurity, Reply};
 use outreach_api::core::reply::Intent;
 use outreach_api::{
-    AccountRef, Api, ApiError, ClassifyTexts, DownloadModel, ListReplies, NoArgs, ReferralRef,
-    RelabelReply, ReplyRef, SaveMailbox, WriteAnswer,
+    AccountRef, Api, ApiError, ClassifyTexts, DownloadModel, ErrorCode, ListReplies, NoArgs,
+    ReferralRef, RelabelReply, ReplyRef, ResolveUnconfirmed, SaveMailbox, WriteAnswer,
 };
 
 use crate::cli::workspace;
@@ -126,6 +126,14 @@ pub enum RepliesCommand {
         /// Only save the draft; send nothing.
         #[arg(long)]
         draft: bool,
+    },
+    /// Decide about a reply's answer that the app stopped while sending (status
+    /// `unconfirmed`): `mark-sent` after finding it in the Sent folder, `resend`, or `cancel`.
+    Resolve {
+        /// The reply's id.
+        id: i64,
+        /// `mark-sent`, `resend` or `cancel`.
+        choice: String,
     },
 }
 
@@ -353,6 +361,42 @@ pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
                     "answer to reply #{id} queued as message #{}; `outreach run` or the app sends it",
                     saved.outbox_id.unwrap_or_default()
                 );
+            }
+        }
+        RepliesCommand::Resolve { id, choice } => {
+            let choice = crate::sending::unconfirmed_choice(&choice)?;
+            let reply = ReplyRef {
+                reply_id: id,
+                mark_read: false,
+            };
+            let workspace_id = api.get_reply(reply.clone()).await?.workspace_id;
+            let message_ids: Vec<i64> = api
+                .reply_answers(reply)
+                .await?
+                .iter()
+                .filter(|a| a.message_status.as_deref() == Some("unconfirmed"))
+                .filter_map(|a| a.outbox_id)
+                .collect();
+            if message_ids.is_empty() {
+                return Err(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "reply #{id} has no unconfirmed answer; `outreach replies show {id}` lists its answers"
+                    ),
+                )
+                .into());
+            }
+            let n = api
+                .resolve_unconfirmed(ResolveUnconfirmed {
+                    workspace_id,
+                    message_ids,
+                    choice,
+                })
+                .await?;
+            if json {
+                output::json(&n)?;
+            } else {
+                println!("{n} answer(s) to reply #{id} resolved");
             }
         }
         RepliesCommand::Referral { id, decision } => {

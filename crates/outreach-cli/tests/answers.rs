@@ -70,7 +70,7 @@ fn reply_of(env: &Env, email: &str) -> Value {
 
 #[test]
 fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
-    let sink = Sink::start();
+    let mut sink = Sink::start();
     let mut dovecot = Dovecot::start();
     let env = Env::new();
     env.campaign_ready(&sink, CSV);
@@ -226,6 +226,45 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
         5,
         "3 firsts, Ada's follow-up, Bob's answer"
     );
+
+    // Bob's second answer: the server takes the data and drops the connection without a
+    // word, so nobody knows whether it went out. It waits for a person, never resent alone.
+    let none = env.fails(&["replies", "resolve", &bob_id, "resend"]);
+    assert_eq!(none["code"], "not_found", "{none:#}");
+    sink.restart_with(&["-q", "."]);
+    env.ok(&["replies", "answer", &bob_id]);
+    env.ok(&["run", "--until-idle"]);
+    let shown = env.ok(&["replies", "show", &bob_id]);
+    assert!(shown.contains("(unconfirmed)"), "{shown}");
+    let reviews = |sink: &Sink| {
+        sent_to(sink, "bob@byron.example")
+            .iter()
+            .filter(|m| m.contains("we also pay for reviews"))
+            .count()
+    };
+    sink.restart_with(&[]);
+    let before = reviews(&sink);
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(
+        reviews(&sink),
+        before,
+        "an unconfirmed answer is not resent alone"
+    );
+    let bad = env.fails(&["replies", "resolve", &bob_id, "again"]);
+    assert_eq!(bad["code"], "invalid_input", "{bad:#}");
+    let resolved = env.json(&["replies", "resolve", &bob_id, "resend"]);
+    assert_eq!(resolved, 1, "{resolved}");
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(
+        reviews(&sink),
+        before + 1,
+        "the person's resend goes out once"
+    );
+    let shown = env.ok(&["replies", "show", &bob_id]);
+    assert!(!shown.contains("(unconfirmed)"), "{shown}");
+    assert!(shown.contains("we also pay for reviews"), "{shown}");
+    let audit = env.ok(&["audit", "-w", "Acme"]);
+    assert!(audit.contains("queued again"), "{audit}");
 }
 
 #[test]

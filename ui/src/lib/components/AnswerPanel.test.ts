@@ -98,6 +98,39 @@ describe('answering a reply', () => {
 		expect(screen.queryByTestId('answer-sent')).toBeNull();
 		expect(screen.getByTestId('answer-form')).toBeTruthy();
 	});
+
+	it('lets the person settle an answer the app stopped while sending', async () => {
+		const { backend, ws, question } = withAnswerable();
+		renderApp(backend);
+		await openReply(question.id);
+		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
+		await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale.' } });
+		await fireEvent.click(screen.getByTestId('answer-send'));
+		const sent = await screen.findByTestId('answer-sent');
+		expect(screen.queryByTestId('answer-unconfirmed')).toBeNull();
+		const draftId = backend.callsOf('send_answer')[0].draft_id;
+
+		backend.inbox.interruptAnswer(draftId);
+		await waitFor(() => expect(sent.dataset.status).toBe('unconfirmed'));
+		expect(screen.getByTestId('answer-unconfirmed').textContent).toContain('Sent folder');
+		await fireEvent.click(screen.getByTestId('answer-resend'));
+		await waitFor(() => expect(sent.dataset.status).toBe('queued'));
+		const outboxId = backend.callsOf('resolve_unconfirmed')[0].message_ids[0];
+		expect(backend.callsOf('resolve_unconfirmed')[0]).toEqual({ workspace_id: ws.id, message_ids: [outboxId], choice: 'resend' });
+		expect(screen.queryByTestId('answer-unconfirmed')).toBeNull();
+		expect((await screen.findAllByTestId('toast-message')).map((t) => t.textContent).join()).toContain('queued again');
+
+		// Found in the Sent folder after the next interruption: marked sent, nothing goes out again.
+		backend.inbox.interruptAnswer(draftId);
+		await fireEvent.click(await screen.findByTestId('answer-mark-sent'));
+		await waitFor(() => expect(sent.dataset.status).toBe('sent'));
+		expect(backend.callsOf('resolve_unconfirmed')[1]).toMatchObject({ message_ids: [outboxId], choice: 'mark_sent' });
+
+		backend.inbox.interruptAnswer(draftId);
+		await fireEvent.click(await screen.findByTestId('answer-cancel'));
+		await waitFor(() => expect(sent.dataset.status).toBe('cancelled'));
+		expect(screen.getByTestId('answer-status').textContent).toBe('Cancelled');
+	});
 });
 
 describe('referred contacts', () => {

@@ -22,8 +22,12 @@ import type {
 	ReplyDraft,
 	ReplyKind,
 	SenderAccount,
+	UnconfirmedChoice,
 	Workspace
 } from '$lib/generated/commands';
+
+/** How the core's audit entry names each decision about unconfirmed messages. */
+const RESOLVED_HOW: Record<UnconfirmedChoice, string> = { mark_sent: 'marked sent', resend: 'queued again', cancel: 'cancelled' };
 
 /** The commands this module answers. */
 export type InboxCommand =
@@ -540,6 +544,32 @@ export class MockInbox {
 		d.message_error = error;
 		d.sent_at = error === null ? this.host.now() : null;
 		this.host.changed('replies', d.workspace_id);
+	}
+
+	/** Play the app stopping while it sent an answer: its fate is unknown (tests). */
+	interruptAnswer(draftId: number): void {
+		const d = this.draft(draftId);
+		d.message_status = 'unconfirmed';
+		d.message_error = null;
+		d.sent_at = null;
+		this.host.changed('replies', d.workspace_id);
+	}
+
+	/** A person's decision about unconfirmed answers (the outbox command covers them too). */
+	resolveAnswers(workspaceId: number, messageIds: number[], choice: UnconfirmedChoice): number {
+		const mine = this.drafts.filter(
+			(d) => d.workspace_id === workspaceId && d.outbox_id !== null && messageIds.includes(d.outbox_id) && d.message_status === 'unconfirmed'
+		);
+		for (const d of mine) {
+			d.message_status = choice === 'mark_sent' ? 'sent' : choice === 'resend' ? 'queued' : 'cancelled';
+			if (choice === 'mark_sent') d.sent_at = this.host.now();
+		}
+		if (mine.length > 0) {
+			this.host.log(workspaceId, 'send.resolve', `${mine.length} unconfirmed message(s) ${RESOLVED_HOW[choice]}`);
+			this.host.changed('campaigns', workspaceId);
+			this.host.changed('replies', workspaceId);
+		}
+		return mine.length;
 	}
 
 	private modelStatus(): Commands['model_status']['result'] {

@@ -899,7 +899,10 @@ export class MockBackend implements Backend {
 			return ws;
 		},
 		...this.sending.handlers,
-		...this.inbox.handlers
+		...this.inbox.handlers,
+		// Like the core: one outbox holds campaign messages and answers to replies alike.
+		resolve_unconfirmed: async (args) =>
+			(await this.sending.handlers.resolve_unconfirmed(args)) + this.inbox.resolveAnswers(args.workspace_id, args.message_ids, args.choice)
 	};
 
 	/** Give the demo workspace an account, templates and a draft campaign to try sending with. */
