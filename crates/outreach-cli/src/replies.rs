@@ -133,6 +133,7 @@ pub enum RepliesCommand {
         /// The reply's id.
         id: i64,
         /// `mark-sent`, `resend` or `cancel`.
+        #[arg(long)]
         choice: String,
     },
 }

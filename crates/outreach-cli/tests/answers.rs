@@ -229,7 +229,7 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
 
     // Bob's second answer: the server takes the data and drops the connection without a
     // word, so nobody knows whether it went out. It waits for a person, never resent alone.
-    let none = env.fails(&["replies", "resolve", &bob_id, "resend"]);
+    let none = env.fails(&["replies", "resolve", &bob_id, "--choice", "resend"]);
     assert_eq!(none["code"], "not_found", "{none:#}");
     sink.restart_with(&["-q", "."]);
     env.ok(&["replies", "answer", &bob_id]);
@@ -250,9 +250,9 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
         before,
         "an unconfirmed answer is not resent alone"
     );
-    let bad = env.fails(&["replies", "resolve", &bob_id, "again"]);
+    let bad = env.fails(&["replies", "resolve", &bob_id, "--choice", "again"]);
     assert_eq!(bad["code"], "invalid_input", "{bad:#}");
-    let resolved = env.json(&["replies", "resolve", &bob_id, "resend"]);
+    let resolved = env.json(&["replies", "resolve", &bob_id, "--choice", "resend"]);
     assert_eq!(resolved, 1, "{resolved}");
     env.ok(&["run", "--until-idle"]);
     assert_eq!(
