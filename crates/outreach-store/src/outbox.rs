@@ -325,29 +325,49 @@ impl Store {
         Ok(())
     }
 
-    /// Queued messages of an account that are due, oldest first, for the claim decision.
+    /// Queued messages of an account that are due, for the claim decision: answers to replies
+    /// first (a person is waiting for those, and with tight caps they would otherwise queue
+    /// behind a backlog of campaign steps), then campaign steps, each oldest first.
     pub async fn claim_candidates(
         &self,
         account_id: i64,
         now: &str,
         limit: i64,
     ) -> Result<Vec<ClaimCandidate>, StoreError> {
-        Ok(sqlx::query_as!(
+        let mut candidates = sqlx::query_as!(
             ClaimCandidate,
             r#"SELECT m.id AS "message_id!", m.campaign_id
-               FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
-               WHERE m.status = 'queued' AND m.due_at <= ? AND m.account_id = ?
-                 AND (m.campaign_id IS NULL
-                      OR (c.status = 'running'
-                          AND (c.next_send_after IS NULL OR c.next_send_after <= ?)))
+               FROM messages m
+               WHERE m.campaign_id IS NULL AND m.status = 'queued' AND m.due_at <= ?
+                 AND m.account_id = ?
                ORDER BY m.due_at, m.id LIMIT ?"#,
             now,
             account_id,
-            now,
             limit
         )
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        let room = limit - i64::try_from(candidates.len()).unwrap_or(limit);
+        if room > 0 {
+            candidates.extend(
+                sqlx::query_as!(
+                    ClaimCandidate,
+                    r#"SELECT m.id AS "message_id!", m.campaign_id
+                       FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                       WHERE m.status = 'queued' AND m.due_at <= ? AND m.account_id = ?
+                         AND c.status = 'running'
+                         AND (c.next_send_after IS NULL OR c.next_send_after <= ?)
+                       ORDER BY m.due_at, m.id LIMIT ?"#,
+                    now,
+                    account_id,
+                    now,
+                    room
+                )
+                .fetch_all(self.pool())
+                .await?,
+            );
+        }
+        Ok(candidates)
     }
 
     /// Times (ISO 8601) of an account's newest attempts since `since`, newest first.

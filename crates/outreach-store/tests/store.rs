@@ -741,28 +741,61 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
             .is_empty()
     );
     assert_eq!(store.enqueue(&[]).await.unwrap(), 0);
+
+    // An answer to a reply, queued an hour after the steps, is claimed before them: a person
+    // waits for it.
+    let ada = ids[0];
+    let reply = question_from(&store, ws, account.id, ada).await;
+    let draft = store.open_draft(reply).await.unwrap();
+    let answer = store
+        .queue_draft(
+            draft.id,
+            &answer_message(1, "2026-11-25T11:00:00Z"),
+            Actor::Cli,
+        )
+        .await
+        .unwrap()
+        .outbox_id
+        .unwrap();
+    let claimable = |limit| store.claim_candidates(account.id, "2999-01-01T00:00:00Z", limit);
+    let first: Vec<i64> = claimable(1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.message_id)
+        .collect();
+    assert_eq!(first, vec![answer]);
+    let all = claimable(10).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!((all[0].message_id, all[0].campaign_id), (answer, None));
+    let steps: Vec<i64> = listed.iter().rev().map(|m| m.id).collect();
+    assert_eq!(
+        all[1..].iter().map(|c| c.message_id).collect::<Vec<_>>(),
+        steps,
+        "then the steps, oldest first"
+    );
+    assert!(all[1..].iter().all(|c| c.campaign_id == Some(campaign.id)));
+    // A paused campaign's steps wait; the answer still goes.
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Paused, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(claimable(10).await.unwrap().len(), 1);
     // Closed before the process exits, as every test here does: SQLCipher's connections must
     // not be torn down while the process is ending (that aborted a CI run with a double free).
     store.close().await;
 }
 
-#[tokio::test]
-async fn an_answer_is_queued_once_and_only_a_draft_changes() {
-    use outreach_core::inbox::{DraftState, ReplyKind};
+/// Ada's question "What do you pay?" as the poller stores it, with a prepared draft; returns
+/// the reply's id.
+async fn question_from(store: &Store, ws: i64, account_id: i64, ada: i64) -> i64 {
+    use outreach_core::inbox::ReplyKind;
     use outreach_core::reply::Intent;
-    use outreach_store::drafts::AnswerMessage;
     use outreach_store::replies::{Effect, Matched, NewReply};
-
-    let (store, ws, _dir) = open().await;
-    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
-        .await
-        .unwrap();
-    let ada = prospect_ids(&store, ws).await[0];
-    let account = relay_account(&store, ws).await;
     let stored = store
         .record_reply(
             &NewReply {
-                account_id: account.id,
+                account_id,
                 matched: Matched {
                     prospect_id: ada,
                     workspace_id: ws,
@@ -798,7 +831,34 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
         .await
         .unwrap()
         .unwrap();
-    let reply = stored.reply_id;
+    stored.reply_id
+}
+
+/// An answer to Ada's question as the outbox gets it, due at `due_at`.
+fn answer_message(n: u32, due_at: &str) -> outreach_store::drafts::AnswerMessage {
+    outreach_store::drafts::AnswerMessage {
+        message_id: format!("a{n}@brand.example"),
+        to_address: "ada@engines.example".into(),
+        to_name: Some("Ada".into()),
+        subject: "Re: A partnership".into(),
+        body: "We pay 20%.\n\n-- \nopt out\n".into(),
+        unsubscribe_token: "t1".into(),
+        due_at: due_at.into(),
+        in_reply_to: Some("q1@engines.example".into()),
+    }
+}
+
+#[tokio::test]
+async fn an_answer_is_queued_once_and_only_a_draft_changes() {
+    use outreach_core::inbox::DraftState;
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = relay_account(&store, ws).await;
+    let reply = question_from(&store, ws, account.id, ada).await;
 
     // Opening the answer twice gives the prepared draft both times.
     let draft = store.open_draft(reply).await.unwrap();
@@ -810,16 +870,7 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
         .unwrap();
     assert_eq!(saved.body, "We pay 20%.");
 
-    let message = |n: u32| AnswerMessage {
-        message_id: format!("a{n}@brand.example"),
-        to_address: "ada@engines.example".into(),
-        to_name: Some("Ada".into()),
-        subject: "Re: A partnership".into(),
-        body: "We pay 20%.\n\n-- \nopt out\n".into(),
-        unsubscribe_token: "t1".into(),
-        due_at: "2026-11-25T10:00:00Z".into(),
-        in_reply_to: Some("q1@engines.example".into()),
-    };
+    let message = |n: u32| answer_message(n, "2026-11-25T10:00:00Z");
     let queued = store
         .queue_draft(draft.id, &message(1), Actor::Cli)
         .await
