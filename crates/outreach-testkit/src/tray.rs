@@ -48,20 +48,7 @@ impl TrayMenu {
 
     /// The menu's item labels, in order, with their ids.
     pub fn items(&self) -> Result<Vec<(i32, String)>, String> {
-        let layout = gdbus(&[
-            "call",
-            "--session",
-            "--dest",
-            &self.dest,
-            "--object-path",
-            &self.path,
-            "--method",
-            &format!("{MENU_INTERFACE}.GetLayout"),
-            "--",
-            "0",
-            "-1",
-            "['label']",
-        ])?;
+        let layout = self.call("GetLayout", &["0", "-1", "['label']"])?;
         Ok(parse_items(&layout))
     }
 
@@ -72,7 +59,14 @@ impl TrayMenu {
             .iter()
             .find(|(_, l)| l == label)
             .ok_or_else(|| format!("no tray menu item '{label}' in {items:?}"))?;
-        gdbus(&[
+        self.call("Event", &[&id.to_string(), "clicked", "<int32 0>", "0"])
+            .map(drop)
+    }
+
+    /// Calls `method` of the menu interface with `args` (GVariant text).
+    fn call(&self, method: &str, args: &[&str]) -> Result<String, String> {
+        let method = format!("{MENU_INTERFACE}.{method}");
+        let mut all = vec![
             "call",
             "--session",
             "--dest",
@@ -80,14 +74,11 @@ impl TrayMenu {
             "--object-path",
             &self.path,
             "--method",
-            &format!("{MENU_INTERFACE}.Event"),
+            &method,
             "--",
-            &id.to_string(),
-            "clicked",
-            "<int32 0>",
-            "0",
-        ])
-        .map(drop)
+        ];
+        all.extend_from_slice(args);
+        gdbus(&all)
     }
 }
 
