@@ -524,18 +524,54 @@ fn referred(
             continue;
         }
         // "talk to Maria Lopez (maria@…)" or "Maria Lopez <maria@…>": up to two capitalised
-        // words right before the address.
+        // words right before the address, but not a capitalised verb or greeting that opens
+        // the sentence ("Contact Jana jana@…" names Jana).
         let name: Vec<&str> = words[..i]
             .iter()
             .rev()
             .take(2)
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-            .take_while(|w| w.chars().next().is_some_and(char::is_uppercase))
+            .take_while(|w| w.chars().next().is_some_and(char::is_uppercase) && !is_lead_in(w))
             .collect();
         let name = (!name.is_empty()).then(|| name.into_iter().rev().collect::<Vec<_>>().join(" "));
         out.push((e.address, name));
     }
     out
+}
+
+/// Words written capitalised before a contact's address that are not part of the name: the
+/// verb or greeting that opens a sentence, and the labels of copied headers (English, German,
+/// French, Spanish).
+fn is_lead_in(word: &str) -> bool {
+    const LEAD_INS: &[&str] = &[
+        "contact",
+        "email",
+        "e-mail",
+        "mail",
+        "write",
+        "ask",
+        "reach",
+        "try",
+        "ping",
+        "call",
+        "message",
+        "please",
+        "cc",
+        "to",
+        "hi",
+        "hello",
+        "dear",
+        "thanks",
+        "kontakt",
+        "bitte",
+        "schreiben",
+        "contactez",
+        "écrivez",
+        "escriba",
+        "contacte",
+    ];
+    let word = word.to_lowercase();
+    LEAD_INS.contains(&word.as_str())
 }
 
 #[cfg(test)]
@@ -567,6 +603,31 @@ mod tests {
             ]
         );
         assert!(referred("write to alex@brand.example", &m, None).is_empty());
+    }
+
+    #[test]
+    fn a_verb_or_header_label_before_the_name_is_not_part_of_it() {
+        let m = mail("ann@shop.example", "alex@brand.example");
+        let names = |text: &str| -> Vec<Option<String>> {
+            referred(text, &m, None)
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect()
+        };
+        assert_eq!(
+            names("Contact Jana jana@shop.example"),
+            [Some("Jana".into())]
+        );
+        assert_eq!(names("Ask Tom tom@shop.example."), [Some("Tom".into())]);
+        assert_eq!(
+            names("CC: Jana Novak <jana@shop.example>"),
+            [Some("Jana Novak".into())]
+        );
+        assert_eq!(names("Contact: jana@shop.example"), [None]);
+        assert_eq!(
+            names("Kontakt: Jörg jorg@shop.example"),
+            [Some("Jörg".into())]
+        );
     }
 
     #[test]
