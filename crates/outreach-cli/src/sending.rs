@@ -929,9 +929,13 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         let tx = tx.clone();
         tokio::spawn(async move {
             let mut idle_checks = 0u32;
+            // One listener for the whole run: one made afresh at every tick would leave a gap
+            // in which a SIGTERM finds no listener and is lost.
+            let stop = outreach_api::engine::shutdown::requested();
+            tokio::pin!(stop);
             loop {
                 tokio::select! {
-                    _ = outreach_api::engine::shutdown::requested() => break,
+                    _ = &mut stop => break,
                     _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {
                         if until_idle && api.is_idle(&started).await.unwrap_or(false) {
                             idle_checks += 1;

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use outreach_testkit::SmtpSink as Sink;
@@ -144,6 +144,37 @@ fn a_second_engine_on_the_same_data_folder_is_refused() {
     assert_eq!(err["code"], "engine_running", "{err}");
     let _ = first.kill();
     let _ = first.wait();
+}
+
+#[test]
+fn sigterm_stops_the_engine_cleanly_after_it_has_run_a_while() {
+    let env = Env::new();
+    env.ok(&["workspace", "create", "Solo"]);
+    let mut engine = env.engine("engine.log");
+    // Several of the idle checks' ticks pass before the signal comes.
+    std::thread::sleep(Duration::from_millis(2200));
+    let pid = engine.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = engine.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "outreach run ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    // Closed, not dropped: the write-ahead log is folded into the database.
+    let wal = env.path("data").join("outreach.db-wal");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    // The engine lock is free again.
+    env.ok(&["run", "--until-idle"]);
 }
 
 /// Prospects for the kill test: enough that sending takes a few seconds.

@@ -65,20 +65,12 @@ impl TrayMenu {
 
     /// Calls `method` of the menu interface with `args` (GVariant text).
     fn call(&self, method: &str, args: &[&str]) -> Result<String, String> {
-        let method = format!("{MENU_INTERFACE}.{method}");
-        let mut all = vec![
-            "call",
-            "--session",
-            "--dest",
+        call(
             &self.dest,
-            "--object-path",
             &self.path,
-            "--method",
-            &method,
-            "--",
-        ];
-        all.extend_from_slice(args);
-        gdbus(&all)
+            &format!("{MENU_INTERFACE}.{method}"),
+            args,
+        )
     }
 }
 
@@ -112,20 +104,32 @@ fn gdbus(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn bus_call(method: &str, args: &[&str]) -> Result<String, String> {
+/// Calls `method` (with its interface) of the object at `path` that `dest` serves, with
+/// `args` as GVariant text.
+fn call(dest: &str, path: &str, method: &str, args: &[&str]) -> Result<String, String> {
     let mut all = vec![
         "call",
         "--session",
         "--dest",
-        "org.freedesktop.DBus",
+        dest,
         "--object-path",
-        "/org/freedesktop/DBus",
+        path,
         "--method",
         method,
         "--",
     ];
     all.extend_from_slice(args);
     gdbus(&all)
+}
+
+/// Calls `method` of the bus itself.
+fn bus_call(method: &str, args: &[&str]) -> Result<String, String> {
+    call(
+        "org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        method,
+        args,
+    )
 }
 
 /// The unique names (`:1.42`) on the session bus.
