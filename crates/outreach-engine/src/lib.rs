@@ -233,7 +233,9 @@ impl Engine {
         let (changes, _) = tokio::sync::broadcast::channel(64);
         let (replies, _) = tokio::sync::broadcast::channel(256);
         Self {
-            store,
+            // The engine writes after nearly every read, so its reads stay on the writer's
+            // warm cache.
+            store: store.reading_through_writer(),
             keys,
             secrets,
             config,

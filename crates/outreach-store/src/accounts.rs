@@ -277,7 +277,7 @@ impl Store {
             has_dkim_key,
             id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

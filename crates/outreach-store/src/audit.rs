@@ -42,7 +42,7 @@ impl Store {
         summary: &str,
         details: Option<&serde_json::Value>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.writer().acquire().await?;
         record(&mut conn, workspace_id, actor, action, summary, details).await
     }
 
@@ -96,12 +96,12 @@ mod tests {
             .await
             .unwrap();
         let err = sqlx::query("UPDATE audit_log SET summary = 'x'")
-            .execute(store.pool())
+            .execute(store.writer())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
         let err = sqlx::query("DELETE FROM audit_log")
-            .execute(store.pool())
+            .execute(store.writer())
             .await
             .unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");

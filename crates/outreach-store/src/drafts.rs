@@ -196,7 +196,7 @@ impl Store {
             body,
             id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         let draft = self.reply_draft(id).await?;
@@ -214,7 +214,7 @@ impl Store {
              WHERE id = ? AND state = 'draft'",
             id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         let draft = self.reply_draft(id).await?;

@@ -65,10 +65,20 @@ impl Actor {
     }
 }
 
+/// Connections for reads beside the writer: the app's views, searches and exports at once.
+const READERS: u32 = 4;
+
 /// The database, open and migrated.
+///
+/// Every write goes through one connection, `writer`; reads use a small pool beside it. In WAL
+/// mode SQLite drops a connection's page cache whenever another connection has committed since
+/// its last transaction, so writes spread over several connections would make each of them
+/// read and decrypt its pages again. One writer keeps its cache valid, and never waits on a
+/// lock held by its own pool.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl Store {
@@ -93,14 +103,20 @@ impl Store {
             // its cache would encrypt the same pages again and again.
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "MEMORY");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .map_err(error::classify_open_error)?;
-        let store = Self { pool };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            // Readers only read: a write through one of them is a bug that SQLite then refuses.
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(error::classify_open_error)?;
+        let store = Self { pool, writer };
         let migrator = sqlx::migrate!("../../migrations");
-        if let Some(version) = pending_upgrade(&store.pool, &migrator).await? {
+        if let Some(version) = pending_upgrade(&store.writer, &migrator).await? {
             // A failed or regretted upgrade then loses nothing.
             let mut target = path.as_os_str().to_owned();
             target.push(format!(".before-{version}"));
@@ -109,8 +125,19 @@ impl Store {
                 store.backup(&target).await?;
             }
         }
-        migrator.run(&store.pool).await?;
+        migrator.run(&store.writer).await?;
         Ok(store)
+    }
+
+    /// The same database, with its reads also going through the writer connection: for the
+    /// engine, whose reads and writes alternate in quick succession and so find their pages
+    /// in that connection's cache. A reader would have to fetch and decrypt them again after
+    /// every write.
+    pub fn reading_through_writer(&self) -> Self {
+        Self {
+            pool: self.writer.clone(),
+            writer: self.writer.clone(),
+        }
     }
 
     /// Writes a consistent copy of the whole database to `target` (which must not exist),
@@ -125,14 +152,19 @@ impl Store {
         // SQLCipher writes VACUUM INTO's copy under the main database's key.
         let literal = target.to_string_lossy().replace('\'', "''");
         sqlx::query(AssertSqlSafe(format!("VACUUM INTO '{literal}'")))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
-    /// The connection pool, for modules of this crate.
+    /// The readers, for modules of this crate.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The writer connection, for modules of this crate: every statement that changes data.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`). A
@@ -142,7 +174,7 @@ impl Store {
     pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Closes every connection, checkpointing the write-ahead log. Call it before the process
@@ -150,6 +182,7 @@ impl Store {
     /// with OpenSSL's exit-time cleanup, which crashed test binaries now and then.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

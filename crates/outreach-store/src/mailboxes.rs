@@ -162,7 +162,7 @@ impl Store {
             v,
             account_id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -251,7 +251,7 @@ impl Store {
         uid_validity: u32,
         last_uid: u32,
     ) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.writer().acquire().await?;
         advance(&mut conn, account_id, uid_validity, last_uid).await
     }
 
@@ -268,7 +268,7 @@ impl Store {
             error,
             account_id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

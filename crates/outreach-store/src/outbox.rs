@@ -207,7 +207,7 @@ impl Store {
             at,
             id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -226,7 +226,7 @@ impl Store {
             reason,
             id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

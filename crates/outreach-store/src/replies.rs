@@ -500,7 +500,7 @@ impl Store {
             answered,
             id
         )
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         if n == 0 {
