@@ -65,8 +65,10 @@ impl Actor {
     }
 }
 
-/// Connections for reads beside the writer: the app's views, searches and exports at once.
-const READERS: u32 = 4;
+/// Connections for reads beside the writer: a view and a search or export at once. Each
+/// connection keeps its own page cache and its own allocator arena, so every one more costs
+/// about a megabyte of resident memory even when idle.
+const READERS: u32 = 2;
 
 /// The database, open and migrated.
 ///
