@@ -293,7 +293,7 @@ impl Store {
                FROM sender_accounts WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("sender account #{id}")))?
         .try_into()
@@ -311,7 +311,7 @@ impl Store {
                ORDER BY name COLLATE NOCASE"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .map(SenderAccount::try_from)
@@ -331,7 +331,7 @@ impl Store {
             workspace_id,
             name
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("sender account '{name}'")))?;
         self.account(id).await

@@ -61,7 +61,7 @@ impl Store {
             before,
             limit
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         rows.into_iter()
             .map(|r| {

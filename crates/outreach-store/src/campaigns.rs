@@ -114,7 +114,7 @@ impl Store {
             t,
             workspace_id
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?;
         if found == 0 {
             return Err(StoreError::Invalid(format!(
@@ -263,7 +263,7 @@ impl Store {
                FROM campaigns WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
         let steps = sqlx::query!(
@@ -271,7 +271,7 @@ impl Store {
              WHERE campaign_id = ? ORDER BY position",
             id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         let mut out_steps = Vec::with_capacity(steps.len());
         for s in steps {
@@ -282,7 +282,7 @@ impl Store {
                 id,
                 s.position
             )
-            .fetch_all(self.pool())
+            .fetch_all(self.readers())
             .await?
             .into_iter()
             .map(|v| (v.label, v.template_id))
@@ -332,7 +332,7 @@ impl Store {
                ORDER BY id DESC"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -354,7 +354,7 @@ impl Store {
             workspace_id,
             name
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("campaign '{name}'")))?;
         self.campaign(id).await
@@ -430,7 +430,7 @@ impl Store {
             "SELECT prospect_id FROM enrollments WHERE campaign_id = ? ORDER BY id",
             campaign_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?)
     }
 
@@ -521,7 +521,7 @@ impl Store {
             r#"SELECT state, count(*) AS "n!: i64" FROM enrollments WHERE campaign_id = ? GROUP BY state"#,
             id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         for s in states {
             p.enrolled += count(s.n);
@@ -535,7 +535,7 @@ impl Store {
             r#"SELECT status, count(*) AS "n!: i64" FROM messages WHERE campaign_id = ? GROUP BY status"#,
             id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         for s in statuses {
             let n = count(s.n);
@@ -554,7 +554,7 @@ impl Store {
                GROUP BY code, reason ORDER BY count(*) DESC, code"#,
             id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         for r in reasons {
             p.blocked += count(r.n);
@@ -568,14 +568,14 @@ impl Store {
             r#"SELECT min(due_at) AS "due: String" FROM messages WHERE campaign_id = ? AND status = 'queued'"#,
             id
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?;
         p.last_error = sqlx::query_scalar!(
             r#"SELECT last_error AS "e!" FROM messages WHERE campaign_id = ? AND last_error IS NOT NULL
                ORDER BY updated_at DESC LIMIT 1"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?;
         Ok(p)
     }

@@ -42,7 +42,7 @@ impl Store {
              WHERE id = ? AND deleted_at IS NULL",
             workspace_id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("workspace #{workspace_id}")))?;
         Ok(SendingSettings {
@@ -153,7 +153,7 @@ impl Store {
                FROM lia_assessments WHERE workspace_id = ? ORDER BY id DESC LIMIT 1"#,
             workspace_id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?;
         Ok(r.map(|r| {
             (
@@ -281,7 +281,7 @@ impl Store {
                FROM consent_events WHERE prospect_id = ? ORDER BY id"#,
             prospect_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?)
     }
 
@@ -334,7 +334,7 @@ impl Store {
             "SELECT hash FROM suppression WHERE hash IN (SELECT value FROM json_each(?))",
             json
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .collect())

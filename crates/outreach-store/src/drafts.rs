@@ -107,7 +107,7 @@ impl Store {
                FROM replies WHERE id = ?"#,
             reply_id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("reply {reply_id}")))
     }
@@ -123,7 +123,7 @@ impl Store {
                WHERE d.id = ?"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("draft {id}")))?
         .try_into()
@@ -141,7 +141,7 @@ impl Store {
                ORDER BY d.id"#,
             reply_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .map(TryInto::try_into)

@@ -419,7 +419,7 @@ impl Store {
     pub async fn import_row_errors(&self, import_id: i64) -> Result<Vec<RowError>, StoreError> {
         let json =
             sqlx::query_scalar!("SELECT row_errors FROM import_runs WHERE id = ?", import_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.readers())
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("import #{import_id}")))?;
         serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))

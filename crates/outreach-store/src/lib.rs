@@ -79,7 +79,7 @@ const READERS: u32 = 2;
 /// lock held by its own pool.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    readers: SqlitePool,
     writer: SqlitePool,
 }
 
@@ -110,13 +110,13 @@ impl Store {
             .connect_with(options.clone())
             .await
             .map_err(error::classify_open_error)?;
-        let pool = SqlitePoolOptions::new()
+        let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
             // Readers only read: a write through one of them is a bug that SQLite then refuses.
             .connect_with(options.read_only(true))
             .await
             .map_err(error::classify_open_error)?;
-        let store = Self { pool, writer };
+        let store = Self { readers, writer };
         let migrator = sqlx::migrate!("../../migrations");
         if let Some(version) = pending_upgrade(&store.writer, &migrator).await? {
             // A failed or regretted upgrade then loses nothing.
@@ -137,7 +137,7 @@ impl Store {
     /// every write.
     pub fn reading_through_writer(&self) -> Self {
         Self {
-            pool: self.writer.clone(),
+            readers: self.writer.clone(),
             writer: self.writer.clone(),
         }
     }
@@ -159,9 +159,9 @@ impl Store {
         Ok(())
     }
 
-    /// The readers, for modules of this crate.
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// The read-only connections, for modules of this crate.
+    pub(crate) fn readers(&self) -> &SqlitePool {
+        &self.readers
     }
 
     /// The writer connection, for modules of this crate: every statement that changes data.
@@ -183,7 +183,7 @@ impl Store {
     /// exits: connections closed by a worker thread while the process is tearing down race
     /// with OpenSSL's exit-time cleanup, which crashed test binaries now and then.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.readers.close().await;
         self.writer.close().await;
     }
 }

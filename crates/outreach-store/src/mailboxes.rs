@@ -177,7 +177,7 @@ impl Store {
              WHERE m.account_id = ?",
             account_id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .map(Mailbox::try_from)
         .transpose()
@@ -192,7 +192,7 @@ impl Store {
              FROM account_mailboxes m JOIN sender_accounts a ON a.id = m.account_id
              WHERE m.enabled = 1 AND a.deleted_at IS NULL ORDER BY m.account_id"
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .map(Mailbox::try_from)
@@ -234,7 +234,7 @@ impl Store {
             "SELECT uid_validity, last_uid FROM account_mailboxes WHERE account_id = ?",
             account_id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("mailbox of account #{account_id}")))?;
         Ok(MailboxPosition {

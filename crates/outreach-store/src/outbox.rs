@@ -194,7 +194,7 @@ impl Store {
             now,
             limit
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         Ok(rows)
     }
@@ -345,7 +345,7 @@ impl Store {
             account_id,
             limit
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         let room = limit - i64::try_from(candidates.len()).unwrap_or(limit);
         if room > 0 {
@@ -363,7 +363,7 @@ impl Store {
                     now,
                     room
                 )
-                .fetch_all(self.pool())
+                .fetch_all(self.readers())
                 .await?,
             );
         }
@@ -383,7 +383,7 @@ impl Store {
             since,
             limit
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?)
     }
 
@@ -398,7 +398,7 @@ impl Store {
             campaign_id,
             since
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?)
     }
 
@@ -411,7 +411,7 @@ impl Store {
             r#"SELECT min(at) AS "at: String" FROM send_attempts WHERE account_id = ?"#,
             account_id
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?)
     }
 
@@ -650,7 +650,7 @@ impl Store {
             status,
             limit
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -681,7 +681,7 @@ impl Store {
             "SELECT count(*) FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
              WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')"
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -692,7 +692,7 @@ impl Store {
             "SELECT DISTINCT m.account_id FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
              WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')"
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?)
     }
 

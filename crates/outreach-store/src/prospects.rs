@@ -343,7 +343,7 @@ impl Store {
         let fts = q.search.as_deref().and_then(fts_query);
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM prospects p");
         push_filters(&mut count, q, &fts);
-        let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
+        let total: i64 = count.build_query_scalar().fetch_one(self.readers()).await?;
 
         let mut list = QueryBuilder::<Sqlite>::new(SELECT_PROSPECT);
         push_filters(&mut list, q, &fts);
@@ -355,7 +355,7 @@ impl Store {
         list.push(" LIMIT ")
             .push_bind(i64::from(q.limit.clamp(1, 1000)));
         list.push(" OFFSET ").push_bind(i64::from(q.offset));
-        let rows: Vec<Row> = list.build_query_as().fetch_all(self.pool()).await?;
+        let rows: Vec<Row> = list.build_query_as().fetch_all(self.readers()).await?;
         Ok(ProspectPage {
             total: u32::try_from(total).unwrap_or(u32::MAX),
             rows: rows
@@ -370,14 +370,14 @@ impl Store {
         let row: Option<Row> =
             sqlx::query_as(AssertSqlSafe(format!("{SELECT_PROSPECT} WHERE p.id = ?")))
                 .bind(id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.readers())
                 .await?;
         let mut row = row.ok_or_else(|| StoreError::NotFound(format!("prospect #{id}")))?;
         row.score_breakdown = sqlx::query_scalar!(
             "SELECT breakdown FROM prospect_scores WHERE prospect_id = ?",
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?;
         row.into_prospect(true)
     }
@@ -393,7 +393,7 @@ impl Store {
             "{SELECT_PROSPECT} WHERE p.id IN (SELECT value FROM json_each(?))"
         )))
         .bind(json)
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         rows.into_iter()
             .map(|r| r.into_prospect(false).map(|p| (p.id, p)))
@@ -647,7 +647,7 @@ impl Store {
                FROM prospects WHERE workspace_id = ? AND deleted_at IS NULL ORDER BY id"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -735,7 +735,7 @@ impl Store {
                FROM prospects WHERE workspace_id = ?"#,
             workspace_id
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?;
         let countries = sqlx::query_scalar!(
             r#"SELECT country AS "country!" FROM prospects
@@ -743,20 +743,20 @@ impl Store {
                GROUP BY country COLLATE NOCASE ORDER BY count(*) DESC, country LIMIT 200"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         let sources = sqlx::query_scalar!(
             r#"SELECT DISTINCT source_type FROM prospects WHERE workspace_id = ? AND deleted_at IS NULL"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         let statuses = sqlx::query!(
             r#"SELECT status, count(*) AS "count!: i64" FROM prospects
                WHERE workspace_id = ? AND deleted_at IS NULL GROUP BY status"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         let to_u32 = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(Facets {

@@ -39,7 +39,7 @@ impl Store {
                FROM referral_proposals WHERE reply_id = ? ORDER BY id"#,
             reply_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .map(TryInto::try_into)
@@ -54,7 +54,7 @@ impl Store {
                FROM referral_proposals WHERE id = ?"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("referral {id}")))?;
         Ok((row.workspace_id, row.try_into()?))
@@ -123,7 +123,7 @@ impl Store {
             workspace_id,
             email
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?)
     }
 }

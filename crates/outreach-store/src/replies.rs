@@ -250,7 +250,7 @@ impl Store {
             workspace_id,
             ids
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?;
         Ok(row.map(|r| r.matched(workspace_id)))
     }
@@ -276,7 +276,7 @@ impl Store {
             email,
             received_at
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?;
         Ok(row.map(|r| r.matched(workspace_id)))
     }
@@ -297,7 +297,7 @@ impl Store {
             prospect_id,
             workspace_id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?;
         Ok(row.map(|r| Matched {
             prospect_id: r.id,
@@ -453,7 +453,7 @@ impl Store {
             filter.prospect_id,
             limit
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .map(Reply::try_from)
@@ -463,7 +463,7 @@ impl Store {
     /// One reply.
     pub async fn reply(&self, id: i64) -> Result<Reply, StoreError> {
         let ws = sqlx::query_scalar!("SELECT workspace_id FROM replies WHERE id = ?", id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.readers())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("reply #{id}")))?;
         let filter = ReplyFilter {
@@ -485,7 +485,7 @@ impl Store {
              WHERE workspace_id = ? AND read_at IS NULL AND kind = 'human'",
             workspace_id
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -570,7 +570,7 @@ impl Store {
             "SELECT text, intent FROM intent_corrections WHERE workspace_id = ? ORDER BY id",
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?;
         Ok(rows
             .into_iter()
@@ -584,7 +584,7 @@ impl Store {
             "SELECT count(*) FROM intent_corrections WHERE workspace_id = ?",
             workspace_id
         )
-        .fetch_one(self.pool())
+        .fetch_one(self.readers())
         .await?)
     }
 }

@@ -110,7 +110,7 @@ impl Store {
                FROM templates WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("template #{id}")))
     }
@@ -124,7 +124,7 @@ impl Store {
                ORDER BY name COLLATE NOCASE"#,
             workspace_id
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?)
     }
 
@@ -143,7 +143,7 @@ impl Store {
             workspace_id,
             name
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("template '{name}'")))
     }

@@ -106,7 +106,7 @@ impl Store {
             r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, created_at
                FROM workspaces WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE"#
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.readers())
         .await?
         .into_iter()
         .map(Workspace::try_from)
@@ -121,7 +121,7 @@ impl Store {
                FROM workspaces WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("workspace #{id}")))?
         .try_into()
@@ -136,7 +136,7 @@ impl Store {
                FROM workspaces WHERE name = ? COLLATE NOCASE AND deleted_at IS NULL"#,
             name
         )
-        .fetch_optional(self.pool())
+        .fetch_optional(self.readers())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("workspace '{name}'")))?
         .try_into()
