@@ -84,6 +84,9 @@ pub enum EngineError {
     /// The reply classifier failed.
     #[error("reply classifier: {0}")]
     Classifier(String),
+    /// A background task of the engine failed (a bug: it panicked).
+    #[error("engine task failed: {0}")]
+    Task(String),
     /// An account cannot be used.
     #[error("sender account #{account_id}: {message}")]
     Account {
@@ -127,7 +130,9 @@ pub struct EngineConfig {
     /// Give up on a message after this many temporary (4xx) failures.
     pub max_transient_attempts: i64,
     /// Enrolments scheduled per pass. A pass holds their variables and rendered messages in
-    /// memory at once, so this bounds the engine's peak memory as much as its pace.
+    /// memory at once, so this bounds the engine's peak memory as much as its pace. It is also
+    /// the most messages an account sends per pass, so that scheduling keeps pace with sending
+    /// and a long queue does not hold back steps that fall due meanwhile.
     pub schedule_batch: i64,
     /// Messages claimed and sent together. This bounds what a crash can leave unconfirmed:
     /// everything claimed and not yet recorded.
@@ -189,6 +194,9 @@ pub enum EngineState {
 /// The engine.
 pub struct Engine {
     store: Store,
+    /// The store through its read-only connections, for the scheduler's loads, which then
+    /// go on while the sender holds the writer.
+    readers: Store,
     keys: Keys,
     secrets: Arc<dyn SecretSource>,
     config: EngineConfig,
@@ -236,6 +244,7 @@ impl Engine {
             // The engine writes after nearly every read, so its reads stay on the writer's
             // warm cache.
             store: store.reading_through_writer(),
+            readers: store,
             keys,
             secrets,
             config,
@@ -337,9 +346,19 @@ impl Engine {
 
     /// One pass: schedule what is due, then send what the caps allow.
     pub async fn pass(&self, shutdown: &watch::Receiver<bool>) -> Result<PassReport, EngineError> {
+        // The next batch is planned while what is queued goes out: scheduling is mostly CPU
+        // (rendering, checks) and sending mostly waits on the SMTP server and the database.
         let mut report = PassReport::default();
-        self.schedule_due(&mut report).await?;
-        self.send_due(&mut report, shutdown).await?;
+        let mut sending = PassReport::default();
+        let (scheduled, sent) = tokio::join!(
+            self.schedule_due(&mut report),
+            self.send_due(&mut sending, shutdown)
+        );
+        scheduled?;
+        sent?;
+        report.sent = sending.sent;
+        report.retried = sending.retried;
+        report.failed = sending.failed;
         for workspace in self.store.complete_finished_campaigns().await? {
             let _ = self.changes.send(workspace);
         }

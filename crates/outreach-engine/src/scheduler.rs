@@ -1,7 +1,7 @@
 //! Turns due sequence steps into outbox messages: works out when each step is due, renders it
 //! for its prospect, and lets it through only if the compliance gate agrees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use outreach_core::campaign::{Campaign, SenderAccount, SendingSettings, StepCondition, Template};
@@ -10,7 +10,7 @@ use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normaliz
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
 use outreach_core::template::{self, MessageTemplate, PreparedTemplate, TemplateError, Variables};
-use outreach_core::tokens::suppression_hash;
+use outreach_core::tokens::{PurposeKey, suppression_hash};
 use outreach_store::StoreError;
 use outreach_store::outbox::{DueEnrollment, NewMessage};
 use sha2::{Digest, Sha256};
@@ -63,11 +63,11 @@ fn spin_seed(enrollment: i64, step: i64) -> u64 {
 
 impl Engine {
     async fn campaign_context(&self, campaign_id: i64) -> Result<CampaignContext, EngineError> {
-        let campaign = self.store.campaign(campaign_id).await?;
-        let workspace = self.store.workspace(campaign.workspace_id).await?;
-        let settings = self.store.sending_settings(campaign.workspace_id).await?;
+        let campaign = self.readers.campaign(campaign_id).await?;
+        let workspace = self.readers.workspace(campaign.workspace_id).await?;
+        let settings = self.readers.sending_settings(campaign.workspace_id).await?;
         let account = match campaign.fields.account_id {
-            Some(a) => match self.store.account(a).await {
+            Some(a) => match self.readers.account(a).await {
                 Ok(a) => Some(a),
                 Err(StoreError::NotFound(_)) => None,
                 Err(e) => return Err(e.into()),
@@ -75,7 +75,7 @@ impl Engine {
             None => None,
         };
         let has_assessment = self
-            .store
+            .readers
             .current_assessment(campaign.workspace_id)
             .await?
             .is_some();
@@ -83,7 +83,7 @@ impl Engine {
         for step in &campaign.fields.steps {
             for &t in &step.template_ids {
                 if let std::collections::hash_map::Entry::Vacant(e) = templates.entry(t) {
-                    e.insert(self.store.template(t).await?);
+                    e.insert(self.readers.template(t).await?);
                 }
             }
         }
@@ -100,7 +100,7 @@ impl Engine {
     pub(crate) async fn schedule_due(&self, report: &mut PassReport) -> Result<(), EngineError> {
         let now = Timestamp::now();
         let due = self
-            .store
+            .readers
             .due_enrollments(&iso(now), self.config.schedule_batch)
             .await?;
         if due.is_empty() {
@@ -114,7 +114,7 @@ impl Engine {
         }
         // The batch's prospects and their suppression in two queries, not two per enrolment.
         let ids: Vec<i64> = due.iter().map(|e| e.prospect_id).collect();
-        let prospects = self.store.prospects_by_ids(&ids).await?;
+        let prospects = self.readers.prospects_by_ids(&ids).await?;
         let hashes: HashMap<i64, Vec<String>> = prospects
             .values()
             .map(|p| {
@@ -123,42 +123,105 @@ impl Engine {
             })
             .collect();
         let all: Vec<String> = hashes.values().flatten().cloned().collect();
-        let suppressed = self.store.suppressed_among(&all).await?;
-        let (clean, mut recipients) = self.clean_groups(&due, &contexts, &prospects);
-        // Each template is checked and compiled once per pass, not once per recipient.
-        let mut renderers: HashMap<i64, Result<PreparedTemplate, TemplateError>> = HashMap::new();
-        let mut batch = Vec::new();
-        for e in &due {
-            let Some(ctx) = contexts.get(&e.campaign_id) else {
-                continue;
-            };
-            let prospect = prospects.get(&e.prospect_id);
-            let is_suppressed = hashes
-                .get(&e.prospect_id)
-                .is_some_and(|hs| hs.iter().any(|h| suppressed.contains(h)));
-            let group_clean = clean.contains(&(e.campaign_id, e.next_position, e.variant.clone()));
-            let recipient = recipients.remove(&e.id);
-            if let Some(m) = self
-                .prepare(
-                    ctx,
-                    e,
-                    prospect,
-                    recipient,
-                    &mut renderers,
-                    is_suppressed,
-                    group_clean,
-                    now,
-                    report,
-                )
-                .await?
-            {
-                batch.push(m);
+        let found = self.readers.suppressed_among(&all).await?;
+        let suppressed = hashes
+            .into_iter()
+            .filter(|(_, hs)| hs.iter().any(|h| found.contains(h)))
+            .map(|(id, _)| id)
+            .collect();
+        let batch = PlanInput {
+            unsubscribe_key: self.keys.unsubscribe.clone(),
+            due,
+            contexts,
+            prospects,
+            suppressed,
+            now,
+        };
+        // Rendering and checking a batch is the scheduler's CPU-heavy part: it runs off the
+        // async workers, so that the sender's claims, SMTP sessions and records go on meanwhile.
+        let (batch, plans) = tokio::task::spawn_blocking(move || {
+            let plans = batch.plan();
+            (batch, plans)
+        })
+        .await
+        .map_err(|e| EngineError::Task(e.to_string()))?;
+        let mut queue = Vec::new();
+        for (e, plan) in batch.due.iter().zip(plans?) {
+            match plan {
+                Plan::Queue(m) => queue.push(*m),
+                Plan::Schedule(at) => self.store.schedule_enrollment(e.id, &at).await?,
+                Plan::End { state, reason } => {
+                    self.store.end_enrollment(e.id, state, reason).await?;
+                }
+                Plan::Block {
+                    workspace_id,
+                    code,
+                    reason,
+                } => {
+                    self.store
+                        .block_enrollment(workspace_id, e, code, &reason)
+                        .await?;
+                    report.blocked += 1;
+                }
+                Plan::Wait => {}
             }
         }
-        if !batch.is_empty() {
-            report.queued += self.store.enqueue(&batch).await?;
+        if !queue.is_empty() {
+            report.queued += self.store.enqueue(&queue).await?;
         }
         Ok(())
+    }
+}
+
+/// What becomes of one due enrolment, decided without the database.
+enum Plan {
+    /// Put this message in the outbox.
+    Queue(Box<NewMessage>),
+    /// The step's delay runs from now: it is due at this instant (ISO 8601).
+    Schedule(String),
+    /// The enrolment ends without sending.
+    End {
+        state: &'static str,
+        reason: &'static str,
+    },
+    /// The compliance gate (or a missing piece) refuses the step.
+    Block {
+        workspace_id: i64,
+        code: &'static str,
+        reason: String,
+    },
+    /// The step has no template: nothing to do until it has one.
+    Wait,
+}
+
+/// Everything a batch of due enrolments is planned from, loaded beforehand.
+struct PlanInput {
+    unsubscribe_key: PurposeKey,
+    due: Vec<DueEnrollment>,
+    contexts: HashMap<i64, CampaignContext>,
+    prospects: HashMap<i64, Prospect>,
+    /// Prospects on the suppression list.
+    suppressed: HashSet<i64>,
+    now: Timestamp,
+}
+
+impl PlanInput {
+    /// A plan for each due enrolment, in order.
+    fn plan(&self) -> Result<Vec<Plan>, EngineError> {
+        let (clean, mut recipients) = self.clean_groups();
+        // Each template is checked and compiled once per batch, not once per recipient.
+        let mut renderers: HashMap<i64, Result<PreparedTemplate, TemplateError>> = HashMap::new();
+        let mut plans = Vec::with_capacity(self.due.len());
+        for e in &self.due {
+            let Some(ctx) = self.contexts.get(&e.campaign_id) else {
+                plans.push(Plan::Wait);
+                continue;
+            };
+            let group_clean = clean.contains(&(e.campaign_id, e.next_position, e.variant.clone()));
+            let recipient = recipients.remove(&e.id);
+            plans.push(self.prepare(ctx, e, recipient, &mut renderers, group_clean)?);
+        }
+        Ok(plans)
     }
 
     /// The (campaign, step, variant) groups of this batch whose template passes the pre-send
@@ -168,13 +231,11 @@ impl Engine {
     #[allow(clippy::type_complexity)]
     fn clean_groups(
         &self,
-        due: &[DueEnrollment],
-        contexts: &HashMap<i64, CampaignContext>,
-        prospects: &HashMap<i64, Prospect>,
     ) -> (
-        std::collections::HashSet<(i64, i64, String)>,
+        HashSet<(i64, i64, String)>,
         HashMap<i64, (String, Variables)>,
     ) {
+        let (due, contexts, prospects) = (&self.due, &self.contexts, &self.prospects);
         // Per group: each enrolment with its token, and the (prospect, variables) pairs the
         // check takes, in the same order.
         let mut groups: HashMap<(i64, i64, String), (Vec<(i64, String)>, Vec<(i64, Variables)>)> =
@@ -189,7 +250,7 @@ impl Engine {
                 continue;
             };
             let (token, vars) = variables::for_recipient(
-                &self.keys.unsubscribe,
+                &self.unsubscribe_key,
                 &ctx.workspace,
                 &ctx.settings,
                 account,
@@ -201,7 +262,7 @@ impl Engine {
             group.0.push((e.id, token));
             group.1.push((p.id, vars));
         }
-        let mut clean = std::collections::HashSet::new();
+        let mut clean = HashSet::new();
         let mut recipients = HashMap::new();
         for ((campaign, position, variant), (enrollments, vars)) in groups {
             let passes = contexts
@@ -224,45 +285,37 @@ impl Engine {
         (clean, recipients)
     }
 
-    /// Decides what to do with one due enrolment: schedule it, end it, block it, or return the
-    /// message to queue.
-    #[allow(clippy::too_many_arguments)]
-    async fn prepare(
+    /// Decides what to do with one due enrolment: schedule it, end it, block it, or queue its
+    /// message.
+    fn prepare(
         &self,
         ctx: &CampaignContext,
         e: &DueEnrollment,
-        prospect: Option<&Prospect>,
         recipient: Option<(String, Variables)>,
         renderers: &mut HashMap<i64, Result<PreparedTemplate, TemplateError>>,
-        suppressed: bool,
         group_clean: bool,
-        now: Timestamp,
-        report: &mut PassReport,
-    ) -> Result<Option<NewMessage>, EngineError> {
+    ) -> Result<Plan, EngineError> {
+        let now = self.now;
+        let block = |code: &'static str, reason: String| Plan::Block {
+            workspace_id: ctx.workspace.id,
+            code,
+            reason,
+        };
         let steps = &ctx.campaign.fields.steps;
         let Some(step) = usize::try_from(e.next_position - 1)
             .ok()
             .and_then(|i| steps.get(i))
         else {
-            self.store
-                .end_enrollment(e.id, "completed", "sequence finished")
-                .await?;
-            return Ok(None);
+            return Ok(Plan::End {
+                state: "completed",
+                reason: "sequence finished",
+            });
         };
-        let prospect = match prospect {
-            Some(p) => p,
-            None => {
-                self.store
-                    .block_enrollment(
-                        ctx.workspace.id,
-                        e,
-                        "deleted",
-                        "the prospect was deleted or erased",
-                    )
-                    .await?;
-                report.blocked += 1;
-                return Ok(None);
-            }
+        let Some(prospect) = self.prospects.get(&e.prospect_id) else {
+            return Ok(block(
+                "deleted",
+                "the prospect was deleted or erased".into(),
+            ));
         };
         let tz = match resolve_time_zone(
             prospect.time_zone.as_deref(),
@@ -270,13 +323,7 @@ impl Engine {
             &ctx.settings.time_zone,
         ) {
             Ok(tz) => tz,
-            Err(err) => {
-                self.store
-                    .block_enrollment(ctx.workspace.id, e, "time_zone", &err.to_string())
-                    .await?;
-                report.blocked += 1;
-                return Ok(None);
-            }
+            Err(err) => return Ok(block("time_zone", err.to_string())),
         };
         // A step without a time yet gets one from its delay, counted from now (the start, or
         // the moment the previous step went out).
@@ -285,8 +332,7 @@ impl Engine {
             None => {
                 let at = add_business_days(now, step.delay_business_days, &tz)?;
                 if at > now {
-                    self.store.schedule_enrollment(e.id, &iso(at)).await?;
-                    return Ok(None);
+                    return Ok(Plan::Schedule(iso(at)));
                 }
                 at
             }
@@ -301,29 +347,23 @@ impl Engine {
                     | ProspectStatus::Converted
             )
         {
-            self.store
-                .end_enrollment(e.id, "replied", "the prospect replied")
-                .await?;
-            return Ok(None);
+            return Ok(Plan::End {
+                state: "replied",
+                reason: "the prospect replied",
+            });
         }
         let Some(account) = &ctx.account else {
-            self.store
-                .block_enrollment(
-                    ctx.workspace.id,
-                    e,
-                    "no_account",
-                    "the campaign has no sender account",
-                )
-                .await?;
-            report.blocked += 1;
-            return Ok(None);
+            return Ok(block(
+                "no_account",
+                "the campaign has no sender account".into(),
+            ));
         };
         let Some(t) = template_for(ctx, e.next_position, &e.variant) else {
-            return Ok(None);
+            return Ok(Plan::Wait);
         };
         let (token, vars) = recipient.unwrap_or_else(|| {
             variables::for_recipient(
-                &self.keys.unsubscribe,
+                &self.unsubscribe_key,
                 &ctx.workspace,
                 &ctx.settings,
                 account,
@@ -350,7 +390,7 @@ impl Engine {
         }
         let verdict = gate::check(
             prospect,
-            suppressed,
+            self.suppressed.contains(&prospect.id),
             &ctx.settings,
             ctx.has_assessment,
             &problems,
@@ -363,37 +403,21 @@ impl Engine {
                 Ok(prepared) => prepared.render(&vars, spin_seed(e.id, e.next_position)),
                 Err(err) => Err(err.clone()),
             },
-            Err(refusal) => {
-                self.store
-                    .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)
-                    .await?;
-                report.blocked += 1;
-                return Ok(None);
-            }
+            Err(refusal) => return Ok(block(refusal.code.as_str(), refusal.reason)),
         };
         let rendered = match rendered {
             Ok(r) => r,
-            Err(err) => {
-                self.store
-                    .block_enrollment(ctx.workspace.id, e, "template_problem", &err.to_string())
-                    .await?;
-                report.blocked += 1;
-                return Ok(None);
-            }
+            Err(err) => return Ok(block("template_problem", err.to_string())),
         };
         let to_name = vars
             .get("full_name")
             .and_then(|v| v.as_str())
             .map(str::to_string);
         if let Err(refusal) = check_headers(&rendered.subject, to_name.as_deref()) {
-            self.store
-                .block_enrollment(ctx.workspace.id, e, refusal.code.as_str(), &refusal.reason)
-                .await?;
-            report.blocked += 1;
-            return Ok(None);
+            return Ok(block(refusal.code.as_str(), refusal.reason));
         }
         let send_at = next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz)?;
-        Ok(Some(NewMessage {
+        Ok(Plan::Queue(Box::new(NewMessage {
             workspace_id: ctx.workspace.id,
             campaign_id: ctx.campaign.id,
             enrollment_id: e.id,
@@ -408,7 +432,7 @@ impl Engine {
             body: rendered.body,
             unsubscribe_token: token,
             due_at: iso(send_at),
-        }))
+        })))
     }
 }
 

@@ -149,8 +149,9 @@ impl Engine {
         // Loaded once per drain rather than once per batch: the send loop is the hot path.
         let mut campaigns: HashMap<i64, CampaignFields> = HashMap::new();
         let mut one_click_bases: HashMap<i64, Option<String>> = HashMap::new();
+        let mut budget = u32::try_from(self.config.schedule_batch.max(1)).unwrap_or(u32::MAX);
         loop {
-            if *shutdown.borrow() {
+            if *shutdown.borrow() || budget == 0 {
                 return Ok(());
             }
             let now = Timestamp::now();
@@ -166,7 +167,7 @@ impl Engine {
                     return Ok(());
                 }
             };
-            let limit = room.clamp(1, self.config.send_batch.max(1));
+            let limit = room.clamp(1, self.config.send_batch.max(1)).min(budget);
             let candidates = self
                 .store
                 .claim_candidates(account.id, &iso(now), i64::from(limit))
@@ -221,6 +222,7 @@ impl Engine {
             if claimed.is_empty() {
                 return Ok(());
             }
+            budget = budget.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
             let mut emails = Vec::with_capacity(claimed.len());
             for m in &claimed {
                 let base = match one_click_bases.entry(m.workspace_id) {
