@@ -188,6 +188,56 @@ fn many(n: usize) -> String {
 }
 
 #[test]
+fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
+    let sink = Sink::start();
+    let env = Env::new();
+    let n = 24;
+    env.campaign_ready(&sink, &many(n));
+    env.started_campaign("Launch", "sink");
+    // Edited once the campaign runs, so that only the engine's gate stands between the
+    // placeholder and the wire. It must judge each message as it is sent, with the spintax
+    // option that recipient draws.
+    let body = env.write(
+        "edited.txt",
+        "{Loved your last post.|[PERSONAL LINE]}\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
+    );
+    env.ok(&[
+        "template",
+        "save",
+        "-w",
+        "Acme",
+        "first",
+        "--subject",
+        "A partnership",
+        "--body-file",
+        &body,
+    ]);
+    env.ok(&["run", "--until-idle"]);
+
+    let received = sink.texts();
+    for m in &received {
+        assert!(
+            !m.contains("[PERSONAL LINE]"),
+            "a placeholder was sent:\n{m}"
+        );
+        assert!(m.contains("Loved your last post."), "{m}");
+    }
+    let p = env.progress("Launch");
+    let (sent, blocked) = (p["sent"].as_u64().unwrap(), p["blocked"].as_u64().unwrap());
+    assert_eq!(sent, received.len() as u64, "{p}");
+    assert_eq!(sent + blocked, n as u64, "{p}");
+    assert!(
+        sent > 0 && blocked > 0,
+        "both options must occur among {n}: {p}"
+    );
+    let reasons = p["blocked_reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().all(|r| r["code"] == "template_problem"),
+        "{p}"
+    );
+}
+
+#[test]
 fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
     let sink = Sink::start();
     let env = Env::new();

@@ -9,7 +9,7 @@ use outreach_core::compliance::{self, Refusal};
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
-use outreach_core::template::{self, MessageTemplate, PreparedTemplate, TemplateError, Variables};
+use outreach_core::template::{SendCheck, TemplateError};
 use outreach_core::tokens::{PurposeKey, suppression_hash};
 use outreach_store::StoreError;
 use outreach_store::outbox::{DueEnrollment, NewMessage};
@@ -208,92 +208,26 @@ struct PlanInput {
 impl PlanInput {
     /// A plan for each due enrolment, in order.
     fn plan(&self) -> Result<Vec<Plan>, EngineError> {
-        let (clean, mut recipients) = self.clean_groups();
-        // Each template is checked and compiled once per batch, not once per recipient.
-        let mut renderers: HashMap<i64, Result<PreparedTemplate, TemplateError>> = HashMap::new();
+        // Each (template, first step or not) is parsed and compiled once per batch.
+        let mut checks = HashMap::new();
         let mut plans = Vec::with_capacity(self.due.len());
         for e in &self.due {
             let Some(ctx) = self.contexts.get(&e.campaign_id) else {
                 plans.push(Plan::Wait);
                 continue;
             };
-            let group_clean = clean.contains(&(e.campaign_id, e.next_position, e.variant.clone()));
-            let recipient = recipients.remove(&e.id);
-            plans.push(self.prepare(ctx, e, recipient, &mut renderers, group_clean)?);
+            plans.push(self.prepare(ctx, e, &mut checks)?);
         }
         Ok(plans)
     }
 
-    /// The (campaign, step, variant) groups of this batch whose template passes the pre-send
-    /// check for all their prospects at once, so that each prospect need not be checked alone.
-    /// Only a group with a problem is checked prospect by prospect, to find whom it concerns.
-    /// Also returns each enrolment's unsubscribe token and variables, built once per pass.
-    #[allow(clippy::type_complexity)]
-    fn clean_groups(
-        &self,
-    ) -> (
-        HashSet<(i64, i64, String)>,
-        HashMap<i64, (String, Variables)>,
-    ) {
-        let (due, contexts, prospects) = (&self.due, &self.contexts, &self.prospects);
-        // Per group: each enrolment with its token, and the (prospect, variables) pairs the
-        // check takes, in the same order.
-        let mut groups: HashMap<(i64, i64, String), (Vec<(i64, String)>, Vec<(i64, Variables)>)> =
-            HashMap::new();
-        for e in due {
-            let (Some(ctx), Some(p)) =
-                (contexts.get(&e.campaign_id), prospects.get(&e.prospect_id))
-            else {
-                continue;
-            };
-            let Some(account) = &ctx.account else {
-                continue;
-            };
-            let (token, vars) = variables::for_recipient(
-                &self.unsubscribe_key,
-                &ctx.workspace,
-                &ctx.settings,
-                account,
-                p,
-            );
-            let group = groups
-                .entry((e.campaign_id, e.next_position, e.variant.clone()))
-                .or_default();
-            group.0.push((e.id, token));
-            group.1.push((p.id, vars));
-        }
-        let mut clean = HashSet::new();
-        let mut recipients = HashMap::new();
-        for ((campaign, position, variant), (enrollments, vars)) in groups {
-            let passes = contexts
-                .get(&campaign)
-                .and_then(|ctx| template_for(ctx, position, &variant))
-                .is_some_and(|t| {
-                    let tpl = MessageTemplate {
-                        subject: t.subject.clone(),
-                        body: t.body.clone(),
-                    };
-                    template::pre_send_check(&tpl, position == 1, &vars).is_empty()
-                });
-            if passes {
-                clean.insert((campaign, position, variant));
-            }
-            for ((enrollment, token), (_, v)) in enrollments.into_iter().zip(vars) {
-                recipients.insert(enrollment, (token, v));
-            }
-        }
-        (clean, recipients)
-    }
-
     /// Decides what to do with one due enrolment: schedule it, end it, block it, or queue its
-    /// message.
-    fn prepare(
-        &self,
-        ctx: &CampaignContext,
+    /// message, rendered once and checked as it will be sent.
+    fn prepare<'s>(
+        &'s self,
+        ctx: &'s CampaignContext,
         e: &DueEnrollment,
-        recipient: Option<(String, Variables)>,
-        renderers: &mut HashMap<i64, Result<PreparedTemplate, TemplateError>>,
-        group_clean: bool,
+        checks: &mut HashMap<(i64, bool), Result<SendCheck<'s>, TemplateError>>,
     ) -> Result<Plan, EngineError> {
         let now = self.now;
         let block = |code: &'static str, reason: String| Plan::Block {
@@ -361,53 +295,46 @@ impl PlanInput {
         let Some(t) = template_for(ctx, e.next_position, &e.variant) else {
             return Ok(Plan::Wait);
         };
-        let (token, vars) = recipient.unwrap_or_else(|| {
-            variables::for_recipient(
-                &self.unsubscribe_key,
-                &ctx.workspace,
-                &ctx.settings,
-                account,
-                prospect,
-            )
-        });
-        let tpl = MessageTemplate {
-            subject: t.subject.clone(),
-            body: t.body.clone(),
-        };
+        let (token, vars) = variables::for_recipient(
+            &self.unsubscribe_key,
+            &ctx.workspace,
+            &ctx.settings,
+            account,
+            prospect,
+        );
         let is_first = e.next_position == 1;
-        let mut problems: Vec<String> = if group_clean {
-            Vec::new()
-        } else {
-            template::pre_send_check(&tpl, is_first, &[(prospect.id, vars.clone())])
-                .iter()
-                .map(|p| p.message())
-                .collect()
+        let checked = match checks
+            .entry((t.id, is_first))
+            .or_insert_with(|| SendCheck::new(&t.subject, &t.body, is_first))
+        {
+            Ok(check) => check.render(prospect.id, &vars, spin_seed(e.id, e.next_position)),
+            Err(err) => Err(err.clone()),
+        };
+        let (rendered, mut problems) = match checked {
+            Ok((message, problems)) => (
+                Some(message),
+                problems.iter().map(|p| p.message()).collect(),
+            ),
+            Err(err) => (None, vec![err.to_string()]),
         };
         if is_first && ctx.workspace.legal_notice.trim().is_empty() {
             problems.push(
                 "the workspace has no legal notice saying who writes and why, which the GDPR Art. 14 notice needs".into(),
             );
         }
-        let verdict = gate::check(
+        if let Err(refusal) = gate::check(
             prospect,
             self.suppressed.contains(&prospect.id),
             &ctx.settings,
             ctx.has_assessment,
             &problems,
-        );
-        let rendered = match verdict {
-            Ok(()) => match renderers
-                .entry(t.id)
-                .or_insert_with(|| PreparedTemplate::new(tpl.clone()))
-            {
-                Ok(prepared) => prepared.render(&vars, spin_seed(e.id, e.next_position)),
-                Err(err) => Err(err.clone()),
-            },
-            Err(refusal) => return Ok(block(refusal.code.as_str(), refusal.reason)),
-        };
-        let rendered = match rendered {
-            Ok(r) => r,
-            Err(err) => return Ok(block("template_problem", err.to_string())),
+        ) {
+            return Ok(block(refusal.code.as_str(), refusal.reason));
+        }
+        // Without problems the render succeeded; this only guards against a gate that lets
+        // problems through.
+        let Some(rendered) = rendered else {
+            return Ok(block("template_problem", problems.join("; ")));
         };
         let to_name = vars
             .get("full_name")

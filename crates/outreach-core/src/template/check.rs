@@ -12,7 +12,10 @@ use minijinja::Environment;
 
 use super::placeholder::find_placeholders;
 use super::render::{CheckedPart, Compiled, environment, probe_environment, top_level_variables};
-use super::{MessageTemplate, OPT_OUT, POSTAL_ADDRESS, PRIVACY_NOTICE, Part, Problem, Variables};
+use super::{
+    MessageTemplate, OPT_OUT, POSTAL_ADDRESS, PRIVACY_NOTICE, Part, Problem, RenderedMessage,
+    TemplateError, Variables,
+};
 
 /// Most example prospect ids a problem lists.
 const MAX_EXAMPLES: usize = 5;
@@ -51,7 +54,7 @@ pub fn pre_send_check(
         findings.check_template(&mut compiled, template, &parts, is_first_step);
     } else {
         let mut probe = Compiled::new(probe_environment());
-        let mut blame = Blame::new(&env, template);
+        let mut blame = Blame::new(&template.subject, &template.body);
         for (index, (id, vars)) in recipients.iter().enumerate() {
             let recipient = Recipient {
                 id: *id,
@@ -68,6 +71,71 @@ pub fn pre_send_check(
     }
     problems.extend(findings.into_problems());
     problems
+}
+
+/// The pre-send check of each message as it goes out: the message is rendered once, with the
+/// spintax seed it is sent with, and that very text is judged, with every check the campaign's
+/// [`pre_send_check`] makes for one recipient. The engine's compliance gate uses it, so that
+/// a problem in one spintax option cannot slip through for the recipients who draw it.
+pub struct SendCheck<'t> {
+    parts: [CheckedPart<'t>; 2],
+    probe: Compiled,
+    blame: Blame,
+    is_first_step: bool,
+}
+
+impl<'t> SendCheck<'t> {
+    /// Checks the template's syntax and prepares it; `is_first_step` requires the Art. 14
+    /// notice.
+    ///
+    /// # Errors
+    /// The first syntax error, subject first.
+    pub fn new(
+        subject: &'t str,
+        body: &'t str,
+        is_first_step: bool,
+    ) -> Result<Self, TemplateError> {
+        let env = environment();
+        Ok(Self {
+            parts: [
+                CheckedPart::new(&env, Part::Subject, subject)?,
+                CheckedPart::new(&env, Part::Body, body)?,
+            ],
+            probe: Compiled::new(probe_environment()),
+            blame: Blame::new(subject, body),
+            is_first_step,
+        })
+    }
+
+    /// Renders the message for one recipient, exactly as
+    /// [`PreparedTemplate::render`](super::PreparedTemplate::render) does with the same seed,
+    /// and lists its problems (none when it may go out).
+    ///
+    /// # Errors
+    /// A [`TemplateError`] when rendering fails (type errors, too much work, output too long).
+    pub fn render(
+        &mut self,
+        prospect_id: i64,
+        vars: &Variables,
+        spin_seed: u64,
+    ) -> Result<(RenderedMessage, Vec<Problem>), TemplateError> {
+        let recipient = Recipient {
+            id: prospect_id,
+            vars,
+            seed: spin_seed,
+            sample: true,
+        };
+        let mut findings = Findings::default();
+        let mut texts = [String::new(), String::new()];
+        for (part, text) in self.parts.iter().zip(&mut texts) {
+            let (rendered, empty) = part.render_probed(&mut self.probe, vars, spin_seed)?;
+            findings.check_text(part.part(), &rendered, &recipient, self.is_first_step);
+            findings.record_empty(part.part(), empty, &recipient, &mut self.blame);
+            *text = rendered;
+        }
+        let [subject, body] = texts;
+        Ok((RenderedMessage { subject, body }, findings.into_problems()))
+    }
 }
 
 /// One recipient as the check sees it.
@@ -126,18 +194,26 @@ impl Findings {
         recipient: &Recipient<'_>,
         is_first_step: bool,
     ) {
+        match part.render(compiled, recipient.vars, recipient.seed) {
+            Ok(text) => self.check_text(part.part(), &text, recipient, is_first_step),
+            Err(e) => self
+                .render_failed
+                .entry((e.part, e.line, e.message))
+                .or_default()
+                .add(recipient.id),
+        }
+    }
+
+    /// Records what is wrong with one part as rendered for one recipient.
+    fn check_text(
+        &mut self,
+        part: Part,
+        text: &str,
+        recipient: &Recipient<'_>,
+        is_first_step: bool,
+    ) {
         let id = recipient.id;
-        let text = match part.render(compiled, recipient.vars, recipient.seed) {
-            Ok(text) => text,
-            Err(e) => {
-                self.render_failed
-                    .entry((e.part, e.line, e.message))
-                    .or_default()
-                    .add(id);
-                return;
-            }
-        };
-        match part.part() {
+        match part {
             Part::Subject => {
                 if text.trim().is_empty() {
                     mark(&mut self.empty_subject, id);
@@ -150,20 +226,20 @@ impl Findings {
                 if text.trim().is_empty() {
                     mark(&mut self.empty_body, id);
                 }
-                if !contains_block(&text, recipient.vars, OPT_OUT) {
+                if !contains_block(text, recipient.vars, OPT_OUT) {
                     mark(&mut self.missing_opt_out, id);
                 }
-                if !contains_block(&text, recipient.vars, POSTAL_ADDRESS) {
+                if !contains_block(text, recipient.vars, POSTAL_ADDRESS) {
                     mark(&mut self.missing_postal_address, id);
                 }
-                if is_first_step && !contains_block(&text, recipient.vars, PRIVACY_NOTICE) {
+                if is_first_step && !contains_block(text, recipient.vars, PRIVACY_NOTICE) {
                     mark(&mut self.missing_privacy_notice, id);
                 }
             }
         }
         if recipient.sample {
-            for placeholder in find_placeholders(&text) {
-                let key = (part.part(), placeholder);
+            for placeholder in find_placeholders(text) {
+                let key = (part, placeholder);
                 if !self.placeholders.contains(&key) {
                     self.placeholders.push(key);
                 }
@@ -177,21 +253,31 @@ impl Findings {
         probe: &mut Compiled,
         part: &CheckedPart<'_>,
         recipient: &Recipient<'_>,
-        blame: &mut Blame<'_>,
+        blame: &mut Blame,
     ) {
         // A render failure is already reported by `check_recipient`.
-        let Ok(expressions) = part.empty_expressions(probe, recipient.vars, recipient.seed) else {
-            return;
-        };
+        if let Ok(expressions) = part.empty_expressions(probe, recipient.vars, recipient.seed) {
+            self.record_empty(part.part(), expressions, recipient, blame);
+        }
+    }
+
+    /// Records the variables to blame for `expressions`, which printed nothing.
+    fn record_empty(
+        &mut self,
+        part: Part,
+        expressions: Vec<String>,
+        recipient: &Recipient<'_>,
+        blame: &mut Blame,
+    ) {
         let mut variables = BTreeSet::new();
         for expression in expressions {
-            variables.extend(blame.variables(part.part(), &expression, recipient.vars));
+            variables.extend(blame.variables(part, &expression, recipient.vars));
         }
         // A blank compliance block is reported by its own, clearer problem.
         variables.retain(|v| ![OPT_OUT, POSTAL_ADDRESS, PRIVACY_NOTICE].contains(&v.as_str()));
         for variable in variables {
             self.empty_variables
-                .entry((part.part(), variable))
+                .entry((part, variable))
                 .or_default()
                 .add(recipient.id);
         }
@@ -324,19 +410,20 @@ fn is_blank(vars: &Variables, name: &str) -> bool {
 }
 
 /// Names the variables to blame for an empty expression.
-struct Blame<'e> {
-    env: &'e Environment<'e>,
+struct Blame {
+    env: Environment<'static>,
     /// Top-level variables of each part.
     top_level: HashMap<Part, BTreeSet<String>>,
     /// Top-level variables each expression reads, by part and expression text.
     reads: HashMap<(Part, String), Vec<String>>,
 }
 
-impl<'e> Blame<'e> {
-    fn new(env: &'e Environment<'e>, template: &MessageTemplate) -> Self {
+impl Blame {
+    fn new(subject: &str, body: &str) -> Self {
+        let env = environment();
         let top_level = [
-            (Part::Subject, top_level_variables(env, &template.subject)),
-            (Part::Body, top_level_variables(env, &template.body)),
+            (Part::Subject, top_level_variables(&env, subject)),
+            (Part::Body, top_level_variables(&env, body)),
         ]
         .into_iter()
         .collect();
@@ -756,5 +843,63 @@ mod tests {
             panic!("expected a missing opt-out, got {problems:?}");
         };
         assert!((1..20).contains(prospects), "{prospects}");
+    }
+
+    #[test]
+    fn the_send_check_judges_exactly_the_message_that_is_sent() {
+        // A placeholder in one spintax option: the recipients who draw it must be stopped,
+        // whichever seed the engine sends with, and nobody else.
+        let t = template(
+            "{Hello|Hi} {{ first_name }}",
+            "{Loved your last post.|[PERSONAL LINE]}\n{{ opt_out }}\n{{ postal_address }}\n\
+             {{ privacy_notice }}\n",
+        );
+        let mut check = SendCheck::new(&t.subject, &t.body, true).unwrap();
+        let mut prepared = crate::template::PreparedTemplate::new(t.clone()).unwrap();
+        let (_, vars) = recipient(7, json!({ "first_name": "Ana" }));
+        let (mut clean, mut stopped) = (0, 0);
+        for seed in 0..64u64 {
+            let seed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let (message, problems) = check.render(7, &vars, seed).unwrap();
+            assert_eq!(message, prepared.render(&vars, seed).unwrap());
+            if message.body.contains("[PERSONAL LINE]") {
+                assert_eq!(kinds(&problems), ["leftover_placeholder"], "{problems:?}");
+                stopped += 1;
+            } else {
+                assert!(problems.is_empty(), "{problems:?}");
+                clean += 1;
+            }
+        }
+        assert!(clean > 0 && stopped > 0, "{clean} clean, {stopped} stopped");
+    }
+
+    #[test]
+    fn the_send_check_finds_what_the_campaign_check_finds_for_one_recipient() {
+        let t = template(
+            "Hi {{ first_name }}",
+            "{{ company }} is great.\n{{ postal_address }}\n",
+        );
+        let (id, vars) = recipient(3, json!({}));
+        let mut check = SendCheck::new(&t.subject, &t.body, true).unwrap();
+        let (_, problems) = check.render(id, &vars, 3).unwrap();
+        assert_eq!(problems, pre_send_check(&t, true, &[(id, vars)]));
+        assert_eq!(
+            kinds(&problems),
+            [
+                "missing_opt_out",
+                "missing_privacy_notice",
+                "empty_variable",
+                "empty_variable"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_send_check_refuses_bad_syntax_and_reports_render_failures() {
+        assert!(SendCheck::new("Hi {{ name", "body", false).is_err());
+        let t = template("Hi", "{{ 1 + 'a' }}\n{{ opt_out }}\n{{ postal_address }}\n");
+        let (id, vars) = recipient(1, json!({}));
+        let mut check = SendCheck::new(&t.subject, &t.body, false).unwrap();
+        assert!(check.render(id, &vars, 1).is_err());
     }
 }

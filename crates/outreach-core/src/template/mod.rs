@@ -39,7 +39,7 @@ mod spintax;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use check::pre_send_check;
+pub use check::{SendCheck, pre_send_check};
 pub use placeholder::find_placeholders;
 pub use problem::Problem;
 pub use render::{PreparedTemplate, check_syntax, render, variables_used};

@@ -293,21 +293,42 @@ impl<'a> CheckedPart<'a> {
         vars: &Variables,
         seed: u64,
     ) -> Result<Vec<String>, TemplateError> {
+        self.render_probed(probe, vars, seed)
+            .map(|(_, empty)| empty)
+    }
+
+    /// Renders this part for one recipient through the probe, which prints what
+    /// [`CheckedPart::render`] prints: the text, and the expressions that printed nothing.
+    pub(crate) fn render_probed(
+        &self,
+        probe: &mut Compiled,
+        vars: &Variables,
+        seed: u64,
+    ) -> Result<(String, Vec<String>), TemplateError> {
         let resolved = self.spintax.resolve(seed, self.part.as_str());
         let (instrumented, expressions) = instrument(&resolved);
         let compiled = probe
             .template(&instrumented)
             .map_err(|e| template_error(self.part, TemplateErrorKind::Syntax, &e, 0))?;
+        let mut out = CappedWriter::default();
         let captured = compiled
-            .render_captured_to(Context(vars), CappedWriter::default())
+            .render_captured_to(Context(vars), &mut out)
             .map_err(|e| template_error(self.part, TemplateErrorKind::Render, &e, 0))?;
         let state = captured.state();
-        Ok(expressions
+        let empty = expressions
             .into_iter()
             .enumerate()
             .filter(|(id, _)| state.get_temp(&format!("{EMPTY_MARK}{id}")).is_some())
             .map(|(_, expression)| expression)
-            .collect())
+            .collect();
+        drop(captured);
+        let text = String::from_utf8(out.buf).map_err(|_| TemplateError {
+            kind: TemplateErrorKind::Render,
+            part: self.part,
+            line: None,
+            message: "the output is not valid UTF-8".to_owned(),
+        })?;
+        Ok((text, empty))
     }
 }
 
