@@ -75,21 +75,11 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
     let env = Env::new();
     env.campaign_ready(&sink, CSV);
     env.dovecot_mailbox("sink", &dovecot);
-    let welcome = env.write(
-        "welcome.txt",
+    env.save_template(
+        "welcome",
+        "Welcome",
         "Wonderful, {{ first_name }}! You can sign up at https://brand.example/join.\n\n{{ opt_out }}\n{{ postal_address }}\n",
     );
-    env.ok(&[
-        "template",
-        "save",
-        "-w",
-        "Acme",
-        "welcome",
-        "--subject",
-        "Welcome",
-        "--body-file",
-        &welcome,
-    ]);
     env.always_open_campaign_with(
         "Launch",
         "sink",

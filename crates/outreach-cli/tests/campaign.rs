@@ -36,42 +36,22 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     env.ok(&["campaign", "enrol", "-w", "Acme", "Launch"]);
 
     // A follow-up template without the opt-out line fails the pre-send check; start refuses.
-    let bad = env.write(
-        "bad.txt",
+    env.save_template(
+        "follow",
+        "Re: us",
         "Hi {{ first_name }}, [FIRST LINE]\n{{ postal_address }}\n",
     );
-    env.ok(&[
-        "template",
-        "save",
-        "-w",
-        "Acme",
-        "follow",
-        "--subject",
-        "Re: us",
-        "--body-file",
-        &bad,
-    ]);
     let err = env.fails(&["campaign", "start", "-w", "Acme", "Launch"]);
     assert_eq!(err["code"], "pre_send_check", "{err}");
     assert!(
         err["message"].as_str().unwrap().contains("opt-out"),
         "{err}"
     );
-    let good = env.write(
-        "good.txt",
+    env.save_template(
+        "follow",
+        "Re: a partnership",
         "Hi {{ first_name | default(\"there\") }}, just following up.\n\n{{ opt_out }}\n{{ postal_address }}\n",
     );
-    env.ok(&[
-        "template",
-        "save",
-        "-w",
-        "Acme",
-        "follow",
-        "--subject",
-        "Re: a partnership",
-        "--body-file",
-        &good,
-    ]);
     env.ok(&["campaign", "check", "-w", "Acme", "Launch"]);
     env.ok(&["campaign", "start", "-w", "Acme", "Launch"]);
 
@@ -197,21 +177,11 @@ fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
     // Edited once the campaign runs, so that only the engine's gate stands between the
     // placeholder and the wire. It must judge each message as it is sent, with the spintax
     // option that recipient draws.
-    let body = env.write(
-        "edited.txt",
+    env.save_template(
+        "first",
+        "A partnership",
         "{Loved your last post.|[PERSONAL LINE]}\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
     );
-    env.ok(&[
-        "template",
-        "save",
-        "-w",
-        "Acme",
-        "first",
-        "--subject",
-        "A partnership",
-        "--body-file",
-        &body,
-    ]);
     env.ok(&["run", "--until-idle"]);
 
     let received = sink.texts();

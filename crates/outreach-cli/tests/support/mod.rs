@@ -170,40 +170,36 @@ impl Env {
         ]);
         self.ok(&["consent", "assign", "-w", "Acme"]);
         self.loopback_account("sink", sink, account);
-        let first = self.write(
-            "first.txt",
+        self.save_template(
+            "first",
+            "A partnership for {{ first_name | default(\"you\") }}",
             "{Hi|Hello} {{ first_name | default(\"there\") }},\n\nyour site {{ company | default(\"\") }} caught our eye.\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
         );
-        self.ok(&[
-            "template",
-            "save",
-            "-w",
-            "Acme",
-            "first",
-            "--subject",
-            "A partnership for {{ first_name | default(\"you\") }}",
-            "--body-file",
-            &first,
-        ]);
-        let follow = self.write(
-            "follow.txt",
+        self.save_template(
+            "follow",
+            "Re: a partnership",
             "Hi {{ first_name | default(\"there\") }}, just following up.\n\n{{ opt_out }}\n{{ postal_address }}\n",
         );
-        self.ok(&[
-            "template",
-            "save",
-            "-w",
-            "Acme",
-            "follow",
-            "--subject",
-            "Re: a partnership",
-            "--body-file",
-            &follow,
-        ]);
     }
 }
 
 impl Env {
+    /// Saves (creates or replaces) template `name` of workspace Acme.
+    pub fn save_template(&self, name: &str, subject: &str, body: &str) {
+        let file = self.write(&format!("{name}.txt"), body);
+        self.ok(&[
+            "template",
+            "save",
+            "-w",
+            "Acme",
+            name,
+            "--subject",
+            subject,
+            "--body-file",
+            &file,
+        ]);
+    }
+
     /// A campaign of `steps` (`template` or `template@delay`) on `account`, open all day every
     /// day, without gaps.
     pub fn always_open_campaign(&self, name: &str, account: &str, steps: &[&str]) {
