@@ -344,7 +344,7 @@ impl Engine {
         }
     }
 
-    /// One pass: schedule what is due, then send what the caps allow.
+    /// One pass: schedule what is due while sending what is queued, as far as the caps allow.
     pub async fn pass(&self, shutdown: &watch::Receiver<bool>) -> Result<PassReport, EngineError> {
         // The next batch is planned while what is queued goes out: scheduling is mostly CPU
         // (rendering, checks) and sending mostly waits on the SMTP server and the database.
