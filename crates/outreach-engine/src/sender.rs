@@ -150,75 +150,43 @@ impl Engine {
         let mut campaigns: HashMap<i64, CampaignFields> = HashMap::new();
         let mut one_click_bases: HashMap<i64, Option<String>> = HashMap::new();
         let mut budget = u32::try_from(self.config.schedule_batch.max(1)).unwrap_or(u32::MAX);
+        // The batch sent last, whose outcomes are written together with the next claim.
+        let mut pending: Option<SentBatch> = None;
         loop {
-            if *shutdown.borrow() || budget == 0 {
-                return Ok(());
-            }
-            let now = Timestamp::now();
-            let room = match self.account_decision(account, now).await? {
-                (Decision::Go, room) => room,
-                (Decision::WaitUntil(until), _) => {
-                    self.hold(account.id, until).await;
-                    return Ok(());
-                }
-                (Decision::Blocked, _) => {
-                    self.hold(account.id, now + SignedDuration::from_secs(300))
-                        .await;
-                    return Ok(());
+            let stop =
+                pending.as_ref().is_some_and(|p| p.stop) || *shutdown.borrow() || budget == 0;
+            let next = if stop {
+                None
+            } else {
+                match self.choose_next(account, budget, &mut campaigns).await {
+                    Ok(next) => next,
+                    Err(e) => {
+                        if let Some(sent) = pending.take() {
+                            self.record(account, sent, &[], &[]).await?;
+                        }
+                        return Err(e);
+                    }
                 }
             };
-            let limit = room.clamp(1, self.config.send_batch.max(1)).min(budget);
-            let candidates = self
-                .store
-                .claim_candidates(account.id, &iso(now), i64::from(limit))
-                .await?;
-            // Each campaign's own limits: what is left of its daily cap, and one message per
-            // random gap.
-            let mut left: HashMap<i64, u32> = HashMap::new();
-            let mut gaps = Vec::new();
-            let mut chosen = Vec::new();
-            for c in candidates {
-                if let Some(cid) = c.campaign_id {
-                    let f = match campaigns.entry(cid) {
-                        Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => e.insert(self.store.campaign(cid).await?.fields),
-                    };
-                    let left = match left.entry(cid) {
-                        Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => {
-                            let mut n = u32::MAX;
-                            if let Some(cap) = f.daily_cap {
-                                let since = iso(now - SignedDuration::from_secs(86_400));
-                                let used = self.store.campaign_attempts_since(cid, &since).await?;
-                                n = u32::try_from(i64::from(cap).saturating_sub(used).max(0))
-                                    .unwrap_or(0);
-                            }
-                            if f.max_gap_seconds > 0 {
-                                n = n.min(1);
-                            }
-                            e.insert(n)
-                        }
-                    };
-                    if *left == 0 {
-                        continue;
-                    }
-                    *left -= 1;
-                    if f.max_gap_seconds > 0 {
-                        let gap =
-                            random_gap(f.min_gap_seconds, f.max_gap_seconds, &mut rand::rng());
-                        gaps.push((cid, iso(now + gap)));
-                    }
+            let claimed = match (pending.take(), next) {
+                (Some(sent), Some((rows, gaps))) => {
+                    self.record(account, sent, &rows, &gaps).await?
                 }
-                chosen.push(c.message_id);
-            }
-            if chosen.is_empty() {
-                return Ok(());
-            }
-            let claimed_at = iso(now);
-            let claimed = self
-                .store
-                .claim_batch(&chosen, account.id, &claimed_at, &gaps)
-                .await?;
+                (Some(sent), None) => {
+                    self.record(account, sent, &[], &[]).await?;
+                    return Ok(());
+                }
+                (None, Some((rows, gaps))) => {
+                    let now = iso(Timestamp::now());
+                    let claimed = self
+                        .store
+                        .claim_batch(&rows, account.id, &now, &gaps)
+                        .await?;
+                    (now, claimed)
+                }
+                (None, None) => return Ok(()),
+            };
+            let (claimed_at, claimed) = claimed;
             if claimed.is_empty() {
                 return Ok(());
             }
@@ -237,36 +205,117 @@ impl Engine {
                 emails.push(outgoing(account, m, base.as_deref()));
             }
             let deliveries = transport.send_batch(emails).await;
-            self.record(account, &claimed_at, &claimed, deliveries, report)
-                .await?;
-            if self.status.borrow().state == EngineState::Offline {
-                return Ok(());
+            let now = Timestamp::now();
+            let mut outcomes = Vec::with_capacity(claimed.len());
+            for (m, delivery) in claimed.iter().zip(deliveries) {
+                outcomes.push(self.outcome(account, m, delivery, now, report).await);
             }
-            if let Some(until) = self.account_wait.lock().await.get(&account.id)
-                && *until > Timestamp::now()
-            {
-                return Ok(());
-            }
+            // An outage or a server's "later" holds the account (see `outcome`).
+            let stop = self
+                .account_wait
+                .lock()
+                .await
+                .get(&account.id)
+                .is_some_and(|until| *until > Timestamp::now());
+            pending = Some(SentBatch {
+                claimed_at,
+                claimed,
+                outcomes,
+                stop,
+            });
         }
     }
 
+    /// What the account may claim next, as the rate governor and each campaign's own limits
+    /// allow: message rows and the campaigns' next-send holds. `None` when nothing may go now
+    /// (the account is held until the governor allows more).
+    async fn choose_next(
+        &self,
+        account: &SenderAccount,
+        budget: u32,
+        campaigns: &mut HashMap<i64, CampaignFields>,
+    ) -> Result<Option<(Vec<i64>, Vec<(i64, String)>)>, EngineError> {
+        let now = Timestamp::now();
+        let room = match self.account_decision(account, now).await? {
+            (Decision::Go, room) => room,
+            (Decision::WaitUntil(until), _) => {
+                self.hold(account.id, until).await;
+                return Ok(None);
+            }
+            (Decision::Blocked, _) => {
+                self.hold(account.id, now + SignedDuration::from_secs(300))
+                    .await;
+                return Ok(None);
+            }
+        };
+        let limit = room.clamp(1, self.config.send_batch.max(1)).min(budget);
+        let candidates = self
+            .store
+            .claim_candidates(account.id, &iso(now), i64::from(limit))
+            .await?;
+        // Each campaign's own limits: what is left of its daily cap, and one message per
+        // random gap.
+        let mut left: HashMap<i64, u32> = HashMap::new();
+        let mut gaps = Vec::new();
+        let mut chosen = Vec::new();
+        for c in candidates {
+            if let Some(cid) = c.campaign_id {
+                let f = match campaigns.entry(cid) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(self.store.campaign(cid).await?.fields),
+                };
+                let left = match left.entry(cid) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        let mut n = u32::MAX;
+                        if let Some(cap) = f.daily_cap {
+                            let since = iso(now - SignedDuration::from_secs(86_400));
+                            let used = self.store.campaign_attempts_since(cid, &since).await?;
+                            n = u32::try_from(i64::from(cap).saturating_sub(used).max(0))
+                                .unwrap_or(0);
+                        }
+                        if f.max_gap_seconds > 0 {
+                            n = n.min(1);
+                        }
+                        e.insert(n)
+                    }
+                };
+                if *left == 0 {
+                    continue;
+                }
+                *left -= 1;
+                if f.max_gap_seconds > 0 {
+                    let gap = random_gap(f.min_gap_seconds, f.max_gap_seconds, &mut rand::rng());
+                    gaps.push((cid, iso(now + gap)));
+                }
+            }
+            chosen.push(c.message_id);
+        }
+        Ok((!chosen.is_empty()).then_some((chosen, gaps)))
+    }
+
+    /// Writes down what became of a sent batch and, in the same transaction, claims `next`
+    /// (when not empty); returns the claim time and the claimed messages.
     async fn record(
         &self,
         account: &SenderAccount,
-        claimed_at: &str,
-        claimed: &[ClaimedMessage],
-        deliveries: Vec<Delivery>,
-        report: &mut PassReport,
-    ) -> Result<(), EngineError> {
-        let now = Timestamp::now();
-        let mut outcomes = Vec::with_capacity(claimed.len());
-        for (m, delivery) in claimed.iter().zip(deliveries) {
-            let outcome = self.outcome(account, m, delivery, now, report).await;
-            outcomes.push((m, outcome));
-        }
-        self.store
-            .record_outcomes(account.id, claimed_at, &outcomes, &iso(now))
-            .await?;
+        sent: SentBatch,
+        next: &[i64],
+        gaps: &[(i64, String)],
+    ) -> Result<(String, Vec<ClaimedMessage>), EngineError> {
+        let now = iso(Timestamp::now());
+        let outcomes: Vec<(&ClaimedMessage, Outcome)> =
+            sent.claimed.iter().zip(sent.outcomes).collect();
+        let claimed = if next.is_empty() {
+            self.store
+                .record_outcomes(account.id, &sent.claimed_at, &outcomes, &now)
+                .await?;
+            Vec::new()
+        } else {
+            self.store
+                .record_and_claim(account.id, &sent.claimed_at, &outcomes, &now, next, gaps)
+                .await?
+        };
         let sent = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))
@@ -278,7 +327,7 @@ impl Engine {
                 s.state = EngineState::Running;
             });
         }
-        Ok(())
+        Ok((now, claimed))
     }
 
     /// What a delivery means for the message, and for the account's status and schedule.
@@ -342,6 +391,15 @@ impl Engine {
         }
         outcome
     }
+}
+
+/// A batch that went out (or tried to), its outcomes not yet written down.
+struct SentBatch {
+    claimed_at: String,
+    claimed: Vec<ClaimedMessage>,
+    outcomes: Vec<Outcome>,
+    /// Whether the drain ends after it (offline, or the account must wait).
+    stop: bool,
 }
 
 /// The message as the transport sends it: the stored, rendered row plus the account's sender

@@ -433,48 +433,9 @@ impl Store {
         if message_rows.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = serde_json::to_string(message_rows).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query_as!(
-            ClaimedMessage,
-            r#"UPDATE messages SET status = 'sending', attempts = attempts + 1, attempted_at = ?1,
-                   updated_at = ?1
-               WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
-               RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
-                   step_position, message_id, to_address, to_name, subject, body,
-                   unsubscribe_token, attempts, in_reply_to"#,
-            now,
-            ids
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let attempts: Vec<serde_json::Value> = claimed
-            .iter()
-            .map(|m| serde_json::json!({ "m": m.id, "c": m.campaign_id }))
-            .collect();
-        let attempts = serde_json::to_string(&attempts).map_err(corrupt)?;
-        sqlx::query!(
-            "INSERT INTO send_attempts (account_id, campaign_id, message_id, at)
-             SELECT ?1, value ->> '$.c', value ->> '$.m', ?2 FROM json_each(?3)",
-            account_id,
-            now,
-            attempts
-        )
-        .execute(&mut *tx)
-        .await?;
-        for (campaign, until) in gaps {
-            sqlx::query!(
-                "UPDATE campaigns SET next_send_after = ? WHERE id = ?",
-                until,
-                campaign
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        let claimed = claim_rows(&mut tx, message_rows, account_id, now, gaps).await?;
         tx.commit().await?;
-        let mut claimed = claimed;
-        // In the order asked for, which is the order they were due.
-        claimed.sort_by_key(|m| message_rows.iter().position(|r| *r == m.id));
         Ok(claimed)
     }
 
@@ -494,35 +455,33 @@ impl Store {
         now: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = outcomes.iter().map(|(m, _)| m.id).collect();
-        let ids = serde_json::to_string(&ids).map_err(corrupt)?;
-        sqlx::query!(
-            "UPDATE send_attempts SET at = ?1
-             WHERE account_id = ?2 AND at = ?3 AND message_id IN (SELECT value FROM json_each(?4))",
-            now,
-            account_id,
-            claimed_at,
-            ids
-        )
-        .execute(&mut *tx)
-        .await?;
-        let sent: Vec<(&ClaimedMessage, &str)> = outcomes
-            .iter()
-            .filter_map(|(m, o)| match o {
-                Outcome::Sent { response } => Some((*m, response.as_str())),
-                _ => None,
-            })
-            .collect();
-        if !sent.is_empty() {
-            record_sent(&mut tx, &sent, now).await?;
-        }
-        for (m, outcome) in outcomes {
-            if !matches!(outcome, Outcome::Sent { .. }) {
-                record_other(&mut tx, m, outcome, now).await?;
-            }
-        }
+        record_batch(&mut tx, account_id, claimed_at, outcomes, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// [`Store::record_outcomes`] of one batch and [`Store::claim_batch`] of the next, in one
+    /// transaction: the sender's steady state, with one commit per batch instead of two. What
+    /// a crash can leave unconfirmed stays one batch, since the next is claimed only as the
+    /// last is recorded.
+    pub async fn record_and_claim(
+        &self,
+        account_id: i64,
+        claimed_at: &str,
+        outcomes: &[(&ClaimedMessage, Outcome)],
+        now: &str,
+        next: &[i64],
+        gaps: &[(i64, String)],
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        record_batch(&mut tx, account_id, claimed_at, outcomes, now).await?;
+        let claimed = if next.is_empty() {
+            Vec::new()
+        } else {
+            claim_rows(&mut tx, next, account_id, now, gaps).await?
+        };
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// Marks every message left `sending` by an engine that is no longer running as
@@ -727,6 +686,95 @@ impl Store {
         workspaces.dedup();
         Ok(workspaces)
     }
+}
+
+/// Claims those of `message_rows` still queued, within `tx`; see [`Store::claim_batch`].
+async fn claim_rows(
+    tx: &mut sqlx::SqliteConnection,
+    message_rows: &[i64],
+    account_id: i64,
+    now: &str,
+    gaps: &[(i64, String)],
+) -> Result<Vec<ClaimedMessage>, StoreError> {
+    let ids = serde_json::to_string(message_rows).map_err(corrupt)?;
+    let claimed = sqlx::query_as!(
+        ClaimedMessage,
+        r#"UPDATE messages SET status = 'sending', attempts = attempts + 1, attempted_at = ?1,
+                   updated_at = ?1
+               WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
+               RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
+                   step_position, message_id, to_address, to_name, subject, body,
+                   unsubscribe_token, attempts, in_reply_to"#,
+        now,
+        ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let attempts: Vec<serde_json::Value> = claimed
+        .iter()
+        .map(|m| serde_json::json!({ "m": m.id, "c": m.campaign_id }))
+        .collect();
+    let attempts = serde_json::to_string(&attempts).map_err(corrupt)?;
+    sqlx::query!(
+        "INSERT INTO send_attempts (account_id, campaign_id, message_id, at)
+             SELECT ?1, value ->> '$.c', value ->> '$.m', ?2 FROM json_each(?3)",
+        account_id,
+        now,
+        attempts
+    )
+    .execute(&mut *tx)
+    .await?;
+    for (campaign, until) in gaps {
+        sqlx::query!(
+            "UPDATE campaigns SET next_send_after = ? WHERE id = ?",
+            until,
+            campaign
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut claimed = claimed;
+    // In the order asked for, which is the order they were due.
+    claimed.sort_by_key(|m| message_rows.iter().position(|r| *r == m.id));
+    Ok(claimed)
+}
+
+/// Records outcomes within `tx`; see [`Store::record_outcomes`].
+async fn record_batch(
+    tx: &mut sqlx::SqliteConnection,
+    account_id: i64,
+    claimed_at: &str,
+    outcomes: &[(&ClaimedMessage, Outcome)],
+    now: &str,
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = outcomes.iter().map(|(m, _)| m.id).collect();
+    let ids = serde_json::to_string(&ids).map_err(corrupt)?;
+    sqlx::query!(
+        "UPDATE send_attempts SET at = ?1
+             WHERE account_id = ?2 AND at = ?3 AND message_id IN (SELECT value FROM json_each(?4))",
+        now,
+        account_id,
+        claimed_at,
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    let sent: Vec<(&ClaimedMessage, &str)> = outcomes
+        .iter()
+        .filter_map(|(m, o)| match o {
+            Outcome::Sent { response } => Some((*m, response.as_str())),
+            _ => None,
+        })
+        .collect();
+    if !sent.is_empty() {
+        record_sent(tx, &sent, now).await?;
+    }
+    for (m, outcome) in outcomes {
+        if !matches!(outcome, Outcome::Sent { .. }) {
+            record_other(tx, m, outcome, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// After a step went out (or was resolved), the enrolment moves to the next step, due at a

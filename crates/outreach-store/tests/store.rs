@@ -652,7 +652,9 @@ async fn simultaneous_edits_of_different_fields_all_land() {
 
 #[tokio::test]
 async fn a_step_is_enqueued_once_however_often_it_is_offered() {
-    use outreach_core::campaign::{CampaignFields, CampaignStatus, Step, StepCondition};
+    use outreach_core::campaign::{
+        CampaignFields, CampaignStatus, MessageStatus, Step, StepCondition,
+    };
     use outreach_core::schedule::{SendWindow, Weekday};
     use outreach_store::outbox::NewMessage;
 
@@ -775,6 +777,39 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
         "then the steps, oldest first"
     );
     assert!(all[1..].iter().all(|c| c.campaign_id == Some(campaign.id)));
+
+    // The sender's steady state: one batch recorded and the next claimed in one transaction.
+    let (claimed_at, recorded_at) = ("2026-11-25T12:00:00.000Z", "2026-11-25T12:00:01.000Z");
+    let first = store
+        .claim_batch(&steps[..1], account.id, claimed_at, &[])
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let sent = [(
+        &first[0],
+        outreach_store::outbox::Outcome::Sent {
+            response: "250 2.0.0 Ok".into(),
+        },
+    )];
+    let next = store
+        .record_and_claim(account.id, claimed_at, &sent, recorded_at, &steps[1..], &[])
+        .await
+        .unwrap();
+    assert_eq!(next.iter().map(|m| m.id).collect::<Vec<_>>(), steps[1..]);
+    let status = |id: i64, listed: &[outreach_store::outbox::MessageSummary]| {
+        listed.iter().find(|m| m.id == id).map(|m| m.status)
+    };
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(status(steps[0], &listed), Some(MessageStatus::Sent));
+    assert_eq!(status(steps[1], &listed), Some(MessageStatus::Sending));
+    // Each is counted once by the governor: the sent one when it went, the next from its claim.
+    assert_eq!(
+        store
+            .account_attempts(account.id, "2026-01-01T00:00:00Z", 10)
+            .await
+            .unwrap(),
+        [recorded_at, recorded_at]
+    );
     // A paused campaign's steps wait; the answer still goes.
     store
         .set_campaign_status(campaign.id, CampaignStatus::Paused, Actor::Cli)
