@@ -69,6 +69,13 @@ pub fn pre_send_check(
             }
         }
     }
+    // A placeholder written in a spintax option reaches only the recipients who draw it, whom
+    // the sampled renders may all miss: every option is scanned as written too.
+    for part in &parts {
+        for literal in part.option_literals() {
+            findings.add_placeholders(part.part(), &literal);
+        }
+    }
     problems.extend(findings.into_problems());
     problems
 }
@@ -238,11 +245,16 @@ impl Findings {
             }
         }
         if recipient.sample {
-            for placeholder in find_placeholders(text) {
-                let key = (part, placeholder);
-                if !self.placeholders.contains(&key) {
-                    self.placeholders.push(key);
-                }
+            self.add_placeholders(part, text);
+        }
+    }
+
+    /// Records the placeholders in `text`, each once per part.
+    fn add_placeholders(&mut self, part: Part, text: &str) {
+        for placeholder in find_placeholders(text) {
+            let key = (part, placeholder);
+            if !self.placeholders.contains(&key) {
+                self.placeholders.push(key);
             }
         }
     }
@@ -901,5 +913,44 @@ mod tests {
         let (id, vars) = recipient(1, json!({}));
         let mut check = SendCheck::new(&t.subject, &t.body, false).unwrap();
         assert!(check.render(id, &vars, 1).is_err());
+    }
+
+    #[test]
+    fn a_placeholder_in_a_spintax_option_no_sampled_recipient_draws_is_found() {
+        let t = template(
+            "Hi",
+            "{Loved your last post.|[PERSONAL LINE]}\n{{ opt_out }}\n{{ postal_address }}\n\
+             {{ privacy_notice }}\n",
+        );
+        let mut prepared = crate::template::PreparedTemplate::new(t.clone()).unwrap();
+        // Recipients whose own messages all took the clean option.
+        let recipients: Vec<_> = (1..500)
+            .map(|id| recipient(id, json!({})))
+            .filter(|(id, vars)| {
+                !prepared
+                    .render(vars, *id as u64)
+                    .unwrap()
+                    .body
+                    .contains("[PERSONAL LINE]")
+            })
+            .take(PLACEHOLDER_SAMPLE + 1)
+            .collect();
+        assert_eq!(recipients.len(), PLACEHOLDER_SAMPLE + 1);
+        let problems = pre_send_check(&t, true, &recipients);
+        assert_eq!(
+            problems,
+            [Problem::LeftoverPlaceholder {
+                part: Part::Body,
+                text: "[PERSONAL LINE]".into()
+            }]
+        );
+        // Jinja in an option is not a placeholder; nested spintax is not one either.
+        let t = template(
+            "Hi",
+            "{Hi {{ first_name | default(\"there\") }}|{Hello|Hey} you}\n{{ opt_out }}\n\
+             {{ postal_address }}\n{{ privacy_notice }}\n",
+        );
+        let recipients = [recipient(1, json!({ "first_name": "Ana" }))];
+        assert_eq!(pre_send_check(&t, true, &recipients), []);
     }
 }

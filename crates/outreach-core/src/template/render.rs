@@ -262,6 +262,26 @@ impl<'a> CheckedPart<'a> {
         self.part
     }
 
+    /// The literal text of each spintax option, its Jinja tags left out: what a recipient who
+    /// draws that option gets word for word.
+    pub(crate) fn option_literals(&self) -> Vec<String> {
+        self.spintax
+            .options()
+            .into_iter()
+            .map(|option| {
+                segments(&option.text)
+                    .into_iter()
+                    .filter_map(|segment| match segment {
+                        Segment::Text(range) => option.text.get(range),
+                        Segment::Tag(_) => None,
+                    })
+                    // Kept apart, so that text on both sides of a tag cannot join into one.
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
+    }
+
     /// Renders this part for one recipient.
     pub(crate) fn render(
         &self,
