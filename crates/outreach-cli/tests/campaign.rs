@@ -208,6 +208,40 @@ fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
 }
 
 #[test]
+fn a_step_whose_date_cannot_be_worked_out_is_blocked_and_holds_up_nothing_else() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    // A typo in a follow-up's delay: 4,000,000 business days fall past the calendar's end.
+    env.always_open_campaign("Broken", "sink", &["first", "follow@4000000"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Broken"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Broken"]);
+    let _engine = env.engine("engine.log");
+    eventually(
+        "the broken follow-ups blocked",
+        Duration::from_secs(60),
+        || {
+            let p = env.progress("Broken");
+            p["sent"] == 3 && p["blocked"] == 3
+        },
+    );
+    let broken = env.progress("Broken");
+    let reasons = broken["blocked_reasons"].as_array().unwrap();
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r["code"] == "schedule" && r["reason"].as_str().unwrap().contains("range")),
+        "{broken}"
+    );
+    // A campaign started afterwards goes out: the broken steps hold up nobody.
+    env.started_campaign("Other", "sink");
+    eventually("the other campaign sent", Duration::from_secs(60), || {
+        env.progress("Other")["sent"] == 3
+    });
+    assert_eq!(sink.texts().len(), 6);
+}
+
+#[test]
 fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
     let sink = Sink::start();
     let env = Env::new();

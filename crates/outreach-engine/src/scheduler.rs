@@ -146,7 +146,7 @@ impl Engine {
         .await
         .map_err(|e| EngineError::Task(e.to_string()))?;
         let mut queue = Vec::new();
-        for (e, plan) in batch.due.iter().zip(plans?) {
+        for (e, plan) in batch.due.iter().zip(plans) {
             match plan {
                 Plan::Queue(m) => queue.push(*m),
                 Plan::Schedule(at) => self.store.schedule_enrollment(e.id, &at).await?,
@@ -206,8 +206,9 @@ struct PlanInput {
 }
 
 impl PlanInput {
-    /// A plan for each due enrolment, in order.
-    fn plan(&self) -> Result<Vec<Plan>, EngineError> {
+    /// A plan for each due enrolment, in order. An enrolment that cannot go ahead is blocked
+    /// with its reason, never failing the batch: one broken step must not hold up the rest.
+    fn plan(&self) -> Vec<Plan> {
         // Each (template, first step or not) is parsed and compiled once per batch.
         let mut checks = HashMap::new();
         let mut plans = Vec::with_capacity(self.due.len());
@@ -216,9 +217,9 @@ impl PlanInput {
                 plans.push(Plan::Wait);
                 continue;
             };
-            plans.push(self.prepare(ctx, e, &mut checks)?);
+            plans.push(self.prepare(ctx, e, &mut checks));
         }
-        Ok(plans)
+        plans
     }
 
     /// Decides what to do with one due enrolment: schedule it, end it, block it, or queue its
@@ -228,7 +229,7 @@ impl PlanInput {
         ctx: &'s CampaignContext,
         e: &DueEnrollment,
         checks: &mut HashMap<(i64, bool), Result<SendCheck<'s>, TemplateError>>,
-    ) -> Result<Plan, EngineError> {
+    ) -> Plan {
         let now = self.now;
         let block = |code: &'static str, reason: String| Plan::Block {
             workspace_id: ctx.workspace.id,
@@ -240,16 +241,13 @@ impl PlanInput {
             .ok()
             .and_then(|i| steps.get(i))
         else {
-            return Ok(Plan::End {
+            return Plan::End {
                 state: "completed",
                 reason: "sequence finished",
-            });
+            };
         };
         let Some(prospect) = self.prospects.get(&e.prospect_id) else {
-            return Ok(block(
-                "deleted",
-                "the prospect was deleted or erased".into(),
-            ));
+            return block("deleted", "the prospect was deleted or erased".into());
         };
         let tz = match resolve_time_zone(
             prospect.time_zone.as_deref(),
@@ -257,16 +255,19 @@ impl PlanInput {
             &ctx.settings.time_zone,
         ) {
             Ok(tz) => tz,
-            Err(err) => return Ok(block("time_zone", err.to_string())),
+            Err(err) => return block("time_zone", err.to_string()),
         };
         // A step without a time yet gets one from its delay, counted from now (the start, or
         // the moment the previous step went out).
         let due_at = match e.next_run_at.as_deref().and_then(parse_iso) {
             Some(t) => t,
             None => {
-                let at = add_business_days(now, step.delay_business_days, &tz)?;
+                let at = match add_business_days(now, step.delay_business_days, &tz) {
+                    Ok(at) => at,
+                    Err(err) => return block("schedule", err.to_string()),
+                };
                 if at > now {
-                    return Ok(Plan::Schedule(iso(at)));
+                    return Plan::Schedule(iso(at));
                 }
                 at
             }
@@ -281,19 +282,16 @@ impl PlanInput {
                     | ProspectStatus::Converted
             )
         {
-            return Ok(Plan::End {
+            return Plan::End {
                 state: "replied",
                 reason: "the prospect replied",
-            });
+            };
         }
         let Some(account) = &ctx.account else {
-            return Ok(block(
-                "no_account",
-                "the campaign has no sender account".into(),
-            ));
+            return block("no_account", "the campaign has no sender account".into());
         };
         let Some(t) = template_for(ctx, e.next_position, &e.variant) else {
-            return Ok(Plan::Wait);
+            return Plan::Wait;
         };
         let (token, vars) = variables::for_recipient(
             &self.unsubscribe_key,
@@ -329,22 +327,25 @@ impl PlanInput {
             ctx.has_assessment,
             &problems,
         ) {
-            return Ok(block(refusal.code.as_str(), refusal.reason));
+            return block(refusal.code.as_str(), refusal.reason);
         }
         // Without problems the render succeeded; this only guards against a gate that lets
         // problems through.
         let Some(rendered) = rendered else {
-            return Ok(block("template_problem", problems.join("; ")));
+            return block("template_problem", problems.join("; "));
         };
         let to_name = vars
             .get("full_name")
             .and_then(|v| v.as_str())
             .map(str::to_string);
         if let Err(refusal) = check_headers(&rendered.subject, to_name.as_deref()) {
-            return Ok(block(refusal.code.as_str(), refusal.reason));
+            return block(refusal.code.as_str(), refusal.reason);
         }
-        let send_at = next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz)?;
-        Ok(Plan::Queue(Box::new(NewMessage {
+        let send_at = match next_send_time(due_at.max(now), &ctx.campaign.fields.window, &tz) {
+            Ok(at) => at,
+            Err(err) => return block("schedule", err.to_string()),
+        };
+        Plan::Queue(Box::new(NewMessage {
             workspace_id: ctx.workspace.id,
             campaign_id: ctx.campaign.id,
             enrollment_id: e.id,
@@ -359,7 +360,7 @@ impl PlanInput {
             body: rendered.body,
             unsubscribe_token: token,
             due_at: iso(send_at),
-        })))
+        }))
     }
 }
 
