@@ -49,8 +49,8 @@ pub fn pre_send_check(
         }
     }
     let mut findings = Findings::default();
-    let mut compiled = Compiled::new(environment());
     if recipients.is_empty() {
+        let mut compiled = Compiled::new(environment());
         findings.check_template(&mut compiled, template, &parts, is_first_step);
     } else {
         let mut probe = Compiled::new(probe_environment());
@@ -64,8 +64,15 @@ pub fn pre_send_check(
                 sample: index < PLACEHOLDER_SAMPLE,
             };
             for part in &parts {
-                findings.check_recipient(&mut compiled, part, &recipient, is_first_step);
-                findings.check_empty_expressions(&mut probe, part, &recipient, &mut blame);
+                if let Err(e) =
+                    findings.check_rendered(&mut probe, part, &recipient, is_first_step, &mut blame)
+                {
+                    findings
+                        .render_failed
+                        .entry((e.part, e.line, e.message))
+                        .or_default()
+                        .add(recipient.id);
+                }
             }
         }
     }
@@ -135,10 +142,13 @@ impl<'t> SendCheck<'t> {
         let mut findings = Findings::default();
         let mut texts = [String::new(), String::new()];
         for (part, text) in self.parts.iter().zip(&mut texts) {
-            let (rendered, empty) = part.render_probed(&mut self.probe, vars, spin_seed)?;
-            findings.check_text(part.part(), &rendered, &recipient, self.is_first_step);
-            findings.record_empty(part.part(), empty, &recipient, &mut self.blame);
-            *text = rendered;
+            *text = findings.check_rendered(
+                &mut self.probe,
+                part,
+                &recipient,
+                self.is_first_step,
+                &mut self.blame,
+            )?;
         }
         let [subject, body] = texts;
         Ok((RenderedMessage { subject, body }, findings.into_problems()))
@@ -259,18 +269,21 @@ impl Findings {
         }
     }
 
-    /// Records the variables whose `{{ }}` expressions printed nothing for this recipient.
-    fn check_empty_expressions(
+    /// Renders one part for one recipient once, through the probe (whose output is the plain
+    /// render's), and records what is wrong with the text and which variables printed nothing.
+    /// Returns the text.
+    fn check_rendered(
         &mut self,
         probe: &mut Compiled,
         part: &CheckedPart<'_>,
         recipient: &Recipient<'_>,
+        is_first_step: bool,
         blame: &mut Blame,
-    ) {
-        // A render failure is already reported by `check_recipient`.
-        if let Ok(expressions) = part.empty_expressions(probe, recipient.vars, recipient.seed) {
-            self.record_empty(part.part(), expressions, recipient, blame);
-        }
+    ) -> Result<String, TemplateError> {
+        let (text, empty) = part.render_probed(probe, recipient.vars, recipient.seed)?;
+        self.check_text(part.part(), &text, recipient, is_first_step);
+        self.record_empty(part.part(), empty, recipient, blame);
+        Ok(text)
     }
 
     /// Records the variables to blame for `expressions`, which printed nothing.

@@ -305,20 +305,9 @@ impl<'a> CheckedPart<'a> {
         })
     }
 
-    /// The `{{ }}` expressions (their source text, trimmed) that printed nothing for this
-    /// recipient. `probe` must be built on [`probe_environment`].
-    pub(crate) fn empty_expressions(
-        &self,
-        probe: &mut Compiled,
-        vars: &Variables,
-        seed: u64,
-    ) -> Result<Vec<String>, TemplateError> {
-        self.render_probed(probe, vars, seed)
-            .map(|(_, empty)| empty)
-    }
-
     /// Renders this part for one recipient through the probe, which prints what
-    /// [`CheckedPart::render`] prints: the text, and the expressions that printed nothing.
+    /// [`CheckedPart::render`] prints: the text, and the `{{ }}` expressions (their source
+    /// text, trimmed) that printed nothing. `probe` must be built on [`probe_environment`].
     pub(crate) fn render_probed(
         &self,
         probe: &mut Compiled,
@@ -687,14 +676,11 @@ mod tests {
         let src = "{{ a }}{{ b | default('x') }}{{ c }}{{ d }}{% if e %}{{ e }}{% endif %}";
         let part = CheckedPart::new(&env, Part::Body, src).unwrap();
         let v = vars(json!({"c": "", "d": "here"}));
-        assert_eq!(
-            part.empty_expressions(&mut probe, &v, 0).unwrap(),
-            ["a", "c"]
-        );
+        assert_eq!(part.render_probed(&mut probe, &v, 0).unwrap().1, ["a", "c"]);
         // Again from the kept compilation, with other values.
         let w = vars(json!({"a": "x", "b": "", "d": ""}));
         assert_eq!(
-            part.empty_expressions(&mut probe, &w, 0).unwrap(),
+            part.render_probed(&mut probe, &w, 0).unwrap().1,
             ["b | default('x')", "c", "d"]
         );
     }
