@@ -306,16 +306,10 @@ impl Engine {
         let now = iso(Timestamp::now());
         let outcomes: Vec<(&ClaimedMessage, Outcome)> =
             sent.claimed.iter().zip(sent.outcomes).collect();
-        let claimed = if next.is_empty() {
-            self.store
-                .record_outcomes(account.id, &sent.claimed_at, &outcomes, &now)
-                .await?;
-            Vec::new()
-        } else {
-            self.store
-                .record_and_claim(account.id, &sent.claimed_at, &outcomes, &now, next, gaps)
-                .await?
-        };
+        let claimed = self
+            .store
+            .record_and_claim(account.id, &sent.claimed_at, &outcomes, &now, next, gaps)
+            .await?;
         let sent = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))

@@ -421,7 +421,7 @@ impl Store {
     /// (it holds the engine lock) and it claims for an account from one task at a time, so the
     /// governor's decision and the claim cannot race.
     ///
-    /// Every claimed message is `sending` until [`Store::record_outcomes`]; a crash in between
+    /// Every claimed message is `sending` until [`Store::record_and_claim`]; a crash in between
     /// leaves it for [`Store::recover_interrupted`] to mark unconfirmed, never to resend.
     pub async fn claim_batch(
         &self,
@@ -440,30 +440,16 @@ impl Store {
     }
 
     /// Records what became of claimed messages, and moves their enrolments and prospects on, in
-    /// one transaction with their audit entries. Sent messages (nearly all of them) are written
-    /// with one statement per table for the whole batch.
+    /// one transaction with their audit entries; in the same transaction claims `next` (when
+    /// not empty), as [`Store::claim_batch`] does. Sent messages (nearly all of them) are
+    /// written with one statement per table for the whole batch. This is the sender's steady
+    /// state, one commit per batch: what a crash can leave unconfirmed stays one batch, since
+    /// the next is claimed only as the last is recorded.
     ///
-    /// The batch's attempts, recorded at `claimed_at` by [`Store::claim_batch`], move to `now`:
-    /// a server counts a message when it arrives, which is after the claim and before the
-    /// reply that ends the attempt, so counting from the end keeps every window the server
-    /// sees within the caps however long delivery took.
-    pub async fn record_outcomes(
-        &self,
-        account_id: i64,
-        claimed_at: &str,
-        outcomes: &[(&ClaimedMessage, Outcome)],
-        now: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        record_batch(&mut tx, account_id, claimed_at, outcomes, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// [`Store::record_outcomes`] of one batch and [`Store::claim_batch`] of the next, in one
-    /// transaction: the sender's steady state, with one commit per batch instead of two. What
-    /// a crash can leave unconfirmed stays one batch, since the next is claimed only as the
-    /// last is recorded.
+    /// The batch's attempts, recorded at `claimed_at` by the claim, move to `now`: a server
+    /// counts a message when it arrives, which is after the claim and before the reply that
+    /// ends the attempt, so counting from the end keeps every window the server sees within
+    /// the caps however long delivery took.
     pub async fn record_and_claim(
         &self,
         account_id: i64,
@@ -739,7 +725,7 @@ async fn claim_rows(
     Ok(claimed)
 }
 
-/// Records outcomes within `tx`; see [`Store::record_outcomes`].
+/// Records outcomes within `tx`; see [`Store::record_and_claim`].
 async fn record_batch(
     tx: &mut sqlx::SqliteConnection,
     account_id: i64,
