@@ -962,13 +962,19 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         let mut events = api.subscribe();
         tokio::spawn(async move {
             let mut last = outreach_api::engine::EngineState::Stopped;
+            let mut last_error: Option<String> = None;
             while let Ok(event) = events.recv().await {
                 match event {
-                    outreach_api::ApiEvent::Engine { status } if status.state != last => {
-                        if let Some(line) = state_line(last, &status) {
+                    outreach_api::ApiEvent::Engine { status } => {
+                        if status.state != last {
+                            if let Some(line) = state_line(last, &status) {
+                                eprintln!("{line}");
+                            }
+                            last = status.state;
+                        } else if let Some(line) = problem_line(last_error.as_deref(), &status) {
                             eprintln!("{line}");
                         }
-                        last = status.state;
+                        last_error.clone_from(&status.last_error);
                     }
                     outreach_api::ApiEvent::Reply { notice } => {
                         eprintln!(
@@ -1009,6 +1015,17 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         eprintln!("engine stopped; {} queued", status.queued);
     }
     Ok(())
+}
+
+/// The line `outreach run` prints when the engine meets a new problem (a failed message, a
+/// database that refuses writes) without changing its state; an outage has its own line.
+fn problem_line(before: Option<&str>, now: &outreach_api::engine::EngineStatus) -> Option<String> {
+    match now.last_error.as_deref() {
+        Some(e) if Some(e) != before && now.state != outreach_api::engine::EngineState::Offline => {
+            Some(format!("problem: {e}"))
+        }
+        _ => None,
+    }
 }
 
 /// The line `outreach run` prints when the engine's state changes, if any.

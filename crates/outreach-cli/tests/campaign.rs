@@ -313,6 +313,61 @@ fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
     );
 }
 
+/// A statement run on the app's database from outside, as another program would.
+fn sql(env: &Env, statement: &'static str) {
+    let key = std::fs::read_to_string(env.path("db.key")).unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(env.path("data").join("outreach.db"))
+        .pragma("key", format!("\"x'{}'\"", key.trim()))
+        .busy_timeout(Duration::from_secs(10));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::{ConnectOptions, Connection};
+        let mut db = options.connect().await.unwrap();
+        sqlx::raw_sql(statement).execute(&mut db).await.unwrap();
+        db.close().await.unwrap();
+    });
+}
+
+#[test]
+fn what_the_server_said_is_written_down_once_the_database_takes_writes_again() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    env.started_campaign("Stuck", "sink");
+    // The database refuses to record any message as sent, as a full disk would.
+    sql(
+        &env,
+        "CREATE TRIGGER refuse_sent BEFORE UPDATE OF status ON messages
+         WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;",
+    );
+    let engine = env.engine("engine.log");
+    let log = || std::fs::read_to_string(env.path("engine.log")).unwrap_or_default();
+    sink.wait_for(3, Duration::from_secs(60));
+    eventually(
+        "the engine to report that it cannot write",
+        Duration::from_secs(30),
+        || log().contains("problem: ") && log().contains("simulated write failure"),
+    );
+    let p = env.progress("Stuck");
+    assert_eq!(p["sent"], 0, "nothing is recorded yet: {p}");
+
+    sql(&env, "DROP TRIGGER refuse_sent;");
+    eventually(
+        "the outcomes to be written down",
+        Duration::from_secs(30),
+        || env.progress("Stuck")["sent"] == 3,
+    );
+    drop(engine);
+    let p = env.progress("Stuck");
+    assert_eq!(p["unconfirmed"], 0, "the server's answers were kept: {p}");
+    assert_eq!(p["queued"], 0, "{p}");
+    assert_eq!(sink.texts().len(), 3, "each message went out once");
+}
+
 #[test]
 fn a_per_minute_cap_holds_at_the_server_for_every_minute() {
     const CAP: usize = 3;

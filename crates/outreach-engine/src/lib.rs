@@ -211,6 +211,8 @@ pub struct Engine {
     transports: Mutex<HashMap<i64, Arc<transport::Transport>>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
+    /// Sent batches (with their account) whose outcomes the store refused to write yet.
+    unrecorded: Mutex<Vec<(i64, sender::SentBatch)>>,
 }
 
 /// What one pass did.
@@ -255,6 +257,7 @@ impl Engine {
             mailboxes_changed: tokio::sync::Notify::new(),
             transports: Mutex::new(HashMap::new()),
             account_wait: Mutex::new(HashMap::new()),
+            unrecorded: Mutex::new(Vec::new()),
         }
     }
 
@@ -316,6 +319,11 @@ impl Engine {
             self.send_loop(shutdown.clone()),
             self.reply_loop(shutdown.clone())
         );
+        // A last try: what stays unwritten is `sending`, and unconfirmed at the next start.
+        if let Err(e) = self.record_kept().await {
+            self.status
+                .send_modify(|s| s.last_error = Some(e.to_string()));
+        }
         for t in self.transports.lock().await.values() {
             t.close().await;
         }

@@ -108,6 +108,9 @@ impl Engine {
         report: &mut PassReport,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
+        // Outcomes a failed write left in memory go first: until they are written down, their
+        // messages stay `sending`, and their accounts may have nothing queued any more.
+        self.record_kept().await?;
         for account_id in self.store.accounts_with_queued().await? {
             if *shutdown.borrow() {
                 break;
@@ -147,8 +150,15 @@ impl Engine {
         shutdown: &watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
         // Loaded once per drain rather than once per batch: the send loop is the hot path.
+        // Loaded before anything is claimed, so that nothing can fail between a claim and the
+        // send but the send itself. An account sends only for its own workspace (campaigns and
+        // answers are refused another workspace's account).
+        let one_click_base = self
+            .store
+            .sending_settings(account.workspace_id)
+            .await?
+            .unsubscribe_url;
         let mut campaigns: HashMap<i64, CampaignFields> = HashMap::new();
-        let mut one_click_bases: HashMap<i64, Option<String>> = HashMap::new();
         let mut budget = u32::try_from(self.config.schedule_batch.max(1)).unwrap_or(u32::MAX);
         // The batch sent last, whose outcomes are written together with the next claim.
         let mut pending: Option<SentBatch> = None;
@@ -162,7 +172,7 @@ impl Engine {
                     Ok(next) => next,
                     Err(e) => {
                         if let Some(sent) = pending.take() {
-                            self.record(account, sent, &[], &[]).await?;
+                            self.record_or_keep(account.id, sent, &[], &[]).await?;
                         }
                         return Err(e);
                     }
@@ -170,10 +180,10 @@ impl Engine {
             };
             let claimed = match (pending.take(), next) {
                 (Some(sent), Some((rows, gaps))) => {
-                    self.record(account, sent, &rows, &gaps).await?
+                    self.record_or_keep(account.id, sent, &rows, &gaps).await?
                 }
                 (Some(sent), None) => {
-                    self.record(account, sent, &[], &[]).await?;
+                    self.record_or_keep(account.id, sent, &[], &[]).await?;
                     return Ok(());
                 }
                 (None, Some((rows, gaps))) => {
@@ -191,19 +201,10 @@ impl Engine {
                 return Ok(());
             }
             budget = budget.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
-            let mut emails = Vec::with_capacity(claimed.len());
-            for m in &claimed {
-                let base = match one_click_bases.entry(m.workspace_id) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(
-                        self.store
-                            .sending_settings(m.workspace_id)
-                            .await?
-                            .unsubscribe_url,
-                    ),
-                };
-                emails.push(outgoing(account, m, base.as_deref()));
-            }
+            let emails = claimed
+                .iter()
+                .map(|m| outgoing(account, m, one_click_base.as_deref()))
+                .collect();
             let deliveries = transport.send_batch(emails).await;
             let now = Timestamp::now();
             let mut outcomes = Vec::with_capacity(claimed.len());
@@ -295,20 +296,56 @@ impl Engine {
     }
 
     /// Writes down what became of a sent batch and, in the same transaction, claims `next`
-    /// (when not empty); returns the claim time and the claimed messages.
-    async fn record(
+    /// (when not empty); returns the claim time and the claimed messages. When the store
+    /// fails (the disk, or another program holding the database past the busy timeout), the
+    /// outcomes are kept in memory and written by a later pass: the messages went out, so
+    /// dropping what the server said would leave them `sending`, to be shown as unconfirmed
+    /// after a restart.
+    async fn record_or_keep(
         &self,
-        account: &SenderAccount,
+        account_id: i64,
         sent: SentBatch,
         next: &[i64],
         gaps: &[(i64, String)],
     ) -> Result<(String, Vec<ClaimedMessage>), EngineError> {
+        match self.record(account_id, &sent, next, gaps).await {
+            Ok(claimed) => Ok(claimed),
+            Err(e) => {
+                self.unrecorded.lock().await.push((account_id, sent));
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes down the outcomes kept by [`Engine::record_or_keep`]; those the store still
+    /// refuses stay kept.
+    pub(crate) async fn record_kept(&self) -> Result<(), EngineError> {
+        let kept = std::mem::take(&mut *self.unrecorded.lock().await);
+        let mut kept = kept.into_iter();
+        while let Some((account_id, sent)) = kept.next() {
+            if let Err(e) = self.record(account_id, &sent, &[], &[]).await {
+                let mut unrecorded = self.unrecorded.lock().await;
+                unrecorded.push((account_id, sent));
+                unrecorded.extend(kept);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        account_id: i64,
+        sent: &SentBatch,
+        next: &[i64],
+        gaps: &[(i64, String)],
+    ) -> Result<(String, Vec<ClaimedMessage>), EngineError> {
         let now = iso(Timestamp::now());
-        let outcomes: Vec<(&ClaimedMessage, Outcome)> =
-            sent.claimed.iter().zip(sent.outcomes).collect();
+        let outcomes: Vec<(&ClaimedMessage, &Outcome)> =
+            sent.claimed.iter().zip(&sent.outcomes).collect();
         let claimed = self
             .store
-            .record_and_claim(account.id, &sent.claimed_at, &outcomes, &now, next, gaps)
+            .record_and_claim(account_id, &sent.claimed_at, &outcomes, &now, next, gaps)
             .await?;
         let sent = outcomes
             .iter()
@@ -388,7 +425,7 @@ impl Engine {
 }
 
 /// A batch that went out (or tried to), its outcomes not yet written down.
-struct SentBatch {
+pub(crate) struct SentBatch {
     claimed_at: String,
     claimed: Vec<ClaimedMessage>,
     outcomes: Vec<Outcome>,

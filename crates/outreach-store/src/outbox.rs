@@ -454,7 +454,7 @@ impl Store {
         &self,
         account_id: i64,
         claimed_at: &str,
-        outcomes: &[(&ClaimedMessage, Outcome)],
+        outcomes: &[(&ClaimedMessage, &Outcome)],
         now: &str,
         next: &[i64],
         gaps: &[(i64, String)],
@@ -730,7 +730,7 @@ async fn record_batch(
     tx: &mut sqlx::SqliteConnection,
     account_id: i64,
     claimed_at: &str,
-    outcomes: &[(&ClaimedMessage, Outcome)],
+    outcomes: &[(&ClaimedMessage, &Outcome)],
     now: &str,
 ) -> Result<(), StoreError> {
     let ids: Vec<i64> = outcomes.iter().map(|(m, _)| m.id).collect();

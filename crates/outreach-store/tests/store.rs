@@ -787,7 +787,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
     assert_eq!(first.len(), 1);
     let sent = [(
         &first[0],
-        outreach_store::outbox::Outcome::Sent {
+        &outreach_store::outbox::Outcome::Sent {
             response: "250 2.0.0 Ok".into(),
         },
     )];
