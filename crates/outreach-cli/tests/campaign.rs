@@ -208,12 +208,47 @@ fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
 }
 
 #[test]
+fn a_follow_up_delay_past_a_year_is_refused_when_the_campaign_is_saved() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(1));
+    let err = env.fails(&[
+        "campaign",
+        "create",
+        "-w",
+        "Acme",
+        "Typo",
+        "--account",
+        "sink",
+        "--step",
+        "first",
+        "--step",
+        "follow@4000000",
+    ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("step 2") && message.contains("at most 260"),
+        "{err}"
+    );
+    let missing = env.fails(&["campaign", "status", "-w", "Acme", "Typo"]);
+    assert_eq!(missing["code"], "not_found", "nothing was saved: {missing}");
+    // A year of business days is still a follow-up one may plan.
+    env.always_open_campaign("Patient", "sink", &["first", "follow@260"]);
+}
+
+#[test]
 fn a_step_whose_date_cannot_be_worked_out_is_blocked_and_holds_up_nothing_else() {
     let sink = Sink::start();
     let env = Env::new();
     env.campaign_ready(&sink, &many(3));
     // A typo in a follow-up's delay: 4,000,000 business days fall past the calendar's end.
-    env.always_open_campaign("Broken", "sink", &["first", "follow@4000000"]);
+    // Saving refuses it now; a database saved before that may still hold one.
+    env.always_open_campaign("Broken", "sink", &["first", "follow@4"]);
+    sql(
+        &env,
+        "UPDATE sequence_steps SET delay_business_days = 4000000 WHERE position = 2;",
+    );
     env.ok(&["campaign", "enrol", "-w", "Acme", "Broken"]);
     env.ok(&["campaign", "start", "-w", "Acme", "Broken"]);
     let _engine = env.engine("engine.log");

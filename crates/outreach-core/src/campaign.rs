@@ -205,6 +205,11 @@ impl StepCondition {
     }
 }
 
+/// The longest a step may wait after the previous one: about a year of business days. A
+/// longer delay is a typo (4,000,000 for 4), which would otherwise only show when the engine
+/// cannot work out the step's date.
+pub const MAX_STEP_DELAY_BUSINESS_DAYS: u32 = 260;
+
 /// One step of a sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Step {

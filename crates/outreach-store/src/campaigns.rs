@@ -1,7 +1,8 @@
 //! Campaigns, their sequences and their enrolments.
 
 use outreach_core::campaign::{
-    Campaign, CampaignFields, CampaignStatus, PositiveFollowUp, PositiveMode, Step, StepCondition,
+    Campaign, CampaignFields, CampaignStatus, MAX_STEP_DELAY_BUSINESS_DAYS, PositiveFollowUp,
+    PositiveMode, Step, StepCondition,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -42,6 +43,13 @@ fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
             return Err(StoreError::Invalid(format!(
                 "step {} has too many variants",
                 i + 1
+            )));
+        }
+        if s.delay_business_days > MAX_STEP_DELAY_BUSINESS_DAYS {
+            return Err(StoreError::Invalid(format!(
+                "step {} waits {} business days; at most {MAX_STEP_DELAY_BUSINESS_DAYS} (about a year)",
+                i + 1,
+                s.delay_business_days
             )));
         }
     }

@@ -34,6 +34,16 @@ describe('mock sending', () => {
 		expect(bad.problems.map((x) => x.problem.kind)).toEqual(['render_failed', 'syntax']);
 	});
 
+	it('refuses a step delay past a year of business days and keeps the campaign as it was', async () => {
+		const { m, ws, c } = setup();
+		const before = await m.call('get_campaign', { campaign_id: c.id });
+		const steps = [...before.fields.steps, { delay_business_days: 4000000, condition: 'no_reply' as const, template_ids: before.fields.steps[0].template_ids }];
+		const err = await rejection(m.call('save_campaign', { workspace_id: ws.id, id: c.id, fields: { ...before.fields, steps } }));
+		expect(err.code).toBe('invalid_input');
+		expect(err.message).toContain('at most 260');
+		expect((await m.call('get_campaign', { campaign_id: c.id })).fields.steps).toHaveLength(1);
+	});
+
 	it('moves campaigns through their statuses and refuses the wrong transitions', async () => {
 		const { m, c } = setup();
 		const ref = { campaign_id: c.id };

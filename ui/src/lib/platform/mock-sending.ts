@@ -471,6 +471,9 @@ export class MockSending {
 			for (const t of s.template_ids) this.template(t);
 			if (!Number.isInteger(s.delay_business_days) || s.delay_business_days < 0)
 				fail('invalid_input', `Step ${i + 1}: the delay must be 0 or more business days.`);
+			// As the core's MAX_STEP_DELAY_BUSINESS_DAYS.
+			if (s.delay_business_days > 260)
+				fail('invalid_input', `Step ${i + 1} waits ${s.delay_business_days} business days; at most 260 (about a year).`);
 		});
 		return { ...f, name };
 	}
