@@ -579,9 +579,19 @@ impl Api {
         };
         let (_, vars) =
             variables::for_recipient(&self.keys.unsubscribe, &workspace, &settings, &account, &p);
-        let problems = template::pre_send_check(&tpl, args.first_step, &[(p.id, vars.clone())]);
+        // The preview shows one spintax draw, and its problems are those of that very text.
+        let seed = 0;
+        let problems = template::pre_send_check(
+            &tpl,
+            args.first_step,
+            &[template::CheckRecipient {
+                prospect_id: p.id,
+                spin_seed: seed,
+                vars: &vars,
+            }],
+        );
         Ok(TemplatePreview {
-            rendered: template::render(&tpl, &vars, 0).ok(),
+            rendered: template::render(&tpl, &vars, seed).ok(),
             prospect_id: Some(p.id),
             problems: views(problems),
         })
@@ -757,33 +767,50 @@ impl Api {
         if workspace.legal_notice.trim().is_empty() {
             general.push("the workspace has no legal notice (who writes and why), which the GDPR Art. 14 notice needs".into());
         }
-        let enrolled = self.store.enrolled_prospects(c.id).await?;
+        let enrolled = self.store.enrolments(c.id).await?;
         if enrolled.is_empty() {
             general.push("nobody is enrolled yet".into());
         }
+        // (enrolment, prospect, A/B label, variables): the enrolment fixes each step's
+        // spintax draw, and the label its variant.
         let mut recipients = Vec::new();
         if let Some(account) = account.as_ref() {
-            for &pid in &enrolled {
-                let p = self.store.prospect(pid).await?;
+            let ids: Vec<i64> = enrolled.iter().map(|(_, p, _)| *p).collect();
+            let prospects = self.store.prospects_by_ids(&ids).await?;
+            for (enrolment, pid, label) in &enrolled {
+                let Some(p) = prospects.get(pid) else {
+                    continue;
+                };
                 let (_, vars) = variables::for_recipient(
                     &self.keys.unsubscribe,
                     &workspace,
                     &settings,
                     account,
-                    &p,
+                    p,
                 );
-                recipients.push((p.id, vars));
+                recipients.push((*enrolment, *pid, label.as_str(), vars));
             }
         }
         let mut steps = Vec::new();
         for (i, step) in c.fields.steps.iter().enumerate() {
+            let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
             for (v, &tid) in step.template_ids.iter().enumerate() {
+                // Those who get this variant, each as the gate will render the step for them.
+                let checked: Vec<template::CheckRecipient<'_>> = recipients
+                    .iter()
+                    .filter(|(_, _, label, _)| step.variant_index(label) == v)
+                    .map(|(enrolment, pid, _, vars)| template::CheckRecipient {
+                        prospect_id: *pid,
+                        spin_seed: template::spin_seed(*enrolment, position),
+                        vars,
+                    })
+                    .collect();
                 let t = self.store.template(tid).await?;
                 let tpl = MessageTemplate {
                     subject: t.subject.clone(),
                     body: t.body.clone(),
                 };
-                let problems = template::pre_send_check(&tpl, i == 0, &recipients);
+                let problems = template::pre_send_check(&tpl, i == 0, &checked);
                 steps.push(StepCheck {
                     step: u32::try_from(i + 1).unwrap_or(u32::MAX),
                     variant: outreach_store::campaigns::variant_label(v),

@@ -208,6 +208,90 @@ fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
 }
 
 #[test]
+fn the_campaign_check_counts_exactly_the_recipients_the_gate_will_stop() {
+    let sink = Sink::start();
+    let env = Env::new();
+    let n = 24;
+    let mut csv = String::from("first_name,last_name,email,company,country\n");
+    for i in 0..n {
+        // Nobody has a last name.
+        csv.push_str(&format!("P{i},,p{i}@example.com,Company {i},France\n"));
+    }
+    env.campaign_ready(&sink, &csv);
+    env.started_campaign("Launch", "sink");
+    // Edited once the campaign runs: a variable in one spintax option renders empty for those
+    // who draw it, and the gate stops each of those messages.
+    env.save_template(
+        "first",
+        "A partnership",
+        "{Loved your work.|Dear {{ last_name }} team,}\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
+    );
+    // The check fails, and prints what it found.
+    let out = env.run(&["campaign", "check", "-w", "Acme", "Launch", "--json"]);
+    assert!(!out.status.success());
+    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = check["steps"][0]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{check}");
+    assert_eq!(problems[0]["problem"]["kind"], "empty_variable", "{check}");
+    let predicted = problems[0]["problem"]["prospects"].as_u64().unwrap();
+    env.ok(&["run", "--until-idle"]);
+
+    let p = env.progress("Launch");
+    let (sent, blocked) = (p["sent"].as_u64().unwrap(), p["blocked"].as_u64().unwrap());
+    assert!(
+        sent > 0 && blocked > 0,
+        "both options must occur among {n}: {p}"
+    );
+    assert_eq!(
+        predicted, blocked,
+        "the check foresaw {predicted} of the stopped messages: {check}\n{p}"
+    );
+    assert_eq!(sent + blocked, n as u64, "{p}");
+    assert_eq!(sink.texts().len() as u64, sent);
+}
+
+#[test]
+fn an_ab_variant_is_checked_against_the_recipients_who_get_it() {
+    let sink = Sink::start();
+    let env = Env::new();
+    let n = 24;
+    let mut csv = String::from("first_name,last_name,email,company,country\n");
+    for i in 0..n {
+        csv.push_str(&format!("P{i},,p{i}@example.com,Company {i},France\n"));
+    }
+    env.campaign_ready(&sink, &csv);
+    let clean =
+        "Hello {{ first_name }},\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n";
+    env.save_template("second", "Another idea", clean);
+    env.always_open_campaign("Split", "sink", &["first,second"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Split"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Split"]);
+    // Variant B alone now needs a last name, which nobody has.
+    env.save_template(
+        "second",
+        "Another idea",
+        &format!("Dear {{{{ last_name }}}} team,\n\n{clean}"),
+    );
+    let out = env.run(&["campaign", "check", "-w", "Acme", "Split", "--json"]);
+    assert!(!out.status.success());
+    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = check["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["variant"], "A");
+    assert_eq!(steps[0]["problems"], serde_json::json!([]), "{check}");
+    assert_eq!(steps[1]["variant"], "B");
+    let predicted = steps[1]["problems"][0]["problem"]["prospects"]
+        .as_u64()
+        .unwrap();
+    env.ok(&["run", "--until-idle"]);
+
+    let p = env.progress("Split");
+    let blocked = p["blocked"].as_u64().unwrap();
+    assert!(blocked > 0 && blocked < n as u64, "{p}");
+    assert_eq!(predicted, blocked, "{check}\n{p}");
+    assert_eq!(p["sent"].as_u64().unwrap() + blocked, n as u64, "{p}");
+}
+
+#[test]
 fn a_follow_up_delay_past_a_year_is_refused_when_the_campaign_is_saved() {
     let sink = Sink::start();
     let env = Env::new();

@@ -222,6 +222,18 @@ pub struct Step {
     pub template_ids: Vec<i64>,
 }
 
+impl Step {
+    /// Which of the step's templates (an index into `template_ids`) an enrolment with A/B
+    /// label `variant` gets: its own letter's, or the first when the step has fewer variants.
+    pub fn variant_index(&self, variant: &str) -> usize {
+        let i = variant
+            .bytes()
+            .next()
+            .map_or(0, |b| usize::from(b.saturating_sub(b'A')));
+        if i < self.template_ids.len() { i } else { 0 }
+    }
+}
+
 /// A campaign's editable settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CampaignFields {
@@ -388,4 +400,22 @@ pub struct SendingSettings {
     pub consent_only_countries: Vec<String>,
     /// HTTPS endpoint for one-click unsubscribe (RFC 8058), if the workspace runs one.
     pub unsubscribe_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_label_gets_its_own_variant_or_the_first_when_the_step_has_fewer() {
+        let step = Step {
+            delay_business_days: 0,
+            condition: StepCondition::Always,
+            template_ids: vec![10, 20],
+        };
+        assert_eq!(step.variant_index("A"), 0);
+        assert_eq!(step.variant_index("B"), 1);
+        assert_eq!(step.variant_index("C"), 0);
+        assert_eq!(step.variant_index(""), 0);
+    }
 }

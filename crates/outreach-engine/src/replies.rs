@@ -393,8 +393,17 @@ impl Engine {
             body: template.body.clone(),
         };
         let subject = answer_subject(&mail.subject);
-        let problems = template::pre_send_check(&tpl, false, &[(ctx.prospect.id, vars.clone())]);
-        let rendered = template::render(&tpl, &vars, p.matched.prospect_id as u64);
+        let seed = ctx.prospect.id.unsigned_abs();
+        let problems = template::pre_send_check(
+            &tpl,
+            false,
+            &[template::CheckRecipient {
+                prospect_id: ctx.prospect.id,
+                spin_seed: seed,
+                vars: &vars,
+            }],
+        );
+        let rendered = template::render(&tpl, &vars, seed);
         let (body, problem) = match (rendered, problems.first()) {
             (Ok(r), None) => (r.body, None),
             (Ok(r), Some(problem)) => (r.body, Some(problem.message())),

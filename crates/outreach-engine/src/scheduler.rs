@@ -9,11 +9,10 @@ use outreach_core::compliance::{self, Refusal};
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
 use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
-use outreach_core::template::{SendCheck, TemplateError};
+use outreach_core::template::{self, SendCheck, TemplateError};
 use outreach_core::tokens::{PurposeKey, suppression_hash};
 use outreach_store::StoreError;
 use outreach_store::outbox::{DueEnrollment, NewMessage};
-use sha2::{Digest, Sha256};
 
 use crate::{Engine, EngineError, PassReport, gate, iso, parse_iso, variables};
 
@@ -51,14 +50,6 @@ pub fn prospect_hashes(
         out.push((suppression_hash(key, "linkedin_url", &l), "linkedin_url"));
     }
     out
-}
-
-/// A stable seed for spintax, so that re-rendering a step gives the same text.
-fn spin_seed(enrollment: i64, step: i64) -> u64 {
-    let digest = Sha256::digest(format!("{enrollment}:{step}").as_bytes());
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(b)
 }
 
 impl Engine {
@@ -305,7 +296,11 @@ impl PlanInput {
             .entry((t.id, is_first))
             .or_insert_with(|| SendCheck::new(&t.subject, &t.body, is_first))
         {
-            Ok(check) => check.render(prospect.id, &vars, spin_seed(e.id, e.next_position)),
+            Ok(check) => check.render(
+                prospect.id,
+                &vars,
+                template::spin_seed(e.id, e.next_position),
+            ),
             Err(err) => Err(err.clone()),
         };
         let (rendered, mut problems) = match checked {
@@ -375,14 +370,7 @@ fn template_for<'c>(
         .fields
         .steps
         .get(usize::try_from(position - 1).ok()?)?;
-    let index = variant
-        .bytes()
-        .next()
-        .map_or(0, |b| usize::from(b.saturating_sub(b'A')));
-    let id = step
-        .template_ids
-        .get(index)
-        .or_else(|| step.template_ids.first())?;
+    let id = step.template_ids.get(step.variant_index(variant))?;
     ctx.templates.get(id)
 }
 

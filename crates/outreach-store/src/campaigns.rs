@@ -432,6 +432,24 @@ impl Store {
         Ok(added)
     }
 
+    /// A campaign's enrolments as (enrolment id, prospect id, A/B variant label), oldest
+    /// first.
+    pub async fn enrolments(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Vec<(i64, i64, String)>, StoreError> {
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", prospect_id, variant FROM enrollments WHERE campaign_id = ? ORDER BY id"#,
+            campaign_id
+        )
+        .fetch_all(self.readers())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, r.prospect_id, r.variant))
+            .collect())
+    }
+
     /// Ids of the prospects enrolled in a campaign.
     pub async fn enrolled_prospects(&self, campaign_id: i64) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar!(

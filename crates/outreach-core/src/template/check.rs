@@ -22,7 +22,20 @@ const MAX_EXAMPLES: usize = 5;
 /// How many recipients are scanned for leftover placeholders.
 const PLACEHOLDER_SAMPLE: usize = 5;
 
-/// Checks `template` against every recipient (prospect id and variables) before a send.
+/// One recipient of [`pre_send_check`].
+#[derive(Debug, Clone, Copy)]
+pub struct CheckRecipient<'a> {
+    /// The prospect.
+    pub prospect_id: i64,
+    /// The seed their message's spintax is drawn with: for a campaign step, the
+    /// [`spin_seed`](super::spin_seed) of their enrolment and the step, so that the check sees
+    /// the very text the send will.
+    pub spin_seed: u64,
+    /// Their variables.
+    pub vars: &'a Variables,
+}
+
+/// Checks `template` against every recipient before a send.
 ///
 /// `is_first_step` requires the Art. 14 privacy notice. Returns the problems found, grouped:
 /// each kind of problem appears once with the number of recipients it affects. An empty list
@@ -30,7 +43,7 @@ const PLACEHOLDER_SAMPLE: usize = 5;
 pub fn pre_send_check(
     template: &MessageTemplate,
     is_first_step: bool,
-    recipients: &[(i64, Variables)],
+    recipients: &[CheckRecipient<'_>],
 ) -> Vec<Problem> {
     let env = environment();
     let mut problems = Vec::new();
@@ -55,12 +68,11 @@ pub fn pre_send_check(
     } else {
         let mut probe = Compiled::new(probe_environment());
         let mut blame = Blame::new(&template.subject, &template.body);
-        for (index, (id, vars)) in recipients.iter().enumerate() {
+        for (index, r) in recipients.iter().enumerate() {
             let recipient = Recipient {
-                id: *id,
-                vars,
-                // Any fixed mapping works; the id spreads recipients over the spintax options.
-                seed: *id as u64,
+                id: r.prospect_id,
+                vars: r.vars,
+                seed: r.spin_seed,
                 sample: index < PLACEHOLDER_SAMPLE,
             };
             for part in &parts {
@@ -505,6 +517,23 @@ mod tests {
         {% if company %}\nI love what {{ company }} does.\n{% endif %}\n\
         {{ opt_out }}\n{{ postal_address }}\n{{ privacy_notice }}\n";
 
+    /// The check over `(prospect id, variables)`, each drawn with its id as spintax seed.
+    fn check(
+        t: &MessageTemplate,
+        is_first_step: bool,
+        recipients: &[(i64, Variables)],
+    ) -> Vec<Problem> {
+        let recipients: Vec<CheckRecipient<'_>> = recipients
+            .iter()
+            .map(|(id, vars)| CheckRecipient {
+                prospect_id: *id,
+                spin_seed: id.unsigned_abs(),
+                vars,
+            })
+            .collect();
+        pre_send_check(t, is_first_step, &recipients)
+    }
+
     fn recipient(id: i64, extra: serde_json::Value) -> (i64, Variables) {
         let mut vars = Variables::new();
         vars.insert(OPT_OUT.into(), OPT.into());
@@ -548,8 +577,8 @@ mod tests {
             recipient(2, json!({})),
             recipient(3, json!({"first_name": "Bo", "company": "[1] Labs"})),
         ];
-        assert_eq!(pre_send_check(&t, true, &recipients), vec![]);
-        assert_eq!(pre_send_check(&t, true, &[]), vec![]);
+        assert_eq!(check(&t, true, &recipients), vec![]);
+        assert_eq!(check(&t, true, &[]), vec![]);
     }
 
     #[test]
@@ -565,7 +594,7 @@ mod tests {
                 _ => recipient(id, json!({"first_name": "Bo"})),
             })
             .collect();
-        let problems = pre_send_check(&t, true, &recipients);
+        let problems = check(&t, true, &recipients);
         assert_eq!(
             problems,
             vec![
@@ -596,7 +625,7 @@ mod tests {
             "{{ first_name | default(\"there\") }} {{ nick or first_name or \"friend\" }}",
             &format!("{{% if company %}}{{{{ company }}}}{{% endif %}}{GOOD_BODY}"),
         );
-        let problems = pre_send_check(&t, true, &[recipient(1, json!({}))]);
+        let problems = check(&t, true, &[recipient(1, json!({}))]);
         assert_eq!(problems, vec![]);
     }
 
@@ -609,7 +638,7 @@ mod tests {
             ),
         );
         let r = recipient(4, json!({"products": ["a", ""], "bio": "short"}));
-        let problems = pre_send_check(&t, true, &[r]);
+        let problems = check(&t, true, &[r]);
         let variables: Vec<&str> = problems
             .iter()
             .filter_map(|p| match p {
@@ -629,7 +658,7 @@ mod tests {
             recipient(2, json!({"vip": false})),
             recipient(3, json!({})),
         ];
-        let problems = pre_send_check(&t, true, &recipients);
+        let problems = check(&t, true, &recipients);
         assert_eq!(
             problems,
             vec![
@@ -648,7 +677,7 @@ mod tests {
             ]
         );
         // The privacy notice is only required on first contact.
-        let later = pre_send_check(&t, false, &recipients);
+        let later = check(&t, false, &recipients);
         assert_eq!(kinds(&later), ["missing_opt_out", "missing_postal_address"]);
     }
 
@@ -657,7 +686,7 @@ mod tests {
         let t = template("Hi", GOOD_BODY);
         let (id, mut vars) = recipient(9, json!({}));
         vars.insert(POSTAL_ADDRESS.into(), "".into());
-        let problems = pre_send_check(&t, true, &[(id, vars)]);
+        let problems = check(&t, true, &[(id, vars)]);
         assert_eq!(
             problems,
             vec![Problem::MissingPostalAddress {
@@ -672,7 +701,7 @@ mod tests {
         // A notice pasted as text instead of the per-prospect variable misses the reference.
         let body = format!("{{{{ opt_out }}}}\n{{{{ postal_address }}}}\n{NOTICE} Ref 1.");
         let t = template("Hi", &body);
-        let problems = pre_send_check(
+        let problems = check(
             &t,
             true,
             &[recipient(1, json!({})), recipient(2, json!({}))],
@@ -695,7 +724,7 @@ mod tests {
             recipient(2, json!({"first_name": evil})),
             recipient(3, json!({"first_name": "Eve\0"})),
         ];
-        let problems = pre_send_check(&t, true, &recipients);
+        let problems = check(&t, true, &recipients);
         assert_eq!(
             problems,
             vec![Problem::HeaderInjection {
@@ -710,7 +739,7 @@ mod tests {
     #[test]
     fn empty_subject_and_body_are_reported() {
         let t = template("{{ first_name }}", "{% if vip %}{{ opt_out }}{% endif %}");
-        let problems = pre_send_check(&t, false, &[recipient(1, json!({"vip": false}))]);
+        let problems = check(&t, false, &[recipient(1, json!({"vip": false}))]);
         assert_eq!(
             kinds(&problems),
             [
@@ -722,7 +751,7 @@ mod tests {
             ]
         );
         let t = template("  ", "");
-        let problems = pre_send_check(&t, false, &[]);
+        let problems = check(&t, false, &[]);
         assert_eq!(
             kinds(&problems),
             [
@@ -743,7 +772,7 @@ mod tests {
                 "[FIRST LINE]\nSee [1] and https://example.com/%E2%80%XXX\n{{first}}\n{GOOD_BODY}"
             ),
         );
-        let problems = pre_send_check(&t, true, &[recipient(1, json!({}))]);
+        let problems = check(&t, true, &[recipient(1, json!({}))]);
         assert_eq!(
             problems,
             vec![
@@ -770,7 +799,7 @@ mod tests {
     #[test]
     fn syntax_errors_stop_the_other_checks_of_that_part() {
         let t = template("Hi {{ first_name }}", "{% if x %}\nno end, no opt-out");
-        let problems = pre_send_check(&t, true, &[recipient(1, json!({}))]);
+        let problems = check(&t, true, &[recipient(1, json!({}))]);
         assert_eq!(
             problems,
             vec![
@@ -802,7 +831,7 @@ mod tests {
             recipient(2, json!({"score": "high"})),
             recipient(3, json!({"score": "low"})),
         ];
-        let problems = pre_send_check(&t, true, &recipients);
+        let problems = check(&t, true, &recipients);
         assert_eq!(problems.len(), 1);
         let Problem::RenderFailed {
             part,
@@ -824,7 +853,7 @@ mod tests {
             "Hi {{ first_name }}\n",
             "[Your Name]\n{{ company }}\n{{ opt_out }}",
         );
-        let problems = pre_send_check(&t, true, &[]);
+        let problems = check(&t, true, &[]);
         assert_eq!(
             problems,
             vec![
@@ -851,7 +880,7 @@ mod tests {
             "The body does not include the postal address. Add {{ postal_address }} and make sure \
              the workspace has a postal address."
         );
-        let problems = pre_send_check(&template("{Hi|", GOOD_BODY), true, &[]);
+        let problems = check(&template("{Hi|", GOOD_BODY), true, &[]);
         assert_eq!(kinds(&problems), ["syntax"]);
     }
 
@@ -863,7 +892,7 @@ mod tests {
             "{ {{ opt_out }}|Bye}\n{{ postal_address }}\n{{ privacy_notice }}",
         );
         let recipients: Vec<_> = (1..=20).map(|id| recipient(id, json!({}))).collect();
-        let problems = pre_send_check(&t, true, &recipients);
+        let problems = check(&t, true, &recipients);
         let Some(Problem::MissingOptOut { prospects, .. }) = problems.first() else {
             panic!("expected a missing opt-out, got {problems:?}");
         };
@@ -905,9 +934,9 @@ mod tests {
             "{{ company }} is great.\n{{ postal_address }}\n",
         );
         let (id, vars) = recipient(3, json!({}));
-        let mut check = SendCheck::new(&t.subject, &t.body, true).unwrap();
-        let (_, problems) = check.render(id, &vars, 3).unwrap();
-        assert_eq!(problems, pre_send_check(&t, true, &[(id, vars)]));
+        let mut send = SendCheck::new(&t.subject, &t.body, true).unwrap();
+        let (_, problems) = send.render(id, &vars, 3).unwrap();
+        assert_eq!(problems, check(&t, true, &[(id, vars)]));
         assert_eq!(
             kinds(&problems),
             [
@@ -949,7 +978,7 @@ mod tests {
             .take(PLACEHOLDER_SAMPLE + 1)
             .collect();
         assert_eq!(recipients.len(), PLACEHOLDER_SAMPLE + 1);
-        let problems = pre_send_check(&t, true, &recipients);
+        let problems = check(&t, true, &recipients);
         assert_eq!(
             problems,
             [Problem::LeftoverPlaceholder {
@@ -964,6 +993,6 @@ mod tests {
              {{ postal_address }}\n{{ privacy_notice }}\n",
         );
         let recipients = [recipient(1, json!({ "first_name": "Ana" }))];
-        assert_eq!(pre_send_check(&t, true, &recipients), []);
+        assert_eq!(check(&t, true, &recipients), []);
     }
 }

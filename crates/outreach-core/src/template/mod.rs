@@ -39,10 +39,10 @@ mod spintax;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use check::{SendCheck, pre_send_check};
+pub use check::{CheckRecipient, SendCheck, pre_send_check};
 pub use placeholder::find_placeholders;
 pub use problem::Problem;
-pub use render::{PreparedTemplate, check_syntax, render, variables_used};
+pub use render::{PreparedTemplate, check_syntax, render, spin_seed, variables_used};
 
 /// The variable holding the visible opt-out line.
 pub const OPT_OUT: &str = "opt_out";

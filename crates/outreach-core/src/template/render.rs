@@ -26,6 +26,17 @@ const PROBE_FUNCTION: &str = "__outreach_probe";
 /// Prefix of the render-state temps in which the probe marks empty expressions.
 const EMPTY_MARK: &str = "__outreach_empty_";
 
+/// The spintax seed of a campaign step's message: a hash of the enrolment and the step, so
+/// that every render of that message (the start check, the gate, the send) draws the same
+/// options, and different recipients draw differently.
+pub fn spin_seed(enrollment_id: i64, step_position: i64) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{enrollment_id}:{step_position}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(b)
+}
+
 /// Renders both parts of `template` for one recipient.
 ///
 /// `spin_seed` fixes the spintax choices: the engine passes a hash of enrollment and step so a
