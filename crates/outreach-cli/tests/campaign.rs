@@ -207,17 +207,24 @@ fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
     );
 }
 
+/// `n` prospects as [`many`] makes them, but without last names.
+fn without_last_names(n: usize) -> String {
+    many(n).replace(",Test,", ",,")
+}
+
+/// What `campaign check` found, when it fails as it must.
+fn failed_check(env: &Env, campaign: &str) -> serde_json::Value {
+    let out = env.run(&["campaign", "check", "-w", "Acme", campaign, "--json"]);
+    assert!(!out.status.success(), "the check of {campaign} should fail");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn the_campaign_check_counts_exactly_the_recipients_the_gate_will_stop() {
     let sink = Sink::start();
     let env = Env::new();
     let n = 24;
-    let mut csv = String::from("first_name,last_name,email,company,country\n");
-    for i in 0..n {
-        // Nobody has a last name.
-        csv.push_str(&format!("P{i},,p{i}@example.com,Company {i},France\n"));
-    }
-    env.campaign_ready(&sink, &csv);
+    env.campaign_ready(&sink, &without_last_names(n));
     env.started_campaign("Launch", "sink");
     // Edited once the campaign runs: a variable in one spintax option renders empty for those
     // who draw it, and the gate stops each of those messages.
@@ -226,10 +233,7 @@ fn the_campaign_check_counts_exactly_the_recipients_the_gate_will_stop() {
         "A partnership",
         "{Loved your work.|Dear {{ last_name }} team,}\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
     );
-    // The check fails, and prints what it found.
-    let out = env.run(&["campaign", "check", "-w", "Acme", "Launch", "--json"]);
-    assert!(!out.status.success());
-    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = failed_check(&env, "Launch");
     let problems = check["steps"][0]["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{check}");
     assert_eq!(problems[0]["problem"]["kind"], "empty_variable", "{check}");
@@ -255,11 +259,7 @@ fn an_ab_variant_is_checked_against_the_recipients_who_get_it() {
     let sink = Sink::start();
     let env = Env::new();
     let n = 24;
-    let mut csv = String::from("first_name,last_name,email,company,country\n");
-    for i in 0..n {
-        csv.push_str(&format!("P{i},,p{i}@example.com,Company {i},France\n"));
-    }
-    env.campaign_ready(&sink, &csv);
+    env.campaign_ready(&sink, &without_last_names(n));
     let clean =
         "Hello {{ first_name }},\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n";
     env.save_template("second", "Another idea", clean);
@@ -272,9 +272,7 @@ fn an_ab_variant_is_checked_against_the_recipients_who_get_it() {
         "Another idea",
         &format!("Dear {{{{ last_name }}}} team,\n\n{clean}"),
     );
-    let out = env.run(&["campaign", "check", "-w", "Acme", "Split", "--json"]);
-    assert!(!out.status.success());
-    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = failed_check(&env, "Split");
     let steps = check["steps"].as_array().unwrap();
     assert_eq!(steps[0]["variant"], "A");
     assert_eq!(steps[0]["problems"], serde_json::json!([]), "{check}");
