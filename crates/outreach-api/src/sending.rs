@@ -4,11 +4,11 @@
 use outreach_channels::smtp::test_connection;
 use outreach_core::campaign::{
     AccountFields, Campaign, CampaignFields, CampaignStatus, LegitimateInterestAssessment,
-    MessageStatus, SenderAccount, SendingSettings, Template, Transport, UnconfirmedChoice,
+    MessageStatus, SenderAccount, SendingSettings, Step, Template, Transport, UnconfirmedChoice,
 };
 use outreach_core::compliance;
 use outreach_core::prospect::Prospect;
-use outreach_core::template::{self, MessageTemplate, Problem, RenderedMessage};
+use outreach_core::template::{self, MessageTemplate, Problem, RenderedMessage, Variables};
 use outreach_engine::variables;
 use outreach_store::campaigns::CampaignProgress;
 use outreach_store::consent::{ConsentEvent, SuppressionEntry};
@@ -249,6 +249,41 @@ pub struct ResolveUnconfirmed {
     pub message_ids: Vec<i64>,
     /// What to do.
     pub choice: UnconfirmedChoice,
+}
+
+/// The pre-send check of each step's variants over the recipients who get them, each
+/// recipient (enrolment, prospect, A/B label, variables) as the gate will render the step.
+fn check_steps(
+    sequence: &[Step],
+    templates: &[Vec<Template>],
+    recipients: &[(i64, i64, String, Variables)],
+) -> Vec<StepCheck> {
+    let mut steps = Vec::new();
+    for (i, (step, variants)) in sequence.iter().zip(templates).enumerate() {
+        let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        for (v, t) in variants.iter().enumerate() {
+            let checked: Vec<template::CheckRecipient<'_>> = recipients
+                .iter()
+                .filter(|(_, _, label, _)| step.variant_index(label) == v)
+                .map(|(enrolment, pid, _, vars)| template::CheckRecipient {
+                    prospect_id: *pid,
+                    spin_seed: template::spin_seed(*enrolment, position),
+                    vars,
+                })
+                .collect();
+            let tpl = MessageTemplate {
+                subject: t.subject.clone(),
+                body: t.body.clone(),
+            };
+            steps.push(StepCheck {
+                step: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                variant: outreach_store::campaigns::variant_label(v),
+                template: t.name.clone(),
+                problems: views(template::pre_send_check(&tpl, i == 0, &checked)),
+            });
+        }
+    }
+    steps
 }
 
 fn views(problems: Vec<Problem>) -> Vec<ProblemView> {
@@ -788,37 +823,23 @@ impl Api {
                     account,
                     p,
                 );
-                recipients.push((*enrolment, *pid, label.as_str(), vars));
+                recipients.push((*enrolment, *pid, label.clone(), vars));
             }
         }
-        let mut steps = Vec::new();
-        for (i, step) in c.fields.steps.iter().enumerate() {
-            let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
-            for (v, &tid) in step.template_ids.iter().enumerate() {
-                // Those who get this variant, each as the gate will render the step for them.
-                let checked: Vec<template::CheckRecipient<'_>> = recipients
-                    .iter()
-                    .filter(|(_, _, label, _)| step.variant_index(label) == v)
-                    .map(|(enrolment, pid, _, vars)| template::CheckRecipient {
-                        prospect_id: *pid,
-                        spin_seed: template::spin_seed(*enrolment, position),
-                        vars,
-                    })
-                    .collect();
-                let t = self.store.template(tid).await?;
-                let tpl = MessageTemplate {
-                    subject: t.subject.clone(),
-                    body: t.body.clone(),
-                };
-                let problems = template::pre_send_check(&tpl, i == 0, &checked);
-                steps.push(StepCheck {
-                    step: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    variant: outreach_store::campaigns::variant_label(v),
-                    template: t.name,
-                    problems: views(problems),
-                });
+        let mut templates = Vec::new();
+        for step in &c.fields.steps {
+            let mut variants = Vec::new();
+            for &tid in &step.template_ids {
+                variants.push(self.store.template(tid).await?);
             }
+            templates.push(variants);
         }
+        // Every recipient, step and variant is rendered: for a large campaign that is seconds
+        // of work, which must not hold up an async worker and every command waiting on it.
+        let sequence = c.fields.steps.clone();
+        let steps =
+            tokio::task::spawn_blocking(move || check_steps(&sequence, &templates, &recipients))
+                .await?;
         let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
         let mut estimate = u32::try_from(enrolled.len()).unwrap_or(u32::MAX);
         if let Some(cap) = c.fields.daily_cap {
