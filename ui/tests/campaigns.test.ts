@@ -110,6 +110,30 @@ describe('campaigns', () => {
 		await waitFor(() => expect(screen.getByTestId('progress-unconfirmed').textContent).toBe('0'));
 	});
 
+	it('says which field is empty instead of sending what no campaign can hold', async () => {
+		const { backend, tpl } = readyToSend();
+		renderApp(backend);
+		await openCampaigns();
+		await fireEvent.click(screen.getByTestId('campaign-new'));
+		await setValue(screen.getByTestId('campaign-name'), 'Autumn');
+		await choose(screen.getByTestId('step-1-template'), String(tpl.id));
+		await setValue(screen.getByTestId('step-1-delay'), '');
+		await fireEvent.click(screen.getByTestId('campaign-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('Step 1: the delay must be 0 or more');
+
+		await setValue(screen.getByTestId('step-1-delay'), '0');
+		await setValue(screen.getByTestId('campaign-gap-max'), '');
+		await fireEvent.click(screen.getByTestId('campaign-save'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain('gap between sends');
+		// Neither reached the backend, which would have refused a malformed call.
+		expect(backend.callsOf('save_campaign')).toHaveLength(0);
+
+		await setValue(screen.getByTestId('campaign-gap-max'), '300');
+		await fireEvent.click(screen.getByTestId('campaign-save'));
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Autumn'));
+		expect(backend.callsOf('save_campaign')).toHaveLength(1);
+	});
+
 	it('creates a campaign from the editor and shows validation inline', async () => {
 		const { backend, tpl } = readyToSend();
 		renderApp(backend);
