@@ -290,7 +290,7 @@ fn an_ab_variant_is_checked_against_the_recipients_who_get_it() {
 }
 
 #[test]
-fn a_follow_up_delay_past_a_year_is_refused_when_the_campaign_is_saved() {
+fn a_follow_up_delay_past_a_year_or_a_zero_cap_is_refused_when_the_campaign_is_saved() {
     let sink = Sink::start();
     let env = Env::new();
     env.campaign_ready(&sink, &many(1));
@@ -315,6 +315,50 @@ fn a_follow_up_delay_past_a_year_is_refused_when_the_campaign_is_saved() {
     );
     let missing = env.fails(&["campaign", "status", "-w", "Acme", "Typo"]);
     assert_eq!(missing["code"], "not_found", "nothing was saved: {missing}");
+    // A daily cap of 0 would hold every message without a word: refused too.
+    let err = env.fails(&[
+        "campaign",
+        "create",
+        "-w",
+        "Acme",
+        "Zero",
+        "--account",
+        "sink",
+        "--step",
+        "first",
+        "--daily-cap",
+        "0",
+    ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("daily cap"),
+        "{err}"
+    );
+    let port = sink.port().to_string();
+    let err = env.fails(&[
+        "account",
+        "add",
+        "-w",
+        "Acme",
+        "stuck",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--security",
+        "plain_loopback",
+        "--from-name",
+        "Alex Partner",
+        "--from",
+        "alex@brand.example",
+        "--per-minute",
+        "0",
+    ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("per minute"),
+        "{err}"
+    );
     // A year of business days is still a follow-up one may plan.
     env.always_open_campaign("Patient", "sink", &["first", "follow@260"]);
 }

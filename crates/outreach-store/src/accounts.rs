@@ -73,6 +73,18 @@ fn validated(f: &AccountFields) -> Result<AccountFields, StoreError> {
             ));
         }
     }
+    // A cap of 0 would hold every message forever without saying why.
+    for (cap, what) in [
+        (f.per_minute_cap, "per minute"),
+        (f.hourly_cap, "per hour"),
+        (f.daily_cap, "per day"),
+    ] {
+        if cap == Some(0) {
+            return Err(StoreError::Invalid(format!(
+                "the cap {what} must be at least 1; leave it empty for none"
+            )));
+        }
+    }
     if f.dkim_selector.is_some() && f.dkim_domain.is_none() {
         f.dkim_domain = Some(from.domain);
     }

@@ -22,6 +22,12 @@ fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
     f.window.days.sort_unstable();
     f.window.days.dedup();
+    if f.daily_cap == Some(0) {
+        // It would hold every message forever without saying why.
+        return Err(StoreError::Invalid(
+            "the daily cap must be at least 1; leave it empty for none".into(),
+        ));
+    }
     if f.min_gap_seconds > f.max_gap_seconds {
         return Err(StoreError::Invalid(
             "the shortest gap between sends is longer than the longest".into(),
