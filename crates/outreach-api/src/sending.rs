@@ -251,6 +251,9 @@ pub struct ResolveUnconfirmed {
     pub choice: UnconfirmedChoice,
 }
 
+/// How many prospects the campaign check loads at a time.
+const CHECK_LOAD_CHUNK: usize = 250;
+
 /// The pre-send check of each step's variants over the recipients who get them, each
 /// recipient (enrolment, prospect, A/B label, variables) as the gate will render the step.
 fn check_steps(
@@ -810,20 +813,24 @@ impl Api {
         // spintax draw, and the label its variant.
         let mut recipients = Vec::new();
         if let Some(account) = account.as_ref() {
-            let ids: Vec<i64> = enrolled.iter().map(|(_, p, _)| *p).collect();
-            let prospects = self.store.prospects_by_ids(&ids).await?;
-            for (enrolment, pid, label) in &enrolled {
-                let Some(p) = prospects.get(pid) else {
-                    continue;
-                };
-                let (_, vars) = variables::for_recipient(
-                    &self.keys.unsubscribe,
-                    &workspace,
-                    &settings,
-                    account,
-                    p,
-                );
-                recipients.push((*enrolment, *pid, label.clone(), vars));
+            // A few hundred prospects at a time: each is needed only until its variables are
+            // made, and a whole large campaign's at once would raise the peak memory.
+            for chunk in enrolled.chunks(CHECK_LOAD_CHUNK) {
+                let ids: Vec<i64> = chunk.iter().map(|(_, p, _)| *p).collect();
+                let prospects = self.store.prospects_by_ids(&ids).await?;
+                for (enrolment, pid, label) in chunk {
+                    let Some(p) = prospects.get(pid) else {
+                        continue;
+                    };
+                    let (_, vars) = variables::for_recipient(
+                        &self.keys.unsubscribe,
+                        &workspace,
+                        &settings,
+                        account,
+                        p,
+                    );
+                    recipients.push((*enrolment, *pid, label.clone(), vars));
+                }
             }
         }
         let mut templates = Vec::new();

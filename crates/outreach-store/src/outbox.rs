@@ -239,18 +239,9 @@ impl Store {
             return Ok(0);
         }
         // One statement per table for the whole batch: the scheduler enqueues hundreds at once.
-        let rows: Vec<serde_json::Value> = messages
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "w": m.workspace_id, "c": m.campaign_id, "e": m.enrollment_id,
-                    "n": m.step_position, "p": m.prospect_id, "a": m.account_id,
-                    "k": format!("e{}:s{}", m.enrollment_id, m.step_position),
-                    "v": m.variant, "id": m.message_id, "to": m.to_address, "tn": m.to_name,
-                    "s": m.subject, "b": m.body, "u": m.unsubscribe_token, "d": m.due_at,
-                })
-            })
-            .collect();
+        // Serialised straight from borrowed fields: a tree of JSON values would copy every
+        // rendered body once more, at the engine's peak memory.
+        let rows: Vec<EnqueueRow<'_>> = messages.iter().map(EnqueueRow::from).collect();
         let rows = serde_json::to_string(&rows).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
         // `WHERE true` lets SQLite parse the upsert clause after a SELECT.
@@ -671,6 +662,48 @@ impl Store {
         let mut workspaces: Vec<i64> = done.iter().map(|c| c.workspace_id).collect();
         workspaces.dedup();
         Ok(workspaces)
+    }
+}
+
+/// A message as [`Store::enqueue`] hands it to SQLite's `json_each`.
+#[derive(Serialize)]
+struct EnqueueRow<'a> {
+    w: i64,
+    c: i64,
+    e: i64,
+    n: i64,
+    p: i64,
+    a: i64,
+    k: String,
+    v: &'a str,
+    id: &'a str,
+    to: &'a str,
+    tn: Option<&'a str>,
+    s: &'a str,
+    b: &'a str,
+    u: &'a str,
+    d: &'a str,
+}
+
+impl<'a> From<&'a NewMessage> for EnqueueRow<'a> {
+    fn from(m: &'a NewMessage) -> Self {
+        Self {
+            w: m.workspace_id,
+            c: m.campaign_id,
+            e: m.enrollment_id,
+            n: m.step_position,
+            p: m.prospect_id,
+            a: m.account_id,
+            k: format!("e{}:s{}", m.enrollment_id, m.step_position),
+            v: &m.variant,
+            id: &m.message_id,
+            to: &m.to_address,
+            tn: m.to_name.as_deref(),
+            s: &m.subject,
+            b: &m.body,
+            u: &m.unsubscribe_token,
+            d: &m.due_at,
+        }
     }
 }
 
