@@ -334,26 +334,7 @@ fn a_follow_up_delay_past_a_year_or_a_zero_cap_is_refused_when_the_campaign_is_s
         err["message"].as_str().unwrap().contains("daily cap"),
         "{err}"
     );
-    let port = sink.port().to_string();
-    let err = env.fails(&[
-        "account",
-        "add",
-        "-w",
-        "Acme",
-        "stuck",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--security",
-        "plain_loopback",
-        "--from-name",
-        "Alex Partner",
-        "--from",
-        "alex@brand.example",
-        "--per-minute",
-        "0",
-    ]);
+    let err = env.loopback_account_refused("stuck", &sink, &["--per-minute", "0"]);
     assert_eq!(err["code"], "invalid_input", "{err}");
     assert!(
         err["message"].as_str().unwrap().contains("per minute"),

@@ -111,7 +111,23 @@ impl Env {
 
     /// A plain-SMTP account `name` on the sink, with more `account add` options.
     pub fn loopback_account(&self, name: &str, sink: &Sink, extra: &[&str]) {
-        let port = sink.port().to_string();
+        self.ok(&Self::loopback_account_args(
+            name,
+            &sink.port().to_string(),
+            extra,
+        ));
+    }
+
+    /// [`Env::loopback_account`] when it must be refused: the error.
+    pub fn loopback_account_refused(&self, name: &str, sink: &Sink, extra: &[&str]) -> Value {
+        self.fails(&Self::loopback_account_args(
+            name,
+            &sink.port().to_string(),
+            extra,
+        ))
+    }
+
+    fn loopback_account_args<'a>(name: &'a str, port: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec![
             "account",
             "add",
@@ -121,7 +137,7 @@ impl Env {
             "--host",
             "127.0.0.1",
             "--port",
-            &port,
+            port,
             "--security",
             "plain_loopback",
             "--from-name",
@@ -130,7 +146,7 @@ impl Env {
             "alex@brand.example",
         ];
         args.extend_from_slice(extra);
-        self.ok(&args);
+        args
     }
 
     /// A workspace with a recorded assessment, `rows` prospects with legitimate interest, a
