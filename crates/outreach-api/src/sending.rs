@@ -264,15 +264,23 @@ fn check_steps(
     let mut steps = Vec::new();
     for (i, (step, variants)) in sequence.iter().zip(templates).enumerate() {
         let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
-        for (v, t) in variants.iter().enumerate() {
-            let checked: Vec<template::CheckRecipient<'_>> = recipients
-                .iter()
-                .filter(|(_, _, label, _)| step.variant_index(label) == v)
-                .map(|(enrolment, pid, _, vars)| template::CheckRecipient {
+        // Each recipient's variant and draw for this step, worked out once for all variants.
+        let drawn: Vec<(usize, template::CheckRecipient<'_>)> = recipients
+            .iter()
+            .map(|(enrolment, pid, label, vars)| {
+                let recipient = template::CheckRecipient {
                     prospect_id: *pid,
                     spin_seed: template::spin_seed(*enrolment, position),
                     vars,
-                })
+                };
+                (step.variant_index(label), recipient)
+            })
+            .collect();
+        for (v, t) in variants.iter().enumerate() {
+            let checked: Vec<template::CheckRecipient<'_>> = drawn
+                .iter()
+                .filter(|(variant, _)| *variant == v)
+                .map(|(_, r)| *r)
                 .collect();
             let tpl = MessageTemplate {
                 subject: t.subject.clone(),
@@ -699,9 +707,10 @@ impl Api {
         let (c, candidates) = self.enrol_candidates(&args).await?;
         let enrolled: std::collections::HashSet<i64> = self
             .store
-            .enrolled_prospects(c.id)
+            .enrolments(c.id)
             .await?
             .into_iter()
+            .map(|(_, prospect, _)| prospect)
             .collect();
         let settings = self.store.sending_settings(c.workspace_id).await?;
         let has_assessment = self

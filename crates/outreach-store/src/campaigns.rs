@@ -456,16 +456,6 @@ impl Store {
             .collect())
     }
 
-    /// Ids of the prospects enrolled in a campaign.
-    pub async fn enrolled_prospects(&self, campaign_id: i64) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar!(
-            "SELECT prospect_id FROM enrollments WHERE campaign_id = ? ORDER BY id",
-            campaign_id
-        )
-        .fetch_all(self.readers())
-        .await?)
-    }
-
     /// Moves a campaign to a new status. Starting sets `started_at`; stopping cancels its
     /// queued messages and stops its enrolments, in the same transaction.
     pub async fn set_campaign_status(
