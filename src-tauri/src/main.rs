@@ -3,5 +3,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    outreach_api::limit_malloc_arenas();
     outreach_desk_lib::run();
 }

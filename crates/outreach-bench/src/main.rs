@@ -16,6 +16,8 @@ mod send;
 mod venv;
 
 fn main() -> anyhow::Result<()> {
+    // As the app and the CLI do, so that the figures are theirs.
+    outreach_api::limit_malloc_arenas();
     let name = std::env::args().nth(1).unwrap_or_default();
     match name.as_str() {
         "import" => import::run(),

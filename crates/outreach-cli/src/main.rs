@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    outreach_api::limit_malloc_arenas();
     let args = cli::Args::parse();
     let json = args.json();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
