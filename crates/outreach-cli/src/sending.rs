@@ -69,6 +69,12 @@ pub enum AccountCommand {
         /// At most this many per 24 hours.
         #[arg(long)]
         per_day: Option<u32>,
+        /// Ramp-up for a new account: at most this many on its first sending day.
+        #[arg(long)]
+        ramp_start: Option<u32>,
+        /// Ramp-up: this many more on each following day (with --ramp-start).
+        #[arg(long, requires = "ramp_start")]
+        ramp_increase: Option<u32>,
         /// DKIM selector (with --dkim-key).
         #[arg(long)]
         dkim_selector: Option<String>,
@@ -371,6 +377,8 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
             per_minute,
             per_hour,
             per_day,
+            ramp_start,
+            ramp_increase,
             dkim_selector,
             dkim_key,
         } => {
@@ -408,8 +416,8 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
                         per_minute_cap: per_minute,
                         hourly_cap: per_hour,
                         daily_cap: per_day,
-                        ramp_start: None,
-                        ramp_increase: None,
+                        ramp_start,
+                        ramp_increase,
                         dkim_selector,
                         dkim_domain: None,
                     },

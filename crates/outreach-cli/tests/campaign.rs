@@ -547,6 +547,52 @@ fn a_per_minute_cap_holds_at_the_server_for_every_minute() {
 }
 
 #[test]
+fn a_new_accounts_ramp_up_holds_its_first_day_to_the_first_amount() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(5));
+    let refused = env.loopback_account_refused("cold", &sink, &["--ramp-start", "0"]);
+    assert_eq!(refused["code"], "invalid_input", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("first day"),
+        "{refused}"
+    );
+    // An increase alone would ramp from nothing: the command line asks for the start.
+    let alone = env.loopback_account_run("cold", &sink, &["--ramp-increase", "3"]);
+    assert!(!alone.status.success());
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("--ramp-start"),
+        "{alone:?}"
+    );
+
+    env.loopback_account(
+        "cold",
+        &sink,
+        &["--ramp-start", "2", "--ramp-increase", "3"],
+    );
+    let accounts = env.json(&["account", "list", "-w", "Acme"]);
+    let cold = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["fields"]["name"] == "cold")
+        .unwrap();
+    assert_eq!(cold["fields"]["ramp_start"], 2, "{cold}");
+    assert_eq!(cold["fields"]["ramp_increase"], 3, "{cold}");
+
+    env.started_campaign("Warm-up", "cold");
+    let engine = env.engine("engine.log");
+    sink.wait_for(2, Duration::from_secs(30));
+    // Without the ramp all five would have gone in the first batch, together with these.
+    std::thread::sleep(Duration::from_secs(3));
+    drop(engine);
+    assert_eq!(sink.texts().len(), 2, "the first day allows 2");
+    let p = env.progress("Warm-up");
+    assert_eq!(p["sent"], 2, "{p}");
+    assert_eq!(p["queued"], 3, "the rest wait for the next days: {p}");
+}
+
+#[test]
 fn queued_messages_wait_out_an_outage_and_go_once_the_server_is_back() {
     let mut sink = Sink::stopped();
     let env = Env::new();

@@ -85,6 +85,23 @@ fn validated(f: &AccountFields) -> Result<AccountFields, StoreError> {
             )));
         }
     }
+    // A ramp that starts at 0 holds the first day's messages; one that grows by 0 is a cap.
+    // The governor only ramps from a first-day amount, so an increase alone would do nothing.
+    for (n, what) in [
+        (f.ramp_start, "first day's amount"),
+        (f.ramp_increase, "daily increase"),
+    ] {
+        if n == Some(0) {
+            return Err(StoreError::Invalid(format!(
+                "the ramp-up's {what} must be at least 1; leave it empty for none"
+            )));
+        }
+    }
+    if f.ramp_increase.is_some() && f.ramp_start.is_none() {
+        return Err(StoreError::Invalid(
+            "the ramp-up's daily increase needs a first-day amount to start from".into(),
+        ));
+    }
     if f.dkim_selector.is_some() && f.dkim_domain.is_none() {
         f.dkim_domain = Some(from.domain);
     }

@@ -61,33 +61,34 @@ async fn prospect_ids(store: &Store, ws: i64) -> Vec<i64> {
         .collect()
 }
 
+/// The fields of a loopback SMTP sender account, "relay".
+fn relay_fields() -> outreach_core::campaign::AccountFields {
+    use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
+    AccountFields {
+        name: "relay".into(),
+        transport: Transport::Smtp,
+        host: Some("127.0.0.1".into()),
+        port: Some(2525),
+        security: Some(SmtpSecurityMode::PlainLoopback),
+        username: None,
+        api_base_url: None,
+        from_name: "Alex".into(),
+        from_address: "alex@brand.example".into(),
+        reply_to: None,
+        per_minute_cap: None,
+        hourly_cap: None,
+        daily_cap: None,
+        ramp_start: None,
+        ramp_increase: None,
+        dkim_selector: None,
+        dkim_domain: None,
+    }
+}
+
 /// A loopback SMTP sender account, "relay".
 async fn relay_account(store: &Store, ws: i64) -> outreach_core::campaign::SenderAccount {
-    use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
     store
-        .create_account(
-            ws,
-            &AccountFields {
-                name: "relay".into(),
-                transport: Transport::Smtp,
-                host: Some("127.0.0.1".into()),
-                port: Some(2525),
-                security: Some(SmtpSecurityMode::PlainLoopback),
-                username: None,
-                api_base_url: None,
-                from_name: "Alex".into(),
-                from_address: "alex@brand.example".into(),
-                reply_to: None,
-                per_minute_cap: None,
-                hourly_cap: None,
-                daily_cap: None,
-                ramp_start: None,
-                ramp_increase: None,
-                dkim_selector: None,
-                dkim_domain: None,
-            },
-            Actor::Cli,
-        )
+        .create_account(ws, &relay_fields(), Actor::Cli)
         .await
         .unwrap()
 }
@@ -648,6 +649,35 @@ async fn simultaneous_edits_of_different_fields_all_land() {
         );
     }
     store.close().await;
+}
+
+#[tokio::test]
+async fn a_ramp_up_from_nothing_or_by_nothing_is_refused_and_nothing_is_saved() {
+    let (store, ws, _dir) = open().await;
+    for (start, increase, says) in [
+        (None, Some(5), "needs a first-day amount"),
+        (Some(0), Some(5), "first day's amount must be at least 1"),
+        (Some(10), Some(0), "daily increase must be at least 1"),
+    ] {
+        let fields = outreach_core::campaign::AccountFields {
+            ramp_start: start,
+            ramp_increase: increase,
+            ..relay_fields()
+        };
+        let err = store.create_account(ws, &fields, Actor::Cli).await;
+        assert!(
+            matches!(&err, Err(StoreError::Invalid(m)) if m.contains(says)),
+            "{start:?}/{increase:?}: {err:?}"
+        );
+    }
+    assert!(store.list_accounts(ws).await.unwrap().is_empty());
+    // A ramp that starts somewhere is fine, with or without a daily increase.
+    let fields = outreach_core::campaign::AccountFields {
+        ramp_start: Some(10),
+        ..relay_fields()
+    };
+    let saved = store.create_account(ws, &fields, Actor::Cli).await.unwrap();
+    assert_eq!(saved.fields.ramp_start, Some(10));
 }
 
 #[tokio::test]

@@ -127,6 +127,15 @@ impl Env {
         ))
     }
 
+    /// [`Env::loopback_account`] when the command line itself may refuse: what it did.
+    pub fn loopback_account_run(&self, name: &str, sink: &Sink, extra: &[&str]) -> Output {
+        self.run(&Self::loopback_account_args(
+            name,
+            &sink.port().to_string(),
+            extra,
+        ))
+    }
+
     fn loopback_account_args<'a>(name: &'a str, port: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec![
             "account",

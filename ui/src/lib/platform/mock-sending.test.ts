@@ -146,11 +146,11 @@ describe('mock sender accounts', () => {
 		expect((await save({ dkim_selector: 's2' }, null)).has_dkim_key).toBe(true);
 	});
 
-	it('refuses caps and ramp-up numbers below 1', async () => {
+	it('refuses caps and ramp-up numbers below 1, and an increase without a start', async () => {
 		const m = new MockBackend();
 		const ws = m.seedWorkspace('W');
 		const a = m.sending.seedAccount(ws.id, 'A');
-		for (const over of [{ hourly_cap: 0 }, { ramp_start: 0 }, { ramp_increase: 1.5 }]) {
+		for (const over of [{ hourly_cap: 0 }, { ramp_start: 0 }, { ramp_increase: 1.5 }, { ramp_start: null, ramp_increase: 5 }]) {
 			const err = await rejection(m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: null }));
 			expect(err.code).toBe('invalid_input');
 		}

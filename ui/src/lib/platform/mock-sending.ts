@@ -604,6 +604,9 @@ export class MockSending {
 				if (cap !== null && (!Number.isInteger(cap) || cap < 1)) fail('invalid_input', 'Caps must be whole numbers of at least 1.');
 			for (const n of [f.ramp_start, f.ramp_increase])
 				if (n !== null && (!Number.isInteger(n) || n < 1)) fail('invalid_input', 'The ramp-up must be whole numbers of at least 1.');
+			// Like the core: the governor ramps from a first-day amount, so an increase alone does nothing.
+			if (f.ramp_increase !== null && f.ramp_start === null)
+				fail('invalid_input', "The ramp-up's daily increase needs a first-day amount to start from.");
 			// Like the core: a key (even an empty one) is checked before anything is saved.
 			if (args.dkim_private_key !== null) {
 				if (f.dkim_selector === null) fail('invalid_input', 'A DKIM key needs its selector.');
