@@ -920,7 +920,23 @@ impl Api {
 
     /// Counts for the campaign's progress view.
     pub async fn campaign_progress(&self, args: CampaignRef) -> Result<CampaignProgress, ApiError> {
-        Ok(self.store.campaign_progress(args.campaign_id).await?)
+        let mut progress = self.store.campaign_progress(args.campaign_id).await?;
+        let due = progress
+            .next_send_at
+            .as_deref()
+            .and_then(outreach_engine::parse_iso);
+        if let Some(due) = due {
+            let campaign = self.store.campaign(args.campaign_id).await?;
+            let at = outreach_engine::governor::next_send_at(
+                &self.store,
+                &campaign,
+                due,
+                jiff::Timestamp::now(),
+            )
+            .await?;
+            progress.next_send_at = Some(outreach_engine::iso(at));
+        }
+        Ok(progress)
     }
 
     /// A campaign's messages.

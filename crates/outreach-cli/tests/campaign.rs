@@ -581,6 +581,7 @@ fn a_new_accounts_ramp_up_holds_its_first_day_to_the_first_amount() {
     assert_eq!(cold["fields"]["ramp_increase"], 3, "{cold}");
 
     env.started_campaign("Warm-up", "cold");
+    let midnight = next_utc_midnight();
     let engine = env.engine("engine.log");
     sink.wait_for(2, Duration::from_secs(30));
     // Without the ramp all five would have gone in the first batch, together with these.
@@ -590,6 +591,54 @@ fn a_new_accounts_ramp_up_holds_its_first_day_to_the_first_amount() {
     let p = env.progress("Warm-up");
     assert_eq!(p["sent"], 2, "{p}");
     assert_eq!(p["queued"], 3, "the rest wait for the next days: {p}");
+    // The next day allows 5: the rest may go at midnight, not only when today's two are a
+    // day old.
+    assert_eq!(next_send_at(&p), midnight, "{p}");
+}
+
+#[test]
+fn a_campaign_that_used_its_daily_cap_shows_when_its_next_message_can_go() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    env.always_open_campaign_with("Trickle", "sink", &["first"], &["--daily-cap", "1"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Trickle"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
+    let before = jiff::Timestamp::now();
+    let engine = env.engine("engine.log");
+    sink.wait_for(1, Duration::from_secs(30));
+    eventually("the send recorded", Duration::from_secs(10), || {
+        env.progress("Trickle")["sent"] == 1
+    });
+    let after = jiff::Timestamp::now();
+    std::thread::sleep(Duration::from_secs(2));
+    drop(engine);
+    assert_eq!(sink.texts().len(), 1, "the cap allows one a day");
+    let p = env.progress("Trickle");
+    assert_eq!(p["queued"], 2, "{p}");
+    // The earliest queued message was due at start; the cap holds it until the day's one
+    // attempt is 24 hours old.
+    let next = next_send_at(&p);
+    let day = jiff::SignedDuration::from_hours(24);
+    assert!(
+        next >= before + day && next <= after + day,
+        "{next} is not a day after the send: {p}"
+    );
+}
+
+/// The first midnight (UTC) after now.
+fn next_utc_midnight() -> jiff::Timestamp {
+    let tz = jiff::tz::TimeZone::UTC;
+    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    today.tomorrow().unwrap().to_zoned(tz).unwrap().timestamp()
+}
+
+fn next_send_at(progress: &serde_json::Value) -> jiff::Timestamp {
+    progress["next_send_at"]
+        .as_str()
+        .expect("a next send time")
+        .parse()
+        .unwrap()
 }
 
 #[test]

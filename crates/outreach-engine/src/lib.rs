@@ -13,6 +13,7 @@
 pub mod answers;
 mod classifier;
 pub mod gate;
+pub mod governor;
 mod lock;
 mod poller;
 pub mod replies;

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use outreach_channels::email::OutgoingEmail;
 use outreach_core::campaign::{CampaignFields, SenderAccount};
-use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, random_gap, room};
+use outreach_core::schedule::{Decision, random_gap};
 use outreach_store::outbox::{ClaimedMessage, Outcome};
 use tokio::sync::watch;
 
+use crate::governor;
 use crate::transport::{Delivery, Transport};
 use crate::variables::one_click_url;
-use crate::{Engine, EngineError, EngineState, PassReport, iso, parse_iso};
+use crate::{Engine, EngineError, EngineState, PassReport, iso};
 
 /// How long to wait before retrying after the `attempts`-th failure: 30 s doubling, at most an
 /// hour, so an outage is ridden out without hammering the server.
@@ -46,61 +47,6 @@ impl Engine {
         )?);
         cache.insert(account.id, t.clone());
         Ok(t)
-    }
-
-    /// The governor's verdict for an account at `now`, and how many may go at once.
-    async fn account_decision(
-        &self,
-        account: &SenderAccount,
-        now: Timestamp,
-    ) -> Result<(Decision, u32), EngineError> {
-        let f = &account.fields;
-        let ramp = match (f.ramp_start, f.ramp_increase) {
-            (Some(start), increase) => Some(RampUp {
-                start_per_day: start,
-                increase_per_day: increase.unwrap_or(0),
-            }),
-            _ => None,
-        };
-        let first = match ramp {
-            Some(_) => self
-                .store
-                .account_first_attempt(account.id)
-                .await?
-                .as_deref()
-                .and_then(parse_iso)
-                .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()),
-            None => None,
-        };
-        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let caps = Caps {
-            per_minute: f.per_minute_cap,
-            per_hour: f.hourly_cap,
-            per_day: ramped_daily_cap(f.daily_cap, ramp.as_ref(), first, today),
-        };
-        let (window, limit) = if let Some(d) = caps.per_day {
-            (86_400, d)
-        } else if let Some(h) = caps.per_hour {
-            (3_600, h)
-        } else if let Some(m) = caps.per_minute {
-            (60, m)
-        } else {
-            return Ok((Decision::Go, u32::MAX));
-        };
-        let largest = [caps.per_minute, caps.per_hour, caps.per_day]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(limit);
-        let since = now - SignedDuration::from_secs(window);
-        let recent: Vec<Timestamp> = self
-            .store
-            .account_attempts(account.id, &iso(since), i64::from(largest) + 1)
-            .await?
-            .iter()
-            .filter_map(|s| parse_iso(s))
-            .collect();
-        Ok((decide(now, &caps, &recent), room(now, &caps, &recent)))
     }
 
     pub(crate) async fn send_due(
@@ -237,7 +183,7 @@ impl Engine {
         campaigns: &mut HashMap<i64, CampaignFields>,
     ) -> Result<Option<(Vec<i64>, Vec<(i64, String)>)>, EngineError> {
         let now = Timestamp::now();
-        let room = match self.account_decision(account, now).await? {
+        let room = match governor::account_verdict(&self.store, account, now).await? {
             (Decision::Go, room) => room,
             (Decision::WaitUntil(until), _) => {
                 self.hold(account.id, until).await;

@@ -92,7 +92,8 @@ pub struct CampaignProgress {
     pub blocked: u32,
     /// Refusals grouped by reason, most frequent first.
     pub blocked_reasons: Vec<BlockedReason>,
-    /// When the next queued message is due (ISO 8601).
+    /// When the next queued message can go out (ISO 8601): the earliest due time, moved later
+    /// while the campaign's gap or daily cap, or its account's caps or ramp-up, hold it back.
     pub next_send_at: Option<String>,
     /// The latest delivery error, if any.
     pub last_error: Option<String>,
@@ -586,6 +587,7 @@ impl Store {
                 count: count(r.n),
             });
         }
+        // The earliest due time; the engine's governor moves it past the caps' holds.
         p.next_send_at = sqlx::query_scalar!(
             r#"SELECT min(due_at) AS "due: String" FROM messages WHERE campaign_id = ? AND status = 'queued'"#,
             id

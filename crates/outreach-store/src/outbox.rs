@@ -393,6 +393,37 @@ impl Store {
         .await?)
     }
 
+    /// Times (ISO 8601) of a campaign's newest attempts since `since`, newest first.
+    pub async fn campaign_attempts(
+        &self,
+        campaign_id: i64,
+        since: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT at FROM send_attempts WHERE campaign_id = ? AND at > ? ORDER BY at DESC LIMIT ?",
+            campaign_id,
+            since,
+            limit
+        )
+        .fetch_all(self.readers())
+        .await?)
+    }
+
+    /// Until when a campaign holds its next send (ISO 8601), to keep its random gap.
+    pub async fn campaign_next_send_after(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            "SELECT next_send_after FROM campaigns WHERE id = ?",
+            campaign_id
+        )
+        .fetch_optional(self.readers())
+        .await?
+        .flatten())
+    }
+
     /// The day an account first sent anything (ISO 8601 date), for its ramp-up.
     pub async fn account_first_attempt(
         &self,

@@ -50,7 +50,8 @@ blocked: number,
  */
 blocked_reasons: Array<BlockedReason>, 
 /**
- * When the next queued message is due (ISO 8601).
+ * When the next queued message can go out (ISO 8601): the earliest due time, moved later
+ * while the campaign's gap or daily cap, or its account's caps or ramp-up, hold it back.
  */
 next_send_at: string | null, 
 /**

@@ -1,0 +1,128 @@
+//! The rate governor's view of the database: whether an account may send now, and when a
+//! campaign's next message can go out. The decisions themselves are the core's
+//! ([`outreach_core::schedule::decide`]); this module gathers the attempts they are made from.
+
+use jiff::{SignedDuration, Timestamp};
+use outreach_core::campaign::{Campaign, SenderAccount};
+use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, room};
+use outreach_store::Store;
+
+use crate::{EngineError, iso, parse_iso};
+
+/// The governor's verdict for an account at `now` (its caps and ramp-up over its recent
+/// attempts), and how many may go at once.
+pub async fn account_verdict(
+    store: &Store,
+    account: &SenderAccount,
+    now: Timestamp,
+) -> Result<(Decision, u32), EngineError> {
+    let f = &account.fields;
+    let ramp = match (f.ramp_start, f.ramp_increase) {
+        (Some(start), increase) => Some(RampUp {
+            start_per_day: start,
+            increase_per_day: increase.unwrap_or(0),
+        }),
+        _ => None,
+    };
+    let first = match ramp {
+        Some(_) => store
+            .account_first_attempt(account.id)
+            .await?
+            .as_deref()
+            .and_then(parse_iso)
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()),
+        None => None,
+    };
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let caps = Caps {
+        per_minute: f.per_minute_cap,
+        per_hour: f.hourly_cap,
+        per_day: ramped_daily_cap(f.daily_cap, ramp.as_ref(), first, today),
+    };
+    let Some(largest) = [caps.per_minute, caps.per_hour, caps.per_day]
+        .into_iter()
+        .flatten()
+        .max()
+    else {
+        return Ok((Decision::Go, u32::MAX));
+    };
+    // The longest capped window holds every attempt any cap counts.
+    let window = if caps.per_day.is_some() {
+        86_400
+    } else if caps.per_hour.is_some() {
+        3_600
+    } else {
+        60
+    };
+    let since = now - SignedDuration::from_secs(window);
+    let recent: Vec<Timestamp> = store
+        .account_attempts(account.id, &iso(since), i64::from(largest) + 1)
+        .await?
+        .iter()
+        .filter_map(|s| parse_iso(s))
+        .collect();
+    let decision = match decide(now, &caps, &recent) {
+        // A ramp raises the daily cap at the next midnight (UTC, as it counts days): the
+        // account may go on then, before the day's attempts leave the window.
+        Decision::WaitUntil(until) if ramp.is_some() => {
+            let tomorrow = today.tomorrow().ok();
+            let midnight = tomorrow
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp());
+            let raised = tomorrow.is_some_and(|d| {
+                ramped_daily_cap(f.daily_cap, ramp.as_ref(), first.or(Some(today)), d)
+                    > caps.per_day
+            });
+            match midnight {
+                Some(m) if raised && m < until => Decision::WaitUntil(m),
+                _ => Decision::WaitUntil(until),
+            }
+        }
+        d => d,
+    };
+    Ok((decision, room(now, &caps, &recent)))
+}
+
+/// When the next of a campaign's queued messages can go out, given that the earliest is due
+/// at `due`: later than `due` while the campaign waits out its random gap or its daily cap, or
+/// its account its caps or ramp-up. The status views show this; the earliest due time alone
+/// would say "now" for a campaign that has used up its day.
+pub async fn next_send_at(
+    store: &Store,
+    campaign: &Campaign,
+    due: Timestamp,
+    now: Timestamp,
+) -> Result<Timestamp, EngineError> {
+    let mut at = due;
+    if let Some(after) = store
+        .campaign_next_send_after(campaign.id)
+        .await?
+        .as_deref()
+        .and_then(parse_iso)
+    {
+        at = at.max(after);
+    }
+    if let Some(cap) = campaign.fields.daily_cap {
+        let since = iso(now - SignedDuration::from_secs(86_400));
+        let recent: Vec<Timestamp> = store
+            .campaign_attempts(campaign.id, &since, i64::from(cap) + 1)
+            .await?
+            .iter()
+            .filter_map(|s| parse_iso(s))
+            .collect();
+        let caps = Caps {
+            per_day: Some(cap),
+            ..Caps::default()
+        };
+        if let Decision::WaitUntil(until) = decide(now, &caps, &recent) {
+            at = at.max(until);
+        }
+    }
+    if let Some(account_id) = campaign.fields.account_id {
+        let account = store.account(account_id).await?;
+        if let (Decision::WaitUntil(until), _) = account_verdict(store, &account, now).await? {
+            at = at.max(until);
+        }
+    }
+    Ok(at)
+}
