@@ -55,6 +55,10 @@ pub use outreach_discovery as discovery;
 pub use outreach_engine as engine;
 pub use outreach_store as store;
 
+/// How far ahead `outreach run --until-idle` waits for queued messages that caps, gaps or
+/// retries hold: a few minutes of gaps are part of a run; a cap that frees up tomorrow is not.
+pub const IDLE_HORIZON: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
 /// The open application: its database and its event stream.
 #[derive(Clone)]
 pub struct Api {
@@ -180,20 +184,27 @@ impl Api {
         Ok(result?)
     }
 
-    /// Whether nothing is queued, no step is due now, and every polled mailbox has been read
-    /// (or has failed) since `since` (ISO 8601): for `outreach run --until-idle`, which must
-    /// not stop before it has looked for replies.
+    /// Whether nothing queued can go out within [`IDLE_HORIZON`], no step is due now, and
+    /// every polled mailbox has been read (or has failed) since `since` (ISO 8601): for
+    /// `outreach run --until-idle`, which must not stop before it has looked for replies.
     pub async fn is_idle(&self, since: &str) -> Result<bool, ApiError> {
-        let now = outreach_engine::iso(jiff::Timestamp::now());
+        let now = jiff::Timestamp::now();
+        let now_iso = outreach_engine::iso(now);
         let mailboxes_read = self
             .store
             .polled_mailboxes()
             .await?
             .iter()
             .all(|m| m.polled_at.as_deref().is_some_and(|at| at >= since));
-        Ok(mailboxes_read
-            && self.store.queued_count().await? == 0
-            && self.store.due_enrollments(&now, 1).await?.is_empty())
+        if !mailboxes_read || !self.store.due_enrollments(&now_iso, 1).await?.is_empty() {
+            return Ok(false);
+        }
+        // What caps, a ramp-up, a send window or a retry hold for later is left for the next
+        // run: otherwise a script's run would last until a daily cap frees up tomorrow. What
+        // can go within the horizon (random gaps, per-minute caps, the first retries) is
+        // waited for.
+        let next = outreach_engine::governor::next_send_anywhere(&self.store, now).await?;
+        Ok(next.is_none_or(|at| at > now + IDLE_HORIZON))
     }
 
     /// What the sending engine is doing (stopped when it does not run in this process).

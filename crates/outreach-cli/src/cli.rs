@@ -123,8 +123,9 @@ enum Command {
     Model(crate::replies::ModelCommand),
     /// Run the engine until stopped (Ctrl-C or SIGTERM): sending, and reading replies.
     Run {
-        /// Stop once nothing is queued or due now and every reply mailbox has been read (for
-        /// scripts and cron).
+        /// Stop once every reply mailbox has been read and nothing is due that can go out
+        /// within ten minutes (for scripts and cron): what caps, a ramp-up or a send window
+        /// hold for later waits for the next run.
         #[arg(long)]
         until_idle: bool,
     },

@@ -93,7 +93,42 @@ pub async fn next_send_at(
     due: Timestamp,
     now: Timestamp,
 ) -> Result<Timestamp, EngineError> {
-    let mut at = due;
+    let at = campaign_hold(store, campaign, due, now).await?;
+    match campaign.fields.account_id {
+        Some(account_id) => account_hold(store, account_id, at, now).await,
+        None => Ok(at),
+    }
+}
+
+/// When anything queued (campaign steps of running campaigns, and answers) can next go out,
+/// by the same holds as [`next_send_at`]; `None` when nothing is queued.
+pub async fn next_send_anywhere(
+    store: &Store,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, EngineError> {
+    let mut earliest: Option<Timestamp> = None;
+    for group in store.queued_groups().await? {
+        let due = parse_iso(&group.due_at).unwrap_or(now);
+        let at = match group.campaign_id {
+            Some(id) => campaign_hold(store, &store.campaign(id).await?, due, now).await?,
+            None => due,
+        };
+        // The account the messages were queued for, which is the campaign's unless it was
+        // changed since.
+        let at = account_hold(store, group.account_id, at, now).await?;
+        earliest = Some(earliest.map_or(at, |e| e.min(at)));
+    }
+    Ok(earliest)
+}
+
+/// `at`, or later while the campaign waits out its random gap or its daily cap.
+async fn campaign_hold(
+    store: &Store,
+    campaign: &Campaign,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<Timestamp, EngineError> {
+    let mut at = at;
     if let Some(after) = store
         .campaign_next_send_after(campaign.id)
         .await?
@@ -118,11 +153,19 @@ pub async fn next_send_at(
             at = at.max(until);
         }
     }
-    if let Some(account_id) = campaign.fields.account_id {
-        let account = store.account(account_id).await?;
-        if let (Decision::WaitUntil(until), _) = account_verdict(store, &account, now).await? {
-            at = at.max(until);
-        }
-    }
     Ok(at)
+}
+
+/// `at`, or later while the account waits out its caps or ramp-up.
+async fn account_hold(
+    store: &Store,
+    account_id: i64,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<Timestamp, EngineError> {
+    let account = store.account(account_id).await?;
+    Ok(match account_verdict(store, &account, now).await? {
+        (Decision::WaitUntil(until), _) => at.max(until),
+        _ => at,
+    })
 }

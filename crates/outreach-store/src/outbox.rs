@@ -653,6 +653,20 @@ impl Store {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    /// The queued messages of running campaigns and the queued answers, by account and
+    /// campaign (`None` for answers), each group with its earliest due time.
+    pub async fn queued_groups(&self) -> Result<Vec<QueuedGroup>, StoreError> {
+        Ok(sqlx::query_as!(
+            QueuedGroup,
+            r#"SELECT m.account_id AS "account_id!", m.campaign_id, min(m.due_at) AS "due_at!: String"
+               FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
+               WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')
+               GROUP BY m.account_id, m.campaign_id"#
+        )
+        .fetch_all(self.readers())
+        .await?)
+    }
+
     /// Ids of accounts with messages queued in running campaigns or answers queued.
     pub async fn accounts_with_queued(&self) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar!(
@@ -736,6 +750,17 @@ impl<'a> From<&'a NewMessage> for EnqueueRow<'a> {
             d: &m.due_at,
         }
     }
+}
+
+/// Queued messages of one account and campaign; see [`Store::queued_groups`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedGroup {
+    /// The account they go out from.
+    pub account_id: i64,
+    /// Their campaign; `None` for answers to replies.
+    pub campaign_id: Option<i64>,
+    /// The earliest due time among them (ISO 8601).
+    pub due_at: String,
 }
 
 /// Claims those of `message_rows` still queued, within `tx`; see [`Store::claim_batch`].
