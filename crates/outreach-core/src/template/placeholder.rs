@@ -53,13 +53,19 @@ const FIELD_WORDS: &[&str] = &[
     "todo",
 ];
 
+/// The first characters of every placeholder form [`find_placeholders`] knows.
+const OPENERS: [char; 6] = ['{', '<', '*', '[', '%', 'X'];
+
 /// The placeholders found in `text`, each once, in order of appearance.
 pub fn find_placeholders(text: &str) -> Vec<String> {
     let urls = url_spans(text);
     let in_url = |at: usize| urls.iter().any(|r| r.contains(&at));
     let mut found: Vec<String> = Vec::new();
     let mut pos = 0;
-    while pos < text.len() {
+    // Every rendered message is scanned before it is queued: jump from one possible opener to
+    // the next instead of trying each opener at every character.
+    while let Some(skip) = text[pos..].find(OPENERS) {
+        pos += skip;
         let rest = &text[pos..];
         let hit = if rest.starts_with("{{") || rest.starts_with("{%") {
             enclosed(rest, 2, &["}}", "%}"]).filter(|(inner, _)| !inner.trim().is_empty())
@@ -100,6 +106,10 @@ pub fn find_placeholders(text: &str) -> Vec<String> {
 /// most 60 bytes on, with the length of the whole match.
 fn enclosed<'t>(rest: &'t str, open_len: usize, closers: &[&str]) -> Option<(&'t str, usize)> {
     let body = rest.get(open_len..)?;
+    // Only the next 60 bytes (and a closer) can hold a match: searching the whole rest of a
+    // long message for each opener made the scan quadratic.
+    let longest = closers.iter().map(|c| c.len()).max().unwrap_or(0);
+    let body = &body[..body.floor_char_boundary(61 + longest - 1)];
     let (at, closer) = closers
         .iter()
         .filter_map(|c| body.find(c).map(|at| (at, c)))
@@ -141,7 +151,8 @@ fn at_word_start(text: &str, pos: usize) -> bool {
 fn url_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut spans = Vec::new();
     let mut pos = 0;
-    while pos < text.len() {
+    while let Some(skip) = text[pos..].find(['h', 'H', 'w', 'W']) {
+        pos += skip;
         let rest = &text[pos..];
         let starts_url = ["http://", "https://", "www."].iter().any(|p| {
             rest.get(..p.len())
