@@ -209,7 +209,8 @@ pub struct CampaignCheck {
     pub steps: Vec<StepCheck>,
     /// Problems of the campaign itself (no account, nobody enrolled, no postal address...).
     pub general: Vec<String>,
-    /// Messages that can go out today at most, within the caps.
+    /// Messages that can go out today at most: one per enrolment still in its sequence, within
+    /// what the daily caps (the account's lowered by its ramp-up) leave after the last 24 hours.
     pub today_estimate: u32,
 }
 
@@ -857,13 +858,17 @@ impl Api {
             tokio::task::spawn_blocking(move || check_steps(&sequence, &templates, &recipients))
                 .await?;
         let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
-        let mut estimate = u32::try_from(enrolled.len()).unwrap_or(u32::MAX);
-        if let Some(cap) = c.fields.daily_cap {
-            estimate = estimate.min(cap);
-        }
-        if let Some(cap) = account.as_ref().and_then(|a| a.fields.daily_cap) {
-            estimate = estimate.min(cap);
-        }
+        // At most one step per enrolment still in the sequence, within what the daily caps
+        // (the account's lowered by its ramp-up) leave after the last 24 hours' sends.
+        let estimate = self.store.open_enrolments(c.id).await?.min(
+            outreach_engine::governor::room_today(
+                &self.store,
+                &c,
+                account.as_ref(),
+                jiff::Timestamp::now(),
+            )
+            .await?,
+        );
         Ok(CampaignCheck {
             ready,
             steps,

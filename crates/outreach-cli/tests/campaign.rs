@@ -580,7 +580,11 @@ fn a_new_accounts_ramp_up_holds_its_first_day_to_the_first_amount() {
     assert_eq!(cold["fields"]["ramp_start"], 2, "{cold}");
     assert_eq!(cold["fields"]["ramp_increase"], 3, "{cold}");
 
-    env.started_campaign("Warm-up", "cold");
+    env.always_open_campaign("Warm-up", "cold", &["first"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Warm-up"]);
+    // The confirmation counts what the ramp allows, not the five enrolled.
+    assert_eq!(today_estimate(&env, "Warm-up"), 2);
+    env.ok(&["campaign", "start", "-w", "Acme", "Warm-up"]);
     let midnight = next_utc_midnight();
     let engine = env.engine("engine.log");
     sink.wait_for(2, Duration::from_secs(30));
@@ -594,6 +598,7 @@ fn a_new_accounts_ramp_up_holds_its_first_day_to_the_first_amount() {
     // The next day allows 5: the rest may go at midnight, not only when today's two are a
     // day old.
     assert_eq!(next_send_at(&p), midnight, "{p}");
+    assert_eq!(today_estimate(&env, "Warm-up"), 0, "today's two are used");
 }
 
 #[test]
@@ -603,6 +608,7 @@ fn a_campaign_that_used_its_daily_cap_ends_a_scripted_run_and_shows_when_it_can_
     env.campaign_ready(&sink, &many(3));
     env.always_open_campaign_with("Trickle", "sink", &["first"], &["--daily-cap", "1"]);
     env.ok(&["campaign", "enrol", "-w", "Acme", "Trickle"]);
+    assert_eq!(today_estimate(&env, "Trickle"), 1);
     env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
     let before = jiff::Timestamp::now();
     // A script's run ends once what is left waits for tomorrow's room, rather than lasting
@@ -627,6 +633,7 @@ fn a_campaign_that_used_its_daily_cap_ends_a_scripted_run_and_shows_when_it_can_
     assert!(status.success(), "{status}");
     let after = jiff::Timestamp::now();
     assert_eq!(sink.texts().len(), 1, "the cap allows one a day");
+    assert_eq!(today_estimate(&env, "Trickle"), 0, "the day's one is used");
     let p = env.progress("Trickle");
     assert_eq!(p["queued"], 2, "{p}");
     // The earliest queued message was due at start; the cap holds it until the day's one
@@ -637,6 +644,12 @@ fn a_campaign_that_used_its_daily_cap_ends_a_scripted_run_and_shows_when_it_can_
         next >= before + day && next <= after + day,
         "{next} is not a day after the send: {p}"
     );
+}
+
+/// What the pre-send check says can go out today.
+fn today_estimate(env: &Env, campaign: &str) -> u64 {
+    let check = env.json(&["campaign", "check", "-w", "Acme", campaign]);
+    check["today_estimate"].as_u64().expect("an estimate")
 }
 
 /// The first midnight (UTC) after now.

@@ -9,13 +9,20 @@ use outreach_store::Store;
 
 use crate::{EngineError, iso, parse_iso};
 
-/// The governor's verdict for an account at `now` (its caps and ramp-up over its recent
-/// attempts), and how many may go at once.
-pub async fn account_verdict(
+/// An account's caps in force at `now`: its daily cap lowered by its ramp-up while it is new.
+struct AccountCaps {
+    caps: Caps,
+    ramp: Option<RampUp>,
+    /// The day of its first attempt (UTC), for the ramp.
+    first: Option<jiff::civil::Date>,
+    today: jiff::civil::Date,
+}
+
+async fn account_caps(
     store: &Store,
     account: &SenderAccount,
     now: Timestamp,
-) -> Result<(Decision, u32), EngineError> {
+) -> Result<AccountCaps, EngineError> {
     let f = &account.fields;
     let ramp = match (f.ramp_start, f.ramp_increase) {
         (Some(start), increase) => Some(RampUp {
@@ -39,6 +46,59 @@ pub async fn account_verdict(
         per_hour: f.hourly_cap,
         per_day: ramped_daily_cap(f.daily_cap, ramp.as_ref(), first, today),
     };
+    Ok(AccountCaps {
+        caps,
+        ramp,
+        first,
+        today,
+    })
+}
+
+/// How many of a campaign's messages its daily cap and its account's (ramped) daily cap still
+/// allow in the coming hours, after what each sent in the last 24 hours; `u32::MAX` without
+/// caps. The confirmation before a start shows it.
+pub async fn room_today(
+    store: &Store,
+    campaign: &Campaign,
+    account: Option<&SenderAccount>,
+    now: Timestamp,
+) -> Result<u32, EngineError> {
+    let since = iso(now - SignedDuration::from_secs(86_400));
+    let left = |cap: u32, used: usize| cap.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX));
+    let mut room = u32::MAX;
+    if let Some(cap) = campaign.fields.daily_cap {
+        let used = store
+            .campaign_attempts(campaign.id, &since, i64::from(cap))
+            .await?
+            .len();
+        room = room.min(left(cap, used));
+    }
+    if let Some(account) = account
+        && let Some(cap) = account_caps(store, account, now).await?.caps.per_day
+    {
+        let used = store
+            .account_attempts(account.id, &since, i64::from(cap))
+            .await?
+            .len();
+        room = room.min(left(cap, used));
+    }
+    Ok(room)
+}
+
+/// The governor's verdict for an account at `now` (its caps and ramp-up over its recent
+/// attempts), and how many may go at once.
+pub async fn account_verdict(
+    store: &Store,
+    account: &SenderAccount,
+    now: Timestamp,
+) -> Result<(Decision, u32), EngineError> {
+    let f = &account.fields;
+    let AccountCaps {
+        caps,
+        ramp,
+        first,
+        today,
+    } = account_caps(store, account, now).await?;
     let Some(largest) = [caps.per_minute, caps.per_hour, caps.per_day]
         .into_iter()
         .flatten()

@@ -18,6 +18,7 @@ steps: Array<StepCheck>,
  */
 general: Array<string>, 
 /**
- * Messages that can go out today at most, within the caps.
+ * Messages that can go out today at most: one per enrolment still in its sequence, within
+ * what the daily caps (the account's lowered by its ramp-up) leave after the last 24 hours.
  */
 today_estimate: number, };
