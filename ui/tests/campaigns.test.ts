@@ -50,6 +50,25 @@ describe('campaigns', () => {
 		expect(screen.getByTestId('campaign-pause')).toBeTruthy();
 	});
 
+	it('says what holds the next message back when caps do', async () => {
+		const { backend, people, campaign } = readyToSend();
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		// The mock engine has no caps; the real backend names the hold with the time.
+		const real = backend.call.bind(backend);
+		backend.call = (async (cmd: string, args: unknown) => {
+			const result = await real(cmd as never, args as never);
+			return cmd === 'campaign_progress'
+				? { ...(result as object), next_send_at: '2026-12-06T00:00:00.000Z', next_send_held_by: "the campaign's daily cap" }
+				: result;
+		}) as typeof backend.call;
+		renderApp(backend);
+		await openCampaigns();
+
+		const held = await screen.findByTestId('progress-held-by');
+		expect(held.textContent).toContain("held back by the campaign's daily cap");
+		expect(screen.getByTestId('progress-next').textContent).toContain('Next message:');
+	});
+
 	it('shows the pre-send problems by step and does not offer to start', async () => {
 		const { backend, people, campaign } = readyToSend('Hi {{ first_name }},\n\n{{ privacy_notice }}');
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));

@@ -932,7 +932,7 @@ impl Api {
             .and_then(outreach_engine::parse_iso);
         if let Some(due) = due {
             let campaign = self.store.campaign(args.campaign_id).await?;
-            let at = outreach_engine::governor::next_send_at(
+            let (at, hold) = outreach_engine::governor::next_send_at(
                 &self.store,
                 &campaign,
                 due,
@@ -940,6 +940,7 @@ impl Api {
             )
             .await?;
             progress.next_send_at = Some(outreach_engine::iso(at));
+            progress.next_send_held_by = hold.map(|h| h.describe().to_owned());
         }
         Ok(progress)
     }

@@ -758,7 +758,10 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                     println!("  blocked {} ({}): {}", r.count, r.code, r.reason);
                 }
                 if let Some(n) = &p.next_send_at {
-                    println!("next send {n}");
+                    match &p.next_send_held_by {
+                        Some(by) => println!("next send {n} (held by {by})"),
+                        None => println!("next send {n}"),
+                    }
                 }
                 if let Some(e) = &p.last_error {
                     println!("last error: {e}");

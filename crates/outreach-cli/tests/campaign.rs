@@ -598,6 +598,10 @@ fn a_new_accounts_ramp_up_holds_its_first_day_to_the_first_amount() {
     // The next day allows 5: the rest may go at midnight, not only when today's two are a
     // day old.
     assert_eq!(next_send_at(&p), midnight, "{p}");
+    assert_eq!(
+        p["next_send_held_by"], "the sender account's caps or ramp-up",
+        "{p}"
+    );
     assert_eq!(today_estimate(&env, "Warm-up"), 0, "today's two are used");
 }
 
@@ -639,6 +643,7 @@ fn a_campaign_that_used_its_daily_cap_ends_a_scripted_run_and_shows_when_it_can_
     // The earliest queued message was due at start; the cap holds it until the day's one
     // attempt is 24 hours old.
     let next = next_send_at(&p);
+    assert_eq!(p["next_send_held_by"], "the campaign's daily cap", "{p}");
     let day = jiff::SignedDuration::from_hours(24);
     assert!(
         next >= before + day && next <= after + day,

@@ -143,21 +143,46 @@ pub async fn account_verdict(
     Ok((decision, room(now, &caps, &recent)))
 }
 
+/// What holds a campaign's next message past its due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The random gap between two of the campaign's sends.
+    Gap,
+    /// The campaign's daily cap.
+    CampaignDailyCap,
+    /// The sender account's caps or its ramp-up.
+    Account,
+}
+
+impl Hold {
+    /// How the progress view names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Gap => "the random gap between sends",
+            Self::CampaignDailyCap => "the campaign's daily cap",
+            Self::Account => "the sender account's caps or ramp-up",
+        }
+    }
+}
+
 /// When the next of a campaign's queued messages can go out, given that the earliest is due
-/// at `due`: later than `due` while the campaign waits out its random gap or its daily cap, or
-/// its account its caps or ramp-up. The status views show this; the earliest due time alone
-/// would say "now" for a campaign that has used up its day.
+/// at `due`, and what holds it past `due` if anything does: the campaign's random gap or daily
+/// cap, or its account's caps or ramp-up. The status views show this; the earliest due time
+/// alone would say "now" for a campaign that has used up its day.
 pub async fn next_send_at(
     store: &Store,
     campaign: &Campaign,
     due: Timestamp,
     now: Timestamp,
-) -> Result<Timestamp, EngineError> {
-    let at = campaign_hold(store, campaign, due, now).await?;
-    match campaign.fields.account_id {
-        Some(account_id) => account_hold(store, account_id, at, now).await,
-        None => Ok(at),
+) -> Result<(Timestamp, Option<Hold>), EngineError> {
+    let (mut at, mut hold) = campaign_hold(store, campaign, due, now).await?;
+    if let Some(account_id) = campaign.fields.account_id {
+        let held = account_hold(store, account_id, at, now).await?;
+        if held > at {
+            (at, hold) = (held, Some(Hold::Account));
+        }
     }
+    Ok((at, hold))
 }
 
 /// When anything queued (campaign steps of running campaigns, and answers) can next go out,
@@ -170,7 +195,11 @@ pub async fn next_send_anywhere(
     for group in store.queued_groups().await? {
         let due = parse_iso(&group.due_at).unwrap_or(now);
         let at = match group.campaign_id {
-            Some(id) => campaign_hold(store, &store.campaign(id).await?, due, now).await?,
+            Some(id) => {
+                campaign_hold(store, &store.campaign(id).await?, due, now)
+                    .await?
+                    .0
+            }
             None => due,
         };
         // The account the messages were queued for, which is the campaign's unless it was
@@ -181,21 +210,23 @@ pub async fn next_send_anywhere(
     Ok(earliest)
 }
 
-/// `at`, or later while the campaign waits out its random gap or its daily cap.
+/// `at`, or later while the campaign waits out its random gap or its daily cap, with the
+/// hold that decided.
 async fn campaign_hold(
     store: &Store,
     campaign: &Campaign,
     at: Timestamp,
     now: Timestamp,
-) -> Result<Timestamp, EngineError> {
-    let mut at = at;
+) -> Result<(Timestamp, Option<Hold>), EngineError> {
+    let (mut at, mut hold) = (at, None);
     if let Some(after) = store
         .campaign_next_send_after(campaign.id)
         .await?
         .as_deref()
         .and_then(parse_iso)
+        && after > at
     {
-        at = at.max(after);
+        (at, hold) = (after, Some(Hold::Gap));
     }
     if let Some(cap) = campaign.fields.daily_cap {
         let since = iso(now - SignedDuration::from_secs(86_400));
@@ -209,11 +240,13 @@ async fn campaign_hold(
             per_day: Some(cap),
             ..Caps::default()
         };
-        if let Decision::WaitUntil(until) = decide(now, &caps, &recent) {
-            at = at.max(until);
+        if let Decision::WaitUntil(until) = decide(now, &caps, &recent)
+            && until > at
+        {
+            (at, hold) = (until, Some(Hold::CampaignDailyCap));
         }
     }
-    Ok(at)
+    Ok((at, hold))
 }
 
 /// `at`, or later while the account waits out its caps or ramp-up.

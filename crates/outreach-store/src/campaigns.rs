@@ -95,6 +95,9 @@ pub struct CampaignProgress {
     /// When the next queued message can go out (ISO 8601): the earliest due time, moved later
     /// while the campaign's gap or daily cap, or its account's caps or ramp-up, hold it back.
     pub next_send_at: Option<String>,
+    /// What holds the next message past its due time, when something does ("the campaign's
+    /// daily cap", ...), for the progress view.
+    pub next_send_held_by: Option<String>,
     /// The latest delivery error, if any.
     pub last_error: Option<String>,
 }

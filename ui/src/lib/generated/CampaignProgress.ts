@@ -55,6 +55,11 @@ blocked_reasons: Array<BlockedReason>,
  */
 next_send_at: string | null, 
 /**
+ * What holds the next message past its due time, when something does ("the campaign's
+ * daily cap", ...), for the progress view.
+ */
+next_send_held_by: string | null, 
+/**
  * The latest delivery error, if any.
  */
 last_error: string | null, };

@@ -763,6 +763,8 @@ export class MockSending {
 				blocked: blocked.reduce((s, b) => s + b.count, 0),
 				blocked_reasons: blocked.map((b) => ({ ...b })),
 				next_send_at: c.status === 'running' ? (queued[0]?.due_at ?? null) : null,
+				// The mock engine has no caps or gaps that could hold a message past its due time.
+				next_send_held_by: null,
 				last_error: [...mine].reverse().find((m) => m.last_error)?.last_error ?? null
 			};
 		},
