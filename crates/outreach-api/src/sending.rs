@@ -860,7 +860,8 @@ impl Api {
         let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
         // At most one step per enrolment still in the sequence, within what the daily caps
         // (the account's lowered by its ramp-up) leave after the last 24 hours' sends.
-        let estimate = self.store.open_enrolments(c.id).await?.min(
+        let open = self.store.campaign_progress(c.id).await?.active;
+        let estimate = open.min(
             outreach_engine::governor::room_today(
                 &self.store,
                 &c,

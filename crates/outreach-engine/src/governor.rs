@@ -2,9 +2,13 @@
 //! campaign's next message can go out. The decisions themselves are the core's
 //! ([`outreach_core::schedule::decide`]); this module gathers the attempts they are made from.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use outreach_core::campaign::{Campaign, SenderAccount};
-use outreach_core::schedule::{Caps, Decision, RampUp, decide, ramped_daily_cap, room};
+use outreach_core::schedule::{
+    Caps, Decision, RampUp, decide, ramp_recheck, ramped_daily_cap, room,
+};
 use outreach_store::Store;
 
 use crate::{EngineError, iso, parse_iso};
@@ -54,6 +58,18 @@ async fn account_caps(
     })
 }
 
+/// What a campaign's daily cap leaves now, after its attempts of the last 24 hours.
+pub async fn campaign_day_room(
+    store: &Store,
+    campaign_id: i64,
+    cap: u32,
+    now: Timestamp,
+) -> Result<u32, EngineError> {
+    let since = iso(now - SignedDuration::from_secs(86_400));
+    let used = store.campaign_attempts_since(campaign_id, &since).await?;
+    Ok(u32::try_from(i64::from(cap).saturating_sub(used).max(0)).unwrap_or(0))
+}
+
 /// How many of a campaign's messages its daily cap and its account's (ramped) daily cap still
 /// allow in the coming hours, after what each sent in the last 24 hours; `u32::MAX` without
 /// caps. The confirmation before a start shows it.
@@ -63,24 +79,19 @@ pub async fn room_today(
     account: Option<&SenderAccount>,
     now: Timestamp,
 ) -> Result<u32, EngineError> {
-    let since = iso(now - SignedDuration::from_secs(86_400));
-    let left = |cap: u32, used: usize| cap.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX));
     let mut room = u32::MAX;
     if let Some(cap) = campaign.fields.daily_cap {
-        let used = store
-            .campaign_attempts(campaign.id, &since, i64::from(cap))
-            .await?
-            .len();
-        room = room.min(left(cap, used));
+        room = room.min(campaign_day_room(store, campaign.id, cap, now).await?);
     }
     if let Some(account) = account
         && let Some(cap) = account_caps(store, account, now).await?.caps.per_day
     {
+        let since = iso(now - SignedDuration::from_secs(86_400));
         let used = store
             .account_attempts(account.id, &since, i64::from(cap))
             .await?
             .len();
-        room = room.min(left(cap, used));
+        room = room.min(cap.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX)));
     }
     Ok(room)
 }
@@ -121,24 +132,11 @@ pub async fn account_verdict(
         .iter()
         .filter_map(|s| parse_iso(s))
         .collect();
-    let decision = match decide(now, &caps, &recent) {
-        // A ramp raises the daily cap at the next midnight (UTC, as it counts days): the
-        // account may go on then, before the day's attempts leave the window.
-        Decision::WaitUntil(until) if ramp.is_some() => {
-            let tomorrow = today.tomorrow().ok();
-            let midnight = tomorrow
-                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                .map(|z| z.timestamp());
-            let raised = tomorrow.is_some_and(|d| {
-                ramped_daily_cap(f.daily_cap, ramp.as_ref(), first.or(Some(today)), d)
-                    > caps.per_day
-            });
-            match midnight {
-                Some(m) if raised && m < until => Decision::WaitUntil(m),
-                _ => Decision::WaitUntil(until),
-            }
+    let decision = match (decide(now, &caps, &recent), ramp) {
+        (Decision::WaitUntil(until), Some(ramp)) => {
+            Decision::WaitUntil(ramp_recheck(until, f.daily_cap, &ramp, first, today))
         }
-        d => d,
+        (d, _) => d,
     };
     Ok((decision, room(now, &caps, &recent)))
 }
@@ -176,11 +174,11 @@ pub async fn next_send_at(
     now: Timestamp,
 ) -> Result<(Timestamp, Option<Hold>), EngineError> {
     let (mut at, mut hold) = campaign_hold(store, campaign, due, now).await?;
-    if let Some(account_id) = campaign.fields.account_id {
-        let held = account_hold(store, account_id, at, now).await?;
-        if held > at {
-            (at, hold) = (held, Some(Hold::Account));
-        }
+    if let Some(account_id) = campaign.fields.account_id
+        && let Some(until) = account_wait(store, account_id, now).await?
+        && until > at
+    {
+        (at, hold) = (until, Some(Hold::Account));
     }
     Ok((at, hold))
 }
@@ -192,6 +190,8 @@ pub async fn next_send_anywhere(
     now: Timestamp,
 ) -> Result<Option<Timestamp>, EngineError> {
     let mut earliest: Option<Timestamp> = None;
+    // An account sends for several campaigns (and answers): its verdict is worked out once.
+    let mut waits: HashMap<i64, Option<Timestamp>> = HashMap::new();
     for group in store.queued_groups().await? {
         let due = parse_iso(&group.due_at).unwrap_or(now);
         let at = match group.campaign_id {
@@ -204,7 +204,15 @@ pub async fn next_send_anywhere(
         };
         // The account the messages were queued for, which is the campaign's unless it was
         // changed since.
-        let at = account_hold(store, group.account_id, at, now).await?;
+        let wait = match waits.get(&group.account_id) {
+            Some(wait) => *wait,
+            None => {
+                let wait = account_wait(store, group.account_id, now).await?;
+                waits.insert(group.account_id, wait);
+                wait
+            }
+        };
+        let at = wait.map_or(at, |until| at.max(until));
         earliest = Some(earliest.map_or(at, |e| e.min(at)));
     }
     Ok(earliest)
@@ -249,16 +257,15 @@ async fn campaign_hold(
     Ok((at, hold))
 }
 
-/// `at`, or later while the account waits out its caps or ramp-up.
-async fn account_hold(
+/// Until when the account waits out its caps or ramp-up, if it must wait.
+async fn account_wait(
     store: &Store,
     account_id: i64,
-    at: Timestamp,
     now: Timestamp,
-) -> Result<Timestamp, EngineError> {
+) -> Result<Option<Timestamp>, EngineError> {
     let account = store.account(account_id).await?;
     Ok(match account_verdict(store, &account, now).await? {
-        (Decision::WaitUntil(until), _) => at.max(until),
-        _ => at,
+        (Decision::WaitUntil(until), _) => Some(until),
+        _ => None,
     })
 }

@@ -216,10 +216,7 @@ impl Engine {
                     Entry::Vacant(e) => {
                         let mut n = u32::MAX;
                         if let Some(cap) = f.daily_cap {
-                            let since = iso(now - SignedDuration::from_secs(86_400));
-                            let used = self.store.campaign_attempts_since(cid, &since).await?;
-                            n = u32::try_from(i64::from(cap).saturating_sub(used).max(0))
-                                .unwrap_or(0);
+                            n = governor::campaign_day_room(&self.store, cid, cap, now).await?;
                         }
                         if f.max_gap_seconds > 0 {
                             n = n.min(1);

@@ -460,18 +460,6 @@ impl Store {
             .collect())
     }
 
-    /// How many of a campaign's enrolments still have a step to send (active, or waiting with
-    /// a message in the outbox).
-    pub async fn open_enrolments(&self, campaign_id: i64) -> Result<u32, StoreError> {
-        let n: i64 = sqlx::query_scalar!(
-            "SELECT count(*) FROM enrollments WHERE campaign_id = ? AND state IN ('active', 'waiting')",
-            campaign_id
-        )
-        .fetch_one(self.readers())
-        .await?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
     /// Moves a campaign to a new status. Starting sets `started_at`; stopping cancels its
     /// queued messages and stops its enrolments, in the same transaction.
     pub async fn set_campaign_status(

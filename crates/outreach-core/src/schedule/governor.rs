@@ -147,6 +147,31 @@ pub fn ramped_daily_cap(
     Some(configured.map_or(ramped, |cap| cap.min(ramped)))
 }
 
+/// When an account that [`decide`] holds until `until` should be asked again, given its
+/// ramp-up: at the next midnight (UTC, where the ramp's days begin) if the ramp raises the
+/// daily cap then, since the new day's room may open before today's attempts leave the
+/// window; otherwise `until`.
+pub fn ramp_recheck(
+    until: Timestamp,
+    configured: Option<u32>,
+    ramp: &RampUp,
+    account_first_send: Option<Date>,
+    today: Date,
+) -> Timestamp {
+    let Ok(tomorrow) = today.tomorrow() else {
+        return until;
+    };
+    let Ok(midnight) = tomorrow.to_zoned(jiff::tz::TimeZone::UTC) else {
+        return until;
+    };
+    let cap_on = |day| ramped_daily_cap(configured, Some(ramp), account_first_send, day);
+    if cap_on(tomorrow) > cap_on(today) {
+        until.min(midnight.timestamp())
+    } else {
+        until
+    }
+}
+
 /// A random pause between two sends, uniform between `min_secs` and `max_secs` (inclusive, in
 /// milliseconds' steps), so that sends do not follow a machine's rhythm. The bounds may be given
 /// in either order.
@@ -169,6 +194,33 @@ mod tests {
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_ramp_that_grows_tomorrow_is_asked_again_at_midnight() {
+        let today = date(2026, 12, 5);
+        let until = t("2026-12-06T09:30:00Z");
+        let growing = RampUp {
+            start_per_day: 2,
+            increase_per_day: 3,
+        };
+        assert_eq!(
+            ramp_recheck(until, None, &growing, Some(today), today),
+            t("2026-12-06T00:00:00Z")
+        );
+        // A ramp that no longer grows, or has reached the configured cap, waits the day out.
+        let flat = RampUp {
+            start_per_day: 2,
+            increase_per_day: 0,
+        };
+        assert_eq!(ramp_recheck(until, None, &flat, Some(today), today), until);
+        assert_eq!(
+            ramp_recheck(until, Some(2), &growing, Some(today), today),
+            until
+        );
+        // A wait that ends before midnight stays as it is.
+        let soon = t("2026-12-05T18:00:00Z");
+        assert_eq!(ramp_recheck(soon, None, &growing, Some(today), today), soon);
     }
 
     fn secs(n: i64) -> SignedDuration {

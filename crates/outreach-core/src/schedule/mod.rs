@@ -25,6 +25,8 @@ pub mod zone;
 pub use business_days::add_business_days;
 pub use country::{country_code, country_name, default_time_zone};
 pub use error::ScheduleError;
-pub use governor::{Caps, Decision, RampUp, decide, ramped_daily_cap, random_gap, room};
+pub use governor::{
+    Caps, Decision, RampUp, decide, ramp_recheck, ramped_daily_cap, random_gap, room,
+};
 pub use window::{SendWindow, Weekday, next_send_time};
 pub use zone::resolve_time_zone;
