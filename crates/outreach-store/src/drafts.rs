@@ -308,11 +308,11 @@ pub(crate) async fn insert_answer(
     who: &NewAnswer<'_>,
     m: &AnswerMessage,
 ) -> Result<i64, StoreError> {
-    sqlx::query_scalar!(
+    let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (workspace_id, prospect_id, account_id, idempotency_key,
-               message_id, to_address, to_name, subject, body, unsubscribe_token, due_at,
+               message_id, to_address, to_name, subject, unsubscribe_token, due_at,
                in_reply_to)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
         who.workspace_id,
         who.prospect_id,
         who.account_id,
@@ -321,7 +321,6 @@ pub(crate) async fn insert_answer(
         m.to_address,
         m.to_name,
         m.subject,
-        m.body,
         m.unsubscribe_token,
         m.due_at,
         m.in_reply_to
@@ -335,7 +334,15 @@ pub(crate) async fn insert_answer(
                 who.idempotency_key
             )
         })
-    })
+    })?;
+    sqlx::query!(
+        "INSERT INTO message_bodies (message_id, body) VALUES (?, ?)",
+        id,
+        m.body
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 fn not_a_draft(draft: &ReplyDraft) -> StoreError {

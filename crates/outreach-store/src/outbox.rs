@@ -243,19 +243,36 @@ impl Store {
         // rendered body once more, at the engine's peak memory.
         let rows: Vec<EnqueueRow<'_>> = messages.iter().map(EnqueueRow::from).collect();
         let rows = serde_json::to_string(&rows).map_err(corrupt)?;
+        // The bodies apart (see the `message_bodies` migration), keyed like their rows.
+        let bodies: Vec<(String, &str)> = messages
+            .iter()
+            .map(|m| (idempotency_key(m), m.body.as_str()))
+            .collect();
+        let bodies = serde_json::to_string(&bodies).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
         // `WHERE true` lets SQLite parse the upsert clause after a SELECT.
         let done = sqlx::query!(
             "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
                  prospect_id, account_id, idempotency_key, variant, message_id, to_address,
-                 to_name, subject, body, unsubscribe_token, due_at)
+                 to_name, subject, unsubscribe_token, due_at)
              SELECT value ->> '$.w', value ->> '$.c', value ->> '$.e', value ->> '$.n',
                  value ->> '$.p', value ->> '$.a', value ->> '$.k', value ->> '$.v',
                  value ->> '$.id', value ->> '$.to', value ->> '$.tn', value ->> '$.s',
-                 value ->> '$.b', value ->> '$.u', value ->> '$.d'
+                 value ->> '$.u', value ->> '$.d'
              FROM json_each(?1) WHERE true
              ON CONFLICT (idempotency_key) DO NOTHING",
             rows
+        )
+        .execute(&mut *tx)
+        .await?;
+        // A message that was already there keeps the body it was queued with.
+        sqlx::query!(
+            "INSERT INTO message_bodies (message_id, body)
+             SELECT m.id, j.value ->> '$[1]'
+             FROM json_each(?1) j JOIN messages m ON m.idempotency_key = j.value ->> '$[0]'
+             WHERE true
+             ON CONFLICT (message_id) DO NOTHING",
+            bodies
         )
         .execute(&mut *tx)
         .await?;
@@ -538,10 +555,11 @@ impl Store {
         for &id in ids {
             let m = sqlx::query_as!(
                 ClaimedMessage,
-                r#"SELECT id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
-                      step_position, message_id, to_address, to_name, subject, body,
-                      unsubscribe_token, attempts, in_reply_to
-                   FROM messages WHERE id = ? AND workspace_id = ? AND status = 'unconfirmed'"#,
+                r#"SELECT m.id AS "id!", m.workspace_id, m.campaign_id, m.enrollment_id,
+                      m.prospect_id, m.step_position, m.message_id, m.to_address, m.to_name,
+                      m.subject, b.body, m.unsubscribe_token, m.attempts, m.in_reply_to
+                   FROM messages m JOIN message_bodies b ON b.message_id = m.id
+                   WHERE m.id = ? AND m.workspace_id = ? AND m.status = 'unconfirmed'"#,
                 id,
                 workspace_id
             )
@@ -725,7 +743,6 @@ struct EnqueueRow<'a> {
     to: &'a str,
     tn: Option<&'a str>,
     s: &'a str,
-    b: &'a str,
     u: &'a str,
     d: &'a str,
 }
@@ -739,17 +756,21 @@ impl<'a> From<&'a NewMessage> for EnqueueRow<'a> {
             n: m.step_position,
             p: m.prospect_id,
             a: m.account_id,
-            k: format!("e{}:s{}", m.enrollment_id, m.step_position),
+            k: idempotency_key(m),
             v: &m.variant,
             id: &m.message_id,
             to: &m.to_address,
             tn: m.to_name.as_deref(),
             s: &m.subject,
-            b: &m.body,
             u: &m.unsubscribe_token,
             d: &m.due_at,
         }
     }
+}
+
+/// A campaign message's idempotency key: one message per (enrolment, step).
+fn idempotency_key(m: &NewMessage) -> String {
+    format!("e{}:s{}", m.enrollment_id, m.step_position)
 }
 
 /// Queued messages of one account and campaign; see [`Store::queued_groups`].
@@ -778,7 +799,9 @@ async fn claim_rows(
                    updated_at = ?1
                WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
                RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
-                   step_position, message_id, to_address, to_name, subject, body,
+                   step_position, message_id, to_address, to_name, subject,
+                   (SELECT b.body FROM message_bodies b WHERE b.message_id = messages.id)
+                       AS "body!: String",
                    unsubscribe_token, attempts, in_reply_to"#,
         now,
         ids

@@ -751,7 +751,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
                 to_address: format!("p{}@example.com", e.prospect_id),
                 to_name: (e.id % 2 == 0).then(|| "Ada Lovelace".to_owned()),
                 subject: "Hi".into(),
-                body: "Hello".into(),
+                body: format!("Hello, rendered at attempt {attempt}"),
                 unsubscribe_token: format!("t{}", e.id),
                 due_at: "2026-11-25T10:00:00Z".into(),
             })
@@ -815,6 +815,8 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
+    // With the body it was first queued with, not the second offer's.
+    assert_eq!(first[0].body, "Hello, rendered at attempt 1");
     let sent = [(
         &first[0],
         &outreach_store::outbox::Outcome::Sent {
@@ -826,6 +828,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
         .await
         .unwrap();
     assert_eq!(next.iter().map(|m| m.id).collect::<Vec<_>>(), steps[1..]);
+    assert_eq!(next[0].body, "Hello, rendered at attempt 1");
     let status = |id: i64, listed: &[outreach_store::outbox::MessageSummary]| {
         listed.iter().find(|m| m.id == id).map(|m| m.status)
     };
@@ -979,4 +982,57 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
         store.open_draft(999).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// The schema before message bodies moved to their own table.
+const BEFORE_MESSAGE_BODIES: i64 = 20261129000000;
+
+#[tokio::test]
+async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    // A database as the previous version left it: one answer queued, its body in its row.
+    let mut old = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::migrate!("../../migrations")
+        .run_to(BEFORE_MESSAGE_BODIES, &mut old)
+        .await
+        .unwrap();
+    for statement in [
+        "INSERT INTO workspaces (id, name) VALUES (1, 'Acme')",
+        "INSERT INTO prospects (id, workspace_id, email, source_type, collected_at)
+         VALUES (1, 1, 'ada@engines.example', 'csv', '2026-11-30T09:00:00.000Z')",
+        "INSERT INTO sender_accounts (id, workspace_id, name, transport, host, port, security,
+             from_name, from_address)
+         VALUES (1, 1, 'relay', 'smtp', '127.0.0.1', 2525, 'plain_loopback', 'Acme',
+             'partners@acme.example')",
+        "INSERT INTO messages (id, workspace_id, prospect_id, account_id, idempotency_key,
+             message_id, to_address, subject, body, unsubscribe_token, due_at)
+         VALUES (7, 1, 1, 1, 'answer:1', 'a1@acme.example', 'ada@engines.example', 'Re: rates',
+             'We pay 20% on every sale.', 't1', '2026-12-01T10:00:00.000Z')",
+    ] {
+        sqlx::query(statement).execute(&mut old).await.unwrap();
+    }
+    old.close().await.unwrap();
+
+    let store = Store::open(&path, &key).await.unwrap();
+    let claimed = store
+        .claim_batch(&[7], 1, "2026-12-05T10:00:00.000Z", &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].body, "We pay 20% on every sale.");
+    assert_eq!(claimed[0].subject, "Re: rates");
+    store.close().await;
+    // The upgrade kept a copy of the database as it was.
+    let mut backup = path.as_os_str().to_owned();
+    backup.push(".before-20261205000000");
+    assert!(std::path::Path::new(&backup).exists());
 }
