@@ -209,8 +209,11 @@ pub struct CampaignCheck {
     pub steps: Vec<StepCheck>,
     /// Problems of the campaign itself (no account, nobody enrolled, no postal address...).
     pub general: Vec<String>,
-    /// Messages that can go out today at most: one per enrolment still in its sequence, within
-    /// what the daily caps (the account's lowered by its ramp-up) leave after the last 24 hours.
+    /// Messages that can go out today at most (until midnight in the workspace's time zone):
+    /// the steps due by then whose send window opens by then in the prospect's time zone,
+    /// within what the daily caps (the account's lowered by its ramp-up) leave after the last
+    /// 24 hours, and what the campaign's gaps and the account's hourly and per-minute caps let
+    /// through in the hours left.
     pub today_estimate: u32,
 }
 
@@ -858,18 +861,13 @@ impl Api {
             tokio::task::spawn_blocking(move || check_steps(&sequence, &templates, &recipients))
                 .await?;
         let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
-        // At most one step per enrolment still in the sequence, within what the daily caps
-        // (the account's lowered by its ramp-up) leave after the last 24 hours' sends.
-        let open = self.store.campaign_progress(c.id).await?.active;
-        let estimate = open.min(
-            outreach_engine::governor::room_today(
-                &self.store,
-                &c,
-                account.as_ref(),
-                jiff::Timestamp::now(),
-            )
-            .await?,
-        );
+        let estimate = outreach_engine::today::messages_today(
+            &self.store,
+            &c,
+            account.as_ref(),
+            jiff::Timestamp::now(),
+        )
+        .await?;
         Ok(CampaignCheck {
             ready,
             steps,

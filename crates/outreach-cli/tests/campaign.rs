@@ -651,6 +651,72 @@ fn a_campaign_that_used_its_daily_cap_ends_a_scripted_run_and_shows_when_it_can_
     );
 }
 
+#[test]
+fn the_start_confirmation_counts_only_what_the_send_window_lets_out_today() {
+    use jiff::civil::Weekday;
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    // Open every day but today and tomorrow (in UTC, the workspace's zone): whatever the hour,
+    // and even if midnight passes meanwhile, nothing can go out today.
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .weekday();
+    let days: Vec<&str> = (0..7)
+        .map(|n| today.wrapping_add(n))
+        .skip(2)
+        .map(|d| match d {
+            Weekday::Monday => "mon",
+            Weekday::Tuesday => "tue",
+            Weekday::Wednesday => "wed",
+            Weekday::Thursday => "thu",
+            Weekday::Friday => "fri",
+            Weekday::Saturday => "sat",
+            Weekday::Sunday => "sun",
+        })
+        .collect();
+    let days = days.join(",");
+    env.ok(&[
+        "campaign",
+        "create",
+        "-w",
+        "Acme",
+        "Later",
+        "--account",
+        "sink",
+        "--step",
+        "first",
+        "--days",
+        &days,
+        "--window",
+        "00:00-24:00",
+        "--gap",
+        "0-0",
+    ]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Later"]);
+    assert_eq!(
+        today_estimate(&env, "Later"),
+        0,
+        "the window is closed until after tomorrow"
+    );
+    env.ok(&["campaign", "start", "-w", "Acme", "Later"]);
+    let engine = env.engine("engine.log");
+    eventually(
+        "the steps queued for the window",
+        Duration::from_secs(20),
+        || env.progress("Later")["queued"] == 3,
+    );
+    drop(engine);
+    assert!(sink.texts().is_empty(), "nothing went out");
+    // Queued for a later day, they still do not count for today.
+    assert_eq!(today_estimate(&env, "Later"), 0);
+
+    // The same three in a window open every day all go today.
+    env.always_open_campaign("Now", "sink", &["first"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Now"]);
+    assert_eq!(today_estimate(&env, "Now"), 3);
+}
+
 /// What the pre-send check says can go out today.
 fn today_estimate(env: &Env, campaign: &str) -> u64 {
     let check = env.json(&["campaign", "check", "-w", "Acme", campaign]);

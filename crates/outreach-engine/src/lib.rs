@@ -20,6 +20,7 @@ pub mod replies;
 pub mod scheduler;
 mod sender;
 pub mod shutdown;
+pub mod today;
 pub mod transport;
 pub mod variables;
 

@@ -199,6 +199,36 @@ impl Store {
         Ok(rows)
     }
 
+    /// A campaign's enrolments still in their sequence whose next step is not in the outbox yet
+    /// (for the start confirmation's count of what can go today).
+    pub async fn pending_steps(&self, campaign_id: i64) -> Result<Vec<DueEnrollment>, StoreError> {
+        Ok(sqlx::query_as!(
+            DueEnrollment,
+            r#"SELECT id AS "id!", campaign_id, prospect_id, next_position, next_run_at, variant,
+                  created_at
+               FROM enrollments WHERE campaign_id = ? AND state = 'active' ORDER BY id"#,
+            campaign_id
+        )
+        .fetch_all(self.readers())
+        .await?)
+    }
+
+    /// How many of a campaign's queued messages are due before `before` (ISO 8601 UTC).
+    pub async fn queued_due_before(
+        &self,
+        campaign_id: i64,
+        before: &str,
+    ) -> Result<u32, StoreError> {
+        let n = sqlx::query_scalar!(
+            "SELECT count(*) FROM messages WHERE campaign_id = ? AND status = 'queued' AND due_at < ?",
+            campaign_id,
+            before
+        )
+        .fetch_one(self.readers())
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// Sets when an enrolment's next step is due.
     pub async fn schedule_enrollment(&self, id: i64, at: &str) -> Result<(), StoreError> {
         sqlx::query!(

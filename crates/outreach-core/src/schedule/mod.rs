@@ -17,6 +17,7 @@
 
 pub mod business_days;
 pub mod country;
+pub mod day;
 pub mod error;
 pub mod governor;
 pub mod window;
@@ -24,6 +25,7 @@ pub mod zone;
 
 pub use business_days::add_business_days;
 pub use country::{country_code, country_name, default_time_zone};
+pub use day::{end_of_day, pacing_room};
 pub use error::ScheduleError;
 pub use governor::{
     Caps, Decision, RampUp, decide, ramp_recheck, ramped_daily_cap, random_gap, room,

@@ -18,7 +18,10 @@ steps: Array<StepCheck>,
  */
 general: Array<string>, 
 /**
- * Messages that can go out today at most: one per enrolment still in its sequence, within
- * what the daily caps (the account's lowered by its ramp-up) leave after the last 24 hours.
+ * Messages that can go out today at most (until midnight in the workspace's time zone):
+ * the steps due by then whose send window opens by then in the prospect's time zone,
+ * within what the daily caps (the account's lowered by its ramp-up) leave after the last
+ * 24 hours, and what the campaign's gaps and the account's hourly and per-minute caps let
+ * through in the hours left.
  */
 today_estimate: number, };
