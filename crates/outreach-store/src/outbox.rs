@@ -484,7 +484,8 @@ impl Store {
         .await?)
     }
 
-    /// Claims messages for sending, those of `message_rows` still queued, in one transaction
+    /// Claims messages for sending, those of `message_rows` still queued (and, for campaign
+    /// steps, whose campaign still runs), in one transaction
     /// that also records each attempt, so the rate governor counts them even if the process
     /// dies right after; `gaps` hold campaigns' next sends back. One engine runs per database
     /// (it holds the engine lock) and it claims for an account from one task at a time, so the
@@ -828,6 +829,8 @@ async fn claim_rows(
         r#"UPDATE messages SET status = 'sending', attempts = attempts + 1, attempted_at = ?1,
                    updated_at = ?1
                WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
+                 AND (campaign_id IS NULL
+                      OR campaign_id IN (SELECT id FROM campaigns WHERE status = 'running'))
                RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
                    step_position, message_id, to_address, to_name, subject,
                    (SELECT b.body FROM message_bodies b WHERE b.message_id = messages.id)

@@ -1036,3 +1036,105 @@ async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
     backup.push(".before-20261205000000");
     assert!(std::path::Path::new(&backup).exists());
 }
+
+#[tokio::test]
+async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
+    use outreach_core::campaign::{CampaignFields, CampaignStatus, Step, StepCondition};
+    use outreach_core::schedule::{SendWindow, Weekday};
+    use outreach_store::outbox::NewMessage;
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let account = relay_account(&store, ws).await;
+    let template = store
+        .create_template(ws, "first", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    let campaign = store
+        .create_campaign(
+            ws,
+            &CampaignFields {
+                name: "Launch".into(),
+                account_id: Some(account.id),
+                window: SendWindow {
+                    days: vec![Weekday::Mon],
+                    start_minute: 0,
+                    end_minute: 1440,
+                },
+                daily_cap: None,
+                min_gap_seconds: 0,
+                max_gap_seconds: 0,
+                steps: vec![Step {
+                    delay_business_days: 0,
+                    condition: StepCondition::Always,
+                    template_ids: vec![template.id],
+                }],
+                positive_follow_up: Default::default(),
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap();
+    let running = |status| store.set_campaign_status(campaign.id, status, Actor::Cli);
+    running(CampaignStatus::Running).await.unwrap();
+    let e = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .enqueue(&[NewMessage {
+            workspace_id: ws,
+            campaign_id: campaign.id,
+            enrollment_id: e.id,
+            step_position: 1,
+            prospect_id: e.prospect_id,
+            account_id: account.id,
+            variant: e.variant.clone(),
+            message_id: "m1@brand.example".into(),
+            to_address: "ada@engines.example".into(),
+            to_name: None,
+            subject: "Hi".into(),
+            body: "Hello".into(),
+            unsubscribe_token: "t1".into(),
+            due_at: "2026-11-25T10:00:00Z".into(),
+        }])
+        .await
+        .unwrap();
+    let now = "2026-11-25T12:00:00.000Z";
+    let chosen: Vec<i64> = store
+        .claim_candidates(account.id, now, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.message_id)
+        .collect();
+    assert_eq!(chosen.len(), 1);
+    // The user pauses between the sender's choice and its claim.
+    running(CampaignStatus::Paused).await.unwrap();
+    let claimed = store
+        .claim_batch(&chosen, account.id, now, &[])
+        .await
+        .unwrap();
+    assert!(claimed.is_empty(), "a paused campaign's step was claimed");
+    assert!(
+        store
+            .account_attempts(account.id, "2026-01-01T00:00:00Z", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was counted as an attempt"
+    );
+    // Resumed, the same choice goes.
+    running(CampaignStatus::Running).await.unwrap();
+    let claimed = store
+        .claim_batch(&chosen, account.id, now, &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store.close().await;
+}
