@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '$lib/platform/mock';
+import type { Weekday } from '$lib/generated/commands';
+import { windowOpensToday } from '$lib/platform/mock-sending';
 import { choose, fireEvent, renderApp, screen, setValue, waitFor } from './helpers';
 
 const GOOD_BODY = 'Hi {{ first_name }},\n\n{{ privacy_notice }}\n{{ opt_out }}';
@@ -14,10 +16,14 @@ function readyToSend(body = GOOD_BODY) {
 	const campaign = backend.sending.seedCampaign(ws.id, {
 		name: 'Spring',
 		account_id: account.id,
-		steps: [{ delay_business_days: 0, condition: 'always', template_ids: [tpl.id] }]
+		steps: [{ delay_business_days: 0, condition: 'always', template_ids: [tpl.id] }],
+		// Open at every hour, so that what goes out today does not depend on when the test runs.
+		window: { days: [...EVERY_DAY], start_minute: 0, end_minute: 1440 }
 	});
 	return { backend, ws, people, campaign, tpl };
 }
+
+const EVERY_DAY: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
 async function openCampaigns() {
 	await fireEvent.click(await screen.findByTestId('nav-campaigns'));
@@ -48,6 +54,40 @@ describe('campaigns', () => {
 		expect(backend.callsOf('start_campaign')).toEqual([{ campaign_id: campaign.id }]);
 		await waitFor(() => expect(screen.getByTestId('progress-queued').textContent).toBe('3'));
 		expect(screen.getByTestId('campaign-pause')).toBeTruthy();
+	});
+
+	it('says nothing goes out today when the send window stays closed until after tomorrow', async () => {
+		const { backend, people, campaign } = readyToSend();
+		// Open every day but today and tomorrow in the workspace's zone (the mock's default,
+		// Europe/Berlin): whatever the hour, and even if midnight passes meanwhile.
+		const day = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', weekday: 'short' }).format(new Date());
+		const today = EVERY_DAY.indexOf(day.toLowerCase().slice(0, 3) as Weekday);
+		campaign.fields.window.days = EVERY_DAY.filter((_, i) => i !== today && i !== (today + 1) % 7);
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		renderApp(backend);
+		await openCampaigns();
+
+		await fireEvent.click(screen.getByTestId('campaign-check'));
+		expect((await screen.findByTestId('campaign-check-result')).textContent).toContain('Nothing can go out today');
+		await fireEvent.click(screen.getByTestId('campaign-start'));
+		await screen.findByTestId('confirm-dialog');
+		const estimate = screen.getByTestId('confirm-estimate').textContent ?? '';
+		expect(estimate).toContain('Nothing will go out today');
+		expect(estimate).not.toContain('0 messages');
+	});
+
+	it('models a send window in the workspace’s zone: open until its closing time on its days', () => {
+		const office = { days: ['mon', 'tue', 'wed', 'thu', 'fri'] as Weekday[], start_minute: 540, end_minute: 1020 };
+		// Friday 2026-12-04, 15:59 in Berlin (UTC+1): the window is still open.
+		expect(windowOpensToday(office, 'Europe/Berlin', new Date('2026-12-04T14:59:00Z'))).toBe(true);
+		// 17:00 in Berlin: closed for the day.
+		expect(windowOpensToday(office, 'Europe/Berlin', new Date('2026-12-04T16:00:00Z'))).toBe(false);
+		// 07:00 in Berlin: it opens later today.
+		expect(windowOpensToday(office, 'Europe/Berlin', new Date('2026-12-04T06:00:00Z'))).toBe(true);
+		// 23:30 UTC on Friday is Saturday in Berlin.
+		expect(windowOpensToday(office, 'Europe/Berlin', new Date('2026-12-04T23:30:00Z'))).toBe(false);
+		expect(windowOpensToday(office, 'UTC', new Date('2026-12-04T23:30:00Z'))).toBe(false);
+		expect(windowOpensToday({ ...office, end_minute: 1440 }, 'UTC', new Date('2026-12-04T23:30:00Z'))).toBe(true);
 	});
 
 	it('says what holds the next message back when caps do', async () => {

@@ -23,9 +23,11 @@ import type {
 	ProspectQuery,
 	RefusedGroup,
 	SenderAccount,
+	SendWindow,
 	SendingSettings,
 	StepCheck,
 	Template,
+	Weekday,
 	Workspace
 } from '$lib/generated/commands';
 import { renderAndCheck, syntaxProblems, varsFor, views, problemMessage } from './mock-template';
@@ -74,6 +76,25 @@ export interface SendingHost {
 	log(workspaceId: number, action: string, summary: string): void;
 	emit(e: ApiEvent): void;
 	now(): string;
+}
+
+/**
+ * Whether `window` is open at some moment between `now` and midnight in `zone`. The mock's
+ * stand-in for the engine's count of what can go out today, which also uses each prospect's
+ * own zone.
+ */
+export function windowOpensToday(window: SendWindow, zone: string, now: Date): boolean {
+	const parts = new Intl.DateTimeFormat('en-US', {
+		timeZone: zone,
+		weekday: 'short',
+		hour: 'numeric',
+		minute: 'numeric',
+		hourCycle: 'h23'
+	}).formatToParts(now);
+	const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+	const day = part('weekday').toLowerCase().slice(0, 3) as Weekday;
+	const minute = Number(part('hour')) * 60 + Number(part('minute'));
+	return window.days.includes(day) && minute < window.end_minute;
 }
 
 function fail(code: ErrorCode, message: string): never {
@@ -443,7 +464,14 @@ export class MockSending {
 		});
 		const waiting = enrolled.filter((p) => this.refusal(p, this.settingsOf(c.workspace_id)) === null).length;
 		const caps = [c.fields.daily_cap, acc?.fields.daily_cap].filter((x): x is number => x !== null && x !== undefined);
-		const today_estimate = Math.min(waiting, ...caps);
+		// Only the first step is modelled: due today without a delay, if its window opens before
+		// midnight in the workspace's zone.
+		const first = c.fields.steps[0];
+		const opens =
+			first !== undefined &&
+			first.delay_business_days === 0 &&
+			windowOpensToday(c.fields.window, this.settingsOf(c.workspace_id).time_zone, new Date());
+		const today_estimate = opens ? Math.min(waiting, ...caps) : 0;
 		return {
 			ready: general.length === 0 && steps.every((s) => s.problems.length === 0),
 			steps,
