@@ -680,12 +680,45 @@ async fn a_ramp_up_from_nothing_or_by_nothing_is_refused_and_nothing_is_saved() 
     assert_eq!(saved.fields.ramp_start, Some(10));
 }
 
+/// A one-step campaign "Launch", open all Monday, without caps or gaps.
+async fn launch(
+    store: &Store,
+    ws: i64,
+    account_id: i64,
+    template_id: i64,
+) -> outreach_core::campaign::Campaign {
+    use outreach_core::campaign::{CampaignFields, Step, StepCondition};
+    use outreach_core::schedule::{SendWindow, Weekday};
+    store
+        .create_campaign(
+            ws,
+            &CampaignFields {
+                name: "Launch".into(),
+                account_id: Some(account_id),
+                window: SendWindow {
+                    days: vec![Weekday::Mon],
+                    start_minute: 0,
+                    end_minute: 1440,
+                },
+                daily_cap: None,
+                min_gap_seconds: 0,
+                max_gap_seconds: 0,
+                steps: vec![Step {
+                    delay_business_days: 0,
+                    condition: StepCondition::Always,
+                    template_ids: vec![template_id],
+                }],
+                positive_follow_up: Default::default(),
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_step_is_enqueued_once_however_often_it_is_offered() {
-    use outreach_core::campaign::{
-        CampaignFields, CampaignStatus, MessageStatus, Step, StepCondition,
-    };
-    use outreach_core::schedule::{SendWindow, Weekday};
+    use outreach_core::campaign::{CampaignStatus, MessageStatus};
     use outreach_store::outbox::NewMessage;
 
     let (store, ws, _dir) = open().await;
@@ -701,31 +734,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
         .create_template(ws, "first", "Hi", "Hello {{ first_name }}", Actor::Cli)
         .await
         .unwrap();
-    let campaign = store
-        .create_campaign(
-            ws,
-            &CampaignFields {
-                name: "Launch".into(),
-                account_id: Some(account.id),
-                window: SendWindow {
-                    days: vec![Weekday::Mon],
-                    start_minute: 0,
-                    end_minute: 1440,
-                },
-                daily_cap: None,
-                min_gap_seconds: 0,
-                max_gap_seconds: 0,
-                steps: vec![Step {
-                    delay_business_days: 0,
-                    condition: StepCondition::Always,
-                    template_ids: vec![template.id],
-                }],
-                positive_follow_up: Default::default(),
-            },
-            Actor::Cli,
-        )
-        .await
-        .unwrap();
+    let campaign = launch(&store, ws, account.id, template.id).await;
     let ids: Vec<i64> = prospect_ids(&store, ws).await;
     assert_eq!(store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap(), 2);
     store
@@ -1039,8 +1048,7 @@ async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
 
 #[tokio::test]
 async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
-    use outreach_core::campaign::{CampaignFields, CampaignStatus, Step, StepCondition};
-    use outreach_core::schedule::{SendWindow, Weekday};
+    use outreach_core::campaign::CampaignStatus;
     use outreach_store::outbox::NewMessage;
 
     let (store, ws, _dir) = open().await;
@@ -1052,31 +1060,7 @@ async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
         .create_template(ws, "first", "Hi", "Hello", Actor::Cli)
         .await
         .unwrap();
-    let campaign = store
-        .create_campaign(
-            ws,
-            &CampaignFields {
-                name: "Launch".into(),
-                account_id: Some(account.id),
-                window: SendWindow {
-                    days: vec![Weekday::Mon],
-                    start_minute: 0,
-                    end_minute: 1440,
-                },
-                daily_cap: None,
-                min_gap_seconds: 0,
-                max_gap_seconds: 0,
-                steps: vec![Step {
-                    delay_business_days: 0,
-                    condition: StepCondition::Always,
-                    template_ids: vec![template.id],
-                }],
-                positive_follow_up: Default::default(),
-            },
-            Actor::Cli,
-        )
-        .await
-        .unwrap();
+    let campaign = launch(&store, ws, account.id, template.id).await;
     let ids = prospect_ids(&store, ws).await;
     store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap();
     let running = |status| store.set_campaign_status(campaign.id, status, Actor::Cli);
