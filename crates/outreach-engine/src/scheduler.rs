@@ -8,7 +8,9 @@ use outreach_core::campaign::{Campaign, SenderAccount, SendingSettings, StepCond
 use outreach_core::compliance::{self, Refusal};
 use outreach_core::normalize::{normalize_email, normalize_linkedin_url, normalize_x_handle};
 use outreach_core::prospect::{Prospect, ProspectStatus, Workspace};
-use outreach_core::schedule::{add_business_days, next_send_time, resolve_time_zone};
+use outreach_core::schedule::{
+    ScheduleError, add_business_days, next_send_time, resolve_time_zone,
+};
 use outreach_core::template::{self, SendCheck, TemplateError};
 use outreach_core::tokens::{PurposeKey, suppression_hash};
 use outreach_store::StoreError;
@@ -248,20 +250,11 @@ impl PlanInput {
             Ok(tz) => tz,
             Err(err) => return block("time_zone", err.to_string()),
         };
-        // A step without a time yet gets one from its delay, counted from now (the start, or
-        // the moment the previous step went out).
-        let due_at = match e.next_run_at.as_deref().and_then(parse_iso) {
-            Some(t) => t,
-            None => {
-                let at = match add_business_days(now, step.delay_business_days, &tz) {
-                    Ok(at) => at,
-                    Err(err) => return block("schedule", err.to_string()),
-                };
-                if at > now {
-                    return Plan::Schedule(iso(at));
-                }
-                at
-            }
+        let due_at = match step_due(e.next_run_at.as_deref(), step.delay_business_days, now, &tz) {
+            // A time just worked out is kept, so the delay counts from now only once.
+            Ok((at, true)) if at > now => return Plan::Schedule(iso(at)),
+            Ok((at, _)) => at,
+            Err(err) => return block("schedule", err.to_string()),
         };
         if step.condition == StepCondition::NoReply
             && e.next_position > 1
@@ -356,6 +349,21 @@ impl PlanInput {
             unsubscribe_token: token,
             due_at: iso(send_at),
         }))
+    }
+}
+
+/// When a step is due: the time stored for it or, for a step without one yet, its delay in
+/// business days counted from `now` (the start, or the moment the previous step went out).
+/// The flag says whether the time was worked out here rather than stored.
+pub(crate) fn step_due(
+    stored: Option<&str>,
+    delay_business_days: u32,
+    now: Timestamp,
+    tz: &jiff::tz::TimeZone,
+) -> Result<(Timestamp, bool), ScheduleError> {
+    match stored.and_then(parse_iso) {
+        Some(at) => Ok((at, false)),
+        None => Ok((add_business_days(now, delay_business_days, tz)?, true)),
     }
 }
 

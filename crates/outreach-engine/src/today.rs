@@ -4,14 +4,12 @@
 //! will decide it, and then only as far as the caps and the campaign's pacing allow.
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use outreach_core::campaign::{Campaign, SenderAccount};
-use outreach_core::schedule::{
-    ScheduleError, add_business_days, end_of_day, next_send_time, pacing_room, resolve_time_zone,
-};
+use outreach_core::schedule::{end_of_day, next_send_time, pacing_room, resolve_time_zone};
 use outreach_store::Store;
 
-use crate::{EngineError, governor, iso, parse_iso};
+use crate::scheduler::step_due;
+use crate::{EngineError, governor, iso};
 
 /// Prospects loaded at once: each is needed only until its step's time is known.
 const LOAD_CHUNK: usize = 250;
@@ -25,11 +23,7 @@ pub async fn messages_today(
     now: Timestamp,
 ) -> Result<u32, EngineError> {
     let settings = store.sending_settings(campaign.workspace_id).await?;
-    let zone =
-        TimeZone::get(settings.time_zone.trim()).map_err(|_| ScheduleError::UnknownTimeZone {
-            name: settings.time_zone.clone(),
-        })?;
-    let end = end_of_day(now, &zone)?;
+    let end = end_of_day(now, &resolve_time_zone(None, None, &settings.time_zone)?)?;
     let mut due = store.queued_due_before(campaign.id, &iso(end)).await?;
     let fields = &campaign.fields;
     let pending = store.pending_steps(campaign.id).await?;
@@ -52,11 +46,8 @@ pub async fn messages_today(
             ) else {
                 continue;
             };
-            let at = match e.next_run_at.as_deref().and_then(parse_iso) {
-                Some(at) => Ok(at),
-                None => add_business_days(now, step.delay_business_days, &tz),
-            }
-            .and_then(|at| next_send_time(at.max(now), &fields.window, &tz));
+            let at = step_due(e.next_run_at.as_deref(), step.delay_business_days, now, &tz)
+                .and_then(|(at, _)| next_send_time(at.max(now), &fields.window, &tz));
             if at.is_ok_and(|at| at < end) {
                 due = due.saturating_add(1);
             }
