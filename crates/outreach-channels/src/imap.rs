@@ -322,6 +322,22 @@ impl ImapSession {
             }
             return Ok(self);
         }
+        // A server reports new mail in the replies to whatever command comes next, and the
+        // client library files reports outside an IDLE away as unsolicited: mail that came
+        // during the last fetch, or as IDLE started, would not end the wait.
+        let unsolicited = self.session.unsolicited_responses.clone();
+        // Takes every report waiting; says whether one was of new mail.
+        let mail_reported = || {
+            use async_imap::types::UnsolicitedResponse::{Exists, Recent};
+            let mut reported = false;
+            while let Ok(response) = unsolicited.try_recv() {
+                reported |= matches!(response, Exists(_) | Recent(_));
+            }
+            reported
+        };
+        if mail_reported() {
+            return Ok(self);
+        }
         let Self {
             session,
             uid_validity,
@@ -330,7 +346,7 @@ impl ImapSession {
         } = self;
         let mut handle = session.idle();
         within(timeout, handle.init()).await?.map_err(protocol)?;
-        {
+        if !mail_reported() {
             let (news, _interrupt) = handle.wait_with_timeout(max);
             tokio::select! {
                 r = news => { r.map_err(protocol)?; }

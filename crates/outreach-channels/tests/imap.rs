@@ -165,6 +165,32 @@ async fn idle_hears_of_new_mail_at_once_and_gives_the_session_back() {
     assert!(maildir.exists());
 }
 
+#[tokio::test]
+async fn mail_that_came_during_the_last_command_ends_the_wait_at_once() {
+    let mut server = Dovecot::start();
+    server.deliver(&reply(1));
+    let s = settings(&server, Dovecot::PASSWORD);
+    let mut session = ImapSession::open(&s).await.unwrap();
+    let first = session.fetch_after(0, 10).await.unwrap().messages[0].uid;
+    // The next mail arrives while the poller marks what it read: the server tells of it in
+    // its answer to that command, not later in an IDLE.
+    server.deliver(&reply(2));
+    session.mark_processed(&[first]).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut session = session
+        .wait(Duration::from_secs(60), std::future::pending())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the wait took {:?}: the news was missed",
+        started.elapsed()
+    );
+    let news = session.fetch_after(first, 10).await.unwrap();
+    assert_eq!(news.messages.len(), 1, "{}", server.log());
+    session.close().await;
+}
+
 /// An OAuth 2.0 token introspection endpoint (RFC 7662) on a loopback port that knows one
 /// token: its URL, and the tokens it was asked about.
 async fn introspection(
