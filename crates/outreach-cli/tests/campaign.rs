@@ -438,9 +438,8 @@ fn killing_the_engine_again_and_again_never_sends_a_step_twice() {
     let sent = p["sent"].as_u64().unwrap();
     let unconfirmed = p["unconfirmed"].as_u64().unwrap();
     let queued = p["queued"].as_u64().unwrap();
-    // At most one claimed batch is in flight at a time, so each kill leaves at most that many
-    // unconfirmed.
-    let in_flight = u64::from(outreach_api::engine::EngineConfig::default().send_batch);
+    // Each kill leaves unconfirmed at most what was claimed and not yet written down.
+    let in_flight = outreach_api::engine::EngineConfig::default().max_in_flight();
     assert!(unconfirmed <= kills * in_flight, "{status}");
     assert_eq!(
         sent + unconfirmed + queued,

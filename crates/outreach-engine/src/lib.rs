@@ -136,11 +136,15 @@ pub struct EngineConfig {
     /// the most messages an account sends per pass, so that scheduling keeps pace with sending
     /// and a long queue does not hold back steps that fall due meanwhile.
     pub schedule_batch: i64,
-    /// Messages claimed and sent together. This bounds what a crash can leave unconfirmed:
-    /// everything claimed and not yet recorded.
+    /// Messages claimed and sent together. With `send_lanes`, this bounds what a crash can
+    /// leave unconfirmed (see [`EngineConfig::max_in_flight`]).
     pub send_batch: u32,
     /// SMTP sessions an account sends over at once.
     pub smtp_sessions: usize,
+    /// Batches of one account in flight at once, each claimed while the others are on the
+    /// wire. Two keep both the SMTP sessions and the database busy; more add little, since
+    /// claims and records take turns at the one database writer.
+    pub send_lanes: usize,
     /// How often a mailbox without IDLE is polled.
     pub poll_interval: Duration,
     /// The longest IDLE before it is renewed (servers drop idle clients after 30 minutes).
@@ -159,11 +163,21 @@ impl Default for EngineConfig {
             schedule_batch: 250,
             send_batch: 32,
             smtp_sessions: 4,
+            send_lanes: 2,
             poll_interval: Duration::from_secs(60),
             idle_max: Duration::from_secs(10 * 60),
             reply_batch: 200,
             mailbox_rescan: Duration::from_secs(30),
         }
+    }
+}
+
+impl EngineConfig {
+    /// The most messages of one account claimed and not yet written down at any instant:
+    /// what a crash can leave unconfirmed.
+    pub fn max_in_flight(&self) -> u64 {
+        let lanes = u64::try_from(self.send_lanes.max(1)).unwrap_or(u64::MAX);
+        u64::from(self.send_batch.max(1)).saturating_mul(lanes)
     }
 }
 
@@ -230,6 +244,16 @@ pub struct PassReport {
     pub retried: u32,
     /// Messages failed, bounced or unconfirmed.
     pub failed: u32,
+}
+
+impl std::ops::AddAssign for PassReport {
+    fn add_assign(&mut self, other: Self) {
+        self.queued += other.queued;
+        self.blocked += other.blocked;
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
 }
 
 impl Engine {

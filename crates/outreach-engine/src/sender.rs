@@ -10,7 +10,7 @@ use outreach_channels::email::OutgoingEmail;
 use outreach_core::campaign::{CampaignFields, SenderAccount};
 use outreach_core::schedule::{Decision, random_gap};
 use outreach_store::outbox::{ClaimedMessage, Outcome};
-use tokio::sync::watch;
+use tokio::sync::{Mutex, watch};
 
 use crate::governor;
 use crate::transport::{Delivery, Transport};
@@ -88,6 +88,12 @@ impl Engine {
         self.account_wait.lock().await.insert(account_id, until);
     }
 
+    /// Sends what the account has due, up to one pass's budget, over
+    /// [`EngineConfig::send_lanes`](crate::EngineConfig) lanes: each lane claims a batch, sends
+    /// it, and writes down its outcomes together with its next claim. The lanes take turns at
+    /// the database (one at a time, so two never choose the same messages) and send side by
+    /// side, so that the account's SMTP sessions are busy while the database records and
+    /// claims, and the other way round.
     async fn drain_account(
         &self,
         account: &SenderAccount,
@@ -104,54 +110,59 @@ impl Engine {
             .sending_settings(account.workspace_id)
             .await?
             .unsubscribe_url;
-        let mut campaigns: HashMap<i64, CampaignFields> = HashMap::new();
-        let mut budget = u32::try_from(self.config.schedule_batch.max(1)).unwrap_or(u32::MAX);
-        // The batch sent last, whose outcomes are written together with the next claim.
+        let turn = Mutex::new(Drain {
+            campaigns: HashMap::new(),
+            budget: u32::try_from(self.config.schedule_batch.max(1)).unwrap_or(u32::MAX),
+            stop: false,
+        });
+        let lane = Lane {
+            account,
+            transport,
+            one_click_base: one_click_base.as_deref(),
+            turn: &turn,
+            shutdown,
+        };
+        let lanes = (0..self.config.send_lanes.max(1)).map(|_| async {
+            let mut lane_report = PassReport::default();
+            let result = self.drain_lane(&lane, &mut lane_report).await;
+            (lane_report, result)
+        });
+        let mut first_error = Ok(());
+        for (lane_report, result) in futures_util::future::join_all(lanes).await {
+            *report += lane_report;
+            if first_error.is_ok() {
+                first_error = result;
+            }
+        }
+        first_error
+    }
+
+    async fn drain_lane(
+        &self,
+        lane: &Lane<'_>,
+        report: &mut PassReport,
+    ) -> Result<(), EngineError> {
+        let account = lane.account;
+        // The batch this lane sent last, whose outcomes are written with its next claim.
         let mut pending: Option<SentBatch> = None;
         loop {
-            let stop =
-                pending.as_ref().is_some_and(|p| p.stop) || *shutdown.borrow() || budget == 0;
-            let next = if stop {
-                None
-            } else {
-                match self.choose_next(account, budget, &mut campaigns).await {
-                    Ok(next) => next,
-                    Err(e) => {
-                        if let Some(sent) = pending.take() {
-                            self.record_or_keep(account.id, sent, &[], &[]).await?;
-                        }
-                        return Err(e);
-                    }
+            let claimed = {
+                let mut turn = lane.turn.lock().await;
+                let next = self.next_claim(lane, &mut turn, pending.take()).await;
+                if !matches!(next, Ok(Some(_))) {
+                    // An error, or nothing left: the other lanes end after their batch too.
+                    turn.stop = true;
                 }
+                next?
             };
-            let claimed = match (pending.take(), next) {
-                (Some(sent), Some((rows, gaps))) => {
-                    self.record_or_keep(account.id, sent, &rows, &gaps).await?
-                }
-                (Some(sent), None) => {
-                    self.record_or_keep(account.id, sent, &[], &[]).await?;
-                    return Ok(());
-                }
-                (None, Some((rows, gaps))) => {
-                    let now = iso(Timestamp::now());
-                    let claimed = self
-                        .store
-                        .claim_batch(&rows, account.id, &now, &gaps)
-                        .await?;
-                    (now, claimed)
-                }
-                (None, None) => return Ok(()),
-            };
-            let (claimed_at, claimed) = claimed;
-            if claimed.is_empty() {
+            let Some((claimed_at, claimed)) = claimed else {
                 return Ok(());
-            }
-            budget = budget.saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+            };
             let emails = claimed
                 .iter()
-                .map(|m| outgoing(account, m, one_click_base.as_deref()))
+                .map(|m| outgoing(account, m, lane.one_click_base))
                 .collect();
-            let deliveries = transport.send_batch(emails).await;
+            let deliveries = lane.transport.send_batch(emails).await;
             let now = Timestamp::now();
             let mut outcomes = Vec::with_capacity(claimed.len());
             for (m, delivery) in claimed.iter().zip(deliveries) {
@@ -171,6 +182,62 @@ impl Engine {
                 stop,
             });
         }
+    }
+
+    /// A lane's turn at the database: writes down `sent` (the lane's last batch) and claims the
+    /// next batch, in one transaction. Returns the claim time and the claimed messages, or
+    /// `None` when the drain ends (budget spent, the account must wait, shutdown, nothing due).
+    async fn next_claim(
+        &self,
+        lane: &Lane<'_>,
+        turn: &mut Drain,
+        sent: Option<SentBatch>,
+    ) -> Result<Option<(String, Vec<ClaimedMessage>)>, EngineError> {
+        let account_id = lane.account.id;
+        if sent.as_ref().is_some_and(|s| s.stop) {
+            turn.stop = true;
+        }
+        let next = if turn.stop || *lane.shutdown.borrow() || turn.budget == 0 {
+            None
+        } else {
+            match self
+                .choose_next(lane.account, turn.budget, &mut turn.campaigns)
+                .await
+            {
+                Ok(next) => next,
+                Err(e) => {
+                    if let Some(sent) = sent {
+                        self.record_or_keep(account_id, sent, &[], &[]).await?;
+                    }
+                    return Err(e);
+                }
+            }
+        };
+        let (claimed_at, claimed) = match (sent, next) {
+            (Some(sent), Some((rows, gaps))) => {
+                self.record_or_keep(account_id, sent, &rows, &gaps).await?
+            }
+            (Some(sent), None) => {
+                self.record_or_keep(account_id, sent, &[], &[]).await?;
+                return Ok(None);
+            }
+            (None, Some((rows, gaps))) => {
+                let now = iso(Timestamp::now());
+                let claimed = self
+                    .store
+                    .claim_batch(&rows, account_id, &now, &gaps)
+                    .await?;
+                (now, claimed)
+            }
+            (None, None) => return Ok(None),
+        };
+        if claimed.is_empty() {
+            return Ok(None);
+        }
+        turn.budget = turn
+            .budget
+            .saturating_sub(u32::try_from(claimed.len()).unwrap_or(u32::MAX));
+        Ok(Some((claimed_at, claimed)))
     }
 
     /// What the account may claim next, as the rate governor and each campaign's own limits
@@ -365,6 +432,26 @@ impl Engine {
         }
         outcome
     }
+}
+
+/// What the lanes of one account's drain share, and take turns at.
+struct Drain {
+    /// The campaigns whose messages were chosen so far, loaded once per drain.
+    campaigns: HashMap<i64, CampaignFields>,
+    /// How many more messages this drain may claim.
+    budget: u32,
+    /// Set when the account must wait, nothing is left, or a lane failed: every lane then
+    /// ends once its batch in hand is written down.
+    stop: bool,
+}
+
+/// What every lane of one account's drain works with.
+struct Lane<'a> {
+    account: &'a SenderAccount,
+    transport: &'a Transport,
+    one_click_base: Option<&'a str>,
+    turn: &'a Mutex<Drain>,
+    shutdown: &'a watch::Receiver<bool>,
 }
 
 /// A batch that went out (or tried to), its outcomes not yet written down.

@@ -70,6 +70,13 @@ impl Actor {
 /// about a megabyte of resident memory even when idle.
 const READERS: u32 = 2;
 
+/// Pages the write-ahead log may hold before a commit also copies them into the database file
+/// (a checkpoint, which ends with two `fsync`s). SQLite's default of 1,000 pages (4 MB) made
+/// every twelfth commit of the sender about 7 ms slower, a tenth of the send benchmark's time.
+/// 8,192 pages (32 MB) checkpoint eight times less often, each checkpoint copying a page once
+/// however often it changed meanwhile. The cost: a log file of up to 32 MB beside the database.
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 8192;
+
 /// The database, open and migrated.
 ///
 /// Every write goes through one connection, `writer`; reads use a small pool beside it. In WAL
@@ -107,7 +114,10 @@ impl Store {
             .pragma("temp_store", "MEMORY");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma(
+                "wal_autocheckpoint",
+                WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+            ))
             .await
             .map_err(error::classify_open_error)?;
         let readers = SqlitePoolOptions::new()

@@ -678,6 +678,7 @@ async fn a_ramp_up_from_nothing_or_by_nothing_is_refused_and_nothing_is_saved() 
     };
     let saved = store.create_account(ws, &fields, Actor::Cli).await.unwrap();
     assert_eq!(saved.fields.ramp_start, Some(10));
+    store.close().await;
 }
 
 /// A one-step campaign "Launch", open all Monday, without caps or gaps.
@@ -991,6 +992,7 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
         store.open_draft(999).await,
         Err(StoreError::NotFound(_))
     ));
+    store.close().await;
 }
 
 /// The schema before message bodies moved to their own table.
