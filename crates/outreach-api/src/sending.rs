@@ -968,6 +968,8 @@ impl Api {
             )
             .await?;
         self.changed(Some(args.workspace_id), ChangedEntity::Campaigns);
+        // Answers to replies are among them: a cancelled one leaves its reply needing one.
+        self.changed(Some(args.workspace_id), ChangedEntity::Replies);
         Ok(n)
     }
 }

@@ -626,6 +626,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     advance_enrollment(&mut tx, &m).await?;
+                    reopen_answered_reply(&mut tx, m.id).await?;
                 }
             }
             n += 1;
@@ -935,6 +936,23 @@ async fn advance_enrollment(
     Ok(())
 }
 
+/// When the message was an answer to a reply, marks that reply as needing an answer again:
+/// queuing the answer cleared the mark, and an answer that did not go out (refused for good,
+/// or cancelled after a crash) answered nobody. Nothing happens for other messages.
+async fn reopen_answered_reply(
+    tx: &mut sqlx::SqliteConnection,
+    message_row: i64,
+) -> Result<(), StoreError> {
+    sqlx::query!(
+        "UPDATE replies SET needs_reply = 1
+         WHERE id IN (SELECT reply_id FROM reply_drafts WHERE outbox_id = ?)",
+        message_row
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Records one outcome other than sent (rare: each is written on its own).
 async fn record_other(
     tx: &mut sqlx::SqliteConnection,
@@ -995,6 +1013,9 @@ async fn record_other(
                 )
                 .execute(&mut *tx)
                 .await?;
+            }
+            if status != "unconfirmed" {
+                reopen_answered_reply(tx, m.id).await?;
             }
             (
                 status,

@@ -995,6 +995,85 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
     store.close().await;
 }
 
+#[tokio::test]
+async fn an_answer_that_did_not_go_out_leaves_its_reply_needing_one() {
+    use outreach_core::campaign::UnconfirmedChoice;
+    use outreach_store::outbox::Outcome;
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = relay_account(&store, ws).await;
+    let reply = question_from(&store, ws, account.id, ada).await;
+    let now = "2026-11-25T11:00:00Z";
+    // Queues a new answer and claims it, as the sender does before the SMTP exchange.
+    let claim_answer = |n: u32| {
+        let store = store.clone();
+        async move {
+            let draft = store.open_draft(reply).await.unwrap();
+            store
+                .queue_draft(
+                    draft.id,
+                    &answer_message(n, "2026-11-25T10:00:00Z"),
+                    Actor::Cli,
+                )
+                .await
+                .unwrap();
+            assert!(!store.reply(reply).await.unwrap().needs_reply);
+            let due = store.claim_candidates(account.id, now, 10).await.unwrap();
+            let rows: Vec<i64> = due.iter().map(|c| c.message_id).collect();
+            let claimed = store
+                .claim_batch(&rows, account.id, now, &[])
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 1);
+            claimed.into_iter().next().unwrap()
+        }
+    };
+
+    // The server refused the answer for good: the reply still needs one.
+    let refused = claim_answer(1).await;
+    let outcome = Outcome::Failed {
+        error: "554 rejected".into(),
+    };
+    store
+        .record_and_claim(account.id, now, &[(&refused, &outcome)], now, &[], &[])
+        .await
+        .unwrap();
+    assert!(
+        store.reply(reply).await.unwrap().needs_reply,
+        "after a refusal"
+    );
+
+    // Unknown after a crash, and cancelled by the person: the same.
+    let cancelled = claim_answer(2).await;
+    assert_eq!(store.recover_interrupted().await.unwrap(), 1);
+    let n = store
+        .resolve_unconfirmed(ws, &[cancelled.id], UnconfirmedChoice::Cancel, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        store.reply(reply).await.unwrap().needs_reply,
+        "after a cancel"
+    );
+
+    // Marked as sent, it answered the reply.
+    let kept = claim_answer(3).await;
+    store.recover_interrupted().await.unwrap();
+    store
+        .resolve_unconfirmed(ws, &[kept.id], UnconfirmedChoice::MarkSent, Actor::Cli)
+        .await
+        .unwrap();
+    assert!(
+        !store.reply(reply).await.unwrap().needs_reply,
+        "after mark-sent"
+    );
+    store.close().await;
+}
+
 /// The schema before message bodies moved to their own table.
 const BEFORE_MESSAGE_BODIES: i64 = 20261129000000;
 

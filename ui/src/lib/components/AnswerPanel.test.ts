@@ -126,10 +126,32 @@ describe('answering a reply', () => {
 		await waitFor(() => expect(sent.dataset.status).toBe('sent'));
 		expect(backend.callsOf('resolve_unconfirmed')[1]).toMatchObject({ message_ids: [outboxId], choice: 'mark_sent' });
 
+		expect(backend.inbox.peekReply(question.id)?.needs_reply).toBe(false);
+		expect(screen.queryByTestId('reply-needs-reply')).toBeNull();
+
+		// Cancelled, it answered nobody: the reply needs an answer again.
 		backend.inbox.interruptAnswer(draftId);
 		await fireEvent.click(await screen.findByTestId('answer-cancel'));
 		await waitFor(() => expect(sent.dataset.status).toBe('cancelled'));
 		expect(screen.getByTestId('answer-status').textContent).toBe('Cancelled');
+		expect(backend.inbox.peekReply(question.id)?.needs_reply).toBe(true);
+		await screen.findByTestId('reply-needs-reply');
+	});
+
+	it('marks the reply as needing an answer again when the server refuses the answer', async () => {
+		const { backend, question } = withAnswerable();
+		renderApp(backend);
+		await openReply(question.id);
+		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
+		await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale.' } });
+		await fireEvent.click(screen.getByTestId('answer-send'));
+		const sent = await screen.findByTestId('answer-sent');
+		expect(screen.queryByTestId('reply-needs-reply')).toBeNull();
+
+		backend.inbox.deliverAnswer(backend.callsOf('send_answer')[0].draft_id, '554 5.7.1 rejected');
+		await waitFor(() => expect(sent.dataset.status).toBe('failed'));
+		expect(backend.inbox.peekReply(question.id)?.needs_reply).toBe(true);
+		await screen.findByTestId('reply-needs-reply');
 	});
 });
 

@@ -543,6 +543,8 @@ export class MockInbox {
 		d.message_status = error === null ? 'sent' : 'failed';
 		d.message_error = error;
 		d.sent_at = error === null ? this.host.now() : null;
+		// Like the core: an answer refused for good answered nobody.
+		if (error !== null) this.reply(d.reply_id).needs_reply = true;
 		this.host.changed('replies', d.workspace_id);
 	}
 
@@ -563,6 +565,7 @@ export class MockInbox {
 		for (const d of mine) {
 			d.message_status = choice === 'mark_sent' ? 'sent' : choice === 'resend' ? 'queued' : 'cancelled';
 			if (choice === 'mark_sent') d.sent_at = this.host.now();
+			if (choice === 'cancel') this.reply(d.reply_id).needs_reply = true;
 		}
 		if (mine.length > 0) {
 			this.host.log(workspaceId, 'send.resolve', `${mine.length} unconfirmed message(s) ${RESOLVED_HOW[choice]}`);
