@@ -35,7 +35,7 @@ mod secrets;
 mod sending;
 
 pub use outreach_alloc::limit_malloc_arenas;
-use outreach_engine::{Engine, EngineConfig, EngineLock, EngineStatus};
+use outreach_engine::{Change, Engine, EngineConfig, EngineLock, EngineStatus};
 use outreach_store::{Actor, Store};
 use tokio::sync::broadcast;
 
@@ -160,8 +160,12 @@ impl Api {
                         let s = status.borrow_and_update().clone();
                         api.emit(ApiEvent::Engine { status: s });
                     }
-                    Ok(workspace) = changes.recv() => {
-                        api.changed_by(Some(workspace), ChangedEntity::Campaigns, Actor::System);
+                    Ok((workspace, change)) = changes.recv() => {
+                        let entity = match change {
+                            Change::Campaigns => ChangedEntity::Campaigns,
+                            Change::Answers => ChangedEntity::Replies,
+                        };
+                        api.changed_by(Some(workspace), entity, Actor::System);
                     }
                     Ok(notice) = replies.recv() => {
                         let ws = notice.workspace_id;

@@ -217,8 +217,8 @@ pub struct Engine {
     secrets: Arc<dyn SecretSource>,
     config: EngineConfig,
     status: watch::Sender<EngineStatus>,
-    /// Workspaces whose campaigns the engine changed (completed them).
-    changes: tokio::sync::broadcast::Sender<i64>,
+    /// What the engine changed on its own, and in which workspace.
+    changes: tokio::sync::broadcast::Sender<(i64, Change)>,
     /// New human replies.
     replies: tokio::sync::broadcast::Sender<ReplyNotice>,
     classifier: classifier::Classifier,
@@ -229,6 +229,16 @@ pub struct Engine {
     account_wait: Mutex<HashMap<i64, Timestamp>>,
     /// Sent batches (with their account) whose outcomes the store refused to write yet.
     unrecorded: Mutex<Vec<(i64, sender::SentBatch)>>,
+}
+
+/// What the engine changed on its own, as [`Engine::changes`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Campaigns finished: their status changed.
+    Campaigns,
+    /// Answers to replies went out, failed or wait for a retry: the replies' answers show
+    /// their fate, and a failed one leaves its reply needing an answer again.
+    Answers,
 }
 
 /// What one pass did.
@@ -292,9 +302,9 @@ impl Engine {
         self.status.subscribe()
     }
 
-    /// Follows the workspaces whose campaigns the engine changes on its own (it completes
-    /// them), so that what shows them can reload.
-    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+    /// Follows what the engine changes on its own, with the workspace it changed it in, so
+    /// that what shows it can reload.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<(i64, Change)> {
         self.changes.subscribe()
     }
 
@@ -394,7 +404,7 @@ impl Engine {
         report.retried = sending.retried;
         report.failed = sending.failed;
         for workspace in self.store.complete_finished_campaigns().await? {
-            let _ = self.changes.send(workspace);
+            let _ = self.changes.send((workspace, Change::Campaigns));
         }
         Ok(report)
     }

@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, watch};
 use crate::governor;
 use crate::transport::{Delivery, Transport};
 use crate::variables::one_click_url;
-use crate::{Engine, EngineError, EngineState, PassReport, iso};
+use crate::{Change, Engine, EngineError, EngineState, PassReport, iso};
 
 /// How long to wait before retrying after the `attempts`-th failure: 30 s doubling, at most an
 /// hour, so an outage is ridden out without hammering the server.
@@ -357,6 +357,16 @@ impl Engine {
             .store
             .record_and_claim(account_id, &sent.claimed_at, &outcomes, &now, next, gaps)
             .await?;
+        // Campaign messages show in progress views that poll; an answer shows in the reply
+        // it answers, which reloads on this. Rare next to campaign messages.
+        let answered: std::collections::BTreeSet<i64> = outcomes
+            .iter()
+            .filter(|(m, _)| m.campaign_id.is_none())
+            .map(|(m, _)| m.workspace_id)
+            .collect();
+        for workspace in answered {
+            let _ = self.changes.send((workspace, Change::Answers));
+        }
         let sent = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Sent { .. }))

@@ -1,0 +1,201 @@
+//! What the running engine tells the app about changes it makes on its own, on a real
+//! encrypted database file and a real SMTP server (Postfix's `smtp-sink`).
+// Test helpers fail the test on any error, which is what unwrap does.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
+use outreach_core::inbox::ReplyKind;
+use outreach_core::reply::Intent;
+use outreach_discovery::csv_source::{preview, read_rows};
+use outreach_engine::{
+    AccountSecrets, Change, Engine, EngineConfig, EngineLock, Keys, SecretSource,
+};
+use outreach_store::drafts::AnswerMessage;
+use outreach_store::import::ImportBatch;
+use outreach_store::key::DbKey;
+use outreach_store::prospects::ProspectQuery;
+use outreach_store::replies::{Effect, Matched, NewReply};
+use outreach_store::workspaces::WorkspaceFields;
+use outreach_store::{Actor, Store};
+use outreach_testkit::smtp_sink::SmtpSink;
+
+/// A loopback relay needs no password.
+struct NoSecrets;
+
+impl SecretSource for NoSecrets {
+    fn account_secrets(&self, _: i64) -> Result<AccountSecrets, String> {
+        Ok(AccountSecrets::default())
+    }
+}
+
+/// A workspace with Ada, a loopback account to `port`, and Ada's question; returns the
+/// workspace and the reply.
+async fn question(store: &Store, port: u16) -> (i64, i64, i64) {
+    let ws = store
+        .create_workspace(
+            &WorkspaceFields {
+                name: "Acme".into(),
+                ..Default::default()
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap()
+        .id;
+    let csv = "email,first_name\nada@engines.example,Ada\n";
+    let p = preview(csv.as_bytes(), 3).unwrap();
+    let rows = read_rows(csv.as_bytes(), &p.columns, |_| {}).unwrap();
+    store
+        .import_prospects(
+            ImportBatch {
+                workspace_id: ws,
+                file_name: "list.csv",
+                source_type: p.source_type,
+                mapping: &p.columns,
+                valid: rows.valid,
+                invalid: rows.invalid,
+                total_rows: rows.total_rows,
+                actor: Actor::Cli,
+            },
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let ada = store
+        .list_prospects(&ProspectQuery {
+            workspace_id: ws,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .rows[0]
+        .id;
+    let account = store
+        .create_account(
+            ws,
+            &AccountFields {
+                name: "relay".into(),
+                transport: Transport::Smtp,
+                host: Some("127.0.0.1".into()),
+                port: Some(port),
+                security: Some(SmtpSecurityMode::PlainLoopback),
+                username: None,
+                api_base_url: None,
+                from_name: "Alex".into(),
+                from_address: "alex@brand.example".into(),
+                reply_to: None,
+                per_minute_cap: None,
+                hourly_cap: None,
+                daily_cap: None,
+                ramp_start: None,
+                ramp_increase: None,
+                dkim_selector: None,
+                dkim_domain: None,
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let reply = NewReply {
+        account_id: account.id,
+        matched: Matched {
+            prospect_id: ada,
+            workspace_id: ws,
+            message_row: None,
+            campaign_id: None,
+            email: Some("ada@engines.example".into()),
+        },
+        matched_by: "sender".into(),
+        rfc_message_id: Some("q1@engines.example".into()),
+        imap_uid: 1,
+        from_address: Some("ada@engines.example".into()),
+        from_name: Some("Ada".into()),
+        subject: "Re: A partnership".into(),
+        received_at: "2026-11-25T10:00:00Z".into(),
+        kind: ReplyKind::Human,
+        new_text: "What do you pay?".into(),
+        full_text: "What do you pay?".into(),
+        html: None,
+        sentiment: Some(0.0),
+        intent: Intent::Question,
+        confidence: 0.9,
+        intent_source: "rules".into(),
+        return_date: None,
+        bounce_status: None,
+        needs_reply: true,
+    };
+    let effects = [Effect::Draft {
+        subject: "Re: A partnership".into(),
+        body: "Thanks for your question.".into(),
+    }];
+    let stored = store
+        .record_reply(&reply, &effects, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    (ws, stored.reply_id, account.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_went_out_is_reported_to_the_app() {
+    let sink = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
+    let (ws, reply, _) = question(&store, sink.port()).await;
+    let draft = store.open_draft(reply).await.unwrap();
+    let answer = AnswerMessage {
+        message_id: "a1@brand.example".into(),
+        to_address: "ada@engines.example".into(),
+        to_name: Some("Ada".into()),
+        subject: "Re: A partnership".into(),
+        body: "We pay 20%.\n\n-- \nopt out\n".into(),
+        unsubscribe_token: "t1".into(),
+        due_at: "2026-11-25T10:00:00Z".into(),
+        in_reply_to: Some("q1@engines.example".into()),
+    };
+    store
+        .queue_draft(draft.id, &answer, Actor::Cli)
+        .await
+        .unwrap();
+
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        Keys::derive(b"test master key"),
+        Arc::new(NoSecrets),
+        EngineConfig {
+            idle_tick: Duration::from_millis(50),
+            ..Default::default()
+        },
+    ));
+    let mut changes = engine.changes();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = {
+        let engine = engine.clone();
+        let lock = EngineLock::acquire(dir.path()).unwrap();
+        tokio::spawn(async move { engine.run(&lock, shutdown).await })
+    };
+    // The answer belongs to no campaign, so no campaign's completion would tell the app: the
+    // open reply learns of it only from this.
+    let change = tokio::time::timeout(Duration::from_secs(30), changes.recv())
+        .await
+        .expect("a change within 30 s")
+        .unwrap();
+    assert_eq!(change, (ws, Change::Answers));
+    let drafts = store.reply_drafts(reply).await.unwrap();
+    assert_eq!(
+        drafts[0].message_status.as_deref(),
+        Some("sent"),
+        "recorded first"
+    );
+    assert_eq!(sink.wait_for(1, Duration::from_secs(5)).len(), 1);
+
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    store.close().await;
+}
