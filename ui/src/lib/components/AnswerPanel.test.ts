@@ -17,6 +17,17 @@ function withAnswerable() {
 	return { backend, ws, lena, marco, question, thanks };
 }
 
+/** Opens Lena's question, answers it and sends the answer; returns what shows it and its draft. */
+async function answerQuestion(backend: ReturnType<typeof withAnswerable>['backend'], questionId: number) {
+	renderApp(backend);
+	await openReply(questionId);
+	const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
+	await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale.' } });
+	await fireEvent.click(screen.getByTestId('answer-send'));
+	const sent = await screen.findByTestId('answer-sent');
+	return { sent, draftId: backend.callsOf('send_answer')[0].draft_id };
+}
+
 async function openReply(id: number) {
 	await fireEvent.click(await screen.findByTestId('nav-inbox'));
 	const item = await waitFor(() => {
@@ -101,14 +112,8 @@ describe('answering a reply', () => {
 
 	it('lets the person settle an answer the app stopped while sending', async () => {
 		const { backend, ws, question } = withAnswerable();
-		renderApp(backend);
-		await openReply(question.id);
-		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
-		await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale.' } });
-		await fireEvent.click(screen.getByTestId('answer-send'));
-		const sent = await screen.findByTestId('answer-sent');
+		const { sent, draftId } = await answerQuestion(backend, question.id);
 		expect(screen.queryByTestId('answer-unconfirmed')).toBeNull();
-		const draftId = backend.callsOf('send_answer')[0].draft_id;
 
 		backend.inbox.interruptAnswer(draftId);
 		await waitFor(() => expect(sent.dataset.status).toBe('unconfirmed'));
@@ -140,15 +145,10 @@ describe('answering a reply', () => {
 
 	it('marks the reply as needing an answer again when the server refuses the answer', async () => {
 		const { backend, question } = withAnswerable();
-		renderApp(backend);
-		await openReply(question.id);
-		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
-		await fireEvent.input(body, { target: { value: 'Hi Lena,\n\nwe pay 20% per sale.' } });
-		await fireEvent.click(screen.getByTestId('answer-send'));
-		const sent = await screen.findByTestId('answer-sent');
+		const { sent, draftId } = await answerQuestion(backend, question.id);
 		expect(screen.queryByTestId('reply-needs-reply')).toBeNull();
 
-		backend.inbox.deliverAnswer(backend.callsOf('send_answer')[0].draft_id, '554 5.7.1 rejected');
+		backend.inbox.deliverAnswer(draftId, '554 5.7.1 rejected');
 		await waitFor(() => expect(sent.dataset.status).toBe('failed'));
 		expect(backend.inbox.peekReply(question.id)?.needs_reply).toBe(true);
 		await screen.findByTestId('reply-needs-reply');
