@@ -31,6 +31,22 @@ fn reply(n: u32) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Waits (for at most a minute) for news and fails the test, saying `took` and the time,
+/// unless it ended within 20 s: news must end the wait, not the limit.
+async fn wait_for_news(session: ImapSession, took: &str) -> ImapSession {
+    let started = std::time::Instant::now();
+    let session = session
+        .wait(Duration::from_secs(60), std::future::pending())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{took} {:?}",
+        started.elapsed()
+    );
+    session
+}
+
 #[tokio::test]
 async fn new_messages_are_read_by_uid_left_unread_and_never_deleted() {
     let mut server = Dovecot::start();
@@ -147,16 +163,7 @@ async fn idle_hears_of_new_mail_at_once_and_gives_the_session_back() {
         server.deliver(&reply(2));
         server
     });
-    let started = std::time::Instant::now();
-    let mut session = session
-        .wait(Duration::from_secs(60), std::future::pending())
-        .await
-        .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "IDLE took {:?}",
-        started.elapsed()
-    );
+    let mut session = wait_for_news(session, "IDLE took").await;
     let server = deliver.join().unwrap();
     let news = session.fetch_after(last, 10).await.unwrap();
     assert_eq!(news.messages.len(), 1, "{}", server.log());
@@ -176,16 +183,7 @@ async fn mail_that_came_during_the_last_command_ends_the_wait_at_once() {
     // its answer to that command, not later in an IDLE.
     server.deliver(&reply(2));
     session.mark_processed(&[first]).await.unwrap();
-    let started = std::time::Instant::now();
-    let mut session = session
-        .wait(Duration::from_secs(60), std::future::pending())
-        .await
-        .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "the wait took {:?}: the news was missed",
-        started.elapsed()
-    );
+    let mut session = wait_for_news(session, "the news was missed: the wait took").await;
     let news = session.fetch_after(first, 10).await.unwrap();
     assert_eq!(news.messages.len(), 1, "{}", server.log());
     session.close().await;

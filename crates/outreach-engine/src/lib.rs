@@ -400,9 +400,8 @@ impl Engine {
         );
         scheduled?;
         sent?;
-        report.sent = sending.sent;
-        report.retried = sending.retried;
-        report.failed = sending.failed;
+        // The sender queues and blocks nothing: this adds what it sent, retried and failed.
+        report += sending;
         for workspace in self.store.complete_finished_campaigns().await? {
             let _ = self.changes.send((workspace, Change::Campaigns));
         }

@@ -89,7 +89,7 @@ impl Engine {
     }
 
     /// Sends what the account has due, up to one pass's budget, over
-    /// [`EngineConfig::send_lanes`](crate::EngineConfig) lanes: each lane claims a batch, sends
+    /// [`EngineConfig::send_lanes`](crate::EngineConfig::send_lanes) lanes: each lane claims a batch, sends
     /// it, and writes down its outcomes together with its next claim. The lanes take turns at
     /// the database (one at a time, so two never choose the same messages) and send side by
     /// side, so that the account's SMTP sessions are busy while the database records and

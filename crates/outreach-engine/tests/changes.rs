@@ -33,7 +33,7 @@ impl SecretSource for NoSecrets {
 
 /// A workspace with Ada, a loopback account to `port`, and Ada's question; returns the
 /// workspace and the reply.
-async fn question(store: &Store, port: u16) -> (i64, i64, i64) {
+async fn question(store: &Store, port: u16) -> (i64, i64) {
     let ws = store
         .create_workspace(
             &WorkspaceFields {
@@ -137,7 +137,7 @@ async fn question(store: &Store, port: u16) -> (i64, i64, i64) {
         .await
         .unwrap()
         .unwrap();
-    (ws, stored.reply_id, account.id)
+    (ws, stored.reply_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +147,7 @@ async fn an_answer_that_went_out_is_reported_to_the_app() {
     let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
         .await
         .unwrap();
-    let (ws, reply, _) = question(&store, sink.port()).await;
+    let (ws, reply) = question(&store, sink.port()).await;
     let draft = store.open_draft(reply).await.unwrap();
     let answer = AnswerMessage {
         message_id: "a1@brand.example".into(),

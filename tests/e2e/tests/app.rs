@@ -131,6 +131,15 @@ where
     }
 }
 
+/// Whether the open reply shows its (first) answer as sent.
+async fn answer_shows_sent(c: &Client) -> Result<bool> {
+    let sent = c.find_all(Locator::Css(&tid("answer-sent"))).await?;
+    Ok(match sent.first() {
+        Some(e) => e.attr("data-status").await?.as_deref() == Some("sent"),
+        None => false,
+    })
+}
+
 async fn rows(c: &Client) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for row in c.find_all(Locator::Css(&tid("prospect-row"))).await? {
@@ -718,13 +727,7 @@ async fn campaign(
     wait_until_within(
         "the open reply to show its answer sent",
         Duration::from_secs(120),
-        || async {
-            let sent = c.find_all(Locator::Css(&tid("answer-sent"))).await?;
-            Ok(match sent.first() {
-                Some(e) => e.attr("data-status").await?.as_deref() == Some("sent"),
-                None => false,
-            })
-        },
+        || answer_shows_sent(c),
     )
     .await?;
 
@@ -757,14 +760,7 @@ async fn campaign(
     // Back in the inbox, the answer still shows as sent.
     click(c, "nav-inbox").await?;
     click(c, "reply-item").await?;
-    wait_until("the answer shown as sent", || async {
-        let sent = c.find_all(Locator::Css(&tid("answer-sent"))).await?;
-        Ok(match sent.first() {
-            Some(e) => e.attr("data-status").await?.as_deref() == Some("sent"),
-            None => false,
-        })
-    })
-    .await?;
+    wait_until("the answer shown as sent", || answer_shows_sent(c)).await?;
     assert_eq!(text_of(c, "answer-status").await?, "Sent");
 
     // Closing the window leaves the app in the tray, still reading replies.
