@@ -724,12 +724,15 @@ impl Api {
             .is_some();
         let mut preview = EnrolPreview::default();
         let mut groups: Vec<RefusedGroup> = Vec::new();
-        for p in candidates {
-            if enrolled.contains(&p.id) {
-                preview.already_enrolled += 1;
-                continue;
-            }
-            match self.gate_for(&p, &settings, has_assessment).await? {
+        let (already, candidates): (Vec<Prospect>, Vec<Prospect>) = candidates
+            .into_iter()
+            .partition(|p| enrolled.contains(&p.id));
+        preview.already_enrolled = u32::try_from(already.len()).unwrap_or(u32::MAX);
+        let verdicts = self
+            .gate_for(&candidates, &settings, has_assessment)
+            .await?;
+        for (p, verdict) in candidates.into_iter().zip(verdicts) {
+            match verdict {
                 Ok(()) => {
                     preview.will_enrol += 1;
                     if preview.sample.len() < 5 {
@@ -761,19 +764,19 @@ impl Api {
         Ok(preview)
     }
 
+    /// The compliance gate's verdict on each prospect, in order.
     async fn gate_for(
         &self,
-        p: &Prospect,
+        prospects: &[Prospect],
         settings: &SendingSettings,
         has_assessment: bool,
-    ) -> Result<Result<(), compliance::Refusal>, ApiError> {
-        Ok(outreach_engine::gate::check_prospect(
+    ) -> Result<Vec<Result<(), compliance::Refusal>>, ApiError> {
+        Ok(outreach_engine::gate::check_prospects(
             &self.store,
             &self.keys.suppression,
-            p,
+            prospects,
             settings,
             has_assessment,
-            &[],
         )
         .await?)
     }
@@ -787,12 +790,15 @@ impl Api {
             .current_assessment(c.workspace_id)
             .await?
             .is_some();
-        let mut ids = Vec::new();
-        for p in candidates {
-            if self.gate_for(&p, &settings, has_assessment).await?.is_ok() {
-                ids.push(p.id);
-            }
-        }
+        let verdicts = self
+            .gate_for(&candidates, &settings, has_assessment)
+            .await?;
+        let ids: Vec<i64> = candidates
+            .iter()
+            .zip(verdicts)
+            .filter(|(_, v)| v.is_ok())
+            .map(|(p, _)| p.id)
+            .collect();
         let n = self.store.enrol(c.id, &ids, self.config.actor()).await?;
         self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
         Ok(n)

@@ -31,6 +31,36 @@ pub async fn check_prospect(
     ))
 }
 
+/// [`check_prospect`] for many prospects, in their order: the suppression list is looked up
+/// once per thousand of them rather than once per prospect, for enrolments of whole lists.
+pub async fn check_prospects(
+    store: &Store,
+    suppression_key: &PurposeKey,
+    prospects: &[Prospect],
+    settings: &SendingSettings,
+    has_assessment: bool,
+) -> Result<Vec<Result<(), Refusal>>, StoreError> {
+    let mut verdicts = Vec::with_capacity(prospects.len());
+    for chunk in prospects.chunks(1000) {
+        let hashes: Vec<Vec<String>> = chunk
+            .iter()
+            .map(|p| {
+                crate::suppression_entries(suppression_key, p)
+                    .into_iter()
+                    .map(|e| e.hash)
+                    .collect()
+            })
+            .collect();
+        let all: Vec<String> = hashes.iter().flatten().cloned().collect();
+        let found = store.suppressed_among(&all).await?;
+        for (p, hs) in chunk.iter().zip(&hashes) {
+            let suppressed = hs.iter().any(|h| found.contains(h));
+            verdicts.push(check(p, suppressed, settings, has_assessment, &[]));
+        }
+    }
+    Ok(verdicts)
+}
+
 /// [`check_prospect`] when the caller already knows whether the prospect is suppressed (the
 /// scheduler looks up a whole batch at once).
 pub fn check(

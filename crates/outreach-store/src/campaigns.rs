@@ -1,5 +1,7 @@
 //! Campaigns, their sequences and their enrolments.
 
+use std::collections::HashSet;
+
 use outreach_core::campaign::{
     Campaign, CampaignFields, CampaignStatus, MAX_STEP_DELAY_BUSINESS_DAYS, PositiveFollowUp,
     PositiveMode, Step, StepCondition,
@@ -8,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::record;
-use crate::error::conflict_or;
+use crate::error::{conflict_or, corrupt};
 use crate::{Actor, Store, StoreError};
 
 fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
@@ -411,24 +413,46 @@ impl Store {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let mut added = 0u32;
-        for &pid in prospect_ids {
-            let slot = usize::try_from(already).unwrap_or(0) + added as usize;
-            let variant = variant_label(slot % variants);
-            let done = sqlx::query!(
-                "INSERT INTO enrollments (campaign_id, prospect_id, variant)
-                 SELECT ?, id, ? FROM prospects
-                 WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL
-                 ON CONFLICT (campaign_id, prospect_id) DO NOTHING",
-                campaign_id,
-                variant,
-                pid,
-                c.workspace_id
-            )
-            .execute(&mut *tx)
-            .await?;
-            added += u32::try_from(done.rows_affected()).unwrap_or(0);
-        }
+        // One statement for the whole list, not one per prospect: an agency enrols tens of
+        // thousands at once. Read in the write transaction, so nothing changes in between.
+        let ids = serde_json::to_string(prospect_ids).map_err(corrupt)?;
+        let open: HashSet<i64> = sqlx::query_scalar!(
+            r#"SELECT p.id AS "id!" FROM prospects p
+               WHERE p.id IN (SELECT value FROM json_each(?1)) AND p.workspace_id = ?2
+                 AND p.deleted_at IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM enrollments e
+                                 WHERE e.campaign_id = ?3 AND e.prospect_id = p.id)"#,
+            ids,
+            c.workspace_id,
+            campaign_id
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        // Variants in turn, in the order given, continuing from the campaign's last enrolment.
+        let mut seen = HashSet::new();
+        let rows: Vec<(i64, String)> = prospect_ids
+            .iter()
+            .filter(|id| open.contains(id) && seen.insert(**id))
+            .enumerate()
+            .map(|(i, &id)| {
+                let slot = usize::try_from(already).unwrap_or(0) + i;
+                (id, variant_label(slot % variants))
+            })
+            .collect();
+        let rows = serde_json::to_string(&rows).map_err(corrupt)?;
+        // `WHERE true` lets SQLite parse the upsert clause after a SELECT.
+        let done = sqlx::query!(
+            "INSERT INTO enrollments (campaign_id, prospect_id, variant)
+             SELECT ?1, value ->> '$[0]', value ->> '$[1]' FROM json_each(?2) WHERE true
+             ON CONFLICT (campaign_id, prospect_id) DO NOTHING",
+            campaign_id,
+            rows
+        )
+        .execute(&mut *tx)
+        .await?;
+        let added = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
         record(
             &mut tx,
             Some(c.workspace_id),

@@ -1,10 +1,13 @@
 //! Lawful basis and consent: the workspace's legitimate-interest assessment, its sending
 //! settings, every prospect's lawful basis with its history, and the suppression list.
 
+use std::collections::HashSet;
+
 use outreach_core::campaign::{LegitimateInterestAssessment, SendingSettings};
 use sqlx::SqliteConnection;
 
 use crate::audit::record;
+use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
 /// A consent event of a prospect's history.
@@ -182,34 +185,45 @@ impl Store {
                 "record the workspace's legitimate-interest assessment first".into(),
             ));
         };
+        // One statement per table for the whole list, not two per prospect: an agency assigns
+        // the basis to tens of thousands at once.
+        let ids = serde_json::to_string(prospect_ids).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
-        let mut changed = 0u32;
-        for &id in prospect_ids {
-            let done = sqlx::query!(
-                "UPDATE prospects SET lawful_basis = 'legitimate_interest',
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                 WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL
-                   AND lawful_basis <> 'legitimate_interest'",
-                id,
-                workspace_id
-            )
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
-                changed += 1;
-                insert_event(
-                    &mut tx,
-                    workspace_id,
-                    id,
-                    "lawful_basis",
-                    Some("legitimate_interest"),
-                    Some(lia_id),
-                    None,
-                    actor,
-                )
-                .await?;
-            }
-        }
+        let updated: HashSet<i64> = sqlx::query_scalar!(
+            r#"UPDATE prospects SET lawful_basis = 'legitimate_interest',
+                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE id IN (SELECT value FROM json_each(?1)) AND workspace_id = ?2
+                 AND deleted_at IS NULL AND lawful_basis <> 'legitimate_interest'
+               RETURNING id AS "id!""#,
+            ids,
+            workspace_id
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        // Each changed prospect's history gets its event, in the order given.
+        let mut seen = HashSet::new();
+        let events: Vec<i64> = prospect_ids
+            .iter()
+            .copied()
+            .filter(|id| updated.contains(id) && seen.insert(*id))
+            .collect();
+        let changed = u32::try_from(events.len()).unwrap_or(u32::MAX);
+        let events = serde_json::to_string(&events).map_err(corrupt)?;
+        let source = actor.as_str();
+        sqlx::query!(
+            "INSERT INTO consent_events (workspace_id, prospect_id, kind, lawful_basis, lia_id,
+                 source, actor)
+             SELECT ?1, value, 'lawful_basis', 'legitimate_interest', ?2, ?3, ?3
+             FROM json_each(?4)",
+            workspace_id,
+            lia_id,
+            source,
+            events
+        )
+        .execute(&mut *tx)
+        .await?;
         record(
             &mut tx,
             Some(workspace_id),

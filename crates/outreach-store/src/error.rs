@@ -54,6 +54,12 @@ pub(crate) fn classify_open_error(e: sqlx::Error) -> StoreError {
     StoreError::Database(e)
 }
 
+/// Data the store wrote itself (JSON it hands to SQLite, or read back) that does not serialise
+/// or parse.
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
 /// Turns a unique-constraint failure into a conflict with a readable message.
 pub(crate) fn conflict_or(e: sqlx::Error, message: impl FnOnce() -> String) -> StoreError {
     if let sqlx::Error::Database(db) = &e

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::record;
+use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
 /// An enrolment whose next step is due.
@@ -1120,8 +1121,4 @@ async fn record_sent(
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-fn corrupt(e: serde_json::Error) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }

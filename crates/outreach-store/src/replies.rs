@@ -8,6 +8,7 @@ use outreach_core::reply::Intent;
 
 use crate::audit::record;
 use crate::consent::{SuppressionEntry, opt_out_in};
+use crate::error::corrupt;
 use crate::mailboxes::advance;
 use crate::{Actor, Store, StoreError};
 
@@ -795,8 +796,4 @@ async fn apply(
         }
     }
     Ok(())
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }

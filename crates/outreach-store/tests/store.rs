@@ -1203,3 +1203,157 @@ async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
     assert_eq!(claimed.len(), 1);
     store.close().await;
 }
+
+/// A second workspace, "Other", with one prospect; returns its id and the prospect's.
+async fn other_workspace(store: &Store) -> (i64, i64) {
+    let other = store
+        .create_workspace(
+            &WorkspaceFields {
+                name: "Other".into(),
+                ..Default::default()
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    import(store, other.id, "email\nzed@elsewhere.example\n")
+        .await
+        .unwrap();
+    (other.id, prospect_ids(store, other.id).await[0])
+}
+
+#[tokio::test]
+async fn enrolling_a_list_takes_each_live_prospect_once_with_variants_in_turn() {
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\na@x.example\nb@x.example\nc@x.example\nd@x.example\n",
+    )
+    .await
+    .unwrap();
+    let [a, b, c, d] = prospect_ids(&store, ws).await[..] else {
+        panic!("four prospects");
+    };
+    let (_, zed) = other_workspace(&store).await;
+    store
+        .set_prospects_deleted(ws, &[d], false, Actor::Cli)
+        .await
+        .unwrap();
+    let account = relay_account(&store, ws).await;
+    let first = store
+        .create_template(ws, "A", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    let second = store
+        .create_template(ws, "B", "Hey", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    let campaign = launch(&store, ws, account.id, first.id).await;
+    let mut fields = campaign.fields.clone();
+    fields.steps[0].template_ids = vec![first.id, second.id];
+    store
+        .update_campaign(campaign.id, &fields, Actor::Cli)
+        .await
+        .unwrap();
+
+    // A repeated id, another workspace's prospect and a deleted one are skipped.
+    assert_eq!(
+        store
+            .enrol(campaign.id, &[a, a, zed, d], Actor::Cli)
+            .await
+            .unwrap(),
+        1
+    );
+    // The enrolled one is skipped again; the variants go on in turn, in the order given.
+    assert_eq!(
+        store
+            .enrol(campaign.id, &[c, a, b], Actor::Cli)
+            .await
+            .unwrap(),
+        2
+    );
+    let enrolled: Vec<(i64, String)> = store
+        .enrolments(campaign.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, p, label)| (p, label))
+        .collect();
+    assert_eq!(
+        enrolled,
+        vec![(a, "A".into()), (c, "B".into()), (b, "A".into())]
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn assigning_legitimate_interest_records_one_event_per_changed_prospect() {
+    use outreach_core::campaign::LegitimateInterestAssessment;
+    use outreach_core::prospect::LawfulBasis;
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email\na@x.example\nb@x.example\nc@x.example\n")
+        .await
+        .unwrap();
+    let [a, b, c] = prospect_ids(&store, ws).await[..] else {
+        panic!("three prospects");
+    };
+    let (_, zed) = other_workspace(&store).await;
+    // Refused without an assessment, and nothing changes.
+    assert!(matches!(
+        store.assign_legitimate_interest(ws, &[a], Actor::Cli).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(store.consent_history(a).await.unwrap().is_empty());
+    store
+        .record_assessment(
+            ws,
+            &LegitimateInterestAssessment {
+                purpose: "partner outreach".into(),
+                necessity: "publishers cannot be found otherwise".into(),
+                balancing: "business addresses, easy opt-out".into(),
+                assessed_on: "2026-11-01".into(),
+                author: "Dana Lead".into(),
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .assign_legitimate_interest(ws, &[c], Actor::Cli)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // `c` already has the basis, `a` is named twice, `zed` is another workspace's.
+    assert_eq!(
+        store
+            .assign_legitimate_interest(ws, &[a, b, a, c, zed], Actor::Cli)
+            .await
+            .unwrap(),
+        2
+    );
+    for p in [a, b, c] {
+        let history = store.consent_history(p).await.unwrap();
+        assert_eq!(history.len(), 1, "prospect #{p}: {history:?}");
+        assert_eq!(history[0].kind, "lawful_basis");
+        assert_eq!(
+            history[0].lawful_basis.as_deref(),
+            Some("legitimate_interest")
+        );
+        assert_eq!(history[0].source, "cli");
+        assert_eq!(
+            store.prospect(p).await.unwrap().lawful_basis,
+            LawfulBasis::LegitimateInterest
+        );
+    }
+    assert!(store.consent_history(zed).await.unwrap().is_empty());
+    assert_eq!(
+        store.prospect(zed).await.unwrap().lawful_basis,
+        LawfulBasis::None
+    );
+    store.close().await;
+}
