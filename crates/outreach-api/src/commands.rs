@@ -29,6 +29,7 @@ macro_rules! for_each_command {
             import_csv($crate::ImportCsv) -> $crate::store::import::ImportReport;
             export_import_errors($crate::ExportImportErrors) -> u32;
             list_prospects($crate::store::prospects::ProspectQuery) -> $crate::store::prospects::ProspectPage;
+            matching_prospect_ids($crate::store::prospects::ProspectQuery) -> $crate::ProspectIds;
             get_prospect($crate::ProspectId) -> $crate::core::prospect::Prospect;
             update_prospect($crate::UpdateProspect) -> $crate::core::prospect::Prospect;
             delete_prospects($crate::ProspectIds) -> u32;
@@ -522,6 +523,20 @@ impl Api {
             ));
         }
         Ok(self.store.list_prospects(&query).await?)
+    }
+
+    /// Every prospect matching the query's filters, in its order (its offset and limit are
+    /// ignored), to act on a whole filtered list at once, such as assigning a lawful basis.
+    pub async fn matching_prospect_ids(
+        &self,
+        query: ProspectQuery,
+    ) -> Result<ProspectIds, ApiError> {
+        // A typo in a workspace is an error, not an empty list to act on.
+        self.store.workspace(query.workspace_id).await?;
+        Ok(ProspectIds {
+            workspace_id: query.workspace_id,
+            ids: self.store.matching_prospect_ids(&query).await?,
+        })
     }
 
     /// One prospect with its score breakdown.

@@ -258,6 +258,9 @@ pub struct ResolveUnconfirmed {
 /// How many prospects the campaign check loads at a time.
 const CHECK_LOAD_CHUNK: usize = 250;
 
+/// Prospects loaded at once to decide an enrolment: one query and one suppression lookup each.
+const GATE_CHUNK: usize = 1000;
+
 /// The pre-send check of each step's variants over the recipients who get them, each
 /// recipient (enrolment, prospect, A/B label, variables) as the gate will render the step.
 fn check_steps(
@@ -681,34 +684,55 @@ impl Api {
         Ok(c)
     }
 
-    async fn enrol_candidates(
-        &self,
-        args: &EnrolFilter,
-    ) -> Result<(Campaign, Vec<Prospect>), ApiError> {
+    /// The campaign, and the ids of the live prospects its filter matches, in the filter's
+    /// order.
+    async fn enrol_candidates(&self, args: &EnrolFilter) -> Result<(Campaign, Vec<i64>), ApiError> {
         let c = self.store.campaign(args.campaign_id).await?;
         if args.query.workspace_id != c.workspace_id {
             return Err(invalid("the filter is for another workspace"));
         }
         let mut q = args.query.clone();
         q.deleted = false;
-        q.limit = 1000;
-        q.offset = 0;
-        let mut all = Vec::new();
-        loop {
-            let page = self.store.list_prospects(&q).await?;
-            let n = page.rows.len();
-            all.extend(page.rows);
-            if n < 1000 {
-                break;
+        Ok((c, self.store.matching_prospect_ids(&q).await?))
+    }
+
+    /// Hands each of `ids` (in order) to `each` with the compliance gate's verdict on it, as
+    /// the campaign's workspace stands. Prospects are loaded a thousand at a time, so that a
+    /// whole list is never in memory at once.
+    async fn gate_each(
+        &self,
+        c: &Campaign,
+        ids: &[i64],
+        mut each: impl FnMut(Prospect, Result<(), compliance::Refusal>),
+    ) -> Result<(), ApiError> {
+        let settings = self.store.sending_settings(c.workspace_id).await?;
+        let has_assessment = self
+            .store
+            .current_assessment(c.workspace_id)
+            .await?
+            .is_some();
+        for chunk in ids.chunks(GATE_CHUNK) {
+            let mut loaded = self.store.prospects_by_ids(chunk).await?;
+            let prospects: Vec<Prospect> =
+                chunk.iter().filter_map(|id| loaded.remove(id)).collect();
+            let verdicts = outreach_engine::gate::check_prospects(
+                &self.store,
+                &self.keys.suppression,
+                &prospects,
+                &settings,
+                has_assessment,
+            )
+            .await?;
+            for (p, verdict) in prospects.into_iter().zip(verdicts) {
+                each(p, verdict);
             }
-            q.offset += 1000;
         }
-        Ok((c, all))
+        Ok(())
     }
 
     /// Who an enrolment by this filter would take, and who not and why.
     pub async fn preview_enrolment(&self, args: EnrolFilter) -> Result<EnrolPreview, ApiError> {
-        let (c, candidates) = self.enrol_candidates(&args).await?;
+        let (c, ids) = self.enrol_candidates(&args).await?;
         let enrolled: std::collections::HashSet<i64> = self
             .store
             .enrolments(c.id)
@@ -716,90 +740,56 @@ impl Api {
             .into_iter()
             .map(|(_, prospect, _)| prospect)
             .collect();
-        let settings = self.store.sending_settings(c.workspace_id).await?;
-        let has_assessment = self
-            .store
-            .current_assessment(c.workspace_id)
-            .await?
-            .is_some();
-        let mut preview = EnrolPreview::default();
+        let (already, ids): (Vec<i64>, Vec<i64>) =
+            ids.into_iter().partition(|id| enrolled.contains(id));
+        let mut preview = EnrolPreview {
+            already_enrolled: u32::try_from(already.len()).unwrap_or(u32::MAX),
+            ..Default::default()
+        };
         let mut groups: Vec<RefusedGroup> = Vec::new();
-        let (already, candidates): (Vec<Prospect>, Vec<Prospect>) = candidates
-            .into_iter()
-            .partition(|p| enrolled.contains(&p.id));
-        preview.already_enrolled = u32::try_from(already.len()).unwrap_or(u32::MAX);
-        let verdicts = self
-            .gate_for(&candidates, &settings, has_assessment)
-            .await?;
-        for (p, verdict) in candidates.into_iter().zip(verdicts) {
-            match verdict {
-                Ok(()) => {
-                    preview.will_enrol += 1;
-                    if preview.sample.len() < 5 {
-                        preview.sample.push(p);
-                    }
-                }
-                Err(r) => {
-                    let code = r.code.as_str().to_string();
-                    let name = p.display_name();
-                    match groups.iter_mut().find(|g| g.code == code) {
-                        Some(g) => {
-                            g.count += 1;
-                            if g.examples.len() < 5 {
-                                g.examples.push(name);
-                            }
-                        }
-                        None => groups.push(RefusedGroup {
-                            code,
-                            reason: r.reason,
-                            count: 1,
-                            examples: vec![name],
-                        }),
-                    }
+        self.gate_each(&c, &ids, |p, verdict| match verdict {
+            Ok(()) => {
+                preview.will_enrol += 1;
+                if preview.sample.len() < 5 {
+                    preview.sample.push(p);
                 }
             }
-        }
+            Err(r) => {
+                let code = r.code.as_str().to_string();
+                let name = p.display_name();
+                match groups.iter_mut().find(|g| g.code == code) {
+                    Some(g) => {
+                        g.count += 1;
+                        if g.examples.len() < 5 {
+                            g.examples.push(name);
+                        }
+                    }
+                    None => groups.push(RefusedGroup {
+                        code,
+                        reason: r.reason,
+                        count: 1,
+                        examples: vec![name],
+                    }),
+                }
+            }
+        })
+        .await?;
         groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         preview.refused = groups;
         Ok(preview)
     }
 
-    /// The compliance gate's verdict on each prospect, in order.
-    async fn gate_for(
-        &self,
-        prospects: &[Prospect],
-        settings: &SendingSettings,
-        has_assessment: bool,
-    ) -> Result<Vec<Result<(), compliance::Refusal>>, ApiError> {
-        Ok(outreach_engine::gate::check_prospects(
-            &self.store,
-            &self.keys.suppression,
-            prospects,
-            settings,
-            has_assessment,
-        )
-        .await?)
-    }
-
     /// Enrols the prospects matching the filter that the compliance gate lets through.
     pub async fn enrol_prospects(&self, args: EnrolFilter) -> Result<u32, ApiError> {
-        let (c, candidates) = self.enrol_candidates(&args).await?;
-        let settings = self.store.sending_settings(c.workspace_id).await?;
-        let has_assessment = self
-            .store
-            .current_assessment(c.workspace_id)
-            .await?
-            .is_some();
-        let verdicts = self
-            .gate_for(&candidates, &settings, has_assessment)
-            .await?;
-        let ids: Vec<i64> = candidates
-            .iter()
-            .zip(verdicts)
-            .filter(|(_, v)| v.is_ok())
-            .map(|(p, _)| p.id)
-            .collect();
-        let n = self.store.enrol(c.id, &ids, self.config.actor()).await?;
+        let (c, ids) = self.enrol_candidates(&args).await?;
+        let mut passed = Vec::new();
+        self.gate_each(&c, &ids, |p, verdict| {
+            if verdict.is_ok() {
+                passed.push(p.id);
+            }
+        })
+        .await?;
+        let n = self.store.enrol(c.id, &passed, self.config.actor()).await?;
         self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
         Ok(n)
     }

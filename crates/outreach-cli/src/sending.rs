@@ -873,23 +873,13 @@ pub async fn consent(api: &Api, cmd: ConsentCommand, json: bool) -> Result<()> {
                     .iter()
                     .map(|s| parse_status(s))
                     .collect::<Result<Vec<_>>>()?;
-                let mut q = ProspectQuery {
+                api.matching_prospect_ids(ProspectQuery {
                     workspace_id: w.id,
                     statuses,
-                    limit: 1000,
                     ..Default::default()
-                };
-                let mut all = Vec::new();
-                loop {
-                    let page = api.list_prospects(q.clone()).await?;
-                    let n = page.rows.len() as u32;
-                    all.extend(page.rows.into_iter().map(|p| p.id));
-                    q.offset += n;
-                    if n == 0 || q.offset >= page.total {
-                        break;
-                    }
-                }
-                all
+                })
+                .await?
+                .ids
             } else {
                 ids
             };

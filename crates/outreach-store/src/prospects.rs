@@ -295,6 +295,15 @@ fn fts_query(search: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
+/// The query's sort, then the id in the same direction, so that the order is total.
+fn push_order(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery) {
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    // NULLs (no score, no company) go last in either direction.
+    qb.push(" ORDER BY ");
+    qb.push(q.sort.column().replace("{dir}", dir));
+    qb.push(", p.id ").push(dir);
+}
+
 fn push_filters(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery, fts: &Option<String>) {
     qb.push(" WHERE p.workspace_id = ")
         .push_bind(q.workspace_id);
@@ -347,11 +356,7 @@ impl Store {
 
         let mut list = QueryBuilder::<Sqlite>::new(SELECT_PROSPECT);
         push_filters(&mut list, q, &fts);
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        // NULLs (no score, no company) go last in either direction.
-        list.push(" ORDER BY ");
-        list.push(q.sort.column().replace("{dir}", dir));
-        list.push(", p.id ").push(dir);
+        push_order(&mut list, q);
         list.push(" LIMIT ")
             .push_bind(i64::from(q.limit.clamp(1, 1000)));
         list.push(" OFFSET ").push_bind(i64::from(q.offset));
@@ -363,6 +368,18 @@ impl Store {
                 .map(|r| r.into_prospect(false))
                 .collect::<Result<_, _>>()?,
         })
+    }
+
+    /// The ids of every prospect matching the query's filters, in its order; its offset and
+    /// limit are ignored. For acting on a whole filtered list (enrolling it, assigning a
+    /// lawful basis): paging through it instead would read the skipped rows again for every
+    /// page, which grows with the square of the list.
+    pub async fn matching_prospect_ids(&self, q: &ProspectQuery) -> Result<Vec<i64>, StoreError> {
+        let fts = q.search.as_deref().and_then(fts_query);
+        let mut ids = QueryBuilder::<Sqlite>::new("SELECT p.id FROM prospects p");
+        push_filters(&mut ids, q, &fts);
+        push_order(&mut ids, q);
+        Ok(ids.build_query_scalar().fetch_all(self.readers()).await?)
     }
 
     /// One prospect with its score breakdown, deleted or not.

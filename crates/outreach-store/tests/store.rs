@@ -363,6 +363,31 @@ async fn list_filters_sorts_searches_and_pages() {
         (page.total, names(&page.rows)),
         (3, vec!["Yann".to_string()])
     );
+
+    // The whole filtered list's ids, in the list's order, whatever the page.
+    let ids = |rows: &[outreach_core::prospect::Prospect]| -> Vec<i64> {
+        rows.iter().map(|p| p.id).collect()
+    };
+    assert_eq!(
+        store.matching_prospect_ids(&q).await.unwrap(),
+        ids(&all.rows)
+    );
+    let mut q = query(ws);
+    q.country = Some("GERMANY".into());
+    q.sort = SortField::Company;
+    q.descending = true;
+    assert_eq!(
+        store.matching_prospect_ids(&q).await.unwrap(),
+        ids(&de.rows)
+    );
+    store
+        .set_prospects_deleted(ws, &ids(&de.rows)[..1], false, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.matching_prospect_ids(&q).await.unwrap(),
+        ids(&de.rows)[1..]
+    );
     store.close().await;
 }
 

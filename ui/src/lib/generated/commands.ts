@@ -123,6 +123,7 @@ export interface Commands {
   import_csv: { args: ImportCsv; result: ImportReport };
   export_import_errors: { args: ExportImportErrors; result: number };
   list_prospects: { args: ProspectQuery; result: ProspectPage };
+  matching_prospect_ids: { args: ProspectQuery; result: ProspectIds };
   get_prospect: { args: ProspectId; result: Prospect };
   update_prospect: { args: UpdateProspect; result: Prospect };
   delete_prospects: { args: ProspectIds; result: number };
@@ -190,6 +191,7 @@ export const COMMANDS = [
   "import_csv",
   "export_import_errors",
   "list_prospects",
+  "matching_prospect_ids",
   "get_prospect",
   "update_prospect",
   "delete_prospects",

@@ -70,6 +70,23 @@ describe('MockBackend contract', () => {
 		expect(isApiError(tooMany) && tooMany.code).toBe('invalid_input');
 	});
 
+	it('lists the ids of a whole filtered list in its order, past any page', async () => {
+		const b = new MockBackend();
+		const ws = b.seedWorkspace('W');
+		b.seedProspects(ws.id, 1200);
+		const zelda = b.seedProspects(ws.id, 1, () => ({ first_name: 'Zelda', company: 'Hyrule Media' }))[0];
+
+		const all = await b.call('matching_prospect_ids', query(ws.id, { limit: 1 }));
+		expect(all.workspace_id).toBe(ws.id);
+		expect(all.ids).toHaveLength(1201);
+		const page = await b.call('list_prospects', query(ws.id, { sort: 'name', descending: true, limit: 3 }));
+		const byName = await b.call('matching_prospect_ids', query(ws.id, { sort: 'name', descending: true }));
+		expect(byName.ids.slice(0, 3)).toEqual(page.rows.map((r) => r.id));
+		expect((await b.call('matching_prospect_ids', query(ws.id, { search: 'hyr' }))).ids).toEqual([zelda.id]);
+		const missing = await rejection(b.call('matching_prospect_ids', query(999)));
+		expect(isApiError(missing) && missing.code).toBe('not_found');
+	});
+
 	it('scores deterministically, filters by status and score, and explains the score', async () => {
 		const b = new MockBackend();
 		const ws = b.seedWorkspace('W');

@@ -499,6 +499,23 @@ export class MockBackend implements Backend {
 		return true;
 	}
 
+	/** The prospects the query's filters match, in its order (offset and limit aside). */
+	private matching(q: ProspectQuery): Prospect[] {
+		const rows = [...this.prospects.values()].filter((p) => this.matches(p, q));
+		const dir = q.descending ? -1 : 1;
+		return rows.sort((a, b) => {
+			const ka = this.sortKey(a, q);
+			const kb = this.sortKey(b, q);
+			if (ka === null && kb !== null) return 1;
+			if (kb === null && ka !== null) return -1;
+			if (ka !== null && kb !== null && ka !== kb) {
+				const c = typeof ka === 'number' && typeof kb === 'number' ? ka - kb : String(ka).localeCompare(String(kb));
+				if (c !== 0) return c * dir;
+			}
+			return (a.id - b.id) * dir;
+		});
+	}
+
 	private sortKey(p: Prospect, q: ProspectQuery): string | number | null {
 		switch (q.sort) {
 			case 'name':
@@ -718,20 +735,12 @@ export class MockBackend implements Backend {
 			this.workspace(q.workspace_id);
 			if (q.limit < 0 || q.limit > 1000) fail('invalid_input', 'A page holds at most 1000 rows.');
 			if (q.offset < 0) fail('invalid_input', 'The offset cannot be negative.');
-			const rows = [...this.prospects.values()].filter((p) => this.matches(p, q));
-			const dir = q.descending ? -1 : 1;
-			rows.sort((a, b) => {
-				const ka = this.sortKey(a, q);
-				const kb = this.sortKey(b, q);
-				if (ka === null && kb !== null) return 1;
-				if (kb === null && ka !== null) return -1;
-				if (ka !== null && kb !== null && ka !== kb) {
-					const c = typeof ka === 'number' && typeof kb === 'number' ? ka - kb : String(ka).localeCompare(String(kb));
-					if (c !== 0) return c * dir;
-				}
-				return (a.id - b.id) * dir;
-			});
+			const rows = this.matching(q);
 			return { total: rows.length, rows: rows.slice(q.offset, q.offset + q.limit) };
+		},
+		matching_prospect_ids: (q) => {
+			this.workspace(q.workspace_id);
+			return { workspace_id: q.workspace_id, ids: this.matching(q).map((p) => p.id) };
 		},
 		get_prospect: (args) => this.prospect(args.id),
 		update_prospect: (args) => {
