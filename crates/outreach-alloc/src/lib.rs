@@ -1,6 +1,6 @@
 //! Process setup shared by the desktop app, the `outreach` CLI and the benchmarks: how the C
-//! allocator behaves. Call [`limit_malloc_arenas`] first thing in `main`, before any thread
-//! starts.
+//! allocator behaves, and how the process ends. Call [`limit_malloc_arenas`] first thing in
+//! `main`, before any thread starts, and end a command-line process with [`end_process`].
 //!
 //! glibc's `malloc` gives each thread that allocates its own arena, up to eight per core. The
 //! engine's work moves between the async workers, the blocking pool and one SQLite thread per
@@ -36,3 +36,32 @@ fn set_arena_max(arenas: i32) {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn set_arena_max(_arenas: i32) {}
+
+/// Ends the process with `code` once standard output and standard error are flushed, without
+/// running the C library's exit handlers.
+///
+/// SQLCipher frees its global state (its mutexes, private heap and crypto provider) in an exit
+/// handler. A database connection still closing on its own thread at that moment uses the
+/// freed state, and a process whose work is done crashes on its way out, with a segmentation
+/// fault or "malloc_consolidate(): invalid chunk size". Nothing those handlers do matters to a
+/// process that ends: the system takes its memory and files back, and what it committed is in
+/// the database already. Call it once everything the process owns has been dropped.
+pub fn end_process(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    exit_without_handlers(code)
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn exit_without_handlers(code: i32) -> ! {
+    // SAFETY: `_exit` ends the process at once and never returns; it touches no memory of
+    // ours. What it skips is listed above.
+    unsafe { libc::_exit(code) }
+}
+
+#[cfg(not(unix))]
+fn exit_without_handlers(code: i32) -> ! {
+    std::process::exit(code)
+}

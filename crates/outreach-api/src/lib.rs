@@ -34,7 +34,7 @@ mod replies;
 mod secrets;
 mod sending;
 
-pub use outreach_alloc::limit_malloc_arenas;
+pub use outreach_alloc::{end_process, limit_malloc_arenas};
 use outreach_engine::{Change, Engine, EngineConfig, EngineLock, EngineStatus};
 use outreach_store::{Actor, Store};
 use tokio::sync::broadcast;

@@ -10,12 +10,18 @@ mod output;
 mod replies;
 mod sending;
 
-use std::process::ExitCode;
-
 use clap::Parser;
 
-fn main() -> ExitCode {
+fn main() {
     outreach_api::limit_malloc_arenas();
+    let code = run();
+    // Not a return from `main`: C exit handlers would race the database's closing threads
+    // (see `end_process`).
+    outreach_api::end_process(code)
+}
+
+/// Runs the command line and returns the exit status, with everything it opened dropped.
+fn run() -> i32 {
     let args = cli::Args::parse();
     let json = args.json();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -26,14 +32,14 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error [internal]: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
     match runtime.block_on(cli::run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             output::error(&e, json);
-            ExitCode::FAILURE
+            1
         }
     }
 }
