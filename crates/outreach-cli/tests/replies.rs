@@ -14,7 +14,7 @@ use outreach_testkit::{Dovecot, SmtpSink as Sink};
 use serde_json::Value;
 
 mod support;
-use support::{Env, eventually};
+use support::{Env, eventually, eventually_or};
 
 const CSV: &str = "first_name,last_name,email,company,country\n\
 Ada,Lovelace,ada@analytical.example,Analytical Engines,United Kingdom\n\
@@ -191,13 +191,17 @@ fn replies_are_read_matched_understood_and_acted_on() {
         "Ten things you missed.\r\n",
     ));
 
-    eventually("five replies to be stored", Duration::from_secs(30), || {
-        env.json(&["replies", "list", "-w", "Acme", "--all"])
-            .as_array()
-            .unwrap()
-            .len()
-            == 5
-    });
+    let stored = || env.json(&["replies", "list", "-w", "Acme", "--all"]);
+    eventually_or(
+        "five replies to be stored",
+        Duration::from_secs(30),
+        || stored().as_array().unwrap().len() == 5,
+        // What the engine said and what it stored, for a failure that does not reproduce.
+        || {
+            let log = std::fs::read_to_string(env.path("engine.log")).unwrap_or_default();
+            format!("stored: {}\nengine log:\n{log}", stored())
+        },
+    );
     let all = env.json(&["replies", "list", "-w", "Acme", "--all"]);
     let by = |email: &str| -> Value {
         all.as_array()

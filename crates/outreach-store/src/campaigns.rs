@@ -11,6 +11,7 @@ use ts_rs::TS;
 
 use crate::audit::record;
 use crate::error::{conflict_or, corrupt};
+use crate::prospects::in_order_once;
 use crate::{Actor, Store, StoreError};
 
 fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
@@ -431,12 +432,10 @@ impl Store {
         .into_iter()
         .collect();
         // Variants in turn, in the order given, continuing from the campaign's last enrolment.
-        let mut seen = HashSet::new();
-        let rows: Vec<(i64, String)> = prospect_ids
-            .iter()
-            .filter(|id| open.contains(id) && seen.insert(**id))
+        let rows: Vec<(i64, String)> = in_order_once(prospect_ids, &open)
+            .into_iter()
             .enumerate()
-            .map(|(i, &id)| {
+            .map(|(i, id)| {
                 let slot = usize::try_from(already).unwrap_or(0) + i;
                 (id, variant_label(slot % variants))
             })

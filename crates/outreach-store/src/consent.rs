@@ -8,6 +8,7 @@ use sqlx::SqliteConnection;
 
 use crate::audit::record;
 use crate::error::corrupt;
+use crate::prospects::in_order_once;
 use crate::{Actor, Store, StoreError};
 
 /// A consent event of a prospect's history.
@@ -203,12 +204,7 @@ impl Store {
         .into_iter()
         .collect();
         // Each changed prospect's history gets its event, in the order given.
-        let mut seen = HashSet::new();
-        let events: Vec<i64> = prospect_ids
-            .iter()
-            .copied()
-            .filter(|id| updated.contains(id) && seen.insert(*id))
-            .collect();
+        let events = in_order_once(prospect_ids, &updated);
         let changed = u32::try_from(events.len()).unwrap_or(u32::MAX);
         let events = serde_json::to_string(&events).map_err(corrupt)?;
         let source = actor.as_str();

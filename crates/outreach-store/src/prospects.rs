@@ -295,6 +295,16 @@ fn fts_query(search: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
+/// Those of `ids` that are `among` the given ones, each once, in the order of `ids`: what a
+/// set-based write over a caller's list touched, back in the order the caller chose.
+pub(crate) fn in_order_once(ids: &[i64], among: &std::collections::HashSet<i64>) -> Vec<i64> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter()
+        .copied()
+        .filter(|id| among.contains(id) && seen.insert(*id))
+        .collect()
+}
+
 /// The query's sort, then the id in the same direction, so that the order is total.
 fn push_order(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery) {
     let dir = if q.descending { "DESC" } else { "ASC" };

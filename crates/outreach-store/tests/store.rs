@@ -16,17 +16,23 @@ async fn open() -> (Store, i64, tempfile::TempDir) {
     let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
         .await
         .unwrap();
-    let ws = store
+    let ws = new_workspace(&store, "Acme").await;
+    (store, ws, dir)
+}
+
+/// A new workspace named `name`; returns its id.
+async fn new_workspace(store: &Store, name: &str) -> i64 {
+    store
         .create_workspace(
             &WorkspaceFields {
-                name: "Acme".into(),
+                name: name.into(),
                 ..Default::default()
             },
             Actor::Cli,
         )
         .await
-        .unwrap();
-    (store, ws.id, dir)
+        .unwrap()
+        .id
 }
 
 async fn import(store: &Store, ws: i64, csv: &str) -> Result<ImportReport, StoreError> {
@@ -108,19 +114,10 @@ async fn the_database_file_holds_no_plaintext_and_needs_its_key() {
     let key = DbKey::generate();
     {
         let store = Store::open(&path, &key).await.unwrap();
-        let ws = store
-            .create_workspace(
-                &WorkspaceFields {
-                    name: "Zebra Secret Client".into(),
-                    ..Default::default()
-                },
-                Actor::Cli,
-            )
-            .await
-            .unwrap();
+        let ws = new_workspace(&store, "Zebra Secret Client").await;
         import(
             &store,
-            ws.id,
+            ws,
             "email,company\nplaintext-probe@acme.example,Probe Corp\n",
         )
         .await
@@ -546,17 +543,8 @@ async fn a_backup_is_encrypted_with_the_same_key_and_complete() {
     let path = dir.path().join("o.db");
     let key = DbKey::generate();
     let store = Store::open(&path, &key).await.unwrap();
-    let ws = store
-        .create_workspace(
-            &WorkspaceFields {
-                name: "Backed Up".into(),
-                ..Default::default()
-            },
-            Actor::Cli,
-        )
-        .await
-        .unwrap();
-    import(&store, ws.id, "email\nbackup-probe@x.example\n")
+    let ws = new_workspace(&store, "Backed Up").await;
+    import(&store, ws, "email\nbackup-probe@x.example\n")
         .await
         .unwrap();
     let copy = dir.path().join("o.db.before-99");
@@ -582,7 +570,7 @@ async fn a_backup_is_encrypted_with_the_same_key_and_complete() {
         "Backed Up"
     );
     assert_eq!(
-        restored.facets(ws.id).await.unwrap().total,
+        restored.facets(ws).await.unwrap().total,
         1,
         "rows still in the WAL are in the copy"
     );
@@ -1231,20 +1219,11 @@ async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
 
 /// A second workspace, "Other", with one prospect; returns its id and the prospect's.
 async fn other_workspace(store: &Store) -> (i64, i64) {
-    let other = store
-        .create_workspace(
-            &WorkspaceFields {
-                name: "Other".into(),
-                ..Default::default()
-            },
-            Actor::Cli,
-        )
+    let other = new_workspace(store, "Other").await;
+    import(store, other, "email\nzed@elsewhere.example\n")
         .await
         .unwrap();
-    import(store, other.id, "email\nzed@elsewhere.example\n")
-        .await
-        .unwrap();
-    (other.id, prospect_ids(store, other.id).await[0])
+    (other, prospect_ids(store, other).await[0])
 }
 
 #[tokio::test]

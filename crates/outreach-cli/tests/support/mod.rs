@@ -325,10 +325,22 @@ impl Drop for Running {
 }
 
 /// Polls `check` every 250 ms until it holds, failing after `limit` with `what`.
-pub fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+pub fn eventually(what: &str, limit: Duration, check: impl FnMut() -> bool) {
+    eventually_or(what, limit, check, String::new);
+}
+
+/// [`eventually`] that adds `context()` (a log, what was found) to its failure.
+pub fn eventually_or(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> bool,
+    context: impl FnOnce() -> String,
+) {
     let deadline = Instant::now() + limit;
     while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() >= deadline {
+            panic!("timed out waiting for {what}\n{}", context());
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
 }
