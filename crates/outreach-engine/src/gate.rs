@@ -1,6 +1,8 @@
 //! The compliance gate over a stored prospect: what the scheduler asks before queueing a step
 //! and what the enrolment preview asks before enrolling, so both refuse for the same reasons.
 
+use std::collections::HashSet;
+
 use outreach_core::campaign::SendingSettings;
 use outreach_core::compliance::{self, GateInput, Refusal};
 use outreach_core::prospect::Prospect;
@@ -17,11 +19,9 @@ pub async fn check_prospect(
     has_assessment: bool,
     template_problems: &[String],
 ) -> Result<Result<(), Refusal>, StoreError> {
-    let hashes: Vec<String> = crate::suppression_entries(suppression_key, p)
-        .into_iter()
-        .map(|e| e.hash)
-        .collect();
-    let suppressed = store.is_suppressed(&hashes).await?;
+    let suppressed = suppressed(store, suppression_key, [p])
+        .await?
+        .contains(&p.id);
     Ok(check(
         p,
         suppressed,
@@ -42,23 +42,40 @@ pub async fn check_prospects(
 ) -> Result<Vec<Result<(), Refusal>>, StoreError> {
     let mut verdicts = Vec::with_capacity(prospects.len());
     for chunk in prospects.chunks(1000) {
-        let hashes: Vec<Vec<String>> = chunk
-            .iter()
-            .map(|p| {
-                crate::suppression_entries(suppression_key, p)
-                    .into_iter()
-                    .map(|e| e.hash)
-                    .collect()
-            })
-            .collect();
-        let all: Vec<String> = hashes.iter().flatten().cloned().collect();
-        let found = store.suppressed_among(&all).await?;
-        for (p, hs) in chunk.iter().zip(&hashes) {
-            let suppressed = hs.iter().any(|h| found.contains(h));
-            verdicts.push(check(p, suppressed, settings, has_assessment, &[]));
-        }
+        let on_list = suppressed(store, suppression_key, chunk).await?;
+        verdicts.extend(
+            chunk
+                .iter()
+                .map(|p| check(p, on_list.contains(&p.id), settings, has_assessment, &[])),
+        );
     }
     Ok(verdicts)
+}
+
+/// The ids of those of `prospects` whose address or handles are on the suppression list, in
+/// one lookup for them all.
+pub async fn suppressed<'p>(
+    store: &Store,
+    suppression_key: &PurposeKey,
+    prospects: impl IntoIterator<Item = &'p Prospect>,
+) -> Result<HashSet<i64>, StoreError> {
+    let hashes: Vec<(i64, Vec<String>)> = prospects
+        .into_iter()
+        .map(|p| {
+            let hs = crate::scheduler::prospect_hashes(suppression_key, p);
+            (p.id, hs.into_iter().map(|(h, _)| h).collect())
+        })
+        .collect();
+    let all: Vec<String> = hashes
+        .iter()
+        .flat_map(|(_, hs)| hs.iter().cloned())
+        .collect();
+    let found = store.suppressed_among(&all).await?;
+    Ok(hashes
+        .into_iter()
+        .filter(|(_, hs)| hs.iter().any(|h| found.contains(h)))
+        .map(|(id, _)| id)
+        .collect())
 }
 
 /// [`check_prospect`] when the caller already knows whether the prospect is suppressed (the

@@ -108,20 +108,8 @@ impl Engine {
         // The batch's prospects and their suppression in two queries, not two per enrolment.
         let ids: Vec<i64> = due.iter().map(|e| e.prospect_id).collect();
         let prospects = self.readers.prospects_by_ids(&ids).await?;
-        let hashes: HashMap<i64, Vec<String>> = prospects
-            .values()
-            .map(|p| {
-                let h = prospect_hashes(&self.keys.suppression, p);
-                (p.id, h.into_iter().map(|(h, _)| h).collect())
-            })
-            .collect();
-        let all: Vec<String> = hashes.values().flatten().cloned().collect();
-        let found = self.readers.suppressed_among(&all).await?;
-        let suppressed = hashes
-            .into_iter()
-            .filter(|(_, hs)| hs.iter().any(|h| found.contains(h)))
-            .map(|(id, _)| id)
-            .collect();
+        let suppressed =
+            gate::suppressed(&self.readers, &self.keys.suppression, prospects.values()).await?;
         let batch = PlanInput {
             unsubscribe_key: self.keys.unsubscribe.clone(),
             due,
