@@ -684,16 +684,33 @@ impl Api {
         Ok(c)
     }
 
-    /// The campaign, and the ids of the live prospects its filter matches, in the filter's
-    /// order.
-    async fn enrol_candidates(&self, args: &EnrolFilter) -> Result<(Campaign, Vec<i64>), ApiError> {
+    /// The campaign, the ids of the live prospects its filter matches that it has not
+    /// enrolled yet (in the filter's order), and how many it matches that are enrolled.
+    async fn enrol_candidates(
+        &self,
+        args: &EnrolFilter,
+    ) -> Result<(Campaign, Vec<i64>, u32), ApiError> {
         let c = self.store.campaign(args.campaign_id).await?;
         if args.query.workspace_id != c.workspace_id {
             return Err(invalid("the filter is for another workspace"));
         }
         let mut q = args.query.clone();
         q.deleted = false;
-        Ok((c, self.store.matching_prospect_ids(&q).await?))
+        let enrolled: std::collections::HashSet<i64> = self
+            .store
+            .enrolments(c.id)
+            .await?
+            .into_iter()
+            .map(|(_, prospect, _)| prospect)
+            .collect();
+        let (already, open): (Vec<i64>, Vec<i64>) = self
+            .store
+            .matching_prospect_ids(&q)
+            .await?
+            .into_iter()
+            .partition(|id| enrolled.contains(id));
+        let already = u32::try_from(already.len()).unwrap_or(u32::MAX);
+        Ok((c, open, already))
     }
 
     /// Hands each of `ids` (in order) to `each` with the compliance gate's verdict on it, as
@@ -732,18 +749,9 @@ impl Api {
 
     /// Who an enrolment by this filter would take, and who not and why.
     pub async fn preview_enrolment(&self, args: EnrolFilter) -> Result<EnrolPreview, ApiError> {
-        let (c, ids) = self.enrol_candidates(&args).await?;
-        let enrolled: std::collections::HashSet<i64> = self
-            .store
-            .enrolments(c.id)
-            .await?
-            .into_iter()
-            .map(|(_, prospect, _)| prospect)
-            .collect();
-        let (already, ids): (Vec<i64>, Vec<i64>) =
-            ids.into_iter().partition(|id| enrolled.contains(id));
+        let (c, ids, already_enrolled) = self.enrol_candidates(&args).await?;
         let mut preview = EnrolPreview {
-            already_enrolled: u32::try_from(already.len()).unwrap_or(u32::MAX),
+            already_enrolled,
             ..Default::default()
         };
         let mut groups: Vec<RefusedGroup> = Vec::new();
@@ -781,7 +789,7 @@ impl Api {
 
     /// Enrols the prospects matching the filter that the compliance gate lets through.
     pub async fn enrol_prospects(&self, args: EnrolFilter) -> Result<u32, ApiError> {
-        let (c, ids) = self.enrol_candidates(&args).await?;
+        let (c, ids, _) = self.enrol_candidates(&args).await?;
         let mut passed = Vec::new();
         self.gate_each(&c, &ids, |p, verdict| {
             if verdict.is_ok() {
