@@ -4,6 +4,7 @@
 use outreach_core::prospect::AuditEntry;
 use sqlx::SqliteConnection;
 
+use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
 /// Appends one entry. Summaries name counts and ids, never personal data, so that erasing a
@@ -76,7 +77,7 @@ impl Store {
                         .details
                         .map(|d| serde_json::from_str(&d))
                         .transpose()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        .map_err(corrupt)?,
                 })
             })
             .collect()

@@ -339,7 +339,7 @@ impl Store {
         &self,
         hashes: &[String],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let json = serde_json::to_string(hashes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(hashes).map_err(corrupt)?;
         Ok(sqlx::query_scalar!(
             "SELECT hash FROM suppression WHERE hash IN (SELECT value FROM json_each(?))",
             json

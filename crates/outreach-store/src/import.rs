@@ -12,6 +12,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
 use crate::audit::record;
+use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
 /// Rows per multi-row statement: large enough that per-statement overhead vanishes, small
@@ -181,7 +182,7 @@ fn custom_json(p: &ProspectInput) -> Option<String> {
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(v).map_err(corrupt)
 }
 
 impl Store {
@@ -422,6 +423,6 @@ impl Store {
                 .fetch_optional(self.readers())
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("import #{import_id}")))?;
-        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
+        serde_json::from_str(&json).map_err(corrupt)
     }
 }

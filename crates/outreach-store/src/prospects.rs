@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite};
 use ts_rs::TS;
 
 use crate::audit::record;
-use crate::error::conflict_or;
+use crate::error::{conflict_or, corrupt};
 use crate::{Actor, Store, StoreError};
 
 /// Columns a prospect list can be sorted by.
@@ -415,7 +415,7 @@ impl Store {
         &self,
         ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, Prospect>, StoreError> {
-        let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(ids).map_err(corrupt)?;
         let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
             "{SELECT_PROSPECT} WHERE p.id IN (SELECT value FROM json_each(?))"
         )))
@@ -618,8 +618,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        let ids_json =
-            serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let ids_json = serde_json::to_string(ids).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
         let changed = if restore {
             sqlx::query!(
@@ -727,11 +726,7 @@ impl Store {
             );
             let mut encoded = Vec::with_capacity(chunk.len());
             for u in chunk {
-                encoded.push((
-                    u.id,
-                    serde_json::to_string(&u.breakdown)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                ));
+                encoded.push((u.id, serde_json::to_string(&u.breakdown).map_err(corrupt)?));
             }
             explanations.push_values(encoded, |mut b, (id, json)| {
                 b.push_bind(id).push_bind(json);

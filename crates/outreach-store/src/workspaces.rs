@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::record;
-use crate::error::conflict_or;
+use crate::error::{conflict_or, corrupt};
 use crate::{Actor, Store, StoreError};
 
 /// The editable fields of a workspace.
@@ -194,7 +194,7 @@ impl Store {
         config
             .validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(config).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query!(
             r#"UPDATE workspaces SET scoring_config = ?,
