@@ -100,6 +100,37 @@ pub struct AccountFields {
     pub dkim_domain: Option<String>,
 }
 
+impl AccountFields {
+    /// An account `name` sending as `from_name <from_address>` over `transport`, with every
+    /// optional setting unset: no server details, reply-to, caps, ramp-up or DKIM.
+    pub fn new(
+        name: impl Into<String>,
+        transport: Transport,
+        from_name: impl Into<String>,
+        from_address: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            transport,
+            host: None,
+            port: None,
+            security: None,
+            username: None,
+            api_base_url: None,
+            from_name: from_name.into(),
+            from_address: from_address.into(),
+            reply_to: None,
+            per_minute_cap: None,
+            hourly_cap: None,
+            daily_cap: None,
+            ramp_start: None,
+            ramp_increase: None,
+            dkim_selector: None,
+            dkim_domain: None,
+        }
+    }
+}
+
 /// A stored sender account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SenderAccount {

@@ -78,23 +78,10 @@ async fn question(store: &Store, port: u16) -> (i64, i64) {
         .create_account(
             ws,
             &AccountFields {
-                name: "relay".into(),
-                transport: Transport::Smtp,
                 host: Some("127.0.0.1".into()),
                 port: Some(port),
                 security: Some(SmtpSecurityMode::PlainLoopback),
-                username: None,
-                api_base_url: None,
-                from_name: "Alex".into(),
-                from_address: "alex@brand.example".into(),
-                reply_to: None,
-                per_minute_cap: None,
-                hourly_cap: None,
-                daily_cap: None,
-                ramp_start: None,
-                ramp_increase: None,
-                dkim_selector: None,
-                dkim_domain: None,
+                ..AccountFields::new("relay", Transport::Smtp, "Alex", "alex@brand.example")
             },
             Actor::Cli,
         )

@@ -71,23 +71,10 @@ async fn prospect_ids(store: &Store, ws: i64) -> Vec<i64> {
 fn relay_fields() -> outreach_core::campaign::AccountFields {
     use outreach_core::campaign::{AccountFields, SmtpSecurityMode, Transport};
     AccountFields {
-        name: "relay".into(),
-        transport: Transport::Smtp,
         host: Some("127.0.0.1".into()),
         port: Some(2525),
         security: Some(SmtpSecurityMode::PlainLoopback),
-        username: None,
-        api_base_url: None,
-        from_name: "Alex".into(),
-        from_address: "alex@brand.example".into(),
-        reply_to: None,
-        per_minute_cap: None,
-        hourly_cap: None,
-        daily_cap: None,
-        ramp_start: None,
-        ramp_increase: None,
-        dkim_selector: None,
-        dkim_domain: None,
+        ..AccountFields::new("relay", Transport::Smtp, "Alex", "alex@brand.example")
     }
 }
 
