@@ -56,6 +56,28 @@ describe('campaigns', () => {
 		expect(screen.getByTestId('campaign-pause')).toBeTruthy();
 	});
 
+	it('shows the check’s progress and leaves prospects the gate now refuses out of the estimate', async () => {
+		const { backend, people, campaign } = readyToSend();
+		const [late] = backend.seedProspects(people[0].workspace_id, 1, () => ({ status: 'unsubscribed', first_name: 'Olive', last_name: 'Out' }));
+		backend.sending.seedEnrolments(campaign.id, [people[0].id, late.id]);
+		backend.sending.checkStepMs = 40;
+		renderApp(backend);
+		await openCampaigns();
+
+		await fireEvent.click(screen.getByTestId('campaign-start'));
+		const progress = await screen.findByTestId('campaign-check-progress');
+		await waitFor(() => expect(progress.textContent).toMatch(/Checking every message: 1 of 2 enrolled prospects/));
+		await screen.findByTestId('confirm-dialog');
+		expect(screen.queryByTestId('campaign-check-progress')).toBeNull();
+		const estimate = (screen.getByTestId('confirm-estimate').textContent ?? '').replace(/\s+/g, ' ');
+		expect(estimate).toContain('1 message will go out today');
+		expect(estimate).toContain('1 enrolled prospect is refused by the compliance gate and not counted');
+		const refused = screen.getByTestId('campaign-check-refused');
+		const row = refused.querySelector('[data-code="opted_out"]');
+		expect(row?.textContent).toContain('Olive Out');
+		expect(row?.textContent).toContain('1');
+	});
+
 	it('says nothing goes out today when the send window stays closed until after tomorrow', async () => {
 		const { backend, people, campaign } = readyToSend();
 		// Open every day but today and tomorrow in the workspace's zone (the mock's default,

@@ -48,6 +48,18 @@ pub enum ApiEvent {
         #[ts(type = "number")]
         total: u64,
     },
+    /// A campaign's pre-send check is under way (before it starts, too).
+    CheckProgress {
+        /// The campaign.
+        #[ts(type = "number")]
+        campaign_id: i64,
+        /// Enrolled prospects checked.
+        #[ts(type = "number")]
+        done: u64,
+        /// Enrolled prospects in all.
+        #[ts(type = "number")]
+        total: u64,
+    },
     /// The sending engine's status changed.
     Engine {
         /// The new status.

@@ -213,8 +213,13 @@ pub struct CampaignCheck {
     /// the steps due by then whose send window opens by then in the prospect's time zone,
     /// within what the daily caps (the account's lowered by its ramp-up) leave after the last
     /// 24 hours, and what the campaign's gaps and the account's hourly and per-minute caps let
-    /// through in the hours left.
+    /// through in the hours left. Prospects in [`CampaignCheck::refused`] are not counted.
     pub today_estimate: u32,
+    /// Enrolled prospects whose next step the compliance gate refuses as things stand
+    /// (opted out or suppressed since they were enrolled, deleted, no lawful basis...), by
+    /// reason. They do not hold up the start: the engine blocks each such step, with its
+    /// reason, when it falls due.
+    pub refused: Vec<RefusedGroup>,
 }
 
 /// The problems of one step's variant.
@@ -255,53 +260,102 @@ pub struct ResolveUnconfirmed {
     pub choice: UnconfirmedChoice,
 }
 
-/// How many prospects the campaign check loads at a time.
-const CHECK_LOAD_CHUNK: usize = 250;
+/// Enrolments the campaign check loads and renders at a time: each recipient's variables
+/// are needed only until every step has been rendered for them.
+const CHECK_LOAD_CHUNK: usize = 500;
 
 /// Prospects loaded at once to decide an enrolment: one query and one suppression lookup each.
 const GATE_CHUNK: usize = 1000;
 
+/// A recipient of the campaign check: (enrolment, prospect, A/B label, variables).
+type CheckedRecipient = (i64, i64, String, Variables);
+
 /// The pre-send check of each step's variants over the recipients who get them, each
-/// recipient (enrolment, prospect, A/B label, variables) as the gate will render the step.
+/// rendered as the gate will render the step. Recipients arrive a chunk at a time, and only
+/// what they turned up is kept.
 fn check_steps(
     sequence: &[Step],
     templates: &[Vec<Template>],
-    recipients: &[(i64, i64, String, Variables)],
+    mut recipients: tokio::sync::mpsc::Receiver<Vec<CheckedRecipient>>,
 ) -> Vec<StepCheck> {
-    let mut steps = Vec::new();
-    for (i, (step, variants)) in sequence.iter().zip(templates).enumerate() {
-        let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
-        // Each recipient's variant and draw for this step, worked out once for all variants.
-        let drawn: Vec<(usize, template::CheckRecipient<'_>)> = recipients
-            .iter()
-            .map(|(enrolment, pid, label, vars)| {
-                let recipient = template::CheckRecipient {
-                    prospect_id: *pid,
-                    spin_seed: template::spin_seed(*enrolment, position),
-                    vars,
-                };
-                (step.variant_index(label), recipient)
-            })
-            .collect();
-        for (v, t) in variants.iter().enumerate() {
-            let checked: Vec<template::CheckRecipient<'_>> = drawn
+    let sources: Vec<Vec<MessageTemplate>> = templates
+        .iter()
+        .map(|variants| {
+            variants
                 .iter()
-                .filter(|(variant, _)| *variant == v)
-                .map(|(_, r)| *r)
-                .collect();
-            let tpl = MessageTemplate {
-                subject: t.subject.clone(),
-                body: t.body.clone(),
-            };
+                .map(|t| MessageTemplate {
+                    subject: t.subject.clone(),
+                    body: t.body.clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let mut checks: Vec<Vec<template::PreSendCheck<'_>>> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, variants)| {
+            variants
+                .iter()
+                .map(|t| template::PreSendCheck::new(t, i == 0))
+                .collect()
+        })
+        .collect();
+    while let Some(chunk) = recipients.blocking_recv() {
+        for (enrolment, pid, label, vars) in &chunk {
+            for (i, (step, variants)) in sequence.iter().zip(&mut checks).enumerate() {
+                let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
+                // The enrolment fixes each step's variant and spintax draw.
+                if let Some(check) = variants.get_mut(step.variant_index(label)) {
+                    check.add(template::CheckRecipient {
+                        prospect_id: *pid,
+                        spin_seed: template::spin_seed(*enrolment, position),
+                        vars,
+                    });
+                }
+            }
+        }
+    }
+    let mut steps = Vec::new();
+    for (i, (variants, checks)) in templates.iter().zip(checks).enumerate() {
+        for (v, (t, check)) in variants.iter().zip(checks).enumerate() {
             steps.push(StepCheck {
                 step: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 variant: outreach_store::campaigns::variant_label(v),
                 template: t.name.clone(),
-                problems: views(template::pre_send_check(&tpl, i == 0, &checked)),
+                problems: views(check.finish()),
             });
         }
     }
     steps
+}
+
+/// Refusals of the compliance gate grouped by reason, with a few names each.
+#[derive(Default)]
+struct Refusals(Vec<RefusedGroup>);
+
+impl Refusals {
+    fn add(&mut self, code: &str, reason: String, name: String) {
+        match self.0.iter_mut().find(|g| g.code == code) {
+            Some(g) => {
+                g.count = g.count.saturating_add(1);
+                if g.examples.len() < 5 {
+                    g.examples.push(name);
+                }
+            }
+            None => self.0.push(RefusedGroup {
+                code: code.to_string(),
+                reason,
+                count: 1,
+                examples: vec![name],
+            }),
+        }
+    }
+
+    /// The groups, largest first.
+    fn into_groups(mut self) -> Vec<RefusedGroup> {
+        self.0.sort_by_key(|g| std::cmp::Reverse(g.count));
+        self.0
+    }
 }
 
 fn views(problems: Vec<Problem>) -> Vec<ProblemView> {
@@ -754,7 +808,7 @@ impl Api {
             already_enrolled,
             ..Default::default()
         };
-        let mut groups: Vec<RefusedGroup> = Vec::new();
+        let mut refusals = Refusals::default();
         self.gate_each(&c, &ids, |p, verdict| match verdict {
             Ok(()) => {
                 preview.will_enrol += 1;
@@ -762,28 +816,10 @@ impl Api {
                     preview.sample.push(p);
                 }
             }
-            Err(r) => {
-                let code = r.code.as_str().to_string();
-                let name = p.display_name();
-                match groups.iter_mut().find(|g| g.code == code) {
-                    Some(g) => {
-                        g.count += 1;
-                        if g.examples.len() < 5 {
-                            g.examples.push(name);
-                        }
-                    }
-                    None => groups.push(RefusedGroup {
-                        code,
-                        reason: r.reason,
-                        count: 1,
-                        examples: vec![name],
-                    }),
-                }
-            }
+            Err(r) => refusals.add(r.code.as_str(), r.reason, p.display_name()),
         })
         .await?;
-        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
-        preview.refused = groups;
+        preview.refused = refusals.into_groups();
         Ok(preview)
     }
 
@@ -802,7 +838,9 @@ impl Api {
         Ok(n)
     }
 
-    /// The pre-send check of every step over every enrolled prospect.
+    /// The pre-send check of every step over every enrolled prospect, the gate's verdict on
+    /// each active enrolment, and what can go out today. Reports its progress as
+    /// [`ApiEvent::CheckProgress`](crate::ApiEvent::CheckProgress).
     pub async fn check_campaign(&self, args: CampaignRef) -> Result<CampaignCheck, ApiError> {
         let c = self.store.campaign(args.campaign_id).await?;
         let workspace = self.store.workspace(c.workspace_id).await?;
@@ -822,33 +860,9 @@ impl Api {
         if workspace.legal_notice.trim().is_empty() {
             general.push("the workspace has no legal notice (who writes and why), which the GDPR Art. 14 notice needs".into());
         }
-        let enrolled = self.store.enrolments(c.id).await?;
+        let enrolled = self.store.enrolment_steps(c.id).await?;
         if enrolled.is_empty() {
             general.push("nobody is enrolled yet".into());
-        }
-        // (enrolment, prospect, A/B label, variables): the enrolment fixes each step's
-        // spintax draw, and the label its variant.
-        let mut recipients = Vec::new();
-        if let Some(account) = account.as_ref() {
-            // A few hundred prospects at a time: each is needed only until its variables are
-            // made, and a whole large campaign's at once would raise the peak memory.
-            for chunk in enrolled.chunks(CHECK_LOAD_CHUNK) {
-                let ids: Vec<i64> = chunk.iter().map(|(_, p, _)| *p).collect();
-                let prospects = self.store.prospects_by_ids(&ids).await?;
-                for (enrolment, pid, label) in chunk {
-                    let Some(p) = prospects.get(pid) else {
-                        continue;
-                    };
-                    let (_, vars) = variables::for_recipient(
-                        &self.keys.unsubscribe,
-                        &workspace,
-                        &settings,
-                        account,
-                        p,
-                    );
-                    recipients.push((*enrolment, *pid, label.clone(), vars));
-                }
-            }
         }
         let mut templates = Vec::new();
         for step in &c.fields.steps {
@@ -858,25 +872,94 @@ impl Api {
             }
             templates.push(variants);
         }
+        let has_assessment = self
+            .store
+            .current_assessment(c.workspace_id)
+            .await?
+            .is_some();
+        let mut today =
+            outreach_engine::today::Today::new(&self.store, &c, jiff::Timestamp::now()).await?;
+        let mut refusals = Refusals::default();
         // Every recipient, step and variant is rendered: for a large campaign that is seconds
-        // of work, which must not hold up an async worker and every command waiting on it.
+        // of work, done on a blocking thread (so that no async worker and no command waiting
+        // on one is held up) while the next chunk loads.
+        let (chunks, received) = tokio::sync::mpsc::channel(1);
         let sequence = c.fields.steps.clone();
-        let steps =
-            tokio::task::spawn_blocking(move || check_steps(&sequence, &templates, &recipients))
-                .await?;
+        let renders =
+            tokio::task::spawn_blocking(move || check_steps(&sequence, &templates, received));
+        let total = u64::try_from(enrolled.len()).unwrap_or(u64::MAX);
+        let mut done = 0u64;
+        for chunk in enrolled.chunks(CHECK_LOAD_CHUNK) {
+            let ids: Vec<i64> = chunk.iter().map(|e| e.prospect_id).collect();
+            let mut loaded = self.store.prospects_by_ids(&ids).await?;
+            // A campaign enrols a prospect once, so no id repeats.
+            let prospects: Vec<Prospect> = ids.iter().filter_map(|id| loaded.remove(id)).collect();
+            let verdicts = outreach_engine::gate::check_prospects(
+                &self.store,
+                &self.keys.suppression,
+                &prospects,
+                &settings,
+                has_assessment,
+            )
+            .await?;
+            let by_id: std::collections::HashMap<
+                i64,
+                (&Prospect, &Result<(), compliance::Refusal>),
+            > = prospects
+                .iter()
+                .zip(&verdicts)
+                .map(|(p, v)| (p.id, (p, v)))
+                .collect();
+            let mut recipients = Vec::with_capacity(chunk.len());
+            for e in chunk {
+                let Some(&(p, verdict)) = by_id.get(&e.prospect_id) else {
+                    if e.active {
+                        refusals.add(
+                            compliance::RefusalCode::Deleted.as_str(),
+                            "the prospect was deleted or erased".into(),
+                            format!("prospect #{}", e.prospect_id),
+                        );
+                    }
+                    continue;
+                };
+                if e.active {
+                    match verdict {
+                        Ok(()) => today.add(e.next_position, e.next_run_at.as_deref(), p),
+                        Err(r) => refusals.add(r.code.as_str(), r.reason.clone(), p.display_name()),
+                    }
+                }
+                if let Some(account) = account.as_ref() {
+                    let (_, vars) = variables::for_recipient(
+                        &self.keys.unsubscribe,
+                        &workspace,
+                        &settings,
+                        account,
+                        p,
+                    );
+                    recipients.push((e.id, e.prospect_id, e.variant.clone(), vars));
+                }
+            }
+            if chunks.send(recipients).await.is_err() {
+                // The renders ended early: only a panic does that, reported below.
+                break;
+            }
+            done += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+            self.emit(crate::ApiEvent::CheckProgress {
+                campaign_id: c.id,
+                done,
+                total,
+            });
+        }
+        drop(chunks);
+        let steps = renders.await?;
         let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
-        let estimate = outreach_engine::today::messages_today(
-            &self.store,
-            &c,
-            account.as_ref(),
-            jiff::Timestamp::now(),
-        )
-        .await?;
+        let today_estimate = today.finish(&self.store, account.as_ref()).await?;
         Ok(CampaignCheck {
             ready,
             steps,
             general,
-            today_estimate: estimate,
+            today_estimate,
+            refused: refusals.into_groups(),
         })
     }
 

@@ -687,6 +687,12 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                         );
                     }
                 }
+                for g in &check.refused {
+                    println!(
+                        "refused: {} enrolled prospect(s) ({}): {}",
+                        g.count, g.code, g.reason
+                    );
+                }
                 if check.ready {
                     println!("ready: up to {} message(s) today", check.today_estimate);
                 }

@@ -716,6 +716,81 @@ fn the_start_confirmation_counts_only_what_the_send_window_lets_out_today() {
     assert_eq!(today_estimate(&env, "Now"), 3);
 }
 
+#[test]
+fn the_start_confirmation_leaves_out_prospects_the_gate_now_refuses() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(4));
+    env.always_open_campaign("Now", "sink", &["first"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Now"]);
+    assert_eq!(today_estimate(&env, "Now"), 4);
+    // After enrolment one prospect turns out to live where consent is required, another is
+    // deleted, and a third opts out (which ends their enrolment).
+    let prospects = env.json(&["prospects", "list", "-w", "Acme"]);
+    let id_of = |email: &str| {
+        prospects
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["email"] == email)
+            .unwrap()["id"]
+            .to_string()
+    };
+    env.ok(&[
+        "prospects",
+        "edit",
+        &id_of("p1@example.com"),
+        "--set",
+        "country=Germany",
+    ]);
+    env.ok(&[
+        "prospects",
+        "delete",
+        "-w",
+        "Acme",
+        &id_of("p2@example.com"),
+    ]);
+    env.ok(&["consent", "opt-out", &id_of("p3@example.com")]);
+
+    let check = env.json(&["campaign", "check", "-w", "Acme", "Now"]);
+    assert_eq!(
+        check["ready"], true,
+        "refusals do not hold up the start: {check}"
+    );
+    assert_eq!(check["today_estimate"], 1, "{check}");
+    let refused = check["refused"].as_array().expect("refusals");
+    let mut codes: Vec<(&str, u64)> = refused
+        .iter()
+        .map(|g| (g["code"].as_str().unwrap(), g["count"].as_u64().unwrap()))
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, [("consent_required", 1), ("deleted", 1)], "{check}");
+    let consent = refused
+        .iter()
+        .find(|g| g["code"] == "consent_required")
+        .unwrap();
+    assert_eq!(
+        consent["examples"],
+        serde_json::json!(["P1 Test"]),
+        "{check}"
+    );
+    // The text output names them too.
+    let text = env.ok(&["campaign", "check", "-w", "Acme", "Now"]);
+    assert!(
+        text.contains("refused: 1 enrolled prospect(s) (consent_required)"),
+        "{text}"
+    );
+    assert!(text.contains("ready: up to 1 message(s) today"), "{text}");
+
+    // The engine refuses them as the check said: one goes out.
+    env.ok(&["campaign", "start", "-w", "Acme", "Now"]);
+    env.ok(&["run", "--until-idle"]);
+    let progress = env.progress("Now");
+    assert_eq!(progress["sent"], 1, "{progress}");
+    assert_eq!(progress["blocked"], 2, "{progress}");
+    assert_eq!(sink.texts().len(), 1);
+}
+
 /// What the pre-send check says can go out today.
 fn today_estimate(env: &Env, campaign: &str) -> u64 {
     let check = env.json(&["campaign", "check", "-w", "Acme", campaign]);

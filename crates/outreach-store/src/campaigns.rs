@@ -116,6 +116,24 @@ pub struct BlockedReason {
     pub count: u32,
 }
 
+/// An enrolment and where it stands, for the pre-send check and the start estimate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentStep {
+    /// Enrolment id.
+    pub id: i64,
+    /// Its prospect.
+    pub prospect_id: i64,
+    /// A/B variant label.
+    pub variant: String,
+    /// Whether its next step is still to be scheduled (rather than queued, or the enrolment
+    /// over).
+    pub active: bool,
+    /// The next step (1-based).
+    pub next_position: i64,
+    /// When that step is due, once worked out.
+    pub next_run_at: Option<String>,
+}
+
 fn count(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
@@ -481,6 +499,23 @@ impl Store {
             .into_iter()
             .map(|r| (r.id, r.prospect_id, r.variant))
             .collect())
+    }
+
+    /// Every enrolment of a campaign with where it stands, in enrolment order: what the
+    /// pre-send check renders for and the start estimate counts.
+    pub async fn enrolment_steps(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Vec<EnrolmentStep>, StoreError> {
+        Ok(sqlx::query_as!(
+            EnrolmentStep,
+            r#"SELECT id AS "id!", prospect_id, variant, state = 'active' AS "active!: bool",
+                      next_position, next_run_at
+               FROM enrollments WHERE campaign_id = ? ORDER BY id"#,
+            campaign_id
+        )
+        .fetch_all(self.readers())
+        .await?)
     }
 
     /// Moves a campaign to a new status. Starting sets `started_at`; stopping cancels its

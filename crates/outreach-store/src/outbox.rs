@@ -200,20 +200,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// A campaign's enrolments still in their sequence whose next step is not in the outbox yet
-    /// (for the start confirmation's count of what can go today).
-    pub async fn pending_steps(&self, campaign_id: i64) -> Result<Vec<DueEnrollment>, StoreError> {
-        Ok(sqlx::query_as!(
-            DueEnrollment,
-            r#"SELECT id AS "id!", campaign_id, prospect_id, next_position, next_run_at, variant,
-                  created_at
-               FROM enrollments WHERE campaign_id = ? AND state = 'active' ORDER BY id"#,
-            campaign_id
-        )
-        .fetch_all(self.readers())
-        .await?)
-    }
-
     /// How many of a campaign's queued messages are due before `before` (ISO 8601 UTC).
     pub async fn queued_due_before(
         &self,

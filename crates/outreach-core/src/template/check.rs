@@ -45,58 +45,110 @@ pub fn pre_send_check(
     is_first_step: bool,
     recipients: &[CheckRecipient<'_>],
 ) -> Vec<Problem> {
-    let env = environment();
-    let mut problems = Vec::new();
-    let mut parts = Vec::new();
-    for (part, src) in [
-        (Part::Subject, &template.subject),
-        (Part::Body, &template.body),
-    ] {
-        match CheckedPart::new(&env, part, src) {
-            Ok(checked) => parts.push(checked),
-            Err(e) => problems.push(Problem::Syntax {
-                part,
-                line: e.line,
-                message: e.message,
-            }),
+    let mut check = PreSendCheck::new(template, is_first_step);
+    for r in recipients {
+        check.add(*r);
+    }
+    check.finish()
+}
+
+/// [`pre_send_check`] over recipients handed over one at a time: a large campaign's
+/// recipients are checked as they are loaded, and only what they turned up is kept.
+pub struct PreSendCheck<'t> {
+    template: &'t MessageTemplate,
+    is_first_step: bool,
+    /// Syntax errors, which come first.
+    problems: Vec<Problem>,
+    parts: Vec<CheckedPart<'t>>,
+    probe: Compiled,
+    blame: Blame,
+    findings: Findings,
+    checked: usize,
+}
+
+impl<'t> PreSendCheck<'t> {
+    /// Prepares the check of `template`; `is_first_step` requires the Art. 14 privacy notice.
+    pub fn new(template: &'t MessageTemplate, is_first_step: bool) -> Self {
+        let env = environment();
+        let mut problems = Vec::new();
+        let mut parts = Vec::new();
+        for (part, src) in [
+            (Part::Subject, &template.subject),
+            (Part::Body, &template.body),
+        ] {
+            match CheckedPart::new(&env, part, src) {
+                Ok(checked) => parts.push(checked),
+                Err(e) => problems.push(Problem::Syntax {
+                    part,
+                    line: e.line,
+                    message: e.message,
+                }),
+            }
+        }
+        Self {
+            template,
+            is_first_step,
+            problems,
+            parts,
+            probe: Compiled::new(probe_environment()),
+            blame: Blame::new(&template.subject, &template.body),
+            findings: Findings::default(),
+            checked: 0,
         }
     }
-    let mut findings = Findings::default();
-    if recipients.is_empty() {
-        let mut compiled = Compiled::new(environment());
-        findings.check_template(&mut compiled, template, &parts, is_first_step);
-    } else {
-        let mut probe = Compiled::new(probe_environment());
-        let mut blame = Blame::new(&template.subject, &template.body);
-        for (index, r) in recipients.iter().enumerate() {
-            let recipient = Recipient {
-                id: r.prospect_id,
-                vars: r.vars,
-                seed: r.spin_seed,
-                sample: index < PLACEHOLDER_SAMPLE,
-            };
-            for part in &parts {
-                if let Err(e) =
-                    findings.check_rendered(&mut probe, part, &recipient, is_first_step, &mut blame)
-                {
-                    findings
-                        .render_failed
-                        .entry((e.part, e.line, e.message))
-                        .or_default()
-                        .add(recipient.id);
-                }
+
+    /// Renders the template for one more recipient and notes what is wrong.
+    pub fn add(&mut self, r: CheckRecipient<'_>) {
+        let recipient = Recipient {
+            id: r.prospect_id,
+            vars: r.vars,
+            seed: r.spin_seed,
+            sample: self.checked < PLACEHOLDER_SAMPLE,
+        };
+        self.checked += 1;
+        for part in &self.parts {
+            if let Err(e) = self.findings.check_rendered(
+                &mut self.probe,
+                part,
+                &recipient,
+                self.is_first_step,
+                &mut self.blame,
+            ) {
+                self.findings
+                    .render_failed
+                    .entry((e.part, e.line, e.message))
+                    .or_default()
+                    .add(recipient.id);
             }
         }
     }
-    // A placeholder written in a spintax option reaches only the recipients who draw it, whom
-    // the sampled renders may all miss: every option is scanned as written too.
-    for part in &parts {
-        for literal in part.option_literals() {
-            findings.add_placeholders(part.part(), &literal);
+
+    /// The problems found, grouped as [`pre_send_check`] returns them. Without any recipient
+    /// only the template itself is checked, against stand-in compliance blocks.
+    pub fn finish(self) -> Vec<Problem> {
+        let Self {
+            template,
+            is_first_step,
+            mut problems,
+            parts,
+            mut findings,
+            checked,
+            ..
+        } = self;
+        if checked == 0 {
+            let mut compiled = Compiled::new(environment());
+            findings.check_template(&mut compiled, template, &parts, is_first_step);
         }
+        // A placeholder written in a spintax option reaches only the recipients who draw it,
+        // whom the sampled renders may all miss: every option is scanned as written too.
+        for part in &parts {
+            for literal in part.option_literals() {
+                findings.add_placeholders(part.part(), &literal);
+            }
+        }
+        problems.extend(findings.into_problems());
+        problems
     }
-    problems.extend(findings.into_problems());
-    problems
 }
 
 /// The pre-send check of each message as it goes out: the message is rendered once, with the

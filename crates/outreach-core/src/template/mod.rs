@@ -39,7 +39,7 @@ mod spintax;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use check::{CheckRecipient, SendCheck, pre_send_check};
+pub use check::{CheckRecipient, PreSendCheck, SendCheck, pre_send_check};
 pub use placeholder::find_placeholders;
 pub use problem::Problem;
 pub use render::{PreparedTemplate, check_syntax, render, spin_seed, variables_used};

@@ -23,6 +23,18 @@ done: number,
 /**
  * Units in all.
  */
+total: number, } | { "kind": "check_progress", 
+/**
+ * The campaign.
+ */
+campaign_id: number, 
+/**
+ * Enrolled prospects checked.
+ */
+done: number, 
+/**
+ * Enrolled prospects in all.
+ */
 total: number, } | { "kind": "engine", 
 /**
  * The new status.

@@ -32,6 +32,8 @@ import type {
 } from '$lib/generated/commands';
 import { renderAndCheck, syntaxProblems, varsFor, views, problemMessage } from './mock-template';
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /** The commands this module answers. */
 export type SendingCommand =
 	| 'get_sending_settings'
@@ -62,7 +64,7 @@ export type SendingCommand =
 	| 'resolve_unconfirmed'
 	| 'engine_status';
 
-type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => Commands[K]['result'] };
+type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
 
 /** What the sending mock needs from the rest of the mock. */
 export interface SendingHost {
@@ -137,6 +139,8 @@ export class MockSending {
 	private blocked = new Map<number, BlockedReason[]>();
 	private sentSinceStart = 0;
 	private seq = { account: 0, template: 0, campaign: 0, message: 0, consent: 0 };
+	/** Pause per enrolled prospect in the pre-send check, so that tests see its progress. */
+	checkStepMs = 0;
 
 	constructor(private host: SendingHost) {}
 
@@ -407,7 +411,7 @@ export class MockSending {
 		if (args.query.workspace_id !== c.workspace_id) fail('invalid_input', 'The filter belongs to another workspace.');
 		const settings = this.settingsOf(c.workspace_id);
 		const take: Prospect[] = [];
-		const refused = new Map<string, RefusedGroup>();
+		const refused = new Refusals();
 		let already = 0;
 		for (const p of this.host.matching(args.query)) {
 			if (this.enrolments.some((e) => e.campaign_id === c.id && e.prospect_id === p.id)) {
@@ -415,16 +419,10 @@ export class MockSending {
 				continue;
 			}
 			const r = this.refusal(p, settings);
-			if (!r) {
-				take.push(p);
-				continue;
-			}
-			const g = refused.get(r.code) ?? { ...r, count: 0, examples: [] };
-			g.count++;
-			if (g.examples.length < 5) g.examples.push([p.first_name, p.last_name].filter(Boolean).join(' ') || p.email || `#${p.id}`);
-			refused.set(r.code, g);
+			if (!r) take.push(p);
+			else refused.add(r, p);
 		}
-		return { campaign: c, take, already, refused: [...refused.values()].sort((a, b) => b.count - a.count) };
+		return { campaign: c, take, already, refused: refused.groups() };
 	}
 
 	private check(c: Campaign): Commands['check_campaign']['result'] {
@@ -462,7 +460,15 @@ export class MockSending {
 				steps.push({ step: i + 1, variant, template: tpl.name, problems: views([...merged.values()]) });
 			});
 		});
-		const waiting = enrolled.filter((p) => this.refusal(p, this.settingsOf(c.workspace_id)) === null).length;
+		const settings = this.settingsOf(c.workspace_id);
+		const refused = new Refusals();
+		let waiting = 0;
+		for (const p of enrolled) {
+			const r = this.refusal(p, settings);
+			if (r) refused.add(r, p);
+			else waiting++;
+		}
+		this.host.emit({ kind: 'check_progress', campaign_id: c.id, done: enrolled.length, total: enrolled.length });
 		const caps = [c.fields.daily_cap, acc?.fields.daily_cap].filter((x): x is number => x !== null && x !== undefined);
 		// Only the first step is modelled: due today without a delay, if its window opens before
 		// midnight in the workspace's zone.
@@ -476,7 +482,8 @@ export class MockSending {
 			ready: general.length === 0 && steps.every((s) => s.problems.length === 0),
 			steps,
 			general,
-			today_estimate: c.status === 'running' || c.status === 'draft' || c.status === 'paused' ? today_estimate : 0
+			today_estimate: c.status === 'running' || c.status === 'draft' || c.status === 'paused' ? today_estimate : 0,
+			refused: refused.groups()
 		};
 	}
 
@@ -748,7 +755,18 @@ export class MockSending {
 			}
 			return plan.take.length;
 		},
-		check_campaign: (args) => this.check(this.campaign(args.campaign_id)),
+		check_campaign: async (args) => {
+			const c = this.campaign(args.campaign_id);
+			if (this.checkStepMs > 0) {
+				// Reported a prospect at a time, as the backend reports its chunks of a large campaign.
+				const total = this.enrolments.filter((e) => e.campaign_id === c.id).length;
+				for (let done = 0; done < total; done++) {
+					this.host.emit({ kind: 'check_progress', campaign_id: c.id, done, total });
+					await sleep(this.checkStepMs);
+				}
+			}
+			return this.check(c);
+		},
 		start_campaign: (args) => {
 			const c = this.campaign(args.campaign_id);
 			if (c.status !== 'draft' && c.status !== 'paused') fail('conflict', `A ${c.status} campaign cannot be started.`);
@@ -868,4 +886,20 @@ function allOf(workspaceId: number): ProspectQuery {
 		offset: 0,
 		limit: 1
 	};
+}
+
+/** Refusals of the compliance gate grouped by reason, largest group first, as the backend groups them. */
+class Refusals {
+	private byCode = new Map<string, RefusedGroup>();
+
+	add(r: { code: string; reason: string }, p: Prospect): void {
+		const g = this.byCode.get(r.code) ?? { ...r, count: 0, examples: [] };
+		g.count++;
+		if (g.examples.length < 5) g.examples.push([p.first_name, p.last_name].filter(Boolean).join(' ') || p.email || `#${p.id}`);
+		this.byCode.set(r.code, g);
+	}
+
+	groups(): RefusedGroup[] {
+		return [...this.byCode.values()].sort((a, b) => b.count - a.count);
+	}
 }

@@ -29,6 +29,13 @@ export interface Progress {
 	total: number;
 }
 
+/** How far a campaign's pre-send check is, in enrolled prospects. */
+export interface CheckProgress {
+	campaign_id: number;
+	done: number;
+	total: number;
+}
+
 /** How far a download of the reply model is. */
 export interface ModelProgress {
 	done: number;
@@ -65,6 +72,8 @@ export class AppState {
 	/** What the sending engine reports; null until the first answer. */
 	engine = $state<EngineStatus | null>(null);
 	progress = $state<Progress | null>(null);
+	/** The latest pre-send check's progress (a large campaign takes seconds). */
+	checkProgress = $state<CheckProgress | null>(null);
 	toasts = $state<Toast[]>([]);
 	newWorkspaceOpen = $state(false);
 
@@ -196,6 +205,10 @@ export class AppState {
 	handleEvent(e: ApiEvent): void {
 		if (e.kind === 'import_progress') {
 			this.progress = { workspace_id: e.workspace_id, phase: e.phase, done: e.done, total: e.total };
+			return;
+		}
+		if (e.kind === 'check_progress') {
+			this.checkProgress = { campaign_id: e.campaign_id, done: e.done, total: e.total };
 			return;
 		}
 		if (e.kind === 'engine') {
