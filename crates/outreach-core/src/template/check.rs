@@ -8,10 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use minijinja::Environment;
+use minijinja::{Environment, Value};
 
 use super::placeholder::find_placeholders;
-use super::render::{CheckedPart, Compiled, environment, probe_environment, top_level_variables};
+use super::render::{
+    CheckedPart, Compiled, context, environment, probe_environment, top_level_variables,
+};
 use super::{
     MessageTemplate, OPT_OUT, POSTAL_ADDRESS, PRIVACY_NOTICE, Part, Problem, RenderedMessage,
     TemplateError, Variables,
@@ -102,6 +104,7 @@ impl<'t> PreSendCheck<'t> {
         let recipient = Recipient {
             id: r.prospect_id,
             vars: r.vars,
+            context: context(r.vars),
             seed: r.spin_seed,
             sample: self.checked < PLACEHOLDER_SAMPLE,
         };
@@ -200,6 +203,7 @@ impl<'t> SendCheck<'t> {
         let recipient = Recipient {
             id: prospect_id,
             vars,
+            context: context(vars),
             seed: spin_seed,
             sample: true,
         };
@@ -223,6 +227,8 @@ impl<'t> SendCheck<'t> {
 struct Recipient<'a> {
     id: i64,
     vars: &'a Variables,
+    /// The variables as the template sees them, made once for both parts.
+    context: Value,
     seed: u64,
     /// Whether to scan this recipient's message for leftover placeholders.
     sample: bool,
@@ -275,7 +281,7 @@ impl Findings {
         recipient: &Recipient<'_>,
         is_first_step: bool,
     ) {
-        match part.render(compiled, recipient.vars, recipient.seed) {
+        match part.render(compiled, &recipient.context, recipient.seed) {
             Ok(text) => self.check_text(part.part(), &text, recipient, is_first_step),
             Err(e) => self
                 .render_failed
@@ -344,7 +350,7 @@ impl Findings {
         is_first_step: bool,
         blame: &mut Blame,
     ) -> Result<String, TemplateError> {
-        let (text, empty) = part.render_probed(probe, recipient.vars, recipient.seed)?;
+        let (text, empty) = part.render_probed(probe, &recipient.context, recipient.seed)?;
         self.check_text(part.part(), &text, recipient, is_first_step);
         self.record_empty(part.part(), empty, recipient, blame);
         Ok(text)
@@ -391,6 +397,7 @@ impl Findings {
         let synthetic = Recipient {
             id: 0,
             vars: &vars,
+            context: context(&vars),
             seed: 0,
             sample: true,
         };

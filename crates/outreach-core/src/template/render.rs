@@ -115,16 +115,17 @@ impl PreparedTemplate {
         vars: &Variables,
         spin_seed: u64,
     ) -> Result<RenderedMessage, TemplateError> {
+        let context = context(vars);
         Ok(RenderedMessage {
-            subject: self.render_part(Part::Subject, vars, spin_seed)?,
-            body: self.render_part(Part::Body, vars, spin_seed)?,
+            subject: self.render_part(Part::Subject, &context, spin_seed)?,
+            body: self.render_part(Part::Body, &context, spin_seed)?,
         })
     }
 
     fn render_part(
         &mut self,
         part: Part,
-        vars: &Variables,
+        context: &Value,
         seed: u64,
     ) -> Result<String, TemplateError> {
         let src = match part {
@@ -141,7 +142,7 @@ impl PreparedTemplate {
             .map_err(|e| template_error(part, TemplateErrorKind::Syntax, &e, 0))?;
         let mut out = CappedWriter::default();
         compiled
-            .render_captured_to(Context(vars), &mut out)
+            .render_captured_to(context, &mut out)
             .map_err(|e| template_error(part, TemplateErrorKind::Render, &e, 0))?;
         String::from_utf8(out.buf).map_err(|_| TemplateError {
             kind: TemplateErrorKind::Render,
@@ -297,7 +298,7 @@ impl<'a> CheckedPart<'a> {
     pub(crate) fn render(
         &self,
         compiled: &mut Compiled,
-        vars: &Variables,
+        context: &Value,
         seed: u64,
     ) -> Result<String, TemplateError> {
         let resolved = self.spintax.resolve(seed, self.part.as_str());
@@ -306,7 +307,7 @@ impl<'a> CheckedPart<'a> {
             .map_err(|e| template_error(self.part, TemplateErrorKind::Syntax, &e, 0))?;
         let mut out = CappedWriter::default();
         compiled
-            .render_captured_to(Context(vars), &mut out)
+            .render_captured_to(context, &mut out)
             .map_err(|e| template_error(self.part, TemplateErrorKind::Render, &e, 0))?;
         String::from_utf8(out.buf).map_err(|_| TemplateError {
             kind: TemplateErrorKind::Render,
@@ -322,7 +323,7 @@ impl<'a> CheckedPart<'a> {
     pub(crate) fn render_probed(
         &self,
         probe: &mut Compiled,
-        vars: &Variables,
+        context: &Value,
         seed: u64,
     ) -> Result<(String, Vec<String>), TemplateError> {
         let resolved = self.spintax.resolve(seed, self.part.as_str());
@@ -332,7 +333,7 @@ impl<'a> CheckedPart<'a> {
             .map_err(|e| template_error(self.part, TemplateErrorKind::Syntax, &e, 0))?;
         let mut out = CappedWriter::default();
         let captured = compiled
-            .render_captured_to(Context(vars), &mut out)
+            .render_captured_to(context, &mut out)
             .map_err(|e| template_error(self.part, TemplateErrorKind::Render, &e, 0))?;
         let state = captured.state();
         let empty = expressions
@@ -379,6 +380,12 @@ fn instrument(src: &str) -> (String, Vec<String>) {
         }
     }
     (out, expressions)
+}
+
+/// The variables as templates see them, made once per recipient: converting them costs about
+/// as much as a render, and each message renders at least twice (subject and body).
+pub(crate) fn context(vars: &Variables) -> Value {
+    Value::from_serialize(Context(vars))
 }
 
 /// The variables as the template sees them: JSON nulls left out, so that `default(...)`
@@ -485,7 +492,7 @@ mod tests {
         let body_part = CheckedPart::new(&env, Part::Body, &t.body).unwrap();
         // A fresh environment per render: compiling every time, the behaviour to match.
         let once = |part: &CheckedPart<'_>, seed| {
-            part.render(&mut Compiled::new(environment()), &v, seed)
+            part.render(&mut Compiled::new(environment()), &context(&v), seed)
                 .unwrap()
         };
         let mut prepared = PreparedTemplate::new(t.clone()).unwrap();
@@ -687,11 +694,14 @@ mod tests {
         let src = "{{ a }}{{ b | default('x') }}{{ c }}{{ d }}{% if e %}{{ e }}{% endif %}";
         let part = CheckedPart::new(&env, Part::Body, src).unwrap();
         let v = vars(json!({"c": "", "d": "here"}));
-        assert_eq!(part.render_probed(&mut probe, &v, 0).unwrap().1, ["a", "c"]);
+        assert_eq!(
+            part.render_probed(&mut probe, &context(&v), 0).unwrap().1,
+            ["a", "c"]
+        );
         // Again from the kept compilation, with other values.
         let w = vars(json!({"a": "x", "b": "", "d": ""}));
         assert_eq!(
-            part.render_probed(&mut probe, &w, 0).unwrap().1,
+            part.render_probed(&mut probe, &context(&w), 0).unwrap().1,
             ["b | default('x')", "c", "d"]
         );
     }
