@@ -76,6 +76,13 @@ describe('campaigns', () => {
 		const row = refused.querySelector('[data-code="opted_out"]');
 		expect(row?.textContent).toContain('Olive Out');
 		expect(row?.textContent).toContain('1');
+
+		// Starting checks again, and the dialog shows it.
+		await fireEvent.click(screen.getByTestId('confirm-ok'));
+		const again = await screen.findByTestId('campaign-check-progress');
+		expect(again.closest('[data-testid="confirm-dialog"]')).toBeTruthy();
+		await waitFor(() => expect(screen.getByTestId('campaign-current-status').textContent).toBe('Running'));
+		expect(screen.queryByTestId('campaign-check-progress')).toBeNull();
 	});
 
 	it('says nothing goes out today when the send window stays closed until after tomorrow', async () => {

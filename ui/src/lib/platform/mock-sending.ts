@@ -425,6 +425,16 @@ export class MockSending {
 		return { campaign: c, take, already, refused: refused.groups() };
 	}
 
+	/** With {@link checkStepMs}, reports the check's progress a prospect at a time, as the backend reports its chunks. */
+	private async checkPace(c: Campaign): Promise<void> {
+		if (this.checkStepMs <= 0) return;
+		const total = this.enrolments.filter((e) => e.campaign_id === c.id).length;
+		for (let done = 0; done < total; done++) {
+			this.host.emit({ kind: 'check_progress', campaign_id: c.id, done, total });
+			await sleep(this.checkStepMs);
+		}
+	}
+
 	private check(c: Campaign): Commands['check_campaign']['result'] {
 		const ws = this.host.workspace(c.workspace_id);
 		const acc = c.fields.account_id === null ? null : (this.accounts.find((a) => a.id === c.fields.account_id) ?? null);
@@ -757,19 +767,13 @@ export class MockSending {
 		},
 		check_campaign: async (args) => {
 			const c = this.campaign(args.campaign_id);
-			if (this.checkStepMs > 0) {
-				// Reported a prospect at a time, as the backend reports its chunks of a large campaign.
-				const total = this.enrolments.filter((e) => e.campaign_id === c.id).length;
-				for (let done = 0; done < total; done++) {
-					this.host.emit({ kind: 'check_progress', campaign_id: c.id, done, total });
-					await sleep(this.checkStepMs);
-				}
-			}
+			await this.checkPace(c);
 			return this.check(c);
 		},
-		start_campaign: (args) => {
+		start_campaign: async (args) => {
 			const c = this.campaign(args.campaign_id);
 			if (c.status !== 'draft' && c.status !== 'paused') fail('conflict', `A ${c.status} campaign cannot be started.`);
+			await this.checkPace(c);
 			const check = this.check(c);
 			if (!check.ready) {
 				const n = check.general.length + check.steps.reduce((s, x) => s + x.problems.length, 0);
