@@ -194,7 +194,8 @@ enum ProspectsCommand {
         /// Only this status (new, qualified, disqualified, contacted, …); repeatable.
         #[arg(long)]
         status: Vec<String>,
-        /// Words to find in names, e-mail, company, website and notes.
+        /// Words to find in names, e-mail, company, website, notes, job title, X handle,
+        /// LinkedIn profile and custom field values.
         #[arg(long)]
         search: Option<String>,
         /// At most this many (default: all).

@@ -58,7 +58,8 @@ pub struct ProspectQuery {
     /// The workspace.
     #[ts(type = "number")]
     pub workspace_id: i64,
-    /// Words to find in names, e-mail, company, website and notes (prefix match).
+    /// Words to find in names, e-mail, company, website, notes, job title, X handle, LinkedIn
+    /// profile and custom field values (prefix match).
     pub search: Option<String>,
     /// Only these statuses (any of them).
     pub statuses: Vec<ProspectStatus>,
@@ -285,10 +286,12 @@ impl Row {
 }
 
 /// Turns what a person typed in the search box into an FTS5 query: each word must appear as a
-/// word prefix. Quotes are doubled so no input can inject FTS syntax.
+/// word prefix. Quotes are doubled so no input can inject FTS syntax. Words split where the
+/// index's tokenizer splits (at anything not a letter or digit, `_` included): a term it would
+/// split itself becomes a phrase query, which an index without positions refuses.
 fn fts_query(search: &str) -> Option<String> {
     let terms: Vec<String> = search
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
         .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
         .collect();

@@ -293,6 +293,75 @@ async fn import_into_a_missing_workspace_changes_nothing() {
 }
 
 #[tokio::test]
+async fn search_finds_titles_handles_profiles_and_custom_field_values() {
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "name,email,title,twitter,linkedin,niche\n\
+         Zoe Adams,zoe@a.example,Managing Editor,@zoe_writes,https://www.linkedin.com/in/zoe-adams-42,pottery\n\
+         Yann Brown,yann@b.example,Founder,@yannb,,fitness\n",
+    )
+    .await
+    .unwrap();
+    let found = |search: &str| {
+        let store = store.clone();
+        let search = search.to_string();
+        async move {
+            let mut q = query(ws);
+            q.search = Some(search);
+            let page = store.list_prospects(&q).await.unwrap();
+            page.rows
+                .iter()
+                .map(|p| p.first_name.clone().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    for (search, expect) in [
+        ("editor", vec!["Zoe"]),
+        ("found", vec!["Yann"]),
+        ("zoe_writes", vec!["Zoe"]),
+        ("yannb", vec!["Yann"]),
+        ("zoe-adams-42", vec!["Zoe"]),
+        ("pottery", vec!["Zoe"]),
+        ("fit", vec!["Yann"]),
+        // A custom field's name is on every row it came with: only values are searched.
+        ("niche", vec![]),
+    ] {
+        assert_eq!(found(search).await, expect, "search {search}");
+    }
+
+    // An edit moves the prospect in the index: the old title is gone, the new one found.
+    let zoe = found("editor").await;
+    assert_eq!(zoe, vec!["Zoe"]);
+    let id = store.list_prospects(&query(ws)).await.unwrap().rows[0].id;
+    store
+        .update_prospect(
+            id,
+            &ProspectPatch {
+                title: Some("Head of Partnerships".into()),
+                ..Default::default()
+            },
+            Actor::App,
+        )
+        .await
+        .unwrap();
+    assert!(found("editor").await.is_empty());
+    assert_eq!(found("partnerships").await, vec!["Zoe"]);
+
+    // A re-import that fills a custom field's gap makes its value searchable.
+    import(
+        &store,
+        ws,
+        "email,niche,last post\nyann@b.example,,Ten tents tested\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(found("tents").await, vec!["Yann"]);
+    assert_eq!(found("fitness").await, vec!["Yann"], "kept");
+}
+
+#[tokio::test]
 async fn list_filters_sorts_searches_and_pages() {
     let (store, ws, _dir) = open().await;
     import(
@@ -1121,10 +1190,63 @@ async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
     assert_eq!(claimed[0].body, "We pay 20% on every sale.");
     assert_eq!(claimed[0].subject, "Re: rates");
     store.close().await;
-    // The upgrade kept a copy of the database as it was.
+    // The upgrade kept a copy of the database as it was, named for the version it upgraded to.
+    let latest = sqlx::migrate!("../../migrations")
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap();
     let mut backup = path.as_os_str().to_owned();
-    backup.push(".before-20261205000000");
+    backup.push(format!(".before-{latest}"));
     assert!(std::path::Path::new(&backup).exists());
+}
+
+/// The last migration before search covered titles, handles, profiles and custom fields.
+const BEFORE_WIDER_SEARCH: i64 = 20261205000000;
+
+#[tokio::test]
+async fn an_upgrade_indexes_the_newly_searched_fields_of_existing_prospects() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    let mut old = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::migrate!("../../migrations")
+        .run_to(BEFORE_WIDER_SEARCH, &mut old)
+        .await
+        .unwrap();
+    for statement in [
+        "INSERT INTO workspaces (id, name) VALUES (1, 'Acme')",
+        r#"INSERT INTO prospects (id, workspace_id, first_name, email, title, x_handle,
+             custom_fields, source_type, collected_at)
+         VALUES (1, 1, 'Ada', 'ada@engines.example', 'Chief Analyst', '@ada_counts',
+             '{"niche": "mechanics"}', 'csv', '2026-11-30T09:00:00.000Z')"#,
+        "INSERT INTO prospects (id, workspace_id, first_name, email, source_type, collected_at)
+         VALUES (2, 1, 'Bob', 'bob@byron.example', 'csv', '2026-11-30T09:00:00.000Z')",
+    ] {
+        sqlx::query(statement).execute(&mut old).await.unwrap();
+    }
+    old.close().await.unwrap();
+
+    let store = Store::open(&path, &key).await.unwrap();
+    for search in ["analyst", "ada_counts", "mechanics", "bob"] {
+        let mut q = query(1);
+        q.search = Some(search.into());
+        let found = store.list_prospects(&q).await.unwrap();
+        let expect = if search == "bob" { 2 } else { 1 };
+        assert_eq!(
+            found.rows.iter().map(|p| p.id).collect::<Vec<_>>(),
+            [expect],
+            "search {search}"
+        );
+    }
+    store.close().await;
 }
 
 #[tokio::test]

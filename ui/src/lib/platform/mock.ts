@@ -488,7 +488,8 @@ export class MockBackend implements Backend {
 		if (q.min_score !== null && (p.score === null || p.score < q.min_score)) return false;
 		if (q.max_score !== null && (p.score === null || p.score > q.max_score)) return false;
 		if (q.search !== null && q.search.trim() !== '') {
-			const fields = [p.first_name, p.last_name, p.email, p.company, p.website, p.notes]
+			// The fields the backend indexes; custom fields by value only.
+			const fields = [p.first_name, p.last_name, p.email, p.company, p.website, p.notes, p.title, p.x_handle, p.linkedin_url, ...Object.values(p.custom_fields)]
 				.filter((v): v is string => !!v)
 				.map((v) => v.toLowerCase());
 			const words = fields.flatMap((f) => f.split(/[^\p{L}\p{N}]+/u)).filter(Boolean);
