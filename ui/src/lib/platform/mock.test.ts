@@ -47,7 +47,16 @@ describe('MockBackend contract', () => {
 		const b = new MockBackend();
 		const ws = b.seedWorkspace('W');
 		b.seedProspects(ws.id, 450);
-		b.seedProspects(ws.id, 1, () => ({ first_name: 'Zelda', last_name: 'Quartz', company: 'Hyrule Media', country: 'Japan', notes: 'met at expo' }));
+		b.seedProspects(ws.id, 1, () => ({
+			first_name: 'Zelda',
+			last_name: 'Quartz',
+			company: 'Hyrule Media',
+			country: 'Japan',
+			notes: 'met at expo',
+			title: 'Royal Archivist',
+			x_handle: '@zelda_q',
+			custom_fields: { niche: 'lore' }
+		}));
 
 		const p0 = await b.call('list_prospects', query(ws.id));
 		expect(p0.total).toBe(451);
@@ -60,6 +69,11 @@ describe('MockBackend contract', () => {
 		expect(found.rows.map((r) => r.first_name)).toEqual(['Zelda']);
 		expect((await b.call('list_prospects', query(ws.id, { search: 'expo' }))).total).toBe(1);
 		expect((await b.call('list_prospects', query(ws.id, { search: 'elda' }))).total).toBe(0);
+		// Like the backend: title, handle and custom field values, not custom field names.
+		for (const search of ['archiv', 'zelda_q', 'lore']) {
+			expect((await b.call('list_prospects', query(ws.id, { search }))).rows.map((r) => r.first_name), search).toEqual(['Zelda']);
+		}
+		expect((await b.call('list_prospects', query(ws.id, { search: 'niche' }))).total).toBe(0);
 
 		expect((await b.call('list_prospects', query(ws.id, { country: 'japan' }))).total).toBe(1);
 

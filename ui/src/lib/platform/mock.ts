@@ -493,7 +493,8 @@ export class MockBackend implements Backend {
 				.filter((v): v is string => !!v)
 				.map((v) => v.toLowerCase());
 			const words = fields.flatMap((f) => f.split(/[^\p{L}\p{N}]+/u)).filter(Boolean);
-			for (const token of q.search.toLowerCase().split(/\s+/).filter(Boolean)) {
+			// Words split where the backend's tokenizer splits: at anything not a letter or digit.
+			for (const token of q.search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)) {
 				if (!words.some((w) => w.startsWith(token)) && !fields.some((f) => f.startsWith(token))) return false;
 			}
 		}
