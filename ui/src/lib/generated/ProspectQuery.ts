@@ -12,7 +12,8 @@ export type ProspectQuery = {
  */
 workspace_id: number, 
 /**
- * Words to find in names, e-mail, company, website and notes (prefix match).
+ * Words to find in names, e-mail, company, website, notes, job title, X handle, LinkedIn
+ * profile and custom field values (prefix match).
  */
 search: string | null, 
 /**
