@@ -56,7 +56,7 @@ macro_rules! for_each_command {
             get_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             save_campaign($crate::SaveCampaign) -> $crate::core::campaign::Campaign;
             preview_enrolment($crate::EnrolFilter) -> $crate::EnrolPreview;
-            enrol_prospects($crate::EnrolFilter) -> u32;
+            enrol_prospects($crate::EnrolFilter) -> $crate::EnrolResult;
             check_campaign($crate::CampaignRef) -> $crate::CampaignCheck;
             start_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             pause_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;

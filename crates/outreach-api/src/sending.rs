@@ -187,6 +187,17 @@ pub struct EnrolPreview {
     pub sample: Vec<Prospect>,
 }
 
+/// What an enrolment did: the preview's counts, as the enrolment itself found them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct EnrolResult {
+    /// Prospects enrolled now.
+    pub enrolled: u32,
+    /// Matching prospects that were in the campaign already.
+    pub already_enrolled: u32,
+    /// Matching prospects the compliance gate refused, grouped by reason.
+    pub refused: Vec<RefusedGroup>,
+}
+
 /// Prospects refused for one reason.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct RefusedGroup {
@@ -823,19 +834,24 @@ impl Api {
         Ok(preview)
     }
 
-    /// Enrols the prospects matching the filter that the compliance gate lets through.
-    pub async fn enrol_prospects(&self, args: EnrolFilter) -> Result<u32, ApiError> {
-        let (c, ids, _) = self.enrol_candidates(&args).await?;
+    /// Enrols the prospects matching the filter that the compliance gate lets through, and
+    /// says who was not and why, so that a caller need not preview first to tell.
+    pub async fn enrol_prospects(&self, args: EnrolFilter) -> Result<EnrolResult, ApiError> {
+        let (c, ids, already_enrolled) = self.enrol_candidates(&args).await?;
         let mut passed = Vec::new();
-        self.gate_each(&c, &ids, |p, verdict| {
-            if verdict.is_ok() {
-                passed.push(p.id);
-            }
+        let mut refusals = Refusals::default();
+        self.gate_each(&c, &ids, |p, verdict| match verdict {
+            Ok(()) => passed.push(p.id),
+            Err(r) => refusals.add(r.code.as_str(), r.reason, p.display_name()),
         })
         .await?;
-        let n = self.store.enrol(c.id, &passed, self.config.actor()).await?;
+        let enrolled = self.store.enrol(c.id, &passed, self.config.actor()).await?;
         self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
-        Ok(n)
+        Ok(EnrolResult {
+            enrolled,
+            already_enrolled,
+            refused: refusals.into_groups(),
+        })
     }
 
     /// The pre-send check of every step over every enrolled prospect, the gate's verdict on

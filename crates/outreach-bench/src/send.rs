@@ -346,7 +346,8 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
                 ..Default::default()
             },
         })
-        .await?;
+        .await?
+        .enrolled;
     api.start_campaign(CampaignRef {
         campaign_id: campaign.id,
     })

@@ -642,8 +642,8 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                     ..Default::default()
                 },
             };
-            let preview = api.preview_enrolment(filter.clone()).await?;
             if dry_run {
+                let preview = api.preview_enrolment(filter).await?;
                 if json {
                     output::json(&preview)?;
                 } else {
@@ -657,12 +657,12 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 }
                 return Ok(());
             }
-            let n = api.enrol_prospects(filter).await?;
+            let result = api.enrol_prospects(filter).await?;
             if json {
-                output::json(&serde_json::json!({ "enrolled": n, "refused": preview.refused }))?;
+                output::json(&result)?;
             } else {
-                println!("enrolled {n} prospect(s)");
-                for g in &preview.refused {
+                println!("enrolled {} prospect(s)", result.enrolled);
+                for g in &result.refused {
                     println!("{} not enrolled ({}): {}", g.count, g.code, g.reason);
                 }
             }

@@ -33,7 +33,17 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     let preview = env.json(&["campaign", "enrol", "-w", "Acme", "Launch", "--dry-run"]);
     assert_eq!(preview["will_enrol"], 4, "{preview}");
     assert_eq!(preview["refused"][0]["code"], "consent_required");
-    env.ok(&["campaign", "enrol", "-w", "Acme", "Launch"]);
+    // The enrolment itself says who it left out and why, as the preview did.
+    let enrolled = env.json(&["campaign", "enrol", "-w", "Acme", "Launch"]);
+    assert_eq!(enrolled["enrolled"], 4, "{enrolled}");
+    assert_eq!(enrolled["already_enrolled"], 0, "{enrolled}");
+    assert_eq!(enrolled["refused"], preview["refused"], "{enrolled}");
+    let again = env.json(&["campaign", "enrol", "-w", "Acme", "Launch"]);
+    assert_eq!(
+        (&again["enrolled"], &again["already_enrolled"]),
+        (&serde_json::json!(0), &serde_json::json!(4)),
+        "{again}"
+    );
 
     // A follow-up template without the opt-out line fails the pre-send check; start refuses.
     env.save_template(

@@ -763,7 +763,7 @@ export class MockSending {
 				this.host.log(c.workspace_id, 'campaign.enrol', `Enrolled ${plan.take.length} prospects in “${c.fields.name}”.`);
 				this.host.changed('campaigns', c.workspace_id);
 			}
-			return plan.take.length;
+			return { enrolled: plan.take.length, already_enrolled: plan.already, refused: plan.refused };
 		},
 		check_campaign: async (args) => {
 			const c = this.campaign(args.campaign_id);
