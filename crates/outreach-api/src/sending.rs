@@ -278,6 +278,9 @@ const CHECK_LOAD_CHUNK: usize = 500;
 /// Prospects loaded at once to decide an enrolment: one query and one suppression lookup each.
 const GATE_CHUNK: usize = 1000;
 
+/// A prospect with the compliance gate's verdict on it.
+type Gated = (Prospect, Result<(), compliance::Refusal>);
+
 /// A recipient of the campaign check: (enrolment, prospect, A/B label, variables).
 type CheckedRecipient = (i64, i64, String, Variables);
 
@@ -778,6 +781,28 @@ impl Api {
         Ok((c, open, already))
     }
 
+    /// The live prospects among `ids`, in order and each once (deleted ones left out), with
+    /// the compliance gate's verdict on each: one query to load them and one suppression
+    /// lookup.
+    async fn gated(
+        &self,
+        ids: &[i64],
+        settings: &SendingSettings,
+        has_assessment: bool,
+    ) -> Result<Vec<Gated>, ApiError> {
+        let mut loaded = self.store.prospects_by_ids(ids).await?;
+        let prospects: Vec<Prospect> = ids.iter().filter_map(|id| loaded.remove(id)).collect();
+        let verdicts = outreach_engine::gate::check_prospects(
+            &self.store,
+            &self.keys.suppression,
+            &prospects,
+            settings,
+            has_assessment,
+        )
+        .await?;
+        Ok(prospects.into_iter().zip(verdicts).collect())
+    }
+
     /// Hands each of `ids` (in order) to `each` with the compliance gate's verdict on it, as
     /// the campaign's workspace stands. Prospects are loaded a thousand at a time, so that a
     /// whole list is never in memory at once.
@@ -794,18 +819,7 @@ impl Api {
             .await?
             .is_some();
         for chunk in ids.chunks(GATE_CHUNK) {
-            let mut loaded = self.store.prospects_by_ids(chunk).await?;
-            let prospects: Vec<Prospect> =
-                chunk.iter().filter_map(|id| loaded.remove(id)).collect();
-            let verdicts = outreach_engine::gate::check_prospects(
-                &self.store,
-                &self.keys.suppression,
-                &prospects,
-                &settings,
-                has_assessment,
-            )
-            .await?;
-            for (p, verdict) in prospects.into_iter().zip(verdicts) {
+            for (p, verdict) in self.gated(chunk, &settings, has_assessment).await? {
                 each(p, verdict);
             }
         }
@@ -907,28 +921,12 @@ impl Api {
         let mut done = 0u64;
         for chunk in enrolled.chunks(CHECK_LOAD_CHUNK) {
             let ids: Vec<i64> = chunk.iter().map(|e| e.prospect_id).collect();
-            let mut loaded = self.store.prospects_by_ids(&ids).await?;
-            // A campaign enrols a prospect once, so no id repeats.
-            let prospects: Vec<Prospect> = ids.iter().filter_map(|id| loaded.remove(id)).collect();
-            let verdicts = outreach_engine::gate::check_prospects(
-                &self.store,
-                &self.keys.suppression,
-                &prospects,
-                &settings,
-                has_assessment,
-            )
-            .await?;
-            let by_id: std::collections::HashMap<
-                i64,
-                (&Prospect, &Result<(), compliance::Refusal>),
-            > = prospects
-                .iter()
-                .zip(&verdicts)
-                .map(|(p, v)| (p.id, (p, v)))
-                .collect();
+            let gated = self.gated(&ids, &settings, has_assessment).await?;
+            let by_id: std::collections::HashMap<i64, &Gated> =
+                gated.iter().map(|g| (g.0.id, g)).collect();
             let mut recipients = Vec::with_capacity(chunk.len());
             for e in chunk {
-                let Some(&(p, verdict)) = by_id.get(&e.prospect_id) else {
+                let Some((p, verdict)) = by_id.get(&e.prospect_id).copied() else {
                     if e.active {
                         refusals.add(
                             compliance::RefusalCode::Deleted.as_str(),

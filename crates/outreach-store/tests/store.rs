@@ -1143,16 +1143,20 @@ async fn an_answer_that_did_not_go_out_leaves_its_reply_needing_one() {
     store.close().await;
 }
 
-/// The schema before message bodies moved to their own table.
-const BEFORE_MESSAGE_BODIES: i64 = 20261129000000;
-
-#[tokio::test]
-async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
-    use sqlx::{ConnectOptions, Connection};
+/// A new encrypted database (its folder, path, key and a connection) migrated up to
+/// `version` only: what an earlier release left behind, for the upgrade tests.
+async fn database_at(
+    version: i64,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    DbKey,
+    sqlx::SqliteConnection,
+) {
+    use sqlx::ConnectOptions;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("o.db");
     let key = DbKey::generate();
-    // A database as the previous version left it: one answer queued, its body in its row.
     let mut old = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(&path)
         .create_if_missing(true)
@@ -1161,9 +1165,20 @@ async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
         .await
         .unwrap();
     sqlx::migrate!("../../migrations")
-        .run_to(BEFORE_MESSAGE_BODIES, &mut old)
+        .run_to(version, &mut old)
         .await
         .unwrap();
+    (dir, path, key, old)
+}
+
+/// The schema before message bodies moved to their own table.
+const BEFORE_MESSAGE_BODIES: i64 = 20261129000000;
+
+#[tokio::test]
+async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
+    use sqlx::Connection;
+    // A database as the previous version left it: one answer queued, its body in its row.
+    let (_dir, path, key, mut old) = database_at(BEFORE_MESSAGE_BODIES).await;
     for statement in [
         "INSERT INTO workspaces (id, name) VALUES (1, 'Acme')",
         "INSERT INTO prospects (id, workspace_id, email, source_type, collected_at)
@@ -1206,21 +1221,8 @@ const BEFORE_WIDER_SEARCH: i64 = 20261205000000;
 
 #[tokio::test]
 async fn an_upgrade_indexes_the_newly_searched_fields_of_existing_prospects() {
-    use sqlx::{ConnectOptions, Connection};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("o.db");
-    let key = DbKey::generate();
-    let mut old = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
-        .connect()
-        .await
-        .unwrap();
-    sqlx::migrate!("../../migrations")
-        .run_to(BEFORE_WIDER_SEARCH, &mut old)
-        .await
-        .unwrap();
+    use sqlx::Connection;
+    let (_dir, path, key, mut old) = database_at(BEFORE_WIDER_SEARCH).await;
     for statement in [
         "INSERT INTO workspaces (id, name) VALUES (1, 'Acme')",
         r#"INSERT INTO prospects (id, workspace_id, first_name, email, title, x_handle,
