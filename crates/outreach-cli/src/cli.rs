@@ -93,6 +93,24 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Show or change a workspace's sending settings: the time zone used when a prospect's
+    /// own is unknown, the countries whose recipients must have consented, and the one-click
+    /// unsubscribe endpoint.
+    SendingSettings {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// IANA time zone, such as Europe/Berlin.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Countries (names or ISO codes) whose recipients must have consented, comma
+        /// separated; an empty value clears the list.
+        #[arg(long, value_delimiter = ',')]
+        consent_only: Option<Vec<String>>,
+        /// The HTTPS endpoint for one-click unsubscribe (RFC 8058); an empty value removes it.
+        #[arg(long)]
+        unsubscribe_url: Option<String>,
+    },
     /// Sender accounts (SMTP or SendGrid).
     #[command(subcommand)]
     Account(crate::sending::AccountCommand),
@@ -270,6 +288,55 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 output::json(&w)?;
             } else {
                 println!("created workspace '{}' (#{})", w.name, w.id);
+            }
+        }
+        Command::SendingSettings {
+            workspace: ws,
+            time_zone,
+            consent_only,
+            unsubscribe_url,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let mut settings = api
+                .get_sending_settings(WorkspaceRef { workspace_id: w.id })
+                .await?;
+            let change = time_zone.is_some() || consent_only.is_some() || unsubscribe_url.is_some();
+            if let Some(tz) = time_zone {
+                settings.time_zone = tz;
+            }
+            if let Some(countries) = consent_only {
+                // `--consent-only ""` gives one empty item: no country.
+                settings.consent_only_countries = countries
+                    .into_iter()
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect();
+            }
+            if let Some(url) = unsubscribe_url {
+                settings.unsubscribe_url = Some(url);
+            }
+            if change {
+                settings = api
+                    .set_sending_settings(outreach_api::SetSendingSettings {
+                        workspace_id: w.id,
+                        settings,
+                    })
+                    .await?;
+            }
+            if json {
+                output::json(&settings)?;
+            } else {
+                println!("{:<16} {}", "time zone", settings.time_zone);
+                println!(
+                    "{:<16} {}",
+                    "consent only",
+                    settings.consent_only_countries.join(", ")
+                );
+                println!(
+                    "{:<16} {}",
+                    "unsubscribe url",
+                    settings.unsubscribe_url.as_deref().unwrap_or("(none)")
+                );
             }
         }
         Command::Account(c) => crate::sending::account(api, c, json).await?,

@@ -598,3 +598,61 @@ fn scoring_weights_and_threshold_are_edited_and_used() {
     assert!(emails.contains(&"hedy@gmail.com"), "{emails:?}");
     assert!(emails.contains(&"katherine@orbit.example"), "{emails:?}");
 }
+
+#[test]
+fn sending_settings_are_shown_changed_and_bad_values_change_nothing() {
+    let env = Env::new();
+    env.ok(&["workspace", "create", "Acme"]);
+    let shown = || env.json(&["sending-settings", "-w", "Acme"]);
+    let defaults = shown();
+    assert_eq!(
+        defaults["consent_only_countries"],
+        serde_json::json!(["DE"])
+    );
+
+    let set = env.json(&[
+        "sending-settings",
+        "-w",
+        "Acme",
+        "--time-zone",
+        "Europe/Paris",
+        "--consent-only",
+        "germany,AT",
+        "--unsubscribe-url",
+        "https://acme.example/unsubscribe",
+    ]);
+    assert_eq!(set["time_zone"], "Europe/Paris");
+    assert_eq!(
+        set["consent_only_countries"],
+        serde_json::json!(["DE", "AT"])
+    );
+    assert_eq!(set["unsubscribe_url"], "https://acme.example/unsubscribe");
+    assert_eq!(shown(), set, "stored");
+
+    for (flag, value, says) in [
+        ("--time-zone", "Mars/Olympus", "not a time zone"),
+        ("--consent-only", "Atlantis", "not a country"),
+        ("--unsubscribe-url", "http://acme.example/u", "https"),
+    ] {
+        let err = env.fails(&["sending-settings", "-w", "Acme", flag, value]);
+        assert_eq!(err["code"], "invalid_input", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(says), "{err}");
+        assert_eq!(shown(), set, "{flag} {value} changed nothing");
+    }
+
+    // Empty values clear the list and remove the endpoint; the rest stays.
+    let cleared = env.json(&[
+        "sending-settings",
+        "-w",
+        "Acme",
+        "--consent-only",
+        "",
+        "--unsubscribe-url",
+        "",
+    ]);
+    assert_eq!(cleared["consent_only_countries"], serde_json::json!([]));
+    assert_eq!(cleared["unsubscribe_url"], Value::Null);
+    assert_eq!(cleared["time_zone"], "Europe/Paris");
+    let text = env.ok(&["sending-settings", "-w", "Acme"]);
+    assert!(text.contains("unsubscribe url  (none)"), "{text}");
+}
