@@ -908,7 +908,8 @@ impl Api {
             .await?
             .is_some();
         let mut today =
-            outreach_engine::today::Today::new(&self.store, &c, jiff::Timestamp::now()).await?;
+            outreach_engine::today::Today::new(&self.store, &c, &settings, jiff::Timestamp::now())
+                .await?;
         let mut refusals = Refusals::default();
         // Every recipient, step and variant is rendered: for a large campaign that is seconds
         // of work, done on a blocking thread (so that no async worker and no command waiting
@@ -928,11 +929,9 @@ impl Api {
             for e in chunk {
                 let Some((p, verdict)) = by_id.get(&e.prospect_id).copied() else {
                     if e.active {
-                        refusals.add(
-                            compliance::RefusalCode::Deleted.as_str(),
-                            "the prospect was deleted or erased".into(),
-                            format!("prospect #{}", e.prospect_id),
-                        );
+                        let gone = compliance::Refusal::prospect_gone();
+                        let name = format!("prospect #{}", e.prospect_id);
+                        refusals.add(gone.code.as_str(), gone.reason, name);
                     }
                     continue;
                 };

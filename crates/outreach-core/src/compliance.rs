@@ -96,6 +96,18 @@ fn refuse(code: RefusalCode, reason: impl Into<String>) -> Result<(), Refusal> {
     })
 }
 
+impl Refusal {
+    /// The refusal for a prospect who can no longer be loaded at all (deleted or erased
+    /// since the step was planned or the prospect enrolled): the same code as the gate's
+    /// rule for a deleted prospect, so that both count as one reason.
+    pub fn prospect_gone() -> Self {
+        Self {
+            code: RefusalCode::Deleted,
+            reason: "the prospect was deleted or erased".to_owned(),
+        }
+    }
+}
+
 /// Decides whether a message may be queued. The first rule that applies is the reason given;
 /// the order puts what a person can least fix (opt-outs, erasure) first.
 pub fn check(input: &GateInput<'_>) -> Result<(), Refusal> {

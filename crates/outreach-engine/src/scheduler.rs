@@ -228,7 +228,8 @@ impl PlanInput {
             };
         };
         let Some(prospect) = self.prospects.get(&e.prospect_id) else {
-            return block("deleted", "the prospect was deleted or erased".into());
+            let gone = Refusal::prospect_gone();
+            return block(gone.code.as_str(), gone.reason);
         };
         let tz = match resolve_time_zone(
             prospect.time_zone.as_deref(),

@@ -18,20 +18,21 @@ use crate::{EngineError, governor, iso};
 /// and the campaign's pacing let through.
 pub struct Today<'c> {
     campaign: &'c Campaign,
-    settings: SendingSettings,
+    settings: &'c SendingSettings,
     now: Timestamp,
     end: Timestamp,
     due: u32,
 }
 
 impl<'c> Today<'c> {
-    /// Starts the count with the campaign's queued messages due today.
+    /// Starts the count with the campaign's queued messages due today; `settings` are its
+    /// workspace's sending settings.
     pub async fn new(
         store: &Store,
         campaign: &'c Campaign,
+        settings: &'c SendingSettings,
         now: Timestamp,
     ) -> Result<Self, EngineError> {
-        let settings = store.sending_settings(campaign.workspace_id).await?;
         let end = end_of_day(now, &resolve_time_zone(None, None, &settings.time_zone)?)?;
         let due = store.queued_due_before(campaign.id, &iso(end)).await?;
         Ok(Self {
