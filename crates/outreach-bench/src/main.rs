@@ -6,10 +6,12 @@
 //!   into a plain table; then times listing, filtering and searching the 100k prospects.
 //! - `send`: sends 2,000 personalised messages through the real engine to Postfix's
 //!   `smtp-sink`, and the same list with PyPI's `mailmerge`; measures the sink with
-//!   `smtp-source`.
+//!   `smtp-source`; prints the CPU time per message of each part (database writer, async
+//!   workers, sink), which shows what bounds the rate.
 //! - `replies`: sentiment and intent accuracy next to Python's VADER and TextBlob, and 5,000
 //!   replies read from Dovecot, parsed and classified, next to imaplib + sentence-transformers.
 
+mod cpu;
 mod import;
 mod replies;
 mod send;

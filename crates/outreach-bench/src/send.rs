@@ -21,6 +21,8 @@ use outreach_api::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::cpu::{Threads, process_ns};
+
 /// The port `mailmerge_server.conf` names; every sender in this benchmark uses the same sink.
 const PORT: u16 = 2527;
 const MAILMERGE_VERSION: &str = "2.3.0";
@@ -355,9 +357,22 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
     Ok((campaign.id, enrolled as usize))
 }
 
+/// The CPU time that went into our run, thread by thread, and the sink's.
+struct RunCpu {
+    /// Nanoseconds each of our threads ran, with its name.
+    threads: Vec<(String, u64)>,
+    /// Nanoseconds the sink ran, if it could be read.
+    sink: Option<u64>,
+}
+
 /// Runs the engine until every enrolled prospect's message is sent; returns the wall time
-/// from engine start.
-async fn run_engine(api: &Api, campaign_id: i64, expected: usize) -> Result<Duration> {
+/// from engine start and the CPU time that went into it.
+async fn run_engine(
+    api: &Api,
+    campaign_id: i64,
+    expected: usize,
+    sink_pid: u32,
+) -> Result<(Duration, RunCpu)> {
     // The status events the app's window follows: watching them costs the engine nothing,
     // where polling `engine_status` would count the queue in the database each time.
     let mut events = api.subscribe();
@@ -375,6 +390,8 @@ async fn run_engine(api: &Api, campaign_id: i64, expected: usize) -> Result<Dura
             .await
         })
     };
+    let threads_before = Threads::of("self");
+    let sink_before = process_ns(sink_pid);
     let start = Instant::now();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     let mut sent = 0;
@@ -391,13 +408,19 @@ async fn run_engine(api: &Api, campaign_id: i64, expected: usize) -> Result<Dura
         }
     }
     let took = start.elapsed();
+    let cpu = RunCpu {
+        threads: Threads::of("self").since(&threads_before),
+        sink: process_ns(sink_pid)
+            .zip(sink_before)
+            .map(|(after, before)| after.saturating_sub(before)),
+    };
     let _ = tx.send(true);
     engine.await??;
     let progress = api.campaign_progress(CampaignRef { campaign_id }).await?;
     if progress.sent as usize != expected || progress.failed + progress.blocked > 0 {
         bail!("the campaign ended with {progress:?}");
     }
-    Ok(took)
+    Ok((took, cpu))
 }
 
 pub fn run() -> Result<()> {
@@ -412,12 +435,13 @@ pub fn run() -> Result<()> {
     let dir = tempfile::tempdir()?;
     // Installed before anything is timed.
     mailmerge()?;
-    let _sink = Sink::start()?;
+    let sink_process = Sink::start()?;
+    let sink_pid = sink_process.0.id();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (ours, message_size) = runtime.block_on(async {
+    let (ours, cpu, message_size) = runtime.block_on(async {
         let api = Api::open(ApiConfig {
             data_dir: dir.path().join("data"),
             key: KeyChoice::File(dir.path().join("bench.key")),
@@ -428,18 +452,22 @@ pub fn run() -> Result<()> {
         if enrolled != rows {
             bail!("enrolled {enrolled} of {rows} prospects");
         }
-        let took = run_engine(&api, campaign_id, rows).await?;
+        let (took, cpu) = run_engine(&api, campaign_id, rows, sink_pid).await?;
         // About what goes on the wire: the template's length (the variables add about as
         // much as their names take) plus the headers, List-Unsubscribe and the notice.
         let size = SUBJECT.len() + BODY.len() + 900;
         api.close().await;
-        anyhow::Ok((took, size))
+        anyhow::Ok((took, cpu, size))
     })?;
     let rss = peak_rss_mb();
     let mm = run_mailmerge(&peer, dir.path(), rows)?;
     // As many connections as our engine uses; one connection for reference.
     let sessions = EngineConfig::default().smtp_sessions;
+    let sink_before = process_ns(sink_pid);
     let sink = run_smtp_source(rows, message_size, sessions)?;
+    let sink_cpu = process_ns(sink_pid)
+        .zip(sink_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let sink_one = run_smtp_source(rows, message_size, 1)?;
 
     let rate = |d: Duration| rows as f64 / d.as_secs_f64();
@@ -462,10 +490,82 @@ pub fn run() -> Result<()> {
         sink_one.as_secs_f64() * 1e3,
         rate(sink_one)
     );
+    print_cpu(&cpu, sink_cpu, rows, ours);
     println!(
         "send-bench: ours_msg_per_s={ours_r:.0} mailmerge_msg_per_s={mm_r:.0} sink_msg_per_s={sink_r:.0} vs_mailmerge={:.2} vs_sink={:.2} peak_rss_mb={rss:.1}",
         ours_r / mm_r,
         ours_r / sink_r
     );
     Ok(())
+}
+
+/// Where the CPU went while our engine sent, per message: which part bounds the rate. SQLite
+/// takes one writer at a time, so the busiest database connection (the engine's reads and
+/// writes go through it) can record at most one message per its time per message, however
+/// many cores there are.
+fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Duration) {
+    if cpu.threads.is_empty() {
+        println!("(thread run times unreadable: no per-message CPU figures)");
+        return;
+    }
+    let per_message = |ns: u64| ns as f64 / 1e3 / rows as f64;
+    let mut database = cpu
+        .threads
+        .iter()
+        .filter(|(name, _)| name.starts_with("sqlx-sqlite"))
+        .map(|(_, ns)| *ns);
+    // `since` lists the busiest first.
+    let writer = database.next().unwrap_or(0);
+    let readers: u64 = database.sum();
+    let workers: u64 = cpu
+        .threads
+        .iter()
+        .filter(|(name, _)| name.starts_with("tokio"))
+        .map(|(_, ns)| ns)
+        .sum();
+    let ours: u64 = cpu.threads.iter().map(|(_, ns)| ns).sum();
+    let other = ours - writer - readers - workers;
+    let wall = took.as_nanos() as f64;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!("CPU per message while we sent (run time from the kernel's scheduler statistics):");
+    println!(
+        "  database writer:            {:>6.0} µs  busy {:.0}% of the run; alone it allows {:.0} msg/s",
+        per_message(writer),
+        writer as f64 / wall * 100.0,
+        rows as f64 / (writer as f64 / 1e9)
+    );
+    println!(
+        "  other database connections: {:>6.0} µs",
+        per_message(readers)
+    );
+    println!(
+        "  async and blocking workers: {:>6.0} µs  render, gate, SMTP client",
+        per_message(workers)
+    );
+    if other > 0 {
+        println!(
+            "  other threads:              {:>6.0} µs",
+            per_message(other)
+        );
+    }
+    match (cpu.sink, sink_under_source) {
+        (Some(ours_sink), Some(source_sink)) => println!(
+            "  smtp-sink:                  {:>6.0} µs  ({:.0} µs a message under smtp-source)",
+            per_message(ours_sink),
+            per_message(source_sink)
+        ),
+        (Some(ours_sink), None) => {
+            println!(
+                "  smtp-sink:                  {:>6.0} µs",
+                per_message(ours_sink)
+            )
+        }
+        _ => {}
+    }
+    let all = ours + cpu.sink.unwrap_or(0);
+    println!(
+        "  in all:                     {:>6.0} µs  {:.1} of {cores} cores busy",
+        per_message(all),
+        all as f64 / wall
+    );
 }
