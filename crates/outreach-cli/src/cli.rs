@@ -117,7 +117,7 @@ enum Command {
     /// Message templates.
     #[command(subcommand)]
     Template(crate::sending::TemplateCommand),
-    /// Campaigns: create, enrol, check, start, pause, stop, status.
+    /// Campaigns: create, list, enrol, check, start, pause, stop, status.
     #[command(subcommand)]
     Campaign(crate::sending::CampaignCommand),
     /// Lawful basis: the legitimate-interest assessment, assignments, consent, opt-outs.

@@ -225,6 +225,12 @@ pub enum CampaignCommand {
         /// The campaign.
         name: String,
     },
+    /// List a workspace's campaigns with their status and progress.
+    List {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+    },
     /// Show progress: queued, sent, failed, blocked with reasons, unconfirmed, next send.
     Status {
         /// The workspace.
@@ -727,6 +733,77 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             let id = campaign_id(api, &ws, &name).await?;
             let c = api.stop_campaign(CampaignRef { campaign_id: id }).await?;
             status_line(json, &c)?;
+        }
+        CampaignCommand::List { workspace: ws } => {
+            let w = workspace(api, &ws).await?;
+            let scope = WorkspaceRef { workspace_id: w.id };
+            let accounts: std::collections::HashMap<i64, String> = api
+                .list_accounts(scope.clone())
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a.fields.name))
+                .collect();
+            let mut listed = Vec::new();
+            for c in api.list_campaigns(scope).await? {
+                let p = api
+                    .campaign_progress(CampaignRef { campaign_id: c.id })
+                    .await?;
+                listed.push((c, p));
+            }
+            if json {
+                let all: Vec<serde_json::Value> = listed
+                    .iter()
+                    .map(|(c, p)| {
+                        serde_json::json!({ "status": c.status, "progress": p, "campaign": c })
+                    })
+                    .collect();
+                output::json(&all)?;
+            } else {
+                let rows: Vec<Vec<String>> = listed
+                    .iter()
+                    .map(|(c, p)| {
+                        let account = c.fields.account_id.map_or_else(String::new, |a| {
+                            accounts.get(&a).cloned().unwrap_or_else(|| format!("#{a}"))
+                        });
+                        vec![
+                            c.id.to_string(),
+                            c.fields.name.clone(),
+                            c.status.as_str().to_string(),
+                            account,
+                            c.fields.steps.len().to_string(),
+                            p.enrolled.to_string(),
+                            p.queued.to_string(),
+                            p.sent.to_string(),
+                            (p.failed + p.bounced).to_string(),
+                            p.blocked.to_string(),
+                            p.unconfirmed.to_string(),
+                            p.next_send_at.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "ID",
+                        "NAME",
+                        "STATUS",
+                        "ACCOUNT",
+                        "STEPS",
+                        "ENROLLED",
+                        "QUEUED",
+                        "SENT",
+                        "FAILED",
+                        "BLOCKED",
+                        "UNCONFIRMED",
+                        "NEXT SEND",
+                    ],
+                    &rows,
+                );
+                if rows.is_empty() {
+                    eprintln!(
+                        "no campaigns in this workspace yet: `outreach campaign create` makes one"
+                    );
+                }
+            }
         }
         CampaignCommand::Status {
             workspace: ws,

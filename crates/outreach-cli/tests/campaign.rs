@@ -74,6 +74,21 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     assert_eq!(p["sent"], 8, "{status}");
     assert_eq!(p["blocked"], 0, "{status}");
     assert_eq!(status["status"], "completed", "{status}");
+    // The list shows the same figures, and the names a script passes to the other commands.
+    let listed = env.json(&["campaign", "list", "-w", "Acme"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["campaign"]["fields"]["name"], "Launch");
+    assert_eq!(listed[0]["status"], "completed");
+    assert_eq!(listed[0]["progress"], status["progress"]);
+    let table = env.ok(&["campaign", "list", "-w", "Acme"]);
+    let row = table.lines().nth(1).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &cells[1..9],
+        ["Launch", "completed", "sink", "2", "4", "0", "8", "0"],
+        "{table}"
+    );
 
     let received = sink.texts();
     assert_eq!(received.len(), 8);
@@ -352,6 +367,17 @@ fn a_follow_up_delay_past_a_year_or_a_zero_cap_is_refused_when_the_campaign_is_s
     );
     // A year of business days is still a follow-up one may plan.
     env.always_open_campaign("Patient", "sink", &["first", "follow@260"]);
+    // Only that one was saved.
+    let listed = env.json(&["campaign", "list", "-w", "Acme"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["campaign"]["fields"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Patient"], "{listed}");
+    let err = env.fails(&["campaign", "list", "-w", "Nobody"]);
+    assert_eq!(err["code"], "not_found", "{err}");
 }
 
 #[test]
