@@ -542,7 +542,7 @@ fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Du
         "  async and blocking workers: {:>6.0} µs  render, gate, SMTP client",
         per_message(workers)
     );
-    if other > 0 {
+    if per_message(other) >= 0.5 {
         println!(
             "  other threads:              {:>6.0} µs",
             per_message(other)
