@@ -390,41 +390,37 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 ..Default::default()
             };
             let wanted = limit.unwrap_or(u32::MAX);
-            let mut rows = Vec::new();
+            // Page by page, each written out (JSON) or cut down to its cells (table) before
+            // the next is loaded: a whole agency list at once took hundreds of megabytes.
+            let mut json_out = json.then(output::JsonArray::stdout);
+            let mut table: Vec<Vec<String>> = Vec::new();
+            let mut listed: u32 = 0;
             loop {
-                query.limit = 1000.min(wanted - rows.len() as u32).max(1);
+                query.limit = 1000.min(wanted - listed).max(1);
                 let page = api.list_prospects(query.clone()).await?;
                 let n = page.rows.len() as u32;
-                rows.extend(page.rows);
+                for p in &page.rows {
+                    match json_out.as_mut() {
+                        Some(out) => out.push(p)?,
+                        None => table.push(prospect_cells(p)),
+                    }
+                }
+                listed += n;
                 query.offset += n;
-                if n == 0 || rows.len() as u32 >= wanted || query.offset >= page.total {
+                if n == 0 || listed >= wanted || query.offset >= page.total {
                     break;
                 }
             }
-            if json {
-                output::json(&rows)?;
+            if let Some(out) = json_out {
+                out.finish()?;
             } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.id.to_string(),
-                            p.display_name(),
-                            p.email.clone().unwrap_or_default(),
-                            p.company.clone().unwrap_or_default(),
-                            p.country.clone().unwrap_or_default(),
-                            p.status.as_str().to_string(),
-                            p.score.map(|s| s.to_string()).unwrap_or_default(),
-                        ]
-                    })
-                    .collect();
                 output::table(
                     &[
                         "ID", "NAME", "EMAIL", "COMPANY", "COUNTRY", "STATUS", "SCORE",
                     ],
                     &table,
                 );
-                eprintln!("{} prospect(s)", rows.len());
+                eprintln!("{listed} prospect(s)");
             }
         }
         Command::Prospects(ProspectsCommand::Show { id }) => {
@@ -820,4 +816,17 @@ async fn import(
         }
     }
     Ok(())
+}
+
+/// A prospect's cells in `prospects list`.
+fn prospect_cells(p: &Prospect) -> Vec<String> {
+    vec![
+        p.id.to_string(),
+        p.display_name(),
+        p.email.clone().unwrap_or_default(),
+        p.company.clone().unwrap_or_default(),
+        p.country.clone().unwrap_or_default(),
+        p.status.as_str().to_string(),
+        p.score.map(|s| s.to_string()).unwrap_or_default(),
+    ]
 }

@@ -35,6 +35,53 @@ pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A pretty JSON array written out one element at a time, so that a long list never has to be
+/// held in memory whole. The text is the same as [`json`] prints for the whole list.
+pub struct JsonArray<W: Write> {
+    out: W,
+    empty: bool,
+}
+
+impl JsonArray<std::io::BufWriter<std::io::Stdout>> {
+    /// An array on standard output.
+    pub fn stdout() -> Self {
+        Self::new(std::io::BufWriter::new(std::io::stdout()))
+    }
+}
+
+impl<W: Write> JsonArray<W> {
+    /// An array written to `out`.
+    pub fn new(out: W) -> Self {
+        Self { out, empty: true }
+    }
+
+    /// Writes the next element.
+    pub fn push<T: serde::Serialize>(&mut self, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        self.out
+            .write_all(if self.empty { b"[\n" } else { b",\n" })?;
+        self.empty = false;
+        // Nested one level deeper, as in a whole array. JSON strings escape their line breaks,
+        // so every line break here is the printer's.
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(b"  ")?;
+            self.out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Closes the array and flushes; returns the writer.
+    pub fn finish(mut self) -> anyhow::Result<W> {
+        self.out
+            .write_all(if self.empty { b"[]\n" } else { b"\n]\n" })?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
 /// Prints rows as a table with aligned columns (cells cut at 40 characters).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     let cut = |s: &str| -> String {
@@ -123,4 +170,37 @@ pub fn connection_test(t: &outreach_api::AccountTest, json: bool) -> anyhow::Res
         anyhow::bail!(ApiError::invalid(t.message.clone()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole<T: serde::Serialize>(items: &[T]) -> String {
+        let mut text = serde_json::to_string_pretty(items).unwrap();
+        text.push('\n');
+        text
+    }
+
+    fn streamed<T: serde::Serialize>(items: &[T]) -> String {
+        let mut array = JsonArray::new(Vec::new());
+        for item in items {
+            array.push(item).unwrap();
+        }
+        String::from_utf8(array.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_streamed_array_reads_exactly_as_the_whole_array() {
+        let items = vec![
+            serde_json::json!({ "id": 1, "name": "Ada", "notes": "line one\nline two", "tags": ["a", "b"] }),
+            serde_json::json!({ "id": 2, "name": null, "custom": { "niche": "fitness" }, "tags": [] }),
+            serde_json::json!({ "id": 3, "name": "Zoë \"quoted\"", "score": 71.5 }),
+        ];
+        assert_eq!(streamed(&items), whole(&items));
+        assert_eq!(streamed(&items[..1]), whole(&items[..1]));
+        let none: Vec<serde_json::Value> = Vec::new();
+        assert_eq!(streamed(&none), whole(&none));
+        assert_eq!(streamed(&none), "[]\n");
+    }
 }
