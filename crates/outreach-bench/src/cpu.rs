@@ -57,6 +57,13 @@ pub fn process_ns(pid: u32) -> Option<u64> {
     (!threads.is_empty()).then(|| threads.0.values().map(|(_, ns)| ns).sum())
 }
 
+/// How long a process ran since it had run `before` nanoseconds, if both can be read.
+pub fn process_ns_since(pid: u32, before: Option<u64>) -> Option<u64> {
+    process_ns(pid)
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

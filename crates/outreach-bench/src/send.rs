@@ -21,7 +21,7 @@ use outreach_api::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::cpu::{Threads, process_ns};
+use crate::cpu::{Threads, process_ns, process_ns_since};
 
 /// The port `mailmerge_server.conf` names; every sender in this benchmark uses the same sink.
 const PORT: u16 = 2527;
@@ -410,9 +410,7 @@ async fn run_engine(
     let took = start.elapsed();
     let cpu = RunCpu {
         threads: Threads::of("self").since(&threads_before),
-        sink: process_ns(sink_pid)
-            .zip(sink_before)
-            .map(|(after, before)| after.saturating_sub(before)),
+        sink: process_ns_since(sink_pid, sink_before),
     };
     let _ = tx.send(true);
     engine.await??;
@@ -465,9 +463,7 @@ pub fn run() -> Result<()> {
     let sessions = EngineConfig::default().smtp_sessions;
     let sink_before = process_ns(sink_pid);
     let sink = run_smtp_source(rows, message_size, sessions)?;
-    let sink_cpu = process_ns(sink_pid)
-        .zip(sink_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let sink_cpu = process_ns_since(sink_pid, sink_before);
     let sink_one = run_smtp_source(rows, message_size, 1)?;
 
     let rate = |d: Duration| rows as f64 / d.as_secs_f64();
@@ -548,19 +544,14 @@ fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Du
             per_message(other)
         );
     }
-    match (cpu.sink, sink_under_source) {
-        (Some(ours_sink), Some(source_sink)) => println!(
-            "  smtp-sink:                  {:>6.0} µs  ({:.0} µs a message under smtp-source)",
-            per_message(ours_sink),
-            per_message(source_sink)
-        ),
-        (Some(ours_sink), None) => {
-            println!(
-                "  smtp-sink:                  {:>6.0} µs",
-                per_message(ours_sink)
-            )
-        }
-        _ => {}
+    if let Some(sink) = cpu.sink {
+        let under_source = sink_under_source
+            .map(|ns| format!("  ({:.0} µs a message under smtp-source)", per_message(ns)))
+            .unwrap_or_default();
+        println!(
+            "  smtp-sink:                  {:>6.0} µs{under_source}",
+            per_message(sink)
+        );
     }
     let all = ours + cpu.sink.unwrap_or(0);
     println!(

@@ -751,12 +751,8 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 listed.push((c, p));
             }
             if json {
-                let all: Vec<serde_json::Value> = listed
-                    .iter()
-                    .map(|(c, p)| {
-                        serde_json::json!({ "status": c.status, "progress": p, "campaign": c })
-                    })
-                    .collect();
+                let all: Vec<serde_json::Value> =
+                    listed.iter().map(|(c, p)| campaign_json(c, p)).collect();
                 output::json(&all)?;
             } else {
                 let rows: Vec<Vec<String>> = listed
@@ -815,9 +811,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 .campaign_progress(CampaignRef { campaign_id: id })
                 .await?;
             if json {
-                output::json(
-                    &serde_json::json!({ "status": c.status, "progress": p, "campaign": c }),
-                )?;
+                output::json(&campaign_json(&c, &p))?;
             } else {
                 println!("{} ({})", c.fields.name, c.status.as_str());
                 if let Some(t) = c.fields.positive_follow_up.template_id {
@@ -1131,4 +1125,13 @@ fn state_line(
         }
         _ => None,
     }
+}
+
+/// A campaign with its progress, as `campaign status --json` prints it and `campaign list
+/// --json` lists it.
+fn campaign_json(
+    c: &outreach_api::core::campaign::Campaign,
+    p: &outreach_api::store::campaigns::CampaignProgress,
+) -> serde_json::Value {
+    serde_json::json!({ "status": c.status, "progress": p, "campaign": c })
 }
