@@ -174,9 +174,12 @@ fn replies_are_read_matched_understood_and_acted_on() {
         "This message was sent automatically to unsubscribe.\r\n",
     ));
     // A stranger forges a token for Fay; a hostile message; mail unrelated to any campaign.
+    // Tokens are read case-insensitively (mail software may change a subject's case), so the
+    // forgery changes the last hex digit's value, not its case: "…a" made "…A" was Eve's own
+    // token, accepted, one run in sixteen.
     let mut forged = eve_token.clone();
-    forged.pop();
-    forged.push(if eve_token.ends_with('A') { 'B' } else { 'A' });
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
     dovecot.deliver(&mail(
         "prankster@evil.example",
         &format!("unsubscribe {forged}"),
