@@ -770,6 +770,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                             p.enrolled.to_string(),
                             p.queued.to_string(),
                             p.sent.to_string(),
+                            p.replied.to_string(),
                             (p.failed + p.bounced).to_string(),
                             p.blocked.to_string(),
                             p.unconfirmed.to_string(),
@@ -787,6 +788,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                         "ENROLLED",
                         "QUEUED",
                         "SENT",
+                        "REPLIED",
                         "FAILED",
                         "BLOCKED",
                         "UNCONFIRMED",
@@ -824,8 +826,8 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                     );
                 }
                 println!(
-                    "enrolled {}  active {}  completed {}",
-                    p.enrolled, p.active, p.completed
+                    "enrolled {}  in sequence {}  replied {}  completed {}  stopped {}",
+                    p.enrolled, p.active, p.replied, p.completed, p.stopped
                 );
                 println!(
                     "queued {}  sent {}  failed {}  bounced {}  unconfirmed {}  cancelled {}  blocked {}",

@@ -74,6 +74,18 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     assert_eq!(p["sent"], 8, "{status}");
     assert_eq!(p["blocked"], 0, "{status}");
     assert_eq!(status["status"], "completed", "{status}");
+    // Every enrolment ran its course: none is counted as replied or stopped.
+    assert_eq!(
+        [
+            &p["enrolled"],
+            &p["completed"],
+            &p["active"],
+            &p["replied"],
+            &p["stopped"]
+        ],
+        [4, 4, 0, 0, 0],
+        "{status}"
+    );
     // The list shows the same figures, and the names a script passes to the other commands.
     let listed = env.json(&["campaign", "list", "-w", "Acme"]);
     let listed = listed.as_array().unwrap();
@@ -85,8 +97,8 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     let row = table.lines().nth(1).unwrap();
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
-        &cells[1..9],
-        ["Launch", "completed", "sink", "2", "4", "0", "8", "0"],
+        &cells[1..10],
+        ["Launch", "completed", "sink", "2", "4", "0", "8", "0", "0"],
         "{table}"
     );
 

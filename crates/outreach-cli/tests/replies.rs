@@ -320,6 +320,23 @@ fn replies_are_read_matched_understood_and_acted_on() {
     assert!(follow_ups[0].contains("fay@wray.example"));
     drop(engine);
 
+    // Where the six stand: Cy's sequence waits for her return, Fay's ran its course, Ada's
+    // reply stopped hers; Bob and Eve opted out and Dee bounced. Dee's bounce is the
+    // campaign's one delivery error: the follow-ups withdrawn after a reply, an opt-out or the
+    // bounce did not fail.
+    let p = env.progress("Launch");
+    assert_eq!(
+        [&p["enrolled"], &p["active"], &p["completed"], &p["replied"], &p["stopped"]],
+        [6, 1, 1, 1, 3],
+        "{p}"
+    );
+    assert!(
+        p["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("5.1.1")),
+        "{p}"
+    );
+
     // Nothing was deleted or moved in the mailbox; what was read carries our keyword.
     assert_eq!(dovecot.message_count(), 8);
     // Dovecot writes keywords as letters from `a` on; the two messages that answer nothing of

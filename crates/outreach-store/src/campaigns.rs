@@ -77,8 +77,14 @@ pub struct CampaignProgress {
     pub enrolled: u32,
     /// Enrolments still going.
     pub active: u32,
-    /// Enrolments whose sequence ended.
+    /// Enrolments whose sequence ran to its last step.
     pub completed: u32,
+    /// Enrolments a human reply stopped: the outcome a campaign is for.
+    pub replied: u32,
+    /// Enrolments that ended early for any other reason: the prospect opted out or bounced,
+    /// a message failed for good, the compliance gate refused a step, or the campaign was
+    /// stopped. With `active`, `completed` and `replied` they add up to `enrolled`.
+    pub stopped: u32,
     /// Messages waiting in the outbox.
     pub queued: u32,
     /// Messages accepted by the server.
@@ -101,7 +107,9 @@ pub struct CampaignProgress {
     /// What holds the next message past its due time, when something does ("the campaign's
     /// daily cap", ...), for the progress view.
     pub next_send_held_by: Option<String>,
-    /// The latest delivery error, if any.
+    /// The latest delivery error, if any: of a message that failed, bounced, or waits to be
+    /// retried. Messages withdrawn because the prospect replied or opted out, or the campaign
+    /// stopped, did not fail; messages whose fate is unknown are counted in `unconfirmed`.
     pub last_error: Option<String>,
 }
 
@@ -612,7 +620,8 @@ impl Store {
             match s.state.as_str() {
                 "active" | "waiting" => p.active += count(s.n),
                 "completed" => p.completed += count(s.n),
-                _ => {}
+                "replied" => p.replied += count(s.n),
+                _ => p.stopped += count(s.n),
             }
         }
         let statuses = sqlx::query!(
@@ -656,7 +665,9 @@ impl Store {
         .fetch_one(self.readers())
         .await?;
         p.last_error = sqlx::query_scalar!(
-            r#"SELECT last_error AS "e!" FROM messages WHERE campaign_id = ? AND last_error IS NOT NULL
+            r#"SELECT last_error AS "e!" FROM messages
+               WHERE campaign_id = ? AND last_error IS NOT NULL
+                 AND status IN ('queued', 'failed', 'bounced')
                ORDER BY updated_at DESC LIMIT 1"#,
             id
         )

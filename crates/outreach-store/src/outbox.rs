@@ -598,7 +598,8 @@ impl Store {
                 UnconfirmedChoice::Resend => {
                     sqlx::query!(
                         "UPDATE messages SET status = 'queued', due_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                             last_error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                         WHERE id = ?",
                         id
                     )
                     .execute(&mut *tx)

@@ -756,6 +756,21 @@ async fn campaign(
             && text_of(c, "campaign-status").await? == "Completed")
     })
     .await?;
+    // Ada's reply ended her sequence, the other two ran theirs; her withdrawn follow-up is
+    // not a delivery error.
+    let people = ["enrolled", "active", "replied", "completed", "stopped"];
+    let mut shown = Vec::new();
+    for key in people {
+        shown.push(text_of(c, &format!("progress-{key}")).await?);
+    }
+    assert_eq!(shown, ["3", "0", "1", "2", "0"], "{people:?}");
+    assert!(
+        c.find_all(Locator::Css(&tid("progress-last-error")))
+            .await?
+            .is_empty(),
+        "{}",
+        text_of(c, "campaign-progress").await?
+    );
 
     // Back in the inbox, the answer still shows as sent.
     click(c, "nav-inbox").await?;

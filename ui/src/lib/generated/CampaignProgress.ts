@@ -14,9 +14,19 @@ enrolled: number,
  */
 active: number, 
 /**
- * Enrolments whose sequence ended.
+ * Enrolments whose sequence ran to its last step.
  */
 completed: number, 
+/**
+ * Enrolments a human reply stopped: the outcome a campaign is for.
+ */
+replied: number, 
+/**
+ * Enrolments that ended early for any other reason: the prospect opted out or bounced,
+ * a message failed for good, the compliance gate refused a step, or the campaign was
+ * stopped. With `active`, `completed` and `replied` they add up to `enrolled`.
+ */
+stopped: number, 
 /**
  * Messages waiting in the outbox.
  */
@@ -60,6 +70,8 @@ next_send_at: string | null,
  */
 next_send_held_by: string | null, 
 /**
- * The latest delivery error, if any.
+ * The latest delivery error, if any: of a message that failed, bounced, or waits to be
+ * retried. Messages withdrawn because the prospect replied or opted out, or the campaign
+ * stopped, did not fail; messages whose fate is unknown are counted in `unconfirmed`.
  */
 last_error: string | null, };

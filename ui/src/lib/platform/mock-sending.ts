@@ -120,6 +120,8 @@ interface Enrolment {
 	prospect_id: number;
 	/** Steps already queued. */
 	queued_steps: number;
+	/** How the sequence ended before its last step, as the core records it. */
+	ended: 'replied' | 'stopped' | null;
 }
 
 /** The in-memory sending state. */
@@ -202,7 +204,7 @@ export class MockSending {
 
 	/** Enrol prospects directly. */
 	seedEnrolments(campaignId: number, prospectIds: number[]): void {
-		for (const prospect_id of prospectIds) this.enrolments.push({ campaign_id: campaignId, prospect_id, queued_steps: 0 });
+		for (const prospect_id of prospectIds) this.enrolments.push({ campaign_id: campaignId, prospect_id, queued_steps: 0, ended: null });
 	}
 
 	/** Put messages of a status into a campaign's outbox directly. */
@@ -266,6 +268,7 @@ export class MockSending {
 	 */
 	stopSequencesFor(prospectId: number): { enrolled: boolean; cancelled: number } {
 		const enrolled = this.enrolments.some((e) => e.prospect_id === prospectId);
+		this.endSequences(prospectId, 'replied');
 		const cancelled = this.cancelQueued(prospectId, 'the recipient replied');
 		return { enrolled, cancelled };
 	}
@@ -283,6 +286,7 @@ export class MockSending {
 
 	/** A hard bounce: queued messages to the prospect are cancelled, the sent one bounced. */
 	bounceFor(prospectId: number, status: string | null): number {
+		this.endSequences(prospectId, 'stopped');
 		const cancelled = this.cancelQueued(prospectId, 'the address bounced');
 		const sent = [...this.messages].reverse().find((m) => m.prospect_id === prospectId && m.status === 'sent');
 		if (sent) {
@@ -304,10 +308,27 @@ export class MockSending {
 		const p = this.host.prospect(prospectId);
 		p.status = 'unsubscribed';
 		p.updated_at = this.host.now();
+		this.endSequences(p.id, 'stopped');
 		const n = this.cancelQueued(p.id, 'the recipient opted out');
 		this.addConsentEvent(p.id, 'opt_out', null, evidence);
 		this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`);
 		return n;
+	}
+
+	/** Ends the prospect's sequences that are still going. */
+	private endSequences(prospectId: number, how: 'replied' | 'stopped', campaignId: number | null = null): void {
+		for (const e of this.enrolments)
+			if (e.prospect_id === prospectId && (campaignId === null || e.campaign_id === campaignId) && e.ended === null && !this.completed(e))
+				e.ended = how;
+	}
+
+	/** Whether every step of the enrolment's campaign went out or was sent for. */
+	private completed(e: Enrolment): boolean {
+		const c = this.campaign(e.campaign_id);
+		return (
+			e.queued_steps >= c.fields.steps.length &&
+			!this.messages.some((m) => m.campaign_id === c.id && m.prospect_id === e.prospect_id && m.status === 'queued')
+		);
 	}
 
 	private cancelQueued(prospectId: number, why: string): number {
@@ -786,8 +807,10 @@ export class MockSending {
 		pause_campaign: (args) => this.transition(this.campaign(args.campaign_id), 'paused', ['running'], 'paused'),
 		stop_campaign: (args) => {
 			const c = this.campaign(args.campaign_id);
-			if (c.status === 'running' || c.status === 'paused')
+			if (c.status === 'running' || c.status === 'paused') {
+				for (const e of this.enrolments) if (e.campaign_id === c.id) this.endSequences(e.prospect_id, 'stopped', c.id);
 				for (const m of this.messages) if (m.campaign_id === c.id && m.status === 'queued') m.status = 'cancelled';
+			}
 			return this.transition(c, 'stopped', ['draft', 'running', 'paused'], 'stopped');
 		},
 		campaign_progress: (args) => {
@@ -795,15 +818,16 @@ export class MockSending {
 			const mine = this.messages.filter((m) => m.campaign_id === c.id);
 			const count = (s: MessageStatus) => mine.filter((m) => m.status === s).length;
 			const enrolled = this.enrolments.filter((e) => e.campaign_id === c.id);
-			const completed = enrolled.filter(
-				(e) => e.queued_steps >= c.fields.steps.length && !mine.some((m) => m.prospect_id === e.prospect_id && m.status === 'queued')
-			).length;
+			const ended = (how: 'replied' | 'stopped') => enrolled.filter((e) => e.ended === how).length;
+			const completed = enrolled.filter((e) => e.ended === null && this.completed(e)).length;
 			const blocked = this.blocked.get(c.id) ?? [];
 			const queued = mine.filter((m) => m.status === 'queued').sort((a, b) => a.due_at.localeCompare(b.due_at));
 			return {
 				enrolled: enrolled.length,
-				active: enrolled.length - completed,
+				active: enrolled.length - completed - ended('replied') - ended('stopped'),
 				completed,
+				replied: ended('replied'),
+				stopped: ended('stopped'),
 				queued: queued.length,
 				sent: count('sent'),
 				failed: count('failed'),
@@ -815,7 +839,9 @@ export class MockSending {
 				next_send_at: c.status === 'running' ? (queued[0]?.due_at ?? null) : null,
 				// The mock engine has no caps or gaps that could hold a message past its due time.
 				next_send_held_by: null,
-				last_error: [...mine].reverse().find((m) => m.last_error)?.last_error ?? null
+				// As the store: withdrawn messages did not fail, and unconfirmed ones are listed.
+				last_error:
+					[...mine].reverse().find((m) => m.last_error && ['queued', 'failed', 'bounced'].includes(m.status))?.last_error ?? null
 			};
 		},
 		list_messages: (args) => {
