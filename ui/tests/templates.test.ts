@@ -59,7 +59,7 @@ describe('templates', () => {
 		const picker = (await screen.findByTestId('preview-prospect')) as HTMLSelectElement;
 		expect(picker.value).toBe('');
 		await waitFor(() => expect(screen.getByTestId('preview-subject').textContent).toBe('Hello Alpha Co'));
-		expect(screen.getByTestId('preview-for').textContent).toContain(`first prospect (#${first.id})`);
+		expect(screen.getByTestId('preview-for').textContent).toContain(`first prospect, ${first.first_name} ${first.last_name}.`);
 		expect(backend.callsOf('preview_template').every((c) => c.prospect_id === null)).toBe(true);
 
 		// Search narrows the choices (through the backend), then pick.
@@ -71,7 +71,7 @@ describe('templates', () => {
 		await waitFor(() => expect(screen.getByTestId('preview-subject').textContent).toBe('Hello Hyrule Media'));
 		expect(screen.getByTestId('preview-body').textContent).toContain('Hi Zelda');
 		expect(backend.callsOf('preview_template').at(-1)?.prospect_id).toBe(zelda.id);
-		expect(screen.getByTestId('preview-for').textContent).toContain(`Zelda Quartz (#${zelda.id})`);
+		expect(screen.getByTestId('preview-for').textContent).toBe(`For ${zelda.first_name} ${zelda.last_name}.`);
 
 		// A new search keeps the pick; editing re-renders for the picked prospect.
 		await setValue(screen.getByTestId('preview-prospect-search'), 'nobody-matches-this');

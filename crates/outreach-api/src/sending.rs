@@ -130,6 +130,8 @@ pub struct TemplatePreview {
     /// The prospect it was rendered for.
     #[ts(type = "number | null")]
     pub prospect_id: Option<i64>,
+    /// Their name as the app shows it, for "rendered for ...".
+    pub prospect_name: Option<String>,
     /// Problems, each with its sentence.
     pub problems: Vec<ProblemView>,
 }
@@ -336,7 +338,8 @@ fn check_steps(
                 step: u32::try_from(i + 1).unwrap_or(u32::MAX),
                 variant: outreach_store::campaigns::variant_label(v),
                 template: t.name.clone(),
-                problems: views(check.finish()),
+                // Named once the check is done (see `name_examples`).
+                problems: views(check.finish(), |_| None),
             });
         }
     }
@@ -372,11 +375,12 @@ impl Refusals {
     }
 }
 
-fn views(problems: Vec<Problem>) -> Vec<ProblemView> {
+/// The problems with their sentences, naming example prospects as `name` does.
+fn views(problems: Vec<Problem>, name: impl Fn(i64) -> Option<String>) -> Vec<ProblemView> {
     problems
         .into_iter()
         .map(|p| ProblemView {
-            message: p.message(),
+            message: p.message_naming(&name),
             problem: p,
         })
         .collect()
@@ -695,7 +699,10 @@ impl Api {
             return Ok(TemplatePreview {
                 rendered: None,
                 prospect_id: None,
-                problems: views(template::pre_send_check(&tpl, args.first_step, &[])),
+                prospect_name: None,
+                problems: views(template::pre_send_check(&tpl, args.first_step, &[]), |_| {
+                    None
+                }),
             });
         };
         let (_, vars) =
@@ -714,7 +721,8 @@ impl Api {
         Ok(TemplatePreview {
             rendered: template::render(&tpl, &vars, seed).ok(),
             prospect_id: Some(p.id),
-            problems: views(problems),
+            prospect_name: Some(p.display_name()),
+            problems: views(problems, |id| (id == p.id).then(|| p.display_name())),
         })
     }
 
@@ -964,7 +972,8 @@ impl Api {
             });
         }
         drop(chunks);
-        let steps = renders.await?;
+        let mut steps = renders.await?;
+        self.name_examples(&mut steps).await?;
         let ready = general.is_empty() && steps.iter().all(|s| s.problems.is_empty());
         let today_estimate = today.finish(&self.store, account.as_ref()).await?;
         Ok(CampaignCheck {
@@ -974,6 +983,29 @@ impl Api {
             today_estimate,
             refused: refusals.into_groups(),
         })
+    }
+
+    /// Words the check's problems again, naming their example prospects: there are at most
+    /// five a problem, so their names are loaded once the check is done rather than kept for
+    /// every recipient while it runs.
+    async fn name_examples(&self, steps: &mut [StepCheck]) -> Result<(), ApiError> {
+        let ids: std::collections::BTreeSet<i64> = steps
+            .iter()
+            .flat_map(|s| &s.problems)
+            .flat_map(|v| v.problem.examples())
+            .copied()
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = ids.into_iter().collect();
+        let prospects = self.store.prospects_by_ids(&ids).await?;
+        for v in steps.iter_mut().flat_map(|s| &mut s.problems) {
+            v.message = v
+                .problem
+                .message_naming(|id| prospects.get(&id).map(Prospect::display_name));
+        }
+        Ok(())
     }
 
     /// Starts (or resumes) a campaign after its pre-send check passes.

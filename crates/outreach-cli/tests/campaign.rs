@@ -244,6 +244,40 @@ fn a_placeholder_in_one_spintax_option_never_reaches_the_wire() {
     );
 }
 
+#[test]
+fn sends_the_gate_refuses_for_one_reason_are_counted_under_that_reason() {
+    let sink = Sink::start();
+    let env = Env::new();
+    let n = 5;
+    env.campaign_ready(&sink, &many(n));
+    env.started_campaign("Launch", "sink");
+    // The opt-out line removed once the campaign runs: the gate refuses every message for the
+    // same reason, which the progress view must show once, with its count, not once for each
+    // recipient.
+    env.save_template(
+        "first",
+        "A partnership",
+        "Hello {{ first_name }}.\n\n{{ privacy_notice }}\n\n{{ postal_address }}\n",
+    );
+    env.ok(&["run", "--until-idle"]);
+
+    assert!(
+        sink.texts().is_empty(),
+        "nothing without an opt-out line goes out"
+    );
+    let p = env.progress("Launch");
+    assert_eq!([&p["blocked"], &p["stopped"]], [n, n], "{p}");
+    let reasons = p["blocked_reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "one reason for all: {p}");
+    assert_eq!(reasons[0]["code"], "template_problem");
+    assert_eq!(reasons[0]["count"], n);
+    assert_eq!(
+        reasons[0]["reason"],
+        "the template fails the pre-send check: The body does not include the opt-out line. \
+         Add {{ opt_out }}."
+    );
+}
+
 /// `n` prospects as [`many`] makes them, but without last names.
 fn without_last_names(n: usize) -> String {
     many(n).replace(",Test,", ",,")
@@ -275,6 +309,14 @@ fn the_campaign_check_counts_exactly_the_recipients_the_gate_will_stop() {
     assert_eq!(problems.len(), 1, "{check}");
     assert_eq!(problems[0]["problem"]["kind"], "empty_variable", "{check}");
     let predicted = problems[0]["problem"]["prospects"].as_u64().unwrap();
+    // The examples are named as people know them (the import's P0, P1, ...), not by row id.
+    let message = problems[0]["message"].as_str().unwrap();
+    let examples = problems[0]["problem"]["examples"].as_array().unwrap();
+    assert!(!examples.is_empty(), "{check}");
+    assert!(
+        message.contains(" (e.g. P") && !message.contains('#'),
+        "{message}"
+    );
     env.ok(&["run", "--until-idle"]);
 
     let p = env.progress("Launch");
@@ -289,6 +331,10 @@ fn the_campaign_check_counts_exactly_the_recipients_the_gate_will_stop() {
     );
     assert_eq!(sent + blocked, n as u64, "{p}");
     assert_eq!(sink.texts().len() as u64, sent);
+    // One reason stopped them all, shown once with its count.
+    let reasons = p["blocked_reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{p}");
+    assert_eq!(reasons[0]["count"].as_u64(), Some(blocked), "{p}");
 }
 
 #[test]

@@ -326,7 +326,13 @@ fn replies_are_read_matched_understood_and_acted_on() {
     // bounce did not fail.
     let p = env.progress("Launch");
     assert_eq!(
-        [&p["enrolled"], &p["active"], &p["completed"], &p["replied"], &p["stopped"]],
+        [
+            &p["enrolled"],
+            &p["active"],
+            &p["completed"],
+            &p["replied"],
+            &p["stopped"]
+        ],
         [6, 1, 1, 1, 3],
         "{p}"
     );

@@ -406,7 +406,7 @@ impl Engine {
         let rendered = template::render(&tpl, &vars, seed);
         let (body, problem) = match (rendered, problems.first()) {
             (Ok(r), None) => (r.body, None),
-            (Ok(r), Some(problem)) => (r.body, Some(problem.message())),
+            (Ok(r), Some(problem)) => (r.body, Some(problem.message_for_one())),
             (Err(e), _) => return Ok(plain_with_note(plain(), &e.to_string())),
         };
         if let Some(problem) = problem {

@@ -288,7 +288,7 @@ impl PlanInput {
         let (rendered, mut problems) = match checked {
             Ok((message, problems)) => (
                 Some(message),
-                problems.iter().map(|p| p.message()).collect(),
+                problems.iter().map(|p| p.message_for_one()).collect(),
             ),
             Err(err) => (None, vec![err.to_string()]),
         };

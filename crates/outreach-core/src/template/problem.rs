@@ -103,8 +103,42 @@ pub enum Problem {
 }
 
 impl Problem {
-    /// The English sentence shown to users.
+    /// The English sentence shown to users, naming example prospects by id (`#4`).
     pub fn message(&self) -> String {
+        self.message_naming(|_| None)
+    }
+
+    /// The prospects given as examples (at most five), by id.
+    pub fn examples(&self) -> &[i64] {
+        match self {
+            Self::Syntax { .. } | Self::LeftoverPlaceholder { .. } => &[],
+            Self::RenderFailed { examples, .. }
+            | Self::EmptyVariable { examples, .. }
+            | Self::MissingOptOut { examples, .. }
+            | Self::MissingPostalAddress { examples, .. }
+            | Self::MissingPrivacyNotice { examples, .. }
+            | Self::HeaderInjection { examples, .. }
+            | Self::EmptySubject { examples, .. }
+            | Self::EmptyBody { examples, .. } => examples,
+        }
+    }
+
+    /// The English sentence shown to users, naming each example prospect as `name` does
+    /// (`"Ada Lovelace"`), or by id where it gives no name: people recognise whom to fix by
+    /// name, not by a row id.
+    pub fn message_naming(&self, name: impl Fn(i64) -> Option<String>) -> String {
+        self.sentence(|prospects, examples| for_prospects(prospects, examples, &name))
+    }
+
+    /// The English sentence without whom it concerns: for the refusal of one message, whose
+    /// recipient is known. Refusals are grouped by their sentence, so it must be the same for
+    /// every recipient the problem stops.
+    pub fn message_for_one(&self) -> String {
+        self.sentence(|_, _| String::new())
+    }
+
+    /// The sentence, with `among(prospects, examples)` saying whom it concerns.
+    fn sentence(&self, among: impl Fn(u32, &[i64]) -> String) -> String {
         match self {
             Self::Syntax {
                 part,
@@ -122,7 +156,7 @@ impl Problem {
                 examples,
             } => format!(
                 "The {part} could not be rendered{}{}: {message}.",
-                for_prospects(*prospects, examples),
+                among(*prospects, examples),
                 at_line(*line)
             ),
             Self::EmptyVariable {
@@ -133,7 +167,7 @@ impl Problem {
             } => format!(
                 "{{{{ {variable} }}}} in the {part} is empty{}. Fill it in or give it a \
                  fallback, e.g. {{{{ {variable} | default(\"...\") }}}}.",
-                for_prospects(*prospects, examples)
+                among(*prospects, examples)
             ),
             Self::LeftoverPlaceholder { part, text } => {
                 format!("The {part} still contains the placeholder \"{text}\" after rendering.")
@@ -143,7 +177,7 @@ impl Problem {
                 examples,
             } => format!(
                 "The body does not include the opt-out line{}. Add {{{{ {OPT_OUT} }}}}.",
-                for_prospects(*prospects, examples)
+                among(*prospects, examples)
             ),
             Self::MissingPostalAddress {
                 prospects,
@@ -151,7 +185,7 @@ impl Problem {
             } => format!(
                 "The body does not include the postal address{}. Add {{{{ {POSTAL_ADDRESS} }}}} \
                  and make sure the workspace has a postal address.",
-                for_prospects(*prospects, examples)
+                among(*prospects, examples)
             ),
             Self::MissingPrivacyNotice {
                 prospects,
@@ -159,7 +193,7 @@ impl Problem {
             } => format!(
                 "The first message does not include the privacy notice{}. Add \
                  {{{{ {PRIVACY_NOTICE} }}}}.",
-                for_prospects(*prospects, examples)
+                among(*prospects, examples)
             ),
             Self::HeaderInjection {
                 prospects,
@@ -167,19 +201,16 @@ impl Problem {
             } => format!(
                 "The subject contains a line break{}; a subject must be a single line. Check \
                  the template and the prospects' data.",
-                for_prospects(*prospects, examples)
+                among(*prospects, examples)
             ),
             Self::EmptySubject {
                 prospects,
                 examples,
-            } => format!(
-                "The subject is empty{}.",
-                for_prospects(*prospects, examples)
-            ),
+            } => format!("The subject is empty{}.", among(*prospects, examples)),
             Self::EmptyBody {
                 prospects,
                 examples,
-            } => format!("The body is empty{}.", for_prospects(*prospects, examples)),
+            } => format!("The body is empty{}.", among(*prospects, examples)),
         }
     }
 }
@@ -189,8 +220,12 @@ fn at_line(line: Option<u32>) -> String {
     line.map(|l| format!(" (line {l})")).unwrap_or_default()
 }
 
-/// `" for 3 prospects (e.g. #4, #9)"`, or nothing for a check without recipients.
-fn for_prospects(prospects: u32, examples: &[i64]) -> String {
+/// `" for 3 prospects (e.g. Ada Lovelace, #9)"`, or nothing for a check without recipients.
+fn for_prospects(
+    prospects: u32,
+    examples: &[i64],
+    name: &impl Fn(i64) -> Option<String>,
+) -> String {
     if prospects == 0 {
         return String::new();
     }
@@ -199,7 +234,10 @@ fn for_prospects(prospects: u32, examples: &[i64]) -> String {
     } else {
         "prospects"
     };
-    let ids: Vec<String> = examples.iter().map(|id| format!("#{id}")).collect();
+    let ids: Vec<String> = examples
+        .iter()
+        .map(|&id| name(id).unwrap_or_else(|| format!("#{id}")))
+        .collect();
     if ids.is_empty() {
         format!(" for {prospects} {noun}")
     } else {
@@ -282,5 +320,50 @@ mod tests {
                 .iter()
                 .all(|m| m.starts_with("The ") && m.ends_with('.'))
         );
+    }
+
+    #[test]
+    fn examples_are_named_where_a_name_is_known() {
+        let p = Problem::EmptyVariable {
+            part: Part::Subject,
+            variable: "company".into(),
+            prospects: 3,
+            examples: vec![4, 9, 12],
+        };
+        assert_eq!(p.examples(), [4, 9, 12]);
+        let names = |id: i64| match id {
+            4 => Some("Ada Lovelace".to_string()),
+            12 => Some("grace@navy.example".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            p.message_naming(names),
+            "{{ company }} in the subject is empty for 3 prospects (e.g. Ada Lovelace, #9, \
+             grace@navy.example). Fill it in or give it a fallback, e.g. \
+             {{ company | default(\"...\") }}."
+        );
+        let syntax = Problem::Syntax {
+            part: Part::Body,
+            line: Some(2),
+            message: "unexpected end".into(),
+        };
+        assert!(syntax.examples().is_empty());
+        assert_eq!(syntax.message_naming(names), syntax.message());
+    }
+
+    #[test]
+    fn the_sentence_for_one_message_is_the_same_whoever_it_stops() {
+        let for_one = |id| {
+            Problem::MissingOptOut {
+                prospects: 1,
+                examples: vec![id],
+            }
+            .message_for_one()
+        };
+        assert_eq!(
+            for_one(4),
+            "The body does not include the opt-out line. Add {{ opt_out }}."
+        );
+        assert_eq!(for_one(4), for_one(9));
     }
 }

@@ -15,6 +15,10 @@ rendered: RenderedMessage | null,
  */
 prospect_id: number | null, 
 /**
+ * Their name as the app shows it, for "rendered for ...".
+ */
+prospect_name: string | null, 
+/**
  * Problems, each with its sentence.
  */
 problems: Array<ProblemView>, };

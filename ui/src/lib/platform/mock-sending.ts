@@ -30,6 +30,7 @@ import type {
 	Weekday,
 	Workspace
 } from '$lib/generated/commands';
+import { prospectName } from '$lib/patch';
 import { renderAndCheck, syntaxProblems, varsFor, views, problemMessage } from './mock-template';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -746,7 +747,7 @@ export class MockSending {
 				firstStep: args.first_step,
 				prospectId: p?.id ?? null
 			});
-			return { rendered, prospect_id: p?.id ?? null, problems: views(problems) };
+			return { rendered, prospect_id: p?.id ?? null, prospect_name: p ? prospectName(p) : null, problems: views(problems) };
 		},
 		list_campaigns: (args) => {
 			this.host.workspace(args.workspace_id);
