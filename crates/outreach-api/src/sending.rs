@@ -12,6 +12,7 @@ use outreach_core::template::{self, MessageTemplate, Problem, RenderedMessage, V
 use outreach_engine::variables;
 use outreach_store::campaigns::CampaignProgress;
 use outreach_store::consent::{ConsentEvent, SuppressionEntry};
+use outreach_store::enrolments::{EnrolmentGroup, EnrolmentSummary};
 use outreach_store::outbox::MessageSummary;
 use outreach_store::prospects::ProspectQuery;
 use serde::{Deserialize, Serialize};
@@ -259,6 +260,21 @@ pub struct ListMessages {
     /// At most this many (default 200).
     pub limit: Option<u32>,
 }
+
+/// A campaign's people.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ListEnrolments {
+    /// The campaign.
+    #[ts(type = "number")]
+    pub campaign_id: i64,
+    /// Only this group, as the progress view counts them.
+    pub group: Option<EnrolmentGroup>,
+    /// At most this many, 1 to [`MAX_LISTED`] (default 200), the latest changed first.
+    pub limit: Option<u32>,
+}
+
+/// The most rows a list command returns at once.
+pub const MAX_LISTED: u32 = 10_000;
 
 /// A decision about unconfirmed messages.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -1085,6 +1101,25 @@ impl Api {
                 args.status,
                 i64::from(args.limit.unwrap_or(200)),
             )
+            .await?)
+    }
+
+    /// A campaign's people and where each stands, of one group or all.
+    pub async fn list_enrolments(
+        &self,
+        args: ListEnrolments,
+    ) -> Result<Vec<EnrolmentSummary>, ApiError> {
+        let limit = args.limit.unwrap_or(200);
+        if !(1..=MAX_LISTED).contains(&limit) {
+            return Err(invalid(format!(
+                "ask for 1 to {MAX_LISTED} people at a time, not {limit}"
+            )));
+        }
+        // A campaign that does not exist is `not_found`, not an empty list.
+        self.store.campaign(args.campaign_id).await?;
+        Ok(self
+            .store
+            .list_enrolments(args.campaign_id, args.group, i64::from(limit))
             .await?)
     }
 

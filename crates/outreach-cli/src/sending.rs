@@ -9,11 +9,12 @@ use outreach_api::core::campaign::{
     SmtpSecurityMode, Step, StepCondition, Transport, UnconfirmedChoice,
 };
 use outreach_api::core::schedule::{SendWindow, Weekday};
+use outreach_api::store::enrolments::EnrolmentGroup;
 use outreach_api::store::prospects::ProspectQuery;
 use outreach_api::{
-    AccountRef, Api, ApiError, CampaignRef, EnrolFilter, ListMessages, PreviewTemplate, ProspectId,
-    ProspectIds, RecordAssessment, RecordConsent, ResolveUnconfirmed, SaveAccount, SaveCampaign,
-    SaveTemplate, WorkspaceRef,
+    AccountRef, Api, ApiError, CampaignRef, EnrolFilter, ListEnrolments, ListMessages,
+    PreviewTemplate, ProspectId, ProspectIds, RecordAssessment, RecordConsent, ResolveUnconfirmed,
+    SaveAccount, SaveCampaign, SaveTemplate, WorkspaceRef,
 };
 
 use crate::cli::{parse_status, workspace};
@@ -238,6 +239,20 @@ pub enum CampaignCommand {
         workspace: String,
         /// The campaign.
         name: String,
+    },
+    /// List a campaign's people and where each stands (the latest changed first).
+    People {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+        /// Only one group: active, replied, completed or stopped.
+        #[arg(long)]
+        group: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
     },
     /// Decide about unconfirmed messages: mark-sent, resend or cancel.
     Resolve {
@@ -847,6 +862,55 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 }
             }
         }
+        CampaignCommand::People {
+            workspace: ws,
+            name,
+            group,
+            limit,
+        } => {
+            let id = campaign_id(api, &ws, &name).await?;
+            let group = group.as_deref().map(enrolment_group).transpose()?;
+            let people = api
+                .list_enrolments(ListEnrolments {
+                    campaign_id: id,
+                    group,
+                    limit: Some(limit),
+                })
+                .await?;
+            if json {
+                output::json(&people)?;
+            } else {
+                let rows: Vec<Vec<String>> = people
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.prospect_id.to_string(),
+                            e.name.clone(),
+                            e.email.clone().unwrap_or_default(),
+                            e.state.as_str().to_string(),
+                            e.next_position.to_string(),
+                            e.reason.clone().unwrap_or_default(),
+                            e.updated_at.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "PROSPECT",
+                        "NAME",
+                        "EMAIL",
+                        "STATE",
+                        "NEXT STEP",
+                        "REASON",
+                        "CHANGED",
+                    ],
+                    &rows,
+                );
+                if people.len() == limit as usize {
+                    eprintln!("showing the latest {limit}; --limit shows more");
+                }
+            }
+        }
         CampaignCommand::Resolve {
             workspace: ws,
             name,
@@ -887,6 +951,14 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
 }
 
 /// A person's decision about unconfirmed messages, as the commands spell it.
+fn enrolment_group(group: &str) -> Result<EnrolmentGroup, ApiError> {
+    EnrolmentGroup::parse(group).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "unknown group '{group}'; use active, replied, completed or stopped"
+        ))
+    })
+}
+
 pub fn unconfirmed_choice(choice: &str) -> Result<UnconfirmedChoice, ApiError> {
     match choice {
         "mark-sent" => Ok(UnconfirmedChoice::MarkSent),

@@ -342,6 +342,54 @@ fn replies_are_read_matched_understood_and_acted_on() {
             .is_some_and(|e| e.contains("5.1.1")),
         "{p}"
     );
+    // The people behind those figures, and why each of them stopped.
+    let people = |args: &[&str]| -> Vec<(String, String, String)> {
+        let mut all = vec!["campaign", "people", "-w", "Acme", "Launch"];
+        all.extend_from_slice(args);
+        let mut rows: Vec<(String, String, String)> = env
+            .json(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                (text("email"), text("state"), text("reason"))
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let row = |email: &str, state: &str, reason: &str| {
+        (email.to_string(), state.to_string(), reason.to_string())
+    };
+    assert_eq!(
+        people(&["--group", "stopped"]),
+        [
+            row("bob@byron.example", "stopped", "opted out"),
+            row("dee@gone.example", "failed", "the address bounced"),
+            row("eve@adams.example", "stopped", "opted out"),
+        ]
+    );
+    let replied = people(&["--group", "replied"]);
+    assert_eq!(replied.len(), 1, "{replied:?}");
+    assert_eq!(replied[0].0, "ada@analytical.example");
+    assert_eq!(people(&[]).len(), 6);
+    let table = env.ok(&[
+        "campaign", "people", "-w", "Acme", "Launch", "--group", "active",
+    ]);
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("cy@young.example")),
+        "{table}"
+    );
+    let err = env.fails(&[
+        "campaign", "people", "-w", "Acme", "Launch", "--group", "gone",
+    ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    let err = env.fails(&["campaign", "people", "-w", "Acme", "Launch", "--limit", "0"]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
 
     // Nothing was deleted or moved in the mailbox; what was read carries our keyword.
     assert_eq!(dovecot.message_count(), 8);

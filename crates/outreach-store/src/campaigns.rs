@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::record;
+use crate::enrolments::{EnrolmentGroup, EnrolmentState};
 use crate::error::{conflict_or, corrupt};
 use crate::prospects::in_order_once;
 use crate::{Actor, Store, StoreError};
@@ -616,12 +617,15 @@ impl Store {
         .fetch_all(self.readers())
         .await?;
         for s in states {
-            p.enrolled += count(s.n);
-            match s.state.as_str() {
-                "active" | "waiting" => p.active += count(s.n),
-                "completed" => p.completed += count(s.n),
-                "replied" => p.replied += count(s.n),
-                _ => p.stopped += count(s.n),
+            let n = count(s.n);
+            p.enrolled += n;
+            let state = EnrolmentState::parse(&s.state)
+                .ok_or_else(|| corrupt(format!("enrolment state '{}'", s.state)))?;
+            match state.group() {
+                EnrolmentGroup::Active => p.active += n,
+                EnrolmentGroup::Completed => p.completed += n,
+                EnrolmentGroup::Replied => p.replied += n,
+                EnrolmentGroup::Stopped => p.stopped += n,
             }
         }
         let statuses = sqlx::query!(

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod campaigns;
 pub mod consent;
 pub mod drafts;
+pub mod enrolments;
 mod error;
 pub mod import;
 pub mod key;

@@ -771,6 +771,12 @@ async fn campaign(
         "{}",
         text_of(c, "campaign-progress").await?
     );
+    // Choosing a figure lists the people behind it.
+    click(c, "progress-pick-replied").await?;
+    wait_until("Ada listed among those who replied", || async {
+        Ok(text_of(c, "progress-list").await?.contains("Ada Lovelace"))
+    })
+    .await?;
 
     // Back in the inbox, the answer still shows as sent.
     click(c, "nav-inbox").await?;

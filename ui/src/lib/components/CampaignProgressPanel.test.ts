@@ -42,6 +42,40 @@ describe('campaign progress', () => {
 		expect(screen.getByTestId('progress-stopped').closest('[title]')?.getAttribute('title')).toContain('opted out');
 	});
 
+	it('lists the people behind a figure, with why each stopped, and the messages behind another', async () => {
+		const { backend, people, c } = running();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		backend.sending.stopSequencesFor(people[0].id);
+		backend.sending.optOut(people[1].id, 'a test');
+		renderApp(backend);
+		await openCampaign();
+		await waitFor(() => expect(tile('stopped')).toBe('1'));
+
+		const stopped = screen.getByTestId('progress-pick-stopped');
+		expect(stopped.getAttribute('aria-pressed')).toBe('false');
+		await fireEvent.click(stopped);
+		expect(stopped.getAttribute('aria-pressed')).toBe('true');
+		await waitFor(() => expect(screen.getAllByTestId('progress-person')).toHaveLength(1));
+		const row = screen.getByTestId('progress-person');
+		expect(row.textContent).toContain(`${people[1].first_name} ${people[1].last_name}`);
+		expect(row.querySelector('[data-testid="progress-person-standing"]')?.textContent).toBe('opted out');
+		expect(backend.callsOf('list_enrolments').at(-1)).toMatchObject({ campaign_id: c.id, group: 'stopped' });
+
+		await fireEvent.click(screen.getByTestId('progress-pick-active'));
+		await waitFor(() => expect(screen.getAllByTestId('progress-person').map((r) => r.dataset.state)).toEqual(['waiting', 'waiting']));
+		expect(screen.getAllByTestId('progress-person-standing').map((r) => r.textContent)).toEqual(['Step 1 in the outbox', 'Step 1 in the outbox']);
+
+		// The messages behind a figure: the two first steps still queued.
+		await fireEvent.click(screen.getByTestId('progress-pick-queued'));
+		await waitFor(() => expect(screen.getAllByTestId('progress-message')).toHaveLength(2));
+		expect(screen.queryByTestId('progress-person')).toBeNull();
+		// Choosing it again closes the list.
+		await fireEvent.click(screen.getByTestId('progress-pick-queued'));
+		expect(screen.queryByTestId('progress-list')).toBeNull();
+		// The figures without a list of their own are not buttons.
+		expect(screen.queryByTestId('progress-pick-blocked')).toBeNull();
+	});
+
 	it('shows a bounce as the latest delivery error', async () => {
 		const { backend, people, c } = running();
 		await backend.call('start_campaign', { campaign_id: c.id });

@@ -28,6 +28,9 @@ import type { EngineStatus } from "./EngineStatus";
 import type { EnrolFilter } from "./EnrolFilter";
 import type { EnrolPreview } from "./EnrolPreview";
 import type { EnrolResult } from "./EnrolResult";
+import type { EnrolmentGroup } from "./EnrolmentGroup";
+import type { EnrolmentState } from "./EnrolmentState";
+import type { EnrolmentSummary } from "./EnrolmentSummary";
 import type { ErrorCode } from "./ErrorCode";
 import type { ExportImportErrors } from "./ExportImportErrors";
 import type { Facets } from "./Facets";
@@ -43,6 +46,7 @@ import type { ImportReport } from "./ImportReport";
 import type { Intent } from "./Intent";
 import type { LawfulBasis } from "./LawfulBasis";
 import type { LegitimateInterestAssessment } from "./LegitimateInterestAssessment";
+import type { ListEnrolments } from "./ListEnrolments";
 import type { ListMessages } from "./ListMessages";
 import type { ListReplies } from "./ListReplies";
 import type { Mailbox } from "./Mailbox";
@@ -158,6 +162,7 @@ export interface Commands {
   stop_campaign: { args: CampaignRef; result: Campaign };
   campaign_progress: { args: CampaignRef; result: CampaignProgress };
   list_messages: { args: ListMessages; result: Array<MessageSummary> };
+  list_enrolments: { args: ListEnrolments; result: Array<EnrolmentSummary> };
   resolve_unconfirmed: { args: ResolveUnconfirmed; result: number };
   engine_status: { args: NoArgs; result: EngineStatus };
   get_mailbox: { args: AccountRef; result: Mailbox | null };
@@ -226,6 +231,7 @@ export const COMMANDS = [
   "stop_campaign",
   "campaign_progress",
   "list_messages",
+  "list_enrolments",
   "resolve_unconfirmed",
   "engine_status",
   "get_mailbox",
@@ -278,6 +284,9 @@ export type { EngineStatus };
 export type { EnrolFilter };
 export type { EnrolPreview };
 export type { EnrolResult };
+export type { EnrolmentGroup };
+export type { EnrolmentState };
+export type { EnrolmentSummary };
 export type { ErrorCode };
 export type { ExportImportErrors };
 export type { Facets };
@@ -293,6 +302,7 @@ export type { ImportReport };
 export type { Intent };
 export type { LawfulBasis };
 export type { LegitimateInterestAssessment };
+export type { ListEnrolments };
 export type { ListMessages };
 export type { ListReplies };
 export type { Mailbox };

@@ -13,6 +13,9 @@ import type {
 	ChangedEntity,
 	Commands,
 	ConsentEvent,
+	EnrolmentGroup,
+	EnrolmentState,
+	EnrolmentSummary,
 	EngineStatus,
 	ErrorCode,
 	LegitimateInterestAssessment,
@@ -62,6 +65,7 @@ export type SendingCommand =
 	| 'stop_campaign'
 	| 'campaign_progress'
 	| 'list_messages'
+	| 'list_enrolments'
 	| 'resolve_unconfirmed'
 	| 'engine_status';
 
@@ -117,12 +121,30 @@ function optText(v: string | null): string | null {
 }
 
 interface Enrolment {
+	id: number;
 	campaign_id: number;
 	prospect_id: number;
 	/** Steps already queued. */
 	queued_steps: number;
 	/** How the sequence ended before its last step, as the core records it. */
 	ended: 'replied' | 'stopped' | null;
+	/** Why, for an early end. */
+	reason: string | null;
+	updated_at: string;
+}
+
+/** The progress view's group of an enrolment state, as the store groups them. */
+function groupOf(state: EnrolmentState): EnrolmentGroup {
+	switch (state) {
+		case 'active':
+		case 'waiting':
+			return 'active';
+		case 'completed':
+		case 'replied':
+			return state;
+		default:
+			return 'stopped';
+	}
 }
 
 /** The in-memory sending state. */
@@ -141,7 +163,7 @@ export class MockSending {
 	private messages: MessageSummary[] = [];
 	private blocked = new Map<number, BlockedReason[]>();
 	private sentSinceStart = 0;
-	private seq = { account: 0, template: 0, campaign: 0, message: 0, consent: 0 };
+	private seq = { account: 0, template: 0, campaign: 0, message: 0, consent: 0, enrolment: 0 };
 	/** Pause per enrolled prospect in the pre-send check, so that tests see its progress. */
 	checkStepMs = 0;
 
@@ -205,7 +227,15 @@ export class MockSending {
 
 	/** Enrol prospects directly. */
 	seedEnrolments(campaignId: number, prospectIds: number[]): void {
-		for (const prospect_id of prospectIds) this.enrolments.push({ campaign_id: campaignId, prospect_id, queued_steps: 0, ended: null });
+		for (const prospect_id of prospectIds) this.enrolments.push({
+				id: ++this.seq.enrolment,
+				campaign_id: campaignId,
+				prospect_id,
+				queued_steps: 0,
+				ended: null,
+				reason: null,
+				updated_at: this.host.now()
+			});
 	}
 
 	/** Put messages of a status into a campaign's outbox directly. */
@@ -269,7 +299,7 @@ export class MockSending {
 	 */
 	stopSequencesFor(prospectId: number): { enrolled: boolean; cancelled: number } {
 		const enrolled = this.enrolments.some((e) => e.prospect_id === prospectId);
-		this.endSequences(prospectId, 'replied');
+		this.endSequences(prospectId, 'replied', null);
 		const cancelled = this.cancelQueued(prospectId, 'the recipient replied');
 		return { enrolled, cancelled };
 	}
@@ -287,7 +317,7 @@ export class MockSending {
 
 	/** A hard bounce: queued messages to the prospect are cancelled, the sent one bounced. */
 	bounceFor(prospectId: number, status: string | null): number {
-		this.endSequences(prospectId, 'stopped');
+		this.endSequences(prospectId, 'stopped', 'the address bounced');
 		const cancelled = this.cancelQueued(prospectId, 'the address bounced');
 		const sent = [...this.messages].reverse().find((m) => m.prospect_id === prospectId && m.status === 'sent');
 		if (sent) {
@@ -309,7 +339,7 @@ export class MockSending {
 		const p = this.host.prospect(prospectId);
 		p.status = 'unsubscribed';
 		p.updated_at = this.host.now();
-		this.endSequences(p.id, 'stopped');
+		this.endSequences(p.id, 'stopped', 'opted out');
 		const n = this.cancelQueued(p.id, 'the recipient opted out');
 		this.addConsentEvent(p.id, 'opt_out', null, evidence);
 		this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`);
@@ -317,10 +347,29 @@ export class MockSending {
 	}
 
 	/** Ends the prospect's sequences that are still going. */
-	private endSequences(prospectId: number, how: 'replied' | 'stopped', campaignId: number | null = null): void {
+	private endSequences(prospectId: number, how: 'replied' | 'stopped', reason: string | null, campaignId: number | null = null): void {
 		for (const e of this.enrolments)
 			if (e.prospect_id === prospectId && (campaignId === null || e.campaign_id === campaignId) && e.ended === null && !this.completed(e))
-				e.ended = how;
+				Object.assign(e, { ended: how, reason, updated_at: this.host.now() });
+	}
+
+	/** An enrolment as the store lists it. */
+	private enrolmentSummary(e: Enrolment): EnrolmentSummary {
+		const p = this.host.prospect(e.prospect_id);
+		const waiting = this.messages.some((m) => m.campaign_id === e.campaign_id && m.prospect_id === e.prospect_id && m.status === 'queued');
+		const state: EnrolmentState = e.ended ?? (this.completed(e) ? 'completed' : waiting ? 'waiting' : 'active');
+		return {
+			id: e.id,
+			prospect_id: p.id,
+			name: prospectName(p),
+			email: p.email,
+			state,
+			next_position: e.queued_steps + (waiting ? 0 : 1),
+			next_run_at: null,
+			variant: 'A',
+			reason: e.reason,
+			updated_at: e.updated_at
+		};
 	}
 
 	/** Whether every step of the enrolment's campaign went out or was sent for. */
@@ -809,7 +858,7 @@ export class MockSending {
 		stop_campaign: (args) => {
 			const c = this.campaign(args.campaign_id);
 			if (c.status === 'running' || c.status === 'paused') {
-				for (const e of this.enrolments) if (e.campaign_id === c.id) this.endSequences(e.prospect_id, 'stopped', c.id);
+				for (const e of this.enrolments) if (e.campaign_id === c.id) this.endSequences(e.prospect_id, 'stopped', 'campaign stopped', c.id);
 				for (const m of this.messages) if (m.campaign_id === c.id && m.status === 'queued') m.status = 'cancelled';
 			}
 			return this.transition(c, 'stopped', ['draft', 'running', 'paused'], 'stopped');
@@ -844,6 +893,17 @@ export class MockSending {
 				last_error:
 					[...mine].reverse().find((m) => m.last_error && ['queued', 'failed', 'bounced'].includes(m.status))?.last_error ?? null
 			};
+		},
+		list_enrolments: (args) => {
+			const c = this.campaign(args.campaign_id);
+			const limit = args.limit ?? 200;
+			if (limit < 1 || limit > 10000) fail('invalid_input', `ask for 1 to 10000 people at a time, not ${limit}`);
+			return this.enrolments
+				.filter((e) => e.campaign_id === c.id)
+				.map((e) => this.enrolmentSummary(e))
+				.filter((e) => args.group === null || groupOf(e.state) === args.group)
+				.sort((a, b) => b.updated_at.localeCompare(a.updated_at) || b.id - a.id)
+				.slice(0, limit);
 		},
 		list_messages: (args) => {
 			this.campaign(args.campaign_id);

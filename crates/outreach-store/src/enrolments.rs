@@ -1,0 +1,182 @@
+//! Who is in a campaign and where each of them stands: the list behind the progress view's
+//! people figures.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::corrupt;
+use crate::{Store, StoreError};
+
+/// Where an enrolment stands, as the engine records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentState {
+    /// Its next step is to be scheduled.
+    Active,
+    /// Its next step's message is in the outbox.
+    Waiting,
+    /// Every step went out.
+    Completed,
+    /// A human reply stopped it.
+    Replied,
+    /// Stopped: the prospect opted out, or the campaign was stopped.
+    Stopped,
+    /// The compliance gate refused a step.
+    Blocked,
+    /// A message failed for good or bounced.
+    Failed,
+}
+
+impl EnrolmentState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Waiting => "waiting",
+            Self::Completed => "completed",
+            Self::Replied => "replied",
+            Self::Stopped => "stopped",
+            Self::Blocked => "blocked",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Every state.
+    pub const ALL: [Self; 7] = [
+        Self::Active,
+        Self::Waiting,
+        Self::Completed,
+        Self::Replied,
+        Self::Stopped,
+        Self::Blocked,
+        Self::Failed,
+    ];
+
+    /// The stored name read back.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// The group the progress view counts it in.
+    pub fn group(self) -> EnrolmentGroup {
+        match self {
+            Self::Active | Self::Waiting => EnrolmentGroup::Active,
+            Self::Completed => EnrolmentGroup::Completed,
+            Self::Replied => EnrolmentGroup::Replied,
+            Self::Stopped | Self::Blocked | Self::Failed => EnrolmentGroup::Stopped,
+        }
+    }
+}
+
+/// The groups the progress view counts people in
+/// ([`CampaignProgress`](crate::campaigns::CampaignProgress)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentGroup {
+    /// Their next step is still to come.
+    Active,
+    /// Every step went out.
+    Completed,
+    /// A reply stopped their sequence.
+    Replied,
+    /// Ended early for another reason.
+    Stopped,
+}
+
+impl EnrolmentGroup {
+    /// The states the group is made of.
+    pub fn states(self) -> Vec<EnrolmentState> {
+        EnrolmentState::ALL
+            .into_iter()
+            .filter(|s| s.group() == self)
+            .collect()
+    }
+
+    /// The name a command line takes.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "completed" => Some(Self::Completed),
+            "replied" => Some(Self::Replied),
+            "stopped" => Some(Self::Stopped),
+            _ => None,
+        }
+    }
+}
+
+/// An enrolled prospect and where they stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct EnrolmentSummary {
+    /// Enrolment id.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// The prospect.
+    #[ts(type = "number")]
+    pub prospect_id: i64,
+    /// Their name as the app shows it.
+    pub name: String,
+    /// Their address.
+    pub email: Option<String>,
+    /// Where the enrolment stands.
+    pub state: EnrolmentState,
+    /// The step to come next (1-based); past the last step once the sequence is over.
+    #[ts(type = "number")]
+    pub next_position: i64,
+    /// When that step falls due (ISO 8601), if it is scheduled.
+    pub next_run_at: Option<String>,
+    /// Their A/B variant.
+    pub variant: String,
+    /// Why it ended early, as recorded ("opted out", the gate's reason, the server's error).
+    pub reason: Option<String>,
+    /// When it last changed (ISO 8601).
+    pub updated_at: String,
+}
+
+impl Store {
+    /// A campaign's enrolments, of one group or all, the latest changed first.
+    pub async fn list_enrolments(
+        &self,
+        campaign_id: i64,
+        group: Option<EnrolmentGroup>,
+        limit: i64,
+    ) -> Result<Vec<EnrolmentSummary>, StoreError> {
+        let states = group.map(|g| {
+            let names: Vec<&str> = g.states().iter().map(|s| s.as_str()).collect();
+            serde_json::Value::from(names).to_string()
+        });
+        let rows = sqlx::query!(
+            r#"SELECT e.id AS "id!", e.prospect_id,
+                   coalesce(nullif(trim(coalesce(p.first_name, '') || ' ' ||
+                       coalesce(p.last_name, '')), ''), p.email, 'prospect #' || p.id)
+                       AS "name!: String",
+                   p.email, e.state, e.next_position, e.next_run_at, e.variant, e.reason,
+                   e.updated_at
+               FROM enrollments e JOIN prospects p ON p.id = e.prospect_id
+               WHERE e.campaign_id = ?1
+                 AND (?2 IS NULL OR e.state IN (SELECT value FROM json_each(?2)))
+               ORDER BY e.updated_at DESC, e.id DESC LIMIT ?3"#,
+            campaign_id,
+            states,
+            limit
+        )
+        .fetch_all(self.readers())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(EnrolmentSummary {
+                    id: r.id,
+                    prospect_id: r.prospect_id,
+                    name: r.name,
+                    email: r.email,
+                    state: EnrolmentState::parse(&r.state)
+                        .ok_or_else(|| corrupt(format!("enrolment state '{}'", r.state)))?,
+                    next_position: r.next_position,
+                    next_run_at: r.next_run_at,
+                    variant: r.variant,
+                    reason: r.reason,
+                    updated_at: r.updated_at,
+                })
+            })
+            .collect()
+    }
+}
