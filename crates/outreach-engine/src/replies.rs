@@ -22,6 +22,10 @@ use outreach_store::drafts::{AnsweredReply, answer_subject};
 use crate::answers::{AnswerContext, prepare_answer};
 use crate::{Engine, EngineError, iso};
 
+/// The most of a bounce's explanation kept as its message's error: a server's sentence fits,
+/// and a notification (which anyone can forge) cannot store a line of any length.
+const DIAGNOSTIC_CHARS: usize = 300;
+
 /// A new reply a person should hear about (the desktop notification and the inbox badge).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ReplyNotice {
@@ -320,6 +324,16 @@ impl Engine {
             intent_source: source.into(),
             return_date: return_date.map(|d| d.to_string()),
             bounce_status: mail.bounce.as_ref().and_then(|b| b.status.clone()),
+            bounce_diagnostic: mail
+                .bounce
+                .as_ref()
+                .and_then(|b| b.diagnostic.as_deref())
+                .map(|d| {
+                    d.chars()
+                        .filter(|c| !c.is_control())
+                        .take(DIAGNOSTIC_CHARS)
+                        .collect()
+                }),
             needs_reply,
         };
         let Some(stored) = self

@@ -113,6 +113,7 @@ async fn question(store: &Store, port: u16) -> (i64, i64) {
         intent_source: "rules".into(),
         return_date: None,
         bounce_status: None,
+        bounce_diagnostic: None,
         needs_reply: true,
     };
     let effects = [Effect::Draft {

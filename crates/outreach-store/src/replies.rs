@@ -68,6 +68,9 @@ pub struct NewReply {
     pub return_date: Option<String>,
     /// A bounce's status code.
     pub bounce_status: Option<String>,
+    /// A bounce's explanation from the server that refused the message ("550 5.1.1 <ann@…>:
+    /// Recipient address rejected"): the bounced message's error, which people read.
+    pub bounce_diagnostic: Option<String>,
     /// Whether a person should answer.
     pub needs_reply: bool,
 }
@@ -682,12 +685,19 @@ async fn apply(
             .execute(&mut *conn)
             .await?
             .rows_affected();
+            // The server's words where the notification gives them; the status code alone
+            // ("5.1.1") tells most people nothing.
+            let error = reply
+                .bounce_diagnostic
+                .as_deref()
+                .or(reply.bounce_status.as_deref())
+                .unwrap_or("the address bounced");
             if let Some(row) = m.message_row {
                 sqlx::query!(
                     "UPDATE messages SET status = 'bounced', last_error = ?,
                          updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                      WHERE id = ? AND status = 'sent'",
-                    reply.bounce_status,
+                    error,
                     row
                 )
                 .execute(&mut *conn)

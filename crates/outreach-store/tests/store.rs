@@ -967,6 +967,7 @@ async fn question_from(store: &Store, ws: i64, account_id: i64, ada: i64) -> i64
                 intent_source: "rules".into(),
                 return_date: None,
                 bounce_status: None,
+                bounce_diagnostic: None,
                 needs_reply: true,
             },
             &[Effect::Draft {
