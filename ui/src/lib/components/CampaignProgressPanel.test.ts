@@ -76,6 +76,29 @@ describe('campaign progress', () => {
 		expect(screen.queryByTestId('progress-pick-blocked')).toBeNull();
 	});
 
+	it('reads the open list again when a figure moves, not on every refresh', async () => {
+		const { backend, ws, people, c } = running();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		renderApp(backend);
+		await openCampaign();
+		await fireEvent.click(await screen.findByTestId('progress-pick-stopped'));
+		await screen.findByTestId('progress-list-empty');
+		const reads = () => backend.callsOf('list_enrolments').length;
+		const progressReads = () => backend.callsOf('campaign_progress').length;
+		const before = reads();
+
+		// The campaigns changed elsewhere, but none of this one's figures did.
+		const polled = progressReads();
+		backend.emit({ kind: 'changed', entity: 'campaigns', workspace_id: ws.id, source: 'cli' });
+		await waitFor(() => expect(progressReads()).toBeGreaterThan(polled));
+		expect(reads()).toBe(before);
+
+		backend.sending.optOut(people[3].id, 'a test');
+		backend.emit({ kind: 'changed', entity: 'campaigns', workspace_id: ws.id, source: 'cli' });
+		await waitFor(() => expect(screen.getAllByTestId('progress-person')).toHaveLength(1));
+		expect(reads()).toBe(before + 1);
+	});
+
 	it('shows a bounce as the latest delivery error', async () => {
 		const { backend, people, c } = running();
 		await backend.call('start_campaign', { campaign_id: c.id });
