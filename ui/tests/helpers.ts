@@ -35,3 +35,20 @@ export async function choose(el: HTMLElement, value: string) {
 	(el as HTMLSelectElement).value = value;
 	await fireEvent.change(el);
 }
+
+/** A workspace with a two-step campaign for four of its prospects, ready to start. */
+export function campaignReady() {
+	const backend = new MockBackend();
+	const ws = backend.seedWorkspace('Acme client', { postal_address: '1 Example Street' });
+	const people = backend.seedProspects(ws.id, 4);
+	const s = backend.sending;
+	const acc = s.seedAccount(ws.id, 'Relay');
+	const tpl = s.seedTemplate(ws.id, 'First', 'Hello', 'Hi\n{{ privacy_notice }}\n{{ opt_out }}\n{{ postal_address }}');
+	const steps = [0, 2].map((delay) => ({ delay_business_days: delay, condition: 'no_reply' as const, template_ids: [tpl.id] }));
+	const c = s.seedCampaign(ws.id, { name: 'Launch', account_id: acc.id, steps });
+	s.seedEnrolments(
+		c.id,
+		people.map((p) => p.id)
+	);
+	return { backend, ws, people, c };
+}

@@ -64,6 +64,7 @@ macro_rules! for_each_command {
             campaign_progress($crate::CampaignRef) -> $crate::store::campaigns::CampaignProgress;
             list_messages($crate::ListMessages) -> Vec<$crate::store::outbox::MessageSummary>;
             list_enrolments($crate::ListEnrolments) -> Vec<$crate::store::enrolments::EnrolmentSummary>;
+            prospect_campaigns($crate::ProspectId) -> Vec<$crate::store::enrolments::ProspectEnrolment>;
             resolve_unconfirmed($crate::ResolveUnconfirmed) -> u32;
             engine_status($crate::NoArgs) -> $crate::engine::EngineStatus;
             get_mailbox($crate::AccountRef) -> Option<$crate::core::inbox::Mailbox>;

@@ -12,7 +12,7 @@ use outreach_core::template::{self, MessageTemplate, Problem, RenderedMessage, V
 use outreach_engine::variables;
 use outreach_store::campaigns::CampaignProgress;
 use outreach_store::consent::{ConsentEvent, SuppressionEntry};
-use outreach_store::enrolments::{EnrolmentGroup, EnrolmentSummary};
+use outreach_store::enrolments::{EnrolmentGroup, EnrolmentSummary, ProspectEnrolment};
 use outreach_store::outbox::MessageSummary;
 use outreach_store::prospects::ProspectQuery;
 use serde::{Deserialize, Serialize};
@@ -1121,6 +1121,16 @@ impl Api {
             .store
             .list_enrolments(args.campaign_id, args.group, i64::from(limit))
             .await?)
+    }
+
+    /// The campaigns a prospect is enrolled in, and where they stand in each.
+    pub async fn prospect_campaigns(
+        &self,
+        args: crate::ProspectId,
+    ) -> Result<Vec<ProspectEnrolment>, ApiError> {
+        // A prospect that does not exist is `not_found`, not an empty list.
+        self.store.prospect(args.id).await?;
+        Ok(self.store.prospect_enrolments(args.id).await?)
     }
 
     /// Applies a person's decision to unconfirmed messages.

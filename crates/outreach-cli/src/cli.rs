@@ -8,6 +8,7 @@ use outreach_api::core::ProspectStatus;
 use outreach_api::core::mapping::Field;
 use outreach_api::core::prospect::{Prospect, Workspace};
 use outreach_api::core::scoring::{FactorId, FactorWeight};
+use outreach_api::store::enrolments::EnrolmentState;
 use outreach_api::store::prospects::{ProspectPatch, ProspectQuery, SortField};
 use outreach_api::store::workspaces::WorkspaceFields;
 use outreach_api::{
@@ -429,6 +430,20 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 output::json(&p)?;
             } else {
                 print_prospect(&p);
+                for e in api.prospect_campaigns(ProspectId { id }).await? {
+                    let standing = match e.reason.as_deref() {
+                        Some(why) if e.state != EnrolmentState::Replied => {
+                            format!("{} ({why})", e.state.as_str())
+                        }
+                        _ => e.state.as_str().to_string(),
+                    };
+                    println!(
+                        "campaign       {} ({}): {standing}, next step {}",
+                        e.campaign_name,
+                        e.campaign_status.as_str(),
+                        e.next_position
+                    );
+                }
             }
         }
         Command::Prospects(ProspectsCommand::Edit { id, set }) => {

@@ -389,6 +389,13 @@ fn replies_are_read_matched_understood_and_acted_on() {
     assert_eq!(err["code"], "invalid_input", "{err}");
     let err = env.fails(&["campaign", "people", "-w", "Acme", "Launch", "--limit", "0"]);
     assert_eq!(err["code"], "invalid_input", "{err}");
+    // A prospect's details say which campaigns they are in and where they stand.
+    let eve = prospect(&env, "eve@adams.example");
+    let shown = env.ok(&["prospects", "show", &eve["id"].to_string()]);
+    assert!(
+        shown.contains("campaign       Launch (running): stopped (opted out), next step 2"),
+        "{shown}"
+    );
 
     // Nothing was deleted or moved in the mailbox; what was read carries our keyword.
     assert_eq!(dovecot.message_count(), 8);

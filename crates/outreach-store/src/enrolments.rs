@@ -1,6 +1,7 @@
-//! Who is in a campaign and where each of them stands: the list behind the progress view's
-//! people figures.
+//! Who is in a campaign and where each of them stands (the list behind the progress view's
+//! people figures), and the campaigns a prospect is in.
 
+use outreach_core::campaign::CampaignStatus;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -132,7 +133,64 @@ pub struct EnrolmentSummary {
     pub updated_at: String,
 }
 
+/// A campaign a prospect is enrolled in, and where they stand in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProspectEnrolment {
+    /// The campaign.
+    #[ts(type = "number")]
+    pub campaign_id: i64,
+    /// Its name.
+    pub campaign_name: String,
+    /// Its status.
+    pub campaign_status: CampaignStatus,
+    /// Where the enrolment stands.
+    pub state: EnrolmentState,
+    /// The step to come next (1-based); past the last step once the sequence is over.
+    #[ts(type = "number")]
+    pub next_position: i64,
+    /// When that step falls due (ISO 8601), if it is scheduled.
+    pub next_run_at: Option<String>,
+    /// Why it ended early, as recorded.
+    pub reason: Option<String>,
+    /// When it last changed (ISO 8601).
+    pub updated_at: String,
+}
+
 impl Store {
+    /// The campaigns a prospect is enrolled in, the latest enrolled first.
+    pub async fn prospect_enrolments(
+        &self,
+        prospect_id: i64,
+    ) -> Result<Vec<ProspectEnrolment>, StoreError> {
+        let rows = sqlx::query!(
+            r#"SELECT e.campaign_id, c.name AS campaign_name, c.status AS campaign_status,
+                   e.state, e.next_position, e.next_run_at, e.reason, e.updated_at
+               FROM enrollments e JOIN campaigns c ON c.id = e.campaign_id
+               WHERE e.prospect_id = ?
+               ORDER BY e.id DESC"#,
+            prospect_id
+        )
+        .fetch_all(self.readers())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ProspectEnrolment {
+                    campaign_id: r.campaign_id,
+                    campaign_name: r.campaign_name,
+                    campaign_status: CampaignStatus::parse(&r.campaign_status).ok_or_else(
+                        || corrupt(format!("campaign status '{}'", r.campaign_status)),
+                    )?,
+                    state: EnrolmentState::parse(&r.state)
+                        .ok_or_else(|| corrupt(format!("enrolment state '{}'", r.state)))?,
+                    next_position: r.next_position,
+                    next_run_at: r.next_run_at,
+                    reason: r.reason,
+                    updated_at: r.updated_at,
+                })
+            })
+            .collect()
+    }
+
     /// A campaign's enrolments, of one group or all, the latest changed first.
     pub async fn list_enrolments(
         &self,

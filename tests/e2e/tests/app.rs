@@ -251,30 +251,7 @@ async fn journey(c: &Client) -> Result<()> {
     // Score, then open a prospect and read the breakdown.
     click(c, "score-run").await?;
     wait(c, &tid("toast")).await?;
-    let ada = c.find_all(Locator::Css(&tid("prospect-row"))).await?;
-    let mut opened = false;
-    for row in ada {
-        if row
-            .prop("textContent")
-            .await?
-            .unwrap_or_default()
-            .contains("Ada Lovelace")
-        {
-            row.click().await?;
-            opened = true;
-            break;
-        }
-    }
-    assert!(opened, "Ada's row");
-    let detail = wait(c, &tid("prospect-detail")).await?;
-    wait_until("the detail of Ada", || async {
-        Ok(c.find(Locator::Css(&tid("detail-name")))
-            .await?
-            .text()
-            .await?
-            .contains("Ada Lovelace"))
-    })
-    .await?;
+    let detail = open_prospect(c, "Ada Lovelace").await?;
     let breakdown = wait(c, &tid("score-breakdown")).await?;
     let email_factor = breakdown
         .find(Locator::Css(&tid("factor-email_domain")))
@@ -340,6 +317,34 @@ async fn journey(c: &Client) -> Result<()> {
 
 /// Picks an option of a `<select>` by its visible text, as a person would.
 /// Options may arrive after the list behind them loads, so this waits for the one wanted.
+/// Opens the details of the prospect named `name` from the prospect table on screen.
+async fn open_prospect(c: &Client, name: &str) -> Result<Element> {
+    let mut opened = false;
+    for row in c.find_all(Locator::Css(&tid("prospect-row"))).await? {
+        if row
+            .prop("textContent")
+            .await?
+            .unwrap_or_default()
+            .contains(name)
+        {
+            row.click().await?;
+            opened = true;
+            break;
+        }
+    }
+    assert!(opened, "{name}'s row");
+    let detail = wait(c, &tid("prospect-detail")).await?;
+    wait_until("the prospect's details", || async {
+        Ok(c.find(Locator::Css(&tid("detail-name")))
+            .await?
+            .text()
+            .await?
+            .contains(name))
+    })
+    .await?;
+    Ok(detail)
+}
+
 async fn choose(c: &Client, id: &str, label: &str) -> Result<()> {
     wait_until(&format!("option '{label}' of {id}"), || async {
         Ok(wait(c, &tid(id))
@@ -775,6 +780,18 @@ async fn campaign(
     click(c, "progress-pick-replied").await?;
     wait_until("Ada listed among those who replied", || async {
         Ok(text_of(c, "progress-list").await?.contains("Ada Lovelace"))
+    })
+    .await?;
+    // Her details say so too.
+    click(c, "nav-prospects").await?;
+    wait_until("the prospect table", || async {
+        Ok(rows(c).await?.len() == 4)
+    })
+    .await?;
+    open_prospect(c, "Ada Lovelace").await?;
+    wait_until("Ada's campaign in her details", || async {
+        let campaigns = text_of(c, "prospect-campaigns").await?;
+        Ok(campaigns.contains("Launch") && campaigns.contains("Replied"))
     })
     .await?;
 

@@ -1,23 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MockBackend } from '$lib/platform/mock';
-import { fireEvent, renderApp, screen, waitFor } from '../../../tests/helpers';
-
-/** A two-step campaign for four people, ready to start. */
-function running() {
-	const backend = new MockBackend();
-	const ws = backend.seedWorkspace('Acme client', { postal_address: '1 Example Street' });
-	const people = backend.seedProspects(ws.id, 4);
-	const s = backend.sending;
-	const acc = s.seedAccount(ws.id, 'Relay');
-	const tpl = s.seedTemplate(ws.id, 'First', 'Hello', 'Hi\n{{ privacy_notice }}\n{{ opt_out }}\n{{ postal_address }}');
-	const steps = [0, 2].map((delay) => ({ delay_business_days: delay, condition: 'no_reply' as const, template_ids: [tpl.id] }));
-	const c = s.seedCampaign(ws.id, { name: 'Launch', account_id: acc.id, steps });
-	s.seedEnrolments(
-		c.id,
-		people.map((p) => p.id)
-	);
-	return { backend, ws, people, c };
-}
+import { campaignReady, fireEvent, renderApp, screen, waitFor } from '../../../tests/helpers';
 
 async function openCampaign() {
 	await fireEvent.click(await screen.findByTestId('nav-campaigns'));
@@ -29,7 +11,7 @@ const tile = (key: string) => screen.getByTestId(`progress-${key}`).textContent;
 
 describe('campaign progress', () => {
 	it('counts where the people stand and shows no withdrawal as a delivery error', async () => {
-		const { backend, people, c } = running();
+		const { backend, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });
 		// One prospect replies, one opts out: their queued messages are withdrawn, not failed.
 		backend.sending.stopSequencesFor(people[0].id);
@@ -43,7 +25,7 @@ describe('campaign progress', () => {
 	});
 
 	it('lists the people behind a figure, with why each stopped, and the messages behind another', async () => {
-		const { backend, people, c } = running();
+		const { backend, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });
 		backend.sending.stopSequencesFor(people[0].id);
 		backend.sending.optOut(people[1].id, 'a test');
@@ -77,7 +59,7 @@ describe('campaign progress', () => {
 	});
 
 	it('reads the open list again when a figure moves, not on every refresh', async () => {
-		const { backend, ws, people, c } = running();
+		const { backend, ws, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });
 		renderApp(backend);
 		await openCampaign();
@@ -100,7 +82,7 @@ describe('campaign progress', () => {
 	});
 
 	it('shows a bounce as the latest delivery error', async () => {
-		const { backend, people, c } = running();
+		const { backend, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });
 		const [sent] = backend.sending.seedMessages(c.id, 'sent', [people[2].id]);
 		backend.sending.bounceFor(sent.prospect_id, '550 5.1.1 no such user');

@@ -65,6 +65,7 @@ import type { PreviewTemplate } from "./PreviewTemplate";
 import type { Problem } from "./Problem";
 import type { ProblemView } from "./ProblemView";
 import type { Prospect } from "./Prospect";
+import type { ProspectEnrolment } from "./ProspectEnrolment";
 import type { ProspectId } from "./ProspectId";
 import type { ProspectIds } from "./ProspectIds";
 import type { ProspectPage } from "./ProspectPage";
@@ -163,6 +164,7 @@ export interface Commands {
   campaign_progress: { args: CampaignRef; result: CampaignProgress };
   list_messages: { args: ListMessages; result: Array<MessageSummary> };
   list_enrolments: { args: ListEnrolments; result: Array<EnrolmentSummary> };
+  prospect_campaigns: { args: ProspectId; result: Array<ProspectEnrolment> };
   resolve_unconfirmed: { args: ResolveUnconfirmed; result: number };
   engine_status: { args: NoArgs; result: EngineStatus };
   get_mailbox: { args: AccountRef; result: Mailbox | null };
@@ -232,6 +234,7 @@ export const COMMANDS = [
   "campaign_progress",
   "list_messages",
   "list_enrolments",
+  "prospect_campaigns",
   "resolve_unconfirmed",
   "engine_status",
   "get_mailbox",
@@ -321,6 +324,7 @@ export type { PreviewTemplate };
 export type { Problem };
 export type { ProblemView };
 export type { Prospect };
+export type { ProspectEnrolment };
 export type { ProspectId };
 export type { ProspectIds };
 export type { ProspectPage };

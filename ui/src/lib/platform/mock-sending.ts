@@ -66,6 +66,7 @@ export type SendingCommand =
 	| 'campaign_progress'
 	| 'list_messages'
 	| 'list_enrolments'
+	| 'prospect_campaigns'
 	| 'resolve_unconfirmed'
 	| 'engine_status';
 
@@ -904,6 +905,17 @@ export class MockSending {
 				.filter((e) => args.group === null || groupOf(e.state) === args.group)
 				.sort((a, b) => b.updated_at.localeCompare(a.updated_at) || b.id - a.id)
 				.slice(0, limit);
+		},
+		prospect_campaigns: (args) => {
+			this.host.prospect(args.id);
+			return this.enrolments
+				.filter((e) => e.prospect_id === args.id)
+				.sort((a, b) => b.id - a.id)
+				.map((e) => {
+					const c = this.campaign(e.campaign_id);
+					const { state, next_position, next_run_at, reason, updated_at } = this.enrolmentSummary(e);
+					return { campaign_id: c.id, campaign_name: c.fields.name, campaign_status: c.status, state, next_position, next_run_at, reason, updated_at };
+				});
 		},
 		list_messages: (args) => {
 			this.campaign(args.campaign_id);
