@@ -7,17 +7,23 @@ async function openCampaign() {
 	await screen.findByTestId('campaign-progress');
 }
 
+/** The campaign started; the first prospect replied and the second opted out, which withdraws their queued messages. On screen. */
+async function startedWithAReplyAndAnOptOut() {
+	const ready = campaignReady();
+	const { backend, people, c } = ready;
+	await backend.call('start_campaign', { campaign_id: c.id });
+	backend.sending.stopSequencesFor(people[0].id);
+	backend.sending.optOut(people[1].id, 'a test');
+	renderApp(backend);
+	await openCampaign();
+	return ready;
+}
+
 const tile = (key: string) => screen.getByTestId(`progress-${key}`).textContent;
 
 describe('campaign progress', () => {
 	it('counts where the people stand and shows no withdrawal as a delivery error', async () => {
-		const { backend, people, c } = campaignReady();
-		await backend.call('start_campaign', { campaign_id: c.id });
-		// One prospect replies, one opts out: their queued messages are withdrawn, not failed.
-		backend.sending.stopSequencesFor(people[0].id);
-		backend.sending.optOut(people[1].id, 'a test');
-		renderApp(backend);
-		await openCampaign();
+		await startedWithAReplyAndAnOptOut();
 		await waitFor(() => expect(tile('replied')).toBe('1'));
 		expect(['enrolled', 'active', 'replied', 'completed', 'stopped'].map(tile)).toEqual(['4', '2', '1', '0', '1']);
 		expect(screen.queryByTestId('progress-last-error')).toBeNull();
@@ -25,12 +31,7 @@ describe('campaign progress', () => {
 	});
 
 	it('lists the people behind a figure, with why each stopped, and the messages behind another', async () => {
-		const { backend, people, c } = campaignReady();
-		await backend.call('start_campaign', { campaign_id: c.id });
-		backend.sending.stopSequencesFor(people[0].id);
-		backend.sending.optOut(people[1].id, 'a test');
-		renderApp(backend);
-		await openCampaign();
+		const { backend, people, c } = await startedWithAReplyAndAnOptOut();
 		await waitFor(() => expect(tile('stopped')).toBe('1'));
 
 		const stopped = screen.getByTestId('progress-pick-stopped');
