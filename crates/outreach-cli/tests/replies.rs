@@ -227,7 +227,7 @@ fn replies_are_read_matched_understood_and_acted_on() {
         ada["actions"]
             .as_str()
             .unwrap()
-            .contains("sequence stopped; 1 queued step(s) cancelled"),
+            .contains("sequence stopped; 1 queued message cancelled"),
         "{ada:#}"
     );
     assert_eq!(

@@ -601,6 +601,12 @@ fn status_for(intent: Intent) -> Option<&'static str> {
     }
 }
 
+/// "1 queued message cancelled", "3 queued messages cancelled": what a reply's actions say.
+fn queued_cancelled(n: u64) -> String {
+    let noun = if n == 1 { "message" } else { "messages" };
+    format!("{n} queued {noun} cancelled")
+}
+
 /// Moves a prospect to a status a reply implies, never out of a final one (converted,
 /// unsubscribed, bounced) nor backwards into `replied`.
 async fn move_status(
@@ -654,7 +660,7 @@ async fn apply(
             move_status(conn, m.prospect_id, "replied").await?;
             if stopped > 0 {
                 done.push(if cancelled > 0 {
-                    format!("sequence stopped; {cancelled} queued step(s) cancelled")
+                    format!("sequence stopped; {}", queued_cancelled(cancelled))
                 } else {
                     "sequence stopped".into()
                 });
@@ -670,7 +676,7 @@ async fn apply(
             let n = opt_out_in(conn, m.prospect_id, hashes, reason, Actor::System).await?;
             *cancelled_total += n;
             done.push(if n > 0 {
-                format!("opted out; {n} queued step(s) cancelled")
+                format!("opted out; {}", queued_cancelled(u64::from(n)))
             } else {
                 "opted out".into()
             });

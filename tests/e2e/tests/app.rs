@@ -702,7 +702,7 @@ async fn campaign(
     .await?;
     let actions = text_of(c, "reply-actions").await?;
     assert!(
-        actions.contains("sequence stopped; 1 queued step(s) cancelled"),
+        actions.contains("sequence stopped; 1 queued message cancelled"),
         "{actions}"
     );
     assert!(

@@ -259,7 +259,7 @@ describe('mock inbox', () => {
 			intent: 'interested',
 			campaign_id: c.id,
 			campaign_name: 'Spring',
-			actions: 'sequence stopped; 1 queued step(s) cancelled; status interested; draft ready',
+			actions: 'sequence stopped; 1 queued message cancelled; status interested; draft ready',
 			needs_reply: true,
 			prospect_status: 'interested'
 		});
@@ -275,7 +275,7 @@ describe('mock inbox', () => {
 
 		// An unsubscribe opts out; an automatic reply tells nobody.
 		const out = m.inbox.receiveReply({ prospect_id: q.id, text: 'Please remove me from your list.' });
-		expect(out).toMatchObject({ intent: 'unsubscribe', actions: 'opted out; 1 queued step(s) cancelled', prospect_status: 'unsubscribed', needs_reply: false });
+		expect(out).toMatchObject({ intent: 'unsubscribe', actions: 'opted out; 1 queued message cancelled', prospect_status: 'unsubscribed', needs_reply: false });
 		const before = (await settled()).filter((e) => e.kind === 'reply').length;
 		m.inbox.receiveReply({ prospect_id: p.id, text: 'Thank you for your message.', kind: 'auto_reply' });
 		expect((await settled()).filter((e) => e.kind === 'reply')).toHaveLength(before);

@@ -121,6 +121,11 @@ interface StoredMailbox {
 	last_error: string | null;
 }
 
+/** "1 queued message cancelled", as the store words a reply's actions. */
+function queuedCancelled(n: number): string {
+	return `${n} queued message${n === 1 ? '' : 's'} cancelled`;
+}
+
 function fail(code: ErrorCode, message: string): never {
 	const err: ApiError = { code, message };
 	throw err;
@@ -367,7 +372,7 @@ export class MockInbox {
 			const s = this.host.stopSequencesFor(p.id);
 			moveStatus(p, 'replied', now);
 			if (s.enrolled || s.cancelled > 0)
-				done.push(s.cancelled > 0 ? `sequence stopped; ${s.cancelled} queued step(s) cancelled` : 'sequence stopped');
+				done.push(s.cancelled > 0 ? `sequence stopped; ${queuedCancelled(s.cancelled)}` : 'sequence stopped');
 			cancelled += s.cancelled;
 		};
 		const status = (to: ProspectStatus) => {
@@ -376,7 +381,7 @@ export class MockInbox {
 		const optOut = (why: string) => {
 			const n = this.host.optOut(p.id, why);
 			cancelled += n;
-			done.push(n > 0 ? `opted out; ${n} queued step(s) cancelled` : 'opted out');
+			done.push(n > 0 ? `opted out; ${queuedCancelled(n)}` : 'opted out');
 		};
 		const postpone = () => {
 			const after = returnDate ?? new Date(Date.parse(now) + 7 * 86_400_000).toISOString().slice(0, 10);
