@@ -1115,12 +1115,16 @@ impl Api {
                 "ask for 1 to {MAX_LISTED} people at a time, not {limit}"
             )));
         }
-        // A campaign that does not exist is `not_found`, not an empty list.
-        self.store.campaign(args.campaign_id).await?;
-        Ok(self
+        let people = self
             .store
             .list_enrolments(args.campaign_id, args.group, i64::from(limit))
-            .await?)
+            .await?;
+        if people.is_empty() {
+            // A campaign that does not exist is `not_found`, not an empty list. Asked only
+            // then: the app reads this list again as the campaign's figures move.
+            self.store.campaign(args.campaign_id).await?;
+        }
+        Ok(people)
     }
 
     /// The campaigns a prospect is enrolled in, and where they stand in each.
@@ -1128,9 +1132,12 @@ impl Api {
         &self,
         args: crate::ProspectId,
     ) -> Result<Vec<ProspectEnrolment>, ApiError> {
-        // A prospect that does not exist is `not_found`, not an empty list.
-        self.store.prospect(args.id).await?;
-        Ok(self.store.prospect_enrolments(args.id).await?)
+        let campaigns = self.store.prospect_enrolments(args.id).await?;
+        if campaigns.is_empty() {
+            // A prospect that does not exist is `not_found`, not an empty list.
+            self.store.prospect(args.id).await?;
+        }
+        Ok(campaigns)
     }
 
     /// Applies a person's decision to unconfirmed messages.

@@ -143,6 +143,11 @@ pub struct EnrolmentStep {
     pub next_run_at: Option<String>,
 }
 
+/// A stored campaign status read back.
+pub(crate) fn read_campaign_status(s: &str) -> Result<CampaignStatus, StoreError> {
+    CampaignStatus::parse(s).ok_or_else(|| corrupt(format!("campaign status '{s}'")))
+}
+
 fn count(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
@@ -346,8 +351,7 @@ impl Store {
         Ok(Campaign {
             id: r.id,
             workspace_id: r.workspace_id,
-            status: CampaignStatus::parse(&r.status)
-                .ok_or_else(|| StoreError::Corrupt(format!("campaign status '{}'", r.status)))?,
+            status: read_campaign_status(&r.status)?,
             fields: CampaignFields {
                 name: r.name,
                 account_id: r.account_id,
@@ -619,9 +623,7 @@ impl Store {
         for s in states {
             let n = count(s.n);
             p.enrolled += n;
-            let state = EnrolmentState::parse(&s.state)
-                .ok_or_else(|| corrupt(format!("enrolment state '{}'", s.state)))?;
-            match state.group() {
+            match EnrolmentState::read(&s.state)?.group() {
                 EnrolmentGroup::Active => p.active += n,
                 EnrolmentGroup::Completed => p.completed += n,
                 EnrolmentGroup::Replied => p.replied += n,

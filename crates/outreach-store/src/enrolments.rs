@@ -5,6 +5,7 @@ use outreach_core::campaign::CampaignStatus;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::campaigns::read_campaign_status;
 use crate::error::corrupt;
 use crate::{Store, StoreError};
 
@@ -56,6 +57,11 @@ impl EnrolmentState {
     /// The stored name read back.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// A stored name read back; anything else means the file was changed behind our back.
+    pub(crate) fn read(s: &str) -> Result<Self, StoreError> {
+        Self::parse(s).ok_or_else(|| corrupt(format!("enrolment state '{s}'")))
     }
 
     /// The group the progress view counts it in.
@@ -177,11 +183,8 @@ impl Store {
                 Ok(ProspectEnrolment {
                     campaign_id: r.campaign_id,
                     campaign_name: r.campaign_name,
-                    campaign_status: CampaignStatus::parse(&r.campaign_status).ok_or_else(
-                        || corrupt(format!("campaign status '{}'", r.campaign_status)),
-                    )?,
-                    state: EnrolmentState::parse(&r.state)
-                        .ok_or_else(|| corrupt(format!("enrolment state '{}'", r.state)))?,
+                    campaign_status: read_campaign_status(&r.campaign_status)?,
+                    state: EnrolmentState::read(&r.state)?,
                     next_position: r.next_position,
                     next_run_at: r.next_run_at,
                     reason: r.reason,
@@ -226,8 +229,7 @@ impl Store {
                     prospect_id: r.prospect_id,
                     name: r.name,
                     email: r.email,
-                    state: EnrolmentState::parse(&r.state)
-                        .ok_or_else(|| corrupt(format!("enrolment state '{}'", r.state)))?,
+                    state: EnrolmentState::read(&r.state)?,
                     next_position: r.next_position,
                     next_run_at: r.next_run_at,
                     variant: r.variant,
