@@ -23,6 +23,7 @@ pub mod campaigns;
 pub mod consent;
 pub mod drafts;
 pub mod enrolments;
+pub mod erasure;
 mod error;
 pub mod import;
 pub mod key;

@@ -936,33 +936,72 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
 /// Ada's question "What do you pay?" as the poller stores it, with a prepared draft; returns
 /// the reply's id.
 async fn question_from(store: &Store, ws: i64, account_id: i64, ada: i64) -> i64 {
-    use outreach_core::inbox::ReplyKind;
     use outreach_core::reply::Intent;
-    use outreach_store::replies::{Effect, Matched, NewReply};
+    use outreach_store::replies::Effect;
+    let from = Sender {
+        prospect_id: ada,
+        address: "ada@engines.example",
+        name: "Ada",
+    };
+    reply_from(
+        store,
+        ws,
+        account_id,
+        &from,
+        ("q1@engines.example", 1),
+        ("What do you pay?", Intent::Question),
+        &[Effect::Draft {
+            subject: "Re: A partnership".into(),
+            body: "Thanks for your question.".into(),
+        }],
+    )
+    .await
+}
+
+/// Who a reply in these tests comes from.
+struct Sender<'a> {
+    prospect_id: i64,
+    address: &'a str,
+    name: &'a str,
+}
+
+/// A human reply as the poller stores it, with its effects; `(rfc_id, uid)` identify it in the
+/// mailbox. Returns the reply's id.
+async fn reply_from(
+    store: &Store,
+    ws: i64,
+    account_id: i64,
+    from: &Sender<'_>,
+    (rfc_id, uid): (&str, u32),
+    (text, intent): (&str, outreach_core::reply::Intent),
+    effects: &[outreach_store::replies::Effect],
+) -> i64 {
+    use outreach_core::inbox::ReplyKind;
+    use outreach_store::replies::{Matched, NewReply};
     let stored = store
         .record_reply(
             &NewReply {
                 account_id,
                 matched: Matched {
-                    prospect_id: ada,
+                    prospect_id: from.prospect_id,
                     workspace_id: ws,
                     message_row: None,
                     campaign_id: None,
-                    email: Some("ada@engines.example".into()),
+                    email: Some(from.address.into()),
                 },
                 matched_by: "sender".into(),
-                rfc_message_id: Some("q1@engines.example".into()),
-                imap_uid: 1,
-                from_address: Some("ada@engines.example".into()),
-                from_name: Some("Ada".into()),
+                rfc_message_id: Some(rfc_id.into()),
+                imap_uid: uid,
+                from_address: Some(from.address.into()),
+                from_name: Some(from.name.into()),
                 subject: "Re: A partnership".into(),
                 received_at: "2026-11-25T10:00:00Z".into(),
                 kind: ReplyKind::Human,
-                new_text: "What do you pay?".into(),
-                full_text: "What do you pay?".into(),
+                new_text: text.into(),
+                full_text: text.into(),
                 html: None,
                 sentiment: Some(0.0),
-                intent: Intent::Question,
+                intent,
                 confidence: 0.9,
                 intent_source: "rules".into(),
                 return_date: None,
@@ -970,10 +1009,7 @@ async fn question_from(store: &Store, ws: i64, account_id: i64, ada: i64) -> i64
                 bounce_diagnostic: None,
                 needs_reply: true,
             },
-            &[Effect::Draft {
-                subject: "Re: A partnership".into(),
-                body: "Thanks for your question.".into(),
-            }],
+            effects,
             1,
         )
         .await
@@ -1471,5 +1507,245 @@ async fn assigning_legitimate_interest_records_one_event_per_changed_prospect() 
         store.prospect(zed).await.unwrap().lawful_basis,
         LawfulBasis::None
     );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
+    use outreach_core::campaign::CampaignStatus;
+    use outreach_core::reply::Intent;
+    use outreach_store::consent::SuppressionEntry;
+    use outreach_store::outbox::{NewMessage, Outcome};
+    use outreach_store::replies::{Effect, ReplyFilter};
+
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email,first_name,last_name\nada@engines.example,Ada,Lovelace\nalan@bletchley.example,Alan,Turing\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let find = |name: &str| {
+        let store = store.clone();
+        let name = name.to_owned();
+        async move {
+            store
+                .list_prospects(&ProspectQuery {
+                    search: Some(name),
+                    ..query(ws)
+                })
+                .await
+                .unwrap()
+                .rows
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let (ada, alan) = (find("Lovelace").await[0], find("Turing").await[0]);
+    assert_eq!(ids.len(), 2);
+
+    // Ada and Alan each got the campaign's first step; both replied, Alan pointing to Ada.
+    let account = relay_account(&store, ws).await;
+    let template = store
+        .create_template(ws, "first", "Hi", "Hello {{ first_name }}", Actor::Cli)
+        .await
+        .unwrap();
+    let campaign = launch(&store, ws, account.id, template.id).await;
+    store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap();
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
+        .await
+        .unwrap();
+    let due = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    let messages: Vec<NewMessage> = due
+        .iter()
+        .map(|e| NewMessage {
+            workspace_id: ws,
+            campaign_id: campaign.id,
+            enrollment_id: e.id,
+            step_position: e.next_position,
+            prospect_id: e.prospect_id,
+            account_id: account.id,
+            variant: e.variant.clone(),
+            message_id: format!("m{}@brand.example", e.id),
+            to_address: format!("p{}@example.com", e.prospect_id),
+            to_name: None,
+            subject: "Hi".into(),
+            body: "Hello".into(),
+            unsubscribe_token: format!("t{}", e.id),
+            due_at: "2026-11-25T10:00:00Z".into(),
+        })
+        .collect();
+    store.enqueue(&messages).await.unwrap();
+    let queued: Vec<i64> = store
+        .list_messages(campaign.id, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    let at = "2026-11-25T12:00:00.000Z";
+    let claimed = store
+        .claim_batch(&queued, account.id, at, &[])
+        .await
+        .unwrap();
+    let sent = Outcome::Sent {
+        response: "250 ok".into(),
+    };
+    let outcomes: Vec<_> = claimed.iter().map(|m| (m, &sent)).collect();
+    store
+        .record_and_claim(account.id, at, &outcomes, at, &[], &[])
+        .await
+        .unwrap();
+    let question = question_from(&store, ws, account.id, ada).await;
+    store
+        .relabel_reply(question, Intent::Interested, Actor::Cli)
+        .await
+        .unwrap();
+    let alan_sender = Sender {
+        prospect_id: alan,
+        address: "alan@bletchley.example",
+        name: "Alan",
+    };
+    let pointer = reply_from(
+        &store,
+        ws,
+        account.id,
+        &alan_sender,
+        ("r2@bletchley.example", 2),
+        ("Ask Ada, and Grace", Intent::Referral),
+        &[
+            Effect::Referral {
+                email: "ada@engines.example".into(),
+                name: Some("Ada".into()),
+            },
+            Effect::Referral {
+                email: "grace@navy.example".into(),
+                name: Some("Grace".into()),
+            },
+        ],
+    )
+    .await;
+    store
+        .record_consent(ada, "Agreed on the phone, 2026-11-20", Actor::Cli)
+        .await
+        .unwrap();
+
+    // An id of another workspace among them: refused, named, and nothing changes.
+    let (other_ws, stranger) = other_workspace(&store).await;
+    assert_ne!(other_ws, ws);
+    let ada_hash = SuppressionEntry {
+        hash: "hash-of-ada".into(),
+        kind: "email",
+    };
+    let err = store
+        .erase_prospects(
+            ws,
+            &[ada, stranger],
+            std::slice::from_ref(&ada_hash),
+            Actor::Cli,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound(m) if m.contains(&format!("#{stranger}"))),
+        "{err:?}"
+    );
+    assert_eq!(store.prospect(ada).await.unwrap().id, ada);
+    assert!(
+        store
+            .suppressed_among(std::slice::from_ref(&ada_hash.hash))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = store
+        .erase_prospects(ws, &[], &[], Actor::Cli)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+
+    // What would go, then what went: the same.
+    let preview = store.erasure_counts(ws, &[ada, ada]).await.unwrap();
+    let expected = outreach_store::erasure::ErasureCounts {
+        prospects: 1,
+        enrolments: 1,
+        messages: 1,
+        queued: 0,
+        replies: 1,
+        consent_events: 1,
+    };
+    assert_eq!(preview, expected);
+    let erased = store
+        .erase_prospects(ws, &[ada], std::slice::from_ref(&ada_hash), Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(erased, expected);
+
+    assert!(matches!(
+        store.prospect(ada).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(find("Lovelace").await.is_empty(), "gone from search");
+    assert!(find("engines").await.is_empty(), "gone from search");
+    assert_eq!(prospect_ids(&store, ws).await, vec![alan]);
+    assert!(store.consent_history(ada).await.unwrap().is_empty());
+    let replies = store
+        .list_replies(ws, &ReplyFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(replies.iter().map(|r| r.id).collect::<Vec<_>>(), [pointer]);
+    assert!(matches!(
+        store.reply(question).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Her words were a few-shot example; a referral named her address.
+    assert!(store.intent_corrections(ws).await.unwrap().is_empty());
+    let left: Vec<String> = store
+        .referrals(pointer)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.email)
+        .collect();
+    assert_eq!(left, ["grace@navy.example"]);
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].prospect_id, alan);
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.enrolled, progress.sent), (1, 1));
+    // The governor still counts both sends; the address stays suppressed.
+    assert_eq!(
+        store
+            .account_attempts(account.id, "2026-01-01T00:00:00Z", 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .suppressed_among(std::slice::from_ref(&ada_hash.hash))
+            .await
+            .unwrap()
+            .contains(&ada_hash.hash)
+    );
+    let audit = store.audit_log(ws, 5, None).await.unwrap();
+    assert_eq!(audit[0].action, "prospect.erase");
+    assert!(!audit[0].summary.contains("Ada"), "{}", audit[0].summary);
+    // Erasing her again: she is not there.
+    assert!(matches!(
+        store
+            .erase_prospects(ws, &[ada], &[], Actor::Cli)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
     store.close().await;
 }

@@ -1,0 +1,321 @@
+//! Erasure at a person's request (GDPR Art. 17): everything the workspace holds about them goes,
+//! but the keyed hashes of their address and handles, which join the suppression list so that
+//! no later import or campaign can reach them again.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::record;
+use crate::consent::SuppressionEntry;
+use crate::error::corrupt;
+use crate::{Actor, Store, StoreError};
+
+/// What an erasure removes (or, before it, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ErasureCounts {
+    /// People.
+    pub prospects: u32,
+    /// Their places in campaigns.
+    pub enrolments: u32,
+    /// Messages to them, sent or not.
+    pub messages: u32,
+    /// Of those, messages still waiting in the outbox, which will not go out.
+    pub queued: u32,
+    /// Their replies, and the answers drafted to them.
+    pub replies: u32,
+    /// Entries of their lawful-basis and consent history.
+    pub consent_events: u32,
+}
+
+/// The reason the suppression list shows for an erased person's hashes.
+pub const ERASED_REASON: &str = "erased at the person's request";
+
+impl Store {
+    /// What erasing these prospects of the workspace would remove. Fails, naming them, when
+    /// some are not prospects of the workspace.
+    pub async fn erasure_counts(
+        &self,
+        workspace_id: i64,
+        ids: &[i64],
+    ) -> Result<ErasureCounts, StoreError> {
+        let ids = ids_json(ids)?;
+        let mut conn = self.readers().acquire().await?;
+        check_in_workspace(&mut conn, workspace_id, &ids).await?;
+        counts(&mut conn, &ids).await
+    }
+
+    /// Erases prospects of a workspace, in one transaction: their rows and everything tied to
+    /// them (enrolments, messages and their bodies, replies, drafted answers, intent
+    /// corrections made on their replies, referrals they made or that named their address,
+    /// consent history, score breakdown, search index entries). `hashes` join the suppression
+    /// list. The rate governor keeps its count of the attempts (without their message), and the
+    /// audit log, which names people only by number, gains one entry with the counts.
+    ///
+    /// Deleted content is overwritten rather than left in free pages of the file. Nothing
+    /// changes when one of `ids` is not a prospect of the workspace.
+    pub async fn erase_prospects(
+        &self,
+        workspace_id: i64,
+        ids: &[i64],
+        hashes: &[SuppressionEntry],
+        actor: Actor,
+    ) -> Result<ErasureCounts, StoreError> {
+        let ids_text = ids_json(ids)?;
+        let ids = ids_text.as_str();
+        let mut conn = self.writer().acquire().await?;
+        // Zeroes what the deletes free, on this connection only and only for this erasure
+        // (whatever its outcome): it would slow every other write.
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await?;
+        let erased = erase_in(&mut conn, workspace_id, ids, hashes, actor).await;
+        let reset = sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await;
+        let counts = erased?;
+        reset?;
+        drop(conn);
+        // Copies the zeroed pages over the database file's old ones now rather than at the next
+        // automatic checkpoint; never waits for readers (a busy log is copied later).
+        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(self.writer())
+            .await;
+        Ok(counts)
+    }
+}
+
+/// [`Store::erase_prospects`]' transaction.
+async fn erase_in(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    ids: &str,
+    hashes: &[SuppressionEntry],
+    actor: Actor,
+) -> Result<ErasureCounts, StoreError> {
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+    check_in_workspace(&mut tx, workspace_id, ids).await?;
+    let counts = counts(&mut tx, ids).await?;
+    // The full-text index otherwise keeps deleted words in its segments until they merge.
+    set_fts_secure_delete(&mut tx, true).await?;
+    for h in hashes {
+        sqlx::query!(
+            "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
+             ON CONFLICT (hash) DO NOTHING",
+            h.hash,
+            h.kind,
+            ERASED_REASON
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    delete_tied_rows(&mut tx, workspace_id, ids).await?;
+    set_fts_secure_delete(&mut tx, false).await?;
+    let listed: serde_json::Value = serde_json::from_str(ids).map_err(corrupt)?;
+    record(
+        &mut tx,
+        Some(workspace_id),
+        actor,
+        "prospect.erase",
+        &format!(
+            "Erased {} prospect(s) at their request: {} message(s) ({} queued), {} repl(ies), {} enrolment(s); their addresses stay on the suppression list as keyed hashes",
+            counts.prospects, counts.messages, counts.queued, counts.replies, counts.enrolments
+        ),
+        Some(&serde_json::json!({ "prospect_ids": listed })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+async fn set_fts_secure_delete(
+    conn: &mut sqlx::SqliteConnection,
+    on: bool,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO prospects_fts (prospects_fts, rank) VALUES ('secure-delete', ?)")
+        .bind(i64::from(on))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn ids_json(ids: &[i64]) -> Result<String, StoreError> {
+    if ids.is_empty() {
+        return Err(StoreError::Invalid(
+            "choose at least one prospect to erase".into(),
+        ));
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    serde_json::to_string(&unique).map_err(corrupt)
+}
+
+/// Refuses, naming them, ids that are not prospects of the workspace (in the trash or not).
+async fn check_in_workspace(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    ids: &str,
+) -> Result<(), StoreError> {
+    let found: std::collections::HashSet<i64> = sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM prospects
+           WHERE workspace_id = ?2 AND id IN (SELECT value FROM json_each(?1))"#,
+        ids,
+        workspace_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let asked: Vec<i64> = serde_json::from_str(ids).map_err(corrupt)?;
+    let missing: Vec<i64> = asked
+        .into_iter()
+        .filter(|id| !found.contains(id))
+        .take(5)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = missing.iter().map(|id| format!("#{id}")).collect();
+    Err(StoreError::NotFound(format!(
+        "prospect {} in this workspace",
+        named.join(", ")
+    )))
+}
+
+async fn counts(conn: &mut sqlx::SqliteConnection, ids: &str) -> Result<ErasureCounts, StoreError> {
+    let r = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM json_each(?1)) AS "prospects!: i64",
+             (SELECT count(*) FROM enrollments WHERE prospect_id IN (SELECT value FROM json_each(?1)))
+                 AS "enrolments!: i64",
+             (SELECT count(*) FROM messages WHERE prospect_id IN (SELECT value FROM json_each(?1)))
+                 AS "messages!: i64",
+             (SELECT count(*) FROM messages WHERE prospect_id IN (SELECT value FROM json_each(?1))
+                 AND status = 'queued') AS "queued!: i64",
+             (SELECT count(*) FROM replies WHERE prospect_id IN (SELECT value FROM json_each(?1)))
+                 AS "replies!: i64",
+             (SELECT count(*) FROM consent_events
+                 WHERE prospect_id IN (SELECT value FROM json_each(?1))) AS "consent_events!: i64""#,
+        ids
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    Ok(ErasureCounts {
+        prospects: n(r.prospects),
+        enrolments: n(r.enrolments),
+        messages: n(r.messages),
+        queued: n(r.queued),
+        replies: n(r.replies),
+        consent_events: n(r.consent_events),
+    })
+}
+
+/// Deletes the prospects and every row tied to them, children before parents (the schema's
+/// foreign keys refuse the other order).
+async fn delete_tied_rows(
+    tx: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    ids: &str,
+) -> Result<(), StoreError> {
+    // Their replies, and what hangs on them: drafted answers, corrections (which quote the
+    // reply's text), referrals proposed from them.
+    sqlx::query!(
+        "DELETE FROM reply_drafts WHERE prospect_id IN (SELECT value FROM json_each(?1))
+             OR reply_id IN (SELECT id FROM replies
+                             WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM intent_corrections WHERE reply_id IN (SELECT id FROM replies
+             WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Referrals from their replies, and proposals elsewhere in the workspace that name their
+    // address (someone else's reply that pointed to them).
+    sqlx::query!(
+        "DELETE FROM referral_proposals
+         WHERE reply_id IN (SELECT id FROM replies
+                            WHERE prospect_id IN (SELECT value FROM json_each(?1)))
+            OR (workspace_id = ?2 AND state != 'accepted' AND lower(email) IN
+                (SELECT email FROM prospects WHERE id IN (SELECT value FROM json_each(?1))
+                    AND email IS NOT NULL))",
+        ids,
+        workspace_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    // An accepted referral that became one of them keeps only that it was accepted.
+    sqlx::query!(
+        "UPDATE referral_proposals SET prospect_id = NULL, email = '(erased #' || id || ')', name = NULL
+         WHERE prospect_id IN (SELECT value FROM json_each(?1))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM replies WHERE prospect_id IN (SELECT value FROM json_each(?1))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Messages: the governor keeps its attempts, without them.
+    sqlx::query!(
+        "UPDATE send_attempts SET message_id = NULL
+         WHERE message_id IN (SELECT id FROM messages
+                              WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM message_bodies WHERE message_id IN (SELECT id FROM messages
+             WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM messages WHERE prospect_id IN (SELECT value FROM json_each(?1))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM blocked_sends WHERE enrollment_id IN (SELECT id FROM enrollments
+             WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM enrollments WHERE prospect_id IN (SELECT value FROM json_each(?1))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM consent_events WHERE prospect_id IN (SELECT value FROM json_each(?1))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM prospect_scores WHERE prospect_id IN (SELECT value FROM json_each(?1))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM prospects WHERE workspace_id = ?2 AND id IN (SELECT value FROM json_each(?1))",
+        ids,
+        workspace_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
