@@ -267,16 +267,17 @@ impl Store {
             .collect();
         let bodies = serde_json::to_string(&bodies).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
-        // `WHERE true` lets SQLite parse the upsert clause after a SELECT.
+        // `WHERE true` lets SQLite parse the upsert clause after a SELECT. The join skips the
+        // steps of an enrolment erased (with its prospect) while they were rendered.
         let done = sqlx::query!(
             "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
                  prospect_id, account_id, idempotency_key, variant, message_id, to_address,
                  to_name, subject, unsubscribe_token, due_at)
-             SELECT value ->> '$.w', value ->> '$.c', value ->> '$.e', value ->> '$.n',
-                 value ->> '$.p', value ->> '$.a', value ->> '$.k', value ->> '$.v',
-                 value ->> '$.id', value ->> '$.to', value ->> '$.tn', value ->> '$.s',
-                 value ->> '$.u', value ->> '$.d'
-             FROM json_each(?1) WHERE true
+             SELECT j.value ->> '$.w', j.value ->> '$.c', j.value ->> '$.e', j.value ->> '$.n',
+                 j.value ->> '$.p', j.value ->> '$.a', j.value ->> '$.k', j.value ->> '$.v',
+                 j.value ->> '$.id', j.value ->> '$.to', j.value ->> '$.tn', j.value ->> '$.s',
+                 j.value ->> '$.u', j.value ->> '$.d'
+             FROM json_each(?1) j JOIN enrollments e ON e.id = j.value ->> '$.e' WHERE true
              ON CONFLICT (idempotency_key) DO NOTHING",
             rows
         )
@@ -315,14 +316,19 @@ impl Store {
         reason: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query!(
+        let found = sqlx::query!(
             "UPDATE enrollments SET state = 'blocked', reason = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?",
             reason,
             e.id
         )
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if found == 0 {
+            // Erased with its prospect since the gate looked: there is nothing left to refuse.
+            return Ok(());
+        }
         sqlx::query!(
             "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)
              VALUES (?, ?, ?, ?, ?)",

@@ -1749,3 +1749,72 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
     ));
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_step_rendered_for_someone_erased_meanwhile_is_dropped_without_an_error() {
+    use outreach_core::campaign::CampaignStatus;
+    use outreach_store::outbox::NewMessage;
+
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let account = relay_account(&store, ws).await;
+    let template = store
+        .create_template(ws, "first", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    let campaign = launch(&store, ws, account.id, template.id).await;
+    store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap();
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
+        .await
+        .unwrap();
+    // The engine reads the due steps and renders them; meanwhile a person erases one prospect.
+    let due = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    let erased = due[0].prospect_id;
+    store
+        .erase_prospects(ws, &[erased], &[], Actor::Cli)
+        .await
+        .unwrap();
+    let messages: Vec<NewMessage> = due
+        .iter()
+        .map(|e| NewMessage {
+            workspace_id: ws,
+            campaign_id: campaign.id,
+            enrollment_id: e.id,
+            step_position: e.next_position,
+            prospect_id: e.prospect_id,
+            account_id: account.id,
+            variant: e.variant.clone(),
+            message_id: format!("m{}@brand.example", e.id),
+            to_address: format!("p{}@example.com", e.prospect_id),
+            to_name: None,
+            subject: "Hi".into(),
+            body: "Hello".into(),
+            unsubscribe_token: format!("t{}", e.id),
+            due_at: "2026-11-25T10:00:00Z".into(),
+        })
+        .collect();
+    assert_eq!(store.enqueue(&messages).await.unwrap(), 1);
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_ne!(listed[0].prospect_id, erased);
+    // Or the gate refused the erased one's step: there is nothing left to record it against.
+    store
+        .block_enrollment(ws, &due[0], "suppressed", "the address is suppressed")
+        .await
+        .unwrap();
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.enrolled, progress.blocked), (1, 0));
+    store.close().await;
+}
