@@ -6,6 +6,7 @@ use outreach_core::mapping::ColumnMapping;
 use outreach_core::prospect::{AuditEntry, Prospect, Workspace};
 use outreach_core::scoring::{Scorer, ScoringConfig};
 use outreach_discovery::csv_source::{self, CsvPreview, ReadProgress};
+use outreach_store::erasure::ErasureCounts;
 use outreach_store::import::{ImportBatch, ImportReport};
 use outreach_store::prospects::{Facets, ProspectPage, ProspectPatch, ProspectQuery, ScoreUpdate};
 use outreach_store::workspaces::WorkspaceFields;
@@ -34,6 +35,8 @@ macro_rules! for_each_command {
             update_prospect($crate::UpdateProspect) -> $crate::core::prospect::Prospect;
             delete_prospects($crate::ProspectIds) -> u32;
             restore_prospects($crate::ProspectIds) -> u32;
+            preview_erasure($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
+            erase_prospects($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
             prospect_facets($crate::WorkspaceRef) -> $crate::store::prospects::Facets;
             score_prospects($crate::WorkspaceRef) -> $crate::ScoreSummary;
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;
@@ -574,6 +577,43 @@ impl Api {
             .await?;
         self.changed(Some(args.workspace_id), ChangedEntity::Prospects);
         Ok(n)
+    }
+
+    /// What erasing prospects would remove, for the confirmation that names it.
+    pub async fn preview_erasure(&self, args: ProspectIds) -> Result<ErasureCounts, ApiError> {
+        Ok(self
+            .store
+            .erasure_counts(args.workspace_id, &args.ids)
+            .await?)
+    }
+
+    /// Erases prospects at their request (GDPR Art. 17), in the trash or not: everything the
+    /// workspace holds about them, but the keyed hashes of their address and handles, which
+    /// keep them from being contacted again from any workspace. Cannot be undone.
+    pub async fn erase_prospects(&self, args: ProspectIds) -> Result<ErasureCounts, ApiError> {
+        let mut hashes = Vec::new();
+        for id in &args.ids {
+            // Another workspace's prospect, or none: the store refuses the whole request.
+            match self.store.prospect(*id).await {
+                Ok(p) if p.workspace_id == args.workspace_id => hashes.extend(
+                    outreach_engine::suppression_entries(&self.keys.suppression, &p),
+                ),
+                Ok(_) | Err(outreach_store::StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let counts = self
+            .store
+            .erase_prospects(args.workspace_id, &args.ids, &hashes, self.config.actor())
+            .await?;
+        for entity in [
+            ChangedEntity::Prospects,
+            ChangedEntity::Campaigns,
+            ChangedEntity::Replies,
+        ] {
+            self.changed(Some(args.workspace_id), entity);
+        }
+        Ok(counts)
     }
 
     /// Counts for the filter menus.

@@ -196,6 +196,20 @@ enum ProspectsCommand {
         #[arg(required = true)]
         ids: Vec<i64>,
     },
+    /// Erase prospects for good at their request (GDPR Art. 17), in the trash or not: their
+    /// messages, replies, enrolments and consent history go too; their address stays on the
+    /// suppression list as a keyed hash. Without --yes, only says what would go.
+    Erase {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Prospect ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Erase: it cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Bring prospects back from the trash.
     Restore {
         /// The workspace.
@@ -473,6 +487,14 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                     list.join(" ")
                 );
             }
+        }
+        Command::Prospects(ProspectsCommand::Erase {
+            workspace: ws,
+            ids,
+            yes,
+        }) => {
+            let w = workspace(api, &ws).await?;
+            crate::erasure::erase(api, &w, ids, yes, json).await?;
         }
         Command::Prospects(ProspectsCommand::Restore { workspace: ws, ids }) => {
             let w = workspace(api, &ws).await?;

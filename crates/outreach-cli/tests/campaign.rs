@@ -1130,3 +1130,93 @@ fn a_sendgrid_account_sends_its_campaign_in_requests_the_official_spec_accepts()
         .count();
     assert_eq!(sent, 5);
 }
+
+/// `outreach prospects list -w Acme --json` as (id, email) pairs.
+fn prospects(env: &Env) -> Vec<(i64, String)> {
+    env.json(&["prospects", "list", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_i64().unwrap(),
+                p["email"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(2));
+    env.started_campaign("Launch", "sink");
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), 2);
+    let (id, address) = prospects(&env)
+        .into_iter()
+        .find(|(_, email)| email == "p0@example.com")
+        .unwrap();
+    let id = id.to_string();
+
+    // Without --yes it only says what would go, fails, and erases nothing.
+    let out = env.run(&["prospects", "erase", "-w", "Acme", &id, "--json"]);
+    assert!(!out.status.success());
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["erased"], false);
+    assert_eq!(
+        [
+            &said["would_erase"]["prospects"],
+            &said["would_erase"]["messages"]
+        ],
+        [1, 1]
+    );
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "invalid_input");
+    assert!(err["message"].as_str().unwrap().contains("--yes"), "{err}");
+    assert_eq!(prospects(&env).len(), 2);
+    // Another workspace's id (or none) is refused the same way, with nothing erased.
+    let err = env.fails(&["prospects", "erase", "-w", "Acme", &id, "999", "--yes"]);
+    assert_eq!(err["code"], "not_found");
+    assert!(err["message"].as_str().unwrap().contains("#999"), "{err}");
+    assert_eq!(prospects(&env).len(), 2);
+
+    let out = env.ok(&["prospects", "erase", "-w", "Acme", &id, "--yes"]);
+    assert!(
+        out.contains("erased 1 prospect with 1 message, 0 replies, 1 enrolment"),
+        "{out}"
+    );
+    assert_eq!(
+        prospects(&env)
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .collect::<Vec<_>>(),
+        ["p1@example.com"]
+    );
+    assert_eq!(env.fails(&["prospects", "show", &id])["code"], "not_found");
+    let p = env.progress("Launch");
+    assert_eq!([&p["enrolled"], &p["sent"]], [1, 1], "{p}");
+
+    // The same list imported again brings the address back as a new prospect, but the
+    // suppression list keeps every campaign from reaching it.
+    let file = env.write("again.csv", &many(2));
+    env.ok(&["import", &file, "--workspace", "Acme"]);
+    env.ok(&["consent", "assign", "-w", "Acme"]);
+    env.always_open_campaign("Again", "sink", &["first"]);
+    let enrolled = env.json(&["campaign", "enrol", "-w", "Acme", "Again"]);
+    assert_eq!(enrolled["enrolled"], 1, "{enrolled}");
+    assert_eq!(enrolled["refused"][0]["code"], "suppressed", "{enrolled}");
+    assert_eq!(enrolled["refused"][0]["count"], 1, "{enrolled}");
+    env.ok(&["campaign", "start", "-w", "Acme", "Again"]);
+    env.ok(&["run", "--until-idle"]);
+    let p = env.progress("Again");
+    assert_eq!([&p["enrolled"], &p["sent"]], [1, 1], "{p}");
+    let to_them = sink
+        .texts()
+        .iter()
+        .filter(|t| t.contains(&format!("To: {address}")) || t.contains(&format!("<{address}>")))
+        .count();
+    assert_eq!(to_them, 1, "only the message sent before the erasure");
+    assert_eq!(sink.texts().len(), 3);
+}

@@ -17,10 +17,9 @@ pub struct GateInput<'a> {
     pub email: Option<&'a str>,
     /// The prospect's status.
     pub status: ProspectStatus,
-    /// Soft-deleted.
+    /// In the trash. (An erased prospect is not there to be checked: the engine refuses their
+    /// steps with [`Refusal::prospect_gone`], and the suppression list keeps their address.)
     pub deleted: bool,
-    /// Erased (only the suppression hash is left).
-    pub erased: bool,
     /// Objected or opted out (`objection_at` is set).
     pub objected: bool,
     /// The address or a handle of the prospect is on the suppression list.
@@ -111,10 +110,10 @@ impl Refusal {
 /// Decides whether a message may be queued. The first rule that applies is the reason given;
 /// the order puts what a person can least fix (opt-outs, erasure) first.
 pub fn check(input: &GateInput<'_>) -> Result<(), Refusal> {
-    if input.erased || input.deleted {
+    if input.deleted {
         return refuse(
             RefusalCode::Deleted,
-            "the prospect was deleted or erased; restore them to contact them",
+            "the prospect is in the trash; restore them to contact them",
         );
     }
     if input.suppressed || input.objected || input.status == ProspectStatus::Unsubscribed {
@@ -198,7 +197,6 @@ mod tests {
             email: Some("ada@example.com"),
             status: ProspectStatus::Qualified,
             deleted: false,
-            erased: false,
             objected: false,
             suppressed: false,
             lawful_basis: LawfulBasis::LegitimateInterest,
@@ -248,13 +246,6 @@ mod tests {
             (
                 GateInput {
                     deleted: true,
-                    ..ok_input()
-                },
-                RefusalCode::Deleted,
-            ),
-            (
-                GateInput {
-                    erased: true,
                     ..ok_input()
                 },
                 RefusalCode::Deleted,

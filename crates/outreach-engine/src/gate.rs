@@ -96,7 +96,6 @@ pub fn check(
         email: p.email.as_deref(),
         status: p.status,
         deleted: p.deleted_at.is_some(),
-        erased: false,
         objected: false,
         suppressed,
         lawful_basis: p.lawful_basis,

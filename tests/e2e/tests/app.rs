@@ -296,6 +296,43 @@ async fn journey(c: &Client) -> Result<()> {
     })
     .await?;
 
+    // Alan asks to be forgotten: erasure names what goes and waits for the acknowledgement.
+    open_prospect(c, "Alan Turing").await?;
+    click(c, "detail-erase").await?;
+    wait_until("what the erasure removes", || async {
+        Ok(text_of(c, "erase-summary")
+            .await?
+            .contains("0 messages to them"))
+    })
+    .await?;
+    assert!(
+        !wait(c, &tid("erase-confirm")).await?.is_enabled().await?,
+        "erasing waits for the acknowledgement"
+    );
+    click(c, "erase-understood").await?;
+    click(c, "erase-confirm").await?;
+    wait_until("Alan gone for good", || async {
+        let names = rows(c).await?;
+        Ok(names.len() == 3 && !names.iter().any(|n| n.contains("Alan Turing")))
+    })
+    .await?;
+    assert!(
+        c.find_all(Locator::Css(&tid("prospect-detail")))
+            .await?
+            .is_empty(),
+        "his details closed"
+    );
+    fill(c, "search", "turing").await?;
+    wait_until("no trace of him in search", || async {
+        Ok(rows(c).await?.is_empty())
+    })
+    .await?;
+    fill(c, "search", "").await?;
+    wait_until("the other rows back", || async {
+        Ok(rows(c).await?.len() == 3)
+    })
+    .await?;
+
     // The audit log shows every step.
     click(c, "nav-audit").await?;
     wait_until("audit entries for every step", || async {
@@ -307,6 +344,7 @@ async fn journey(c: &Client) -> Result<()> {
             "prospect.update",
             "prospect.delete",
             "prospect.restore",
+            "prospect.erase",
         ]
         .iter()
         .all(|a| text.contains(a)))

@@ -31,6 +31,7 @@ import type { EnrolResult } from "./EnrolResult";
 import type { EnrolmentGroup } from "./EnrolmentGroup";
 import type { EnrolmentState } from "./EnrolmentState";
 import type { EnrolmentSummary } from "./EnrolmentSummary";
+import type { ErasureCounts } from "./ErasureCounts";
 import type { ErrorCode } from "./ErrorCode";
 import type { ExportImportErrors } from "./ExportImportErrors";
 import type { Facets } from "./Facets";
@@ -134,6 +135,8 @@ export interface Commands {
   update_prospect: { args: UpdateProspect; result: Prospect };
   delete_prospects: { args: ProspectIds; result: number };
   restore_prospects: { args: ProspectIds; result: number };
+  preview_erasure: { args: ProspectIds; result: ErasureCounts };
+  erase_prospects: { args: ProspectIds; result: ErasureCounts };
   prospect_facets: { args: WorkspaceRef; result: Facets };
   score_prospects: { args: WorkspaceRef; result: ScoreSummary };
   list_audit: { args: AuditQuery; result: Array<AuditEntry> };
@@ -204,6 +207,8 @@ export const COMMANDS = [
   "update_prospect",
   "delete_prospects",
   "restore_prospects",
+  "preview_erasure",
+  "erase_prospects",
   "prospect_facets",
   "score_prospects",
   "list_audit",
@@ -290,6 +295,7 @@ export type { EnrolResult };
 export type { EnrolmentGroup };
 export type { EnrolmentState };
 export type { EnrolmentSummary };
+export type { ErasureCounts };
 export type { ErrorCode };
 export type { ExportImportErrors };
 export type { Facets };

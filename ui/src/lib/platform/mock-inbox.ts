@@ -562,6 +562,26 @@ export class MockInbox {
 		this.host.changed('replies', d.workspace_id);
 	}
 
+	/** How many replies of these prospects an erasure would remove. */
+	repliesOf(prospectIds: number[]): number {
+		return this.replies.filter((r) => prospectIds.includes(r.prospect_id)).length;
+	}
+
+	/**
+	 * Erasure, as the core does it: the prospects' replies go with the answers drafted to them,
+	 * the corrections quoting them, their referrals, and proposals naming their `emails`.
+	 */
+	erase(workspaceId: number, prospectIds: number[], emails: string[]): void {
+		const gone = new Set(this.replies.filter((r) => prospectIds.includes(r.prospect_id)).map((r) => r.id));
+		const texts = new Set(this.replies.filter((r) => gone.has(r.id)).map((r) => r.new_text));
+		this.replies = this.replies.filter((r) => !gone.has(r.id));
+		this.drafts = this.drafts.filter((d) => !gone.has(d.reply_id) && !prospectIds.includes(d.prospect_id));
+		this.corrections = this.corrections.filter((c) => !(c.workspace_id === workspaceId && texts.has(c.text)));
+		this.referralList = this.referralList.filter(
+			(r) => !gone.has(r.reply_id) && !(r.workspace_id === workspaceId && r.state !== 'accepted' && emails.includes(r.email.toLowerCase()))
+		);
+	}
+
 	/** A person's decision about unconfirmed answers (the outbox command covers them too). */
 	resolveAnswers(workspaceId: number, messageIds: number[], choice: UnconfirmedChoice): number {
 		const mine = this.drafts.filter(

@@ -17,6 +17,7 @@ import type {
 	EnrolmentState,
 	EnrolmentSummary,
 	EngineStatus,
+	ErasureCounts,
 	ErrorCode,
 	LegitimateInterestAssessment,
 	MessageStatus,
@@ -331,8 +332,28 @@ export class MockSending {
 	/** Why the compliance gate would refuse any message to the prospect, or null (answers use it). */
 	gateRefusal(prospectId: number): string | null {
 		const p = this.host.prospect(prospectId);
-		if (p.deleted_at !== null) return 'the prospect was deleted or erased';
+		if (p.deleted_at !== null) return 'the prospect is in the trash; restore them to contact them';
 		return this.refusal(p, this.settingsOf(p.workspace_id))?.reason ?? null;
+	}
+
+	/** What an erasure of these prospects would remove here. */
+	erasureCounts(prospectIds: number[]): Omit<ErasureCounts, 'prospects' | 'replies'> {
+		const mine = <T extends { prospect_id: number }>(rows: T[]) => rows.filter((r) => prospectIds.includes(r.prospect_id));
+		const messages = mine(this.messages);
+		return {
+			enrolments: mine(this.enrolments).length,
+			messages: messages.length,
+			queued: messages.filter((m) => m.status === 'queued').length,
+			consent_events: mine(this.consent).length
+		};
+	}
+
+	/** Erasure, as the core does it: the prospects' enrolments, messages and consent history go. */
+	erase(prospectIds: number[]): void {
+		const keep = <T extends { prospect_id: number }>(rows: T[]) => rows.filter((r) => !prospectIds.includes(r.prospect_id));
+		this.enrolments = keep(this.enrolments);
+		this.messages = keep(this.messages);
+		this.consent = keep(this.consent);
 	}
 
 	/** Opts a prospect out as the core does; returns how many queued messages were cancelled. */

@@ -7,6 +7,7 @@ import type {
 	ApiError,
 	ApiEvent,
 	AppInfo,
+	ErasureCounts,
 	AuditEntry,
 	ChangedEntity,
 	ColumnMapping,
@@ -420,6 +421,16 @@ export class MockBackend implements Backend {
 		return p;
 	}
 
+	/** What erasing these prospects would remove; refuses, naming them, ids not of the workspace. */
+	private erasureCounts(workspaceId: number, ids: number[]): ErasureCounts {
+		this.workspace(workspaceId);
+		const unique = [...new Set(ids)];
+		if (unique.length === 0) fail('invalid_input', 'choose at least one prospect to erase');
+		const missing = unique.filter((id) => this.prospects.get(id)?.workspace_id !== workspaceId).slice(0, 5);
+		if (missing.length > 0) fail('not_found', `prospect ${missing.map((id) => `#${id}`).join(', ')} in this workspace not found`);
+		return { prospects: unique.length, replies: this.inbox.repliesOf(unique), ...this.sending.erasureCounts(unique) };
+	}
+
 	private validateWorkspace(fields: WorkspaceFields, selfId: number | null): WorkspaceFields {
 		const name = fields.name.trim();
 		if (name === '') fail('invalid_input', 'A workspace needs a name.');
@@ -829,6 +840,22 @@ export class MockBackend implements Backend {
 				this.changed('prospects', args.workspace_id);
 			}
 			return n;
+		},
+		preview_erasure: (args) => this.erasureCounts(args.workspace_id, args.ids),
+		erase_prospects: (args) => {
+			const counts = this.erasureCounts(args.workspace_id, args.ids);
+			const ids = [...new Set(args.ids)];
+			const emails = ids.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
+			this.sending.erase(ids);
+			this.inbox.erase(args.workspace_id, ids, emails);
+			for (const id of ids) this.prospects.delete(id);
+			this.log(
+				args.workspace_id,
+				'prospect.erase',
+				`Erased ${counts.prospects} prospect(s) at their request: ${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s); their addresses stay on the suppression list as keyed hashes`
+			);
+			for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, args.workspace_id);
+			return counts;
 		},
 		prospect_facets: (args) => {
 			this.workspace(args.workspace_id);

@@ -1,0 +1,96 @@
+//! `outreach prospects erase`: erasure at a person's request, which cannot be undone, so it
+//! says what would go unless `--yes` confirms it.
+
+use anyhow::Result;
+use outreach_api::core::prospect::Workspace;
+use outreach_api::store::erasure::ErasureCounts;
+use outreach_api::{Api, ApiError, ProspectIds};
+
+use crate::output;
+
+/// Erases `ids` of the workspace with `yes`; without it, prints what would go and fails, so
+/// that a script that forgot the flag stops there.
+pub(crate) async fn erase(
+    api: &Api,
+    workspace: &Workspace,
+    ids: Vec<i64>,
+    yes: bool,
+    json: bool,
+) -> Result<()> {
+    let args = ProspectIds {
+        workspace_id: workspace.id,
+        ids,
+    };
+    if !yes {
+        let counts = api.preview_erasure(args).await?;
+        if json {
+            output::json(&serde_json::json!({ "erased": false, "would_erase": counts }))?;
+        } else {
+            println!("would erase {}", describe(&counts));
+        }
+        return Err(ApiError::invalid(
+            "nothing erased: erasure cannot be undone; run the command again with --yes to erase",
+        )
+        .into());
+    }
+    let counts = api.erase_prospects(args).await?;
+    if json {
+        output::json(&serde_json::json!({ "erased": true, "counts": counts }))?;
+    } else {
+        println!("erased {}", describe(&counts));
+        println!(
+            "their addresses stay on the suppression list (as keyed hashes), so no workspace contacts them again"
+        );
+    }
+    Ok(())
+}
+
+/// "2 prospects with 3 messages (1 queued, which will not go out), 1 reply, 2 enrolments and
+/// 1 consent record".
+fn describe(c: &ErasureCounts) -> String {
+    let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut messages = plural(c.messages, "message", "messages");
+    if c.queued > 0 {
+        messages.push_str(&format!(" ({} queued, which will not go out)", c.queued));
+    }
+    format!(
+        "{} with {messages}, {}, {} and {}",
+        plural(c.prospects, "prospect", "prospects"),
+        plural(c.replies, "reply", "replies"),
+        plural(c.enrolments, "enrolment", "enrolments"),
+        plural(c.consent_events, "consent record", "consent records"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_a_sentence_with_singulars_and_the_queued_named() {
+        let one = ErasureCounts {
+            prospects: 1,
+            enrolments: 1,
+            messages: 1,
+            queued: 0,
+            replies: 1,
+            consent_events: 1,
+        };
+        assert_eq!(
+            describe(&one),
+            "1 prospect with 1 message, 1 reply, 1 enrolment and 1 consent record"
+        );
+        let many = ErasureCounts {
+            prospects: 2,
+            enrolments: 2,
+            messages: 3,
+            queued: 1,
+            replies: 0,
+            consent_events: 4,
+        };
+        assert_eq!(
+            describe(&many),
+            "2 prospects with 3 messages (1 queued, which will not go out), 0 replies, 2 enrolments and 4 consent records"
+        );
+    }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { campaignReady, fireEvent, renderApp, screen, waitFor, waitForRows } from '../../../tests/helpers';
+
+describe('erasing a prospect', () => {
+	it('names what goes, waits for the acknowledgement, and leaves nothing of them behind', async () => {
+		const { backend, ws, people, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		const ada = people[0];
+		await backend.call('record_consent', { prospect_id: ada.id, evidence: 'Signed up at the fair, 2026-11-20' });
+		renderApp(backend);
+		const rows = await waitForRows();
+		const open = async () => {
+			await fireEvent.click(rows.find((r) => r.dataset.id === String(ada.id)) as HTMLElement);
+			await fireEvent.click(await screen.findByTestId('detail-erase'));
+			return screen.findByTestId('erase-dialog');
+		};
+
+		await open();
+		const summary = await screen.findByTestId('erase-summary');
+		expect(summary.textContent).toContain('1 message to them (1 still queued, which will not go out)');
+		expect(summary.textContent).toContain('1 place in a campaign');
+		expect(summary.textContent).toContain('1 consent record');
+		const confirm = screen.getByTestId('erase-confirm') as HTMLButtonElement;
+		expect(confirm.disabled).toBe(true);
+		// Cancelled: nothing changes.
+		await fireEvent.click(screen.getByText('Cancel'));
+		expect(screen.queryByTestId('erase-dialog')).toBeNull();
+		expect((await backend.call('get_prospect', { id: ada.id })).id).toBe(ada.id);
+
+		await fireEvent.click(screen.getByTestId('detail-erase'));
+		await screen.findByTestId('erase-summary');
+		await fireEvent.click(screen.getByTestId('erase-understood'));
+		await fireEvent.click(screen.getByTestId('erase-confirm'));
+		await waitFor(() => expect(screen.queryByTestId('prospect-detail')).toBeNull());
+		expect(screen.queryByTestId('erase-dialog')).toBeNull();
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toBe('3 prospects'));
+		await expect(backend.call('get_prospect', { id: ada.id })).rejects.toMatchObject({ code: 'not_found' });
+		expect(await backend.call('consent_history', { id: ada.id }).catch(() => [])).toEqual([]);
+		const progress = await backend.call('campaign_progress', { campaign_id: c.id });
+		expect(progress.enrolled).toBe(3);
+		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 5, before_id: null });
+		expect(audit[0].action).toBe('prospect.erase');
+	});
+
+	it('refuses ids of another workspace and erases nothing', async () => {
+		const { backend, ws, people } = campaignReady();
+		const other = backend.seedWorkspace('Other client');
+		const [stranger] = backend.seedProspects(other.id, 1);
+		await expect(backend.call('erase_prospects', { workspace_id: ws.id, ids: [people[0].id, stranger.id] })).rejects.toMatchObject({
+			code: 'not_found'
+		});
+		expect((await backend.call('get_prospect', { id: people[0].id })).id).toBe(people[0].id);
+	});
+});
