@@ -263,6 +263,24 @@ async fn delete_tied_rows(
     )
     .execute(&mut *tx)
     .await?;
+    // A reply is tied to the prospect whose message it answers; should another's reply name
+    // one of these messages all the same, it stays, without the link.
+    sqlx::query!(
+        "UPDATE replies SET message_id = NULL
+         WHERE message_id IN (SELECT id FROM messages
+                              WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE reply_drafts SET outbox_id = NULL
+         WHERE outbox_id IN (SELECT id FROM messages
+                             WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
     // Messages: the governor keeps its attempts, without them.
     sqlx::query!(
         "UPDATE send_attempts SET message_id = NULL
