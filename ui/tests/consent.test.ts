@@ -237,6 +237,9 @@ describe('consent in the prospect detail', () => {
 		await waitFor(() => expect((screen.getByTestId('edit-status') as HTMLSelectElement).value).toBe('unsubscribed'));
 		expect((screen.getByTestId('detail-save') as HTMLButtonElement).disabled).toBe(true);
 		await waitFor(() => expect(screen.getAllByTestId('consent-event').map((e) => e.dataset.kind)).toEqual(['opt_out']));
+		// Said once, for good: the details say so instead of offering it again.
+		await waitFor(() => expect(screen.getByTestId('detail-objection').textContent).toContain('no campaign reaches them'));
+		expect(screen.queryByTestId('prospect-opt-out')).toBeNull();
 		await waitFor(() => expect(row(p.id).querySelector('[data-testid="cell-status"]')?.textContent).toContain('Unsubscribed'));
 		const messages = await backend.call('list_messages', { campaign_id: campaign.id, status: null, limit: null });
 		expect(messages.map((m) => m.status)).toEqual(['cancelled', 'cancelled', 'queued']);

@@ -695,6 +695,12 @@ fn print_prospect(p: &Prospect) {
         )),
     );
     line("lawful basis", Some(p.lawful_basis.as_str().to_string()));
+    line(
+        "opted out",
+        p.objection_at
+            .as_ref()
+            .map(|at| format!("{at} (no campaign reaches them)")),
+    );
     match &p.score_breakdown {
         Some(b) => {
             println!(

@@ -1220,3 +1220,39 @@ fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
     assert_eq!(to_them, 1, "only the message sent before the erasure");
     assert_eq!(sink.texts().len(), 3);
 }
+
+#[test]
+fn someone_who_opted_out_stays_out_when_their_status_and_address_are_edited() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(2));
+    let (id, _) = prospects(&env)
+        .into_iter()
+        .find(|(_, email)| email == "p0@example.com")
+        .unwrap();
+    let id = id.to_string();
+    env.ok(&["consent", "opt-out", &id]);
+    // Someone sets the status back and gives them a new address (one the suppression list
+    // has never seen): the objection still holds.
+    env.ok(&[
+        "prospects",
+        "edit",
+        &id,
+        "--set",
+        "status=qualified",
+        "--set",
+        "email=p0.new@example.com",
+    ]);
+    let shown = env.json(&["prospects", "show", &id]);
+    assert_eq!(shown["status"], "qualified", "{shown}");
+    assert!(shown["objection_at"].is_string(), "{shown}");
+    env.always_open_campaign("Launch", "sink", &["first"]);
+    let enrolled = env.json(&["campaign", "enrol", "-w", "Acme", "Launch"]);
+    assert_eq!(enrolled["enrolled"], 1, "{enrolled}");
+    assert_eq!(enrolled["refused"][0]["code"], "suppressed", "{enrolled}");
+    env.ok(&["campaign", "start", "-w", "Acme", "Launch"]);
+    env.ok(&["run", "--until-idle"]);
+    let texts = sink.texts();
+    assert_eq!(texts.len(), 1);
+    assert!(!texts[0].contains("p0.new@example.com"));
+}

@@ -189,6 +189,9 @@ pub struct Prospect {
     pub lawful_basis: LawfulBasis,
     /// Whether consent is recorded.
     pub consent_given: bool,
+    /// When they objected to direct marketing or opted out (GDPR Art. 21; ISO 8601). No
+    /// campaign reaches them after, whatever their status or address becomes.
+    pub objection_at: Option<String>,
     /// Created (ISO 8601).
     pub created_at: String,
     /// Last changed (ISO 8601).

@@ -96,7 +96,7 @@ pub fn check(
         email: p.email.as_deref(),
         status: p.status,
         deleted: p.deleted_at.is_some(),
-        objected: false,
+        objected: p.objection_at.is_some(),
         suppressed,
         lawful_basis: p.lawful_basis,
         consent_with_evidence: p.consent_given,

@@ -197,8 +197,8 @@ impl ScoringInput {
 const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last_name, p.email, \
     p.email_original, p.domain, p.website, p.x_handle, p.linkedin_url, p.instagram, p.company, \
     p.title, p.country, p.time_zone, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
-    p.status, p.score, NULL AS score_breakdown, p.lawful_basis, p.consent_given, p.created_at, \
-    p.updated_at, p.deleted_at, p.custom_fields FROM prospects p";
+    p.status, p.score, NULL AS score_breakdown, p.lawful_basis, p.consent_given, p.objection_at, \
+    p.created_at, p.updated_at, p.deleted_at, p.custom_fields FROM prospects p";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -227,6 +227,7 @@ struct Row {
     score_breakdown: Option<String>,
     lawful_basis: String,
     consent_given: bool,
+    objection_at: Option<String>,
     created_at: String,
     updated_at: String,
     deleted_at: Option<String>,
@@ -278,6 +279,7 @@ impl Row {
             source_file: self.source_file,
             collected_at: self.collected_at,
             consent_given: self.consent_given,
+            objection_at: self.objection_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted_at: self.deleted_at,

@@ -110,6 +110,11 @@ lawful_basis: LawfulBasis,
  */
 consent_given: boolean, 
 /**
+ * When they objected to direct marketing or opted out (GDPR Art. 21; ISO 8601). No
+ * campaign reaches them after, whatever their status or address becomes.
+ */
+objection_at: string | null, 
+/**
  * Created (ISO 8601).
  */
 created_at: string, 

@@ -360,6 +360,7 @@ export class MockSending {
 	optOut(prospectId: number, evidence: string): number {
 		const p = this.host.prospect(prospectId);
 		p.status = 'unsubscribed';
+		p.objection_at ??= this.host.now();
 		p.updated_at = this.host.now();
 		this.endSequences(p.id, 'stopped', 'opted out');
 		const n = this.cancelQueued(p.id, 'the recipient opted out');
@@ -490,7 +491,7 @@ export class MockSending {
 	/** Why a prospect may not be enrolled, or null when it may. */
 	private refusal(p: Prospect, settings: SendingSettings): { code: string; reason: string } | null {
 		if (!p.email) return { code: 'no_email', reason: 'No e-mail address.' };
-		if (p.status === 'unsubscribed') return { code: 'opted_out', reason: 'Opted out.' };
+		if (p.status === 'unsubscribed' || p.objection_at !== null) return { code: 'opted_out', reason: 'Opted out.' };
 		if (p.status === 'bounced') return { code: 'bounced', reason: 'An earlier message bounced.' };
 		if (p.lawful_basis === 'none') return { code: 'no_lawful_basis', reason: 'No lawful basis is recorded.' };
 		const country = (p.country ?? '').toUpperCase();

@@ -475,6 +475,7 @@ export class MockBackend implements Backend {
 			score_breakdown: null,
 			lawful_basis: 'legitimate_interest',
 			consent_given: false,
+			objection_at: null,
 			created_at: now,
 			updated_at: now,
 			deleted_at: null,
