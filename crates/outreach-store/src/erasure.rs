@@ -281,7 +281,8 @@ async fn delete_tied_rows(
     )
     .execute(&mut *tx)
     .await?;
-    // Messages: the governor keeps its attempts, without them.
+    // Messages: the governor keeps its attempts, without them (one pass over the attempts: the
+    // send path keeps no index on their message).
     sqlx::query!(
         "UPDATE send_attempts SET message_id = NULL
          WHERE message_id IN (SELECT id FROM messages
