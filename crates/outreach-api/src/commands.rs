@@ -37,6 +37,7 @@ macro_rules! for_each_command {
             restore_prospects($crate::ProspectIds) -> u32;
             preview_erasure($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
             erase_prospects($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
+            export_personal_data($crate::ExportPersonalData) -> u32;
             prospect_facets($crate::WorkspaceRef) -> $crate::store::prospects::Facets;
             score_prospects($crate::WorkspaceRef) -> $crate::ScoreSummary;
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;

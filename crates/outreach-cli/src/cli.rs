@@ -210,6 +210,15 @@ enum ProspectsCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Write everything held about a prospect as JSON (GDPR Art. 15 and 20: their details,
+    /// consent history, campaigns, the messages sent to them and their replies).
+    Export {
+        /// The prospect's id.
+        id: i64,
+        /// The file to write (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Bring prospects back from the trash.
     Restore {
         /// The workspace.
@@ -494,7 +503,10 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             yes,
         }) => {
             let w = workspace(api, &ws).await?;
-            crate::erasure::erase(api, &w, ids, yes, json).await?;
+            crate::rights::erase(api, &w, ids, yes, json).await?;
+        }
+        Command::Prospects(ProspectsCommand::Export { id, out }) => {
+            crate::rights::export(api, id, out, json).await?;
         }
         Command::Prospects(ProspectsCommand::Restore { workspace: ws, ids }) => {
             let w = workspace(api, &ws).await?;

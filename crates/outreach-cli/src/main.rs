@@ -6,9 +6,9 @@
 //! `--json`) and exit with status 1.
 
 mod cli;
-mod erasure;
 mod output;
 mod replies;
+mod rights;
 mod sending;
 
 use clap::Parser;

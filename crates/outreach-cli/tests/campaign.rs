@@ -1160,6 +1160,40 @@ fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
         .unwrap();
     let id = id.to_string();
 
+    // First they ask what is held about them: the record, with what reached them.
+    let record = env.json(&["prospects", "export", &id]);
+    assert_eq!(record["format"], "outreach-desk personal data");
+    assert_eq!(record["workspace"], "Acme");
+    assert_eq!(record["prospect"]["email"], address.as_str());
+    let sent = record["messages"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "{record}");
+    assert_eq!(sent[0]["campaign"], "Launch");
+    assert_eq!(sent[0]["status"], "sent");
+    let wire = sink
+        .texts()
+        .into_iter()
+        .find(|t| t.contains(&format!("<{address}>")))
+        .unwrap();
+    assert!(
+        wire.contains(sent[0]["subject"].as_str().unwrap()),
+        "the subject that went out: {wire}"
+    );
+    assert_eq!(
+        record["consent_history"][0]["kind"], "lawful_basis",
+        "the basis assigned: {record}"
+    );
+    let file = env.path("record.json");
+    let out = env.ok(&["prospects", "export", &id, "--out", file.to_str().unwrap()]);
+    assert!(
+        out.starts_with(&format!("wrote the personal data of prospect #{id} to ")),
+        "{out}"
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["messages"], record["messages"]);
+    let audit = env.ok(&["audit", "-w", "Acme"]);
+    assert!(audit.contains("prospect.export"), "{audit}");
+
     // Without --yes it only says what would go, fails, and erases nothing.
     let out = env.run(&["prospects", "erase", "-w", "Acme", &id, "--json"]);
     assert!(!out.status.success());

@@ -29,6 +29,7 @@ pub mod import;
 pub mod key;
 pub mod mailboxes;
 pub mod outbox;
+pub mod personal_data;
 pub mod prospects;
 pub mod referrals;
 pub mod replies;

@@ -1637,6 +1637,23 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
         .await
         .unwrap();
 
+    // Before she goes, her record as she may ask for it: hers only, with every text.
+    let record = store.personal_data(ada).await.unwrap();
+    assert_eq!(record.prospect.id, ada);
+    assert_eq!(record.messages.len(), 1);
+    assert_eq!(record.messages[0].body, "Hello");
+    assert_eq!(record.messages[0].campaign.as_deref(), Some("Launch"));
+    assert_eq!(
+        record
+            .replies
+            .iter()
+            .map(|r| r.new_text.as_str())
+            .collect::<Vec<_>>(),
+        ["What do you pay?"]
+    );
+    assert_eq!(record.consent_history.len(), 1);
+    assert_eq!(record.campaigns.len(), 1);
+
     // An id of another workspace among them: refused, named, and nothing changes.
     let (other_ws, stranger) = other_workspace(&store).await;
     assert_ne!(other_ws, ws);

@@ -34,6 +34,7 @@ import type { EnrolmentSummary } from "./EnrolmentSummary";
 import type { ErasureCounts } from "./ErasureCounts";
 import type { ErrorCode } from "./ErrorCode";
 import type { ExportImportErrors } from "./ExportImportErrors";
+import type { ExportPersonalData } from "./ExportPersonalData";
 import type { Facets } from "./Facets";
 import type { FactorId } from "./FactorId";
 import type { FactorScore } from "./FactorScore";
@@ -137,6 +138,7 @@ export interface Commands {
   restore_prospects: { args: ProspectIds; result: number };
   preview_erasure: { args: ProspectIds; result: ErasureCounts };
   erase_prospects: { args: ProspectIds; result: ErasureCounts };
+  export_personal_data: { args: ExportPersonalData; result: number };
   prospect_facets: { args: WorkspaceRef; result: Facets };
   score_prospects: { args: WorkspaceRef; result: ScoreSummary };
   list_audit: { args: AuditQuery; result: Array<AuditEntry> };
@@ -209,6 +211,7 @@ export const COMMANDS = [
   "restore_prospects",
   "preview_erasure",
   "erase_prospects",
+  "export_personal_data",
   "prospect_facets",
   "score_prospects",
   "list_audit",
@@ -298,6 +301,7 @@ export type { EnrolmentSummary };
 export type { ErasureCounts };
 export type { ErrorCode };
 export type { ExportImportErrors };
+export type { ExportPersonalData };
 export type { Facets };
 export type { FactorId };
 export type { FactorScore };

@@ -562,6 +562,11 @@ export class MockInbox {
 		this.host.changed('replies', d.workspace_id);
 	}
 
+	/** A prospect's replies, oldest first (their personal-data export). */
+	repliesFrom(prospectId: number): Reply[] {
+		return this.replies.filter((r) => r.prospect_id === prospectId).map((r) => this.view(r));
+	}
+
 	/** How many replies of these prospects an erasure would remove. */
 	repliesOf(prospectIds: number[]): number {
 		return this.replies.filter((r) => prospectIds.includes(r.prospect_id)).length;

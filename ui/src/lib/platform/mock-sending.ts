@@ -336,6 +336,11 @@ export class MockSending {
 		return this.refusal(p, this.settingsOf(p.workspace_id))?.reason ?? null;
 	}
 
+	/** Messages to a prospect, oldest first (their personal-data export). */
+	messagesTo(prospectId: number): MessageSummary[] {
+		return this.messages.filter((m) => m.prospect_id === prospectId).map((m) => ({ ...m }));
+	}
+
 	/** What an erasure of these prospects would remove here. */
 	erasureCounts(prospectIds: number[]): Omit<ErasureCounts, 'prospects' | 'replies'> {
 		const mine = <T extends { prospect_id: number }>(rows: T[]) => rows.filter((r) => prospectIds.includes(r.prospect_id));

@@ -858,6 +858,25 @@ export class MockBackend implements Backend {
 			for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, args.workspace_id);
 			return counts;
 		},
+		export_personal_data: async (args) => {
+			const p = this.prospect(args.id);
+			if (args.path.trim() === '') fail('invalid_input', 'choose a file to write the personal data to');
+			const record = {
+				format: 'outreach-desk personal data',
+				version: 1,
+				exported_at: this.now(),
+				workspace: this.workspace(p.workspace_id).name,
+				prospect: p,
+				consent_history: await this.sending.handlers.consent_history({ id: p.id }),
+				campaigns: await this.sending.handlers.prospect_campaigns({ id: p.id }),
+				messages: this.sending.messagesTo(p.id),
+				replies: this.inbox.repliesFrom(p.id)
+			};
+			const text = JSON.stringify(record, null, 2);
+			this.files.set(args.path, text);
+			this.log(p.workspace_id, 'prospect.export', `Exported the personal data of prospect #${p.id}`);
+			return new TextEncoder().encode(text).length;
+		},
 		prospect_facets: (args) => {
 			this.workspace(args.workspace_id);
 			const all = [...this.prospects.values()].filter((p) => p.workspace_id === args.workspace_id);

@@ -47,9 +47,11 @@ export class TauriBackend implements Backend {
 	}
 
 	async pickSaveFile(defaultName: string): Promise<string | null> {
+		// The file type the default name proposes (CSV for import errors, JSON for a record).
+		const ext = defaultName.includes('.') ? (defaultName.split('.').pop() ?? 'csv') : 'csv';
 		const picked = await save({
 			defaultPath: defaultName,
-			filters: [{ name: 'CSV', extensions: ['csv'] }]
+			filters: [{ name: ext.toUpperCase(), extensions: [ext] }]
 		});
 		return picked ?? null;
 	}

@@ -1,10 +1,11 @@
-//! `outreach prospects erase`: erasure at a person's request, which cannot be undone, so it
-//! says what would go unless `--yes` confirms it.
+//! A person's rights from the command line: `outreach prospects erase` (Art. 17), which cannot
+//! be undone, so it says what would go unless `--yes` confirms it, and `outreach prospects
+//! export` (Art. 15 and 20).
 
 use anyhow::Result;
 use outreach_api::core::prospect::Workspace;
 use outreach_api::store::erasure::ErasureCounts;
-use outreach_api::{Api, ApiError, ProspectIds};
+use outreach_api::{Api, ApiError, ExportPersonalData, ProspectIds};
 
 use crate::output;
 
@@ -40,6 +41,33 @@ pub(crate) async fn erase(
         println!("erased {}", describe(&counts));
         println!(
             "their addresses stay on the suppression list (as keyed hashes), so no workspace contacts them again"
+        );
+    }
+    Ok(())
+}
+
+/// Writes the prospect's record to `out`, or prints it.
+pub(crate) async fn export(
+    api: &Api,
+    id: i64,
+    out: Option<std::path::PathBuf>,
+    json: bool,
+) -> Result<()> {
+    let Some(path) = out else {
+        return output::json(&api.personal_data(id).await?);
+    };
+    let bytes = api
+        .export_personal_data(ExportPersonalData {
+            id,
+            path: path.to_string_lossy().into_owned(),
+        })
+        .await?;
+    if json {
+        output::json(&serde_json::json!({ "path": path, "bytes": bytes }))?;
+    } else {
+        println!(
+            "wrote the personal data of prospect #{id} to {} ({bytes} bytes)",
+            path.display()
         );
     }
     Ok(())

@@ -1,6 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { campaignReady, fireEvent, renderApp, screen, waitFor, waitForRows } from '../../../tests/helpers';
 
+describe("a prospect's data at their request", () => {
+	it('exports their whole record to the file chosen', async () => {
+		const { backend, ws, people, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		const ada = people[0];
+		await backend.call('record_consent', { prospect_id: ada.id, evidence: 'Signed up at the fair, 2026-11-20' });
+		backend.pickSaveResult = '/home/dana/ada.json';
+		renderApp(backend, { toastMs: 60_000 });
+		const rows = await waitForRows();
+		await fireEvent.click(rows.find((r) => r.dataset.id === String(ada.id)) as HTMLElement);
+		await fireEvent.click(await screen.findByTestId('detail-export'));
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toContain('Wrote their personal data to /home/dana/ada.json'));
+		const record = JSON.parse(backend.files.get('/home/dana/ada.json') ?? '{}');
+		expect(record.prospect.id).toBe(ada.id);
+		expect(record.consent_history.map((e: { kind: string }) => e.kind)).toContain('consent');
+		expect(record.campaigns.map((e: { campaign_name: string }) => e.campaign_name)).toEqual(['Launch']);
+		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 5, before_id: null });
+		expect(audit[0].action).toBe('prospect.export');
+
+		// Cancelled in the file dialog: nothing is written.
+		backend.pickSaveResult = null;
+		await fireEvent.click(screen.getByTestId('detail-export'));
+		expect(backend.callsOf('export_personal_data')).toHaveLength(1);
+	});
+});
+
 describe('erasing a prospect', () => {
 	it('names what goes, waits for the acknowledgement, and leaves nothing of them behind', async () => {
 		const { backend, ws, people, c } = campaignReady();
