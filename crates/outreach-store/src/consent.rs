@@ -319,17 +319,7 @@ impl Store {
         reason: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for h in hashes {
-            sqlx::query!(
-                "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
-                 ON CONFLICT (hash) DO NOTHING",
-                h.hash,
-                h.kind,
-                reason
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        suppress_in(&mut tx, hashes, reason).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -385,6 +375,27 @@ async fn insert_event(
     Ok(())
 }
 
+/// Adds hashes to the suppression list inside the caller's transaction; one already there
+/// keeps its first reason.
+pub(crate) async fn suppress_in(
+    conn: &mut sqlx::SqliteConnection,
+    hashes: &[SuppressionEntry],
+    reason: &str,
+) -> Result<(), StoreError> {
+    for h in hashes {
+        sqlx::query!(
+            "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
+             ON CONFLICT (hash) DO NOTHING",
+            h.hash,
+            h.kind,
+            reason
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// [`Store::opt_out`] inside the caller's transaction (the reply poller opts out in the same
 /// transaction that stores the reply). Returns how many queued messages were cancelled.
 pub(crate) async fn opt_out_in(
@@ -394,17 +405,7 @@ pub(crate) async fn opt_out_in(
     reason: &str,
     actor: Actor,
 ) -> Result<u32, StoreError> {
-    for h in hashes {
-        sqlx::query!(
-            "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
-                 ON CONFLICT (hash) DO NOTHING",
-            h.hash,
-            h.kind,
-            reason
-        )
-        .execute(&mut *conn)
-        .await?;
-    }
+    suppress_in(&mut *conn, hashes, reason).await?;
     let ws = sqlx::query_scalar!(
         "UPDATE prospects SET status = 'unsubscribed',
                  objection_at = coalesce(objection_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),

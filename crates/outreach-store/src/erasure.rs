@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::record;
-use crate::consent::SuppressionEntry;
+use crate::consent::{SuppressionEntry, suppress_in};
 use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
@@ -97,17 +97,7 @@ async fn erase_in(
     let counts = counts(&mut tx, ids).await?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
     set_fts_secure_delete(&mut tx, true).await?;
-    for h in hashes {
-        sqlx::query!(
-            "INSERT INTO suppression (hash, kind, reason) VALUES (?, ?, ?)
-             ON CONFLICT (hash) DO NOTHING",
-            h.hash,
-            h.kind,
-            ERASED_REASON
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    suppress_in(&mut tx, hashes, ERASED_REASON).await?;
     delete_tied_rows(&mut tx, workspace_id, ids).await?;
     set_fts_secure_delete(&mut tx, false).await?;
     let listed: serde_json::Value = serde_json::from_str(ids).map_err(corrupt)?;

@@ -1512,10 +1512,9 @@ async fn assigning_legitimate_interest_records_one_event_per_changed_prospect() 
 
 #[tokio::test]
 async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
-    use outreach_core::campaign::CampaignStatus;
     use outreach_core::reply::Intent;
     use outreach_store::consent::SuppressionEntry;
-    use outreach_store::outbox::{NewMessage, Outcome};
+    use outreach_store::outbox::Outcome;
     use outreach_store::replies::{Effect, ReplyFilter};
 
     let (store, ws, _dir) = open().await;
@@ -1548,41 +1547,11 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
     assert_eq!(ids.len(), 2);
 
     // Ada and Alan each got the campaign's first step; both replied, Alan pointing to Ada.
-    let account = relay_account(&store, ws).await;
-    let template = store
-        .create_template(ws, "first", "Hi", "Hello {{ first_name }}", Actor::Cli)
-        .await
-        .unwrap();
-    let campaign = launch(&store, ws, account.id, template.id).await;
-    store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap();
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
     store
-        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
+        .enqueue(&first_steps(ws, &campaign, &account, &due))
         .await
         .unwrap();
-    let due = store
-        .due_enrollments("2999-01-01T00:00:00Z", 10)
-        .await
-        .unwrap();
-    let messages: Vec<NewMessage> = due
-        .iter()
-        .map(|e| NewMessage {
-            workspace_id: ws,
-            campaign_id: campaign.id,
-            enrollment_id: e.id,
-            step_position: e.next_position,
-            prospect_id: e.prospect_id,
-            account_id: account.id,
-            variant: e.variant.clone(),
-            message_id: format!("m{}@brand.example", e.id),
-            to_address: format!("p{}@example.com", e.prospect_id),
-            to_name: None,
-            subject: "Hi".into(),
-            body: "Hello".into(),
-            unsubscribe_token: format!("t{}", e.id),
-            due_at: "2026-11-25T10:00:00Z".into(),
-        })
-        .collect();
-    store.enqueue(&messages).await.unwrap();
     let queued: Vec<i64> = store
         .list_messages(campaign.id, None, 10)
         .await
@@ -1769,9 +1738,6 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
 
 #[tokio::test]
 async fn a_step_rendered_for_someone_erased_meanwhile_is_dropped_without_an_error() {
-    use outreach_core::campaign::CampaignStatus;
-    use outreach_store::outbox::NewMessage;
-
     let (store, ws, _dir) = open().await;
     import(
         &store,
@@ -1781,31 +1747,68 @@ async fn a_step_rendered_for_someone_erased_meanwhile_is_dropped_without_an_erro
     .await
     .unwrap();
     let ids = prospect_ids(&store, ws).await;
-    let account = relay_account(&store, ws).await;
-    let template = store
-        .create_template(ws, "first", "Hi", "Hello", Actor::Cli)
-        .await
-        .unwrap();
-    let campaign = launch(&store, ws, account.id, template.id).await;
-    store.enrol(campaign.id, &ids, Actor::Cli).await.unwrap();
-    store
-        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
-        .await
-        .unwrap();
     // The engine reads the due steps and renders them; meanwhile a person erases one prospect.
-    let due = store
-        .due_enrollments("2999-01-01T00:00:00Z", 10)
-        .await
-        .unwrap();
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
     assert_eq!(due.len(), 2);
     let erased = due[0].prospect_id;
     store
         .erase_prospects(ws, &[erased], &[], Actor::Cli)
         .await
         .unwrap();
-    let messages: Vec<NewMessage> = due
-        .iter()
-        .map(|e| NewMessage {
+    let messages = first_steps(ws, &campaign, &account, &due);
+    assert_eq!(store.enqueue(&messages).await.unwrap(), 1);
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_ne!(listed[0].prospect_id, erased);
+    // Or the gate refused the erased one's step: there is nothing left to record it against.
+    store
+        .block_enrollment(ws, &due[0], "suppressed", "the address is suppressed")
+        .await
+        .unwrap();
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.enrolled, progress.blocked), (1, 0));
+    store.close().await;
+}
+
+/// A running one-step campaign "Launch" ("Hi" / "Hello") on a new relay account, with `ids`
+/// enrolled; returns it, the account and the enrolments now due.
+async fn running_launch(
+    store: &Store,
+    ws: i64,
+    ids: &[i64],
+) -> (
+    outreach_core::campaign::Campaign,
+    outreach_core::campaign::SenderAccount,
+    Vec<outreach_store::outbox::DueEnrollment>,
+) {
+    use outreach_core::campaign::CampaignStatus;
+    let account = relay_account(store, ws).await;
+    let template = store
+        .create_template(ws, "first", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    let campaign = launch(store, ws, account.id, template.id).await;
+    store.enrol(campaign.id, ids, Actor::Cli).await.unwrap();
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
+        .await
+        .unwrap();
+    let due = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    (campaign, account, due)
+}
+
+/// Each due enrolment's first step of [`running_launch`], as the scheduler queues it.
+fn first_steps(
+    ws: i64,
+    campaign: &outreach_core::campaign::Campaign,
+    account: &outreach_core::campaign::SenderAccount,
+    due: &[outreach_store::outbox::DueEnrollment],
+) -> Vec<outreach_store::outbox::NewMessage> {
+    due.iter()
+        .map(|e| outreach_store::outbox::NewMessage {
             workspace_id: ws,
             campaign_id: campaign.id,
             enrollment_id: e.id,
@@ -1821,17 +1824,5 @@ async fn a_step_rendered_for_someone_erased_meanwhile_is_dropped_without_an_erro
             unsubscribe_token: format!("t{}", e.id),
             due_at: "2026-11-25T10:00:00Z".into(),
         })
-        .collect();
-    assert_eq!(store.enqueue(&messages).await.unwrap(), 1);
-    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_ne!(listed[0].prospect_id, erased);
-    // Or the gate refused the erased one's step: there is nothing left to record it against.
-    store
-        .block_enrollment(ws, &due[0], "suppressed", "the address is suppressed")
-        .await
-        .unwrap();
-    let progress = store.campaign_progress(campaign.id).await.unwrap();
-    assert_eq!((progress.enrolled, progress.blocked), (1, 0));
-    store.close().await;
+        .collect()
 }
