@@ -30,6 +30,9 @@ pub struct PersonalDataFile {
     pub exported_at: String,
     /// The workspace (the client) that holds the record.
     pub workspace: String,
+    /// Whether their address or a handle is on the suppression list (kept as a keyed hash,
+    /// so that no workspace contacts them).
+    pub suppressed: bool,
     /// The record.
     #[serde(flatten)]
     pub data: PersonalData,
@@ -41,6 +44,12 @@ impl Api {
     pub async fn personal_data(&self, id: i64) -> Result<PersonalDataFile, ApiError> {
         let data = self.store.personal_data(id).await?;
         let workspace = self.store.workspace(data.prospect.workspace_id).await?;
+        let hashes: Vec<String> =
+            outreach_engine::suppression_entries(&self.keys.suppression, &data.prospect)
+                .into_iter()
+                .map(|e| e.hash)
+                .collect();
+        let suppressed = self.store.is_suppressed(&hashes).await?;
         self.store
             .audit(
                 Some(workspace.id),
@@ -56,6 +65,7 @@ impl Api {
             version: 1,
             exported_at: jiff::Timestamp::now().to_string(),
             workspace: workspace.name,
+            suppressed,
             data,
         })
     }

@@ -1164,6 +1164,7 @@ fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
     let record = env.json(&["prospects", "export", &id]);
     assert_eq!(record["format"], "outreach-desk personal data");
     assert_eq!(record["workspace"], "Acme");
+    assert_eq!(record["suppressed"], false);
     assert_eq!(record["prospect"]["email"], address.as_str());
     let sent = record["messages"].as_array().unwrap();
     assert_eq!(sent.len(), 1, "{record}");
@@ -1266,6 +1267,9 @@ fn someone_who_opted_out_stays_out_when_their_status_and_address_are_edited() {
         .unwrap();
     let id = id.to_string();
     env.ok(&["consent", "opt-out", &id]);
+    let record = env.json(&["prospects", "export", &id]);
+    assert_eq!(record["suppressed"], true, "their address is on the list");
+    assert_eq!(record["consent_history"][1]["kind"], "opt_out", "{record}");
     // Someone sets the status back and gives them a new address (one the suppression list
     // has never seen): the objection still holds.
     env.ok(&[

@@ -1,9 +1,9 @@
 //! Everything the workspace holds about one person, gathered for their rights of access and
 //! portability (GDPR Art. 15 and 20): their details, consent history, campaigns, the messages
-//! sent to them with their text, and their replies.
+//! sent to them with their text, their replies and the answers drafted to them.
 
 use outreach_core::campaign::MessageStatus;
-use outreach_core::inbox::Reply;
+use outreach_core::inbox::{Reply, ReplyDraft};
 use outreach_core::prospect::Prospect;
 use serde::Serialize;
 
@@ -26,6 +26,8 @@ pub struct PersonalData {
     pub messages: Vec<MessageToThem>,
     /// What they wrote back, oldest first.
     pub replies: Vec<Reply>,
+    /// Answers written to their replies, sent or not (a sent one is also among `messages`).
+    pub drafted_answers: Vec<ReplyDraft>,
 }
 
 /// A message to the person, with its text.
@@ -95,7 +97,12 @@ impl Store {
             )
             .await?;
         replies.reverse();
+        let mut drafted_answers = Vec::new();
+        for reply in &replies {
+            drafted_answers.extend(self.reply_drafts(reply.id).await?);
+        }
         Ok(PersonalData {
+            drafted_answers,
             consent_history: self.consent_history(prospect_id).await?,
             campaigns: self.prospect_enrolments(prospect_id).await?,
             messages,

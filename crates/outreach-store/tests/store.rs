@@ -1622,6 +1622,14 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
     );
     assert_eq!(record.consent_history.len(), 1);
     assert_eq!(record.campaigns.len(), 1);
+    assert_eq!(
+        record
+            .drafted_answers
+            .iter()
+            .map(|d| d.body.as_str())
+            .collect::<Vec<_>>(),
+        ["Thanks for your question."]
+    );
 
     // An id of another workspace among them: refused, named, and nothing changes.
     let (other_ws, stranger) = other_workspace(&store).await;

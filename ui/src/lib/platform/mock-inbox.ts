@@ -567,6 +567,11 @@ export class MockInbox {
 		return this.replies.filter((r) => r.prospect_id === prospectId).map((r) => this.view(r));
 	}
 
+	/** Answers drafted to a prospect, sent or not (their personal-data export). */
+	draftsFor(prospectId: number): ReplyDraft[] {
+		return this.drafts.filter((d) => d.prospect_id === prospectId).map((d) => this.draftView(d));
+	}
+
 	/** How many replies of these prospects an erasure would remove. */
 	repliesOf(prospectIds: number[]): number {
 		return this.replies.filter((r) => prospectIds.includes(r.prospect_id)).length;

@@ -866,11 +866,14 @@ export class MockBackend implements Backend {
 				version: 1,
 				exported_at: this.now(),
 				workspace: this.workspace(p.workspace_id).name,
+				// The mock keeps no suppression list; an opt-out is what puts someone on it.
+				suppressed: p.objection_at !== null,
 				prospect: p,
 				consent_history: await this.sending.handlers.consent_history({ id: p.id }),
 				campaigns: await this.sending.handlers.prospect_campaigns({ id: p.id }),
 				messages: this.sending.messagesTo(p.id),
-				replies: this.inbox.repliesFrom(p.id)
+				replies: this.inbox.repliesFrom(p.id),
+				drafted_answers: this.inbox.draftsFor(p.id)
 			};
 			const text = JSON.stringify(record, null, 2);
 			this.files.set(args.path, text);
