@@ -235,7 +235,7 @@ pub struct AuditQuery {
     pub before_id: Option<i64>,
 }
 
-fn io_error(path: &Path, action: &str, e: std::io::Error) -> ApiError {
+pub(crate) fn io_error(path: &Path, action: &str, e: std::io::Error) -> ApiError {
     ApiError::new(
         ErrorCode::Io,
         format!("cannot {action} {}: {e}", path.display()),
@@ -592,17 +592,16 @@ impl Api {
     /// workspace holds about them, but the keyed hashes of their address and handles, which
     /// keep them from being contacted again from any workspace. Cannot be undone.
     pub async fn erase_prospects(&self, args: ProspectIds) -> Result<ErasureCounts, ApiError> {
-        let mut hashes = Vec::new();
-        for id in &args.ids {
-            // Another workspace's prospect, or none: the store refuses the whole request.
-            match self.store.prospect(*id).await {
-                Ok(p) if p.workspace_id == args.workspace_id => hashes.extend(
-                    outreach_engine::suppression_entries(&self.keys.suppression, &p),
-                ),
-                Ok(_) | Err(outreach_store::StoreError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        // Another workspace's prospect, or none, has no hashes here: the store refuses the
+        // whole request.
+        let hashes: Vec<_> = self
+            .store
+            .prospects_by_ids(&args.ids)
+            .await?
+            .values()
+            .filter(|p| p.workspace_id == args.workspace_id)
+            .flat_map(|p| outreach_engine::suppression_entries(&self.keys.suppression, p))
+            .collect();
         let counts = self
             .store
             .erase_prospects(args.workspace_id, &args.ids, &hashes, self.config.actor())

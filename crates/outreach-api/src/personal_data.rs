@@ -7,6 +7,7 @@ use outreach_store::personal_data::PersonalData;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::commands::io_error;
 use crate::{Api, ApiError, ChangedEntity, ErrorCode};
 
 /// Where to write a prospect's personal data.
@@ -81,12 +82,9 @@ impl Api {
         let file = self.personal_data(args.id).await?;
         let bytes = serde_json::to_vec_pretty(&file)
             .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-        tokio::fs::write(&path, &bytes).await.map_err(|e| {
-            ApiError::new(
-                ErrorCode::Io,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
+        tokio::fs::write(&path, &bytes)
+            .await
+            .map_err(|e| io_error(&path, "write", e))?;
         Ok(u32::try_from(bytes.len()).unwrap_or(u32::MAX))
     }
 }

@@ -38,10 +38,10 @@ impl Store {
         workspace_id: i64,
         ids: &[i64],
     ) -> Result<ErasureCounts, StoreError> {
-        let ids = ids_json(ids)?;
+        let ids = Ids::new(ids)?;
         let mut conn = self.readers().acquire().await?;
         check_in_workspace(&mut conn, workspace_id, &ids).await?;
-        counts(&mut conn, &ids).await
+        counts(&mut conn, &ids.json).await
     }
 
     /// Erases prospects of a workspace, in one transaction: their rows and everything tied to
@@ -60,15 +60,14 @@ impl Store {
         hashes: &[SuppressionEntry],
         actor: Actor,
     ) -> Result<ErasureCounts, StoreError> {
-        let ids_text = ids_json(ids)?;
-        let ids = ids_text.as_str();
+        let ids = Ids::new(ids)?;
         let mut conn = self.writer().acquire().await?;
         // Zeroes what the deletes free, on this connection only and only for this erasure
         // (whatever its outcome): it would slow every other write.
         sqlx::query("PRAGMA secure_delete = ON")
             .execute(&mut *conn)
             .await?;
-        let erased = erase_in(&mut conn, workspace_id, ids, hashes, actor).await;
+        let erased = erase_in(&mut conn, workspace_id, &ids, hashes, actor).await;
         let reset = sqlx::query("PRAGMA secure_delete = OFF")
             .execute(&mut *conn)
             .await;
@@ -88,19 +87,18 @@ impl Store {
 async fn erase_in(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,
-    ids: &str,
+    ids: &Ids,
     hashes: &[SuppressionEntry],
     actor: Actor,
 ) -> Result<ErasureCounts, StoreError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     check_in_workspace(&mut tx, workspace_id, ids).await?;
-    let counts = counts(&mut tx, ids).await?;
+    let counts = counts(&mut tx, &ids.json).await?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
     set_fts_secure_delete(&mut tx, true).await?;
     suppress_in(&mut tx, hashes, ERASED_REASON).await?;
-    delete_tied_rows(&mut tx, workspace_id, ids).await?;
+    delete_tied_rows(&mut tx, workspace_id, &ids.json).await?;
     set_fts_secure_delete(&mut tx, false).await?;
-    let listed: serde_json::Value = serde_json::from_str(ids).map_err(corrupt)?;
     record(
         &mut tx,
         Some(workspace_id),
@@ -110,7 +108,7 @@ async fn erase_in(
             "Erased {} prospect(s) at their request: {} message(s) ({} queued), {} repl(ies), {} enrolment(s); their addresses stay on the suppression list as keyed hashes",
             counts.prospects, counts.messages, counts.queued, counts.replies, counts.enrolments
         ),
-        Some(&serde_json::json!({ "prospect_ids": listed })),
+        Some(&serde_json::json!({ "prospect_ids": ids.list })),
     )
     .await?;
     tx.commit().await?;
@@ -128,37 +126,47 @@ async fn set_fts_secure_delete(
     Ok(())
 }
 
-fn ids_json(ids: &[i64]) -> Result<String, StoreError> {
-    if ids.is_empty() {
-        return Err(StoreError::Invalid(
-            "choose at least one prospect to erase".into(),
-        ));
+/// The prospects asked for, each once: as a list, and as the JSON array the statements read.
+struct Ids {
+    list: Vec<i64>,
+    json: String,
+}
+
+impl Ids {
+    fn new(ids: &[i64]) -> Result<Self, StoreError> {
+        if ids.is_empty() {
+            return Err(StoreError::Invalid(
+                "choose at least one prospect to erase".into(),
+            ));
+        }
+        let mut list = ids.to_vec();
+        list.sort_unstable();
+        list.dedup();
+        let json = serde_json::to_string(&list).map_err(corrupt)?;
+        Ok(Self { list, json })
     }
-    let mut unique = ids.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
-    serde_json::to_string(&unique).map_err(corrupt)
 }
 
 /// Refuses, naming them, ids that are not prospects of the workspace (in the trash or not).
 async fn check_in_workspace(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,
-    ids: &str,
+    ids: &Ids,
 ) -> Result<(), StoreError> {
     let found: std::collections::HashSet<i64> = sqlx::query_scalar!(
         r#"SELECT id AS "id!" FROM prospects
            WHERE workspace_id = ?2 AND id IN (SELECT value FROM json_each(?1))"#,
-        ids,
+        ids.json,
         workspace_id
     )
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .collect();
-    let asked: Vec<i64> = serde_json::from_str(ids).map_err(corrupt)?;
-    let missing: Vec<i64> = asked
-        .into_iter()
+    let missing: Vec<i64> = ids
+        .list
+        .iter()
+        .copied()
         .filter(|id| !found.contains(id))
         .take(5)
         .collect();

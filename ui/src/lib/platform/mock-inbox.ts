@@ -572,11 +572,6 @@ export class MockInbox {
 		return this.drafts.filter((d) => d.prospect_id === prospectId).map((d) => this.draftView(d));
 	}
 
-	/** How many replies of these prospects an erasure would remove. */
-	repliesOf(prospectIds: number[]): number {
-		return this.replies.filter((r) => prospectIds.includes(r.prospect_id)).length;
-	}
-
 	/**
 	 * Erasure, as the core does it: the prospects' replies go with the answers drafted to them,
 	 * the corrections quoting them, their referrals, and proposals naming their `emails`.

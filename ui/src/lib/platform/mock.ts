@@ -428,7 +428,7 @@ export class MockBackend implements Backend {
 		if (unique.length === 0) fail('invalid_input', 'choose at least one prospect to erase');
 		const missing = unique.filter((id) => this.prospects.get(id)?.workspace_id !== workspaceId).slice(0, 5);
 		if (missing.length > 0) fail('not_found', `prospect ${missing.map((id) => `#${id}`).join(', ')} in this workspace not found`);
-		return { prospects: unique.length, replies: this.inbox.repliesOf(unique), ...this.sending.erasureCounts(unique) };
+		return { prospects: unique.length, replies: unique.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0), ...this.sending.erasureCounts(unique) };
 	}
 
 	private validateWorkspace(fields: WorkspaceFields, selfId: number | null): WorkspaceFields {
