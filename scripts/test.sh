@@ -53,8 +53,10 @@ cp tests/fixtures/*.csv "$corpus/"
 (cd fuzz && cargo +nightly fuzz run csv_import "$corpus" -- -max_total_time=30 -rss_limit_mb=4096 2>&1 | tail -n 3)
 
 step "end-to-end: the real app under Xvfb through tauri-driver"
+# One app at a time: two WebKitWebDrivers started together can pick the same port for their
+# browsers' remote inspector, and the second app then hangs (seen as a 900 s timeout).
 in_keyring_session timeout 300 xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo nextest run --cargo-quiet -p outreach-e2e --run-ignored only --no-fail-fast
+  cargo nextest run --cargo-quiet -p outreach-e2e --run-ignored only --no-fail-fast --test-threads 1
 
 step "Rust tests (with the Secret Service)"
 in_keyring_session cargo nextest run --cargo-quiet --workspace --exclude outreach-e2e --run-ignored all --no-fail-fast
