@@ -15,9 +15,10 @@ app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev li
 # dovecot-imapd is the IMAP server the reply tests start with a private config on a loopback
 # port (the tests never use the system service the package sets up); dunst is the desktop
 # notification service the end-to-end test reads the app's notifications from; gdbus (GLib's
-# tools) clicks the app's tray menu there.
+# tools) clicks the app's tray menu there; faketime runs the CLI with its clock moved ahead, for
+# what only time brings about (the retention period ending).
 test_packages=(xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-tools postfix
-  dovecot-imapd dunst xdotool libglib2.0-bin)
+  dovecot-imapd dunst xdotool libglib2.0-bin faketime)
 
 packages=("${app_packages[@]}")
 [ "$mode" = test ] && packages+=("${test_packages[@]}")

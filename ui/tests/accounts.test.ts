@@ -196,7 +196,7 @@ describe('engine status', () => {
 		renderApp(backend);
 		const item = await screen.findByTestId('engine-status');
 		await waitFor(() => expect(item.textContent).toContain('stopped'));
-		backend.emit({ kind: 'engine', status: { state: 'offline', queued: 7, sent: 3, last_error: 'connection refused' } });
+		backend.emit({ kind: 'engine', status: { state: 'offline', queued: 7, sent: 3, purged: 0, purge_done_at: null, last_error: 'connection refused' } });
 		await waitFor(() => expect(item.textContent).toContain('offline, 7 queued'));
 	});
 });

@@ -38,6 +38,9 @@ macro_rules! for_each_command {
             preview_erasure($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
             erase_prospects($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
             export_personal_data($crate::ExportPersonalData) -> u32;
+            retention_status($crate::RetentionQuery) -> $crate::store::retention::RetentionStatus;
+            set_retention($crate::SetRetention) -> $crate::store::retention::RetentionStatus;
+            purge_expired($crate::WorkspaceRef) -> $crate::store::erasure::ErasureCounts;
             prospect_facets($crate::WorkspaceRef) -> $crate::store::prospects::Facets;
             score_prospects($crate::WorkspaceRef) -> $crate::ScoreSummary;
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;

@@ -32,6 +32,7 @@ mod model;
 mod personal_data;
 mod referrals;
 mod replies;
+mod retention;
 mod secrets;
 mod sending;
 
@@ -49,6 +50,7 @@ pub use model::{DownloadModel, ModelStatus};
 pub use personal_data::{ExportPersonalData, PersonalDataFile};
 pub use referrals::ReferralRef;
 pub use replies::*;
+pub use retention::{RetentionQuery, SetRetention};
 pub use sending::*;
 
 /// Re-exported so adapters and tests name the same types the API uses.
@@ -163,11 +165,19 @@ impl Api {
                         api.emit(ApiEvent::Engine { status: s });
                     }
                     Ok((workspace, change)) = changes.recv() => {
-                        let entity = match change {
-                            Change::Campaigns => ChangedEntity::Campaigns,
-                            Change::Answers => ChangedEntity::Replies,
+                        let entities: &[ChangedEntity] = match change {
+                            Change::Campaigns => &[ChangedEntity::Campaigns],
+                            Change::Answers => &[ChangedEntity::Replies],
+                            // Their enrolments, messages and replies went with them.
+                            Change::Prospects => &[
+                                ChangedEntity::Prospects,
+                                ChangedEntity::Campaigns,
+                                ChangedEntity::Replies,
+                            ],
                         };
-                        api.changed_by(Some(workspace), entity, Actor::System);
+                        for entity in entities {
+                            api.changed_by(Some(workspace), *entity, Actor::System);
+                        }
                     }
                     Ok(notice) = replies.recv() => {
                         let ws = notice.workspace_id;
@@ -191,9 +201,18 @@ impl Api {
     }
 
     /// Whether nothing queued can go out within [`IDLE_HORIZON`], no step is due now, and
-    /// every polled mailbox has been read (or has failed) since `since` (ISO 8601): for
-    /// `outreach run --until-idle`, which must not stop before it has looked for replies.
+    /// every polled mailbox has been read (or has failed) and the retention purge has run
+    /// since `since` (ISO 8601): for `outreach run --until-idle`, which must not stop before
+    /// it has looked for replies and erased whom the workspaces no longer keep.
     pub async fn is_idle(&self, since: &str) -> Result<bool, ApiError> {
+        let purged = self
+            .engine_status
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().and_then(|r| r.borrow().purge_done_at.clone()));
+        if purged.is_none_or(|at| at.as_str() < since) {
+            return Ok(false);
+        }
         let now = jiff::Timestamp::now();
         let now_iso = outreach_engine::iso(now);
         let mailboxes_read = self

@@ -112,6 +112,23 @@ enum Command {
         #[arg(long)]
         unsubscribe_url: Option<String>,
     },
+    /// Show or change how long a workspace keeps prospects who do not reply, and erase those
+    /// it has reached (the engine does so every hour).
+    Retention {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Keep prospects this many months after their last reply, or after they were added
+        /// (1-120).
+        #[arg(long)]
+        months: Option<u16>,
+        /// Erase now the prospects whose retention period has ended.
+        #[arg(long)]
+        purge: bool,
+        /// With --purge: erase them; it cannot be undone.
+        #[arg(long, requires = "purge")]
+        yes: bool,
+    },
     /// Sender accounts (SMTP or SendGrid).
     #[command(subcommand)]
     Account(crate::sending::AccountCommand),
@@ -362,6 +379,15 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                     settings.unsubscribe_url.as_deref().unwrap_or("(none)")
                 );
             }
+        }
+        Command::Retention {
+            workspace: ws,
+            months,
+            purge,
+            yes,
+        } => {
+            let w = workspace(api, &ws).await?;
+            crate::rights::retention(api, &w, months, purge.then_some(yes), json).await?;
         }
         Command::Account(c) => crate::sending::account(api, c, json).await?,
         Command::Template(c) => crate::sending::template(api, c, json).await?,

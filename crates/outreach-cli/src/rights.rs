@@ -1,11 +1,14 @@
 //! A person's rights from the command line: `outreach prospects erase` (Art. 17), which cannot
 //! be undone, so it says what would go unless `--yes` confirms it, and `outreach prospects
-//! export` (Art. 15 and 20).
+//! export` (Art. 15 and 20); and the storage limit, `outreach retention`, whose purge asks for
+//! `--yes` the same way.
 
 use anyhow::Result;
 use outreach_api::core::prospect::Workspace;
 use outreach_api::store::erasure::ErasureCounts;
-use outreach_api::{Api, ApiError, ExportPersonalData, ProspectIds};
+use outreach_api::{
+    Api, ApiError, ExportPersonalData, ProspectIds, RetentionQuery, SetRetention, WorkspaceRef,
+};
 
 use crate::output;
 
@@ -42,6 +45,76 @@ pub(crate) async fn erase(
         println!(
             "their addresses stay on the suppression list (as keyed hashes), so no workspace contacts them again"
         );
+    }
+    Ok(())
+}
+
+/// Shows the workspace's retention period and whom it has reached, after setting `months`;
+/// `purge` is `Some(yes)` when asked to erase them, which it does only with `yes`.
+pub(crate) async fn retention(
+    api: &Api,
+    workspace: &Workspace,
+    months: Option<u16>,
+    purge: Option<bool>,
+    json: bool,
+) -> Result<()> {
+    let at = WorkspaceRef {
+        workspace_id: workspace.id,
+    };
+    let status = match months {
+        Some(months) => {
+            api.set_retention(SetRetention {
+                workspace_id: workspace.id,
+                months,
+            })
+            .await?
+        }
+        None => {
+            api.retention_status(RetentionQuery {
+                workspace_id: workspace.id,
+                months: None,
+            })
+            .await?
+        }
+    };
+    match purge {
+        None => {
+            if json {
+                output::json(&status)?;
+            } else {
+                println!(
+                    "prospects are kept {} month(s) after their last reply, or after they were added",
+                    status.months
+                );
+                if status.due.prospects == 0 {
+                    println!("nobody is due for erasure");
+                } else {
+                    println!("due for erasure: {}", describe(&status.due));
+                }
+                if let Some(at) = &status.next_due_at {
+                    println!("next due: {at}");
+                }
+            }
+        }
+        Some(false) => {
+            if json {
+                output::json(&serde_json::json!({ "purged": false, "would_purge": status.due }))?;
+            } else {
+                println!("would erase {}", describe(&status.due));
+            }
+            return Err(ApiError::invalid(
+                "nothing erased: erasure cannot be undone; run the command again with --yes to erase",
+            )
+            .into());
+        }
+        Some(true) => {
+            let counts = api.purge_expired(at).await?;
+            if json {
+                output::json(&serde_json::json!({ "purged": true, "counts": counts }))?;
+            } else {
+                println!("erased {}", describe(&counts));
+            }
+        }
     }
     Ok(())
 }

@@ -1115,9 +1115,17 @@ pub async fn run_engine(api: &Api, until_idle: bool, json: bool) -> Result<()> {
         tokio::spawn(async move {
             let mut last = outreach_api::engine::EngineState::Stopped;
             let mut last_error: Option<String> = None;
+            let mut purged = 0;
             while let Ok(event) = events.recv().await {
                 match event {
                     outreach_api::ApiEvent::Engine { status } => {
+                        if status.purged > purged {
+                            eprintln!(
+                                "erased {} prospect(s) whose retention period ended",
+                                status.purged - purged
+                            );
+                            purged = status.purged;
+                        }
                         if status.state != last {
                             if let Some(line) = state_line(last, &status) {
                                 eprintln!("{line}");

@@ -9,13 +9,22 @@ use serde_json::Value;
 
 struct Env {
     dir: tempfile::TempDir,
+    /// Commands run with their clock this many days ahead (0: the real clock).
+    days_ahead: std::cell::Cell<u32>,
 }
 
 impl Env {
     fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
+            days_ahead: std::cell::Cell::new(0),
         }
+    }
+
+    /// Runs the next commands `days` in the future: libfaketime (`faketime`) moves the clock of
+    /// the `outreach` process alone, for what only time can bring about.
+    fn move_clock_ahead(&self, days: u32) {
+        self.days_ahead.set(days);
     }
 
     fn data(&self) -> PathBuf {
@@ -27,7 +36,15 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_outreach"));
+        let bin = env!("CARGO_BIN_EXE_outreach");
+        let mut c = match self.days_ahead.get() {
+            0 => Command::new(bin),
+            days => {
+                let mut c = Command::new("faketime");
+                c.arg("-f").arg(format!("+{days}d")).arg(bin);
+                c
+            }
+        };
         c.arg("--data-dir").arg(self.data()).args(args);
         c.env("OUTREACH_KEY_FILE", self.key())
             .env_remove("OUTREACH_DATA_DIR");
@@ -655,4 +672,57 @@ fn sending_settings_are_shown_changed_and_bad_values_change_nothing() {
     assert_eq!(cleared["time_zone"], "Europe/Paris");
     let text = env.ok(&["sending-settings", "-w", "Acme"]);
     assert!(text.contains("unsubscribe url  (none)"), "{text}");
+}
+
+#[test]
+fn prospects_past_the_retention_period_are_erased_and_may_be_imported_again() {
+    let env = Env::new();
+    env.ok(&["workspace", "create", "Acme"]);
+    let list = fixture("linkedin-connections.csv");
+    let imported = env.json(&["import", &list, "--workspace", "Acme"]);
+    assert_eq!(imported["created"], 4);
+    let kept = env.json(&["retention", "-w", "Acme", "--months", "1"]);
+    assert_eq!(kept["months"], 1);
+    assert_eq!(kept["due"]["prospects"], 0);
+    assert!(kept["next_due_at"].is_string(), "{kept}");
+    for months in ["0", "121"] {
+        let err = env.fails(&["retention", "-w", "Acme", "--months", months]);
+        assert_eq!(err["code"], "invalid_input", "{err}");
+    }
+    assert_eq!(env.json(&["retention", "-w", "Acme"])["months"], 1);
+
+    // Forty days on, nobody has replied: all four are due.
+    env.move_clock_ahead(40);
+    assert_eq!(
+        env.json(&["retention", "-w", "Acme"])["due"]["prospects"],
+        4
+    );
+    // A purge asks for --yes and changes nothing without it.
+    let err = env.fails(&["retention", "-w", "Acme", "--purge"]);
+    assert_eq!(err["code"], "invalid_input");
+    assert_eq!(env.prospects("Acme").len(), 4);
+
+    // The engine, run as a scheduled job would, erases them before it stops.
+    let run = env.run(&["run", "--until-idle"]);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    assert!(
+        said.contains("erased 4 prospect(s) whose retention period ended"),
+        "{said}"
+    );
+    assert!(env.prospects("Acme").is_empty());
+    let audit = env.json(&["audit", "-w", "Acme", "--limit", "1"]);
+    assert_eq!(audit[0]["action"], "prospect.purge");
+    assert_eq!(audit[0]["actor"], "system");
+
+    // They did not object, so nothing keeps them off a new list; a purge on demand erases
+    // them again once their period has ended.
+    assert_eq!(
+        env.json(&["import", &list, "--workspace", "Acme"])["created"],
+        4
+    );
+    env.move_clock_ahead(80);
+    let purged = env.json(&["retention", "-w", "Acme", "--purge", "--yes"]);
+    assert_eq!(purged["counts"]["prospects"], 4, "{purged}");
+    assert!(env.prospects("Acme").is_empty());
 }

@@ -17,6 +17,7 @@ pub mod governor;
 mod lock;
 mod poller;
 pub mod replies;
+pub mod retention;
 pub mod scheduler;
 mod sender;
 pub mod shutdown;
@@ -153,6 +154,8 @@ pub struct EngineConfig {
     pub reply_batch: usize,
     /// How often the list of mailboxes is read again, to start watching new ones.
     pub mailbox_rescan: Duration,
+    /// How often prospects whose retention period ended are looked for (and at start).
+    pub retention_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -168,6 +171,7 @@ impl Default for EngineConfig {
             idle_max: Duration::from_secs(10 * 60),
             reply_batch: 200,
             mailbox_rescan: Duration::from_secs(30),
+            retention_interval: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -190,6 +194,10 @@ pub struct EngineStatus {
     pub queued: u32,
     /// Messages sent since the engine started.
     pub sent: u32,
+    /// Prospects erased at the end of their retention period since the engine started.
+    pub purged: u32,
+    /// When the latest retention purge finished (ISO 8601).
+    pub purge_done_at: Option<String>,
     /// The latest problem, if any.
     pub last_error: Option<String>,
 }
@@ -236,6 +244,8 @@ pub struct Engine {
 pub enum Change {
     /// Campaigns finished: their status changed.
     Campaigns,
+    /// Prospects were erased at the end of their retention period.
+    Prospects,
     /// Answers to replies went out, failed or wait for a retry: the replies' answers show
     /// their fate, and a failed one leaves its reply needing an answer again.
     Answers,
@@ -343,7 +353,7 @@ impl Engine {
 
     /// Runs until `shutdown` turns true, then finishes the message in hand and returns. The
     /// caller must hold the [`EngineLock`]; messages a dead engine left `sending` are marked
-    /// unconfirmed first. Sending and the reply poller run side by side.
+    /// unconfirmed first. Sending, the reply poller and the retention purge run side by side.
     pub async fn run(
         &self,
         _lock: &EngineLock,
@@ -353,7 +363,8 @@ impl Engine {
         self.status.send_modify(|s| s.state = EngineState::Running);
         tokio::join!(
             self.send_loop(shutdown.clone()),
-            self.reply_loop(shutdown.clone())
+            self.reply_loop(shutdown.clone()),
+            self.retention_loop(shutdown.clone())
         );
         // A last try: what stays unwritten is `sending`, and unconfirmed at the next start.
         if let Err(e) = self.record_kept().await {

@@ -27,6 +27,17 @@ pub struct ErasureCounts {
     pub consent_events: u32,
 }
 
+impl std::ops::AddAssign for ErasureCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.prospects += o.prospects;
+        self.enrolments += o.enrolments;
+        self.messages += o.messages;
+        self.queued += o.queued;
+        self.replies += o.replies;
+        self.consent_events += o.consent_events;
+    }
+}
+
 /// The reason the suppression list shows for an erased person's hashes.
 pub const ERASED_REASON: &str = "erased at the person's request";
 
@@ -61,53 +72,112 @@ impl Store {
         actor: Actor,
     ) -> Result<ErasureCounts, StoreError> {
         let ids = Ids::new(ids)?;
+        self.erase(workspace_id, Which::Requested { ids: &ids, hashes }, actor)
+            .await
+    }
+
+    /// Erases what [`Which`] names, zeroing what the deletes free.
+    pub(crate) async fn erase(
+        &self,
+        workspace_id: i64,
+        which: Which<'_>,
+        actor: Actor,
+    ) -> Result<ErasureCounts, StoreError> {
         let mut conn = self.writer().acquire().await?;
         // Zeroes what the deletes free, on this connection only and only for this erasure
         // (whatever its outcome): it would slow every other write.
         sqlx::query("PRAGMA secure_delete = ON")
             .execute(&mut *conn)
             .await?;
-        let erased = erase_in(&mut conn, workspace_id, &ids, hashes, actor).await;
+        let erased = erase_in(&mut conn, workspace_id, which, actor).await;
         let reset = sqlx::query("PRAGMA secure_delete = OFF")
             .execute(&mut *conn)
             .await;
         let counts = erased?;
         reset?;
         drop(conn);
-        // Copies the zeroed pages over the database file's old ones now rather than at the next
-        // automatic checkpoint; never waits for readers (a busy log is copied later).
-        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(self.writer())
-            .await;
+        if counts.prospects > 0 {
+            // Copies the zeroed pages over the database file's old ones now rather than at the
+            // next automatic checkpoint; never waits for readers (a busy log is copied later).
+            let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(self.writer())
+                .await;
+        }
         Ok(counts)
     }
 }
 
-/// [`Store::erase_prospects`]' transaction.
+/// Whom an erasure removes, and why.
+#[derive(Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// These people, at their request; `hashes` join the suppression list.
+    Requested {
+        ids: &'a Ids,
+        hashes: &'a [SuppressionEntry],
+    },
+    /// Up to `limit` people whose retention period ended by `now` (ISO 8601): they did not
+    /// object, so nothing joins the suppression list.
+    Expired { now: &'a str, limit: u32 },
+}
+
+/// [`Store::erase`]'s transaction.
 async fn erase_in(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,
-    ids: &Ids,
-    hashes: &[SuppressionEntry],
+    which: Which<'_>,
     actor: Actor,
 ) -> Result<ErasureCounts, StoreError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    check_in_workspace(&mut tx, workspace_id, ids).await?;
+    let expired;
+    let ids = match which {
+        Which::Requested { ids, .. } => {
+            check_in_workspace(&mut tx, workspace_id, ids).await?;
+            ids
+        }
+        Which::Expired { now, limit } => {
+            let months = crate::retention::months_of(&mut tx, workspace_id).await?;
+            let due = crate::retention::due_ids(&mut tx, workspace_id, now, months, limit).await?;
+            if due.is_empty() {
+                return Ok(ErasureCounts::default());
+            }
+            expired = Ids::new(&due)?;
+            &expired
+        }
+    };
     let counts = counts(&mut tx, &ids.json).await?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
     set_fts_secure_delete(&mut tx, true).await?;
-    suppress_in(&mut tx, hashes, ERASED_REASON).await?;
+    if let Which::Requested { hashes, .. } = which {
+        suppress_in(&mut tx, hashes, ERASED_REASON).await?;
+    }
     delete_tied_rows(&mut tx, workspace_id, &ids.json).await?;
     set_fts_secure_delete(&mut tx, false).await?;
+    let what = format!(
+        "{} message(s) ({} queued), {} repl(ies), {} enrolment(s)",
+        counts.messages, counts.queued, counts.replies, counts.enrolments
+    );
+    let (action, summary) = match which {
+        Which::Requested { .. } => (
+            "prospect.erase",
+            format!(
+                "Erased {} prospect(s) at their request: {what}; their addresses stay on the suppression list as keyed hashes",
+                counts.prospects
+            ),
+        ),
+        Which::Expired { .. } => (
+            "prospect.purge",
+            format!(
+                "Erased {} prospect(s) whose retention period ended (no reply within the workspace's limit): {what}",
+                counts.prospects
+            ),
+        ),
+    };
     record(
         &mut tx,
         Some(workspace_id),
         actor,
-        "prospect.erase",
-        &format!(
-            "Erased {} prospect(s) at their request: {} message(s) ({} queued), {} repl(ies), {} enrolment(s); their addresses stay on the suppression list as keyed hashes",
-            counts.prospects, counts.messages, counts.queued, counts.replies, counts.enrolments
-        ),
+        action,
+        &summary,
         Some(&serde_json::json!({ "prospect_ids": ids.list })),
     )
     .await?;
@@ -127,13 +197,13 @@ async fn set_fts_secure_delete(
 }
 
 /// The prospects asked for, each once: as a list, and as the JSON array the statements read.
-struct Ids {
+pub(crate) struct Ids {
     list: Vec<i64>,
-    json: String,
+    pub(crate) json: String,
 }
 
 impl Ids {
-    fn new(ids: &[i64]) -> Result<Self, StoreError> {
+    pub(crate) fn new(ids: &[i64]) -> Result<Self, StoreError> {
         if ids.is_empty() {
             return Err(StoreError::Invalid(
                 "choose at least one prospect to erase".into(),
@@ -180,7 +250,10 @@ async fn check_in_workspace(
     )))
 }
 
-async fn counts(conn: &mut sqlx::SqliteConnection, ids: &str) -> Result<ErasureCounts, StoreError> {
+pub(crate) async fn counts(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &str,
+) -> Result<ErasureCounts, StoreError> {
     let r = sqlx::query!(
         r#"SELECT
              (SELECT count(*) FROM json_each(?1)) AS "prospects!: i64",

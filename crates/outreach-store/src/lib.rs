@@ -33,6 +33,7 @@ pub mod personal_data;
 pub mod prospects;
 pub mod referrals;
 pub mod replies;
+pub mod retention;
 pub mod templates;
 pub mod workspaces;
 

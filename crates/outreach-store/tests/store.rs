@@ -948,7 +948,7 @@ async fn question_from(store: &Store, ws: i64, account_id: i64, ada: i64) -> i64
         ws,
         account_id,
         &from,
-        ("q1@engines.example", 1),
+        ("q1@engines.example", 1, "2026-11-25T10:00:00Z"),
         ("What do you pay?", Intent::Question),
         &[Effect::Draft {
             subject: "Re: A partnership".into(),
@@ -966,13 +966,13 @@ struct Sender<'a> {
 }
 
 /// A human reply as the poller stores it, with its effects; `(rfc_id, uid)` identify it in the
-/// mailbox. Returns the reply's id.
+/// mailbox, where it arrived at `received_at`. Returns the reply's id.
 async fn reply_from(
     store: &Store,
     ws: i64,
     account_id: i64,
     from: &Sender<'_>,
-    (rfc_id, uid): (&str, u32),
+    (rfc_id, uid, received_at): (&str, u32, &str),
     (text, intent): (&str, outreach_core::reply::Intent),
     effects: &[outreach_store::replies::Effect],
 ) -> i64 {
@@ -995,7 +995,7 @@ async fn reply_from(
                 from_address: Some(from.address.into()),
                 from_name: Some(from.name.into()),
                 subject: "Re: A partnership".into(),
-                received_at: "2026-11-25T10:00:00Z".into(),
+                received_at: received_at.into(),
                 kind: ReplyKind::Human,
                 new_text: text.into(),
                 full_text: text.into(),
@@ -1587,7 +1587,7 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
         ws,
         account.id,
         &alan_sender,
-        ("r2@bletchley.example", 2),
+        ("r2@bletchley.example", 2, "2026-11-25T10:00:00Z"),
         ("Ask Ada, and Grace", Intent::Referral),
         &[
             Effect::Referral {
@@ -1833,4 +1833,162 @@ fn first_steps(
             due_at: "2026-11-25T10:00:00Z".into(),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn prospects_past_the_retention_period_are_purged_in_batches_without_being_suppressed() {
+    use outreach_core::reply::Intent;
+    use outreach_store::consent::SuppressionEntry;
+
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\ngrace@navy.example\n",
+    )
+    .await
+    .unwrap();
+    let [ada, alan, grace] = prospect_ids(&store, ws).await[..] else {
+        panic!("three prospects");
+    };
+    let (_, zed) = other_workspace(&store).await;
+    let added = store.prospect(ada).await.unwrap().created_at;
+    // Four years after `added` in the same month and day (a 29 February falls in a leap year
+    // again), with the year changed as text.
+    let year: i32 = added[..4].parse().unwrap();
+    let years_after = |n: i32, rest: &str| format!("{}{rest}", year + n);
+
+    // 36 months by default; nobody is due on the day they were added.
+    let fresh = store.retention_status(ws, &added, None).await.unwrap();
+    assert_eq!(fresh.months, 36);
+    assert_eq!(fresh.due.prospects, 0);
+    assert_eq!(
+        fresh.next_due_at.as_deref(),
+        Some(years_after(3, &added[4..]).as_str())
+    );
+    for months in [0, 121] {
+        assert!(matches!(
+            store.set_retention_months(ws, months, Actor::Cli).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    assert_eq!(
+        store
+            .retention_status(ws, &added, None)
+            .await
+            .unwrap()
+            .months,
+        36
+    );
+    store
+        .set_retention_months(ws, 48, Actor::Cli)
+        .await
+        .unwrap();
+
+    // Alan replied a year later; Grace opted out and is in the trash; Ada never answered.
+    let account = relay_account(&store, ws).await;
+    let alan_sender = Sender {
+        prospect_id: alan,
+        address: "alan@bletchley.example",
+        name: "Alan",
+    };
+    let replied = years_after(1, "-06-01T00:00:00Z");
+    reply_from(
+        &store,
+        ws,
+        account.id,
+        &alan_sender,
+        ("r1@bletchley.example", 1, &replied),
+        ("Tell me more", Intent::Question),
+        &[],
+    )
+    .await;
+    let grace_hash = SuppressionEntry {
+        hash: "hash-of-grace".into(),
+        kind: "email",
+    };
+    store
+        .opt_out(
+            grace,
+            std::slice::from_ref(&grace_hash),
+            "asked by phone",
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    store
+        .set_prospects_deleted(ws, &[grace], true, Actor::Cli)
+        .await
+        .unwrap();
+
+    // At the end of the fourth year Ada's and Grace's periods have ended, Alan's has not.
+    let later = years_after(4, "-12-31T23:59:59.999Z");
+    let status = store.retention_status(ws, &later, None).await.unwrap();
+    assert_eq!((status.due.prospects, status.due.consent_events), (2, 1));
+    assert_eq!(
+        status.next_due_at.as_deref(),
+        Some(years_after(5, "-06-01T00:00:00.000Z").as_str())
+    );
+    // As it would be with ten years instead: nobody; the period in force stays.
+    let longer = store.retention_status(ws, &later, Some(120)).await.unwrap();
+    assert_eq!((longer.months, longer.due.prospects), (120, 0));
+    assert!(matches!(
+        store.retention_status(ws, &later, Some(0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // One at a time, oldest first, until nobody is due.
+    let mut purged = Vec::new();
+    loop {
+        let counts = store
+            .purge_expired(ws, &later, 1, Actor::System)
+            .await
+            .unwrap();
+        if counts.prospects == 0 {
+            break;
+        }
+        assert_eq!(counts.prospects, 1);
+        purged.push(counts);
+    }
+    assert_eq!(purged.len(), 2);
+    assert_eq!(purged[1].consent_events, 1, "Grace's opt-out went with her");
+    for gone in [ada, grace] {
+        assert!(matches!(
+            store.prospect(gone).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    assert_eq!(store.prospect(alan).await.unwrap().id, alan);
+    assert_eq!(
+        store.prospect(zed).await.unwrap().id,
+        zed,
+        "other workspace"
+    );
+    // Her objection stays on the suppression list; a purge adds nothing to it.
+    assert!(
+        store
+            .suppressed_among(std::slice::from_ref(&grace_hash.hash))
+            .await
+            .unwrap()
+            .contains(&grace_hash.hash)
+    );
+    let audit = store.audit_log(ws, 10, None).await.unwrap();
+    let purges: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "prospect.purge")
+        .collect();
+    assert_eq!(
+        purges.len(),
+        2,
+        "one entry per batch, none for the empty one"
+    );
+    assert!(purges.iter().all(|e| e.actor == "system"));
+    assert!(
+        !purges[0].summary.contains("grace"),
+        "{}",
+        purges[0].summary
+    );
+    let after = store.retention_status(ws, &later, None).await.unwrap();
+    assert_eq!(after.due, outreach_store::erasure::ErasureCounts::default());
+    store.close().await;
 }

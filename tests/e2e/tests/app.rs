@@ -333,6 +333,31 @@ async fn journey(c: &Client) -> Result<()> {
     })
     .await?;
 
+    // The workspace keeps people who do not reply for two years instead of three; nobody
+    // added today is due, so it saves without asking.
+    click(c, "nav-settings").await?;
+    wait_until("the retention in force", || async {
+        Ok(wait(c, &tid("retention-months"))
+            .await?
+            .prop("value")
+            .await?
+            == Some("36".into()))
+    })
+    .await?;
+    fill(c, "retention-months", "24").await?;
+    click(c, "retention-save").await?;
+    wait_until(
+        "the next end of a retention period, two years on",
+        || async {
+            let due = text_of(c, "retention-due").await?;
+            Ok(
+                due.starts_with("Nobody is due now. The next period ends on")
+                    && due.contains(&(jiff::Zoned::now().year() + 2).to_string()),
+            )
+        },
+    )
+    .await?;
+
     // The audit log shows every step.
     click(c, "nav-audit").await?;
     wait_until("audit entries for every step", || async {
@@ -345,6 +370,7 @@ async fn journey(c: &Client) -> Result<()> {
             "prospect.delete",
             "prospect.restore",
             "prospect.erase",
+            "workspace.retention",
         ]
         .iter()
         .all(|a| text.contains(a)))

@@ -1,5 +1,6 @@
 import type {
 	CampaignStatus,
+	ErasureCounts,
 	FactorId,
 	Field,
 	ImportPhase,
@@ -181,6 +182,25 @@ export function formatBytes(n: number): string {
 
 export function formatNumber(n: number): string {
 	return n.toLocaleString();
+}
+
+/** "1 reply", "2 replies". */
+export function countOf(n: number, one: string, many: string): string {
+	return `${formatNumber(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * What an erasure removes besides the people themselves: "2 messages to them (1 still queued,
+ * which will not go out), 1 reply with the answers drafted to them, 1 place in a campaign and
+ * 1 consent record".
+ */
+export function erasedRecords(c: ErasureCounts): string {
+	const queued = c.queued > 0 ? ` (${formatNumber(c.queued)} still queued, which will not go out)` : '';
+	return [
+		`${countOf(c.messages, 'message', 'messages')} to them${queued}`,
+		`${countOf(c.replies, 'reply', 'replies')} with the answers drafted to them`,
+		`${countOf(c.enrolments, 'place in a campaign', 'places in campaigns')} and ${countOf(c.consent_events, 'consent record', 'consent records')}`
+	].join(', ');
 }
 
 export const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];

@@ -18,6 +18,14 @@ queued: number,
  */
 sent: number, 
 /**
+ * Prospects erased at the end of their retention period since the engine started.
+ */
+purged: number, 
+/**
+ * When the latest retention purge finished (ISO 8601).
+ */
+purge_done_at: string | null, 
+/**
  * The latest problem, if any.
  */
 last_error: string | null, };

@@ -88,6 +88,8 @@ import type { ReplyKind } from "./ReplyKind";
 import type { ReplyNotice } from "./ReplyNotice";
 import type { ReplyRef } from "./ReplyRef";
 import type { ResolveUnconfirmed } from "./ResolveUnconfirmed";
+import type { RetentionQuery } from "./RetentionQuery";
+import type { RetentionStatus } from "./RetentionStatus";
 import type { RowError } from "./RowError";
 import type { SaveAccount } from "./SaveAccount";
 import type { SaveCampaign } from "./SaveCampaign";
@@ -99,6 +101,7 @@ import type { ScoringConfig } from "./ScoringConfig";
 import type { SendWindow } from "./SendWindow";
 import type { SenderAccount } from "./SenderAccount";
 import type { SendingSettings } from "./SendingSettings";
+import type { SetRetention } from "./SetRetention";
 import type { SetScoringConfig } from "./SetScoringConfig";
 import type { SetSendingSettings } from "./SetSendingSettings";
 import type { SmtpSecurityMode } from "./SmtpSecurityMode";
@@ -139,6 +142,9 @@ export interface Commands {
   preview_erasure: { args: ProspectIds; result: ErasureCounts };
   erase_prospects: { args: ProspectIds; result: ErasureCounts };
   export_personal_data: { args: ExportPersonalData; result: number };
+  retention_status: { args: RetentionQuery; result: RetentionStatus };
+  set_retention: { args: SetRetention; result: RetentionStatus };
+  purge_expired: { args: WorkspaceRef; result: ErasureCounts };
   prospect_facets: { args: WorkspaceRef; result: Facets };
   score_prospects: { args: WorkspaceRef; result: ScoreSummary };
   list_audit: { args: AuditQuery; result: Array<AuditEntry> };
@@ -212,6 +218,9 @@ export const COMMANDS = [
   "preview_erasure",
   "erase_prospects",
   "export_personal_data",
+  "retention_status",
+  "set_retention",
+  "purge_expired",
   "prospect_facets",
   "score_prospects",
   "list_audit",
@@ -355,6 +364,8 @@ export type { ReplyKind };
 export type { ReplyNotice };
 export type { ReplyRef };
 export type { ResolveUnconfirmed };
+export type { RetentionQuery };
+export type { RetentionStatus };
 export type { RowError };
 export type { SaveAccount };
 export type { SaveCampaign };
@@ -366,6 +377,7 @@ export type { ScoringConfig };
 export type { SendWindow };
 export type { SenderAccount };
 export type { SendingSettings };
+export type { SetRetention };
 export type { SetScoringConfig };
 export type { SetSendingSettings };
 export type { SmtpSecurityMode };

@@ -637,6 +637,8 @@ export class MockSending {
 			state: running ? 'running' : 'stopped',
 			queued: this.messages.filter((m) => m.status === 'queued' && this.campaigns.some((c) => c.id === m.campaign_id && c.status === 'running')).length,
 			sent: this.messages.filter((m) => m.status === 'sent').length,
+			purged: 0,
+			purge_done_at: null,
 			last_error: null
 		};
 	}

@@ -19,6 +19,7 @@ import type {
 	FieldError,
 	Prospect,
 	ProspectQuery,
+	RetentionStatus,
 	RowError,
 	ScoreBreakdown,
 	ScoringConfig,
@@ -37,6 +38,11 @@ import { MockSending } from './mock-sending';
 type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
 
 /** Throw an {@link ApiError}. */
+function validMonths(months: number): number {
+	if (!Number.isInteger(months) || months < 1 || months > 120) fail('invalid_input', 'keep prospects for 1 to 120 months');
+	return months;
+}
+
 function fail(code: ErrorCode, message: string): never {
 	const err: ApiError = { code, message };
 	throw err;
@@ -224,6 +230,8 @@ export class MockBackend implements Backend {
 	private listeners = new Set<(e: ApiEvent) => void>();
 	private workspaces: Workspace[] = [];
 	private prospects = new Map<number, Prospect>();
+	/** Months each workspace keeps prospects who do not reply (36 unless set). */
+	private retentionMonths = new Map<number, number>();
 	private audit: AuditEntry[] = [];
 	private imports = new Map<number, RowError[]>();
 	private seq = { workspace: 0, prospect: 0, audit: 0, import: 0 };
@@ -429,6 +437,51 @@ export class MockBackend implements Backend {
 		const missing = unique.filter((id) => this.prospects.get(id)?.workspace_id !== workspaceId).slice(0, 5);
 		if (missing.length > 0) fail('not_found', `prospect ${missing.map((id) => `#${id}`).join(', ')} in this workspace not found`);
 		return { prospects: unique.length, replies: unique.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0), ...this.sending.erasureCounts(unique) };
+	}
+
+	/** Erases prospects with everything tied to them, as the store does; `why` completes the audit summary. */
+	private erase(workspaceId: number, ids: number[], action: string, why: (what: string) => string): ErasureCounts {
+		const counts = this.erasureCounts(workspaceId, ids);
+		const unique = [...new Set(ids)];
+		const emails = unique.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
+		this.sending.erase(unique);
+		this.inbox.erase(workspaceId, unique, emails);
+		for (const id of unique) this.prospects.delete(id);
+		const what = `${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s)`;
+		this.log(workspaceId, action, `Erased ${counts.prospects} prospect(s) ${why(what)}`);
+		for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, workspaceId);
+		return counts;
+	}
+
+	private noErasure(): ErasureCounts {
+		return { prospects: 0, enrolments: 0, messages: 0, queued: 0, replies: 0, consent_events: 0 };
+	}
+
+	/** When a prospect's retention period ends: months after their last reply, or after they were added. */
+	private retentionEnds(p: Prospect, months: number): string {
+		const from = [p.created_at, ...this.inbox.repliesFrom(p.id).map((r) => r.received_at)].sort().at(-1) ?? p.created_at;
+		const at = new Date(from);
+		at.setUTCMonth(at.getUTCMonth() + months);
+		return at.toISOString();
+	}
+
+	private dueForErasure(workspaceId: number, months = this.retentionMonths.get(workspaceId) ?? 36): number[] {
+		const now = this.now();
+		return [...this.prospects.values()].filter((p) => p.workspace_id === workspaceId && this.retentionEnds(p, months) <= now).map((p) => p.id);
+	}
+
+	/** As it is, or would be with `preview` months. */
+	private retentionStatus(workspaceId: number, preview: number | null = null): RetentionStatus {
+		this.workspace(workspaceId);
+		const months = preview ?? this.retentionMonths.get(workspaceId) ?? 36;
+		const now = this.now();
+		const due = this.dueForErasure(workspaceId, months);
+		const later = [...this.prospects.values()]
+			.filter((p) => p.workspace_id === workspaceId)
+			.map((p) => this.retentionEnds(p, months))
+			.filter((at) => at > now)
+			.sort();
+		return { months, due: due.length > 0 ? this.erasureCounts(workspaceId, due) : this.noErasure(), next_due_at: later[0] ?? null };
 	}
 
 	private validateWorkspace(fields: WorkspaceFields, selfId: number | null): WorkspaceFields {
@@ -843,20 +896,30 @@ export class MockBackend implements Backend {
 			return n;
 		},
 		preview_erasure: (args) => this.erasureCounts(args.workspace_id, args.ids),
-		erase_prospects: (args) => {
-			const counts = this.erasureCounts(args.workspace_id, args.ids);
-			const ids = [...new Set(args.ids)];
-			const emails = ids.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
-			this.sending.erase(ids);
-			this.inbox.erase(args.workspace_id, ids, emails);
-			for (const id of ids) this.prospects.delete(id);
-			this.log(
+		erase_prospects: (args) =>
+			this.erase(
 				args.workspace_id,
+				args.ids,
 				'prospect.erase',
-				`Erased ${counts.prospects} prospect(s) at their request: ${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s); their addresses stay on the suppression list as keyed hashes`
+				(what) => `at their request: ${what}; their addresses stay on the suppression list as keyed hashes`
+			),
+		retention_status: (args) => this.retentionStatus(args.workspace_id, args.months === null ? null : validMonths(args.months)),
+		set_retention: (args) => {
+			this.workspace(args.workspace_id);
+			this.retentionMonths.set(args.workspace_id, validMonths(args.months));
+			this.log(args.workspace_id, 'workspace.retention', `Prospects without a reply are now kept for ${args.months} month(s)`);
+			this.changed('workspaces', args.workspace_id);
+			return this.retentionStatus(args.workspace_id);
+		},
+		purge_expired: (args) => {
+			const due = this.dueForErasure(args.workspace_id);
+			if (due.length === 0) return this.noErasure();
+			return this.erase(
+				args.workspace_id,
+				due,
+				'prospect.purge',
+				(what) => `whose retention period ended (no reply within the workspace's limit): ${what}`
 			);
-			for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, args.workspace_id);
-			return counts;
 		},
 		export_personal_data: async (args) => {
 			const p = this.prospect(args.id);
