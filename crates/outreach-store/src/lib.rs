@@ -35,6 +35,7 @@ pub mod referrals;
 pub mod replies;
 pub mod retention;
 pub mod templates;
+pub mod upgrade_backups;
 pub mod workspaces;
 
 use std::path::Path;
@@ -134,14 +135,17 @@ impl Store {
         let migrator = sqlx::migrate!("../../migrations");
         if let Some(version) = pending_upgrade(&store.writer, &migrator).await? {
             // A failed or regretted upgrade then loses nothing.
-            let mut target = path.as_os_str().to_owned();
-            target.push(format!(".before-{version}"));
-            let target = std::path::PathBuf::from(target);
+            let target = upgrade_backups::path_for(path, version);
             if !target.exists() {
                 store.backup(&target).await?;
             }
         }
         migrator.run(&store.writer).await?;
+        upgrade_backups::prune(
+            path,
+            std::time::SystemTime::now(),
+            upgrade_backups::KEPT_FOR,
+        );
         Ok(store)
     }
 

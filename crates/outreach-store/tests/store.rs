@@ -1232,6 +1232,10 @@ async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
         sqlx::query(statement).execute(&mut old).await.unwrap();
     }
     old.close().await.unwrap();
+    // The copy an earlier upgrade left.
+    let mut earlier = path.as_os_str().to_owned();
+    earlier.push(".before-20261129000000");
+    std::fs::write(&earlier, b"an older copy").unwrap();
 
     let store = Store::open(&path, &key).await.unwrap();
     let claimed = store
@@ -1251,6 +1255,8 @@ async fn an_upgrade_keeps_every_queued_message_with_its_body_and_a_backup() {
     let mut backup = path.as_os_str().to_owned();
     backup.push(format!(".before-{latest}"));
     assert!(std::path::Path::new(&backup).exists());
+    // Only the latest copy stays: people erased since would live on in the older ones.
+    assert!(!std::path::Path::new(&earlier).exists());
 }
 
 /// The last migration before search covered titles, handles, profiles and custom fields.

@@ -184,6 +184,10 @@ export function formatNumber(n: number): string {
 	return n.toLocaleString();
 }
 
+/** What an erasure does not reach, said in every dialog that erases. */
+export const COPIES_OUTSIDE =
+	'Copies outside the app (exports, backups, your mailbox) are not changed; the copy the app made of its data before its latest upgrade is deleted 30 days after it.';
+
 /** "1 reply", "2 replies". */
 export function countOf(n: number, one: string, many: string): string {
 	return `${formatNumber(n)} ${n === 1 ? one : many}`;
