@@ -25,6 +25,8 @@ macro_rules! for_each_command {
             list_workspaces($crate::NoArgs) -> Vec<$crate::core::prospect::Workspace>;
             create_workspace($crate::store::workspaces::WorkspaceFields) -> $crate::core::prospect::Workspace;
             update_workspace($crate::UpdateWorkspace) -> $crate::core::prospect::Workspace;
+            workspace_contents($crate::WorkspaceRef) -> $crate::store::workspace_deletion::WorkspaceContents;
+            delete_workspace($crate::DeleteWorkspace) -> $crate::WorkspaceDeletion;
             set_scoring_config($crate::SetScoringConfig) -> $crate::core::prospect::Workspace;
             preview_import($crate::PreviewImport) -> $crate::ImportPreview;
             import_csv($crate::ImportCsv) -> $crate::store::import::ImportReport;

@@ -35,6 +35,7 @@ mod replies;
 mod retention;
 mod secrets;
 mod sending;
+mod workspace_deletion;
 
 pub use outreach_alloc::{end_process, limit_malloc_arenas};
 use outreach_engine::{Change, Engine, EngineConfig, EngineLock, EngineStatus};
@@ -52,6 +53,7 @@ pub use referrals::ReferralRef;
 pub use replies::*;
 pub use retention::{RetentionQuery, SetRetention};
 pub use sending::*;
+pub use workspace_deletion::{DeleteWorkspace, WorkspaceDeletion};
 
 /// Re-exported so adapters and tests name the same types the API uses.
 pub use outreach_core as core;

@@ -207,7 +207,7 @@ impl Api {
     }
 
     /// Lets a running engine's reply poller see changed mailbox settings at once.
-    fn poke_engine(&self) {
+    pub(crate) fn poke_engine(&self) {
         let engine = self
             .engine
             .lock()

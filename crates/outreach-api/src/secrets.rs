@@ -1,7 +1,7 @@
 //! Account secrets in the OS keychain: one entry per account and kind, named after the data
 //! folder like the database key, so two data folders never share secrets.
 
-use outreach_store::key::{read_secret, store_secret};
+use outreach_store::key::{delete_secret, read_secret, store_secret};
 
 use crate::{ApiConfig, ApiError};
 
@@ -48,6 +48,18 @@ pub(crate) async fn read(
 ) -> Result<Option<String>, ApiError> {
     let name = entry_name(config, account_id, kind);
     Ok(tokio::task::spawn_blocking(move || read_secret(&name)).await??)
+}
+
+/// Deletes every secret of an account (those it never had are no error).
+pub(crate) async fn delete_all(config: &ApiConfig, account_id: i64) -> Result<(), ApiError> {
+    let names: Vec<String> = [Kind::Secret, Kind::Dkim, Kind::Mailbox]
+        .into_iter()
+        .map(|kind| entry_name(config, account_id, kind))
+        .collect();
+    Ok(
+        tokio::task::spawn_blocking(move || names.iter().try_for_each(|n| delete_secret(n)))
+            .await??,
+    )
 }
 
 /// The engine's access to account secrets.

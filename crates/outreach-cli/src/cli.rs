@@ -186,6 +186,16 @@ enum WorkspaceCommand {
     },
     /// List workspaces.
     List,
+    /// Delete a workspace and everything in it (a client who left): prospects, campaigns,
+    /// messages, replies, templates, sender accounts and their keychain secrets. Without
+    /// --yes, says what it holds and stops.
+    Delete {
+        /// Its name.
+        name: String,
+        /// Delete it: it cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -398,6 +408,10 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         Command::Classify { workspace } => crate::replies::classify(api, workspace).await?,
         Command::Model(c) => crate::replies::model(api, c, json).await?,
         Command::Run { until_idle } => crate::sending::run_engine(api, until_idle, json).await?,
+        Command::Workspace(WorkspaceCommand::Delete { name, yes }) => {
+            let w = workspace(api, &name).await?;
+            crate::rights::delete_workspace(api, &w, yes, json).await?;
+        }
         Command::Workspace(WorkspaceCommand::List) => {
             let all = api.list_workspaces(NoArgs {}).await?;
             if json {

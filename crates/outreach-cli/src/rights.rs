@@ -1,13 +1,15 @@
 //! A person's rights from the command line: `outreach prospects erase` (Art. 17), which cannot
 //! be undone, so it says what would go unless `--yes` confirms it, and `outreach prospects
-//! export` (Art. 15 and 20); and the storage limit, `outreach retention`, whose purge asks for
-//! `--yes` the same way.
+//! export` (Art. 15 and 20); the storage limit, `outreach retention`, whose purge asks for
+//! `--yes` the same way; and `outreach workspace delete`, when a client leaves.
 
 use anyhow::Result;
 use outreach_api::core::prospect::Workspace;
 use outreach_api::store::erasure::ErasureCounts;
+use outreach_api::store::workspace_deletion::WorkspaceContents;
 use outreach_api::{
-    Api, ApiError, ExportPersonalData, ProspectIds, RetentionQuery, SetRetention, WorkspaceRef,
+    Api, ApiError, DeleteWorkspace, ExportPersonalData, ProspectIds, RetentionQuery, SetRetention,
+    WorkspaceRef,
 };
 
 use crate::output;
@@ -119,6 +121,73 @@ pub(crate) async fn retention(
     Ok(())
 }
 
+/// Deletes the workspace with `yes`; without it, prints what it holds and fails.
+pub(crate) async fn delete_workspace(
+    api: &Api,
+    workspace: &Workspace,
+    yes: bool,
+    json: bool,
+) -> Result<()> {
+    if !yes {
+        let held = api
+            .workspace_contents(WorkspaceRef {
+                workspace_id: workspace.id,
+            })
+            .await?;
+        if json {
+            output::json(&serde_json::json!({ "deleted": false, "holds": held }))?;
+        } else {
+            println!(
+                "workspace '{}' holds {}",
+                workspace.name,
+                describe_contents(&held)
+            );
+        }
+        return Err(ApiError::invalid(
+            "nothing deleted: deleting a workspace cannot be undone; run the command again with --yes",
+        )
+        .into());
+    }
+    let done = api
+        .delete_workspace(DeleteWorkspace {
+            workspace_id: workspace.id,
+            confirm_name: workspace.name.clone(),
+        })
+        .await?;
+    if json {
+        output::json(&serde_json::json!({ "deleted": true, "result": done }))?;
+    } else {
+        println!(
+            "deleted workspace '{}' with {}",
+            workspace.name,
+            describe_contents(&done.held)
+        );
+        if !done.finished {
+            println!(
+                "a message of it was still being sent: the engine erases the rest once its fate is written down"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// "2 prospects, 1 campaign, 1 template, 1 sender account, 3 messages and 0 replies".
+fn describe_contents(c: &WorkspaceContents) -> String {
+    format!(
+        "{}, {}, {}, {}, {} and {}",
+        plural(c.prospects, "prospect", "prospects"),
+        plural(c.campaigns, "campaign", "campaigns"),
+        plural(c.templates, "template", "templates"),
+        plural(c.accounts, "sender account", "sender accounts"),
+        plural(c.messages, "message", "messages"),
+        plural(c.replies, "reply", "replies"),
+    )
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Writes the prospect's record to `out`, or prints it.
 pub(crate) async fn export(
     api: &Api,
@@ -149,7 +218,6 @@ pub(crate) async fn export(
 /// "2 prospects with 3 messages (1 queued, which will not go out), 1 reply, 2 enrolments and
 /// 1 consent record".
 fn describe(c: &ErasureCounts) -> String {
-    let plural = |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut messages = plural(c.messages, "message", "messages");
     if c.queued > 0 {
         messages.push_str(&format!(" ({} queued, which will not go out)", c.queued));

@@ -1294,3 +1294,107 @@ fn someone_who_opted_out_stays_out_when_their_status_and_address_are_edited() {
     assert_eq!(texts.len(), 1);
     assert!(!texts[0].contains("p0.new@example.com"));
 }
+
+#[test]
+fn a_deleted_workspace_takes_everything_with_it_and_its_name_is_free_again() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    env.started_campaign("Launch", "sink");
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), 3);
+    // A second account, whose API key is in the keychain.
+    let out = env
+        .cmd(&[
+            "account",
+            "add",
+            "-w",
+            "Acme",
+            "grid",
+            "--transport",
+            "sendgrid",
+            "--api-url",
+            "http://127.0.0.1:9",
+            "--from-name",
+            "Alex Partner",
+            "--from",
+            "alex@brand.example",
+        ])
+        .env("OUTREACH_SECRET", "SG.delete-me")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let grid = env
+        .json(&["account", "list", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["fields"]["name"] == "grid")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let data = env.path("data").canonicalize().unwrap();
+    let keychain = || {
+        let out = std::process::Command::new("secret-tool")
+            .args([
+                "lookup",
+                "service",
+                "outreach-desk",
+                "username",
+                &format!("account:{}:{grid}:secret", data.display()),
+            ])
+            .output()
+            .expect("secret-tool (Debian package libsecret-tools)");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(keychain().trim(), "SG.delete-me");
+
+    // Without --yes it says what the workspace holds and deletes nothing.
+    let out = env.run(&["workspace", "delete", "Acme", "--json"]);
+    assert!(!out.status.success());
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["deleted"], false);
+    let holds = &said["holds"];
+    assert_eq!(
+        [
+            &holds["prospects"],
+            &holds["campaigns"],
+            &holds["accounts"],
+            &holds["messages"]
+        ],
+        [3, 1, 2, 3],
+        "{said}"
+    );
+    let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["code"], "invalid_input");
+    assert_eq!(prospects(&env).len(), 3);
+
+    let done = env.json(&["workspace", "delete", "acme", "--yes"]);
+    assert_eq!(done["deleted"], true);
+    assert_eq!(done["result"]["finished"], true, "{done}");
+    assert_eq!(done["result"]["held"]["prospects"], 3);
+    assert!(
+        env.ok(&["workspace", "list"]).lines().count() <= 1,
+        "only the header"
+    );
+    assert_eq!(
+        env.fails(&["prospects", "list", "-w", "Acme"])["code"],
+        "not_found"
+    );
+    assert_eq!(keychain().trim(), "", "the API key left the keychain");
+
+    // The name is free again and the new workspace starts empty; the same people may be
+    // imported again, since nobody objected.
+    env.ok(&["workspace", "create", "Acme"]);
+    assert!(prospects(&env).is_empty());
+    let file = env.write("again.csv", &many(3));
+    let imported = env.json(&["import", &file, "--workspace", "Acme"]);
+    assert_eq!(imported["created"], 3);
+    // The engine has nothing of the old workspace left to send.
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), 3);
+}

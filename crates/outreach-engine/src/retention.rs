@@ -1,5 +1,6 @@
 //! The retention purge: prospects whose retention period has ended are erased, a batch per
-//! transaction so that sends and replies are written in between.
+//! transaction so that sends and replies are written in between. The same hourly round
+//! finishes deleting workspaces.
 
 use jiff::Timestamp;
 use outreach_store::erasure::ErasureCounts;
@@ -67,9 +68,25 @@ impl Engine {
         Ok(total)
     }
 
-    /// Purges at once, then every `retention_interval`, until `shutdown` turns true.
+    /// Finishes deleting the workspaces whose erasing was cut short (a crash) or waited for a
+    /// message on the wire.
+    pub async fn finish_workspace_deletions(&self) -> Result<(), EngineError> {
+        for workspace in self.store.workspaces_being_deleted().await? {
+            self.store
+                .finish_workspace_deletion(workspace, Actor::System)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Purges at once, then every `retention_interval`, until `shutdown` turns true; each time
+    /// it first finishes deleting workspaces.
     pub(crate) async fn retention_loop(&self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
+            if let Err(e) = self.finish_workspace_deletions().await {
+                self.status
+                    .send_modify(|s| s.last_error = Some(format!("deleting a workspace: {e}")));
+            }
             match self.purge_expired(Timestamp::now(), &shutdown).await {
                 Ok(purged) => {
                     let done = iso(Timestamp::now());

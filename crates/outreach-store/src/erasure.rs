@@ -84,15 +84,9 @@ impl Store {
         actor: Actor,
     ) -> Result<ErasureCounts, StoreError> {
         let mut conn = self.writer().acquire().await?;
-        // Zeroes what the deletes free, on this connection only and only for this erasure
-        // (whatever its outcome): it would slow every other write.
-        sqlx::query("PRAGMA secure_delete = ON")
-            .execute(&mut *conn)
-            .await?;
+        set_secure_delete(&mut conn, true).await?;
         let erased = erase_in(&mut conn, workspace_id, which, actor).await;
-        let reset = sqlx::query("PRAGMA secure_delete = OFF")
-            .execute(&mut *conn)
-            .await;
+        let reset = set_secure_delete(&mut conn, false).await;
         let counts = erased?;
         reset?;
         drop(conn);
@@ -107,6 +101,22 @@ impl Store {
     }
 }
 
+/// Zeroes what deletes free (or stops), on this connection only: callers turn it on for an
+/// erasure and off after it, whatever its outcome, since it would slow every other write.
+pub(crate) async fn set_secure_delete(
+    conn: &mut sqlx::SqliteConnection,
+    on: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(if on {
+        "PRAGMA secure_delete = ON"
+    } else {
+        "PRAGMA secure_delete = OFF"
+    })
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Whom an erasure removes, and why.
 #[derive(Clone, Copy)]
 pub(crate) enum Which<'a> {
@@ -118,6 +128,8 @@ pub(crate) enum Which<'a> {
     /// Up to `limit` people whose retention period ended by `now` (ISO 8601): they did not
     /// object, so nothing joins the suppression list.
     Expired { now: &'a str, limit: u32 },
+    /// Up to `limit` people of a workspace being deleted, which records its own entries.
+    OfDeletedWorkspace { limit: u32 },
 }
 
 /// [`Store::erase`]'s transaction.
@@ -143,6 +155,20 @@ async fn erase_in(
             expired = Ids::new(&due)?;
             &expired
         }
+        Which::OfDeletedWorkspace { limit } => {
+            let some = sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM prospects WHERE workspace_id = ? ORDER BY id LIMIT ?"#,
+                workspace_id,
+                limit
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            if some.is_empty() {
+                return Ok(ErasureCounts::default());
+            }
+            expired = Ids::new(&some)?;
+            &expired
+        }
     };
     let counts = counts(&mut tx, &ids.json).await?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
@@ -157,6 +183,10 @@ async fn erase_in(
         counts.messages, counts.queued, counts.replies, counts.enrolments
     );
     let (action, summary) = match which {
+        Which::OfDeletedWorkspace { .. } => {
+            tx.commit().await?;
+            return Ok(counts);
+        }
         Which::Requested { .. } => (
             "prospect.erase",
             format!(

@@ -186,6 +186,16 @@ pub fn read_secret(account: &str) -> Result<Option<String>, StoreError> {
     }
 }
 
+/// Deletes a secret stored with [`store_secret`]; one that is not there is no error.
+/// Blocking.
+pub fn delete_secret(account: &str) -> Result<(), StoreError> {
+    let entry = keyring::Entry::new(KEYCHAIN_SERVICE, account).map_err(keychain_error)?;
+    match entry.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(keychain_error(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

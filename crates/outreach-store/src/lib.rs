@@ -36,6 +36,7 @@ pub mod replies;
 pub mod retention;
 pub mod templates;
 pub mod upgrade_backups;
+pub mod workspace_deletion;
 pub mod workspaces;
 
 use std::path::Path;

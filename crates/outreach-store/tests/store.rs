@@ -1998,3 +1998,135 @@ async fn prospects_past_the_retention_period_are_purged_in_batches_without_being
     assert_eq!(after.due, outreach_store::erasure::ErasureCounts::default());
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_wire() {
+    use outreach_core::campaign::{CampaignStatus, MessageStatus};
+    use outreach_store::outbox::Outcome;
+
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (other_ws, zed) = other_workspace(&store).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    store
+        .enqueue(&first_steps(ws, &campaign, &account, &due))
+        .await
+        .unwrap();
+    let queued: Vec<i64> = store
+        .list_messages(campaign.id, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(queued.len(), 2);
+    // One message is on the wire when the workspace is deleted.
+    let at = "2026-11-25T12:00:00.000Z";
+    let claimed = store
+        .claim_batch(&queued[..1], account.id, at, &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let held = store.workspace_contents(ws).await.unwrap();
+    assert_eq!(
+        (held.prospects, held.campaigns, held.accounts, held.messages),
+        (2, 1, 1, 2)
+    );
+    let accounts = store.mark_workspace_deleted(ws, Actor::Cli).await.unwrap();
+    assert_eq!(accounts, [account.id]);
+    // Hidden and stopped at once; its name is free again; nothing else waits to go out.
+    assert!(matches!(
+        store.workspace(ws).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .list_workspaces()
+            .await
+            .unwrap()
+            .iter()
+            .all(|w| w.id != ws)
+    );
+    assert_eq!(
+        store.campaign(campaign.id).await.unwrap().status,
+        CampaignStatus::Stopped
+    );
+    let mut statuses: Vec<MessageStatus> = store
+        .list_messages(campaign.id, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.status)
+        .collect();
+    statuses.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(statuses, [MessageStatus::Cancelled, MessageStatus::Sending]);
+    assert!(matches!(
+        store.mark_workspace_deleted(ws, Actor::Cli).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let again = new_workspace(&store, "Acme").await;
+    assert_ne!(again, ws);
+
+    // Erasing waits for the message on the wire.
+    assert_eq!(store.workspaces_being_deleted().await.unwrap(), [ws]);
+    assert!(
+        !store
+            .finish_workspace_deletion(ws, Actor::Cli)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        prospect_ids(&store, ws).await.len(),
+        2,
+        "nothing erased yet"
+    );
+    let sent = Outcome::Sent {
+        response: "250 ok".into(),
+    };
+    let outcomes: Vec<_> = claimed.iter().map(|m| (m, &sent)).collect();
+    store
+        .record_and_claim(account.id, at, &outcomes, at, &[], &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_workspace_deletion(ws, Actor::Cli)
+            .await
+            .unwrap()
+    );
+    for id in &ids {
+        assert!(matches!(
+            store.prospect(*id).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    assert!(matches!(
+        store.campaign(campaign.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.list_accounts(ws).await.unwrap().is_empty());
+    assert!(store.workspaces_being_deleted().await.unwrap().is_empty());
+    // The other workspaces keep everything; the audit log keeps both steps.
+    assert_eq!(store.prospect(zed).await.unwrap().workspace_id, other_ws);
+    let actions: Vec<String> = store
+        .audit_log(ws, 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    // The message on the wire was written down in between.
+    assert_eq!(
+        actions[..3],
+        ["workspace.purged", "send.sent", "workspace.delete"]
+    );
+    store.close().await;
+}

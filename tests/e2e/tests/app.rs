@@ -376,6 +376,28 @@ async fn journey(c: &Client) -> Result<()> {
         .all(|a| text.contains(a)))
     })
     .await?;
+
+    // The client leaves: the workspace goes, once its name is typed, and the app is back at
+    // its first screen.
+    click(c, "nav-settings").await?;
+    click(c, "workspace-delete").await?;
+    wait_until("what the workspace holds", || async {
+        Ok(text_of(c, "workspace-delete-summary")
+            .await?
+            .contains("It holds 3 prospects"))
+    })
+    .await?;
+    fill(c, "workspace-delete-name", "E2E").await?;
+    assert!(
+        !wait(c, &tid("workspace-delete-confirm"))
+            .await?
+            .is_enabled()
+            .await?,
+        "deleting waits for the whole name"
+    );
+    fill(c, "workspace-delete-name", "E2E Client").await?;
+    click(c, "workspace-delete-confirm").await?;
+    wait(c, &tid("welcome")).await?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ import type { ClassifyTexts } from "./ClassifyTexts";
 import type { ColumnMapping } from "./ColumnMapping";
 import type { ConsentEvent } from "./ConsentEvent";
 import type { CsvPreview } from "./CsvPreview";
+import type { DeleteWorkspace } from "./DeleteWorkspace";
 import type { DownloadModel } from "./DownloadModel";
 import type { DraftRef } from "./DraftRef";
 import type { DraftState } from "./DraftState";
@@ -119,6 +120,8 @@ import type { UpdateProspect } from "./UpdateProspect";
 import type { UpdateWorkspace } from "./UpdateWorkspace";
 import type { Weekday } from "./Weekday";
 import type { Workspace } from "./Workspace";
+import type { WorkspaceContents } from "./WorkspaceContents";
+import type { WorkspaceDeletion } from "./WorkspaceDeletion";
 import type { WorkspaceFields } from "./WorkspaceFields";
 import type { WorkspaceRef } from "./WorkspaceRef";
 import type { WriteAnswer } from "./WriteAnswer";
@@ -129,6 +132,8 @@ export interface Commands {
   list_workspaces: { args: NoArgs; result: Array<Workspace> };
   create_workspace: { args: WorkspaceFields; result: Workspace };
   update_workspace: { args: UpdateWorkspace; result: Workspace };
+  workspace_contents: { args: WorkspaceRef; result: WorkspaceContents };
+  delete_workspace: { args: DeleteWorkspace; result: WorkspaceDeletion };
   set_scoring_config: { args: SetScoringConfig; result: Workspace };
   preview_import: { args: PreviewImport; result: ImportPreview };
   import_csv: { args: ImportCsv; result: ImportReport };
@@ -205,6 +210,8 @@ export const COMMANDS = [
   "list_workspaces",
   "create_workspace",
   "update_workspace",
+  "workspace_contents",
+  "delete_workspace",
   "set_scoring_config",
   "preview_import",
   "import_csv",
@@ -296,6 +303,7 @@ export type { ClassifyTexts };
 export type { ColumnMapping };
 export type { ConsentEvent };
 export type { CsvPreview };
+export type { DeleteWorkspace };
 export type { DownloadModel };
 export type { DraftRef };
 export type { DraftState };
@@ -395,6 +403,8 @@ export type { UpdateProspect };
 export type { UpdateWorkspace };
 export type { Weekday };
 export type { Workspace };
+export type { WorkspaceContents };
+export type { WorkspaceDeletion };
 export type { WorkspaceFields };
 export type { WorkspaceRef };
 export type { WriteAnswer };

@@ -21,6 +21,7 @@ import type {
 	ProspectQuery,
 	RetentionStatus,
 	RowError,
+	WorkspaceContents,
 	ScoreBreakdown,
 	ScoringConfig,
 	SourceType,
@@ -437,6 +438,20 @@ export class MockBackend implements Backend {
 		const missing = unique.filter((id) => this.prospects.get(id)?.workspace_id !== workspaceId).slice(0, 5);
 		if (missing.length > 0) fail('not_found', `prospect ${missing.map((id) => `#${id}`).join(', ')} in this workspace not found`);
 		return { prospects: unique.length, replies: unique.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0), ...this.sending.erasureCounts(unique) };
+	}
+
+	private async workspaceContents(workspaceId: number): Promise<WorkspaceContents> {
+		this.workspace(workspaceId);
+		const ids = [...this.prospects.values()].filter((p) => p.workspace_id === workspaceId).map((p) => p.id);
+		const args = { workspace_id: workspaceId };
+		return {
+			prospects: ids.length,
+			campaigns: (await this.sending.handlers.list_campaigns(args)).length,
+			templates: (await this.sending.handlers.list_templates(args)).length,
+			accounts: (await this.sending.handlers.list_accounts(args)).length,
+			messages: this.sending.erasureCounts(ids).messages,
+			replies: ids.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0)
+		};
 	}
 
 	/** Erases prospects with everything tied to them, as the store does; `why` completes the audit summary. */
@@ -903,6 +918,21 @@ export class MockBackend implements Backend {
 				'prospect.erase',
 				(what) => `at their request: ${what}; their addresses stay on the suppression list as keyed hashes`
 			),
+		workspace_contents: (args) => this.workspaceContents(args.workspace_id),
+		delete_workspace: async (args) => {
+			const ws = this.workspace(args.workspace_id);
+			if (args.confirm_name.trim().toLowerCase() !== ws.name.toLowerCase()) fail('invalid_input', `type the workspace's name, “${ws.name}”, to delete it`);
+			const held = await this.workspaceContents(ws.id);
+			const ids = [...this.prospects.values()].filter((p) => p.workspace_id === ws.id).map((p) => p.id);
+			const emails = ids.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
+			this.sending.erase(ids);
+			this.inbox.erase(ws.id, ids, emails);
+			for (const id of ids) this.prospects.delete(id);
+			this.workspaces = this.workspaces.filter((w) => w.id !== ws.id);
+			this.log(ws.id, 'workspace.delete', `Deleted the workspace: erasing ${held.prospects} prospect(s)`);
+			this.changed('workspaces', ws.id);
+			return { held, finished: true };
+		},
 		retention_status: (args) => this.retentionStatus(args.workspace_id, args.months === null ? null : validMonths(args.months)),
 		set_retention: (args) => {
 			this.workspace(args.workspace_id);

@@ -1,0 +1,321 @@
+//! Deleting a workspace when an agency's client leaves (GDPR Art. 28(3)(g): a processor
+//! deletes the personal data at the end of the service). The workspace is hidden and its
+//! sending stopped in one transaction; its prospects are then erased a batch at a time, as an
+//! erasure does but without adding them to the suppression list (they did not object), and
+//! finally everything else it held. A crash in between leaves it hidden and half erased, and
+//! [`Store::finish_workspace_deletion`], run again (the engine does so every hour), finishes.
+//! The row stays, without the client's address, notice or settings, for the audit log.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::record;
+use crate::erasure::Which;
+use crate::{Actor, Store, StoreError};
+
+/// What a workspace holds, for the confirmation before it is deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct WorkspaceContents {
+    /// Prospects, in the trash or not.
+    pub prospects: u32,
+    /// Campaigns.
+    pub campaigns: u32,
+    /// Templates.
+    pub templates: u32,
+    /// Sender accounts (their secrets go from the keychain too).
+    pub accounts: u32,
+    /// Messages, sent or not.
+    pub messages: u32,
+    /// Replies.
+    pub replies: u32,
+}
+
+/// Prospects erased per transaction.
+const BATCH: u32 = 200;
+
+impl Store {
+    /// What the live workspace holds.
+    pub async fn workspace_contents(
+        &self,
+        workspace_id: i64,
+    ) -> Result<WorkspaceContents, StoreError> {
+        let mut conn = self.readers().acquire().await?;
+        contents(&mut conn, workspace_id).await
+    }
+
+    /// Hides the live workspace, stops its campaigns and cancels what waits in its outbox, in
+    /// one transaction, then records what it held. Returns its sender accounts' ids, whose
+    /// secrets the caller deletes. [`Store::finish_workspace_deletion`] erases the rest.
+    pub async fn mark_workspace_deleted(
+        &self,
+        workspace_id: i64,
+        actor: Actor,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let held = contents(&mut tx, workspace_id).await?;
+        sqlx::query!(
+            "UPDATE workspaces SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND deleted_at IS NULL",
+            workspace_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE campaigns SET status = 'stopped',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE workspace_id = ? AND status IN ('running', 'paused')",
+            workspace_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE messages SET status = 'cancelled', last_error = 'its workspace was deleted',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE status = 'queued' AND workspace_id = ?",
+            workspace_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        let accounts = sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM sender_accounts WHERE workspace_id = ?"#,
+            workspace_id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            "workspace.delete",
+            &format!(
+                "Deleted the workspace: erasing {} prospect(s), {} campaign(s), {} template(s), {} sender account(s), {} message(s) and {} repl(ies)",
+                held.prospects,
+                held.campaigns,
+                held.templates,
+                held.accounts,
+                held.messages,
+                held.replies
+            ),
+            serde_json::to_value(&held).ok().as_ref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(accounts)
+    }
+
+    /// Deleted workspaces whose erasing has not finished.
+    pub async fn workspaces_being_deleted(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM workspaces
+               WHERE deleted_at IS NOT NULL AND purged_at IS NULL ORDER BY id"#
+        )
+        .fetch_all(self.readers())
+        .await?)
+    }
+
+    /// Erases what a deleted workspace still holds: its prospects a batch per transaction,
+    /// then everything else in one. Returns false, having erased nothing, while one of its
+    /// messages is on the wire (the sender writes down its fate against the account); call it
+    /// again a little later.
+    pub async fn finish_workspace_deletion(
+        &self,
+        workspace_id: i64,
+        actor: Actor,
+    ) -> Result<bool, StoreError> {
+        let deleted = sqlx::query_scalar!(
+            "SELECT deleted_at IS NOT NULL FROM workspaces WHERE id = ?",
+            workspace_id
+        )
+        .fetch_optional(self.readers())
+        .await?;
+        if deleted != Some(1) {
+            return Err(StoreError::NotFound(format!(
+                "deleted workspace #{workspace_id}"
+            )));
+        }
+        if self.sending_in(workspace_id).await? {
+            return Ok(false);
+        }
+        loop {
+            let batch = self
+                .erase(
+                    workspace_id,
+                    Which::OfDeletedWorkspace { limit: BATCH },
+                    actor,
+                )
+                .await?;
+            if batch.prospects == 0 {
+                break;
+            }
+        }
+        let mut conn = self.writer().acquire().await?;
+        crate::erasure::set_secure_delete(&mut conn, true).await?;
+        let done = erase_the_rest(&mut conn, workspace_id, actor).await;
+        let reset = crate::erasure::set_secure_delete(&mut conn, false).await;
+        let done = done?;
+        reset?;
+        Ok(done)
+    }
+
+    async fn sending_in(&self, workspace_id: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'sending' AND workspace_id = ?)
+                AS "sending!: bool""#,
+            workspace_id
+        )
+        .fetch_one(self.readers())
+        .await?)
+    }
+}
+
+async fn contents(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+) -> Result<WorkspaceContents, StoreError> {
+    let r = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM prospects WHERE workspace_id = ?1) AS "prospects!: i64",
+             (SELECT count(*) FROM campaigns WHERE workspace_id = ?1) AS "campaigns!: i64",
+             (SELECT count(*) FROM templates WHERE workspace_id = ?1) AS "templates!: i64",
+             (SELECT count(*) FROM sender_accounts WHERE workspace_id = ?1) AS "accounts!: i64",
+             (SELECT count(*) FROM messages WHERE workspace_id = ?1) AS "messages!: i64",
+             (SELECT count(*) FROM replies WHERE workspace_id = ?1) AS "replies!: i64"
+           FROM workspaces WHERE id = ?1 AND deleted_at IS NULL"#,
+        workspace_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("workspace #{workspace_id}")))?;
+    let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    Ok(WorkspaceContents {
+        prospects: n(r.prospects),
+        campaigns: n(r.campaigns),
+        templates: n(r.templates),
+        accounts: n(r.accounts),
+        messages: n(r.messages),
+        replies: n(r.replies),
+    })
+}
+
+/// The last transaction of a deletion: everything but the prospects (erased before), children
+/// before parents. False when a message went on the wire meanwhile.
+async fn erase_the_rest(
+    conn: &mut sqlx::SqliteConnection,
+    ws: i64,
+    actor: Actor,
+) -> Result<bool, StoreError> {
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+    let sending = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'sending' AND workspace_id = ?)
+            AS "sending!: bool""#,
+        ws
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if sending {
+        return Ok(false);
+    }
+    sqlx::query!("DELETE FROM reply_drafts WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM intent_corrections WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM referral_proposals WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM replies WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "DELETE FROM message_bodies WHERE message_id IN
+             (SELECT id FROM messages WHERE workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM messages WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "DELETE FROM blocked_sends WHERE campaign_id IN
+             (SELECT id FROM campaigns WHERE workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM enrollments WHERE campaign_id IN
+             (SELECT id FROM campaigns WHERE workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM step_variants WHERE step_id IN (SELECT s.id FROM sequence_steps s
+             JOIN campaigns c ON c.id = s.campaign_id WHERE c.workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM sequence_steps WHERE campaign_id IN
+             (SELECT id FROM campaigns WHERE workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM campaigns WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM templates WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "DELETE FROM send_attempts WHERE account_id IN
+             (SELECT id FROM sender_accounts WHERE workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM account_mailboxes WHERE account_id IN
+             (SELECT id FROM sender_accounts WHERE workspace_id = ?)",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM sender_accounts WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM consent_events WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM lia_assessments WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("DELETE FROM import_runs WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "UPDATE workspaces SET postal_address = '', legal_notice = '', unsubscribe_url = NULL,
+             purged_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ?",
+        ws
+    )
+    .execute(&mut *tx)
+    .await?;
+    record(
+        &mut tx,
+        Some(ws),
+        actor,
+        "workspace.purged",
+        "Erased everything the deleted workspace held",
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { campaignReady, fireEvent, renderApp, screen, setValue, waitFor } from '../../../tests/helpers';
+
+describe('deleting a workspace', () => {
+	it('names what it holds, waits for its name, and moves to another workspace', async () => {
+		const { backend, ws, people } = campaignReady();
+		const other = backend.seedWorkspace('Other client');
+		backend.seedProspects(other.id, 2);
+		renderApp(backend, { toastMs: 60_000 });
+		await fireEvent.click(await screen.findByTestId('nav-settings'));
+		await fireEvent.click(await screen.findByTestId('workspace-delete'));
+		const summary = await screen.findByTestId('workspace-delete-summary');
+		expect(summary.textContent).toContain('It holds 4 prospects, 1 campaign, 1 template, 1 sender account, 0 messages and 0 replies.');
+		const confirm = screen.getByTestId('workspace-delete-confirm') as HTMLButtonElement;
+		const name = screen.getByTestId('workspace-delete-name');
+		expect(confirm.disabled).toBe(true);
+		await setValue(name, 'Acme');
+		expect(confirm.disabled).toBe(true);
+		// Cancelled: nothing changes.
+		await fireEvent.click(screen.getByText('Cancel'));
+		expect(screen.queryByTestId('workspace-delete-dialog')).toBeNull();
+		expect((await backend.call('list_workspaces', {})).map((w) => w.id)).toContain(ws.id);
+
+		await fireEvent.click(screen.getByTestId('workspace-delete'));
+		await screen.findByTestId('workspace-delete-summary');
+		await setValue(screen.getByTestId('workspace-delete-name'), ' acme CLIENT ');
+		await fireEvent.click(screen.getByTestId('workspace-delete-confirm'));
+		await waitFor(() =>
+			expect(screen.getAllByTestId('toast-message').map((t) => t.textContent)).toContain('Deleted workspace “Acme client”.')
+		);
+		expect((await backend.call('list_workspaces', {})).map((w) => w.name)).toEqual(['Other client']);
+		await waitFor(() => expect((screen.getByTestId('workspace-select') as HTMLSelectElement).value).toBe(String(other.id)));
+		await expect(backend.call('get_prospect', { id: people[0].id })).rejects.toMatchObject({ code: 'not_found' });
+	});
+});
