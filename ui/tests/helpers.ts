@@ -37,8 +37,8 @@ export async function choose(el: HTMLElement, value: string) {
 }
 
 /** A workspace with a two-step campaign for four of its prospects, ready to start. */
-export function campaignReady() {
-	const backend = new MockBackend();
+export function campaignReady(opts: MockOptions = {}) {
+	const backend = new MockBackend(opts);
 	const ws = backend.seedWorkspace('Acme client', { postal_address: '1 Example Street' });
 	const people = backend.seedProspects(ws.id, 4);
 	const s = backend.sending;

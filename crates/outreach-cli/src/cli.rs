@@ -747,6 +747,7 @@ fn print_prospect(p: &Prospect) {
         )),
     );
     line("lawful basis", Some(p.lawful_basis.as_str().to_string()));
+    line("last reply", p.last_inbound_at.clone());
     line(
         "opted out",
         p.objection_at

@@ -396,6 +396,11 @@ fn replies_are_read_matched_understood_and_acted_on() {
         shown.contains("campaign       Launch (running): stopped (opted out), next step 2"),
         "{shown}"
     );
+    // Her retention period runs from her reply.
+    assert!(
+        shown.lines().any(|l| l.starts_with("last reply     20")),
+        "{shown}"
+    );
 
     // Nothing was deleted or moved in the mailbox; what was read carries our keyword.
     assert_eq!(dovecot.message_count(), 8);

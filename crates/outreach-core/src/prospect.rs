@@ -192,6 +192,8 @@ pub struct Prospect {
     /// When they objected to direct marketing or opted out (GDPR Art. 21; ISO 8601). No
     /// campaign reaches them after, whatever their status or address becomes.
     pub objection_at: Option<String>,
+    /// When they last replied (ISO 8601): their retention period runs from then.
+    pub last_inbound_at: Option<String>,
     /// Created (ISO 8601).
     pub created_at: String,
     /// Last changed (ISO 8601).
@@ -236,6 +238,8 @@ pub struct Workspace {
     pub legal_notice: String,
     /// Scoring weights and threshold.
     pub scoring: crate::scoring::ScoringConfig,
+    /// Months a prospect is kept after their last reply, or after being added.
+    pub retention_months: u16,
     /// Created (ISO 8601).
     pub created_at: String,
 }

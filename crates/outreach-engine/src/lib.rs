@@ -196,7 +196,7 @@ pub struct EngineStatus {
     pub sent: u32,
     /// Prospects erased at the end of their retention period since the engine started.
     pub purged: u32,
-    /// When the latest retention purge finished (ISO 8601).
+    /// When the latest retention purge finished, or failed (ISO 8601).
     pub purge_done_at: Option<String>,
     /// The latest problem, if any.
     pub last_error: Option<String>,

@@ -87,18 +87,17 @@ impl Engine {
                 self.status
                     .send_modify(|s| s.last_error = Some(format!("deleting a workspace: {e}")));
             }
-            match self.purge_expired(Timestamp::now(), &shutdown).await {
-                Ok(purged) => {
-                    let done = iso(Timestamp::now());
-                    self.status.send_modify(|s| {
-                        s.purged += purged.prospects;
-                        s.purge_done_at = Some(done);
-                    });
+            let purged = self.purge_expired(Timestamp::now(), &shutdown).await;
+            // The round is over either way: `outreach run --until-idle` must not wait for a
+            // purge that keeps failing (the failure is shown).
+            let done = iso(Timestamp::now());
+            self.status.send_modify(|s| {
+                match purged {
+                    Ok(p) => s.purged += p.prospects,
+                    Err(e) => s.last_error = Some(format!("retention purge: {e}")),
                 }
-                Err(e) => self
-                    .status
-                    .send_modify(|s| s.last_error = Some(format!("retention purge: {e}"))),
-            }
+                s.purge_done_at = Some(done);
+            });
             tokio::select! {
                 _ = tokio::time::sleep(self.config.retention_interval) => {}
                 _ = shutdown.changed() => {}

@@ -198,7 +198,7 @@ const SELECT_PROSPECT: &str = "SELECT p.id, p.workspace_id, p.first_name, p.last
     p.email_original, p.domain, p.website, p.x_handle, p.linkedin_url, p.instagram, p.company, \
     p.title, p.country, p.time_zone, p.followers, p.notes, p.source_type, p.source_file, p.collected_at, \
     p.status, p.score, NULL AS score_breakdown, p.lawful_basis, p.consent_given, p.objection_at, \
-    p.created_at, p.updated_at, p.deleted_at, p.custom_fields FROM prospects p";
+    p.last_inbound_at, p.created_at, p.updated_at, p.deleted_at, p.custom_fields FROM prospects p";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -228,6 +228,7 @@ struct Row {
     lawful_basis: String,
     consent_given: bool,
     objection_at: Option<String>,
+    last_inbound_at: Option<String>,
     created_at: String,
     updated_at: String,
     deleted_at: Option<String>,
@@ -280,6 +281,7 @@ impl Row {
             collected_at: self.collected_at,
             consent_given: self.consent_given,
             objection_at: self.objection_at,
+            last_inbound_at: self.last_inbound_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted_at: self.deleted_at,

@@ -45,6 +45,7 @@ struct Row {
     postal_address: String,
     legal_notice: String,
     scoring_config: String,
+    retention_months: i64,
     created_at: String,
 }
 
@@ -58,6 +59,9 @@ impl TryFrom<Row> for Workspace {
             legal_notice: r.legal_notice,
             scoring: serde_json::from_str(&r.scoring_config)
                 .map_err(|e| StoreError::Corrupt(format!("scoring settings: {e}")))?,
+            retention_months: u16::try_from(r.retention_months).map_err(|_| {
+                StoreError::Corrupt(format!("retention of {} months", r.retention_months))
+            })?,
             created_at: r.created_at,
         })
     }
@@ -103,7 +107,7 @@ impl Store {
     pub async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
         sqlx::query_as!(
             Row,
-            r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, created_at
+            r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, retention_months, created_at
                FROM workspaces WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE"#
         )
         .fetch_all(self.readers())
@@ -117,7 +121,7 @@ impl Store {
     pub async fn workspace(&self, id: i64) -> Result<Workspace, StoreError> {
         sqlx::query_as!(
             Row,
-            r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, created_at
+            r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, retention_months, created_at
                FROM workspaces WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
@@ -132,7 +136,7 @@ impl Store {
         let name = name.trim();
         sqlx::query_as!(
             Row,
-            r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, created_at
+            r#"SELECT id AS "id!", name, postal_address, legal_notice, scoring_config, retention_months, created_at
                FROM workspaces WHERE name = ? COLLATE NOCASE AND deleted_at IS NULL"#,
             name
         )

@@ -27,6 +27,21 @@ describe("a prospect's data at their request", () => {
 	});
 });
 
+describe('how long a prospect is kept', () => {
+	it("says when they are erased unless they reply, by the workspace's retention", async () => {
+		const { backend, ws, people } = campaignReady();
+		await backend.call('set_retention', { workspace_id: ws.id, months: 24 });
+		renderApp(backend);
+		const rows = await waitForRows();
+		await fireEvent.click(rows.find((r) => r.dataset.id === String(people[0].id)) as HTMLElement);
+		const kept = await screen.findByTestId('detail-retention');
+		const ends = new Date(people[0].created_at);
+		ends.setUTCMonth(ends.getUTCMonth() + 24);
+		expect(kept.textContent).toContain(`Erased on ${ends.toLocaleDateString()}`);
+		expect(kept.textContent).toContain('keeps people 24 months after their last reply');
+	});
+});
+
 describe('erasing a prospect', () => {
 	it('names what goes, waits for the acknowledgement, and leaves nothing of them behind', async () => {
 		const { backend, ws, people, c } = campaignReady();

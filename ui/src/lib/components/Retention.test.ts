@@ -53,6 +53,20 @@ describe('data retention', () => {
 		expect(audit[0].action).toBe('prospect.purge');
 	});
 
+	it('asks before saving a shorter period even when its preview has not arrived yet', async () => {
+		const { backend } = campaignReady({ latencyMs: 30 });
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-settings'));
+		const months = (await screen.findByTestId('retention-months')) as HTMLInputElement;
+		await waitFor(() => expect(months.value).toBe('36'));
+		vi.useFakeTimers({ toFake: ['Date'] });
+		vi.setSystemTime(Date.now() + 62 * DAY_MS);
+		await setValue(months, '1');
+		await fireEvent.click(screen.getByTestId('retention-save'));
+		expect((await screen.findByTestId('retention-summary')).textContent).toContain('4 prospects have not replied for 1 month.');
+		expect(backend.callsOf('set_retention')).toHaveLength(0);
+	});
+
 	it('refuses a period outside 1 to 120 months next to the field', async () => {
 		const { backend } = campaignReady();
 		renderApp(backend);

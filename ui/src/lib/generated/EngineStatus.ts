@@ -22,7 +22,7 @@ sent: number,
  */
 purged: number, 
 /**
- * When the latest retention purge finished (ISO 8601).
+ * When the latest retention purge finished, or failed (ISO 8601).
  */
 purge_done_at: string | null, 
 /**

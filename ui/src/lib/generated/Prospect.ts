@@ -115,6 +115,10 @@ consent_given: boolean,
  */
 objection_at: string | null, 
 /**
+ * When they last replied (ISO 8601): their retention period runs from then.
+ */
+last_inbound_at: string | null, 
+/**
  * Created (ISO 8601).
  */
 created_at: string, 

@@ -26,6 +26,10 @@ legal_notice: string,
  */
 scoring: ScoringConfig, 
 /**
+ * Months a prospect is kept after their last reply, or after being added.
+ */
+retention_months: number, 
+/**
  * Created (ISO 8601).
  */
 created_at: string, };

@@ -29,6 +29,7 @@ import type {
 	WorkspaceFields
 } from '$lib/generated/commands';
 import { customKey } from '$lib/labels';
+import { retentionEnds } from '$lib/retention';
 import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
 import type { Backend } from './backend';
 import { csvCell, parseCsv } from './csv';
@@ -231,8 +232,6 @@ export class MockBackend implements Backend {
 	private listeners = new Set<(e: ApiEvent) => void>();
 	private workspaces: Workspace[] = [];
 	private prospects = new Map<number, Prospect>();
-	/** Months each workspace keeps prospects who do not reply (36 unless set). */
-	private retentionMonths = new Map<number, number>();
 	private audit: AuditEntry[] = [];
 	private imports = new Map<number, RowError[]>();
 	private seq = { workspace: 0, prospect: 0, audit: 0, import: 0 };
@@ -472,23 +471,24 @@ export class MockBackend implements Backend {
 		return { prospects: 0, enrolments: 0, messages: 0, queued: 0, replies: 0, consent_events: 0 };
 	}
 
-	/** When a prospect's retention period ends: months after their last reply, or after they were added. */
+	/** When a prospect's retention period ends, from their replies in the inbox. */
 	private retentionEnds(p: Prospect, months: number): string {
-		const from = [p.created_at, ...this.inbox.repliesFrom(p.id).map((r) => r.received_at)].sort().at(-1) ?? p.created_at;
-		const at = new Date(from);
-		at.setUTCMonth(at.getUTCMonth() + months);
-		return at.toISOString();
+		const last = this.inbox
+			.repliesFrom(p.id)
+			.map((r) => r.received_at)
+			.sort()
+			.at(-1);
+		return retentionEnds({ created_at: p.created_at, last_inbound_at: last ?? null }, months);
 	}
 
-	private dueForErasure(workspaceId: number, months = this.retentionMonths.get(workspaceId) ?? 36): number[] {
+	private dueForErasure(workspaceId: number, months = this.workspace(workspaceId).retention_months): number[] {
 		const now = this.now();
 		return [...this.prospects.values()].filter((p) => p.workspace_id === workspaceId && this.retentionEnds(p, months) <= now).map((p) => p.id);
 	}
 
 	/** As it is, or would be with `preview` months. */
 	private retentionStatus(workspaceId: number, preview: number | null = null): RetentionStatus {
-		this.workspace(workspaceId);
-		const months = preview ?? this.retentionMonths.get(workspaceId) ?? 36;
+		const months = preview ?? this.workspace(workspaceId).retention_months;
 		const now = this.now();
 		const due = this.dueForErasure(workspaceId, months);
 		const later = [...this.prospects.values()]
@@ -510,7 +510,7 @@ export class MockBackend implements Backend {
 
 	private createWorkspace(fields: WorkspaceFields): Workspace {
 		const f = this.validateWorkspace(fields, null);
-		const ws: Workspace = { id: ++this.seq.workspace, ...f, scoring: clone(DEFAULT_SCORING), created_at: this.now() };
+		const ws: Workspace = { id: ++this.seq.workspace, ...f, scoring: clone(DEFAULT_SCORING), retention_months: 36, created_at: this.now() };
 		this.workspaces.push(ws);
 		return ws;
 	}
@@ -544,6 +544,7 @@ export class MockBackend implements Backend {
 			lawful_basis: 'legitimate_interest',
 			consent_given: false,
 			objection_at: null,
+			last_inbound_at: null,
 			created_at: now,
 			updated_at: now,
 			deleted_at: null,
@@ -935,8 +936,7 @@ export class MockBackend implements Backend {
 		},
 		retention_status: (args) => this.retentionStatus(args.workspace_id, args.months === null ? null : validMonths(args.months)),
 		set_retention: (args) => {
-			this.workspace(args.workspace_id);
-			this.retentionMonths.set(args.workspace_id, validMonths(args.months));
+			this.workspace(args.workspace_id).retention_months = validMonths(args.months);
 			this.log(args.workspace_id, 'workspace.retention', `Prospects without a reply are now kept for ${args.months} month(s)`);
 			this.changed('workspaces', args.workspace_id);
 			return this.retentionStatus(args.workspace_id);
