@@ -305,6 +305,18 @@ impl Api {
         }
     }
 
+    /// Prospects of the workspace were erased, and with them enrolments, messages and
+    /// replies: every view of them refreshes.
+    pub(crate) fn people_erased(&self, workspace_id: i64) {
+        for entity in [
+            ChangedEntity::Prospects,
+            ChangedEntity::Campaigns,
+            ChangedEntity::Replies,
+        ] {
+            self.changed(Some(workspace_id), entity);
+        }
+    }
+
     /// Facts about the running application.
     pub async fn app_info(&self, _: NoArgs) -> Result<AppInfo, ApiError> {
         Ok(AppInfo {
@@ -611,13 +623,7 @@ impl Api {
             .store
             .erase_prospects(args.workspace_id, &args.ids, &hashes, self.config.actor())
             .await?;
-        for entity in [
-            ChangedEntity::Prospects,
-            ChangedEntity::Campaigns,
-            ChangedEntity::Replies,
-        ] {
-            self.changed(Some(args.workspace_id), entity);
-        }
+        self.people_erased(args.workspace_id);
         Ok(counts)
     }
 

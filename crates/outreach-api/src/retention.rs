@@ -71,13 +71,7 @@ impl Api {
         )
         .await?;
         if counts.prospects > 0 {
-            for entity in [
-                ChangedEntity::Prospects,
-                ChangedEntity::Campaigns,
-                ChangedEntity::Replies,
-            ] {
-                self.changed(Some(args.workspace_id), entity);
-            }
+            self.people_erased(args.workspace_id);
         }
         Ok(counts)
     }

@@ -34,10 +34,7 @@ pub(crate) async fn erase(
         } else {
             println!("would erase {}", describe(&counts));
         }
-        return Err(ApiError::invalid(
-            "nothing erased: erasure cannot be undone; run the command again with --yes to erase",
-        )
-        .into());
+        return Err(without_yes("erased"));
     }
     let counts = api.erase_prospects(args).await?;
     if json {
@@ -104,10 +101,7 @@ pub(crate) async fn retention(
             } else {
                 println!("would erase {}", describe(&status.due));
             }
-            return Err(ApiError::invalid(
-                "nothing erased: erasure cannot be undone; run the command again with --yes to erase",
-            )
-            .into());
+            return Err(without_yes("erased"));
         }
         Some(true) => {
             let counts = api.purge_expired(at).await?;
@@ -143,10 +137,7 @@ pub(crate) async fn delete_workspace(
                 describe_contents(&held)
             );
         }
-        return Err(ApiError::invalid(
-            "nothing deleted: deleting a workspace cannot be undone; run the command again with --yes",
-        )
-        .into());
+        return Err(without_yes("deleted"));
     }
     let done = api
         .delete_workspace(DeleteWorkspace {
@@ -169,6 +160,15 @@ pub(crate) async fn delete_workspace(
         }
     }
     Ok(())
+}
+
+/// What an action that cannot be undone fails with when `--yes` did not confirm it, so that
+/// a script that forgot the flag stops there.
+fn without_yes(nothing: &str) -> anyhow::Error {
+    ApiError::invalid(format!(
+        "nothing {nothing}: it cannot be undone; run the command again with --yes"
+    ))
+    .into()
 }
 
 /// "2 prospects, 1 campaign, 1 template, 1 sender account, 3 messages and 0 replies".

@@ -1088,30 +1088,7 @@ fn a_sendgrid_account_sends_its_campaign_in_requests_the_official_spec_accepts()
     let sink = Sink::start();
     let env = Env::new();
     env.campaign_ready(&sink, &many(5));
-    let out = env
-        .cmd(&[
-            "account",
-            "add",
-            "-w",
-            "Acme",
-            "grid",
-            "--transport",
-            "sendgrid",
-            "--api-url",
-            prism.base_url(),
-            "--from-name",
-            "Alex Partner",
-            "--from",
-            "alex@brand.example",
-        ])
-        .env("OUTREACH_SECRET", "SG.test-key")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "account add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sendgrid_account(&env, prism.base_url(), "SG.test-key");
     env.started_campaign("Grid", "grid");
     env.ok(&["run", "--until-idle"]);
 
@@ -1129,6 +1106,34 @@ fn a_sendgrid_account_sends_its_campaign_in_requests_the_official_spec_accepts()
         .filter(|e| e["action"] == "send.sent")
         .count();
     assert_eq!(sent, 5);
+}
+
+/// Adds the SendGrid account "grid" to Acme, at `api_url`, with `key` in the keychain.
+fn sendgrid_account(env: &Env, api_url: &str, key: &str) {
+    let out = env
+        .cmd(&[
+            "account",
+            "add",
+            "-w",
+            "Acme",
+            "grid",
+            "--transport",
+            "sendgrid",
+            "--api-url",
+            api_url,
+            "--from-name",
+            "Alex Partner",
+            "--from",
+            "alex@brand.example",
+        ])
+        .env("OUTREACH_SECRET", key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "account add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `outreach prospects list -w Acme --json` as (id, email) pairs.
@@ -1304,30 +1309,7 @@ fn a_deleted_workspace_takes_everything_with_it_and_its_name_is_free_again() {
     env.ok(&["run", "--until-idle"]);
     assert_eq!(sink.texts().len(), 3);
     // A second account, whose API key is in the keychain.
-    let out = env
-        .cmd(&[
-            "account",
-            "add",
-            "-w",
-            "Acme",
-            "grid",
-            "--transport",
-            "sendgrid",
-            "--api-url",
-            "http://127.0.0.1:9",
-            "--from-name",
-            "Alex Partner",
-            "--from",
-            "alex@brand.example",
-        ])
-        .env("OUTREACH_SECRET", "SG.delete-me")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sendgrid_account(&env, "http://127.0.0.1:9", "SG.delete-me");
     let grid = env
         .json(&["account", "list", "-w", "Acme"])
         .as_array()
