@@ -43,8 +43,8 @@ impl Store {
         contents(&mut conn, workspace_id).await
     }
 
-    /// Hides the live workspace, stops its campaigns and cancels what waits in its outbox, in
-    /// one transaction, then records what it held. Returns its sender accounts' ids, whose
+    /// Hides the live workspace, stops its campaigns and the reading of its reply mailboxes
+    /// and cancels what waits in its outbox, in one transaction, recording what it held. Returns its sender accounts' ids, whose
     /// secrets the caller deletes. [`Store::finish_workspace_deletion`] erases the rest.
     pub async fn mark_workspace_deleted(
         &self,
@@ -73,6 +73,14 @@ impl Store {
             "UPDATE messages SET status = 'cancelled', last_error = 'its workspace was deleted',
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE status = 'queued' AND workspace_id = ?",
+            workspace_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Its reply mailboxes stop being read (a watcher checks before every round).
+        sqlx::query!(
+            "UPDATE account_mailboxes SET enabled = 0 WHERE account_id IN
+                 (SELECT id FROM sender_accounts WHERE workspace_id = ?)",
             workspace_id
         )
         .execute(&mut *tx)

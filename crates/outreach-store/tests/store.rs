@@ -2035,6 +2035,21 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         .unwrap();
     assert_eq!(claimed.len(), 1);
 
+    let replies_box = outreach_core::inbox::MailboxFields {
+        host: "127.0.0.1".into(),
+        port: Some(1143),
+        security: outreach_core::inbox::MailboxSecurity::PlainLoopback,
+        username: "partners".into(),
+        auth: outreach_core::inbox::MailboxAuth::Password,
+        mailbox: "INBOX".into(),
+        enabled: true,
+    };
+    store
+        .set_mailbox(account.id, &replies_box, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.polled_mailboxes().await.unwrap().len(), 1);
+
     let held = store.workspace_contents(ws).await.unwrap();
     assert_eq!(
         (held.prospects, held.campaigns, held.accounts, held.messages),
@@ -2058,6 +2073,10 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
     assert_eq!(
         store.campaign(campaign.id).await.unwrap().status,
         CampaignStatus::Stopped
+    );
+    assert!(
+        store.polled_mailboxes().await.unwrap().is_empty(),
+        "its replies are no longer read"
     );
     let mut statuses: Vec<MessageStatus> = store
         .list_messages(campaign.id, None, 10)
