@@ -93,3 +93,30 @@ describe('erasing a prospect', () => {
 		expect((await backend.call('get_prospect', { id: people[0].id })).id).toBe(people[0].id);
 	});
 });
+
+describe('erasing a selection', () => {
+	it('erases the people chosen, after the same acknowledgement, and leaves the others', async () => {
+		const { backend, people } = campaignReady();
+		renderApp(backend);
+		const rows = await waitForRows();
+		const chosen = [people[0], people[2]];
+		for (const p of chosen) {
+			const row = rows.find((r) => r.dataset.id === String(p.id)) as HTMLElement;
+			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
+		}
+		expect(screen.getByTestId('bulk-count').textContent).toBe('2 selected');
+		await fireEvent.click(screen.getByTestId('bulk-erase'));
+		const dialog = await screen.findByTestId('erase-dialog');
+		expect(dialog.textContent).toContain('Erase 2 prospects for good?');
+		expect((await screen.findByTestId('erase-summary')).textContent).toContain('2 places in campaigns');
+		expect(dialog.textContent).toMatch(/the\s+audit log keeps their prospect numbers/);
+		expect((screen.getByTestId('erase-confirm') as HTMLButtonElement).disabled).toBe(true);
+		await fireEvent.click(screen.getByTestId('erase-understood'));
+		await fireEvent.click(screen.getByTestId('erase-confirm'));
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Erased 2 prospects.'));
+		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(2));
+		expect(screen.queryByTestId('bulk-bar')).toBeNull();
+		for (const p of chosen) await expect(backend.call('get_prospect', { id: p.id })).rejects.toMatchObject({ code: 'not_found' });
+		expect((await backend.call('get_prospect', { id: people[1].id })).id).toBe(people[1].id);
+	});
+});
