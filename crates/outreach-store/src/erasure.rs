@@ -176,7 +176,10 @@ async fn erase_in(
     if let Which::Requested { hashes, .. } = which {
         suppress_in(&mut tx, hashes, ERASED_REASON).await?;
     }
-    delete_tied_rows(&mut tx, workspace_id, &ids.json).await?;
+    // A deleted workspace's accounts go at the end with all their attempts: unlinking them
+    // here would read every account's attempts once a batch.
+    let unlink_attempts = !matches!(which, Which::OfDeletedWorkspace { .. });
+    delete_tied_rows(&mut tx, workspace_id, &ids.json, unlink_attempts).await?;
     set_fts_secure_delete(&mut tx, false).await?;
     let what = format!(
         "{} message(s) ({} queued), {} repl(ies), {} enrolment(s)",
@@ -313,11 +316,13 @@ pub(crate) async fn counts(
 }
 
 /// Deletes the prospects and every row tied to them, children before parents (the schema's
-/// foreign keys refuse the other order).
+/// foreign keys refuse the other order). With `unlink_attempts`, the rate governor's attempts
+/// at their messages stay, without the message.
 async fn delete_tied_rows(
     tx: &mut sqlx::SqliteConnection,
     workspace_id: i64,
     ids: &str,
+    unlink_attempts: bool,
 ) -> Result<(), StoreError> {
     // Their replies, and what hangs on them: drafted answers, corrections (which quote the
     // reply's text), referrals proposed from them.
@@ -384,14 +389,16 @@ async fn delete_tied_rows(
     .await?;
     // Messages: the governor keeps its attempts, without them (one pass over the attempts: the
     // send path keeps no index on their message).
-    sqlx::query!(
-        "UPDATE send_attempts SET message_id = NULL
-         WHERE message_id IN (SELECT id FROM messages
-                              WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
-        ids
-    )
-    .execute(&mut *tx)
-    .await?;
+    if unlink_attempts {
+        sqlx::query!(
+            "UPDATE send_attempts SET message_id = NULL
+             WHERE message_id IN (SELECT id FROM messages
+                                  WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
+            ids
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query!(
         "DELETE FROM message_bodies WHERE message_id IN (SELECT id FROM messages
              WHERE prospect_id IN (SELECT value FROM json_each(?1)))",
