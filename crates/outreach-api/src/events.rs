@@ -60,6 +60,18 @@ pub enum ApiEvent {
         #[ts(type = "number")]
         total: u64,
     },
+    /// A workspace's deletion is erasing its prospects.
+    DeletionProgress {
+        /// The workspace.
+        #[ts(type = "number")]
+        workspace_id: i64,
+        /// Prospects erased.
+        #[ts(type = "number")]
+        done: u64,
+        /// Prospects it held.
+        #[ts(type = "number")]
+        total: u64,
+    },
     /// The sending engine's status changed.
     Engine {
         /// The new status.

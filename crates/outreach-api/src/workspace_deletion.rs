@@ -8,7 +8,7 @@ use outreach_store::workspace_deletion::WorkspaceContents;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{Api, ApiError, ChangedEntity, WorkspaceRef};
+use crate::{Api, ApiError, ApiEvent, ChangedEntity, WorkspaceRef};
 
 /// A workspace to delete.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -70,10 +70,20 @@ impl Api {
             }
         }
         let deadline = tokio::time::Instant::now() + WIRE_WAIT;
+        let total = u64::from(held.prospects);
+        let mut done = 0u64;
         let finished = loop {
+            let progress = |erased: u32| {
+                done += u64::from(erased);
+                self.emit(ApiEvent::DeletionProgress {
+                    workspace_id: ws.id,
+                    done,
+                    total,
+                });
+            };
             if self
                 .store
-                .finish_workspace_deletion(ws.id, self.config.actor())
+                .finish_workspace_deletion(ws.id, self.config.actor(), progress)
                 .await?
             {
                 break true;

@@ -139,12 +139,24 @@ pub(crate) async fn delete_workspace(
         }
         return Err(without_yes("deleted"));
     }
+    let progress = output::Progress::new();
+    let mut events = api.subscribe();
+    let watcher = tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            if let outreach_api::ApiEvent::DeletionProgress { done, total, .. } = e {
+                progress.show("erasing", done, total);
+            }
+        }
+    });
     let done = api
         .delete_workspace(DeleteWorkspace {
             workspace_id: workspace.id,
             confirm_name: workspace.name.clone(),
         })
-        .await?;
+        .await;
+    watcher.abort();
+    output::Progress::new().finish();
+    let done = done?;
     if json {
         output::json(&serde_json::json!({ "deleted": true, "result": done }))?;
     } else {

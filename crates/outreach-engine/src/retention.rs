@@ -73,7 +73,7 @@ impl Engine {
     pub async fn finish_workspace_deletions(&self) -> Result<(), EngineError> {
         for workspace in self.store.workspaces_being_deleted().await? {
             self.store
-                .finish_workspace_deletion(workspace, Actor::System)
+                .finish_workspace_deletion(workspace, Actor::System, |_| {})
                 .await?;
         }
         Ok(())

@@ -122,14 +122,15 @@ impl Store {
         .await?)
     }
 
-    /// Erases what a deleted workspace still holds: its prospects a batch per transaction,
-    /// then everything else in one. Returns false, having erased nothing, while one of its
-    /// messages is on the wire (the sender writes down its fate against the account); call it
-    /// again a little later.
+    /// Erases what a deleted workspace still holds: its prospects a batch per transaction
+    /// (`on_batch` hears how many each erased), then everything else in one. Returns false,
+    /// having erased nothing, while one of its messages is on the wire (the sender writes down
+    /// its fate against the account); call it again a little later.
     pub async fn finish_workspace_deletion(
         &self,
         workspace_id: i64,
         actor: Actor,
+        mut on_batch: impl FnMut(u32),
     ) -> Result<bool, StoreError> {
         let deleted = sqlx::query_scalar!(
             "SELECT deleted_at IS NOT NULL FROM workspaces WHERE id = ?",
@@ -156,6 +157,7 @@ impl Store {
             if batch.prospects == 0 {
                 break;
             }
+            on_batch(batch.prospects);
         }
         let mut conn = self.writer().acquire().await?;
         crate::erasure::set_secure_delete(&mut conn, true).await?;

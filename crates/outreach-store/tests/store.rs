@@ -2098,7 +2098,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
     assert_eq!(store.workspaces_being_deleted().await.unwrap(), [ws]);
     assert!(
         !store
-            .finish_workspace_deletion(ws, Actor::Cli)
+            .finish_workspace_deletion(ws, Actor::Cli, |_| {})
             .await
             .unwrap()
     );
@@ -2117,7 +2117,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         .unwrap();
     assert!(
         store
-            .finish_workspace_deletion(ws, Actor::Cli)
+            .finish_workspace_deletion(ws, Actor::Cli, |_| {})
             .await
             .unwrap()
     );

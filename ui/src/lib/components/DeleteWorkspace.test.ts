@@ -32,4 +32,19 @@ describe('deleting a workspace', () => {
 		await waitFor(() => expect((screen.getByTestId('workspace-select') as HTMLSelectElement).value).toBe(String(other.id)));
 		await expect(backend.call('get_prospect', { id: people[0].id })).rejects.toMatchObject({ code: 'not_found' });
 	});
+
+	it('shows how far the erasing is while it runs', async () => {
+		const { backend } = campaignReady({ deleteStepMs: 40 });
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-settings'));
+		await fireEvent.click(await screen.findByTestId('workspace-delete'));
+		await screen.findByTestId('workspace-delete-summary');
+		await setValue(screen.getByTestId('workspace-delete-name'), 'Acme client');
+		await fireEvent.click(screen.getByTestId('workspace-delete-confirm'));
+		expect(screen.getByTestId('workspace-delete-confirm').textContent).toBe('Deleting…');
+		const progress = await screen.findByTestId('workspace-delete-progress');
+		await waitFor(() => expect(progress.textContent).toContain('Erasing: 2 of 4 prospects…'));
+		await waitFor(() => expect(screen.queryByTestId('workspace-delete-dialog')).toBeNull());
+		expect((await backend.call('list_workspaces', {})).map((w) => w.name)).toEqual([]);
+	});
 });

@@ -35,6 +35,18 @@ done: number,
 /**
  * Enrolled prospects in all.
  */
+total: number, } | { "kind": "deletion_progress", 
+/**
+ * The workspace.
+ */
+workspace_id: number, 
+/**
+ * Prospects erased.
+ */
+done: number, 
+/**
+ * Prospects it held.
+ */
 total: number, } | { "kind": "engine", 
 /**
  * The new status.

@@ -212,6 +212,8 @@ export interface MockOptions {
 	importStepMs?: number;
 	/** When above 0, deliver one queued message of a running campaign this often (browser preview). */
 	sendStepMs?: number;
+	/** Milliseconds between a workspace deletion's progress events (one a prospect). */
+	deleteStepMs?: number;
 }
 
 /** The in-memory backend. */
@@ -228,6 +230,7 @@ export class MockBackend implements Backend {
 
 	private latencyMs: number;
 	private importStepMs: number;
+	private deleteStepMs: number;
 	private failures = new Map<keyof Commands, ApiError[]>();
 	private listeners = new Set<(e: ApiEvent) => void>();
 	private workspaces: Workspace[] = [];
@@ -279,6 +282,7 @@ export class MockBackend implements Backend {
 	constructor(opts: MockOptions = {}) {
 		this.latencyMs = opts.latencyMs ?? 0;
 		this.importStepMs = opts.importStepMs ?? 0;
+		this.deleteStepMs = opts.deleteStepMs ?? 0;
 		const step = opts.sendStepMs ?? 0;
 		if (step > 0) {
 			this.inbox.modelStepMs = 400;
@@ -925,6 +929,12 @@ export class MockBackend implements Backend {
 			if (args.confirm_name.trim().toLowerCase() !== ws.name.toLowerCase()) fail('invalid_input', `type the workspace's name, “${ws.name}”, to delete it`);
 			const held = await this.workspaceContents(ws.id);
 			const ids = [...this.prospects.values()].filter((p) => p.workspace_id === ws.id).map((p) => p.id);
+			if (this.deleteStepMs > 0) {
+				for (let done = 1; done <= ids.length; done++) {
+					await sleep(this.deleteStepMs);
+					this.emit({ kind: 'deletion_progress', workspace_id: ws.id, done, total: ids.length });
+				}
+			}
 			const emails = ids.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
 			this.sending.erase(ids);
 			this.inbox.erase(ws.id, ids, emails);

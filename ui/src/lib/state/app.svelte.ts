@@ -36,6 +36,13 @@ export interface CheckProgress {
 	total: number;
 }
 
+/** How far a workspace's deletion is, in prospects erased. */
+export interface DeletionProgress {
+	workspace_id: number;
+	done: number;
+	total: number;
+}
+
 /** How far a download of the reply model is. */
 export interface ModelProgress {
 	done: number;
@@ -74,6 +81,8 @@ export class AppState {
 	progress = $state<Progress | null>(null);
 	/** The latest pre-send check's progress (a large campaign takes seconds). */
 	checkProgress = $state<CheckProgress | null>(null);
+	/** The latest workspace deletion's progress (a large workspace takes a while). */
+	deletionProgress = $state<DeletionProgress | null>(null);
 	toasts = $state<Toast[]>([]);
 	newWorkspaceOpen = $state(false);
 
@@ -225,6 +234,10 @@ export class AppState {
 	handleEvent(e: ApiEvent): void {
 		if (e.kind === 'import_progress') {
 			this.progress = { workspace_id: e.workspace_id, phase: e.phase, done: e.done, total: e.total };
+			return;
+		}
+		if (e.kind === 'deletion_progress') {
+			this.deletionProgress = { workspace_id: e.workspace_id, done: e.done, total: e.total };
 			return;
 		}
 		if (e.kind === 'check_progress') {
