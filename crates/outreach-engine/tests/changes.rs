@@ -187,3 +187,36 @@ async fn an_answer_that_went_out_is_reported_to_the_app() {
     running.await.unwrap().unwrap();
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_retention_purge_tells_the_app_whose_prospects_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
+    // Ada asked a question; nobody needs a server here.
+    let (ws, _) = question(&store, 1).await;
+    store.set_retention_months(ws, 1, Actor::Cli).await.unwrap();
+    let engine = Engine::new(
+        store.clone(),
+        Keys::derive(b"test master key"),
+        Arc::new(NoSecrets),
+        EngineConfig::default(),
+    );
+    let mut changes = engine.changes();
+    let (_keep, shutdown) = tokio::sync::watch::channel(false);
+
+    // Today nobody is due, and the app hears nothing.
+    let now = jiff::Timestamp::now();
+    let none = engine.purge_expired(now, &shutdown).await.unwrap();
+    assert_eq!(none.prospects, 0);
+    assert!(changes.try_recv().is_err());
+
+    // Forty days on, her month is over (her reply is older than her import): she goes with
+    // her reply, and the app hears which workspace's prospects changed.
+    let later = now + jiff::SignedDuration::from_hours(40 * 24);
+    let purged = engine.purge_expired(later, &shutdown).await.unwrap();
+    assert_eq!((purged.prospects, purged.replies), (1, 1));
+    assert_eq!(changes.try_recv().unwrap(), (ws, Change::Prospects));
+    store.close().await;
+}
