@@ -59,17 +59,11 @@ impl Api {
     /// Erases now the workspace's prospects whose retention period has ended, as the engine
     /// would (nothing joins the suppression list). Cannot be undone.
     pub async fn purge_expired(&self, args: WorkspaceRef) -> Result<ErasureCounts, ApiError> {
-        // Nothing stops it but the end of the due prospects.
-        let (_keep, running) = tokio::sync::watch::channel(false);
-        let counts = outreach_engine::retention::purge_workspace(
-            &self.store,
-            args.workspace_id,
-            jiff::Timestamp::now(),
-            self.config.actor(),
-            &running,
-            |_| {},
-        )
-        .await?;
+        let now = outreach_engine::iso(jiff::Timestamp::now());
+        let counts = self
+            .store
+            .purge_all_expired(args.workspace_id, &now, self.config.actor(), |_| true)
+            .await?;
         if counts.prospects > 0 {
             self.people_erased(args.workspace_id);
         }

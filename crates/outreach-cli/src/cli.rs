@@ -16,7 +16,7 @@ use outreach_api::{
     ProspectId, ProspectIds, SetScoringConfig, UpdateProspect, WorkspaceRef,
 };
 
-use crate::output::{self, Progress};
+use crate::output;
 
 /// Outreach Desk on the command line.
 #[derive(Debug, Parser)]
@@ -851,29 +851,22 @@ async fn import(
         }
         return Ok(());
     }
-    let progress = Progress::new();
-    let mut events = api.subscribe();
-    let watcher = tokio::spawn(async move {
-        while let Ok(e) = events.recv().await {
-            if let ApiEvent::ImportProgress {
-                phase, done, total, ..
-            } = e
-            {
-                progress.show(&format!("{phase:?}"), done, total);
-            }
-        }
-        progress.finish();
-    });
-    let report = api
-        .import_csv(ImportCsv {
+    let pick = |e| match e {
+        ApiEvent::ImportProgress {
+            phase, done, total, ..
+        } => Some((format!("{phase:?}"), done, total)),
+        _ => None,
+    };
+    let report = output::showing_progress(
+        api,
+        pick,
+        api.import_csv(ImportCsv {
             workspace_id: w.id,
             path,
             columns: Some(columns),
-        })
-        .await;
-    watcher.abort();
-    Progress::new().finish();
-    let report = report?;
+        }),
+    )
+    .await?;
     if let Some(out) = errors_out {
         let n = api
             .export_import_errors(outreach_api::ExportImportErrors {

@@ -125,7 +125,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
 }
 
 /// A one-line progress display on standard error, only when it is a terminal.
-pub struct Progress {
+struct Progress {
     enabled: bool,
 }
 
@@ -150,6 +150,28 @@ impl Progress {
             eprint!("\r\x1b[2K");
         }
     }
+}
+
+/// Runs `work` while the terminal shows the progress that `pick` reads from the API's events
+/// (a label, units done, units in all).
+pub async fn showing_progress<T>(
+    api: &outreach_api::Api,
+    pick: impl Fn(outreach_api::ApiEvent) -> Option<(String, u64, u64)> + Send + 'static,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let progress = Progress::new();
+    let mut events = api.subscribe();
+    let watcher = tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            if let Some((label, done, total)) = pick(e) {
+                progress.show(&label, done, total);
+            }
+        }
+    });
+    let out = work.await;
+    watcher.abort();
+    Progress::new().finish();
+    out
 }
 
 /// Prints a connection test (`ok: …` or `failed at STAGE: …`, or the JSON object) and fails

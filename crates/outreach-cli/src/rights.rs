@@ -139,24 +139,21 @@ pub(crate) async fn delete_workspace(
         }
         return Err(without_yes("deleted"));
     }
-    let progress = output::Progress::new();
-    let mut events = api.subscribe();
-    let watcher = tokio::spawn(async move {
-        while let Ok(e) = events.recv().await {
-            if let outreach_api::ApiEvent::DeletionProgress { done, total, .. } = e {
-                progress.show("erasing", done, total);
-            }
+    let pick = |e| match e {
+        outreach_api::ApiEvent::DeletionProgress { done, total, .. } => {
+            Some(("erasing".to_string(), done, total))
         }
-    });
-    let done = api
-        .delete_workspace(DeleteWorkspace {
+        _ => None,
+    };
+    let done = output::showing_progress(
+        api,
+        pick,
+        api.delete_workspace(DeleteWorkspace {
             workspace_id: workspace.id,
             confirm_name: workspace.name.clone(),
-        })
-        .await;
-    watcher.abort();
-    output::Progress::new().finish();
-    let done = done?;
+        }),
+    )
+    .await?;
     if json {
         output::json(&serde_json::json!({ "deleted": true, "result": done }))?;
     } else {

@@ -14,10 +14,10 @@ pub mod answers;
 mod classifier;
 pub mod gate;
 pub mod governor;
+mod housekeeping;
 mod lock;
 mod poller;
 pub mod replies;
-pub mod retention;
 pub mod scheduler;
 mod sender;
 pub mod shutdown;
@@ -364,7 +364,7 @@ impl Engine {
         tokio::join!(
             self.send_loop(shutdown.clone()),
             self.reply_loop(shutdown.clone()),
-            self.retention_loop(shutdown.clone())
+            self.housekeeping_loop(shutdown.clone())
         );
         // A last try: what stays unwritten is `sending`, and unconfirmed at the next start.
         if let Err(e) = self.record_kept().await {

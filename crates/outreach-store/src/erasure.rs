@@ -38,6 +38,10 @@ impl std::ops::AddAssign for ErasureCounts {
     }
 }
 
+/// Prospects erased per transaction when many go (retention, a deleted workspace), so that
+/// sends and replies are written in between.
+pub(crate) const BATCH: u32 = 200;
+
 /// The reason the suppression list shows for an erased person's hashes.
 pub const ERASED_REASON: &str = "erased at the person's request";
 
@@ -83,13 +87,9 @@ impl Store {
         which: Which<'_>,
         actor: Actor,
     ) -> Result<ErasureCounts, StoreError> {
-        let mut conn = self.writer().acquire().await?;
-        set_secure_delete(&mut conn, true).await?;
-        let erased = erase_in(&mut conn, workspace_id, which, actor).await;
-        let reset = set_secure_delete(&mut conn, false).await;
-        let counts = erased?;
-        reset?;
-        drop(conn);
+        let counts = self
+            .securely(async |conn| erase_in(conn, workspace_id, which, actor).await)
+            .await?;
         if counts.prospects > 0 {
             // Copies the zeroed pages over the database file's old ones now rather than at the
             // next automatic checkpoint; never waits for readers (a busy log is copied later).
@@ -101,12 +101,25 @@ impl Store {
     }
 }
 
-/// Zeroes what deletes free (or stops), on this connection only: callers turn it on for an
-/// erasure and off after it, whatever its outcome, since it would slow every other write.
-pub(crate) async fn set_secure_delete(
-    conn: &mut sqlx::SqliteConnection,
-    on: bool,
-) -> Result<(), StoreError> {
+impl Store {
+    /// Runs `work` on the writer connection with deleted content zeroed rather than left in
+    /// free pages; only for this work, whatever its outcome, since it would slow every other
+    /// write.
+    pub(crate) async fn securely<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        set_secure_delete(&mut conn, true).await?;
+        let done = work(&mut conn).await;
+        let reset = set_secure_delete(&mut conn, false).await;
+        let done = done?;
+        reset?;
+        Ok(done)
+    }
+}
+
+async fn set_secure_delete(conn: &mut sqlx::SqliteConnection, on: bool) -> Result<(), StoreError> {
     sqlx::query(if on {
         "PRAGMA secure_delete = ON"
     } else {
@@ -140,35 +153,26 @@ async fn erase_in(
     actor: Actor,
 ) -> Result<ErasureCounts, StoreError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    let expired;
-    let ids = match which {
+    let found = match which {
         Which::Requested { ids, .. } => {
             check_in_workspace(&mut tx, workspace_id, ids).await?;
-            ids
+            None
         }
         Which::Expired { now, limit } => {
-            let months = crate::retention::months_of(&mut tx, workspace_id).await?;
-            let due = crate::retention::due_ids(&mut tx, workspace_id, now, months, limit).await?;
-            if due.is_empty() {
-                return Ok(ErasureCounts::default());
-            }
-            expired = Ids::new(&due)?;
-            &expired
+            Some(crate::retention::due_now(&mut tx, workspace_id, now, limit).await?)
         }
         Which::OfDeletedWorkspace { limit } => {
-            let some = sqlx::query_scalar!(
-                r#"SELECT id AS "id!" FROM prospects WHERE workspace_id = ? ORDER BY id LIMIT ?"#,
-                workspace_id,
-                limit
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            if some.is_empty() {
-                return Ok(ErasureCounts::default());
-            }
-            expired = Ids::new(&some)?;
-            &expired
+            Some(crate::workspace_deletion::left_in(&mut tx, workspace_id, limit).await?)
         }
+    };
+    let selected;
+    let ids = match (which, found) {
+        (Which::Requested { ids, .. }, _) => ids,
+        (_, Some(found)) if !found.is_empty() => {
+            selected = Ids::new(&found)?;
+            &selected
+        }
+        _ => return Ok(ErasureCounts::default()),
     };
     let counts = counts(&mut tx, &ids.json).await?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
@@ -181,39 +185,43 @@ async fn erase_in(
     let unlink_attempts = !matches!(which, Which::OfDeletedWorkspace { .. });
     delete_tied_rows(&mut tx, workspace_id, &ids.json, unlink_attempts).await?;
     set_fts_secure_delete(&mut tx, false).await?;
-    let what = format!(
-        "{} message(s) ({} queued), {} repl(ies), {} enrolment(s)",
-        counts.messages, counts.queued, counts.replies, counts.enrolments
-    );
-    let (action, summary) = match which {
-        Which::OfDeletedWorkspace { .. } => {
-            tx.commit().await?;
-            return Ok(counts);
-        }
-        Which::Requested { .. } => (
+    let what = || {
+        format!(
+            "{} message(s) ({} queued), {} repl(ies), {} enrolment(s)",
+            counts.messages, counts.queued, counts.replies, counts.enrolments
+        )
+    };
+    let entry = match which {
+        Which::Requested { .. } => Some((
             "prospect.erase",
             format!(
-                "Erased {} prospect(s) at their request: {what}; their addresses stay on the suppression list as keyed hashes",
-                counts.prospects
+                "Erased {} prospect(s) at their request: {}; their addresses stay on the suppression list as keyed hashes",
+                counts.prospects,
+                what()
             ),
-        ),
-        Which::Expired { .. } => (
+        )),
+        Which::Expired { .. } => Some((
             "prospect.purge",
             format!(
-                "Erased {} prospect(s) whose retention period ended (no reply within the workspace's limit): {what}",
-                counts.prospects
+                "Erased {} prospect(s) whose retention period ended (no reply within the workspace's limit): {}",
+                counts.prospects,
+                what()
             ),
-        ),
+        )),
+        // The deletion records its own entries.
+        Which::OfDeletedWorkspace { .. } => None,
     };
-    record(
-        &mut tx,
-        Some(workspace_id),
-        actor,
-        action,
-        &summary,
-        Some(&serde_json::json!({ "prospect_ids": ids.list })),
-    )
-    .await?;
+    if let Some((action, summary)) = entry {
+        record(
+            &mut tx,
+            Some(workspace_id),
+            actor,
+            action,
+            &summary,
+            Some(&serde_json::json!({ "prospect_ids": ids.list })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(counts)
 }

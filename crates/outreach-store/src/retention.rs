@@ -101,8 +101,7 @@ impl Store {
     /// Erases up to `limit` prospects of the workspace whose retention period ended by `now`
     /// (ISO 8601), in one transaction, as [`Store::erase_prospects`] does but without adding
     /// them to the suppression list; the audit entry is `prospect.purge`. Returns what went
-    /// (nothing when none is due). Callers repeat it until it erases nobody, so that a large
-    /// purge lets other writes in between.
+    /// (nothing when none is due).
     pub async fn purge_expired(
         &self,
         workspace_id: i64,
@@ -112,6 +111,32 @@ impl Store {
     ) -> Result<ErasureCounts, StoreError> {
         self.erase(workspace_id, Which::Expired { now, limit }, actor)
             .await
+    }
+
+    /// Erases every prospect of the workspace whose retention period ended by `now`, a batch
+    /// per transaction so that other writes go in between, while `on_batch`, told of each,
+    /// says to go on. Returns what went, in all.
+    pub async fn purge_all_expired(
+        &self,
+        workspace_id: i64,
+        now: &str,
+        actor: Actor,
+        mut on_batch: impl FnMut(&ErasureCounts) -> bool,
+    ) -> Result<ErasureCounts, StoreError> {
+        let mut total = ErasureCounts::default();
+        loop {
+            let batch = self
+                .purge_expired(workspace_id, now, crate::erasure::BATCH, actor)
+                .await?;
+            if batch.prospects == 0 {
+                return Ok(total);
+            }
+            let go_on = on_batch(&batch);
+            total += batch;
+            if !go_on {
+                return Ok(total);
+            }
+        }
     }
 }
 
@@ -127,7 +152,7 @@ fn valid_months(months: u16) -> Result<u16, StoreError> {
     }
 }
 
-pub(crate) async fn months_of(
+async fn months_of(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,
 ) -> Result<u16, StoreError> {
@@ -141,9 +166,20 @@ pub(crate) async fn months_of(
     u16::try_from(months).map_err(|_| StoreError::Corrupt(format!("retention of {months} months")))
 }
 
+/// Up to `limit` prospects of the workspace whose retention period in force ended by `now`.
+pub(crate) async fn due_now(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    now: &str,
+    limit: u32,
+) -> Result<Vec<i64>, StoreError> {
+    let months = months_of(conn, workspace_id).await?;
+    due_ids(conn, workspace_id, now, months, limit).await
+}
+
 /// Up to `limit` prospects of the workspace (in the trash or not) whose retention period of
 /// `months` ended by `now`, oldest first.
-pub(crate) async fn due_ids(
+async fn due_ids(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,
     now: &str,

@@ -30,9 +30,6 @@ pub struct WorkspaceContents {
     pub replies: u32,
 }
 
-/// Prospects erased per transaction.
-const BATCH: u32 = 200;
-
 impl Store {
     /// What the live workspace holds.
     pub async fn workspace_contents(
@@ -44,8 +41,9 @@ impl Store {
     }
 
     /// Hides the live workspace, stops its campaigns and the reading of its reply mailboxes
-    /// and cancels what waits in its outbox, in one transaction, recording what it held. Returns its sender accounts' ids, whose
-    /// secrets the caller deletes. [`Store::finish_workspace_deletion`] erases the rest.
+    /// and cancels what waits in its outbox, in one transaction, recording what it held.
+    /// Returns its sender accounts' ids, whose secrets the caller deletes.
+    /// [`Store::finish_workspace_deletion`] erases the rest.
     pub async fn mark_workspace_deleted(
         &self,
         workspace_id: i64,
@@ -143,40 +141,53 @@ impl Store {
                 "deleted workspace #{workspace_id}"
             )));
         }
-        if self.sending_in(workspace_id).await? {
+        // Erasing a message on the wire would let the last step delete its account before
+        // the sender writes down its fate.
+        if sending_in(&mut *self.readers().acquire().await?, workspace_id).await? {
             return Ok(false);
         }
         loop {
+            let limit = crate::erasure::BATCH;
             let batch = self
-                .erase(
-                    workspace_id,
-                    Which::OfDeletedWorkspace { limit: BATCH },
-                    actor,
-                )
+                .erase(workspace_id, Which::OfDeletedWorkspace { limit }, actor)
                 .await?;
             if batch.prospects == 0 {
                 break;
             }
             on_batch(batch.prospects);
         }
-        let mut conn = self.writer().acquire().await?;
-        crate::erasure::set_secure_delete(&mut conn, true).await?;
-        let done = erase_the_rest(&mut conn, workspace_id, actor).await;
-        let reset = crate::erasure::set_secure_delete(&mut conn, false).await;
-        let done = done?;
-        reset?;
-        Ok(done)
+        self.securely(async |conn| erase_the_rest(conn, workspace_id, actor).await)
+            .await
     }
+}
 
-    async fn sending_in(&self, workspace_id: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'sending' AND workspace_id = ?)
-                AS "sending!: bool""#,
-            workspace_id
-        )
-        .fetch_one(self.readers())
-        .await?)
-    }
+/// Up to `limit` prospects still in a deleted workspace.
+pub(crate) async fn left_in(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    limit: u32,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM prospects WHERE workspace_id = ? ORDER BY id LIMIT ?"#,
+        workspace_id,
+        limit
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Whether a message of the workspace is on the wire.
+async fn sending_in(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'sending' AND workspace_id = ?)
+            AS "sending!: bool""#,
+        workspace_id
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 async fn contents(
@@ -216,14 +227,7 @@ async fn erase_the_rest(
     actor: Actor,
 ) -> Result<bool, StoreError> {
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    let sending = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'sending' AND workspace_id = ?)
-            AS "sending!: bool""#,
-        ws
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if sending {
+    if sending_in(&mut tx, ws).await? {
         return Ok(false);
     }
     sqlx::query!("DELETE FROM reply_drafts WHERE workspace_id = ?", ws)

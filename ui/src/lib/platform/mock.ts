@@ -460,15 +460,19 @@ export class MockBackend implements Backend {
 	/** Erases prospects with everything tied to them, as the store does; `why` completes the audit summary. */
 	private erase(workspaceId: number, ids: number[], action: string, why: (what: string) => string): ErasureCounts {
 		const counts = this.erasureCounts(workspaceId, ids);
-		const unique = [...new Set(ids)];
-		const emails = unique.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
-		this.sending.erase(unique);
-		this.inbox.erase(workspaceId, unique, emails);
-		for (const id of unique) this.prospects.delete(id);
+		this.forget(workspaceId, [...new Set(ids)]);
 		const what = `${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s)`;
 		this.log(workspaceId, action, `Erased ${counts.prospects} prospect(s) ${why(what)}`);
 		for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, workspaceId);
 		return counts;
+	}
+
+	/** Removes prospects (each once) and everything tied to them. */
+	private forget(workspaceId: number, ids: number[]): void {
+		const emails = ids.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
+		this.sending.erase(ids);
+		this.inbox.erase(workspaceId, ids, emails);
+		for (const id of ids) this.prospects.delete(id);
 	}
 
 	private noErasure(): ErasureCounts {
@@ -935,10 +939,7 @@ export class MockBackend implements Backend {
 					this.emit({ kind: 'deletion_progress', workspace_id: ws.id, done, total: ids.length });
 				}
 			}
-			const emails = ids.map((id) => this.prospects.get(id)?.email).filter((e): e is string => !!e);
-			this.sending.erase(ids);
-			this.inbox.erase(ws.id, ids, emails);
-			for (const id of ids) this.prospects.delete(id);
+			this.forget(ws.id, ids);
 			this.workspaces = this.workspaces.filter((w) => w.id !== ws.id);
 			this.log(ws.id, 'workspace.delete', `Deleted the workspace: erasing ${held.prospects} prospect(s)`);
 			this.changed('workspaces', ws.id);

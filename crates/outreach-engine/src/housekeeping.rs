@@ -1,63 +1,32 @@
-//! The retention purge: prospects whose retention period has ended are erased, a batch per
-//! transaction so that sends and replies are written in between. The same hourly round
-//! finishes deleting workspaces.
+//! The engine's hourly housekeeping: it finishes deleting workspaces and erases, in every
+//! workspace, the prospects whose retention period has ended.
 
 use jiff::Timestamp;
 use outreach_store::erasure::ErasureCounts;
-use outreach_store::{Actor, Store, StoreError};
+use outreach_store::{Actor, StoreError};
 use tokio::sync::watch;
 
 use crate::{Change, Engine, EngineError, iso};
 
-/// Prospects erased per transaction.
-const BATCH: u32 = 200;
-
-/// Erases the workspace's prospects whose retention period ended by `now`, until none is left
-/// or `stop` turns true; `on_batch` hears of each batch. Returns what went, in all.
-pub async fn purge_workspace(
-    store: &Store,
-    workspace_id: i64,
-    now: Timestamp,
-    actor: Actor,
-    stop: &watch::Receiver<bool>,
-    mut on_batch: impl FnMut(&ErasureCounts),
-) -> Result<ErasureCounts, StoreError> {
-    let now = iso(now);
-    let mut total = ErasureCounts::default();
-    while !*stop.borrow() {
-        let batch = store
-            .purge_expired(workspace_id, &now, BATCH, actor)
-            .await?;
-        if batch.prospects == 0 {
-            break;
-        }
-        on_batch(&batch);
-        total += batch;
-    }
-    Ok(total)
-}
-
 impl Engine {
-    /// Purges every workspace as of `now` (see [`purge_workspace`]).
+    /// Erases, in every workspace, the prospects whose retention period ended by `now`, until
+    /// none is left or `shutdown` turns true. Returns what went, in all.
     pub async fn purge_expired(
         &self,
         now: Timestamp,
         shutdown: &watch::Receiver<bool>,
     ) -> Result<ErasureCounts, EngineError> {
+        let now = iso(now);
         let mut total = ErasureCounts::default();
         for workspace in self.store.list_workspaces().await? {
-            let notify = |_: &ErasureCounts| {
+            let each_batch = |_: &ErasureCounts| {
                 let _ = self.changes.send((workspace.id, Change::Prospects));
+                !*shutdown.borrow()
             };
-            match purge_workspace(
-                &self.store,
-                workspace.id,
-                now,
-                Actor::System,
-                shutdown,
-                notify,
-            )
-            .await
+            match self
+                .store
+                .purge_all_expired(workspace.id, &now, Actor::System, each_batch)
+                .await
             {
                 Ok(purged) => total += purged,
                 // Deleted meanwhile.
@@ -81,7 +50,7 @@ impl Engine {
 
     /// Purges at once, then every `retention_interval`, until `shutdown` turns true; each time
     /// it first finishes deleting workspaces.
-    pub(crate) async fn retention_loop(&self, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn housekeeping_loop(&self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
             if let Err(e) = self.finish_workspace_deletions().await {
                 self.status
