@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use outreach_core::mapping::ColumnMapping;
-use outreach_core::prospect::{AuditEntry, Prospect, Workspace};
+use outreach_core::prospect::{AuditActor, AuditEntry, AuditTopic, Prospect, Workspace};
 use outreach_core::scoring::{Scorer, ScoringConfig};
 use outreach_discovery::csv_source::{self, CsvPreview, ReadProgress};
+use outreach_store::audit::AuditFilter;
 use outreach_store::erasure::ErasureCounts;
 use outreach_store::import::{ImportBatch, ImportReport};
 use outreach_store::prospects::{Facets, ProspectPage, ProspectPatch, ProspectQuery, ScoreUpdate};
@@ -238,6 +239,16 @@ pub struct AuditQuery {
     /// Only entries older than this id.
     #[ts(type = "number | null")]
     pub before_id: Option<i64>,
+    /// Only entries about this prospect (alone or among others), erased or not.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub prospect_id: Option<i64>,
+    /// Only actions of this topic.
+    #[serde(default)]
+    pub topic: Option<AuditTopic>,
+    /// Only what this actor did.
+    #[serde(default)]
+    pub actor: Option<AuditActor>,
 }
 
 pub(crate) fn io_error(path: &Path, action: &str, e: std::io::Error) -> ApiError {
@@ -425,6 +436,7 @@ impl Api {
             self.store
                 .audit(
                     Some(workspace_id),
+                    None,
                     self.config.actor(),
                     "prospects.import_failed",
                     &format!(
@@ -684,12 +696,17 @@ impl Api {
         Ok(summary)
     }
 
-    /// The newest audit entries of a workspace.
+    /// The newest audit entries of a workspace, all or those of a person, topic or actor.
     pub async fn list_audit(&self, args: AuditQuery) -> Result<Vec<AuditEntry>, ApiError> {
         let limit = i64::from(args.limit.clamp(1, 500));
+        let filter = AuditFilter {
+            prospect_id: args.prospect_id,
+            topic: args.topic,
+            actor: args.actor,
+        };
         Ok(self
             .store
-            .audit_log(args.workspace_id, limit, args.before_id)
+            .audit_log(args.workspace_id, &filter, limit, args.before_id)
             .await?)
     }
 

@@ -54,6 +54,7 @@ impl Api {
         self.store
             .audit(
                 Some(workspace.id),
+                Some(id),
                 self.config.actor(),
                 "prospect.export",
                 &format!("Exported the personal data of prospect #{id}"),

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use outreach_api::core::ProspectStatus;
 use outreach_api::core::mapping::Field;
-use outreach_api::core::prospect::{Prospect, Workspace};
+use outreach_api::core::prospect::{AuditActor, AuditTopic, Prospect, Workspace};
 use outreach_api::core::scoring::{FactorId, FactorWeight};
 use outreach_api::store::enrolments::EnrolmentState;
 use outreach_api::store::prospects::{ProspectPatch, ProspectQuery, SortField};
@@ -85,12 +85,22 @@ enum Command {
         #[arg(long)]
         threshold: Option<u8>,
     },
-    /// Show a workspace's audit log, newest first.
+    /// Show a workspace's audit log, newest first: all of it, or what concerned one prospect,
+    /// one topic or one actor.
     Audit {
         /// The workspace.
         #[arg(long, short)]
         workspace: String,
-        /// How many entries.
+        /// Only entries about this prospect (by id; an erased prospect's id still works).
+        #[arg(long, value_name = "ID")]
+        prospect: Option<i64>,
+        /// Only one topic: prospects, consent, campaigns, sending, replies, accounts, workspace.
+        #[arg(long, value_parser = parse_topic)]
+        topic: Option<AuditTopic>,
+        /// Only what one actor did: app, cli or system.
+        #[arg(long, value_parser = parse_actor)]
+        actor: Option<AuditActor>,
+        /// How many entries (at most 500).
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -238,7 +248,8 @@ enum ProspectsCommand {
         yes: bool,
     },
     /// Write everything held about a prospect as JSON (GDPR Art. 15 and 20: their details,
-    /// consent history, campaigns, the messages sent to them and their replies).
+    /// consent history, campaigns, the messages sent to them, their replies, and what was done
+    /// with their data).
     Export {
         /// The prospect's id.
         id: i64,
@@ -299,6 +310,17 @@ fn parse_sort(s: &str) -> Result<SortField> {
         ))
         .into()
     })
+}
+
+fn parse_topic(s: &str) -> Result<AuditTopic, String> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_string())).map_err(|_| {
+        "use prospects, consent, campaigns, sending, replies, accounts or workspace".to_string()
+    })
+}
+
+fn parse_actor(s: &str) -> Result<AuditActor, String> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_string()))
+        .map_err(|_| "use app, cli or system".to_string())
 }
 
 pub(crate) fn parse_status(s: &str) -> Result<ProspectStatus> {
@@ -634,6 +656,9 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         }
         Command::Audit {
             workspace: ws,
+            prospect,
+            topic,
+            actor,
             limit,
         } => {
             let w = workspace(api, &ws).await?;
@@ -642,6 +667,9 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                     workspace_id: w.id,
                     limit,
                     before_id: None,
+                    prospect_id: prospect,
+                    topic,
+                    actor,
                 })
                 .await?;
             if json {

@@ -1199,6 +1199,54 @@ fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
     assert_eq!(written["messages"], record["messages"]);
     let audit = env.ok(&["audit", "-w", "Acme"]);
     assert!(audit.contains("prospect.export"), "{audit}");
+    // And what was done with their data, step by step, as the audit log recorded it.
+    let activity: Vec<&str> = record["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        activity,
+        [
+            "prospects.import",
+            "consent.lawful_basis",
+            "campaign.enrol",
+            "send.sent"
+        ],
+        "{record}"
+    );
+
+    // The audit log filtered to them holds their entries and no one else's send.
+    let theirs = env.json(&["audit", "-w", "Acme", "--prospect", &id]);
+    let theirs: Vec<&str> = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        theirs,
+        [
+            "prospect.export",
+            "prospect.export",
+            "send.sent",
+            "campaign.enrol",
+            "consent.lawful_basis",
+            "prospects.import"
+        ]
+    );
+    let sends = env.json(&[
+        "audit", "-w", "Acme", "--topic", "sending", "--actor", "system",
+    ]);
+    assert_eq!(sends.as_array().unwrap().len(), 2, "both sends: {sends}");
+    let out = env.run(&["audit", "-w", "Acme", "--topic", "mail"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("use prospects, consent, campaigns, sending"),
+        "{err}"
+    );
 
     // Without --yes it only says what would go, fails, and erases nothing.
     let out = env.run(&["prospects", "erase", "-w", "Acme", &id, "--json"]);

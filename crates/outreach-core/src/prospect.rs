@@ -263,4 +263,84 @@ pub struct AuditEntry {
     pub summary: String,
     /// Machine-readable details (JSON).
     pub details: Option<serde_json::Value>,
+    /// The one prospect the entry is about, if it is about one (an entry about many lists
+    /// them apart).
+    #[ts(type = "number | null")]
+    pub prospect_id: Option<i64>,
+}
+
+/// Who acted, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditActor {
+    /// A person using the desktop app.
+    App,
+    /// A person or script using the `outreach` command line.
+    Cli,
+    /// The application itself: the engine, migrations, scheduled work.
+    System,
+}
+
+impl AuditActor {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::App => "app",
+            Self::Cli => "cli",
+            Self::System => "system",
+        }
+    }
+}
+
+/// What an audit entry is about, for filtering the log: each topic is a set of actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditTopic {
+    /// Imports, edits, scoring, deletion, erasure, exports of personal data.
+    Prospects,
+    /// Lawful basis, consent, objections, opt-outs, the legitimate-interest assessment.
+    Consent,
+    /// Campaigns, their steps, enrolments and templates.
+    Campaigns,
+    /// Messages sent, refused, failed, bounced or unconfirmed, and what was decided about them.
+    Sending,
+    /// Replies read, relabelled and answered, and the referrals in them.
+    Replies,
+    /// Sender accounts and their reply mailboxes.
+    Accounts,
+    /// The workspace's own settings, retention and deletion.
+    Workspace,
+}
+
+impl AuditTopic {
+    /// Every topic, in the order a menu shows them.
+    pub const ALL: [Self; 7] = [
+        Self::Prospects,
+        Self::Consent,
+        Self::Campaigns,
+        Self::Sending,
+        Self::Replies,
+        Self::Accounts,
+        Self::Workspace,
+    ];
+
+    /// The action names (up to their dot) that belong to the topic.
+    pub fn action_prefixes(self) -> &'static [&'static str] {
+        match self {
+            Self::Prospects => &["prospect.", "prospects."],
+            Self::Consent => &["consent."],
+            Self::Campaigns => &["campaign.", "template."],
+            Self::Sending => &["send."],
+            Self::Replies => &["reply.", "referral."],
+            Self::Accounts => &["account."],
+            Self::Workspace => &["workspace.", "settings."],
+        }
+    }
+
+    /// The topic an action belongs to, if any.
+    pub fn of_action(action: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.action_prefixes().iter().any(|p| action.starts_with(p)))
+    }
 }

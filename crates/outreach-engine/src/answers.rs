@@ -169,6 +169,7 @@ pub async fn send_answer(
             store
                 .audit(
                     Some(reply.workspace_id),
+                    Some(reply.prospect_id),
                     actor,
                     "reply.answer_blocked",
                     &format!(

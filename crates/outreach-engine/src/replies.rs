@@ -90,6 +90,7 @@ impl Engine {
                 self.store
                     .audit(
                         Some(ws),
+                        None,
                         Actor::System,
                         "reply.unparseable",
                         &format!(
@@ -117,6 +118,7 @@ impl Engine {
                 self.store
                     .audit(
                         Some(ws),
+                        None,
                         Actor::System,
                         "reply.forged_token",
                         &format!(

@@ -9,7 +9,7 @@ use outreach_core::campaign::{
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::audit::record;
+use crate::audit::{About, record, record_about};
 use crate::enrolments::{EnrolmentGroup, EnrolmentState};
 use crate::error::{conflict_or, corrupt};
 use crate::prospects::in_order_once;
@@ -463,8 +463,10 @@ impl Store {
         .into_iter()
         .collect();
         // Variants in turn, in the order given, continuing from the campaign's last enrolment.
-        let rows: Vec<(i64, String)> = in_order_once(prospect_ids, &open)
-            .into_iter()
+        let people = in_order_once(prospect_ids, &open);
+        let rows: Vec<(i64, String)> = people
+            .iter()
+            .copied()
             .enumerate()
             .map(|(i, id)| {
                 let slot = usize::try_from(already).unwrap_or(0) + i;
@@ -483,9 +485,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let added = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
-        record(
+        record_about(
             &mut tx,
             Some(c.workspace_id),
+            About::Many(&people),
             actor,
             "campaign.enrol",
             &format!("Enrolled {added} prospect(s) in campaign #{campaign_id}"),

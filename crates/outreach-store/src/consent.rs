@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use outreach_core::campaign::{LegitimateInterestAssessment, SendingSettings};
 use sqlx::SqliteConnection;
 
-use crate::audit::record;
+use crate::audit::{About, record, record_about};
 use crate::error::corrupt;
 use crate::prospects::in_order_once;
 use crate::{Actor, Store, StoreError};
@@ -204,9 +204,9 @@ impl Store {
         .into_iter()
         .collect();
         // Each changed prospect's history gets its event, in the order given.
-        let events = in_order_once(prospect_ids, &updated);
-        let changed = u32::try_from(events.len()).unwrap_or(u32::MAX);
-        let events = serde_json::to_string(&events).map_err(corrupt)?;
+        let people = in_order_once(prospect_ids, &updated);
+        let changed = u32::try_from(people.len()).unwrap_or(u32::MAX);
+        let events = serde_json::to_string(&people).map_err(corrupt)?;
         let source = actor.as_str();
         sqlx::query!(
             "INSERT INTO consent_events (workspace_id, prospect_id, kind, lawful_basis, lia_id,
@@ -220,9 +220,10 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        record(
+        record_about(
             &mut tx,
             Some(workspace_id),
+            About::Many(&people),
             actor,
             "consent.lawful_basis",
             &format!(
@@ -270,9 +271,10 @@ impl Store {
             actor,
         )
         .await?;
-        record(
+        record_about(
             &mut tx,
             Some(ws),
+            About::One(prospect_id),
             actor,
             "consent.record",
             &format!("Recorded consent of prospect #{prospect_id}"),
@@ -444,9 +446,10 @@ pub(crate) async fn opt_out_in(
         actor,
     )
     .await?;
-    record(
+    record_about(
         &mut *conn,
         Some(ws),
+        About::One(prospect_id),
         actor,
         "consent.opt_out",
         &format!("Opted out prospect #{prospect_id}; {cancelled} queued message(s) cancelled"),

@@ -6,7 +6,7 @@
 
 use outreach_core::inbox::{DraftState, ReplyDraft};
 
-use crate::audit::record;
+use crate::audit::{About, record_about};
 use crate::{Actor, Store, StoreError};
 
 /// An answer rendered and checked, ready for the outbox.
@@ -277,9 +277,10 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        record(
+        record_about(
             &mut tx,
             Some(draft.workspace_id),
+            About::One(draft.prospect_id),
             actor,
             "reply.answer_queued",
             &format!(

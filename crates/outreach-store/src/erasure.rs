@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::audit::record;
+use crate::audit::{About, record_about};
 use crate::consent::{SuppressionEntry, suppress_in};
 use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
@@ -212,9 +212,10 @@ async fn erase_in(
         Which::OfDeletedWorkspace { .. } => None,
     };
     if let Some((action, summary)) = entry {
-        record(
+        record_about(
             &mut tx,
             Some(workspace_id),
+            About::Many(&ids.list),
             actor,
             action,
             &summary,

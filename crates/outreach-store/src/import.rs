@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 use ts_rs::TS;
 
-use crate::audit::record;
+use crate::audit::{About, record_about};
 use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
@@ -269,6 +269,8 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let total_work = (new_rows.len() + merge_order.len()) as u64;
+        // Whom the import's audit entry is about: everyone it added or merged into.
+        let mut people: Vec<i64> = Vec::with_capacity(new_rows.len() + merge_order.len());
         let mut done = 0u64;
         // New rows go in as multi-row INSERTs with bound values: the row count varies, so this
         // one statement is built at run time (with placeholders only); every full batch has the
@@ -304,7 +306,9 @@ impl Store {
                     .push_bind(batch.file_name.to_string())
                     .push_bind(collected_at.clone());
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.push(" RETURNING id");
+            let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+            people.extend(ids);
             done += n;
             progress(done, total_work);
         }
@@ -391,9 +395,11 @@ impl Store {
             "import_id": import_id, "file": batch.file_name, "source_type": source,
             "rows": batch.total_rows, "created": created, "merged": merged, "invalid": invalid,
         });
-        record(
+        people.extend(&merge_order);
+        record_about(
             &mut tx,
             Some(ws),
+            About::Many(&people),
             batch.actor,
             "prospects.import",
             &format!(

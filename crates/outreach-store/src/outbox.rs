@@ -12,7 +12,7 @@ use outreach_core::campaign::{MessageStatus, UnconfirmedChoice};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::audit::record;
+use crate::audit::{About, record, record_about};
 use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
@@ -340,9 +340,10 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        record(
+        record_about(
             &mut tx,
             Some(workspace_id),
+            About::One(e.prospect_id),
             Actor::System,
             "send.blocked",
             &format!(
@@ -541,18 +542,21 @@ impl Store {
             r#"UPDATE messages SET status = 'unconfirmed',
                    last_error = 'the engine stopped while sending this message; it may or may not have gone out',
                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-               WHERE status = 'sending' RETURNING workspace_id AS "workspace_id!""#
+               WHERE status = 'sending'
+               RETURNING workspace_id AS "workspace_id!", prospect_id AS "prospect_id!""#
         )
         .fetch_all(&mut *tx)
         .await?;
-        let mut by_ws = std::collections::BTreeMap::<i64, u32>::new();
+        let mut by_ws = std::collections::BTreeMap::<i64, Vec<i64>>::new();
         for r in &rows {
-            *by_ws.entry(r.workspace_id).or_default() += 1;
+            by_ws.entry(r.workspace_id).or_default().push(r.prospect_id);
         }
-        for (ws, n) in by_ws {
-            record(
+        for (ws, people) in by_ws {
+            let n = people.len();
+            record_about(
                 &mut tx,
                 Some(ws),
+                About::Many(&people),
                 Actor::System,
                 "send.unconfirmed",
                 &format!(
@@ -1026,9 +1030,10 @@ async fn record_other(
         .campaign_id
         .map(|c| format!(" (campaign #{c}, step {step})"))
         .unwrap_or_default();
-    record(
+    record_about(
         tx,
         Some(m.workspace_id),
+        About::One(m.prospect_id),
         Actor::System,
         action,
         &format!(
@@ -1106,8 +1111,9 @@ async fn record_sent(
     .await?;
     let actor = Actor::System.as_str();
     sqlx::query!(
-        "INSERT INTO audit_log (workspace_id, actor, action, summary)
-         SELECT value ->> '$.w', ?1, 'send.sent', value ->> '$.s' FROM json_each(?2)",
+        "INSERT INTO audit_log (workspace_id, actor, action, summary, prospect_id)
+         SELECT value ->> '$.w', ?1, 'send.sent', value ->> '$.s', value ->> '$.p'
+         FROM json_each(?2)",
         actor,
         rows
     )

@@ -1,10 +1,11 @@
 //! Everything the workspace holds about one person, gathered for their rights of access and
 //! portability (GDPR Art. 15 and 20): their details, consent history, campaigns, the messages
-//! sent to them with their text, their replies and the answers drafted to them.
+//! sent to them with their text, their replies, the answers drafted to them, and what was done
+//! with their data (the audit entries about them).
 
 use outreach_core::campaign::MessageStatus;
 use outreach_core::inbox::{Reply, ReplyDraft};
-use outreach_core::prospect::Prospect;
+use outreach_core::prospect::{AuditEntry, Prospect};
 use serde::Serialize;
 
 use crate::consent::ConsentEvent;
@@ -28,6 +29,9 @@ pub struct PersonalData {
     pub replies: Vec<Reply>,
     /// Answers written to their replies, sent or not (a sent one is also among `messages`).
     pub drafted_answers: Vec<ReplyDraft>,
+    /// What was done with their data, by whom and when: the audit entries about them, oldest
+    /// first (entries written before a version of 2026-12 are included where they named them).
+    pub activity: Vec<AuditEntry>,
 }
 
 /// A message to the person, with its text.
@@ -103,6 +107,7 @@ impl Store {
         }
         Ok(PersonalData {
             drafted_answers,
+            activity: self.audit_of_prospect(prospect_id).await?,
             consent_history: self.consent_history(prospect_id).await?,
             campaigns: self.prospect_enrolments(prospect_id).await?,
             messages,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite};
 use ts_rs::TS;
 
-use crate::audit::record;
+use crate::audit::{About, record_about};
 use crate::error::{conflict_or, corrupt};
 use crate::{Actor, Store, StoreError};
 
@@ -601,9 +601,10 @@ impl Store {
             })
         })?;
         let details = serde_json::json!({ "prospect_id": id, "fields": changed });
-        record(
+        record_about(
             &mut tx,
             Some(p.workspace_id),
+            About::One(id),
             actor,
             "prospect.update",
             &format!("Edited prospect #{id} ({})", changed.join(", ")),
@@ -659,9 +660,10 @@ impl Store {
                 ("prospect.delete", "Deleted")
             };
             let details = serde_json::json!({ "prospect_ids": ids });
-            record(
+            record_about(
                 &mut tx,
                 Some(workspace_id),
+                About::Many(ids),
                 actor,
                 action,
                 &format!("{verb} {n} prospect(s)"),
@@ -743,9 +745,16 @@ impl Store {
             explanations.build().execute(&mut *tx).await?;
         }
         let details = serde_json::json!({ "scored": updates.len() });
-        record(
+        // The entry is about those whose standing it changed, not everyone it looked at again.
+        let moved: Vec<i64> = updates
+            .iter()
+            .filter(|u| u.status.is_some())
+            .map(|u| u.id)
+            .collect();
+        record_about(
             &mut tx,
             Some(workspace_id),
+            About::Many(&moved),
             actor,
             "prospects.score",
             summary,

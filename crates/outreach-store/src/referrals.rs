@@ -2,7 +2,7 @@
 
 use outreach_core::inbox::{ReferralProposal, ReferralState};
 
-use crate::audit::record;
+use crate::audit::{About, record_about};
 use crate::{Actor, Store, StoreError};
 
 struct ProposalRow {
@@ -96,9 +96,10 @@ impl Store {
             ),
             None => format!("referral #{id} from reply #{} {state_name}", row.reply_id),
         };
-        record(
+        record_about(
             &mut tx,
             Some(row.workspace_id),
+            prospect_id.map_or(About::Nobody, About::One),
             actor,
             "referral.settled",
             &summary,

@@ -6,7 +6,7 @@
 use outreach_core::inbox::{Reply, ReplyKind};
 use outreach_core::reply::Intent;
 
-use crate::audit::record;
+use crate::audit::{About, record_about};
 use crate::consent::{SuppressionEntry, opt_out_in};
 use crate::error::corrupt;
 use crate::mailboxes::advance;
@@ -390,9 +390,10 @@ impl Store {
             .campaign_id
             .map(|c| format!(" (campaign #{c})"))
             .unwrap_or_default();
-        record(
+        record_about(
             &mut tx,
             Some(m.workspace_id),
+            About::One(m.prospect_id),
             Actor::System,
             "reply.received",
             &format!(
@@ -552,9 +553,10 @@ impl Store {
         if let Some(status) = status_for(intent) {
             move_status(&mut tx, before.prospect_id, status).await?;
         }
-        record(
+        record_about(
             &mut tx,
             Some(before.workspace_id),
+            About::One(before.prospect_id),
             actor,
             "reply.relabelled",
             &format!("Reply #{id}: intent {} -> {label}", before.intent.as_str()),

@@ -231,6 +231,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditFilter;
     use crate::testing::store;
 
     fn fields(name: &str) -> WorkspaceFields {
@@ -268,7 +269,10 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["Acme", "Beta"]);
         assert_eq!(store.workspace_by_name("ACME").await.unwrap().id, a.id);
-        let log = store.audit_log(a.id, 10, None).await.unwrap();
+        let log = store
+            .audit_log(a.id, &AuditFilter::default(), 10, None)
+            .await
+            .unwrap();
         assert_eq!(log[0].action, "workspace.create");
         store.close().await;
     }

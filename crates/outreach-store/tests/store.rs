@@ -5,6 +5,7 @@
 use outreach_core::mapping::SourceType;
 use outreach_core::prospect::ProspectStatus;
 use outreach_discovery::csv_source::{preview, read_rows};
+use outreach_store::audit::AuditFilter;
 use outreach_store::import::{ImportBatch, ImportReport};
 use outreach_store::key::DbKey;
 use outreach_store::prospects::{ProspectPatch, ProspectQuery, SortField};
@@ -275,7 +276,10 @@ async fn invalid_rows_are_reported_and_kept_for_export() {
     let again = store.import_row_errors(r.import_id).await.unwrap();
     assert_eq!(again, r.row_errors);
     assert_eq!(again[0].row, 3);
-    let log = store.audit_log(ws, 10, None).await.unwrap();
+    let log = store
+        .audit_log(ws, &AuditFilter::default(), 10, None)
+        .await
+        .unwrap();
     assert_eq!(log[0].action, "prospects.import");
     assert!(log[0].summary.contains("1 new"), "{}", log[0].summary);
     store.close().await;
@@ -494,7 +498,10 @@ async fn edits_are_validated_audited_and_searchable() {
     assert_eq!(store.list_prospects(&q).await.unwrap().total, 1);
     q.search = Some("old".into());
     assert_eq!(store.list_prospects(&q).await.unwrap().total, 0);
-    let log = store.audit_log(ws, 1, None).await.unwrap();
+    let log = store
+        .audit_log(ws, &AuditFilter::default(), 1, None)
+        .await
+        .unwrap();
     assert_eq!(log[0].action, "prospect.update");
     assert!(log[0].summary.contains("company"));
     store.close().await;
@@ -530,7 +537,7 @@ async fn soft_delete_hides_and_restore_brings_back() {
     );
     assert_eq!(store.list_prospects(&query(ws)).await.unwrap().total, 2);
     let actions: Vec<String> = store
-        .audit_log(ws, 10, None)
+        .audit_log(ws, &AuditFilter::default(), 10, None)
         .await
         .unwrap()
         .into_iter()
@@ -1736,7 +1743,10 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
             .unwrap()
             .contains(&ada_hash.hash)
     );
-    let audit = store.audit_log(ws, 5, None).await.unwrap();
+    let audit = store
+        .audit_log(ws, &AuditFilter::default(), 5, None)
+        .await
+        .unwrap();
     assert_eq!(audit[0].action, "prospect.erase");
     assert!(!audit[0].summary.contains("Ada"), "{}", audit[0].summary);
     // Erasing her again: she is not there.
@@ -1978,7 +1988,10 @@ async fn prospects_past_the_retention_period_are_purged_in_batches_without_being
             .unwrap()
             .contains(&grace_hash.hash)
     );
-    let audit = store.audit_log(ws, 10, None).await.unwrap();
+    let audit = store
+        .audit_log(ws, &AuditFilter::default(), 10, None)
+        .await
+        .unwrap();
     let purges: Vec<_> = audit
         .iter()
         .filter(|e| e.action == "prospect.purge")
@@ -2136,7 +2149,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
     // The other workspaces keep everything; the audit log keeps both steps.
     assert_eq!(store.prospect(zed).await.unwrap().workspace_id, other_ws);
     let actions: Vec<String> = store
-        .audit_log(ws, 10, None)
+        .audit_log(ws, &AuditFilter::default(), 10, None)
         .await
         .unwrap()
         .into_iter()
@@ -2148,4 +2161,207 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         ["workspace.purged", "send.sent", "workspace.delete"]
     );
     store.close().await;
+}
+
+/// The actions of entries, newest first.
+fn actions(entries: &[outreach_core::prospect::AuditEntry]) -> Vec<&str> {
+    entries.iter().map(|e| e.action.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_audit_log_shows_one_persons_history_and_keeps_it_past_their_erasure() {
+    use outreach_core::prospect::{AuditActor, AuditTopic};
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email\nada@x.example\nbob@x.example\n")
+        .await
+        .unwrap();
+    let id_of = |email: &'static str| {
+        let store = &store;
+        async move {
+            let mut q = query(ws);
+            q.search = Some(email.into());
+            store.list_prospects(&q).await.unwrap().rows[0].id
+        }
+    };
+    let (ada, bob) = (id_of("ada").await, id_of("bob").await);
+    let patch = ProspectPatch {
+        company: Some("Engines Ltd".into()),
+        ..Default::default()
+    };
+    store
+        .update_prospect(ada, &patch, Actor::App)
+        .await
+        .unwrap();
+    store
+        .record_consent(ada, "signed up at the fair", Actor::App)
+        .await
+        .unwrap();
+    store
+        .set_prospects_deleted(ws, &[bob], false, Actor::App)
+        .await
+        .unwrap();
+    // Something about no one in particular.
+    store
+        .create_workspace(
+            &WorkspaceFields {
+                name: "Other".into(),
+                ..Default::default()
+            },
+            Actor::App,
+        )
+        .await
+        .unwrap();
+
+    let about = |prospect_id, topic, actor| AuditFilter {
+        prospect_id,
+        topic,
+        actor,
+    };
+    let log = |f: AuditFilter| {
+        let store = &store;
+        async move { store.audit_log(ws, &f, 50, None).await.unwrap() }
+    };
+    let ada_log = log(about(Some(ada), None, None)).await;
+    assert_eq!(
+        actions(&ada_log),
+        ["consent.record", "prospect.update", "prospects.import"]
+    );
+    assert_eq!(
+        ada_log[0].prospect_id,
+        Some(ada),
+        "one person's entry names them"
+    );
+    assert_eq!(
+        ada_log[2].prospect_id, None,
+        "an entry about many lists them apart"
+    );
+    assert_eq!(
+        actions(&log(about(Some(bob), None, None)).await),
+        ["prospect.delete", "prospects.import"]
+    );
+    assert_eq!(
+        actions(&log(about(None, Some(AuditTopic::Consent), None)).await),
+        ["consent.record"]
+    );
+    assert_eq!(
+        actions(&log(about(None, None, Some(AuditActor::Cli))).await),
+        ["prospects.import", "workspace.create"]
+    );
+    assert_eq!(
+        actions(
+            &log(about(
+                Some(ada),
+                Some(AuditTopic::Prospects),
+                Some(AuditActor::App)
+            ))
+            .await
+        ),
+        ["prospect.update"]
+    );
+    // Paging back through one person's entries.
+    let older = store
+        .audit_log(ws, &about(Some(ada), None, None), 1, Some(ada_log[0].id))
+        .await
+        .unwrap();
+    assert_eq!(actions(&older), ["prospect.update"]);
+
+    // Their copy of their record says what was done with it, oldest first.
+    let record = store.personal_data(ada).await.unwrap();
+    assert_eq!(
+        actions(&record.activity),
+        ["prospects.import", "prospect.update", "consent.record"]
+    );
+
+    // Erased, they are a number the log still accounts for, and nothing more.
+    store
+        .erase_prospects(ws, &[ada], &[], Actor::App)
+        .await
+        .unwrap();
+    let after = log(about(Some(ada), None, None)).await;
+    assert_eq!(
+        actions(&after),
+        [
+            "prospect.erase",
+            "consent.record",
+            "prospect.update",
+            "prospects.import"
+        ]
+    );
+    assert!(
+        after.iter().all(|e| !e.summary.contains("ada")),
+        "no entry names them"
+    );
+    store.close().await;
+}
+
+/// The last migration before audit entries said whom they were about.
+const BEFORE_AUDIT_SUBJECTS: i64 = 20261207120000;
+
+#[tokio::test]
+async fn an_upgrade_links_earlier_audit_entries_to_the_people_they_named() {
+    use sqlx::Connection;
+    let (_dir, path, key, mut old) = database_at(BEFORE_AUDIT_SUBJECTS).await;
+    for statement in [
+        "INSERT INTO workspaces (id, name) VALUES (1, 'Acme')",
+        "INSERT INTO prospects (id, workspace_id, email, source_type, collected_at)
+         VALUES (5, 1, 'ada@engines.example', 'csv', '2026-11-30T09:00:00.000Z'),
+                (6, 1, 'bob@byron.example', 'csv', '2026-11-30T09:00:00.000Z')",
+        "INSERT INTO sender_accounts (id, workspace_id, name, transport, host, port, security,
+             from_name, from_address)
+         VALUES (1, 1, 'relay', 'smtp', '127.0.0.1', 2525, 'plain_loopback', 'Acme',
+             'partners@acme.example')",
+        "INSERT INTO replies (id, workspace_id, prospect_id, account_id, matched_by, received_at,
+             kind, new_text, full_text, intent, confidence, intent_source)
+         VALUES (3, 1, 6, 1, 'sender', '2026-12-01T10:00:00.000Z', 'human', 'Tell me more',
+             'Tell me more', 'question', 0.9, 'rules')",
+        "INSERT INTO audit_log (workspace_id, actor, action, summary, details) VALUES
+         (1, 'system', 'send.sent', 'Message #1 to prospect #5 sent (campaign #1, step 0)', NULL),
+         (1, 'app', 'reply.relabelled', 'Reply #3: intent question -> interested', NULL),
+         (1, 'app', 'prospect.delete', 'Deleted 2 prospect(s)', '{\"prospect_ids\":[5,6]}'),
+         (1, 'app', 'consent.lawful_basis', 'Assigned legitimate interest to 2 prospect(s)', NULL),
+         (1, 'app', 'template.create', 'Created template #1', NULL)",
+    ] {
+        sqlx::query(statement).execute(&mut old).await.unwrap();
+    }
+    old.close().await.unwrap();
+
+    let store = Store::open(&path, &key).await.unwrap();
+    let of = |p| {
+        let store = &store;
+        async move {
+            let filter = AuditFilter {
+                prospect_id: Some(p),
+                ..Default::default()
+            };
+            store.audit_log(1, &filter, 10, None).await.unwrap()
+        }
+    };
+    assert_eq!(actions(&of(5).await), ["prospect.delete", "send.sent"]);
+    // A bulk change that did not list its people stays unlinked.
+    assert_eq!(
+        actions(&of(6).await),
+        ["prospect.delete", "reply.relabelled"]
+    );
+    store.close().await;
+    // The log is append-only again, the people beside it too.
+    let mut conn = {
+        use sqlx::ConnectOptions;
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
+            .connect()
+            .await
+            .unwrap()
+    };
+    for statement in [
+        "UPDATE audit_log SET prospect_id = 6",
+        "DELETE FROM audit_subjects",
+    ] {
+        let err = sqlx::query(statement).execute(&mut conn).await.unwrap_err();
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: {err}"
+        );
+    }
+    conn.close().await.unwrap();
 }

@@ -296,6 +296,36 @@ async fn journey(c: &Client) -> Result<()> {
     })
     .await?;
 
+    // Ada's details keep her history; the audit log narrows to her from there.
+    open_prospect(c, "Ada Lovelace").await?;
+    wait_until("Ada's history", || async {
+        let text = text_of(c, "prospect-activity").await?;
+        Ok(text.contains("Restored 1 prospect") && text.contains("Edited prospect #"))
+    })
+    .await?;
+    click(c, "prospect-activity-all").await?;
+    wait_until("the audit log about Ada only", || async {
+        let person = text_of(c, "audit-person").await?;
+        let text = wait(c, &tid("audit-list")).await?.text().await?;
+        Ok(person.contains("Ada Lovelace")
+            && text.contains("prospect.update")
+            && text.contains("prospects.import")
+            && !text.contains("workspace.create"))
+    })
+    .await?;
+    choose(c, "audit-topic", "Consent and lawful basis").await?;
+    wait_until("nothing about her consent yet", || async {
+        Ok(text_of(c, "audit-empty").await? == "No entries match these filters.")
+    })
+    .await?;
+    click(c, "audit-clear").await?;
+    wait_until("the whole log again", || async {
+        let text = wait(c, &tid("audit-list")).await?.text().await?;
+        Ok(text.contains("workspace.create"))
+    })
+    .await?;
+    click(c, "nav-prospects").await?;
+
     // Alan asks to be forgotten: erasure names what goes and waits for the acknowledgement.
     open_prospect(c, "Alan Turing").await?;
     click(c, "detail-erase").await?;

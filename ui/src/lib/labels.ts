@@ -1,4 +1,6 @@
 import type {
+	AuditActor,
+	AuditTopic,
 	CampaignStatus,
 	ErasureCounts,
 	FactorId,
@@ -28,6 +30,24 @@ export const STATUSES: readonly ProspectStatus[] = [
 	'unsubscribed',
 	'bounced'
 ];
+
+/** Audit topics, as the filter menu names them. */
+export const AUDIT_TOPIC_LABELS: Record<AuditTopic, string> = {
+	prospects: 'Prospects and their data',
+	consent: 'Consent and lawful basis',
+	campaigns: 'Campaigns and templates',
+	sending: 'Sending',
+	replies: 'Replies',
+	accounts: 'Sender accounts',
+	workspace: 'Workspace settings'
+};
+
+/** Who acted, as the audit log names them. */
+export const AUDIT_ACTOR_LABELS: Record<AuditActor, string> = {
+	app: 'This app',
+	cli: 'Command line',
+	system: 'Automatic'
+};
 
 export const STATUS_LABELS: Record<ProspectStatus, string> = {
 	new: 'New',

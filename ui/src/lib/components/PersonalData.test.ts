@@ -17,7 +17,7 @@ describe("a prospect's data at their request", () => {
 		expect(record.prospect.id).toBe(ada.id);
 		expect(record.consent_history.map((e: { kind: string }) => e.kind)).toContain('consent');
 		expect(record.campaigns.map((e: { campaign_name: string }) => e.campaign_name)).toEqual(['Launch']);
-		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 5, before_id: null });
+		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 5, before_id: null, prospect_id: null, topic: null, actor: null });
 		expect(audit[0].action).toBe('prospect.export');
 
 		// Cancelled in the file dialog: nothing is written.
@@ -79,7 +79,7 @@ describe('erasing a prospect', () => {
 		expect(await backend.call('consent_history', { id: ada.id }).catch(() => [])).toEqual([]);
 		const progress = await backend.call('campaign_progress', { campaign_id: c.id });
 		expect(progress.enrolled).toBe(3);
-		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 5, before_id: null });
+		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 5, before_id: null, prospect_id: null, topic: null, actor: null });
 		expect(audit[0].action).toBe('prospect.erase');
 	});
 

@@ -49,7 +49,7 @@ describe('data retention', () => {
 		);
 		await waitFor(() => expect(due.textContent).toContain('Nobody is due now.'));
 		for (const p of people) await expect(backend.call('get_prospect', { id: p.id })).rejects.toMatchObject({ code: 'not_found' });
-		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 1, before_id: null });
+		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 1, before_id: null, prospect_id: null, topic: null, actor: null });
 		expect(audit[0].action).toBe('prospect.purge');
 	});
 

@@ -32,4 +32,9 @@ summary: string,
 /**
  * Machine-readable details (JSON).
  */
-details: JsonValue | null, };
+details: JsonValue | null, 
+/**
+ * The one prospect the entry is about, if it is about one (an entry about many lists
+ * them apart).
+ */
+prospect_id: number | null, };

@@ -126,7 +126,7 @@ describe('mock inbox', () => {
 		expect(await m.call('get_mailbox', { account_id: acc.id })).toBeNull();
 		expect((await rejection(m.call('remove_mailbox', { account_id: acc.id }))).code).toBe('not_found');
 		expect((await settled()).some((e) => e.kind === 'changed' && e.entity === 'campaigns')).toBe(true);
-		const audit = await m.call('list_audit', { workspace_id: ws.id, limit: 10, before_id: null });
+		const audit = await m.call('list_audit', { workspace_id: ws.id, limit: 10, before_id: null, prospect_id: null, topic: null, actor: null });
 		expect(audit.map((a) => a.action)).toContain('account.mailbox_removed');
 	});
 
@@ -191,7 +191,7 @@ describe('mock inbox', () => {
 		expect((await m.call('relabel_reply', { reply_id: r.bounce.id, intent: 'interested' })).prospect_status).toBe('bounced');
 		expect((await rejection(m.call('relabel_reply', { reply_id: 999, intent: 'other' }))).code).toBe('not_found');
 
-		const audit = await m.call('list_audit', { workspace_id: ws.id, limit: 50, before_id: null });
+		const audit = await m.call('list_audit', { workspace_id: ws.id, limit: 50, before_id: null, prospect_id: null, topic: null, actor: null });
 		expect(audit.map((a) => a.summary)).toContain(`Reply #${r.question.id}: intent question -> interested`);
 	});
 

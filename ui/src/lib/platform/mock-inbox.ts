@@ -79,7 +79,8 @@ export interface InboxHost {
 	 */
 	addReferred(workspaceId: number, email: string, name: string | null, notes: string): number | string;
 	changed(entity: ChangedEntity, workspaceId: number | null): void;
-	log(workspaceId: number, action: string, summary: string): void;
+	/** `about`: the prospect the entry concerns, or the many. */
+	log(workspaceId: number, action: string, summary: string, about?: number | readonly number[]): void;
 	emit(e: ApiEvent): void;
 	now(): string;
 }
@@ -512,7 +513,8 @@ export class MockInbox {
 		this.host.log(
 			p.workspace_id,
 			'reply.received',
-			`Reply #${stored.id} from prospect #${p.id}${inCampaign}: ${kind}, ${intent}${stored.actions ? `; ${stored.actions}` : ''}`
+			`Reply #${stored.id} from prospect #${p.id}${inCampaign}: ${kind}, ${intent}${stored.actions ? `; ${stored.actions}` : ''}`,
+			p.id
 		);
 		return { reply: this.view(stored), cancelled };
 	}

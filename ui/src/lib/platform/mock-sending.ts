@@ -82,7 +82,8 @@ export interface SendingHost {
 	/** Live prospects matching a filter, paging ignored. */
 	matching(q: ProspectQuery): Prospect[];
 	changed(entity: ChangedEntity, workspaceId: number | null): void;
-	log(workspaceId: number, action: string, summary: string): void;
+	/** `about`: the prospect the entry concerns, or the many. */
+	log(workspaceId: number, action: string, summary: string, about?: number | readonly number[]): void;
 	emit(e: ApiEvent): void;
 	now(): string;
 }
@@ -370,7 +371,7 @@ export class MockSending {
 		this.endSequences(p.id, 'stopped', 'opted out');
 		const n = this.cancelQueued(p.id, 'the recipient opted out');
 		this.addConsentEvent(p.id, 'opt_out', null, evidence);
-		this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`);
+		this.host.log(p.workspace_id, 'consent.opt_out', `Opted out prospect #${p.id}; ${n} queued message(s) cancelled.`, p.id);
 		return n;
 	}
 
@@ -688,16 +689,17 @@ export class MockSending {
 			// prospects and unknown ids are skipped, not errors.
 			if (!this.assessments.has(args.workspace_id))
 				fail('invalid_input', "Record the workspace's legitimate-interest assessment first.");
-			let n = 0;
+			const changed: number[] = [];
 			for (const id of args.ids) {
 				const p = this.host.findProspect(id);
 				if (!p || p.workspace_id !== args.workspace_id || p.deleted_at !== null || p.lawful_basis === 'legitimate_interest') continue;
 				p.lawful_basis = 'legitimate_interest';
 				p.updated_at = this.host.now();
 				this.addConsentEvent(p.id, 'lawful_basis', 'legitimate_interest', null);
-				n++;
+				changed.push(p.id);
 			}
-			this.host.log(args.workspace_id, 'consent.lawful_basis', `Assigned legitimate interest to ${n} prospect(s).`);
+			const n = changed.length;
+			this.host.log(args.workspace_id, 'consent.lawful_basis', `Assigned legitimate interest to ${n} prospect(s).`, changed);
 			this.host.changed('prospects', args.workspace_id);
 			return n;
 		},
@@ -710,7 +712,7 @@ export class MockSending {
 			p.lawful_basis = 'consent';
 			p.updated_at = this.host.now();
 			this.addConsentEvent(p.id, 'consent', 'consent', evidence);
-			this.host.log(p.workspace_id, 'consent.record', `Recorded consent of prospect #${p.id}.`);
+			this.host.log(p.workspace_id, 'consent.record', `Recorded consent of prospect #${p.id}.`, p.id);
 			this.host.changed('prospects', p.workspace_id);
 			return p;
 		},
@@ -861,7 +863,7 @@ export class MockSending {
 			this.seedEnrolments(c.id, plan.take.map((p) => p.id));
 			if (c.status === 'running') this.queueFirstSteps(c);
 			if (plan.take.length > 0) {
-				this.host.log(c.workspace_id, 'campaign.enrol', `Enrolled ${plan.take.length} prospects in “${c.fields.name}”.`);
+				this.host.log(c.workspace_id, 'campaign.enrol', `Enrolled ${plan.take.length} prospects in “${c.fields.name}”.`, plan.take.map((p) => p.id));
 				this.host.changed('campaigns', c.workspace_id);
 			}
 			return { enrolled: plan.take.length, already_enrolled: plan.already, refused: plan.refused };

@@ -139,9 +139,9 @@ describe('MockBackend contract', () => {
 		expect((await b.call('list_prospects', query(ws.id))).total).toBe(3);
 		await Promise.resolve();
 		expect(events).toContainEqual({ kind: 'changed', entity: 'prospects', workspace_id: ws.id, source: 'app' });
-		const audit = await b.call('list_audit', { workspace_id: ws.id, limit: 1, before_id: null });
+		const audit = await b.call('list_audit', { workspace_id: ws.id, limit: 1, before_id: null, prospect_id: null, topic: null, actor: null });
 		expect(audit[0].action).toBe('prospects.restore');
-		const older = await b.call('list_audit', { workspace_id: ws.id, limit: 10, before_id: audit[0].id });
+		const older = await b.call('list_audit', { workspace_id: ws.id, limit: 10, before_id: audit[0].id, prospect_id: null, topic: null, actor: null });
 		expect(older[0].action).toBe('prospects.delete');
 	});
 

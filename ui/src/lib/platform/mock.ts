@@ -9,6 +9,7 @@ import type {
 	AppInfo,
 	ErasureCounts,
 	AuditEntry,
+	AuditTopic,
 	ChangedEntity,
 	ColumnMapping,
 	Commands,
@@ -53,6 +54,20 @@ function fail(code: ErrorCode, message: string): never {
 function clone<T>(v: T): T {
 	return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
+
+/** Whom an audit entry is about: one prospect, several, or no one in particular. */
+type About = number | readonly number[] | null;
+
+/** The actions of each audit topic, as the core defines them. */
+const AUDIT_TOPIC_PREFIXES: Record<AuditTopic, string[]> = {
+	prospects: ['prospect.', 'prospects.'],
+	consent: ['consent.'],
+	campaigns: ['campaign.', 'template.'],
+	sending: ['send.'],
+	replies: ['reply.', 'referral.'],
+	accounts: ['account.'],
+	workspace: ['workspace.', 'settings.']
+};
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -236,6 +251,8 @@ export class MockBackend implements Backend {
 	private workspaces: Workspace[] = [];
 	private prospects = new Map<number, Prospect>();
 	private audit: AuditEntry[] = [];
+	/** The people of entries about many, by entry id. */
+	private auditSubjects = new Map<number, Set<number>>();
 	private imports = new Map<number, RowError[]>();
 	private seq = { workspace: 0, prospect: 0, audit: 0, import: 0 };
 	/** Accounts, templates, campaigns and the outbox; tests seed them through it. */
@@ -245,7 +262,7 @@ export class MockBackend implements Backend {
 		findProspect: (id) => this.prospects.get(id),
 		matching: (q) => [...this.prospects.values()].filter((p) => this.matches(p, { ...q, deleted: false })),
 		changed: (entity, ws) => this.changed(entity, ws),
-		log: (ws, action, summary) => this.log(ws, action, summary),
+		log: (ws, action, summary, about) => this.log(ws, action, summary, null, about ?? null),
 		emit: (e) => this.emit(e),
 		now: () => this.now()
 	});
@@ -274,7 +291,7 @@ export class MockBackend implements Backend {
 		},
 		complianceLines: (ws) => [OPT_OUT_LINE, this.workspace(ws).postal_address.trim()],
 		changed: (entity, ws) => this.changed(entity, ws),
-		log: (ws, action, summary) => this.log(ws, action, summary),
+		log: (ws, action, summary, about) => this.log(ws, action, summary, null, about ?? null),
 		emit: (e) => this.emit(e),
 		now: () => this.now()
 	});
@@ -408,16 +425,20 @@ export class MockBackend implements Backend {
 		queueMicrotask(() => this.emit(ev));
 	}
 
-	private log(workspace_id: number | null, action: string, summary: string, details: JsonValueLike | null = null): void {
+	/** Appends an entry; `about` is the one prospect it concerns, or the many (kept apart, as the store does). */
+	private log(workspace_id: number | null, action: string, summary: string, details: JsonValueLike | null = null, about: About = null): void {
+		const id = ++this.seq.audit;
 		this.audit.push({
-			id: ++this.seq.audit,
+			id,
 			workspace_id,
 			at: this.now(),
 			actor: 'app',
 			action,
 			summary,
-			details
+			details,
+			prospect_id: typeof about === 'number' ? about : null
 		});
+		if (Array.isArray(about)) this.auditSubjects.set(id, new Set(about));
 		this.changed('audit', workspace_id);
 	}
 
@@ -462,7 +483,7 @@ export class MockBackend implements Backend {
 		const counts = this.erasureCounts(workspaceId, ids);
 		this.forget(workspaceId, [...new Set(ids)]);
 		const what = `${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s)`;
-		this.log(workspaceId, action, `Erased ${counts.prospects} prospect(s) ${why(what)}`);
+		this.log(workspaceId, action, `Erased ${counts.prospects} prospect(s) ${why(what)}`, null, ids);
 		for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, workspaceId);
 		return counts;
 	}
@@ -624,8 +645,8 @@ export class MockBackend implements Backend {
 		}
 	}
 
-	private audited(ws: number, action: string, summary: string, details: JsonValueLike | null = null) {
-		this.log(ws, action, summary, details);
+	private audited(ws: number, action: string, summary: string, details: JsonValueLike | null = null, about: About = null) {
+		this.log(ws, action, summary, details, about);
 	}
 
 	private async runImport(args: Commands['import_csv']['args']): Promise<Commands['import_csv']['result']> {
@@ -660,6 +681,7 @@ export class MockBackend implements Backend {
 		const step = Math.max(1, Math.ceil(rows.length / 4));
 		const fileName = args.path.split(/[\\/]/).pop() ?? args.path;
 		const sourceType = this.detectSource(header);
+		const people: number[] = [];
 		for (let r = 0; r < rows.length; r++) {
 			if (r % step === 0) await progress('writing', r, rows.length);
 			const { line, cells } = rows[r];
@@ -731,8 +753,9 @@ export class MockBackend implements Backend {
 				existing.updated_at = this.now();
 				if (existing.deleted_at) report.matched_deleted++;
 				else report.merged++;
+				people.push(existing.id);
 			} else {
-				this.newProspect(ws.id, { ...values, source_type: sourceType, source_file: fileName });
+				people.push(this.newProspect(ws.id, { ...values, source_type: sourceType, source_file: fileName }).id);
 				report.created++;
 			}
 		}
@@ -742,7 +765,8 @@ export class MockBackend implements Backend {
 			ws.id,
 			'prospects.import',
 			`Imported ${fileName}: ${report.created} new, ${report.merged} merged, ${report.invalid} invalid.`,
-			{ import_id: report.import_id, file: fileName }
+			{ import_id: report.import_id, file: fileName },
+			people
 		);
 		this.changed('prospects', ws.id);
 		return report;
@@ -882,7 +906,7 @@ export class MockBackend implements Backend {
 			if (changed.length === 0) return p;
 			next.updated_at = this.now();
 			this.prospects.set(p.id, next);
-			this.log(p.workspace_id, 'prospect.update', `Updated ${displayName(next) || `prospect ${p.id}`}: ${changed.join(', ')}.`);
+			this.log(p.workspace_id, 'prospect.update', `Updated prospect #${p.id}: ${changed.join(', ')}.`, null, p.id);
 			this.changed('prospects', p.workspace_id);
 			return next;
 		},
@@ -898,7 +922,7 @@ export class MockBackend implements Backend {
 				}
 			}
 			if (n > 0) {
-				this.log(args.workspace_id, 'prospects.delete', `Moved ${n} prospect${n === 1 ? '' : 's'} to the trash.`);
+				this.log(args.workspace_id, 'prospects.delete', `Moved ${n} prospect${n === 1 ? '' : 's'} to the trash.`, null, args.ids);
 				this.changed('prospects', args.workspace_id);
 			}
 			return n;
@@ -914,7 +938,7 @@ export class MockBackend implements Backend {
 				}
 			}
 			if (n > 0) {
-				this.log(args.workspace_id, 'prospects.restore', `Restored ${n} prospect${n === 1 ? '' : 's'} from the trash.`);
+				this.log(args.workspace_id, 'prospects.restore', `Restored ${n} prospect${n === 1 ? '' : 's'} from the trash.`, null, args.ids);
 				this.changed('prospects', args.workspace_id);
 			}
 			return n;
@@ -977,11 +1001,12 @@ export class MockBackend implements Backend {
 				campaigns: await this.sending.handlers.prospect_campaigns({ id: p.id }),
 				messages: this.sending.messagesTo(p.id),
 				replies: this.inbox.repliesFrom(p.id),
-				drafted_answers: this.inbox.draftsFor(p.id)
+				drafted_answers: this.inbox.draftsFor(p.id),
+				activity: this.audit.filter((a) => a.prospect_id === p.id || (this.auditSubjects.get(a.id)?.has(p.id) ?? false))
 			};
 			const text = JSON.stringify(record, null, 2);
 			this.files.set(args.path, text);
-			this.log(p.workspace_id, 'prospect.export', `Exported the personal data of prospect #${p.id}`);
+			this.log(p.workspace_id, 'prospect.export', `Exported the personal data of prospect #${p.id}`, null, p.id);
 			return new TextEncoder().encode(text).length;
 		},
 		prospect_facets: (args) => {
@@ -1031,8 +1056,17 @@ export class MockBackend implements Backend {
 		list_audit: (args) => {
 			this.workspace(args.workspace_id);
 			if (args.limit < 1 || args.limit > 500) fail('invalid_input', 'Ask for 1 to 500 entries.');
+			const prefixes = args.topic ? AUDIT_TOPIC_PREFIXES[args.topic] : null;
+			const about = (a: AuditEntry, p: number) => a.prospect_id === p || (this.auditSubjects.get(a.id)?.has(p) ?? false);
 			return this.audit
-				.filter((a) => a.workspace_id === args.workspace_id && (args.before_id === null || a.id < args.before_id))
+				.filter(
+					(a) =>
+						a.workspace_id === args.workspace_id &&
+						(args.before_id === null || a.id < args.before_id) &&
+						(args.prospect_id === null || about(a, args.prospect_id)) &&
+						(prefixes === null || prefixes.some((x) => a.action.startsWith(x))) &&
+						(args.actor === null || a.actor === args.actor)
+				)
 				.sort((a, b) => b.id - a.id)
 				.slice(0, args.limit);
 		},

@@ -72,6 +72,8 @@ export class AppState {
 	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0, campaigns: 0, replies: 0 });
 	/** Replies people wrote in the current workspace that nobody opened yet. */
 	unread = $state(0);
+	/** The person the audit log is narrowed to (set from their details), until cleared. */
+	auditProspect = $state<{ id: number; name: string } | null>(null);
 	/** A reply the inbox should open (set by a toast's "Open"); the inbox takes it and clears it. */
 	openReplyId = $state<number | null>(null);
 	/** The reply model's download, while one runs. */
@@ -148,6 +150,7 @@ export class AppState {
 		if (id === this.currentId) return;
 		this.currentId = id;
 		this.unread = 0;
+		this.auditProspect = null;
 		void this.loadUnread();
 		if (id !== null) {
 			try {
@@ -178,6 +181,12 @@ export class AppState {
 		if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
 		this.openReplyId = replyId;
 		this.view = 'inbox';
+	}
+
+	/** Show the audit log narrowed to one person: everything done with their data. */
+	showAuditOf(prospect: { id: number; name: string }): void {
+		this.auditProspect = prospect;
+		this.view = 'audit';
 	}
 
 	/** Put a workspace the backend returned into the list and select it. */

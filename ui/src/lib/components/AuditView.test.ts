@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { buildPatch, draftOf } from '$lib/patch';
+import { campaignReady, fireEvent, renderApp, screen, waitFor, waitForRows } from '../../../tests/helpers';
+
+/** The actions of the audit entries on screen, newest first. */
+function shownActions(): string[] {
+	return screen.queryAllByTestId('audit-entry').map((r) => r.dataset.action ?? '');
+}
+
+describe("a prospect's history", () => {
+	it('shows what was done with their data, and opens the audit log narrowed to them', async () => {
+		const { backend, ws, people } = campaignReady();
+		const [ada, bob] = people;
+		await backend.call('record_consent', { prospect_id: ada.id, evidence: 'Signed up at the fair, 2026-11-20' });
+		await backend.call('record_consent', { prospect_id: bob.id, evidence: 'Asked for the rates by phone' });
+		await backend.call('update_prospect', { id: ada.id, patch: buildPatch(ada, { ...draftOf(ada), company: 'Engines Ltd' }) });
+		renderApp(backend);
+		const rows = await waitForRows();
+		await fireEvent.click(rows.find((r) => r.dataset.id === String(ada.id)) as HTMLElement);
+
+		const history = await screen.findByTestId('prospect-activity');
+		await waitFor(() => expect(history.querySelectorAll('[data-testid="prospect-activity-entry"]').length).toBeGreaterThan(0));
+		const mine = [...history.querySelectorAll<HTMLElement>('[data-testid="prospect-activity-entry"]')].map((e) => e.dataset.action);
+		expect(mine.slice(0, 2)).toEqual(['prospect.update', 'consent.record']);
+		expect(history.textContent).not.toContain(`prospect #${bob.id}`);
+
+		await fireEvent.click(screen.getByTestId('prospect-activity-all'));
+		expect((await screen.findByTestId('audit-person')).textContent).toContain(`About ${ada.first_name} ${ada.last_name}`);
+		// Bob's consent is not theirs.
+		await waitFor(() => expect(shownActions()).toEqual(['prospect.update', 'consent.record']));
+
+		// Narrowed further to consent, then to someone no entry of that topic concerns.
+		await fireEvent.change(screen.getByTestId('audit-topic'), { target: { value: 'consent' } });
+		await waitFor(() => expect(shownActions()).toEqual(['consent.record']));
+		await fireEvent.change(screen.getByTestId('audit-actor'), { target: { value: 'system' } });
+		await waitFor(() => expect(screen.getByTestId('audit-empty').textContent).toBe('No entries match these filters.'));
+
+		// Cleared, the whole workspace's log is back.
+		await fireEvent.click(screen.getByTestId('audit-clear'));
+		await waitFor(() => expect(shownActions()).toEqual(['prospect.update', 'consent.record', 'consent.record']));
+		expect(screen.queryByTestId('audit-person')).toBeNull();
+		const all = await backend.call('list_audit', { workspace_id: ws.id, limit: 500, before_id: null, prospect_id: null, topic: null, actor: null });
+		expect(shownActions()).toEqual(all.map((e) => e.action));
+	});
+});
