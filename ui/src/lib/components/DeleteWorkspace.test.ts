@@ -47,4 +47,27 @@ describe('deleting a workspace', () => {
 		await waitFor(() => expect(screen.queryByTestId('workspace-delete-dialog')).toBeNull());
 		expect((await backend.call('list_workspaces', {})).map((w) => w.name)).toEqual([]);
 	});
+
+	it('says which workspace went even when the app has already moved on from it', async () => {
+		// The real backend tells the app about the deletion before the call returns, so the
+		// app may have left the workspace (here its last) by the time the dialog reports.
+		const { backend } = campaignReady();
+		const call = backend.call.bind(backend);
+		backend.call = (async (command: string, args: unknown) => {
+			const result = await (call as (c: string, a: unknown) => Promise<unknown>)(command, args);
+			if (command === 'delete_workspace') await new Promise((r) => setTimeout(r, 30));
+			return result;
+		}) as typeof backend.call;
+		renderApp(backend, { toastMs: 60_000 });
+		await fireEvent.click(await screen.findByTestId('nav-settings'));
+		await fireEvent.click(await screen.findByTestId('workspace-delete'));
+		await screen.findByTestId('workspace-delete-summary');
+		await setValue(screen.getByTestId('workspace-delete-name'), 'Acme client');
+		await fireEvent.click(screen.getByTestId('workspace-delete-confirm'));
+		await screen.findByTestId('welcome');
+		await waitFor(() =>
+			expect(screen.getAllByTestId('toast-message').map((t) => t.textContent)).toContain('Deleted workspace “Acme client”.')
+		);
+		expect(screen.queryByTestId('error-banner')).toBeNull();
+	});
 });
