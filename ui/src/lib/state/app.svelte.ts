@@ -55,6 +55,9 @@ export interface AppOptions {
 	toastMs?: number;
 }
 
+/** Toasts on screen at once. */
+const MAX_TOASTS = 3;
+
 /** The state the whole UI shares: one per mounted app. */
 export class AppState {
 	readonly backend: Backend;
@@ -285,7 +288,12 @@ export class AppState {
 
 	toast(message: string, action: Toast['action'] = null): number {
 		const id = ++this.toastSeq;
-		this.toasts = [...this.toasts, { id, message, action }].slice(-4);
+		// A plain notice replaces the one before it: only what can still be acted on (undo, open)
+		// stacks, and then at most MAX_TOASTS, so that quick work does not bury the view.
+		const next = [...this.toasts.filter((t) => t.action !== null), { id, message, action }];
+		const shown = next.slice(-MAX_TOASTS);
+		for (const t of this.toasts) if (!shown.some((x) => x.id === t.id)) this.stopTimer(t.id);
+		this.toasts = shown;
 		this.timers.set(
 			id,
 			setTimeout(() => this.dismissToast(id), this.toastMs)
@@ -293,10 +301,14 @@ export class AppState {
 		return id;
 	}
 
-	dismissToast(id: number): void {
+	private stopTimer(id: number): void {
 		const t = this.timers.get(id);
 		if (t) clearTimeout(t);
 		this.timers.delete(id);
+	}
+
+	dismissToast(id: number): void {
+		this.stopTimer(id);
 		this.toasts = this.toasts.filter((x) => x.id !== id);
 	}
 }

@@ -67,3 +67,23 @@ describe('AppState and replies', () => {
 		app.stop();
 	});
 });
+
+describe('toasts', () => {
+	it('lets a plain notice replace the last one and stacks only those with an action, three at most', async () => {
+		const { app } = await started();
+		const undo = (n: number) => ({ label: 'Undo', testid: `undo-${n}`, run: () => {} });
+		app.toast('Saved Ada.');
+		app.toast('Scored 4 prospects.');
+		expect(app.toasts.map((t) => t.message)).toEqual(['Scored 4 prospects.']);
+
+		app.toast('Moved Ada to the trash.', undo(1));
+		app.toast('Saved Bob.');
+		expect(app.toasts.map((t) => t.message)).toEqual(['Moved Ada to the trash.', 'Saved Bob.']);
+
+		app.toast('Moved Bob to the trash.', undo(2));
+		app.toast('Moved Cy to the trash.', undo(3));
+		app.toast('Moved Di to the trash.', undo(4));
+		expect(app.toasts.map((t) => t.action?.testid)).toEqual(['undo-2', 'undo-3', 'undo-4']);
+		app.stop();
+	});
+});
