@@ -10,6 +10,7 @@ use outreach_store::audit::AuditFilter;
 use outreach_store::erasure::ErasureCounts;
 use outreach_store::import::{ImportBatch, ImportReport};
 use outreach_store::prospects::{Facets, ProspectPage, ProspectPatch, ProspectQuery, ScoreUpdate};
+use outreach_store::workspace_deletion::DeletedWorkspace;
 use outreach_store::workspaces::WorkspaceFields;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -27,6 +28,7 @@ macro_rules! for_each_command {
             create_workspace($crate::store::workspaces::WorkspaceFields) -> $crate::core::prospect::Workspace;
             update_workspace($crate::UpdateWorkspace) -> $crate::core::prospect::Workspace;
             workspace_contents($crate::WorkspaceRef) -> $crate::store::workspace_deletion::WorkspaceContents;
+            deleted_workspaces($crate::NoArgs) -> Vec<$crate::store::workspace_deletion::DeletedWorkspace>;
             delete_workspace($crate::DeleteWorkspace) -> $crate::WorkspaceDeletion;
             set_scoring_config($crate::SetScoringConfig) -> $crate::core::prospect::Workspace;
             preview_import($crate::PreviewImport) -> $crate::ImportPreview;
@@ -343,6 +345,12 @@ impl Api {
     /// Every workspace.
     pub async fn list_workspaces(&self, _: NoArgs) -> Result<Vec<Workspace>, ApiError> {
         Ok(self.store.list_workspaces().await?)
+    }
+
+    /// Deleted workspaces, whose audit logs stay readable (what each held, when it was
+    /// erased), the most recently deleted first.
+    pub async fn deleted_workspaces(&self, _: NoArgs) -> Result<Vec<DeletedWorkspace>, ApiError> {
+        Ok(self.store.deleted_workspaces().await?)
     }
 
     /// A workspace by name, case-insensitively (for the CLI, which names workspaces; the UI

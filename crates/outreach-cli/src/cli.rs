@@ -89,8 +89,11 @@ enum Command {
     /// one topic or one actor.
     Audit {
         /// The workspace.
-        #[arg(long, short)]
-        workspace: String,
+        #[arg(long, short, required_unless_present = "deleted_workspace")]
+        workspace: Option<String>,
+        /// A deleted workspace instead, by the id `outreach workspace list --deleted` shows.
+        #[arg(long, value_name = "ID", conflicts_with = "workspace")]
+        deleted_workspace: Option<i64>,
         /// Only entries about this prospect (by id; an erased prospect's id still works).
         #[arg(long, value_name = "ID")]
         prospect: Option<i64>,
@@ -194,8 +197,13 @@ enum WorkspaceCommand {
         #[arg(long, default_value = "")]
         legal_notice: String,
     },
-    /// List workspaces.
-    List,
+    /// List workspaces; with --deleted, those deleted, whose audit logs stay readable with
+    /// `outreach audit --deleted-workspace ID`.
+    List {
+        /// Deleted workspaces instead.
+        #[arg(long)]
+        deleted: bool,
+    },
     /// Delete a workspace and everything in it (a client who left): prospects, campaigns,
     /// messages, replies, templates, sender accounts and their keychain secrets. Without
     /// --yes, says what it holds and stops.
@@ -310,6 +318,24 @@ fn parse_sort(s: &str) -> Result<SortField> {
         ))
         .into()
     })
+}
+
+/// `id` if it is a deleted workspace's.
+async fn deleted_workspace_id(api: &Api, id: i64) -> Result<i64> {
+    if api
+        .deleted_workspaces(NoArgs {})
+        .await?
+        .iter()
+        .any(|w| w.id == id)
+    {
+        Ok(id)
+    } else {
+        Err(ApiError::new(
+            outreach_api::ErrorCode::NotFound,
+            format!("no deleted workspace #{id}; `outreach workspace list --deleted` lists them"),
+        )
+        .into())
+    }
 }
 
 fn parse_topic(s: &str) -> Result<AuditTopic, String> {
@@ -434,7 +460,26 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             let w = workspace(api, &name).await?;
             crate::rights::delete_workspace(api, &w, yes, json).await?;
         }
-        Command::Workspace(WorkspaceCommand::List) => {
+        Command::Workspace(WorkspaceCommand::List { deleted: true }) => {
+            let all = api.deleted_workspaces(NoArgs {}).await?;
+            if json {
+                output::json(&all)?;
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|w| {
+                        vec![
+                            w.id.to_string(),
+                            w.name.clone(),
+                            w.deleted_at.clone(),
+                            w.erased_at.clone().unwrap_or_else(|| "not yet".into()),
+                        ]
+                    })
+                    .collect();
+                output::table(&["ID", "NAME", "DELETED", "ERASED"], &rows);
+            }
+        }
+        Command::Workspace(WorkspaceCommand::List { deleted: false }) => {
             let all = api.list_workspaces(NoArgs {}).await?;
             if json {
                 output::json(&all)?;
@@ -656,15 +701,20 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         }
         Command::Audit {
             workspace: ws,
+            deleted_workspace,
             prospect,
             topic,
             actor,
             limit,
         } => {
-            let w = workspace(api, &ws).await?;
+            let workspace_id = match (ws, deleted_workspace) {
+                (Some(name), _) => workspace(api, &name).await?.id,
+                (None, Some(id)) => deleted_workspace_id(api, id).await?,
+                (None, None) => unreachable!("clap requires one of them"),
+            };
             let entries = api
                 .list_audit(AuditQuery {
-                    workspace_id: w.id,
+                    workspace_id,
                     limit,
                     before_id: None,
                     prospect_id: prospect,

@@ -1417,6 +1417,28 @@ fn a_deleted_workspace_takes_everything_with_it_and_its_name_is_free_again() {
     );
     assert_eq!(keychain().trim(), "", "the API key left the keychain");
 
+    // What is left is its name and its audit log, which says what it held and when it went.
+    let deleted = env.json(&["workspace", "list", "--deleted"]);
+    assert_eq!(deleted[0]["name"], "Acme", "{deleted}");
+    assert!(deleted[0]["erased_at"].is_string(), "{deleted}");
+    let id = deleted[0]["id"].to_string();
+    let log = env.json(&["audit", "--deleted-workspace", &id, "--topic", "workspace"]);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &actions[..2],
+        ["workspace.purged", "workspace.delete"],
+        "{log}"
+    );
+    assert_eq!(
+        env.fails(&["audit", "--deleted-workspace", "999"])["code"],
+        "not_found"
+    );
+
     // The name is free again and the new workspace starts empty; the same people may be
     // imported again, since nobody objected.
     env.ok(&["workspace", "create", "Acme"]);

@@ -30,7 +30,33 @@ pub struct WorkspaceContents {
     pub replies: u32,
 }
 
+/// A workspace that was deleted: what is left of it is its name and its audit log, which
+/// shows what it held and when it was erased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DeletedWorkspace {
+    /// Row id (its audit log's workspace).
+    #[ts(type = "number")]
+    pub id: i64,
+    /// Its name when it was deleted.
+    pub name: String,
+    /// When it was deleted (ISO 8601).
+    pub deleted_at: String,
+    /// When everything in it had been erased (ISO 8601); none while that goes on.
+    pub erased_at: Option<String>,
+}
+
 impl Store {
+    /// Deleted workspaces, the most recently deleted first.
+    pub async fn deleted_workspaces(&self) -> Result<Vec<DeletedWorkspace>, StoreError> {
+        Ok(sqlx::query_as!(
+            DeletedWorkspace,
+            r#"SELECT id AS "id!", name, deleted_at AS "deleted_at!", purged_at AS erased_at
+               FROM workspaces WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC"#
+        )
+        .fetch_all(self.readers())
+        .await?)
+    }
+
     /// What the live workspace holds.
     pub async fn workspace_contents(
         &self,

@@ -428,27 +428,59 @@ async fn journey(c: &Client) -> Result<()> {
     fill(c, "workspace-delete-name", "E2E Client").await?;
     click(c, "workspace-delete-confirm").await?;
     wait(c, &tid("welcome")).await?;
+
+    // The next client's workspace can still show the deleted one's log: what it held, when
+    // it was erased.
+    click(c, "create-first-workspace").await?;
+    fill(c, "ws-name", "Next Client").await?;
+    click(c, "ws-save").await?;
+    click(c, "nav-audit").await?;
+    wait(c, &tid("audit-workspace")).await?;
+    // The option's label ends with a date in the system's format: picked by position.
+    c.execute(
+        "const e = document.querySelector(arguments[0]);
+         e.selectedIndex = 1;
+         e.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![tid("audit-workspace").into()],
+    )
+    .await?;
+    wait_until("the deleted workspace's log", || async {
+        let text = wait(c, &tid("audit-list")).await?.text().await?;
+        Ok(text.contains("workspace.purged")
+            && text.contains("workspace.delete")
+            && text_of(c, "audit-deleted-note")
+                .await?
+                .contains("everything it held was erased on"))
+    })
+    .await?;
+    assert!(
+        c.find_all(Locator::Css(&tid("error-banner")))
+            .await?
+            .is_empty(),
+        "no error on the way: {}",
+        text_of(c, "error-banner").await.unwrap_or_default()
+    );
     Ok(())
 }
 
-/// Picks an option of a `<select>` by its visible text, as a person would.
-/// Options may arrive after the list behind them loads, so this waits for the one wanted.
 /// Opens the details of the prospect named `name` from the prospect table on screen.
+/// The table may still be loading (just after switching to it), so this waits for the row.
 async fn open_prospect(c: &Client, name: &str) -> Result<Element> {
-    let mut opened = false;
-    for row in c.find_all(Locator::Css(&tid("prospect-row"))).await? {
-        if row
-            .prop("textContent")
-            .await?
-            .unwrap_or_default()
-            .contains(name)
-        {
-            row.click().await?;
-            opened = true;
-            break;
+    wait_until(&format!("{name}'s row"), || async {
+        for row in c.find_all(Locator::Css(&tid("prospect-row"))).await? {
+            if row
+                .prop("textContent")
+                .await?
+                .unwrap_or_default()
+                .contains(name)
+            {
+                row.click().await?;
+                return Ok(true);
+            }
         }
-    }
-    assert!(opened, "{name}'s row");
+        Ok(false)
+    })
+    .await?;
     let detail = wait(c, &tid("prospect-detail")).await?;
     wait_until("the prospect's details", || async {
         Ok(c.find(Locator::Css(&tid("detail-name")))
@@ -461,6 +493,8 @@ async fn open_prospect(c: &Client, name: &str) -> Result<Element> {
     Ok(detail)
 }
 
+/// Picks an option of a `<select>` by its visible text, as a person would.
+/// Options may arrive after the list behind them loads, so this waits for the one wanted.
 async fn choose(c: &Client, id: &str, label: &str) -> Result<()> {
     wait_until(&format!("option '{label}' of {id}"), || async {
         Ok(wait(c, &tid(id))

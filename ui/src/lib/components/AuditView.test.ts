@@ -43,3 +43,35 @@ describe("a prospect's history", () => {
 		expect(shownActions()).toEqual(all.map((e) => e.action));
 	});
 });
+
+describe("a deleted workspace's audit log", () => {
+	it('stays readable from another workspace, with when it was deleted and erased', async () => {
+		const { backend, ws, people } = campaignReady();
+		await backend.call('record_consent', { prospect_id: people[0].id, evidence: 'Signed up at the fair' });
+		const gone = backend.seedWorkspace('Old Client');
+		backend.seedProspects(gone.id, 3);
+		await backend.call('delete_workspace', { workspace_id: gone.id, confirm_name: 'Old Client' });
+		renderApp(backend);
+		await waitForRows();
+		await fireEvent.click(screen.getByTestId('nav-audit'));
+
+		const which = (await screen.findByTestId('audit-workspace')) as HTMLSelectElement;
+		const options = [...which.options].map((o) => o.textContent ?? '');
+		expect(options[0]).toBe(ws.name);
+		expect(options[1]).toMatch(/^Old Client \(deleted /);
+		await waitFor(() => expect(shownActions()[0]).toBe('consent.record'));
+		const own = shownActions();
+		expect(own).not.toContain('workspace.delete');
+
+		which.selectedIndex = 1;
+		await fireEvent.change(which);
+		await waitFor(() => expect(shownActions()).toEqual(['workspace.purged', 'workspace.delete']));
+		expect(screen.getByTestId('audit-deleted-note').textContent).toContain('“Old Client” was deleted on');
+		expect(screen.getByTestId('audit-deleted-note').textContent).toContain('everything it held was erased on');
+
+		which.selectedIndex = 0;
+		await fireEvent.change(which);
+		await waitFor(() => expect(shownActions()).toEqual(own));
+		expect(screen.queryByTestId('audit-deleted-note')).toBeNull();
+	});
+});

@@ -23,6 +23,7 @@ import type { ColumnMapping } from "./ColumnMapping";
 import type { ConsentEvent } from "./ConsentEvent";
 import type { CsvPreview } from "./CsvPreview";
 import type { DeleteWorkspace } from "./DeleteWorkspace";
+import type { DeletedWorkspace } from "./DeletedWorkspace";
 import type { DownloadModel } from "./DownloadModel";
 import type { DraftRef } from "./DraftRef";
 import type { DraftState } from "./DraftState";
@@ -135,6 +136,7 @@ export interface Commands {
   create_workspace: { args: WorkspaceFields; result: Workspace };
   update_workspace: { args: UpdateWorkspace; result: Workspace };
   workspace_contents: { args: WorkspaceRef; result: WorkspaceContents };
+  deleted_workspaces: { args: NoArgs; result: Array<DeletedWorkspace> };
   delete_workspace: { args: DeleteWorkspace; result: WorkspaceDeletion };
   set_scoring_config: { args: SetScoringConfig; result: Workspace };
   preview_import: { args: PreviewImport; result: ImportPreview };
@@ -213,6 +215,7 @@ export const COMMANDS = [
   "create_workspace",
   "update_workspace",
   "workspace_contents",
+  "deleted_workspaces",
   "delete_workspace",
   "set_scoring_config",
   "preview_import",
@@ -308,6 +311,7 @@ export type { ColumnMapping };
 export type { ConsentEvent };
 export type { CsvPreview };
 export type { DeleteWorkspace };
+export type { DeletedWorkspace };
 export type { DownloadModel };
 export type { DraftRef };
 export type { DraftState };

@@ -10,6 +10,7 @@ import type {
 	ErasureCounts,
 	AuditEntry,
 	AuditTopic,
+	DeletedWorkspace,
 	ChangedEntity,
 	ColumnMapping,
 	Commands,
@@ -251,6 +252,8 @@ export class MockBackend implements Backend {
 	private workspaces: Workspace[] = [];
 	private prospects = new Map<number, Prospect>();
 	private audit: AuditEntry[] = [];
+	/** What is left of deleted workspaces: their names, and their audit logs above. */
+	private deletedWorkspaces: DeletedWorkspace[] = [];
 	/** The people of entries about many, by entry id. */
 	private auditSubjects = new Map<number, Set<number>>();
 	private imports = new Map<number, RowError[]>();
@@ -792,6 +795,7 @@ export class MockBackend implements Backend {
 	private handlers: Handlers = {
 		app_info: () => this.info,
 		list_workspaces: () => [...this.workspaces].sort((a, b) => a.name.localeCompare(b.name)),
+		deleted_workspaces: () => [...this.deletedWorkspaces],
 		create_workspace: (args) => {
 			const ws = this.createWorkspace(args);
 			this.log(ws.id, 'workspace.create', `Created workspace “${ws.name}”.`);
@@ -965,7 +969,10 @@ export class MockBackend implements Backend {
 			}
 			this.forget(ws.id, ids);
 			this.workspaces = this.workspaces.filter((w) => w.id !== ws.id);
+			const now = this.now();
+			this.deletedWorkspaces.unshift({ id: ws.id, name: ws.name, deleted_at: now, erased_at: now });
 			this.log(ws.id, 'workspace.delete', `Deleted the workspace: erasing ${held.prospects} prospect(s)`);
+			this.log(ws.id, 'workspace.purged', `Erased everything the workspace held`);
 			this.changed('workspaces', ws.id);
 			return { held, finished: true };
 		},
@@ -1054,7 +1061,7 @@ export class MockBackend implements Backend {
 			return summary;
 		},
 		list_audit: (args) => {
-			this.workspace(args.workspace_id);
+			if (!this.deletedWorkspaces.some((w) => w.id === args.workspace_id)) this.workspace(args.workspace_id);
 			if (args.limit < 1 || args.limit > 500) fail('invalid_input', 'Ask for 1 to 500 entries.');
 			const prefixes = args.topic ? AUDIT_TOPIC_PREFIXES[args.topic] : null;
 			const about = (a: AuditEntry, p: number) => a.prospect_id === p || (this.auditSubjects.get(a.id)?.has(p) ?? false);
