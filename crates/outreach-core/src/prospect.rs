@@ -113,6 +113,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_audit_topic_is_one_or_two_dotted_prefixes_that_no_other_topic_shares() {
+        let all: Vec<&str> = AuditTopic::ALL
+            .iter()
+            .flat_map(|t| t.action_prefixes().iter().copied())
+            .collect();
+        for topic in AuditTopic::ALL {
+            let prefixes = topic.action_prefixes();
+            assert!((1..=2).contains(&prefixes.len()), "{topic:?}");
+            assert!(prefixes.iter().all(|p| p.ends_with('.')), "{topic:?}");
+        }
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert!(!a.starts_with(b) && !b.starts_with(a), "{a} and {b}");
+            }
+        }
+    }
+
+    #[test]
     fn status_names_round_trip() {
         for s in ProspectStatus::ALL {
             assert_eq!(ProspectStatus::parse(s.as_str()), Some(s));
@@ -324,7 +342,8 @@ impl AuditTopic {
         Self::Workspace,
     ];
 
-    /// The action names (up to their dot) that belong to the topic.
+    /// The action names (up to and with their dot) that belong to the topic: one or two, each
+    /// ending in `.` (the store turns them into ranges of names).
     pub fn action_prefixes(self) -> &'static [&'static str] {
         match self {
             Self::Prospects => &["prospect.", "prospects."],
@@ -335,12 +354,5 @@ impl AuditTopic {
             Self::Accounts => &["account."],
             Self::Workspace => &["workspace.", "settings."],
         }
-    }
-
-    /// The topic an action belongs to, if any.
-    pub fn of_action(action: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.action_prefixes().iter().any(|p| action.starts_with(p)))
     }
 }

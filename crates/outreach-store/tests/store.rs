@@ -2244,6 +2244,26 @@ async fn the_audit_log_shows_one_persons_history_and_keeps_it_past_their_erasure
         ["consent.record"]
     );
     assert_eq!(
+        actions(&log(about(None, Some(AuditTopic::Prospects), None)).await),
+        ["prospect.delete", "prospect.update", "prospects.import"]
+    );
+    assert!(
+        log(about(None, Some(AuditTopic::Sending), None))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        actions(
+            &log(about(
+                None,
+                Some(AuditTopic::Workspace),
+                Some(AuditActor::Cli)
+            ))
+            .await
+        ),
+        ["workspace.create"]
+    );
+    assert_eq!(
         actions(&log(about(None, None, Some(AuditActor::Cli))).await),
         ["prospects.import", "workspace.create"]
     );
