@@ -1450,3 +1450,33 @@ fn a_deleted_workspace_takes_everything_with_it_and_its_name_is_free_again() {
     env.ok(&["run", "--until-idle"]);
     assert_eq!(sink.texts().len(), 3);
 }
+
+#[test]
+fn a_headless_server_deletes_a_workspace_whose_accounts_keep_nothing_in_the_keychain() {
+    // A server that keeps its database key in a file and sends through a local relay has no
+    // keychain at all; deleting a client's workspace must not need one.
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(2));
+    let out = env
+        .cmd(&["workspace", "delete", "Acme", "--yes", "--json"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done["deleted"], true);
+    assert_eq!(done["result"]["held"]["accounts"], 1);
+    assert!(no_workspace_left(&env));
+}
+
+/// Whether no live workspace is left.
+fn no_workspace_left(env: &Env) -> bool {
+    env.json(&["workspace", "list"])
+        .as_array()
+        .is_some_and(|a| a.is_empty())
+}

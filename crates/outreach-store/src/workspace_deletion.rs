@@ -68,7 +68,10 @@ impl Store {
 
     /// Hides the live workspace, stops its campaigns and the reading of its reply mailboxes
     /// and cancels what waits in its outbox, in one transaction, recording what it held.
-    /// Returns its sender accounts' ids, whose secrets the caller deletes.
+    /// Returns the ids of its sender accounts that keep a password, API key, DKIM key or
+    /// mailbox password in the keychain, which the caller deletes. (Accounts without any, such
+    /// as a local relay's, are left out: a headless server with a key file and no keychain
+    /// must be able to delete them.)
     /// [`Store::finish_workspace_deletion`] erases the rest.
     pub async fn mark_workspace_deleted(
         &self,
@@ -110,7 +113,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let accounts = sqlx::query_scalar!(
-            r#"SELECT id AS "id!" FROM sender_accounts WHERE workspace_id = ?"#,
+            r#"SELECT a.id AS "id!" FROM sender_accounts a
+                   LEFT JOIN account_mailboxes m ON m.account_id = a.id
+               WHERE a.workspace_id = ?
+                 AND (a.has_secret = 1 OR a.has_dkim_key = 1 OR m.has_secret = 1)"#,
             workspace_id
         )
         .fetch_all(&mut *tx)

@@ -2063,13 +2063,31 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         .unwrap();
     assert_eq!(store.polled_mailboxes().await.unwrap().len(), 1);
 
+    // The account keeps a password in the keychain; a second, a local relay's, keeps nothing
+    // there, so the deletion has nothing to remove for it (and needs no keychain for it).
+    store
+        .set_account_secret_flags(account.id, true, false)
+        .await
+        .unwrap();
+    let bare = store
+        .create_account(
+            ws,
+            &outreach_core::campaign::AccountFields {
+                name: "bare relay".into(),
+                ..relay_fields()
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+
     let held = store.workspace_contents(ws).await.unwrap();
     assert_eq!(
         (held.prospects, held.campaigns, held.accounts, held.messages),
-        (2, 1, 1, 2)
+        (2, 1, 2, 2)
     );
     let accounts = store.mark_workspace_deleted(ws, Actor::Cli).await.unwrap();
-    assert_eq!(accounts, [account.id]);
+    assert_eq!(accounts, [account.id], "not #{}", bare.id);
     // Hidden and stopped at once; its name is free again; nothing else waits to go out.
     assert!(matches!(
         store.workspace(ws).await,
