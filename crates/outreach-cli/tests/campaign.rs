@@ -139,16 +139,10 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     );
 
     // Every send and refusal is in the audit log.
-    let audit = env.json(&["audit", "-w", "Acme", "--limit", "200"]);
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = env.audit_actions(&["-w", "Acme", "--limit", "200"]);
     assert_eq!(actions.iter().filter(|a| **a == "send.sent").count(), 8);
-    assert!(actions.contains(&"campaign.enrol"));
-    assert!(actions.contains(&"campaign.start"));
+    assert!(actions.iter().any(|a| a == "campaign.enrol"));
+    assert!(actions.iter().any(|a| a == "campaign.start"));
 }
 
 #[test]
@@ -1218,13 +1212,7 @@ fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
     );
 
     // The audit log filtered to them holds their entries and no one else's send.
-    let theirs = env.json(&["audit", "-w", "Acme", "--prospect", &id]);
-    let theirs: Vec<&str> = theirs
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let theirs = env.audit_actions(&["-w", "Acme", "--prospect", &id]);
     assert_eq!(
         theirs,
         [
@@ -1422,17 +1410,11 @@ fn a_deleted_workspace_takes_everything_with_it_and_its_name_is_free_again() {
     assert_eq!(deleted[0]["name"], "Acme", "{deleted}");
     assert!(deleted[0]["erased_at"].is_string(), "{deleted}");
     let id = deleted[0]["id"].to_string();
-    let log = env.json(&["audit", "--deleted-workspace", &id, "--topic", "workspace"]);
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = env.audit_actions(&["--deleted-workspace", &id, "--topic", "workspace"]);
     assert_eq!(
         &actions[..2],
         ["workspace.purged", "workspace.delete"],
-        "{log}"
+        "{actions:?}"
     );
     assert_eq!(
         env.fails(&["audit", "--deleted-workspace", "999"])["code"],

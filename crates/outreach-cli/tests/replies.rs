@@ -276,13 +276,7 @@ fn replies_are_read_matched_understood_and_acted_on() {
     let human = env.json(&["replies", "list", "-w", "Acme"]);
     assert_eq!(human.as_array().unwrap().len(), 3, "{human:#}");
 
-    let audit = env.json(&["audit", "-w", "Acme", "--limit", "200"]);
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = env.audit_actions(&["-w", "Acme", "--limit", "200"]);
     assert_eq!(
         actions.iter().filter(|a| **a == "reply.received").count(),
         5

@@ -95,6 +95,18 @@ impl Env {
         serde_json::from_str(&self.ok(&all)).unwrap()
     }
 
+    /// The actions of `outreach audit ARGS`, newest first.
+    pub fn audit_actions(&self, args: &[&str]) -> Vec<String> {
+        let mut all = vec!["audit"];
+        all.extend_from_slice(args);
+        self.json(&all)
+            .as_array()
+            .expect("a list of entries")
+            .iter()
+            .map(|e| e["action"].as_str().expect("an action").to_owned())
+            .collect()
+    }
+
     pub fn fails(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.push("--json");
