@@ -7,7 +7,8 @@
 //! - `send`: sends 2,000 personalised messages through the real engine to Postfix's
 //!   `smtp-sink`, and the same list with PyPI's `mailmerge`; measures the sink with
 //!   `smtp-source`; prints the CPU time per message of each part (database writer, async
-//!   workers, sink), which shows what bounds the rate.
+//!   workers, sink), which shows what bounds the rate; then times deleting the workspace with
+//!   everything it sent.
 //! - `replies`: sentiment and intent accuracy next to Python's VADER and TextBlob, and 5,000
 //!   replies read from Dovecot, parsed and classified, next to imaplib + sentence-transformers.
 

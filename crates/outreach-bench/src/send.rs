@@ -421,6 +421,36 @@ async fn run_engine(
     Ok((took, cpu))
 }
 
+/// Deletes the bench's one workspace, with its prospects and their messages (secure delete,
+/// a batch at a time, as the app does); returns how long it took.
+async fn delete_the_workspace(dir: &Path) -> Result<Duration> {
+    let api = Api::open(ApiConfig {
+        data_dir: dir.join("data"),
+        key: KeyChoice::File(dir.join("bench.key")),
+        caller: Caller::Cli,
+    })
+    .await?;
+    let ws = api
+        .list_workspaces(outreach_api::NoArgs {})
+        .await?
+        .into_iter()
+        .next()
+        .context("the bench's workspace")?;
+    let start = Instant::now();
+    let done = api
+        .delete_workspace(outreach_api::DeleteWorkspace {
+            workspace_id: ws.id,
+            confirm_name: ws.name,
+        })
+        .await?;
+    let took = start.elapsed();
+    api.close().await;
+    if !done.finished {
+        bail!("the workspace's deletion did not finish");
+    }
+    Ok(took)
+}
+
 pub fn run() -> Result<()> {
     let peer = shared_dir().join("bench/peer-bench");
     let csv = peer.join("prospects-2000.csv");
@@ -458,6 +488,8 @@ pub fn run() -> Result<()> {
         anyhow::Ok((took, cpu, size))
     })?;
     let rss = peak_rss_mb();
+    // After the peak is read: what a client's departure costs once their messages went out.
+    let deleting = runtime.block_on(delete_the_workspace(dir.path()))?;
     let mm = run_mailmerge(&peer, dir.path(), rows)?;
     // As many connections as our engine uses; one connection for reference.
     let sessions = EngineConfig::default().smtp_sessions;
@@ -487,6 +519,10 @@ pub fn run() -> Result<()> {
         rate(sink_one)
     );
     print_cpu(&cpu, sink_cpu, rows, ours);
+    println!(
+        "then deleting the workspace: {:.0} ms ({rows} prospects with their messages, secure delete)",
+        deleting.as_secs_f64() * 1e3
+    );
     println!(
         "send-bench: ours_msg_per_s={ours_r:.0} mailmerge_msg_per_s={mm_r:.0} sink_msg_per_s={sink_r:.0} vs_mailmerge={:.2} vs_sink={:.2} peak_rss_mb={rss:.1}",
         ours_r / mm_r,
