@@ -1197,22 +1197,28 @@ async fn database_at(
     DbKey,
     sqlx::SqliteConnection,
 ) {
-    use sqlx::ConnectOptions;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("o.db");
     let key = DbKey::generate();
-    let mut old = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
-        .connect()
-        .await
-        .unwrap();
+    let mut old = raw_connection(&path, &key).await;
     sqlx::migrate!("../../migrations")
         .run_to(version, &mut old)
         .await
         .unwrap();
     (dir, path, key, old)
+}
+
+/// One connection to the encrypted database at `path` (created if missing), outside the store:
+/// to build what an earlier release left, or to try what the store never does.
+async fn raw_connection(path: &std::path::Path, key: &DbKey) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
+        .connect()
+        .await
+        .unwrap()
 }
 
 /// The schema before message bodies moved to their own table.
@@ -2382,15 +2388,7 @@ async fn an_upgrade_links_earlier_audit_entries_to_the_people_they_named() {
     );
     store.close().await;
     // The log is append-only again, the people beside it too.
-    let mut conn = {
-        use sqlx::ConnectOptions;
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .pragma("key", format!("\"x'{}'\"", key.expose_hex()))
-            .connect()
-            .await
-            .unwrap()
-    };
+    let mut conn = raw_connection(&path, &key).await;
     for statement in [
         "UPDATE audit_log SET prospect_id = 6",
         "DELETE FROM audit_subjects",
