@@ -269,8 +269,12 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let total_work = (new_rows.len() + merge_order.len()) as u64;
-        // Whom the import's audit entry is about: everyone it added or merged into.
-        let mut people: Vec<i64> = Vec::with_capacity(new_rows.len() + merge_order.len());
+        // The rows this transaction adds get ids above every id before it (it holds the
+        // writer), which is how the audit entry finds them without a list of 100,000 ids.
+        let last_before: i64 =
+            sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) AS "id!: i64" FROM prospects"#)
+                .fetch_one(&mut *tx)
+                .await?;
         let mut done = 0u64;
         // New rows go in as multi-row INSERTs with bound values: the row count varies, so this
         // one statement is built at run time (with placeholders only); every full batch has the
@@ -306,9 +310,7 @@ impl Store {
                     .push_bind(batch.file_name.to_string())
                     .push_bind(collected_at.clone());
             });
-            insert.push(" RETURNING id");
-            let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-            people.extend(ids);
+            insert.build().execute(&mut *tx).await?;
             done += n;
             progress(done, total_work);
         }
@@ -395,11 +397,11 @@ impl Store {
             "import_id": import_id, "file": batch.file_name, "source_type": source,
             "rows": batch.total_rows, "created": created, "merged": merged, "invalid": invalid,
         });
-        people.extend(&merge_order);
-        record_about(
+        // About everyone it merged into, and everyone it added.
+        let entry = record_about(
             &mut tx,
             Some(ws),
-            About::Many(&people),
+            About::Many(&merge_order),
             batch.actor,
             "prospects.import",
             &format!(
@@ -408,6 +410,15 @@ impl Store {
             ),
             Some(&details),
         )
+        .await?;
+        sqlx::query!(
+            "INSERT INTO audit_subjects (prospect_id, audit_id)
+             SELECT id, ?1 FROM prospects WHERE workspace_id = ?2 AND id > ?3",
+            entry,
+            ws,
+            last_before
+        )
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(ImportReport {
