@@ -78,7 +78,7 @@ pub(crate) async fn record_about(
 }
 
 /// Lists people an entry is about, beside it.
-pub(crate) async fn link_subjects(
+async fn link_subjects(
     conn: &mut SqliteConnection,
     audit_id: i64,
     prospect_ids: &[i64],

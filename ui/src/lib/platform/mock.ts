@@ -445,6 +445,11 @@ export class MockBackend implements Backend {
 		this.changed('audit', workspace_id);
 	}
 
+	/** Whether the entry is about the prospect, alone or among others. */
+	private isAbout(entry: AuditEntry, prospectId: number): boolean {
+		return entry.prospect_id === prospectId || (this.auditSubjects.get(entry.id)?.has(prospectId) ?? false);
+	}
+
 	private workspace(id: number): Workspace {
 		const ws = this.workspaces.find((w) => w.id === id);
 		if (!ws) fail('not_found', `There is no workspace ${id}.`);
@@ -1009,7 +1014,7 @@ export class MockBackend implements Backend {
 				messages: this.sending.messagesTo(p.id),
 				replies: this.inbox.repliesFrom(p.id),
 				drafted_answers: this.inbox.draftsFor(p.id),
-				activity: this.audit.filter((a) => a.prospect_id === p.id || (this.auditSubjects.get(a.id)?.has(p.id) ?? false))
+				activity: this.audit.filter((a) => this.isAbout(a, p.id))
 			};
 			const text = JSON.stringify(record, null, 2);
 			this.files.set(args.path, text);
@@ -1064,13 +1069,12 @@ export class MockBackend implements Backend {
 			if (!this.deletedWorkspaces.some((w) => w.id === args.workspace_id)) this.workspace(args.workspace_id);
 			if (args.limit < 1 || args.limit > 500) fail('invalid_input', 'Ask for 1 to 500 entries.');
 			const prefixes = args.topic ? AUDIT_TOPIC_PREFIXES[args.topic] : null;
-			const about = (a: AuditEntry, p: number) => a.prospect_id === p || (this.auditSubjects.get(a.id)?.has(p) ?? false);
 			return this.audit
 				.filter(
 					(a) =>
 						a.workspace_id === args.workspace_id &&
 						(args.before_id === null || a.id < args.before_id) &&
-						(args.prospect_id === null || about(a, args.prospect_id)) &&
+						(args.prospect_id === null || this.isAbout(a, args.prospect_id)) &&
 						(prefixes === null || prefixes.some((x) => a.action.startsWith(x))) &&
 						(args.actor === null || a.actor === args.actor)
 				)
