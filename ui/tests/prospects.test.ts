@@ -172,6 +172,25 @@ describe('prospect table', () => {
 		expect(backend.callsOf('list_prospects').at(-1)?.deleted).toBe(true);
 	});
 
+	it('undoes a deletion in its own workspace after the user moved to another', async () => {
+		const { backend, ws } = mockWithWorkspace(3);
+		const other = backend.seedWorkspace('Other client');
+		backend.seedProspects(other.id, 2);
+		renderApp(backend, { toastMs: 60_000 });
+		const rows = await waitForRows();
+		const id = Number(rows[0].dataset.id);
+		await fireEvent.click(rows[0]);
+		await fireEvent.click(await screen.findByTestId('detail-delete'));
+		await screen.findByTestId('undo');
+		await choose(screen.getByTestId('workspace-select'), String(other.id));
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('2'));
+
+		await fireEvent.click(screen.getByTestId('undo'));
+		await waitFor(() => expect(backend.callsOf('restore_prospects')).toHaveLength(1));
+		expect(backend.callsOf('restore_prospects')[0]).toEqual({ workspace_id: ws.id, ids: [id] });
+		await waitFor(() => expect(backend.peekProspect(id)?.deleted_at).toBeNull());
+	});
+
 	it('hides toasts after their time', async () => {
 		const { backend } = mockWithWorkspace(2);
 		renderApp(backend, { toastMs: 50 });
