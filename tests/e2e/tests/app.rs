@@ -429,6 +429,19 @@ async fn journey(c: &Client) -> Result<()> {
     click(c, "workspace-delete-confirm").await?;
     wait(c, &tid("welcome")).await?;
 
+    // With no workspace left, the first screen leads to the deleted one's log.
+    click(c, "welcome-deleted-logs").await?;
+    wait_until("the deleted workspace's log from the first screen", || async {
+        let text = wait(c, &tid("audit-list")).await?.text().await?;
+        Ok(text.contains("workspace.purged")
+            && text_of(c, "audit-deleted-note")
+                .await?
+                .contains("“E2E Client” was deleted on"))
+    })
+    .await?;
+    click(c, "audit-back").await?;
+    wait(c, &tid("welcome")).await?;
+
     // The next client's workspace can still show the deleted one's log: what it held, when
     // it was erased.
     click(c, "create-first-workspace").await?;

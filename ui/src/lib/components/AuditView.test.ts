@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPatch, draftOf } from '$lib/patch';
+import { MockBackend } from '$lib/platform/mock';
 import { campaignReady, fireEvent, renderApp, screen, waitFor, waitForRows } from '../../../tests/helpers';
 
 /** The actions of the audit entries on screen, newest first. */
@@ -73,5 +74,39 @@ describe("a deleted workspace's audit log", () => {
 		await fireEvent.change(which);
 		await waitFor(() => expect(shownActions()).toEqual(own));
 		expect(screen.queryByTestId('audit-deleted-note')).toBeNull();
+	});
+
+	it('is the way to deleted workspaces when none is left', async () => {
+		const backend = new MockBackend();
+		const first = backend.seedWorkspace('First Client');
+		backend.seedProspects(first.id, 2);
+		const second = backend.seedWorkspace('Second Client');
+		await backend.call('delete_workspace', { workspace_id: first.id, confirm_name: 'First Client' });
+		renderApp(backend);
+		await screen.findByTestId('prospect-total');
+		expect(screen.queryByTestId('welcome')).toBeNull();
+		await backend.call('delete_workspace', { workspace_id: second.id, confirm_name: 'Second Client' });
+
+		await screen.findByTestId('welcome');
+		await waitFor(() => expect(screen.getByTestId('welcome-deleted').textContent).toContain('logs of 2 deleted workspaces stay readable'));
+		await fireEvent.click(screen.getByTestId('welcome-deleted-logs'));
+
+		// The latest deleted first, with nothing of the current workspace's to offer.
+		const which = (await screen.findByTestId('audit-workspace')) as HTMLSelectElement;
+		expect([...which.options].map((o) => o.textContent ?? '')).toEqual([
+			expect.stringMatching(/^Second Client \(deleted /),
+			expect.stringMatching(/^First Client \(deleted /)
+		]);
+		expect(screen.getByTestId('audit-deleted-note').textContent).toContain('“Second Client” was deleted on');
+		await waitFor(() => expect(shownActions()).toEqual(['workspace.purged', 'workspace.delete']));
+		expect(backend.callsOf('list_audit').at(-1)?.workspace_id).toBe(second.id);
+		which.selectedIndex = 1;
+		await fireEvent.change(which);
+		await waitFor(() => expect(backend.callsOf('list_audit').at(-1)?.workspace_id).toBe(first.id));
+		expect(screen.getByTestId('audit-deleted-note').textContent).toContain('“First Client” was deleted on');
+		expect(screen.queryByTestId('audit-clear')).toBeNull();
+
+		await fireEvent.click(screen.getByTestId('audit-back'));
+		await screen.findByTestId('welcome');
 	});
 });
