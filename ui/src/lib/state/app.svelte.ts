@@ -201,10 +201,6 @@ export class AppState {
 	}
 
 	/**
-	 * Show an error where it belongs: the blocking screen for key problems, the banner
-	 * otherwise. Returns it as an {@link ApiError}.
-	 */
-	/**
 	 * Hands what `load` gives to `apply`, and reports its failure, unless the returned
 	 * cancel ran first: return it from an `$effect` that loads, so that a result which
 	 * arrives after the effect ran again (or its component went away) is dropped.
@@ -224,6 +220,10 @@ export class AppState {
 		};
 	}
 
+	/**
+	 * Show an error where it belongs: the blocking screen for key problems, the banner
+	 * otherwise. Returns it as an {@link ApiError}.
+	 */
 	report(e: unknown): ApiError {
 		const err = toApiError(e);
 		if (isFatal(err)) this.fatal = err;
