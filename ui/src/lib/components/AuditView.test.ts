@@ -85,12 +85,16 @@ describe("a deleted workspace's audit log", () => {
 		renderApp(backend);
 		await screen.findByTestId('prospect-total');
 		expect(screen.queryByTestId('welcome')).toBeNull();
+		await fireEvent.click(screen.getByTestId('nav-settings'));
 		await backend.call('delete_workspace', { workspace_id: second.id, confirm_name: 'Second Client' });
 
 		await screen.findByTestId('welcome');
+		// The first screen is no view of the sidebar's.
+		expect(screen.queryAllByRole('button', { current: 'page' })).toEqual([]);
 		await waitFor(() => expect(screen.getByTestId('welcome-deleted').textContent).toContain('logs of 2 deleted workspaces stay readable'));
 		await fireEvent.click(screen.getByTestId('welcome-deleted-logs'));
 
+		expect(screen.getByTestId('nav-audit').getAttribute('aria-current')).toBe('page');
 		// The latest deleted first, with nothing of the current workspace's to offer.
 		const which = (await screen.findByTestId('audit-workspace')) as HTMLSelectElement;
 		expect([...which.options].map((o) => o.textContent ?? '')).toEqual([
