@@ -31,6 +31,32 @@ async function openCampaigns() {
 }
 
 describe('campaigns', () => {
+	it('says what a first campaign still needs, with the way to it', async () => {
+		const backend = new MockBackend();
+		const ws = backend.seedWorkspace('Acme client');
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-campaigns'));
+		const start = await screen.findByTestId('campaigns-start');
+		await waitFor(() => expect(start.textContent).toContain('Still missing: add a sender account, write a template'));
+		await fireEvent.click(screen.getByTestId('campaigns-go-templates'));
+		await waitFor(() => expect(screen.getByTestId('nav-templates').getAttribute('aria-current')).toBe('page'));
+
+		backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', GOOD_BODY);
+		await fireEvent.click(screen.getByTestId('nav-campaigns'));
+		await waitFor(() => expect(screen.getByTestId('campaigns-start').textContent).toContain('Still missing: add a sender account'));
+		expect(screen.queryByTestId('campaigns-go-templates')).toBeNull();
+		await fireEvent.click(screen.getByTestId('campaigns-go-accounts'));
+		await waitFor(() => expect(screen.getByTestId('nav-accounts').getAttribute('aria-current')).toBe('page'));
+
+		backend.sending.seedAccount(ws.id, 'Alex');
+		const loads = backend.callsOf('list_campaigns').length;
+		await fireEvent.click(screen.getByTestId('nav-campaigns'));
+		await waitFor(() => expect(backend.callsOf('list_campaigns').length).toBeGreaterThan(loads));
+		await new Promise((r) => setTimeout(r, 20));
+		expect(screen.getByTestId('campaigns-start').textContent).toContain('It sends from a sender account');
+		expect(screen.getByTestId('campaigns-start').textContent).not.toContain('Still missing');
+	});
+
 	it('asks for confirmation with today’s estimate before starting', async () => {
 		const { backend, people, campaign } = readyToSend();
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
