@@ -266,8 +266,17 @@ async fn journey(c: &Client) -> Result<()> {
         .await?;
     assert_eq!(company.as_deref(), Some("Analytical Engines Ltd"));
 
-    // Edit a field in the panel; the table shows the new value.
+    // Edit a field in the panel. Leaving for another view first asks about the edit; the
+    // user stays, saves, and the table shows the new value.
     fill(c, "edit-company", "Difference Engines").await?;
+    click(c, "nav-audit").await?;
+    wait_until("the question about the unsaved edit", || async {
+        Ok(text_of(c, "unsaved-what")
+            .await?
+            .contains("your changes to Ada Lovelace"))
+    })
+    .await?;
+    click(c, "unsaved-stay").await?;
     click(c, "detail-save").await?;
     wait_until("the edited company in the table", || async {
         for cell in c.find_all(Locator::Css(&tid("cell-company"))).await? {

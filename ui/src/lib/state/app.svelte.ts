@@ -50,6 +50,13 @@ export interface ModelProgress {
 	total: number | null;
 }
 
+/** A move away from unsaved work, waiting for the user to keep editing or discard it. */
+export interface Leaving {
+	/** What would be lost, as a phrase: "your changes to the template “Intro”". */
+	what: string;
+	go: () => void;
+}
+
 export interface AppOptions {
 	/** How long a toast stays, in milliseconds. */
 	toastMs?: number;
@@ -90,6 +97,8 @@ export class AppState {
 	deletionProgress = $state<DeletionProgress | null>(null);
 	toasts = $state<Toast[]>([]);
 	newWorkspaceOpen = $state(false);
+	/** Set while the user is asked whether to discard unsaved work. */
+	leaving = $state<Leaving | null>(null);
 
 	current = $derived(this.workspaces.find((w) => w.id === this.currentId) ?? null);
 
@@ -98,6 +107,9 @@ export class AppState {
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity
 	private timers = new Map<number, ReturnType<typeof setTimeout>>();
 	private unlisten: (() => void) | null = null;
+	/** Each open editor's account of its unsaved work (null when none). Not rendered. */
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity
+	private unsaved = new Set<() => string | null>();
 
 	constructor(backend: Backend, opts: AppOptions = {}) {
 		this.backend = backend;
@@ -179,17 +191,58 @@ export class AppState {
 		}
 	}
 
+	/**
+	 * Registers an editor's unsaved work: `describe` names it ("your changes to …") or returns
+	 * null when everything is saved. Return the result from an `$effect` so it ends with the
+	 * editor.
+	 */
+	guardUnsaved(describe: () => string | null): () => void {
+		this.unsaved.add(describe);
+		return () => this.unsaved.delete(describe);
+	}
+
+	/**
+	 * Runs `go` (which leaves the view, the workspace or the item being edited) now, or, when
+	 * an editor holds unsaved work, once the user chooses to discard it.
+	 */
+	leave(go: () => void): void {
+		for (const describe of this.unsaved) {
+			const what = describe();
+			if (what !== null) {
+				this.leaving = { what, go };
+				return;
+			}
+		}
+		go();
+	}
+
+	/** The user chose to discard the unsaved work: go where they were going. */
+	discardAndLeave(): void {
+		const l = this.leaving;
+		this.leaving = null;
+		l?.go();
+	}
+
+	/** Another view of the current workspace, once unsaved work is saved or given up. */
+	go(view: View): void {
+		this.leave(() => (this.view = view));
+	}
+
 	/** Show a reply in the inbox (switching to its workspace if needed). */
 	openReply(workspaceId: number, replyId: number): void {
-		if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
-		this.openReplyId = replyId;
-		this.view = 'inbox';
+		this.leave(() => {
+			if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
+			this.openReplyId = replyId;
+			this.view = 'inbox';
+		});
 	}
 
 	/** Show the audit log narrowed to one person: everything done with their data. */
 	showAuditOf(prospect: { id: number; name: string }): void {
-		this.auditProspect = prospect;
-		this.view = 'audit';
+		this.leave(() => {
+			this.auditProspect = prospect;
+			this.view = 'audit';
+		});
 	}
 
 	/** Put a workspace the backend returned into the list and select it. */
