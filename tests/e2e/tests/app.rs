@@ -440,13 +440,16 @@ async fn journey(c: &Client) -> Result<()> {
 
     // With no workspace left, the first screen leads to the deleted one's log.
     click(c, "welcome-deleted-logs").await?;
-    wait_until("the deleted workspace's log from the first screen", || async {
-        let text = wait(c, &tid("audit-list")).await?.text().await?;
-        Ok(text.contains("workspace.purged")
-            && text_of(c, "audit-deleted-note")
-                .await?
-                .contains("“E2E Client” was deleted on"))
-    })
+    wait_until(
+        "the deleted workspace's log from the first screen",
+        || async {
+            let text = wait(c, &tid("audit-list")).await?.text().await?;
+            Ok(text.contains("workspace.purged")
+                && text_of(c, "audit-deleted-note")
+                    .await?
+                    .contains("“E2E Client” was deleted on"))
+        },
+    )
     .await?;
     click(c, "audit-back").await?;
     wait(c, &tid("welcome")).await?;
