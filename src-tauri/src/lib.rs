@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+mod quit;
 mod tray;
 
 use outreach_api::{Api, ApiConfig, ApiError, ApiEvent, Caller};
@@ -36,7 +37,7 @@ macro_rules! adapters {
         }
 
         fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
-            tauri::generate_handler![$(commands::$name),*]
+            tauri::generate_handler![$(commands::$name,)* quit::answer_quit]
         }
     };
 }
@@ -103,6 +104,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .manage(Backend(opened))
         .manage(tray::Tray::default())
+        .manage(quit::QuitGate::default())
         .invoke_handler(handler())
         .on_window_event(tray::on_window_event)
         .setup(move |app| {

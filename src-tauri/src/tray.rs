@@ -1,6 +1,6 @@
 //! The tray icon: the app keeps reading replies (and sending) with its window closed. Closing
-//! the window hides it; "Open" brings it back; "Quit" ends the app, which lets the engine
-//! finish the message in hand (see `run`).
+//! the window hides it; "Open" brings it back; "Quit" ends the app (once the page has no
+//! unsaved work, see `quit`), which lets the engine finish the message in hand (see `run`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -40,7 +40,7 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .show_menu_on_left_click(false)
         .on_menu_event(|app, event| match event.id.as_ref() {
             OPEN => show_main(app),
-            QUIT => app.exit(0),
+            QUIT => crate::quit::request(app),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
@@ -76,11 +76,16 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
         return;
     };
     let app = window.app_handle();
-    let tray = app.state::<Tray>();
-    if window.label() != "main" || !tray.present.load(Ordering::SeqCst) {
+    if window.label() != "main" {
         return;
     }
     api.prevent_close();
+    let tray = app.state::<Tray>();
+    // Without a tray icon there would be no way back: closing quits, once the page agrees.
+    if !tray.present.load(Ordering::SeqCst) {
+        crate::quit::request(app);
+        return;
+    }
     let _ = window.hide();
     if !tray.hinted.swap(true, Ordering::SeqCst)
         && let Err(e) = app

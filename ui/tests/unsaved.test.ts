@@ -95,4 +95,29 @@ describe('unsaved work', () => {
 		expect(screen.queryByTestId('unsaved-dialog')).toBeNull();
 		expect(current('prospects')).toBe(true);
 	});
+
+	it('holds a quit while the user decides about unsaved work', async () => {
+		const { backend } = mockWithWorkspace(2);
+		renderApp(backend);
+		const rows = await waitForRows();
+		// Nothing unsaved: the app quits at once.
+		backend.requestQuit();
+		expect(backend.quitAnswers).toEqual(['quit']);
+		expect(screen.queryByTestId('unsaved-dialog')).toBeNull();
+
+		await fireEvent.click(rows[0]);
+		await setValue(await screen.findByTestId('edit-company'), 'Renamed Co');
+		backend.requestQuit();
+		expect(backend.quitAnswers).toEqual(['quit', 'hold']);
+		const what = await screen.findByTestId('unsaved-what');
+		expect(what.textContent).toContain('If you quit now, the unsaved changes are lost.');
+		expect(screen.getByTestId('unsaved-discard').textContent).toBe('Discard and quit');
+		await fireEvent.click(screen.getByTestId('unsaved-stay'));
+		expect(backend.quitAnswers).toEqual(['quit', 'hold']);
+		expect((screen.getByTestId('edit-company') as HTMLInputElement).value).toBe('Renamed Co');
+
+		backend.requestQuit();
+		await fireEvent.click(await screen.findByTestId('unsaved-discard'));
+		expect(backend.quitAnswers).toEqual(['quit', 'hold', 'hold', 'quit']);
+	});
 });

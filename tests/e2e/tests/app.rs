@@ -976,6 +976,15 @@ async fn campaign(
     wait_until("the answer shown as sent", || answer_shows_sent(c)).await?;
     assert_eq!(text_of(c, "answer-status").await?, "Sent");
 
+    // A template's subject changed and not saved: quitting asks about it (below).
+    click(c, "nav-templates").await?;
+    wait_until("the first template in the editor", || async {
+        let name = wait(c, &tid("template-name")).await?.prop("value").await?;
+        Ok(name.is_some_and(|n| !n.is_empty()))
+    })
+    .await?;
+    fill(c, "template-subject", "Half a thought").await?;
+
     // Closing the window leaves the app in the tray, still reading replies.
     let visible = main_windows()?;
     assert!(!visible.is_empty(), "the window is on screen");
@@ -1197,8 +1206,18 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
     in_app("campaign", move |c, data| async move {
         campaign(&c, port, at_sink, dovecot, seen).await?;
         // Its window closed, the app is left from the tray menu's "Quit", as a person does.
+        // The window comes back to ask about the unsaved template; the user lets it go.
         let app = app_menu().await?;
         app.click("Quit")?;
+        wait_until("the question about the unsaved template", || async {
+            Ok(!main_windows()?.is_empty()
+                && text_of(&c, "unsaved-what")
+                    .await?
+                    .contains("If you quit now, the unsaved changes are lost."))
+        })
+        .await?;
+        // The app ends as the click lands: the driver may lose its session before it answers.
+        let _ = wait(&c, &tid("unsaved-discard")).await?.click().await;
         closed_cleanly(app.pid(), &data).await
     })
     .await;

@@ -10,6 +10,13 @@ export interface Backend {
 	pickCsvFile(): Promise<string | null>;
 	/** Ask the user where to save a file; `null` when cancelled. */
 	pickSaveFile(defaultName: string): Promise<string | null>;
+	/** Subscribe to the user's requests to quit the app (the tray's "Quit"); returns the unsubscribe function. */
+	onQuitRequest(cb: () => void): () => void;
+	/**
+	 * Answer a request to quit: `hold` it while the user decides about unsaved work (the app
+	 * quits by itself when it hears nothing), or let the app end.
+	 */
+	answerQuit(hold: boolean): Promise<void>;
 }
 
 // A record, not a list, so that a code added to the bindings fails the type check until it is here.

@@ -243,6 +243,9 @@ export class MockBackend implements Backend {
 	/** What {@link pickSaveFile} answers; `undefined` answers the default name. */
 	pickSaveResult: string | null | undefined = undefined;
 	info: AppInfo = { version: '0.0.0-mock', data_dir: '(in memory)', key_store: 'none (browser preview)' };
+	/** The app's answers to {@link requestQuit}, in order. */
+	readonly quitAnswers: ('hold' | 'quit')[] = [];
+	private quitListeners = new Set<() => void>();
 
 	private latencyMs: number;
 	private importStepMs: number;
@@ -415,6 +418,22 @@ export class MockBackend implements Backend {
 
 	async pickSaveFile(defaultName: string): Promise<string | null> {
 		return this.pickSaveResult !== undefined ? this.pickSaveResult : defaultName;
+	}
+
+	onQuitRequest(cb: () => void): () => void {
+		this.quitListeners.add(cb);
+		return () => {
+			this.quitListeners.delete(cb);
+		};
+	}
+
+	async answerQuit(hold: boolean): Promise<void> {
+		this.quitAnswers.push(hold ? 'hold' : 'quit');
+	}
+
+	/** As the tray's "Quit" does. */
+	requestQuit(): void {
+		for (const cb of this.quitListeners) cb();
 	}
 
 	// ---- internals ----------------------------------------------------------------

@@ -6,6 +6,8 @@ import { toApiError, type Backend } from './backend';
 
 /** The Tauri event every backend notification arrives on. */
 export const EVENT_NAME = 'outreach://event';
+/** The Tauri event a request to quit arrives on. */
+export const QUIT_EVENT = 'outreach://quit-requested';
 
 /** The real backend: Tauri IPC to the Rust core. */
 export class TauriBackend implements Backend {
@@ -22,19 +24,16 @@ export class TauriBackend implements Backend {
 	}
 
 	onEvent(cb: (e: ApiEvent) => void): () => void {
-		let unlisten: (() => void) | null = null;
-		let stopped = false;
-		listen<ApiEvent>(EVENT_NAME, (event) => cb(event.payload))
-			.then((fn) => {
-				if (stopped) fn();
-				else unlisten = fn;
-			})
-			.catch((e: unknown) => console.error('cannot listen to backend events', e));
-		return () => {
-			stopped = true;
-			unlisten?.();
-			unlisten = null;
-		};
+		return subscribe<ApiEvent>(EVENT_NAME, cb);
+	}
+
+	onQuitRequest(cb: () => void): () => void {
+		return subscribe<null>(QUIT_EVENT, () => cb());
+	}
+
+	async answerQuit(hold: boolean): Promise<void> {
+		// A shell command, not an API one: it takes its parameter as itself.
+		await invoke('answer_quit', { hold });
 	}
 
 	async pickCsvFile(): Promise<string | null> {
@@ -55,4 +54,21 @@ export class TauriBackend implements Backend {
 		});
 		return picked ?? null;
 	}
+}
+
+/** Listens to a Tauri event until the returned function runs (even before listening began). */
+function subscribe<T>(event: string, cb: (payload: T) => void): () => void {
+	let unlisten: (() => void) | null = null;
+	let stopped = false;
+	listen<T>(event, (e) => cb(e.payload))
+		.then((fn) => {
+			if (stopped) fn();
+			else unlisten = fn;
+		})
+		.catch((e: unknown) => console.error(`cannot listen to ${event}`, e));
+	return () => {
+		stopped = true;
+		unlisten?.();
+		unlisten = null;
+	};
 }

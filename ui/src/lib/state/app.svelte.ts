@@ -55,6 +55,8 @@ export interface Leaving {
 	/** What would be lost, as a phrase: "your changes to the template “Intro”". */
 	what: string;
 	go: () => void;
+	/** Whether going is quitting the app. */
+	quitting: boolean;
 }
 
 export interface AppOptions {
@@ -107,6 +109,7 @@ export class AppState {
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity
 	private timers = new Map<number, ReturnType<typeof setTimeout>>();
 	private unlisten: (() => void) | null = null;
+	private unlistenQuit: (() => void) | null = null;
 	/** Each open editor's account of its unsaved work (null when none). Not rendered. */
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity
 	private unsaved = new Set<() => string | null>();
@@ -120,6 +123,8 @@ export class AppState {
 	async start(): Promise<void> {
 		this.unlisten?.();
 		this.unlisten = this.backend.onEvent((e) => this.handleEvent(e));
+		this.unlistenQuit?.();
+		this.unlistenQuit = this.backend.onQuitRequest(() => this.quitRequested());
 		await Promise.all([this.loadWorkspaces(), this.loadEngineStatus()]);
 	}
 
@@ -134,6 +139,8 @@ export class AppState {
 	stop(): void {
 		this.unlisten?.();
 		this.unlisten = null;
+		this.unlistenQuit?.();
+		this.unlistenQuit = null;
 		for (const t of this.timers.values()) clearTimeout(t);
 		this.timers.clear();
 	}
@@ -206,14 +213,29 @@ export class AppState {
 	 * an editor holds unsaved work, once the user chooses to discard it.
 	 */
 	leave(go: () => void): void {
+		const what = this.unsavedWork();
+		if (what === null) go();
+		else this.leaving = { what, go, quitting: false };
+	}
+
+	/** The first editor's unsaved work, or null when everything is saved. */
+	private unsavedWork(): string | null {
 		for (const describe of this.unsaved) {
 			const what = describe();
-			if (what !== null) {
-				this.leaving = { what, go };
-				return;
-			}
+			if (what !== null) return what;
 		}
-		go();
+		return null;
+	}
+
+	/** The user asked to quit: the app ends now, or once they give up unsaved work. */
+	private quitRequested(): void {
+		const what = this.unsavedWork();
+		if (what === null) {
+			void this.backend.answerQuit(false);
+			return;
+		}
+		void this.backend.answerQuit(true);
+		this.leaving = { what, go: () => void this.backend.answerQuit(false), quitting: true };
 	}
 
 	/** The user chose to discard the unsaved work: go where they were going. */
