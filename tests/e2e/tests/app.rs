@@ -39,27 +39,39 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_driver() -> Driver {
+/// The desktop's colour preference the app starts under: the UI follows it (light and dark
+/// themes must each pass the accessibility checks).
+#[derive(Clone, Copy)]
+enum Theme {
+    Light,
+    Dark,
+}
+
+fn start_driver(theme: Theme) -> Driver {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let native = free_port();
-    let child =
-        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("OUTREACH_DATA_DIR", data.path())
-            .env_remove("OUTREACH_KEY_FILE")
-            .env("NO_AT_BRIDGE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect(
-                "tauri-driver on the PATH (cargo install tauri-driver --locked --version '^2')",
-            );
+    let mut command =
+        Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()));
+    // WebKitGTK answers `prefers-color-scheme` from the GTK theme's variant.
+    match theme {
+        Theme::Light => command.env_remove("GTK_THEME"),
+        Theme::Dark => command.env("GTK_THEME", "Adwaita:dark"),
+    };
+    let child = command
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .env("OUTREACH_DATA_DIR", data.path())
+        .env_remove("OUTREACH_KEY_FILE")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("tauri-driver on the PATH (cargo install tauri-driver --locked --version '^2')");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -190,6 +202,8 @@ async fn click(c: &Client, id: &str) -> Result<()> {
 /// The whole first-day journey of a user.
 async fn journey(c: &Client) -> Result<()> {
     // First run: create a workspace.
+    wait(c, &tid("welcome")).await?;
+    assert_accessible(c, "the first screen").await?;
     click(c, "create-first-workspace").await?;
     fill(c, "ws-name", "E2E Client").await?;
     fill(c, "ws-address", "1 Example Street, Sample Town").await?;
@@ -253,6 +267,7 @@ async fn journey(c: &Client) -> Result<()> {
     wait(c, &tid("toast")).await?;
     let detail = open_prospect(c, "Ada Lovelace").await?;
     let breakdown = wait(c, &tid("score-breakdown")).await?;
+    assert_accessible(c, "the prospect table with Ada's details").await?;
     let email_factor = breakdown
         .find(Locator::Css(&tid("factor-email_domain")))
         .await?
@@ -415,6 +430,7 @@ async fn journey(c: &Client) -> Result<()> {
         .all(|a| text.contains(a)))
     })
     .await?;
+    assert_accessible(c, "the audit log").await?;
 
     // The client leaves: the workspace goes, once its name is typed, and the app is back at
     // its first screen.
@@ -451,6 +467,7 @@ async fn journey(c: &Client) -> Result<()> {
         },
     )
     .await?;
+    assert_accessible(c, "the deleted workspace's log").await?;
     click(c, "audit-back").await?;
     wait(c, &tid("welcome")).await?;
 
@@ -485,6 +502,39 @@ async fn journey(c: &Client) -> Result<()> {
         "no error on the way: {}",
         text_of(c, "error-banner").await.unwrap_or_default()
     );
+    Ok(())
+}
+
+/// What axe-core (from the UI's npm packages) finds against WCAG 2.1 A and AA in the window as
+/// it stands, colour contrast included: the rules the unit tests cannot run without layout.
+async fn accessibility_violations(c: &Client) -> Result<Vec<String>> {
+    let loaded = c
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await?;
+    if loaded != serde_json::Value::Bool(true) {
+        let path = repo().join("ui/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{} (npm package axe-core): {e}", path.display()))?;
+        c.execute(&format!("{source}\nreturn true;"), vec![])
+            .await?;
+    }
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                .then((r) => done(r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${
+                    v.nodes.map((n) => n.target.join(' ')).join(', ')}`)))
+                .catch((e) => done([`axe failed: ${e}`]));",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(found)?)
+}
+
+/// Fails with what axe found, if anything, in the window as it stands (`screen` names it).
+async fn assert_accessible(c: &Client, screen: &str) -> Result<()> {
+    let found = accessibility_violations(c).await?;
+    assert!(found.is_empty(), "{screen}: {found:#?}");
     Ok(())
 }
 
@@ -597,6 +647,14 @@ async fn campaign(
     mut dovecot: Dovecot,
     notifications: std::sync::Arc<NotificationDaemon>,
 ) -> Result<()> {
+    // This journey runs under the desktop's dark theme: the UI follows it.
+    let dark = c
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(dark, serde_json::Value::Bool(true), "the dark theme is on");
     click(c, "create-first-workspace").await?;
     fill(c, "ws-name", "Campaign Client").await?;
     fill(c, "ws-address", "1 Example Street, Sample Town").await?;
@@ -614,6 +672,7 @@ async fn campaign(
     fill(c, "import-path", fixture.to_str().unwrap_or_default()).await?;
     click(c, "import-preview").await?;
     wait(c, &tid("map-3")).await?;
+    assert_accessible(c, "the import dialog's column mapping").await?;
     click(c, "import-run").await?;
     wait(c, &tid("import-created")).await?;
     click(c, "import-close").await?;
@@ -683,6 +742,7 @@ async fn campaign(
         Ok(r.attr("data-ok").await?.as_deref() == Some("true"))
     })
     .await?;
+    assert_accessible(c, "the sender account and its connection test").await?;
 
     // Its replies arrive in a local IMAP mailbox.
     fill(c, "mailbox-host", "127.0.0.1").await?;
@@ -732,6 +792,7 @@ async fn campaign(
         "Hi {{ first_name | default(\"there\") }}, just following up.\n\n{{ postal_address }}",
     )
     .await?;
+    assert_accessible(c, "the template editor with its preview and problems").await?;
 
     // The campaign: both steps, open all day every day, no gaps between sends.
     click(c, "nav-campaigns").await?;
@@ -767,6 +828,7 @@ async fn campaign(
         Ok(text_of(c, "progress-enrolled").await? == "3")
     })
     .await?;
+    assert_accessible(c, "the campaign with its progress").await?;
 
     // The pre-send check blocks the start and names the missing opt-out line.
     click(c, "campaign-start").await?;
@@ -885,6 +947,7 @@ async fn campaign(
             .await?
             .contains("Interested")
     );
+    assert_accessible(c, "the inbox with a reply open").await?;
 
     // Ada gets an answer from the inbox: the prepared draft, completed and sent through the
     // outbox, in her thread.
@@ -1129,7 +1192,7 @@ async fn screenshot(c: &Client, name: &str) {
 /// Runs `journey` in the real app on a fresh data folder; a screenshot is saved when it
 /// fails. The journey runs as its own task, so that a failed assertion still leaves us the
 /// session for the screenshot.
-async fn in_app<F, Fut>(name: &str, journey: F)
+async fn in_app<F, Fut>(name: &str, theme: Theme, journey: F)
 where
     F: FnOnce(Client, PathBuf) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send + 'static,
@@ -1138,7 +1201,7 @@ where
     // request cut short): a fresh driver on fresh ports then gets the session.
     let mut attempt = 1;
     let (driver, client) = loop {
-        let driver = start_driver();
+        let driver = start_driver(theme);
         match connect(&driver).await {
             Ok(client) => break (driver, client),
             Err(e) if attempt < 3 => {
@@ -1182,7 +1245,7 @@ where
 #[tokio::test]
 #[ignore = "drives the built app; run by scripts/test.sh"]
 async fn a_new_user_imports_searches_scores_and_reads_the_breakdown() {
-    in_app("journey", |c, data| async move {
+    in_app("journey", Theme::Light, |c, data| async move {
         journey(&c).await?;
         // The desktop session ends (or `kill` asks): the app quits as from its tray.
         let app = app_menu().await?;
@@ -1203,7 +1266,7 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
     let notifications = std::sync::Arc::new(NotificationDaemon::start());
     let at_sink = std::sync::Arc::clone(&sink);
     let seen = std::sync::Arc::clone(&notifications);
-    in_app("campaign", move |c, data| async move {
+    in_app("campaign", Theme::Dark, move |c, data| async move {
         campaign(&c, port, at_sink, dovecot, seen).await?;
         // Its window closed, the app is left from the tray menu's "Quit", as a person does.
         // The window comes back to ask about the unsaved template; the user lets it go.
