@@ -411,6 +411,7 @@ async fn journey(c: &Client) -> Result<()> {
         },
     )
     .await?;
+    assert_accessible(c, "the settings").await?;
 
     // The audit log shows every step.
     click(c, "nav-audit").await?;
