@@ -45,6 +45,10 @@ describe('accessibility', () => {
 		await fireEvent.click(await screen.findByTestId('import-open'));
 		await screen.findByTestId('import-dialog');
 		found.importDialog = await violations();
-		expect(found).toEqual({ welcome: [], newWorkspace: [], importDialog: [] });
+		await fireEvent.click(screen.getByText('Cancel'));
+		await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
+		await screen.findByTestId('palette');
+		found.palette = await violations();
+		expect(found).toEqual({ welcome: [], newWorkspace: [], importDialog: [], palette: [] });
 	});
 });

@@ -433,6 +433,27 @@ async fn journey(c: &Client) -> Result<()> {
     .await?;
     assert_accessible(c, "the audit log").await?;
 
+    // Ctrl+K from the audit log: Grace, found by her company, her details in the prospect view.
+    wait(c, "body")
+        .await?
+        .send_keys("\u{E009}k\u{E000}")
+        .await?;
+    fill(c, "palette-input", "compiler").await?;
+    wait_until("Grace offered by the palette", || async {
+        let first = wait(c, &tid("palette-option")).await?.text().await?;
+        Ok(first.contains("Grace Hopper"))
+    })
+    .await?;
+    assert_accessible(c, "the command palette").await?;
+    wait(c, &tid("palette-input"))
+        .await?
+        .send_keys("\u{E007}")
+        .await?;
+    wait_until("Grace's details from the palette", || async {
+        Ok(text_of(c, "detail-name").await? == "Grace Hopper")
+    })
+    .await?;
+
     // The client leaves: the workspace goes, once its name is typed, and the app is back at
     // its first screen.
     click(c, "nav-settings").await?;

@@ -88,6 +88,10 @@ export class AppState {
 	auditProspect = $state<{ id: number; name: string } | null>(null);
 	/** A reply the inbox should open (set by a toast's "Open"); the inbox takes it and clears it. */
 	openReplyId = $state<number | null>(null);
+	/** A prospect whose details the prospect view should open (set by the palette); it takes it and clears it. */
+	openProspectId = $state<number | null>(null);
+	/** Whether the command palette (Ctrl/Cmd+K) is open. */
+	paletteOpen = $state(false);
 	/** The reply model's download, while one runs. */
 	modelProgress = $state<ModelProgress | null>(null);
 	/** What the sending engine reports; null until the first answer. */
@@ -256,6 +260,14 @@ export class AppState {
 			if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
 			this.openReplyId = replyId;
 			this.view = 'inbox';
+		});
+	}
+
+	/** Show a prospect of the current workspace in the prospect view, with their details open. */
+	showProspect(id: number): void {
+		this.leave(() => {
+			this.openProspectId = id;
+			this.view = 'prospects';
 		});
 	}
 

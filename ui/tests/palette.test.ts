@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
+
+function options(): string[] {
+	return screen.queryAllByTestId('palette-option').map((o) => o.dataset.command ?? '');
+}
+
+async function openPalette(): Promise<HTMLInputElement> {
+	await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
+	return (await screen.findByTestId('palette-input')) as HTMLInputElement;
+}
+
+describe('the command palette', () => {
+	it('goes to a view, a workspace or a prospect from the keyboard', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const [ada] = backend.seedProspects(ws.id, 1, () => ({ first_name: 'Ada', last_name: 'Lovelace', company: 'Engines Ltd' }));
+		backend.seedProspects(ws.id, 3);
+		const other = backend.seedWorkspace('Other client');
+		renderApp(backend);
+		await waitForRows();
+
+		const input = await openPalette();
+		expect(document.activeElement).toBe(input);
+		expect(options()).toContain('view-inbox');
+		expect(options()).toContain(`workspace-${other.id}`);
+		expect(options()).not.toContain(`workspace-${ws.id}`);
+
+		// Typing narrows the list; Enter takes the first.
+		await setValue(input, 'aud');
+		expect(options()).toEqual(['view-audit']);
+		await fireEvent.keyDown(input, { key: 'Enter' });
+		expect(screen.queryByTestId('palette')).toBeNull();
+		await waitFor(() => expect(screen.getByTestId('nav-audit').getAttribute('aria-current')).toBe('page'));
+
+		// A prospect by company, from another view: their details open in the prospect view.
+		const again = await openPalette();
+		await setValue(again, 'engines');
+		await waitFor(() => expect(options()[0]).toBe(`prospect-${ada.id}`));
+		expect(screen.getAllByTestId('palette-option')[0].textContent).toContain('Ada Lovelace');
+		await fireEvent.keyDown(again, { key: 'Enter' });
+		await waitFor(() => expect(screen.getByTestId('detail-name').textContent).toBe('Ada Lovelace'));
+		expect(screen.getByTestId('nav-prospects').getAttribute('aria-current')).toBe('page');
+
+		// The arrows move; Escape closes without going anywhere.
+		const third = await openPalette();
+		await setValue(third, 'client');
+		expect(options()).toEqual([`workspace-${other.id}`]);
+		await setValue(third, '');
+		await fireEvent.keyDown(third, { key: 'ArrowDown' });
+		expect(screen.getAllByTestId('palette-option')[1].getAttribute('aria-selected')).toBe('true');
+		await fireEvent.keyDown(third, { key: 'Escape' });
+		expect(screen.queryByTestId('palette')).toBeNull();
+		expect(screen.getByTestId('nav-prospects').getAttribute('aria-current')).toBe('page');
+
+		// Another workspace, through the same question about unsaved work as a click.
+		await setValue(screen.getByTestId('edit-company'), 'Renamed');
+		const fourth = await openPalette();
+		await setValue(fourth, 'other');
+		await fireEvent.keyDown(fourth, { key: 'Enter' });
+		expect(screen.getByTestId('unsaved-what').textContent).toContain('your changes to Ada Lovelace');
+		await fireEvent.click(screen.getByTestId('unsaved-discard'));
+		await waitFor(() => expect((screen.getByTestId('workspace-select') as HTMLSelectElement).value).toBe(String(other.id)));
+	});
+
+	it('says when nothing matches, and is not offered over another dialog', async () => {
+		const { backend } = mockWithWorkspace(2);
+		renderApp(backend);
+		await waitForRows();
+		const input = await openPalette();
+		await setValue(input, 'zzzz');
+		await waitFor(() => expect(screen.getByTestId('palette-empty').textContent).toBe('Nothing matches “zzzz”.'));
+		await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
+		expect(screen.queryByTestId('palette')).toBeNull();
+
+		// "/" is the prospect search's own key, except while typing elsewhere.
+		await fireEvent.keyDown(document.body, { key: '/' });
+		expect(document.activeElement).toBe(screen.getByTestId('search'));
+		const rows = await waitForRows();
+		await fireEvent.click(rows[0]);
+		const company = await screen.findByTestId('edit-company');
+		company.focus();
+		await fireEvent.keyDown(company, { key: '/' });
+		expect(document.activeElement).toBe(company);
+
+		await fireEvent.click(screen.getByTestId('import-open'));
+		await screen.findByTestId('import-dialog');
+		await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
+		expect(screen.queryByTestId('palette')).toBeNull();
+	});
+});
