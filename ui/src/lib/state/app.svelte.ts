@@ -14,6 +14,17 @@ import { isFatal, isInline, toApiError, type Backend } from '$lib/platform/backe
 
 export type View = 'prospects' | 'campaigns' | 'inbox' | 'templates' | 'accounts' | 'audit' | 'settings';
 
+/** The views of a workspace, in the sidebar's order, with their names. */
+export const VIEWS: readonly { view: View; label: string }[] = [
+	{ view: 'prospects', label: 'Prospects' },
+	{ view: 'campaigns', label: 'Campaigns' },
+	{ view: 'inbox', label: 'Inbox' },
+	{ view: 'templates', label: 'Templates' },
+	{ view: 'accounts', label: 'Sender accounts' },
+	{ view: 'audit', label: 'Audit log' },
+	{ view: 'settings', label: 'Settings' }
+];
+
 export const LAST_WORKSPACE_KEY = 'outreach-desk.last-workspace';
 
 export interface Toast {
