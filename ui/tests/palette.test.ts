@@ -41,6 +41,11 @@ describe('the command palette', () => {
 		await waitFor(() => expect(screen.getByTestId('detail-name').textContent).toBe('Ada Lovelace'));
 		expect(screen.getByTestId('nav-prospects').getAttribute('aria-current')).toBe('page');
 
+		// The sidebar offers it to the mouse as well.
+		await fireEvent.click(screen.getByTestId('open-palette'));
+		await fireEvent.keyDown(await screen.findByTestId('palette-input'), { key: 'Escape' });
+		expect(screen.queryByTestId('palette')).toBeNull();
+
 		// The arrows move; Escape closes without going anywhere.
 		const third = await openPalette();
 		await setValue(third, 'client');
