@@ -92,4 +92,38 @@ describe('the command palette', () => {
 		await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
 		expect(screen.queryByTestId('palette')).toBeNull();
 	});
+
+	it('starts an import, a template, a campaign or an account from wherever the user is', async () => {
+		const { backend, ws } = mockWithWorkspace(2);
+		backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi {{ first_name }}');
+		backend.sending.seedAccount(ws.id, 'Alex');
+		renderApp(backend);
+		await waitForRows();
+		await fireEvent.click(screen.getByTestId('nav-audit'));
+
+		const run = async (text: string, command: string) => {
+			const input = await openPalette();
+			await setValue(input, text);
+			expect(options()).toEqual([command]);
+			await fireEvent.keyDown(input, { key: 'Enter' });
+		};
+
+		await run('import', 'import');
+		await screen.findByTestId('import-dialog');
+		expect(screen.getByTestId('nav-prospects').getAttribute('aria-current')).toBe('page');
+		await fireEvent.click(screen.getByText('Cancel'));
+
+		// The templates view opens on its first template; "New template" starts a blank one.
+		await run('new template', 'new-template');
+		await waitFor(() => expect(screen.getByTestId('nav-templates').getAttribute('aria-current')).toBe('page'));
+		await waitFor(() => expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe(''));
+		expect(screen.getByRole('heading', { name: 'New template' })).toBeTruthy();
+
+		await run('new campaign', 'new-campaign');
+		await waitFor(() => expect(screen.getByRole('heading', { name: 'New campaign' })).toBeTruthy());
+
+		await run('new sender', 'new-account');
+		await waitFor(() => expect(screen.getByRole('heading', { name: 'New account' })).toBeTruthy());
+		expect((screen.getByTestId('account-name') as HTMLInputElement).value).toBe('');
+	});
 });

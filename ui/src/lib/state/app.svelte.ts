@@ -14,6 +14,9 @@ import { isFatal, isInline, toApiError, type Backend } from '$lib/platform/backe
 
 export type View = 'prospects' | 'campaigns' | 'inbox' | 'templates' | 'accounts' | 'audit' | 'settings';
 
+/** Something to start in a view, asked for from elsewhere (the command palette). */
+export type Start = 'import' | 'new-template' | 'new-campaign' | 'new-account';
+
 /** The views of a workspace, in the sidebar's order, with their names. */
 export const VIEWS: readonly { view: View; label: string }[] = [
 	{ view: 'prospects', label: 'Prospects' },
@@ -103,6 +106,8 @@ export class AppState {
 	openProspectId = $state<number | null>(null);
 	/** Whether the command palette (Ctrl/Cmd+K) is open. */
 	paletteOpen = $state(false);
+	/** What the view on screen should start (set by the palette); the view takes it and clears it. */
+	starting = $state<Start | null>(null);
 	/** The reply model's download, while one runs. */
 	modelProgress = $state<ModelProgress | null>(null);
 	/** What the sending engine reports; null until the first answer. */
@@ -271,6 +276,14 @@ export class AppState {
 			if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
 			this.openReplyId = replyId;
 			this.view = 'inbox';
+		});
+	}
+
+	/** Go to `view` and start `what` there (a new template, an import…). */
+	begin(what: Start, view: View): void {
+		this.leave(() => {
+			this.starting = what;
+			this.view = view;
 		});
 	}
 
