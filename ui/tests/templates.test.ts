@@ -4,6 +4,20 @@ import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, wait
 const EVIL = '<img src=x onerror=alert(1)>';
 
 describe('templates', () => {
+	it('offers a new template once the list is read, so that the first load cannot replace it', async () => {
+		const { backend, ws } = mockWithWorkspace(0, { latencyMs: 40 });
+		backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi {{ first_name }}');
+		renderApp(backend);
+		await screen.findByTestId('prospect-total');
+		await fireEvent.click(screen.getByTestId('nav-templates'));
+		const add = (await screen.findByTestId('template-new')) as HTMLButtonElement;
+		expect(add.disabled).toBe(true);
+		await waitFor(() => expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Intro'));
+		expect(add.disabled).toBe(false);
+		await fireEvent.click(add);
+		expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('');
+	});
+
 	it('previews for the first prospect as text only and lists the pre-send problems', async () => {
 		const { backend, ws } = mockWithWorkspace(0);
 		backend.seedProspects(ws.id, 1, () => ({ first_name: EVIL, company: '<script>alert(2)</script>' }));

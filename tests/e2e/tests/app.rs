@@ -183,6 +183,11 @@ async fn fill(c: &Client, id: &str, text: &str) -> Result<()> {
 }
 
 async fn click(c: &Client, id: &str) -> Result<()> {
+    // A greyed-out button (a list still loading) ignores the click: wait for it, as a person does.
+    wait_until(&format!("{id} to be enabled"), || async {
+        Ok(wait(c, &tid(id)).await?.is_enabled().await?)
+    })
+    .await?;
     if wait(c, &tid(id)).await?.click().await.is_ok() {
         return Ok(());
     }
