@@ -120,4 +120,67 @@ describe('unsaved work', () => {
 		await fireEvent.click(await screen.findByTestId('unsaved-discard'));
 		expect(backend.quitAnswers).toEqual(['quit', 'hold', 'hold', 'quit']);
 	});
+	it('asks before a dialog drops what was typed into it', async () => {
+		const backend = new MockBackend();
+		backend.seedWorkspace('Acme client');
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('new-workspace'));
+		// Nothing typed: Cancel closes at once.
+		await fireEvent.click(screen.getByTestId('ws-cancel'));
+		expect(screen.queryByTestId('workspace-dialog')).toBeNull();
+		expect(screen.queryByTestId('unsaved-dialog')).toBeNull();
+
+		await fireEvent.click(screen.getByTestId('new-workspace'));
+		await setValue(screen.getByTestId('ws-address'), 'Main St 1\n12345 Town');
+		await fireEvent.keyDown(screen.getByTestId('ws-address'), { key: 'Escape' });
+		expect(screen.getByTestId('unsaved-what').textContent).toContain('the new workspace’s details');
+		await fireEvent.click(screen.getByTestId('unsaved-stay'));
+		expect((screen.getByTestId('ws-address') as HTMLTextAreaElement).value).toBe('Main St 1\n12345 Town');
+
+		await setValue(screen.getByTestId('ws-name'), 'Brightlane');
+		await fireEvent.click(screen.getByTestId('ws-cancel'));
+		expect(screen.getByTestId('unsaved-what').textContent).toContain('the new workspace “Brightlane”');
+		// Escape answers the question, not the dialog under it.
+		await fireEvent.keyDown(screen.getByTestId('unsaved-stay'), { key: 'Escape' });
+		expect(screen.queryByTestId('unsaved-dialog')).toBeNull();
+		expect(screen.getByTestId('workspace-dialog')).toBeTruthy();
+
+		// A quit meanwhile asks about the dialog's work too.
+		backend.requestQuit();
+		expect(backend.quitAnswers).toEqual(['hold']);
+		await fireEvent.click(await screen.findByTestId('unsaved-stay'));
+
+		await fireEvent.click(screen.getByTestId('ws-cancel'));
+		await fireEvent.click(screen.getByTestId('unsaved-discard'));
+		expect(screen.queryByTestId('workspace-dialog')).toBeNull();
+		expect(backend.callsOf('create_workspace')).toEqual([]);
+	});
+
+	it('asks before the import dialog drops a changed column mapping, and only then', async () => {
+		const { backend } = mockWithWorkspace(0);
+		backend.registerFile('/home/me/leads.csv', 'Contact,Mail,Org\nAda Lovelace,ada@engine.example,Analytical');
+		renderApp(backend);
+		const open = async () => {
+			await fireEvent.click(await screen.findByTestId('import-open'));
+			await setValue(screen.getByTestId('import-path'), '/home/me/leads.csv');
+			await fireEvent.click(screen.getByTestId('import-preview'));
+			await screen.findByTestId('import-mapping');
+		};
+		// The detected mapping is not the user's work.
+		await open();
+		await fireEvent.keyDown(screen.getByTestId('map-2'), { key: 'Escape' });
+		expect(screen.queryByTestId('import-dialog')).toBeNull();
+		expect(screen.queryByTestId('unsaved-dialog')).toBeNull();
+
+		await open();
+		await choose(screen.getByTestId('map-2'), 'company');
+		await fireEvent.keyDown(screen.getByTestId('map-2'), { key: 'Escape' });
+		expect(screen.getByTestId('unsaved-what').textContent).toContain('your column choices for “leads.csv”');
+		await fireEvent.click(screen.getByTestId('unsaved-stay'));
+		expect((screen.getByTestId('map-2') as HTMLSelectElement).value).toBe('company');
+		await fireEvent.keyDown(screen.getByTestId('map-2'), { key: 'Escape' });
+		await fireEvent.click(screen.getByTestId('unsaved-discard'));
+		expect(screen.queryByTestId('import-dialog')).toBeNull();
+		expect(backend.callsOf('import_csv')).toEqual([]);
+	});
 });

@@ -212,6 +212,18 @@ async fn journey(c: &Client) -> Result<()> {
     click(c, "create-first-workspace").await?;
     fill(c, "ws-name", "E2E Client").await?;
     fill(c, "ws-address", "1 Example Street, Sample Town").await?;
+    // Escape would drop what is typed: the app asks first, over the dialog.
+    wait(c, &tid("ws-address"))
+        .await?
+        .send_keys("\u{E00C}")
+        .await?;
+    wait_until("the question about the typed workspace", || async {
+        Ok(text_of(c, "unsaved-what")
+            .await?
+            .contains("the new workspace “E2E Client”"))
+    })
+    .await?;
+    click(c, "unsaved-stay").await?;
     click(c, "ws-save").await?;
     wait_until("the workspace to be selected", || async {
         Ok(wait(c, &tid("workspace-select"))

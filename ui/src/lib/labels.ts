@@ -354,3 +354,9 @@ export const MAILBOX_AUTH_LABELS: Record<MailboxAuth, string> = {
 	password: 'Password or app password',
 	xoauth2: 'OAuth 2 access token (XOAUTH2)'
 };
+
+/** The last part of a file path, whichever separator the platform uses. */
+export function fileName(path: string): string {
+	const trimmed = path.trim().replace(/[\\/]+$/, '');
+	return trimmed.slice(Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\')) + 1) || trimmed;
+}

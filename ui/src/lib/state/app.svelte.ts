@@ -233,7 +233,15 @@ export class AppState {
 	 * an editor holds unsaved work, once the user chooses to discard it.
 	 */
 	leave(go: () => void): void {
-		const what = this.unsavedWork();
+		this.confirmDiscard(this.unsavedWork(), go);
+	}
+
+	/**
+	 * Runs `go` now when `what` (one dialog's unsaved work, as `guardUnsaved` names it) is
+	 * null, or once the user chooses to discard it. Closing a dialog loses only its own work,
+	 * not the view's behind it.
+	 */
+	confirmDiscard(what: string | null, go: () => void): void {
 		if (what === null) go();
 		else this.leaving = { what, go, quitting: false };
 	}
