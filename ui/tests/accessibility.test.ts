@@ -46,9 +46,14 @@ describe('accessibility', () => {
 		await screen.findByTestId('import-dialog');
 		found.importDialog = await violations();
 		await fireEvent.click(screen.getByText('Cancel'));
+		await setValue(screen.getByTestId('filter-min-score'), '80');
+		await fireEvent.click(screen.getByTestId('filter-save'));
+		await screen.findByTestId('filter-dialog');
+		found.filterDialog = await violations();
+		await fireEvent.click(screen.getByText('Cancel'));
 		await fireEvent.keyDown(window, { key: 'k', ctrlKey: true });
 		await screen.findByTestId('palette');
 		found.palette = await violations();
-		expect(found).toEqual({ welcome: [], newWorkspace: [], importDialog: [], palette: [] });
+		expect(found).toEqual({ welcome: [], newWorkspace: [], importDialog: [], filterDialog: [], palette: [] });
 	});
 });

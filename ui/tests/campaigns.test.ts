@@ -196,6 +196,27 @@ describe('campaigns', () => {
 		expect(backend.callsOf('enrol_prospects')).toHaveLength(1);
 	});
 
+	it('enrols the prospects a saved filter selects', async () => {
+		const { backend, ws } = readyToSend();
+		backend.seedProspects(ws.id, 1, () => ({ status: 'qualified', country: 'Atlantis' }));
+		const saved = await backend.call('save_filter', {
+			workspace_id: ws.id,
+			name: 'Atlantis',
+			filter: { search: null, statuses: ['qualified'], source_type: null, country: 'Atlantis', min_score: null, max_score: null }
+		});
+		renderApp(backend);
+		await openCampaigns();
+
+		await choose(await screen.findByTestId('enrol-saved'), String(saved.id));
+		expect(screen.getByTestId('enrol-selects').textContent).toBe('Selects prospects: Qualified, in Atlantis.');
+		expect(screen.queryByTestId('enrol-status')).toBeNull();
+		await fireEvent.click(screen.getByTestId('enrol-preview'));
+		expect((await screen.findByTestId('enrol-will')).textContent).toBe('1');
+		expect(backend.callsOf('preview_enrolment').at(-1)?.query).toMatchObject({ statuses: ['qualified'], country: 'Atlantis' });
+		await fireEvent.click(screen.getByTestId('enrol-confirm'));
+		await waitFor(() => expect(screen.getByTestId('progress-enrolled').textContent).toBe('1'));
+	});
+
 	it('resolves unconfirmed messages through resolve_unconfirmed', async () => {
 		const { backend, ws, people, campaign } = readyToSend();
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));

@@ -47,6 +47,9 @@ macro_rules! for_each_command {
             set_retention($crate::SetRetention) -> $crate::store::retention::RetentionStatus;
             purge_expired($crate::WorkspaceRef) -> $crate::store::erasure::ErasureCounts;
             prospect_facets($crate::WorkspaceRef) -> $crate::store::prospects::Facets;
+            list_filters($crate::WorkspaceRef) -> Vec<$crate::store::saved_filters::SavedFilter>;
+            save_filter($crate::SaveFilter) -> $crate::store::saved_filters::SavedFilter;
+            delete_filter($crate::FilterRef) -> $crate::store::saved_filters::SavedFilter;
             score_prospects($crate::WorkspaceRef) -> $crate::ScoreSummary;
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;
             load_demo($crate::NoArgs) -> $crate::core::prospect::Workspace;

@@ -28,6 +28,8 @@ pub enum ChangedEntity {
     Campaigns,
     /// Replies in the inbox.
     Replies,
+    /// Saved prospect filters.
+    Filters,
 }
 
 /// An event for the UI.

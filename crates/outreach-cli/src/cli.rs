@@ -274,18 +274,13 @@ enum ProspectsCommand {
         #[arg(required = true)]
         ids: Vec<i64>,
     },
-    /// List prospects.
+    /// List prospects: all of them, those a saved filter selects, or those the criteria do.
     List {
         /// The workspace.
         #[arg(long, short)]
         workspace: String,
-        /// Only this status (new, qualified, disqualified, contacted, …); repeatable.
-        #[arg(long)]
-        status: Vec<String>,
-        /// Words to find in names, e-mail, company, website, notes, job title, X handle,
-        /// LinkedIn profile and custom field values.
-        #[arg(long)]
-        search: Option<String>,
+        #[command(flatten)]
+        criteria: crate::filters::FilterArgs,
         /// At most this many (default: all).
         #[arg(long)]
         limit: Option<u32>,
@@ -295,6 +290,31 @@ enum ProspectsCommand {
         /// Sort descending.
         #[arg(long)]
         desc: bool,
+    },
+    /// List the workspace's saved filters (made here or in the app's prospect table).
+    Filters {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+    },
+    /// Save criteria under a name, for `--filter NAME` here and in `campaign enrol`, and in
+    /// the app; a filter of the same name is replaced.
+    SaveFilter {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The filter's name.
+        name: String,
+        #[command(flatten)]
+        criteria: crate::filters::FilterArgs,
+    },
+    /// Delete a saved filter (the prospects it selects stay).
+    DeleteFilter {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The filter's name.
+        name: String,
     },
 }
 
@@ -500,26 +520,20 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         } => import(api, file, &ws, &map, dry_run, errors_out, json).await?,
         Command::Prospects(ProspectsCommand::List {
             workspace: ws,
-            status,
-            search,
+            criteria,
             limit,
             sort,
             desc,
         }) => {
             let w = workspace(api, &ws).await?;
-            let statuses = status
-                .iter()
-                .map(|s| parse_status(s))
-                .collect::<Result<Vec<_>>>()?;
-            let mut query = ProspectQuery {
+            let sort = parse_sort(&sort)?;
+            let mut query = criteria.resolve(api, &w).await?.apply(ProspectQuery {
                 workspace_id: w.id,
-                search,
-                statuses,
-                sort: parse_sort(&sort)?,
+                sort,
                 descending: desc,
                 limit: 1000,
                 ..Default::default()
-            };
+            });
             let wanted = limit.unwrap_or(u32::MAX);
             // Page by page, each written out (JSON) or cut down to its cells (table) before
             // the next is loaded: a whole agency list at once took hundreds of megabytes.
@@ -553,6 +567,25 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                 );
                 eprintln!("{listed} prospect(s)");
             }
+        }
+        Command::Prospects(ProspectsCommand::Filters { workspace: ws }) => {
+            let w = workspace(api, &ws).await?;
+            crate::filters::list(api, &w, json).await?;
+        }
+        Command::Prospects(ProspectsCommand::SaveFilter {
+            workspace: ws,
+            name,
+            criteria,
+        }) => {
+            let w = workspace(api, &ws).await?;
+            crate::filters::save(api, &w, name, &criteria, json).await?;
+        }
+        Command::Prospects(ProspectsCommand::DeleteFilter {
+            workspace: ws,
+            name,
+        }) => {
+            let w = workspace(api, &ws).await?;
+            crate::filters::delete(api, &w, &name, json).await?;
         }
         Command::Prospects(ProspectsCommand::Show { id }) => {
             let p = api.get_prospect(ProspectId { id }).await?;

@@ -6,6 +6,7 @@
 //! `--json`) and exit with status 1.
 
 mod cli;
+mod filters;
 mod output;
 mod replies;
 mod rights;

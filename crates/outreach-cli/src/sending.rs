@@ -181,15 +181,9 @@ pub enum CampaignCommand {
         workspace: String,
         /// The campaign.
         name: String,
-        /// Only this status; repeatable.
-        #[arg(long)]
-        status: Vec<String>,
-        /// Only scores at or above.
-        #[arg(long)]
-        min_score: Option<u8>,
-        /// Only this country.
-        #[arg(long)]
-        country: Option<String>,
+        /// Whom: a saved filter, criteria, or both (default: every prospect).
+        #[command(flatten)]
+        criteria: crate::filters::FilterArgs,
         /// Show the preview and stop.
         #[arg(long)]
         dry_run: bool,
@@ -642,26 +636,17 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
         CampaignCommand::Enrol {
             workspace: ws,
             name,
-            status,
-            min_score,
-            country,
+            criteria,
             dry_run,
         } => {
             let w = workspace(api, &ws).await?;
             let id = campaign_by_name(api, w.id, &name).await?;
-            let statuses = status
-                .iter()
-                .map(|s| parse_status(s))
-                .collect::<Result<Vec<_>>>()?;
             let filter = EnrolFilter {
                 campaign_id: id,
-                query: ProspectQuery {
+                query: criteria.resolve(api, &w).await?.apply(ProspectQuery {
                     workspace_id: w.id,
-                    statuses,
-                    min_score,
-                    country,
                     ..Default::default()
-                },
+                }),
             };
             if dry_run {
                 let preview = api.preview_enrolment(filter).await?;

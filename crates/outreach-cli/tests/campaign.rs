@@ -29,6 +29,27 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
     env.campaign_ready(&sink, CSV);
 
     env.always_open_campaign("Launch", "sink", &["first", "follow@0"]);
+    // A saved filter selects whom to enrol, as it does in the app.
+    env.ok(&[
+        "prospects",
+        "save-filter",
+        "-w",
+        "Acme",
+        "UK",
+        "--country",
+        "GB",
+    ]);
+    let uk = env.json(&[
+        "campaign",
+        "enrol",
+        "-w",
+        "Acme",
+        "Launch",
+        "--filter",
+        "uk",
+        "--dry-run",
+    ]);
+    assert_eq!(uk["will_enrol"], 2, "Ada and Alan: {uk}");
     // Germany is consent-only by default: Jurgen has legitimate interest only.
     let preview = env.json(&["campaign", "enrol", "-w", "Acme", "Launch", "--dry-run"]);
     assert_eq!(preview["will_enrol"], 4, "{preview}");

@@ -367,6 +367,109 @@ fn scoring_qualifies_and_lists_by_status() {
 }
 
 #[test]
+fn saved_filters_select_prospects_and_bad_ones_change_nothing() {
+    let env = Env::new();
+    env.ok(&["demo"]);
+    let ws = "Demo workspace";
+    let ids = |args: &[&str]| -> Vec<u64> {
+        let mut all = vec!["prospects", "list", "-w", ws];
+        all.extend_from_slice(args);
+        let mut ids: Vec<u64> = env
+            .json(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_u64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let by_hand = ids(&["--status", "qualified", "--min-score", "90"]);
+    assert!(!by_hand.is_empty());
+    let saved = env.json(&[
+        "prospects",
+        "save-filter",
+        "-w",
+        ws,
+        "Best",
+        "--status",
+        "qualified",
+        "--min-score",
+        "90",
+    ]);
+    assert_eq!(saved["name"], "Best");
+    assert_eq!(saved["filter"]["min_score"], 90);
+    // By name, in any case; an option replaces the criterion it names.
+    assert_eq!(ids(&["--filter", "best"]), by_hand);
+    assert_eq!(
+        ids(&["--filter", "Best", "--min-score", "95"]),
+        ids(&["--status", "qualified", "--min-score", "95"])
+    );
+
+    // Refused with the reason, and nothing saved.
+    for (args, says) in [
+        (vec!["Nothing"], "at least one condition"),
+        (
+            vec!["Upside", "--min-score", "80", "--max-score", "20"],
+            "above the highest",
+        ),
+        (vec!["", "--status", "new"], "needs a name"),
+        (vec!["Hot", "--status", "hot"], "unknown status"),
+        (vec!["Src", "--source", "fax"], "unknown source"),
+        (
+            vec!["Of", "--filter", "Nope"],
+            "no saved filter named 'Nope'",
+        ),
+    ] {
+        let mut all = vec!["prospects", "save-filter", "-w", ws];
+        all.extend_from_slice(&args);
+        let mut all_json = all.clone();
+        all_json.push("--json");
+        let out = env.run(&all_json);
+        assert!(!out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains(says), "{args:?}: {text}");
+    }
+    let listed = env.json(&["prospects", "filters", "-w", ws]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // Saving under the same name (any case) replaces it.
+    env.ok(&[
+        "prospects",
+        "save-filter",
+        "-w",
+        ws,
+        "BEST",
+        "--country",
+        "DE",
+    ]);
+    let listed = env.json(&["prospects", "filters", "-w", ws]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["name"], "BEST");
+    assert_eq!(ids(&["--filter", "best"]), ids(&["--country", "de"]));
+
+    let deleted = env.json(&["prospects", "delete-filter", "-w", ws, "best"]);
+    assert_eq!(deleted["filter"]["country"], "DE");
+    let err = env.fails(&["prospects", "list", "-w", ws, "--filter", "best"]);
+    assert_eq!(err["code"], "not_found", "{err}");
+    let audit = env.json(&["audit", "-w", ws, "--topic", "prospects", "--limit", "3"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "prospects.filter_deleted",
+            "prospects.filter_changed",
+            "prospects.filter_saved"
+        ]
+    );
+}
+
+#[test]
 fn demo_creates_a_populated_workspace() {
     let env = Env::new();
     env.ok(&["demo"]);

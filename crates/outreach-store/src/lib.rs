@@ -34,6 +34,7 @@ pub mod prospects;
 pub mod referrals;
 pub mod replies;
 pub mod retention;
+pub mod saved_filters;
 pub mod templates;
 pub mod upgrade_backups;
 pub mod workspace_deletion;

@@ -344,6 +344,9 @@ async fn erase_the_rest(
     sqlx::query!("DELETE FROM import_runs WHERE workspace_id = ?", ws)
         .execute(&mut *tx)
         .await?;
+    sqlx::query!("DELETE FROM saved_filters WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
         "UPDATE workspaces SET postal_address = '', legal_notice = '', unsubscribe_url = NULL,
              purged_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),

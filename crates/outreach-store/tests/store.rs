@@ -2090,6 +2090,16 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         .await
         .unwrap();
 
+    // A saved filter can name a person (a search for a surname): it goes with the workspace.
+    let filter = outreach_store::saved_filters::ProspectFilter {
+        search: Some("Lovelace".into()),
+        ..Default::default()
+    };
+    store
+        .save_filter(ws, "Ada's", &filter, Actor::App)
+        .await
+        .unwrap();
+
     let held = store.workspace_contents(ws).await.unwrap();
     assert_eq!(
         (held.prospects, held.campaigns, held.accounts, held.messages),
@@ -2172,6 +2182,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         Err(StoreError::NotFound(_))
     ));
     assert!(store.list_accounts(ws).await.unwrap().is_empty());
+    assert!(store.saved_filters(ws).await.unwrap().is_empty());
     assert!(store.workspaces_being_deleted().await.unwrap().is_empty());
     // The other workspaces keep everything; the audit log keeps both steps.
     assert_eq!(store.prospect(zed).await.unwrap().workspace_id, other_ws);

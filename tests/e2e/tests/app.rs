@@ -275,6 +275,19 @@ async fn journey(c: &Client) -> Result<()> {
         Ok(r.len() == 1 && r[0].contains("Alan Turing"))
     })
     .await?;
+    // Saved as a filter, cleared, and applied again from the list.
+    click(c, "filter-save").await?;
+    fill(c, "filter-name", "Codebreakers").await?;
+    assert_accessible(c, "the save-filter dialog").await?;
+    click(c, "filter-save-ok").await?;
+    click(c, "filter-clear").await?;
+    wait_until("all rows back", || async { Ok(rows(c).await?.len() == 4) }).await?;
+    choose(c, "saved-filter", "Codebreakers").await?;
+    wait_until("the saved filter to find Alan Turing only", || async {
+        let r = rows(c).await?;
+        Ok(r.len() == 1 && r[0].contains("Alan Turing"))
+    })
+    .await?;
     fill(c, "search", "").await?;
     // Clearing with send_keys leaves the field empty; make sure the table comes back.
     wait_until("all rows back", || async { Ok(rows(c).await?.len() == 4) }).await?;

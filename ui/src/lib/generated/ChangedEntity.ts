@@ -3,4 +3,4 @@
 /**
  * What kind of data changed.
  */
-export type ChangedEntity = "workspaces" | "prospects" | "audit" | "campaigns" | "replies";
+export type ChangedEntity = "workspaces" | "prospects" | "audit" | "campaigns" | "replies" | "filters";

@@ -45,6 +45,7 @@ import type { FactorScore } from "./FactorScore";
 import type { FactorWeight } from "./FactorWeight";
 import type { Field } from "./Field";
 import type { FieldError } from "./FieldError";
+import type { FilterRef } from "./FilterRef";
 import type { ImportCsv } from "./ImportCsv";
 import type { ImportPhase } from "./ImportPhase";
 import type { ImportPreview } from "./ImportPreview";
@@ -72,6 +73,7 @@ import type { Problem } from "./Problem";
 import type { ProblemView } from "./ProblemView";
 import type { Prospect } from "./Prospect";
 import type { ProspectEnrolment } from "./ProspectEnrolment";
+import type { ProspectFilter } from "./ProspectFilter";
 import type { ProspectId } from "./ProspectId";
 import type { ProspectIds } from "./ProspectIds";
 import type { ProspectPage } from "./ProspectPage";
@@ -97,8 +99,10 @@ import type { RetentionStatus } from "./RetentionStatus";
 import type { RowError } from "./RowError";
 import type { SaveAccount } from "./SaveAccount";
 import type { SaveCampaign } from "./SaveCampaign";
+import type { SaveFilter } from "./SaveFilter";
 import type { SaveMailbox } from "./SaveMailbox";
 import type { SaveTemplate } from "./SaveTemplate";
+import type { SavedFilter } from "./SavedFilter";
 import type { ScoreBreakdown } from "./ScoreBreakdown";
 import type { ScoreSummary } from "./ScoreSummary";
 import type { ScoringConfig } from "./ScoringConfig";
@@ -155,6 +159,9 @@ export interface Commands {
   set_retention: { args: SetRetention; result: RetentionStatus };
   purge_expired: { args: WorkspaceRef; result: ErasureCounts };
   prospect_facets: { args: WorkspaceRef; result: Facets };
+  list_filters: { args: WorkspaceRef; result: Array<SavedFilter> };
+  save_filter: { args: SaveFilter; result: SavedFilter };
+  delete_filter: { args: FilterRef; result: SavedFilter };
   score_prospects: { args: WorkspaceRef; result: ScoreSummary };
   list_audit: { args: AuditQuery; result: Array<AuditEntry> };
   load_demo: { args: NoArgs; result: Workspace };
@@ -234,6 +241,9 @@ export const COMMANDS = [
   "set_retention",
   "purge_expired",
   "prospect_facets",
+  "list_filters",
+  "save_filter",
+  "delete_filter",
   "score_prospects",
   "list_audit",
   "load_demo",
@@ -333,6 +343,7 @@ export type { FactorScore };
 export type { FactorWeight };
 export type { Field };
 export type { FieldError };
+export type { FilterRef };
 export type { ImportCsv };
 export type { ImportPhase };
 export type { ImportPreview };
@@ -360,6 +371,7 @@ export type { Problem };
 export type { ProblemView };
 export type { Prospect };
 export type { ProspectEnrolment };
+export type { ProspectFilter };
 export type { ProspectId };
 export type { ProspectIds };
 export type { ProspectPage };
@@ -385,8 +397,10 @@ export type { RetentionStatus };
 export type { RowError };
 export type { SaveAccount };
 export type { SaveCampaign };
+export type { SaveFilter };
 export type { SaveMailbox };
 export type { SaveTemplate };
+export type { SavedFilter };
 export type { ScoreBreakdown };
 export type { ScoreSummary };
 export type { ScoringConfig };

@@ -35,6 +35,7 @@ import { retentionEnds } from '$lib/retention';
 import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
 import type { Backend } from './backend';
 import { csvCell, parseCsv } from './csv';
+import { MockFilters } from './mock-filters';
 import { MockInbox } from './mock-inbox';
 import { OPT_OUT_LINE } from './mock-template';
 import { MockSending } from './mock-sending';
@@ -270,6 +271,14 @@ export class MockBackend implements Backend {
 		changed: (entity, ws) => this.changed(entity, ws),
 		log: (ws, action, summary, about) => this.log(ws, action, summary, null, about ?? null),
 		emit: (e) => this.emit(e),
+		now: () => this.now()
+	});
+
+	/** Saved prospect filters. */
+	readonly filters = new MockFilters({
+		workspace: (id) => this.workspace(id),
+		changed: (entity, ws) => this.changed(entity, ws),
+		log: (ws, action, summary) => this.log(ws, action, summary),
 		now: () => this.now()
 	});
 
@@ -992,6 +1001,7 @@ export class MockBackend implements Backend {
 				}
 			}
 			this.forget(ws.id, ids);
+			this.filters.dropWorkspace(ws.id);
 			this.workspaces = this.workspaces.filter((w) => w.id !== ws.id);
 			const now = this.now();
 			this.deletedWorkspaces.unshift({ id: ws.id, name: ws.name, deleted_at: now, erased_at: now });
@@ -1129,6 +1139,7 @@ export class MockBackend implements Backend {
 		},
 		...this.sending.handlers,
 		...this.inbox.handlers,
+		...this.filters.handlers,
 		// Like the core: one outbox holds campaign messages and answers to replies alike.
 		resolve_unconfirmed: async (args) =>
 			(await this.sending.handlers.resolve_unconfirmed(args)) + this.inbox.resolveAnswers(args.workspace_id, args.message_ids, args.choice)

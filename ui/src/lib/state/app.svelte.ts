@@ -95,7 +95,7 @@ export class AppState {
 	/** The latest error that belongs to no form. */
 	banner = $state<ApiError | null>(null);
 	/** Bumped whenever the backend says an entity of the current workspace changed. */
-	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0, campaigns: 0, replies: 0 });
+	versions = $state<Record<ChangedEntity, number>>({ workspaces: 0, prospects: 0, audit: 0, campaigns: 0, replies: 0, filters: 0 });
 	/** Replies people wrote in the current workspace that nobody opened yet. */
 	unread = $state(0);
 	/** The person the audit log is narrowed to (set from their details), until cleared. */
