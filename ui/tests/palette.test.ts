@@ -126,4 +126,27 @@ describe('the command palette', () => {
 		await waitFor(() => expect(screen.getByRole('heading', { name: 'New account' })).toBeTruthy());
 		expect((screen.getByTestId('account-name') as HTMLInputElement).value).toBe('');
 	});
+	it('shows the prospects a saved filter selects, from any view', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		backend.seedProspects(ws.id, 2, () => ({ status: 'contacted' }));
+		backend.seedProspects(ws.id, 3, () => ({ status: 'new' }));
+		const saved = await backend.call('save_filter', {
+			workspace_id: ws.id,
+			name: 'Already written to',
+			filter: { search: null, statuses: ['contacted'], source_type: null, country: null, min_score: null, max_score: null }
+		});
+		renderApp(backend);
+		await waitForRows();
+		await fireEvent.click(screen.getByTestId('nav-templates'));
+
+		const input = await openPalette();
+		await setValue(input, 'written');
+		await waitFor(() => expect(options()).toEqual([`filter-${saved.id}`]));
+		expect(screen.getAllByTestId('palette-option')[0].textContent).toContain('Contacted');
+		await fireEvent.keyDown(input, { key: 'Enter' });
+		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(2));
+		expect((screen.getByTestId('filter-status') as HTMLSelectElement).value).toBe('contacted');
+		expect((screen.getByTestId('saved-filter') as HTMLSelectElement).selectedOptions[0].textContent).toBe('Already written to');
+		expect(backend.callsOf('list_prospects').at(-1)).toMatchObject({ statuses: ['contacted'] });
+	});
 });

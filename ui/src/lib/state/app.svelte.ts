@@ -1,4 +1,4 @@
-import { getContext, setContext } from 'svelte';
+import { getContext, setContext, untrack } from 'svelte';
 import type {
 	ApiError,
 	ApiEvent,
@@ -6,6 +6,7 @@ import type {
 	EngineStatus,
 	ErrorCode,
 	ImportPhase,
+	ProspectFilter,
 	ReplyNotice,
 	Workspace
 } from '$lib/generated/commands';
@@ -16,6 +17,16 @@ export type View = 'prospects' | 'campaigns' | 'inbox' | 'templates' | 'accounts
 
 /** Something to start in a view, asked for from elsewhere (the command palette). */
 export type Start = 'import' | 'new-template' | 'new-campaign' | 'new-account';
+
+/**
+ * What the view being opened should do on arrival (set by a toast, the palette or another
+ * view); the view takes it with `AppState.take` and it is gone.
+ */
+export type ViewRequest =
+	| { kind: 'open-reply'; id: number }
+	| { kind: 'open-prospect'; id: number }
+	| { kind: 'start'; what: Start }
+	| { kind: 'apply-filter'; filter: ProspectFilter };
 
 /** The views of a workspace, in the sidebar's order, with their names. */
 export const VIEWS: readonly { view: View; label: string }[] = [
@@ -100,14 +111,10 @@ export class AppState {
 	unread = $state(0);
 	/** The person the audit log is narrowed to (set from their details), until cleared. */
 	auditProspect = $state<{ id: number; name: string } | null>(null);
-	/** A reply the inbox should open (set by a toast's "Open"); the inbox takes it and clears it. */
-	openReplyId = $state<number | null>(null);
-	/** A prospect whose details the prospect view should open (set by the palette); it takes it and clears it. */
-	openProspectId = $state<number | null>(null);
+	/** What the view on screen should do on arrival; see `take`. */
+	request = $state<ViewRequest | null>(null);
 	/** Whether the command palette (Ctrl/Cmd+K) is open. */
 	paletteOpen = $state(false);
-	/** What the view on screen should start (set by the palette); the view takes it and clears it. */
-	starting = $state<Start | null>(null);
 	/** The reply model's download, while one runs. */
 	modelProgress = $state<ModelProgress | null>(null);
 	/** What the sending engine reports; null until the first answer. */
@@ -282,7 +289,7 @@ export class AppState {
 	openReply(workspaceId: number, replyId: number): void {
 		this.leave(() => {
 			if (this.workspaces.some((w) => w.id === workspaceId)) this.select(workspaceId);
-			this.openReplyId = replyId;
+			this.request = { kind: 'open-reply', id: replyId };
 			this.view = 'inbox';
 		});
 	}
@@ -290,7 +297,7 @@ export class AppState {
 	/** Go to `view` and start `what` there (a new template, an import…). */
 	begin(what: Start, view: View): void {
 		this.leave(() => {
-			this.starting = what;
+			this.request = { kind: 'start', what };
 			this.view = view;
 		});
 	}
@@ -298,9 +305,31 @@ export class AppState {
 	/** Show a prospect of the current workspace in the prospect view, with their details open. */
 	showProspect(id: number): void {
 		this.leave(() => {
-			this.openProspectId = id;
+			this.request = { kind: 'open-prospect', id };
 			this.view = 'prospects';
 		});
+	}
+
+	/** Show the prospects a saved filter selects. */
+	showFiltered(filter: ProspectFilter): void {
+		this.leave(() => {
+			this.request = { kind: 'apply-filter', filter };
+			this.view = 'prospects';
+		});
+	}
+
+	/**
+	 * The request of this kind waiting for the view, taken (it is gone once read). Call it in
+	 * an `$effect`: the effect runs again when a request arrives.
+	 */
+	take<K extends ViewRequest['kind']>(
+		kind: K,
+		wanted: (r: Extract<ViewRequest, { kind: K }>) => boolean = () => true
+	): Extract<ViewRequest, { kind: K }> | null {
+		const r = this.request;
+		if (r?.kind !== kind || !wanted(r as Extract<ViewRequest, { kind: K }>)) return null;
+		untrack(() => (this.request = null));
+		return r as Extract<ViewRequest, { kind: K }>;
 	}
 
 	/** Show the audit log narrowed to one person: everything done with their data. */

@@ -31,7 +31,7 @@ describe('AppState and replies', () => {
 		expect(app.view).toBe('prospects');
 		await action?.run();
 		expect(app.view).toBe('inbox');
-		expect(app.openReplyId).toBe(r.id);
+		expect(app.request).toEqual({ kind: 'open-reply', id: r.id });
 		app.stop();
 	});
 
