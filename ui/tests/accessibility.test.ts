@@ -22,6 +22,8 @@ describe('accessibility', () => {
 		const rows = await waitForRows();
 		await fireEvent.click(rows[0]);
 		await screen.findByTestId('prospect-detail');
+		await fireEvent.click(screen.getByTestId('columns-open'));
+		await screen.findByTestId('columns-panel');
 		const found: Record<string, string[]> = { prospects: await violations() };
 		for (const view of ['campaigns', 'inbox', 'templates', 'accounts', 'audit', 'settings']) {
 			await fireEvent.click(screen.getByTestId(`nav-${view}`));

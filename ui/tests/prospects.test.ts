@@ -249,3 +249,46 @@ describe('prospect table', () => {
 		expect(backend.callsOf('list_prospects').length).toBe(before);
 	});
 });
+
+describe('prospect table columns', () => {
+	it('shows the columns chosen on this computer, and remembers them', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		backend.seedProspects(ws.id, 3, (i) => ({ title: `Editor ${i}`, followers: 12500 }));
+		const first = renderApp(backend);
+		await waitForRows();
+		const headers = () => screen.getAllByRole('columnheader').map((h) => h.textContent?.replace(/[▲▼]/g, '').trim());
+		expect(headers()).toEqual(['', 'Name', 'E-mail', 'Company', 'Country', 'Status', 'Score', 'Source', 'Added']);
+		expect(screen.queryByTestId('cell-title')).toBeNull();
+
+		const open = screen.getByTestId('columns-open');
+		await fireEvent.click(open);
+		expect(open.getAttribute('aria-expanded')).toBe('true');
+		expect((screen.getByTestId('column-name') as HTMLInputElement).disabled).toBe(true);
+		await fireEvent.click(screen.getByTestId('column-title'));
+		await fireEvent.click(screen.getByTestId('column-followers'));
+		await fireEvent.click(screen.getByTestId('column-source'));
+		expect(headers()).toEqual(['', 'Name', 'E-mail', 'Company', 'Job title', 'Country', 'Status', 'Score', 'Followers', 'Added']);
+		expect(screen.getAllByTestId('cell-title').map((c) => c.textContent)).toContain('Editor 1');
+		expect(screen.getAllByTestId('cell-followers')[0].textContent).toBe('12,500');
+		expect(screen.queryByTestId('cell-source')).toBeNull();
+
+		// Escape closes it and gives the focus back to its button.
+		await fireEvent.keyDown(screen.getByTestId('column-title'), { key: 'Escape' });
+		expect(screen.queryByTestId('columns-panel')).toBeNull();
+		expect(document.activeElement).toBe(open);
+
+		// The next start shows the same columns.
+		first.unmount();
+		renderApp(backend);
+		await waitForRows();
+		expect(headers()).toContain('Job title');
+		expect(headers()).not.toContain('Source');
+
+		// A click elsewhere closes it; Reset brings the defaults back.
+		await fireEvent.click(screen.getByTestId('columns-open'));
+		await fireEvent.click(screen.getByTestId('columns-reset'));
+		expect(headers()).toEqual(['', 'Name', 'E-mail', 'Company', 'Country', 'Status', 'Score', 'Source', 'Added']);
+		await fireEvent.click(screen.getByTestId('prospect-total'));
+		expect(screen.queryByTestId('columns-panel')).toBeNull();
+	});
+});

@@ -292,6 +292,21 @@ async fn journey(c: &Client) -> Result<()> {
     // Clearing with send_keys leaves the field empty; make sure the table comes back.
     wait_until("all rows back", || async { Ok(rows(c).await?.len() == 4) }).await?;
 
+    // Another column, from the table's list of columns: the LinkedIn "Position".
+    click(c, "columns-open").await?;
+    click(c, "column-title").await?;
+    assert_accessible(c, "the list of columns").await?;
+    wait_until("Ada's job title in its column", || async {
+        for cell in c.find_all(Locator::Css(&tid("cell-title"))).await? {
+            if cell.prop("textContent").await?.as_deref() == Some("Founder") {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await?;
+    click(c, "columns-open").await?;
+
     // Score, then open a prospect and read the breakdown.
     click(c, "score-run").await?;
     wait(c, &tid("toast")).await?;
