@@ -149,4 +149,34 @@ describe('the command palette', () => {
 		expect((screen.getByTestId('saved-filter') as HTMLSelectElement).selectedOptions[0].textContent).toBe('Already written to');
 		expect(backend.callsOf('list_prospects').at(-1)).toMatchObject({ statuses: ['contacted'] });
 	});
+	it('opens a campaign or a template by name', async () => {
+		const { backend, ws } = mockWithWorkspace(1);
+		const account = backend.sending.seedAccount(ws.id, 'Alex', 5);
+		const intro = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi {{ first_name }}\n{{ privacy_notice }}\n{{ opt_out }}');
+		const nudge = backend.sending.seedTemplate(ws.id, 'Nudge', 'Still there?', 'Hi again\n{{ opt_out }}');
+		backend.sending.seedCampaign(ws.id, { name: 'Spring launch', account_id: account.id, steps: [{ delay_business_days: 0, condition: 'always', template_ids: [intro.id] }] });
+		const autumn = backend.sending.seedCampaign(ws.id, {
+			name: 'Autumn offer',
+			account_id: account.id,
+			steps: [{ delay_business_days: 0, condition: 'always', template_ids: [intro.id] }]
+		});
+		renderApp(backend);
+		await waitForRows();
+
+		// Nothing named is offered before something is typed.
+		const input = await openPalette();
+		await waitFor(() => expect(options()).toContain('view-campaigns'));
+		expect(options().some((o) => o.startsWith('campaign-') || o.startsWith('template-'))).toBe(false);
+		await setValue(input, 'autumn');
+		await waitFor(() => expect(options()).toEqual([`campaign-${autumn.id}`]));
+		await fireEvent.keyDown(input, { key: 'Enter' });
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toContain('Autumn offer'));
+
+		const again = await openPalette();
+		await setValue(again, 'nudge');
+		await waitFor(() => expect(options()).toEqual([`template-${nudge.id}`]));
+		expect(screen.getAllByTestId('palette-option')[0].textContent).toContain('Still there?');
+		await fireEvent.keyDown(again, { key: 'Enter' });
+		await waitFor(() => expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Nudge'));
+	});
 });

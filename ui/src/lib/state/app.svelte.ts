@@ -25,6 +25,8 @@ export type Start = 'import' | 'new-template' | 'new-campaign' | 'new-account';
 export type ViewRequest =
 	| { kind: 'open-reply'; id: number }
 	| { kind: 'open-prospect'; id: number }
+	| { kind: 'open-campaign'; id: number }
+	| { kind: 'open-template'; id: number }
 	| { kind: 'start'; what: Start }
 	| { kind: 'apply-filter'; filter: ProspectFilter };
 
@@ -294,28 +296,27 @@ export class AppState {
 		});
 	}
 
-	/** Go to `view` and start `what` there (a new template, an import…). */
-	begin(what: Start, view: View): void {
+	/** Go to `view` of the current workspace and have it do `request` there. */
+	openIn(view: View, request: ViewRequest): void {
 		this.leave(() => {
-			this.request = { kind: 'start', what };
+			this.request = request;
 			this.view = view;
 		});
 	}
 
+	/** Go to `view` and start `what` there (a new template, an import…). */
+	begin(what: Start, view: View): void {
+		this.openIn(view, { kind: 'start', what });
+	}
+
 	/** Show a prospect of the current workspace in the prospect view, with their details open. */
 	showProspect(id: number): void {
-		this.leave(() => {
-			this.request = { kind: 'open-prospect', id };
-			this.view = 'prospects';
-		});
+		this.openIn('prospects', { kind: 'open-prospect', id });
 	}
 
 	/** Show the prospects a saved filter selects. */
 	showFiltered(filter: ProspectFilter): void {
-		this.leave(() => {
-			this.request = { kind: 'apply-filter', filter };
-			this.view = 'prospects';
-		});
+		this.openIn('prospects', { kind: 'apply-filter', filter });
 	}
 
 	/**
