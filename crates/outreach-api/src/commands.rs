@@ -752,6 +752,12 @@ impl Api {
             workspace_id: ws.id,
         })
         .await?;
+        // Two saved filters, so that the prospect table shows what they are for.
+        for (name, filter) in crate::demo::saved_filters() {
+            self.store
+                .save_filter(ws.id, name, &filter, outreach_store::Actor::System)
+                .await?;
+        }
         self.changed(Some(ws.id), ChangedEntity::Workspaces);
         Ok(ws)
     }

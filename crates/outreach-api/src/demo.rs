@@ -153,6 +153,30 @@ pub(crate) fn csv(rows: usize) -> String {
     out
 }
 
+/// The demo workspace's saved filters: the best qualified prospects, and those still to qualify.
+pub(crate) fn saved_filters() -> [(&'static str, outreach_store::saved_filters::ProspectFilter); 2]
+{
+    use outreach_core::ProspectStatus;
+    use outreach_store::saved_filters::ProspectFilter;
+    [
+        (
+            "Qualified, score 80 or more",
+            ProspectFilter {
+                statuses: vec![ProspectStatus::Qualified],
+                min_score: Some(80),
+                ..Default::default()
+            },
+        ),
+        (
+            "Still to qualify",
+            ProspectFilter {
+                statuses: vec![ProspectStatus::New],
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use outreach_discovery::csv_source::{preview, read_rows};

@@ -483,6 +483,21 @@ fn demo_creates_a_populated_workspace() {
     );
     assert!(demo.iter().any(|p| p["status"] == "qualified"));
     assert!(demo.iter().any(|p| p["status"] == "new"));
+    // Its saved filters select what they say.
+    let best = env.json(&[
+        "prospects",
+        "list",
+        "-w",
+        "Demo workspace",
+        "--filter",
+        "Qualified, score 80 or more",
+    ]);
+    let best = best.as_array().unwrap();
+    assert!(!best.is_empty());
+    assert!(
+        best.iter()
+            .all(|p| p["status"] == "qualified" && p["score"].as_u64().unwrap() >= 80)
+    );
 }
 
 #[cfg(unix)]

@@ -30,6 +30,7 @@ import type {
 	Workspace,
 	WorkspaceFields
 } from '$lib/generated/commands';
+import { NO_FILTER } from '$lib/filters';
 import { customKey } from '$lib/labels';
 import { retentionEnds } from '$lib/retention';
 import type { JsonValue as JsonValueLike } from '$lib/generated/serde_json/JsonValue';
@@ -1133,6 +1134,9 @@ export class MockBackend implements Backend {
 			}
 			const demo = this.seedDemoSending(ws);
 			this.seedDemoReplies(demo, people);
+			// As the core's demo: two saved filters.
+			this.filters.handlers.save_filter({ workspace_id: ws.id, name: 'Qualified, score 80 or more', filter: { ...NO_FILTER, statuses: ['qualified'], min_score: 80 } });
+			this.filters.handlers.save_filter({ workspace_id: ws.id, name: 'Still to qualify', filter: { ...NO_FILTER, statuses: ['new'] } });
 			this.log(ws.id, 'demo.load', `Loaded the demo workspace “${ws.name}” with ${people.length} prospects.`);
 			this.changed('workspaces', ws.id);
 			return ws;
