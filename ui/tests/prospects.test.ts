@@ -292,3 +292,46 @@ describe('prospect table columns', () => {
 		expect(screen.queryByTestId('columns-panel')).toBeNull();
 	});
 });
+
+describe('bulk changes', () => {
+	it('gives the ticked prospects a status and moves them to the trash, each with undo', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const people = backend.seedProspects(ws.id, 4, (i) => ({ status: i === 0 ? 'contacted' : 'qualified' }));
+		renderApp(backend);
+		const rows = await waitForRows();
+		const tick = async (id: number) => {
+			const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.id === String(id)) as HTMLElement;
+			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
+		};
+		expect(rows).toHaveLength(4);
+		for (const p of people.slice(0, 3)) await tick(p.id);
+		expect(screen.getByTestId('bulk-count').textContent).toBe('3 selected');
+
+		// Only a review's outcomes are offered: an opt-out or a send sets the others.
+		const status = screen.getByTestId('bulk-status') as HTMLSelectElement;
+		const offered = [...status.options].map((o) => o.value);
+		expect(offered).toEqual(['', 'new', 'qualified', 'disqualified', 'interested', 'not_interested', 'converted']);
+		await choose(status, 'disqualified');
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Set 3 prospects to Disqualified.'));
+		expect(status.value).toBe('');
+		expect(people.map((p) => backend.peekProspect(p.id)?.status)).toEqual(['disqualified', 'disqualified', 'disqualified', 'qualified']);
+		await waitFor(() => expect(screen.getAllByTestId('cell-status').filter((c) => c.textContent === 'Disqualified')).toHaveLength(3));
+
+		// Undo gives each the status it had before.
+		await fireEvent.click(screen.getByTestId('bulk-status-undo'));
+		await waitFor(() => expect(people.map((p) => backend.peekProspect(p.id)?.status)).toEqual(['contacted', 'qualified', 'qualified', 'qualified']));
+
+		// Those that had it already are counted apart.
+		await choose(status, 'qualified');
+		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Set 1 prospect to Qualified; 2 already had it.'));
+
+		// To the trash, and back.
+		await fireEvent.click(screen.getByTestId('bulk-trash'));
+		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(1));
+		expect(screen.queryByTestId('bulk-bar')).toBeNull();
+		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Moved 3 prospects to the trash.'));
+		await fireEvent.click(screen.getByTestId('bulk-trash-undo'));
+		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(4));
+		expect(backend.callsOf('set_prospects_status').map((c) => c.status)).toEqual(['disqualified', 'contacted', 'qualified', 'qualified']);
+	});
+});

@@ -39,6 +39,7 @@ macro_rules! for_each_command {
             get_prospect($crate::ProspectId) -> $crate::core::prospect::Prospect;
             update_prospect($crate::UpdateProspect) -> $crate::core::prospect::Prospect;
             delete_prospects($crate::ProspectIds) -> u32;
+            set_prospects_status($crate::SetProspectsStatus) -> Vec<$crate::store::prospects::StatusBefore>;
             restore_prospects($crate::ProspectIds) -> u32;
             preview_erasure($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
             erase_prospects($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
@@ -198,6 +199,19 @@ pub struct ProspectIds {
     /// The prospects.
     #[ts(type = "Array<number>")]
     pub ids: Vec<i64>,
+}
+
+/// Prospects and the status to give them all.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetProspectsStatus {
+    /// The workspace.
+    #[ts(type = "number")]
+    pub workspace_id: i64,
+    /// The prospects.
+    #[ts(type = "Array<number>")]
+    pub ids: Vec<i64>,
+    /// Their new status.
+    pub status: outreach_core::ProspectStatus,
 }
 
 /// A prospect and the changes to make.
@@ -598,6 +612,29 @@ impl Api {
             .await?;
         self.changed(Some(p.workspace_id), ChangedEntity::Prospects);
         Ok(p)
+    }
+
+    /// Gives prospects a status (a review's outcome, in bulk). Returns those it changed with
+    /// their status before, which undoing it sets again.
+    pub async fn set_prospects_status(
+        &self,
+        args: SetProspectsStatus,
+    ) -> Result<Vec<outreach_store::prospects::StatusBefore>, ApiError> {
+        // A typo in a workspace is an error, not nothing to change.
+        self.store.workspace(args.workspace_id).await?;
+        let before = self
+            .store
+            .set_prospects_status(
+                args.workspace_id,
+                &args.ids,
+                args.status,
+                self.config.actor(),
+            )
+            .await?;
+        if !before.is_empty() {
+            self.changed(Some(args.workspace_id), ChangedEntity::Prospects);
+        }
+        Ok(before)
     }
 
     /// Moves prospects to the trash; [`Api::restore_prospects`] undoes it.

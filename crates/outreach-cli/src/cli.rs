@@ -308,6 +308,20 @@ enum ProspectsCommand {
         #[command(flatten)]
         criteria: crate::filters::FilterArgs,
     },
+    /// Give many prospects one status (say, disqualify a reviewed list): by id, or chosen by
+    /// a saved filter or criteria. Audited as one change.
+    SetStatus {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The new status (new, qualified, disqualified, interested, not_interested, …).
+        #[arg(long, value_name = "STATUS")]
+        to: String,
+        /// Prospect ids (or choose them with the options below).
+        ids: Vec<i64>,
+        #[command(flatten)]
+        criteria: crate::filters::FilterArgs,
+    },
     /// Delete a saved filter (the prospects it selects stay).
     DeleteFilter {
         /// The workspace.
@@ -579,6 +593,16 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         }) => {
             let w = workspace(api, &ws).await?;
             crate::filters::save(api, &w, name, &criteria, json).await?;
+        }
+        Command::Prospects(ProspectsCommand::SetStatus {
+            workspace: ws,
+            to,
+            ids,
+            criteria,
+        }) => {
+            let w = workspace(api, &ws).await?;
+            let status = parse_status(&to)?;
+            crate::bulk::set_status(api, &w, status, ids, &criteria, json).await?;
         }
         Command::Prospects(ProspectsCommand::DeleteFilter {
             workspace: ws,

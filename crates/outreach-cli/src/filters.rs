@@ -40,6 +40,17 @@ pub(crate) struct FilterArgs {
 }
 
 impl FilterArgs {
+    /// Whether no saved filter and no criterion was given.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.filter.is_none()
+            && self.status.is_empty()
+            && self.search.is_none()
+            && self.source.is_none()
+            && self.country.is_none()
+            && self.min_score.is_none()
+            && self.max_score.is_none()
+    }
+
     /// The criteria these options select in `workspace`.
     pub(crate) async fn resolve(&self, api: &Api, workspace: &Workspace) -> Result<ProspectFilter> {
         let mut f = match &self.filter {

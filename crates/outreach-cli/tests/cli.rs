@@ -470,6 +470,73 @@ fn saved_filters_select_prospects_and_bad_ones_change_nothing() {
 }
 
 #[test]
+fn a_review_sets_many_statuses_at_once_within_its_workspace_only() {
+    let env = Env::new();
+    env.ok(&["demo"]);
+    env.ok(&["workspace", "create", "Other"]);
+    env.json(&["import", &fixture("generic.csv"), "-w", "Other"]);
+    let ws = "Demo workspace";
+    let low: Vec<u64> = env
+        .json(&["prospects", "list", "-w", ws, "--max-score", "40"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    assert!(!low.is_empty());
+    let other: Vec<u64> = env
+        .prospects("Other")
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+
+    let done = env.json(&[
+        "prospects",
+        "set-status",
+        "-w",
+        ws,
+        "--to",
+        "disqualified",
+        "--max-score",
+        "40",
+    ]);
+    assert_eq!(
+        done["changed"].as_u64().unwrap(),
+        low.len() as u64,
+        "{done}"
+    );
+    let now = env.json(&["prospects", "list", "-w", ws, "--status", "disqualified"]);
+    let mut now: Vec<u64> = now
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    now.sort_unstable();
+    let mut expected = low.clone();
+    expected.sort_unstable();
+    assert_eq!(now, expected);
+    // One audit entry, about each of them.
+    let first = low[0].to_string();
+    let about = env.json(&["audit", "-w", ws, "--prospect", &first, "--limit", "1"]);
+    assert_eq!(about[0]["action"], "prospects.status", "{about}");
+
+    // Another workspace's prospects are not this one's to change, by id either.
+    let theirs: Vec<String> = other.iter().map(u64::to_string).collect();
+    let mut args = vec!["prospects", "set-status", "-w", ws, "--to", "converted"];
+    args.extend(theirs.iter().map(String::as_str));
+    assert_eq!(env.json(&args)["changed"], 0);
+    assert!(
+        env.prospects("Other")
+            .iter()
+            .all(|p| p["status"] != "converted")
+    );
+    // Without ids or criteria nothing is chosen: refused.
+    let err = env.fails(&["prospects", "set-status", "-w", ws, "--to", "new"]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+}
+
+#[test]
 fn demo_creates_a_populated_workspace() {
     let env = Env::new();
     env.ok(&["demo"]);

@@ -147,6 +147,16 @@ pub struct StatusCount {
     pub count: u32,
 }
 
+/// A prospect whose status a bulk change set, and the status it had before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StatusBefore {
+    /// The prospect.
+    #[ts(type = "number")]
+    pub id: i64,
+    /// Its status before the change.
+    pub status: ProspectStatus,
+}
+
 /// A score to store, with the status it implies.
 #[derive(Debug, Clone)]
 pub struct ScoreUpdate {
@@ -673,6 +683,72 @@ impl Store {
         }
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// Gives live prospects of the workspace a status, in one transaction with one audit
+    /// entry. Returns those it changed with the status each had, so that it can be undone.
+    pub async fn set_prospects_status(
+        &self,
+        workspace_id: i64,
+        ids: &[i64],
+        status: ProspectStatus,
+        actor: Actor,
+    ) -> Result<Vec<StatusBefore>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_json = serde_json::to_string(ids).map_err(corrupt)?;
+        let status_name = status.as_str();
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", status FROM prospects
+               WHERE workspace_id = ? AND deleted_at IS NULL AND status != ?
+                 AND id IN (SELECT value FROM json_each(?))
+               ORDER BY id"#,
+            workspace_id,
+            status_name,
+            ids_json
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let before = rows
+            .into_iter()
+            .map(|r| {
+                Ok(StatusBefore {
+                    id: r.id,
+                    status: ProspectStatus::parse(&r.status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("prospect #{}: status '{}'", r.id, r.status))
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if before.is_empty() {
+            tx.rollback().await?;
+            return Ok(before);
+        }
+        let changed: Vec<i64> = before.iter().map(|b| b.id).collect();
+        let changed_json = serde_json::to_string(&changed).map_err(corrupt)?;
+        sqlx::query!(
+            r#"UPDATE prospects SET status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE id IN (SELECT value FROM json_each(?))"#,
+            status_name,
+            changed_json
+        )
+        .execute(&mut *tx)
+        .await?;
+        let details = serde_json::json!({ "status": status_name, "prospect_ids": changed });
+        record_about(
+            &mut tx,
+            Some(workspace_id),
+            About::Many(&changed),
+            actor,
+            "prospects.status",
+            &format!("Set {} prospect(s) to {status_name}", changed.len()),
+            Some(&details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(before)
     }
 
     /// What scoring needs of every live prospect of a workspace.

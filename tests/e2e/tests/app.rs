@@ -307,6 +307,28 @@ async fn journey(c: &Client) -> Result<()> {
     .await?;
     click(c, "columns-open").await?;
 
+    // A review's outcome for the ticked rows at once, undone from its notice.
+    for row in c.find_all(Locator::Css(&tid("prospect-row"))).await? {
+        let text = row.prop("textContent").await?.unwrap_or_default();
+        if text.contains("mallory@evil.example") {
+            row.find(Locator::Css(&tid("prospect-check")))
+                .await?
+                .click()
+                .await?;
+        }
+    }
+    choose(c, "bulk-status", "Disqualified").await?;
+    wait_until("Mallory disqualified", || async {
+        toast_shown(c, "Set 1 prospect to Disqualified.").await
+    })
+    .await?;
+    click(c, "bulk-status-undo").await?;
+    wait_until("Mallory's status back", || async {
+        toast_shown(c, "Gave 1 prospect back their status.").await
+    })
+    .await?;
+    click(c, "bulk-clear").await?;
+
     // Score, then open a prospect and read the breakdown.
     click(c, "score-run").await?;
     wait(c, &tid("toast")).await?;
@@ -661,6 +683,16 @@ async fn set_value(c: &Client, id: &str, value: &str) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Whether one of the notices on screen says exactly `text`.
+async fn toast_shown(c: &Client, text: &str) -> Result<bool> {
+    for t in c.find_all(Locator::Css(&tid("toast-message"))).await? {
+        if t.prop("textContent").await?.as_deref().map(str::trim) == Some(text) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 async fn text_of(c: &Client, id: &str) -> Result<String> {

@@ -109,12 +109,14 @@ import type { ScoringConfig } from "./ScoringConfig";
 import type { SendWindow } from "./SendWindow";
 import type { SenderAccount } from "./SenderAccount";
 import type { SendingSettings } from "./SendingSettings";
+import type { SetProspectsStatus } from "./SetProspectsStatus";
 import type { SetRetention } from "./SetRetention";
 import type { SetScoringConfig } from "./SetScoringConfig";
 import type { SetSendingSettings } from "./SetSendingSettings";
 import type { SmtpSecurityMode } from "./SmtpSecurityMode";
 import type { SortField } from "./SortField";
 import type { SourceType } from "./SourceType";
+import type { StatusBefore } from "./StatusBefore";
 import type { StatusCount } from "./StatusCount";
 import type { Step } from "./Step";
 import type { StepCheck } from "./StepCheck";
@@ -151,6 +153,7 @@ export interface Commands {
   get_prospect: { args: ProspectId; result: Prospect };
   update_prospect: { args: UpdateProspect; result: Prospect };
   delete_prospects: { args: ProspectIds; result: number };
+  set_prospects_status: { args: SetProspectsStatus; result: Array<StatusBefore> };
   restore_prospects: { args: ProspectIds; result: number };
   preview_erasure: { args: ProspectIds; result: ErasureCounts };
   erase_prospects: { args: ProspectIds; result: ErasureCounts };
@@ -233,6 +236,7 @@ export const COMMANDS = [
   "get_prospect",
   "update_prospect",
   "delete_prospects",
+  "set_prospects_status",
   "restore_prospects",
   "preview_erasure",
   "erase_prospects",
@@ -407,12 +411,14 @@ export type { ScoringConfig };
 export type { SendWindow };
 export type { SenderAccount };
 export type { SendingSettings };
+export type { SetProspectsStatus };
 export type { SetRetention };
 export type { SetScoringConfig };
 export type { SetSendingSettings };
 export type { SmtpSecurityMode };
 export type { SortField };
 export type { SourceType };
+export type { StatusBefore };
 export type { StatusCount };
 export type { Step };
 export type { StepCheck };

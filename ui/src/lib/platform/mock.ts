@@ -27,6 +27,7 @@ import type {
 	ScoreBreakdown,
 	ScoringConfig,
 	SourceType,
+	StatusBefore,
 	Workspace,
 	WorkspaceFields
 } from '$lib/generated/commands';
@@ -947,6 +948,23 @@ export class MockBackend implements Backend {
 			this.log(p.workspace_id, 'prospect.update', `Updated prospect #${p.id}: ${changed.join(', ')}.`, null, p.id);
 			this.changed('prospects', p.workspace_id);
 			return next;
+		},
+		set_prospects_status: (args) => {
+			this.workspace(args.workspace_id);
+			const before: StatusBefore[] = [];
+			for (const id of [...new Set(args.ids)].sort((a, b) => a - b)) {
+				const p = this.prospects.get(id);
+				if (p && p.workspace_id === args.workspace_id && p.deleted_at === null && p.status !== args.status) {
+					before.push({ id, status: p.status });
+					p.status = args.status;
+				}
+			}
+			if (before.length > 0) {
+				const ids = before.map((b) => b.id);
+				this.log(args.workspace_id, 'prospects.status', `Set ${ids.length} prospect(s) to ${args.status}`, null, ids);
+				this.changed('prospects', args.workspace_id);
+			}
+			return before;
 		},
 		delete_prospects: (args) => {
 			this.workspace(args.workspace_id);
