@@ -511,6 +511,67 @@ async fn edits_are_validated_audited_and_searchable() {
 }
 
 #[tokio::test]
+async fn a_bulk_status_leaves_the_trash_alone_and_says_what_each_had() {
+    use outreach_core::ProspectStatus::{Disqualified, New};
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email\na@x.example\nb@x.example\nc@x.example\n")
+        .await
+        .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    store
+        .set_prospects_deleted(ws, &ids[2..], false, Actor::App)
+        .await
+        .unwrap();
+    let before = store
+        .set_prospects_status(ws, &ids, Disqualified, Actor::App)
+        .await
+        .unwrap();
+    let changed: Vec<i64> = before.iter().map(|b| b.id).collect();
+    let mut live = ids[..2].to_vec();
+    live.sort_unstable();
+    assert_eq!(changed, live, "the trashed one is left alone");
+    assert!(before.iter().all(|b| b.status == New));
+    assert_eq!(store.prospect(ids[2]).await.unwrap().status, New);
+    // Again: nothing to change, nothing audited.
+    assert!(
+        store
+            .set_prospects_status(ws, &ids, Disqualified, Actor::App)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let entries = store
+        .audit_log(ws, &AuditFilter::default(), 10, None)
+        .await
+        .unwrap();
+    let bulk: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "prospects.status")
+        .collect();
+    assert_eq!(bulk.len(), 1);
+    // The entry is about each changed prospect.
+    for id in &live {
+        let about = store
+            .audit_log(
+                ws,
+                &AuditFilter {
+                    prospect_id: Some(*id),
+                    ..Default::default()
+                },
+                10,
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(
+            about.iter().any(|e| e.action == "prospects.status"),
+            "#{id}"
+        );
+    }
+    store.close().await;
+}
+
+#[tokio::test]
 async fn soft_delete_hides_and_restore_brings_back() {
     let (store, ws, _dir) = open().await;
     import(&store, ws, "email\na@x.example\nb@x.example\n")
