@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MockBackend } from '$lib/platform/mock';
 import type { Weekday } from '$lib/generated/commands';
 import { windowOpensToday } from '$lib/platform/mock-sending';
-import { choose, fireEvent, renderApp, screen, setValue, waitFor } from './helpers';
+import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
 
 const GOOD_BODY = 'Hi {{ first_name }},\n\n{{ privacy_notice }}\n{{ opt_out }}';
 
@@ -215,6 +215,42 @@ describe('campaigns', () => {
 		expect(backend.callsOf('preview_enrolment').at(-1)?.query).toMatchObject({ statuses: ['qualified'], country: 'Atlantis' });
 		await fireEvent.click(screen.getByTestId('enrol-confirm'));
 		await waitFor(() => expect(screen.getByTestId('progress-enrolled').textContent).toBe('1'));
+	});
+
+	it('adds the prospects ticked in the table to a campaign, saying who the gate refuses', async () => {
+		const { backend, ws, people, campaign } = readyToSend();
+		const [nomail] = backend.seedProspects(ws.id, 1, () => ({ status: 'qualified', email: null, first_name: 'NoMail' }));
+		renderApp(backend);
+		await waitForRows();
+		const tick = async (id: number) => {
+			const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.id === String(id)) as HTMLElement;
+			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
+		};
+		await tick(people[0].id);
+		await tick(nomail.id);
+		await fireEvent.click(screen.getByTestId('bulk-enrol'));
+		expect(screen.getByTestId('enrol-dialog').textContent).toContain('Add 2 prospects to a campaign');
+		expect((await screen.findByTestId('enrol-dialog-will')).textContent).toBe('1');
+		expect(screen.getByTestId('enrol-dialog-refused').querySelector('[data-code="no_email"]')?.textContent).toContain('1');
+		expect(backend.callsOf('preview_enrolment').at(-1)).toMatchObject({ campaign_id: campaign.id, query: { ids: [people[0].id, nomail.id] } });
+		await fireEvent.click(screen.getByTestId('enrol-dialog-confirm'));
+		await waitFor(() => expect(screen.queryByTestId('enrol-dialog')).toBeNull());
+		expect(screen.getByTestId('toast-message').textContent).toBe('Enrolled 1 prospect in “Spring”.');
+		await fireEvent.click(screen.getByTestId('enrol-open-campaign'));
+		await waitFor(() => expect(screen.getByTestId('progress-enrolled').textContent).toBe('1'));
+	});
+
+	it('says when no campaign takes people yet', async () => {
+		const { backend } = mockWithWorkspace(2);
+		renderApp(backend);
+		const rows = await waitForRows();
+		await fireEvent.click(rows[0].querySelector('[data-testid="prospect-check"]') as HTMLElement);
+		await fireEvent.click(screen.getByTestId('bulk-enrol'));
+		expect((await screen.findByTestId('enrol-no-campaign')).textContent).toContain('no campaign that takes people');
+		expect((screen.getByTestId('enrol-dialog-confirm') as HTMLButtonElement).disabled).toBe(true);
+		await fireEvent.click(screen.getByTestId('enrol-new-campaign'));
+		await waitFor(() => expect(screen.getByTestId('nav-campaigns').getAttribute('aria-current')).toBe('page'));
+		expect(backend.callsOf('enrol_prospects')).toEqual([]);
 	});
 
 	it('resolves unconfirmed messages through resolve_unconfirmed', async () => {

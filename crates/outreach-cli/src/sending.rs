@@ -184,6 +184,9 @@ pub enum CampaignCommand {
         /// Whom: a saved filter, criteria, or both (default: every prospect).
         #[command(flatten)]
         criteria: crate::filters::FilterArgs,
+        /// Only this prospect (repeatable); the criteria narrow them further.
+        #[arg(long = "id", value_name = "ID")]
+        ids: Vec<i64>,
         /// Show the preview and stop.
         #[arg(long)]
         dry_run: bool,
@@ -637,6 +640,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             workspace: ws,
             name,
             criteria,
+            ids,
             dry_run,
         } => {
             let w = workspace(api, &ws).await?;
@@ -645,6 +649,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 campaign_id: id,
                 query: criteria.resolve(api, &w).await?.apply(ProspectQuery {
                     workspace_id: w.id,
+                    ids: (!ids.is_empty()).then_some(ids),
                     ..Default::default()
                 }),
             };

@@ -50,6 +50,26 @@ fn a_two_step_campaign_reaches_the_sink_with_every_compliance_part() {
         "--dry-run",
     ]);
     assert_eq!(uk["will_enrol"], 2, "Ada and Alan: {uk}");
+    // Or named one by one, as the app's ticked rows are.
+    let people = env.json(&["prospects", "list", "-w", "Acme", "--sort", "name"]);
+    let ada = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == "ada@analytical.example")
+        .unwrap()["id"]
+        .to_string();
+    let one = env.json(&[
+        "campaign",
+        "enrol",
+        "-w",
+        "Acme",
+        "Launch",
+        "--id",
+        &ada,
+        "--dry-run",
+    ]);
+    assert_eq!(one["will_enrol"], 1, "{one}");
     // Germany is consent-only by default: Jurgen has legitimate interest only.
     let preview = env.json(&["campaign", "enrol", "-w", "Acme", "Launch", "--dry-run"]);
     assert_eq!(preview["will_enrol"], 4, "{preview}");

@@ -77,6 +77,10 @@ pub struct ProspectQuery {
     pub descending: bool,
     /// List deleted prospects (the trash) instead of live ones.
     pub deleted: bool,
+    /// Only these prospects (those ticked in the table); absent for any.
+    #[serde(default)]
+    #[ts(optional, type = "Array<number>")]
+    pub ids: Option<Vec<i64>>,
     /// Rows to skip.
     pub offset: u32,
     /// Rows to return (at most 1000).
@@ -363,6 +367,12 @@ fn push_filters(qb: &mut QueryBuilder<Sqlite>, q: &ProspectQuery, fts: &Option<S
         qb.push(" AND p.country = ")
             .push_bind(wanted)
             .push(" COLLATE NOCASE");
+    }
+    if let Some(ids) = &q.ids {
+        // Bound as one JSON array: a selection can be larger than SQLite's parameter limit.
+        qb.push(" AND p.id IN (SELECT value FROM json_each(")
+            .push_bind(serde_json::Value::from(ids.clone()).to_string())
+            .push("))");
     }
     if let Some(min) = q.min_score {
         qb.push(" AND p.score >= ").push_bind(i64::from(min));

@@ -319,12 +319,12 @@ async fn journey(c: &Client) -> Result<()> {
     }
     choose(c, "bulk-status", "Disqualified").await?;
     wait_until("Mallory disqualified", || async {
-        toast_shown(c, "Set 1 prospect to Disqualified.").await
+        toast_says(c, "Set 1 prospect to Disqualified.").await
     })
     .await?;
     click(c, "bulk-status-undo").await?;
     wait_until("Mallory's status back", || async {
-        toast_shown(c, "Gave 1 prospect back their status.").await
+        toast_says(c, "Gave 1 prospect back their status.").await
     })
     .await?;
     click(c, "bulk-clear").await?;
@@ -685,16 +685,6 @@ async fn set_value(c: &Client, id: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether one of the notices on screen says exactly `text`.
-async fn toast_shown(c: &Client, text: &str) -> Result<bool> {
-    for t in c.find_all(Locator::Css(&tid("toast-message"))).await? {
-        if t.prop("textContent").await?.as_deref().map(str::trim) == Some(text) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 async fn text_of(c: &Client, id: &str) -> Result<String> {
     Ok(wait(c, &tid(id))
         .await?
@@ -928,6 +918,24 @@ async fn campaign(
     })
     .await?;
     assert_accessible(c, "the campaign with its progress").await?;
+
+    // Ticked in the table, those already enrolled are counted as such, not enrolled again.
+    click(c, "nav-prospects").await?;
+    click(c, "prospect-check-all").await?;
+    click(c, "bulk-enrol").await?;
+    wait_until("the enrolment preview of the ticked rows", || async {
+        Ok(text_of(c, "enrol-dialog-summary")
+            .await?
+            .contains("3 already in"))
+    })
+    .await?;
+    assert_accessible(c, "adding the ticked prospects to a campaign").await?;
+    c.find(Locator::Css("[data-testid=\"enrol-dialog\"] footer button"))
+        .await?
+        .click()
+        .await?;
+    click(c, "bulk-clear").await?;
+    click(c, "nav-campaigns").await?;
 
     // The pre-send check blocks the start and names the missing opt-out line.
     click(c, "campaign-start").await?;

@@ -49,6 +49,10 @@ descending: boolean,
  */
 deleted: boolean, 
 /**
+ * Only these prospects (those ticked in the table); absent for any.
+ */
+ids?: Array<number>, 
+/**
  * Rows to skip.
  */
 offset: number, 

@@ -630,6 +630,7 @@ export class MockBackend implements Backend {
 	private matches(p: Prospect, q: ProspectQuery): boolean {
 		if (p.workspace_id !== q.workspace_id) return false;
 		if ((p.deleted_at !== null) !== q.deleted) return false;
+		if (q.ids !== undefined && !q.ids.includes(p.id)) return false;
 		if (q.statuses.length > 0 && !q.statuses.includes(p.status)) return false;
 		if (q.source_type !== null && p.source_type !== q.source_type) return false;
 		if (q.country !== null && (p.country ?? '').toLowerCase() !== q.country.toLowerCase()) return false;

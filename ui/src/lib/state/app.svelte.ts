@@ -350,18 +350,18 @@ export class AppState {
 	}
 
 	/**
-	 * Hands what `load` gives to `apply`, and reports its failure, unless the returned
-	 * cancel ran first: return it from an `$effect` that loads, so that a result which
+	 * Hands what `load` gives to `apply`, and its failure to `failed` (the banner by default),
+	 * unless the returned cancel ran first: return it from an `$effect` that loads, so that a result which
 	 * arrives after the effect ran again (or its component went away) is dropped.
 	 */
-	follow<T>(load: Promise<T>, apply: (value: T) => void): () => void {
+	follow<T>(load: Promise<T>, apply: (value: T) => void, failed: (e: unknown) => void = (e) => this.report(e)): () => void {
 		let cancelled = false;
 		load.then(
 			(value) => {
 				if (!cancelled) apply(value);
 			},
 			(e: unknown) => {
-				if (!cancelled) this.report(e);
+				if (!cancelled) failed(e);
 			}
 		);
 		return () => {
