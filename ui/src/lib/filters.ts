@@ -1,4 +1,4 @@
-import type { ProspectFilter } from '$lib/generated/commands';
+import type { ProspectFilter, ProspectQuery } from '$lib/generated/commands';
 import { SOURCE_LABELS, STATUS_LABELS } from '$lib/labels';
 
 /** No criteria: every prospect. */
@@ -44,4 +44,27 @@ export function describeFilter(f: ProspectFilter): string {
 	if (f.source_type) parts.push(`from ${SOURCE_LABELS[f.source_type] ?? f.source_type}`);
 	if (f.search?.trim()) parts.push(`matching “${f.search.trim()}”`);
 	return parts.length === 0 ? 'every prospect' : parts.join(', ');
+}
+
+/**
+ * A query for a workspace's live prospects, in the order they were added, the first 1000:
+ * every one of them, or what `over` narrows it to.
+ */
+export function queryOf(workspaceId: number, over: Partial<ProspectQuery> = {}): ProspectQuery {
+	return {
+		...NO_FILTER,
+		workspace_id: workspaceId,
+		sort: 'created_at',
+		descending: false,
+		deleted: false,
+		offset: 0,
+		limit: 1000,
+		...over
+	};
+}
+
+/** The first `limit` live prospects of a workspace, by name, that `search` finds (all when empty). */
+export function byName(workspaceId: number, search: string, limit: number): ProspectQuery {
+	const text = search.trim();
+	return queryOf(workspaceId, { search: text === '' ? null : text, sort: 'name', limit });
 }

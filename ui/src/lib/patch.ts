@@ -1,4 +1,4 @@
-import type { Prospect, ProspectPatch, ProspectQuery, ProspectStatus } from '$lib/generated/commands';
+import type { Prospect, ProspectPatch, ProspectStatus } from '$lib/generated/commands';
 
 /** The text fields of a prospect the detail panel edits. */
 export const EDIT_FIELDS = [
@@ -59,25 +59,6 @@ export function buildPatch(original: Prospect, draft: Draft): ProspectPatch {
 /** Whether a patch changes anything. */
 export function isEmptyPatch(patch: ProspectPatch): boolean {
 	return Object.values(patch).every((v) => v === null);
-}
-
-/** The first `limit` live prospects of a workspace, by name, that `search` finds (all when empty). */
-export function byName(workspaceId: number, search: string, limit: number): ProspectQuery {
-	const text = search.trim();
-	return {
-		workspace_id: workspaceId,
-		search: text === '' ? null : text,
-		statuses: [],
-		source_type: null,
-		country: null,
-		min_score: null,
-		max_score: null,
-		sort: 'name',
-		descending: false,
-		deleted: false,
-		offset: 0,
-		limit
-	};
 }
 
 /** The name to show for a prospect. */

@@ -34,6 +34,7 @@ import type {
 	Weekday,
 	Workspace
 } from '$lib/generated/commands';
+import { queryOf } from '$lib/filters';
 import { prospectName } from '$lib/patch';
 import { renderAndCheck, syntaxProblems, varsFor, views, problemMessage } from './mock-template';
 
@@ -819,7 +820,7 @@ export class MockSending {
 			const p =
 				args.prospect_id !== null
 					? this.host.prospect(args.prospect_id)
-					: (this.host.matching(allOf(ws.id))[0] ?? null);
+					: (this.host.matching(queryOf(ws.id))[0] ?? null);
 			const acc =
 				args.account_id !== null
 					? this.account(args.account_id)
@@ -1004,23 +1005,6 @@ export function defaultCampaignFields(): CampaignFields {
 	};
 }
 
-/** Every live prospect of a workspace, in id order. */
-function allOf(workspaceId: number): ProspectQuery {
-	return {
-		workspace_id: workspaceId,
-		search: null,
-		statuses: [],
-		source_type: null,
-		country: null,
-		min_score: null,
-		max_score: null,
-		sort: 'created_at',
-		descending: false,
-		deleted: false,
-		offset: 0,
-		limit: 1
-	};
-}
 
 /** Refusals of the compliance gate grouped by reason, largest group first, as the backend groups them. */
 class Refusals {
