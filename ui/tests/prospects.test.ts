@@ -325,13 +325,28 @@ describe('bulk changes', () => {
 		await choose(status, 'qualified');
 		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Set 1 prospect to Qualified; 2 already had it.'));
 
-		// To the trash, and back.
+		// To the trash, after saying how many, and back.
 		await fireEvent.click(screen.getByTestId('bulk-trash'));
+		expect(screen.getByTestId('bulk-trash-dialog').textContent).toContain('Move 3 prospects to the trash?');
+		await fireEvent.click(screen.getByText('Cancel'));
+		expect(backend.callsOf('delete_prospects')).toEqual([]);
+		await fireEvent.click(screen.getByTestId('bulk-trash'));
+		await fireEvent.click(screen.getByTestId('bulk-trash-confirm'));
 		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(1));
 		expect(screen.queryByTestId('bulk-bar')).toBeNull();
 		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Moved 3 prospects to the trash.'));
 		await fireEvent.click(screen.getByTestId('bulk-trash-undo'));
 		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(4));
 		expect(backend.callsOf('set_prospects_status').map((c) => c.status)).toEqual(['disqualified', 'contacted', 'qualified', 'qualified']);
+	});
+	it('moves one ticked prospect to the trash without asking, with undo', async () => {
+		const { backend } = mockWithWorkspace(2);
+		renderApp(backend);
+		const rows = await waitForRows();
+		await fireEvent.click(rows[0].querySelector('[data-testid="prospect-check"]') as HTMLElement);
+		await fireEvent.click(screen.getByTestId('bulk-trash'));
+		expect(screen.queryByTestId('bulk-trash-dialog')).toBeNull();
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Moved 1 prospect to the trash.'));
+		expect(backend.callsOf('delete_prospects')).toHaveLength(1);
 	});
 });
