@@ -335,13 +335,14 @@ impl Api {
         }
     }
 
-    /// Prospects of the workspace were erased, and with them enrolments, messages and
-    /// replies: every view of them refreshes.
+    /// Prospects of the workspace were erased, and with them enrolments, messages, replies
+    /// and saved searches naming them: every view of them refreshes.
     pub(crate) fn people_erased(&self, workspace_id: i64) {
         for entity in [
             ChangedEntity::Prospects,
             ChangedEntity::Campaigns,
             ChangedEntity::Replies,
+            ChangedEntity::Filters,
         ] {
             self.changed(Some(workspace_id), entity);
         }

@@ -172,11 +172,13 @@ impl Api {
                         let entities: &[ChangedEntity] = match change {
                             Change::Campaigns => &[ChangedEntity::Campaigns],
                             Change::Answers => &[ChangedEntity::Replies],
-                            // Their enrolments, messages and replies went with them.
+                            // Their enrolments, messages, replies and the saved searches
+                            // that named them went with them.
                             Change::Prospects => &[
                                 ChangedEntity::Prospects,
                                 ChangedEntity::Campaigns,
                                 ChangedEntity::Replies,
+                                ChangedEntity::Filters,
                             ],
                         };
                         for entity in entities {

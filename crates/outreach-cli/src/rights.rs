@@ -231,12 +231,23 @@ fn describe(c: &ErasureCounts) -> String {
     if c.queued > 0 {
         messages.push_str(&format!(" ({} queued, which will not go out)", c.queued));
     }
-    format!(
-        "{} with {messages}, {}, {} and {}",
-        plural(c.prospects, "prospect", "prospects"),
+    let mut parts = vec![
+        messages,
         plural(c.replies, "reply", "replies"),
         plural(c.enrolments, "enrolment", "enrolments"),
         plural(c.consent_events, "consent record", "consent records"),
+    ];
+    if c.saved_filters > 0 {
+        parts.push(format!(
+            "{} whose search finds them by name",
+            plural(c.saved_filters, "saved filter", "saved filters")
+        ));
+    }
+    let last = parts.pop().unwrap_or_default();
+    format!(
+        "{} with {} and {last}",
+        plural(c.prospects, "prospect", "prospects"),
+        parts.join(", ")
     )
 }
 
@@ -253,6 +264,7 @@ mod tests {
             queued: 0,
             replies: 1,
             consent_events: 1,
+            saved_filters: 0,
         };
         assert_eq!(
             describe(&one),
@@ -265,10 +277,19 @@ mod tests {
             queued: 1,
             replies: 0,
             consent_events: 4,
+            saved_filters: 0,
         };
         assert_eq!(
             describe(&many),
             "2 prospects with 3 messages (1 queued, which will not go out), 0 replies, 2 enrolments and 4 consent records"
+        );
+        let named = ErasureCounts {
+            saved_filters: 2,
+            ..one
+        };
+        assert_eq!(
+            describe(&named),
+            "1 prospect with 1 message, 1 reply, 1 enrolment, 1 consent record and 2 saved filters whose search finds them by name"
         );
     }
 }

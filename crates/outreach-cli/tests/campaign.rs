@@ -1299,10 +1299,29 @@ fn an_erased_recipient_is_gone_and_no_later_campaign_reaches_their_address() {
     assert!(err["message"].as_str().unwrap().contains("#999"), "{err}");
     assert_eq!(prospects(&env).len(), 2);
 
+    // A search saved to find them by their address goes with them.
+    env.ok(&[
+        "prospects",
+        "save-filter",
+        "-w",
+        "Acme",
+        "Theirs",
+        "--search",
+        "p0",
+    ]);
     let out = env.ok(&["prospects", "erase", "-w", "Acme", &id, "--yes"]);
     assert!(
         out.contains("erased 1 prospect with 1 message, 0 replies, 1 enrolment"),
         "{out}"
+    );
+    assert!(
+        out.contains("and 1 saved filter whose search finds them by name"),
+        "{out}"
+    );
+    assert!(
+        !env.ok(&["prospects", "filters", "-w", "Acme"])
+            .contains("Theirs"),
+        "the search for them is gone"
     );
     assert_eq!(
         prospects(&env)

@@ -23,6 +23,7 @@ pub mod record;
 pub mod reply;
 pub mod schedule;
 pub mod scoring;
+pub mod search;
 pub mod template;
 pub mod tokens;
 

@@ -25,6 +25,8 @@ pub struct ErasureCounts {
     pub replies: u32,
     /// Entries of their lawful-basis and consent history.
     pub consent_events: u32,
+    /// The workspace's saved filters whose search finds them by name.
+    pub saved_filters: u32,
 }
 
 impl std::ops::AddAssign for ErasureCounts {
@@ -35,6 +37,7 @@ impl std::ops::AddAssign for ErasureCounts {
         self.queued += o.queued;
         self.replies += o.replies;
         self.consent_events += o.consent_events;
+        self.saved_filters += o.saved_filters;
     }
 }
 
@@ -56,13 +59,14 @@ impl Store {
         let ids = Ids::new(ids)?;
         let mut conn = self.readers().acquire().await?;
         check_in_workspace(&mut conn, workspace_id, &ids).await?;
-        counts(&mut conn, &ids.json).await
+        counts(&mut conn, workspace_id, &ids.json).await
     }
 
     /// Erases prospects of a workspace, in one transaction: their rows and everything tied to
     /// them (enrolments, messages and their bodies, replies, drafted answers, intent
     /// corrections made on their replies, referrals they made or that named their address,
-    /// consent history, score breakdown, search index entries). `hashes` join the suppression
+    /// consent history, score breakdown, search index entries, saved filters whose search
+    /// finds them by name). `hashes` join the suppression
     /// list. The rate governor keeps its count of the attempts (without their message), and the
     /// audit log, which names people only by number, gains one entry with the counts.
     ///
@@ -174,7 +178,15 @@ async fn erase_in(
         }
         _ => return Ok(ErasureCounts::default()),
     };
-    let counts = counts(&mut tx, &ids.json).await?;
+    let mut counts = row_counts(&mut tx, &ids.json).await?;
+    // A deleted workspace's filters go with it at the end.
+    let filter_ids = if matches!(which, Which::OfDeletedWorkspace { .. }) {
+        Vec::new()
+    } else {
+        crate::saved_filters::naming(&mut tx, workspace_id, &ids.json).await?
+    };
+    counts.saved_filters = u32::try_from(filter_ids.len()).unwrap_or(u32::MAX);
+    let filters = serde_json::to_string(&filter_ids).map_err(corrupt)?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
     set_fts_secure_delete(&mut tx, true).await?;
     if let Which::Requested { hashes, .. } = which {
@@ -184,12 +196,25 @@ async fn erase_in(
     // here would read every account's attempts once a batch.
     let unlink_attempts = !matches!(which, Which::OfDeletedWorkspace { .. });
     delete_tied_rows(&mut tx, workspace_id, &ids.json, unlink_attempts).await?;
+    sqlx::query!(
+        "DELETE FROM saved_filters WHERE id IN (SELECT value FROM json_each(?1))",
+        filters
+    )
+    .execute(&mut *tx)
+    .await?;
     set_fts_secure_delete(&mut tx, false).await?;
     let what = || {
-        format!(
+        let mut what = format!(
             "{} message(s) ({} queued), {} repl(ies), {} enrolment(s)",
             counts.messages, counts.queued, counts.replies, counts.enrolments
-        )
+        );
+        if counts.saved_filters > 0 {
+            what.push_str(&format!(
+                ", {} saved filter(s) whose search found them by name",
+                counts.saved_filters
+            ));
+        }
+        what
     };
     let entry = match which {
         Which::Requested { .. } => Some((
@@ -219,7 +244,10 @@ async fn erase_in(
             actor,
             action,
             &summary,
-            Some(&serde_json::json!({ "prospect_ids": ids.list })),
+            Some(&serde_json::json!({
+                "prospect_ids": ids.list,
+                "saved_filter_ids": filter_ids,
+            })),
         )
         .await?;
     }
@@ -292,7 +320,21 @@ async fn check_in_workspace(
     )))
 }
 
+/// What erasing these prospects (a JSON array of ids) of the workspace would remove.
 pub(crate) async fn counts(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    ids: &str,
+) -> Result<ErasureCounts, StoreError> {
+    let filters = crate::saved_filters::naming(&mut *conn, workspace_id, ids).await?;
+    Ok(ErasureCounts {
+        saved_filters: u32::try_from(filters.len()).unwrap_or(u32::MAX),
+        ..row_counts(conn, ids).await?
+    })
+}
+
+/// What erasing these prospects removes of the rows tied to them.
+async fn row_counts(
     conn: &mut sqlx::SqliteConnection,
     ids: &str,
 ) -> Result<ErasureCounts, StoreError> {
@@ -321,6 +363,7 @@ pub(crate) async fn counts(
         queued: n(r.queued),
         replies: n(r.replies),
         consent_events: n(r.consent_events),
+        saved_filters: 0,
     })
 }
 

@@ -307,10 +307,8 @@ impl Row {
 /// word prefix. Quotes are doubled so no input can inject FTS syntax. Words split where the
 /// index's tokenizer splits (at anything not a letter or digit, `_` included): a term it would
 /// split itself becomes a phrase query, which an index without positions refuses.
-fn fts_query(search: &str) -> Option<String> {
-    let terms: Vec<String> = search
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
+pub(crate) fn fts_query(search: &str) -> Option<String> {
+    let terms: Vec<String> = outreach_core::search::words(search)
         .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" AND "))

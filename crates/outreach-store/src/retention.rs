@@ -42,7 +42,7 @@ impl Store {
         let due = if due_ids.is_empty() {
             ErasureCounts::default()
         } else {
-            counts(&mut conn, &Ids::new(&due_ids)?.json).await?
+            counts(&mut conn, workspace_id, &Ids::new(&due_ids)?.json).await?
         };
         let next_due_at = sqlx::query_scalar!(
             r#"SELECT min(due_at) AS "at: String" FROM (

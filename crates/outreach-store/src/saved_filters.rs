@@ -3,12 +3,13 @@
 
 use outreach_core::mapping::SourceType;
 use outreach_core::prospect::ProspectStatus;
+use outreach_core::search::finds_by_name;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::record;
 use crate::error::corrupt;
-use crate::prospects::ProspectQuery;
+use crate::prospects::{ProspectQuery, fts_query};
 use crate::{Actor, Store, StoreError};
 
 /// Longest name of a saved filter: it is shown in a menu.
@@ -246,13 +247,22 @@ impl Store {
                 (id, "prospects.filter_saved", "Saved filter")
             }
         };
+        // The audit log outlives an erasure and is never rewritten, so it keeps no search
+        // text: a search can name a person.
+        let audited = ProspectFilter {
+            search: None,
+            ..filter.clone()
+        };
         record(
             &mut tx,
             Some(workspace_id),
             actor,
             action,
             &format!("{summary} #{id} “{name}”"),
-            Some(&serde_json::json!({ "filter": filter })),
+            Some(&serde_json::json!({
+                "filter": audited,
+                "has_search": filter.search.is_some(),
+            })),
         )
         .await?;
         tx.commit().await?;
@@ -283,4 +293,62 @@ impl Store {
         tx.commit().await?;
         row.try_into()
     }
+}
+
+/// The workspace's saved filters whose search finds one of these prospects (a JSON array of
+/// ids) by name ([`finds_by_name`]): personal data of theirs, erased with them. A filter that
+/// finds them only by their company, or does not find them at all, stays.
+pub(crate) async fn naming(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    ids: &str,
+) -> Result<Vec<i64>, StoreError> {
+    let searches = sqlx::query!(
+        r#"SELECT id AS "id!", json_extract(criteria, '$.search') AS "search: String"
+           FROM saved_filters
+           WHERE workspace_id = ? AND json_extract(criteria, '$.search') IS NOT NULL"#,
+        workspace_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut naming = Vec::new();
+    for f in searches {
+        let Some((search, fts)) = f.search.and_then(|s| fts_query(&s).map(|q| (s, q))) else {
+            continue;
+        };
+        let found = sqlx::query!(
+            r#"SELECT p.first_name, p.last_name, p.email, p.x_handle, p.linkedin_url
+               FROM prospects_fts JOIN prospects p ON p.id = prospects_fts.rowid
+               WHERE prospects_fts MATCH ?1
+                 AND prospects_fts.rowid IN (SELECT value FROM json_each(?2))"#,
+            fts,
+            ids
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let named = found.iter().any(|p| {
+            // Only what is theirs: an address's domain and LinkedIn's own words are shared
+            // with everyone at that company or on LinkedIn.
+            let local_part = p.email.as_deref().and_then(|e| e.split('@').next());
+            let slug = p
+                .linkedin_url
+                .as_deref()
+                .and_then(|u| u.trim_end_matches('/').rsplit('/').next());
+            let own: Vec<&str> = [
+                p.first_name.as_deref(),
+                p.last_name.as_deref(),
+                local_part,
+                p.x_handle.as_deref(),
+                slug,
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            finds_by_name(&search, &own)
+        });
+        if named {
+            naming.push(f.id);
+        }
+    }
+    Ok(naming)
 }

@@ -1748,6 +1748,33 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
 
+    // Saved searches: one finds Ada by her name (it goes with her), one by her company's
+    // domain only, one finds only Alan, one nobody at all (all three stay).
+    for (name, search) in [
+        ("Ada", "love"),
+        ("Engines", "engines"),
+        ("Alan", "turing"),
+        ("Grace", "hopper"),
+    ] {
+        let filter = outreach_store::saved_filters::ProspectFilter {
+            search: Some(search.into()),
+            ..Default::default()
+        };
+        store
+            .save_filter(ws, name, &filter, Actor::App)
+            .await
+            .unwrap();
+    }
+    let filter_names = || async {
+        store
+            .saved_filters(ws)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect::<Vec<_>>()
+    };
+
     // What would go, then what went: the same.
     let preview = store.erasure_counts(ws, &[ada, ada]).await.unwrap();
     let expected = outreach_store::erasure::ErasureCounts {
@@ -1757,6 +1784,7 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
         queued: 0,
         replies: 1,
         consent_events: 1,
+        saved_filters: 1,
     };
     assert_eq!(preview, expected);
     let erased = store
@@ -1769,6 +1797,30 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
         store.prospect(ada).await,
         Err(StoreError::NotFound(_))
     ));
+    assert_eq!(filter_names().await, ["Alan", "Engines", "Grace"]);
+    // The audit log, never rewritten, kept no search text to begin with.
+    let log = store
+        .audit_log(ws, &Default::default(), 100, None)
+        .await
+        .unwrap();
+    let saved: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "prospects.filter_saved")
+        .collect();
+    assert_eq!(saved.len(), 4);
+    for entry in saved {
+        let details = entry.details.as_ref().unwrap().to_string();
+        assert!(!details.contains("love"), "{details}");
+        assert!(details.contains(r#""has_search":true"#), "{details}");
+    }
+    let erase = log.iter().find(|e| e.action == "prospect.erase").unwrap();
+    assert!(
+        erase
+            .summary
+            .contains("1 saved filter(s) whose search found them by name"),
+        "{}",
+        erase.summary
+    );
     assert!(find("Lovelace").await.is_empty(), "gone from search");
     assert!(find("engines").await.is_empty(), "gone from search");
     assert_eq!(prospect_ids(&store, ws).await, vec![alan]);
@@ -2007,10 +2059,29 @@ async fn prospects_past_the_retention_period_are_purged_in_batches_without_being
         .await
         .unwrap();
 
+    // A saved search for Grace (by her address) goes with her; one for Alan stays.
+    for (name, search) in [("Grace", "grace"), ("Alan", "alan")] {
+        let filter = outreach_store::saved_filters::ProspectFilter {
+            search: Some(search.into()),
+            ..Default::default()
+        };
+        store
+            .save_filter(ws, name, &filter, Actor::App)
+            .await
+            .unwrap();
+    }
+
     // At the end of the fourth year Ada's and Grace's periods have ended, Alan's has not.
     let later = years_after(4, "-12-31T23:59:59.999Z");
     let status = store.retention_status(ws, &later, None).await.unwrap();
-    assert_eq!((status.due.prospects, status.due.consent_events), (2, 1));
+    assert_eq!(
+        (
+            status.due.prospects,
+            status.due.consent_events,
+            status.due.saved_filters
+        ),
+        (2, 1, 1)
+    );
     assert_eq!(
         status.next_due_at.as_deref(),
         Some(years_after(5, "-06-01T00:00:00.000Z").as_str())
@@ -2038,6 +2109,12 @@ async fn prospects_past_the_retention_period_are_purged_in_batches_without_being
     }
     assert_eq!(purged.len(), 2);
     assert_eq!(purged[1].consent_events, 1, "Grace's opt-out went with her");
+    assert_eq!(purged[1].saved_filters, 1, "and the search for her");
+    let filters = store.saved_filters(ws).await.unwrap();
+    assert_eq!(
+        filters.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["Alan"]
+    );
     for gone in [ada, grace] {
         assert!(matches!(
             store.prospect(gone).await,

@@ -220,11 +220,14 @@ export function countOf(n: number, one: string, many: string): string {
  */
 export function erasedRecords(c: ErasureCounts): string {
 	const queued = c.queued > 0 ? ` (${formatNumber(c.queued)} still queued, which will not go out)` : '';
-	return [
+	const parts = [
 		`${countOf(c.messages, 'message', 'messages')} to them${queued}`,
 		`${countOf(c.replies, 'reply', 'replies')} with the answers drafted to them`,
-		`${countOf(c.enrolments, 'place in a campaign', 'places in campaigns')} and ${countOf(c.consent_events, 'consent record', 'consent records')}`
-	].join(', ');
+		countOf(c.enrolments, 'place in a campaign', 'places in campaigns'),
+		countOf(c.consent_events, 'consent record', 'consent records')
+	];
+	if (c.saved_filters > 0) parts.push(`${countOf(c.saved_filters, 'saved filter', 'saved filters')} whose search finds them by name`);
+	return `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }
 
 export const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];

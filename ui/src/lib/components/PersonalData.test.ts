@@ -83,6 +83,29 @@ describe('erasing a prospect', () => {
 		expect(audit[0].action).toBe('prospect.erase');
 	});
 
+	it('takes with them a saved search that finds them by name, and leaves the others', async () => {
+		const { backend, ws, people } = campaignReady();
+		const ada = people[0];
+		const search = (ada.last_name ?? ada.first_name ?? '').slice(0, 4);
+		expect(search).not.toBe('');
+		const none = { search: null, statuses: [], source_type: null, country: null, min_score: null, max_score: null };
+		await backend.call('save_filter', { workspace_id: ws.id, name: 'Her', filter: { ...none, search } });
+		await backend.call('save_filter', { workspace_id: ws.id, name: 'Qualified', filter: { ...none, statuses: ['qualified'] } });
+		renderApp(backend);
+		const rows = await waitForRows();
+		await fireEvent.click(rows.find((r) => r.dataset.id === String(ada.id)) as HTMLElement);
+		await fireEvent.click(await screen.findByTestId('detail-erase'));
+		const summary = await screen.findByTestId('erase-summary');
+		expect(summary.textContent).toContain('and 1 saved filter whose search finds them by name');
+		await fireEvent.click(screen.getByTestId('erase-understood'));
+		await fireEvent.click(screen.getByTestId('erase-confirm'));
+		await waitFor(() => expect(screen.queryByTestId('erase-dialog')).toBeNull());
+		const left = await backend.call('list_filters', { workspace_id: ws.id });
+		expect(left.map((f) => f.name)).toEqual(['Qualified']);
+		const audit = await backend.call('list_audit', { workspace_id: ws.id, limit: 1, before_id: null, prospect_id: null, topic: null, actor: null });
+		expect(audit[0].summary).toContain('1 saved filter(s) whose search found them by name');
+	});
+
 	it('refuses ids of another workspace and erases nothing', async () => {
 		const { backend, ws, people } = campaignReady();
 		const other = backend.seedWorkspace('Other client');

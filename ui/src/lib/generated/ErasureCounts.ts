@@ -27,4 +27,8 @@ replies: number,
 /**
  * Entries of their lawful-basis and consent history.
  */
-consent_events: number, };
+consent_events: number, 
+/**
+ * The workspace's saved filters whose search finds them by name.
+ */
+saved_filters: number, };

@@ -1,4 +1,4 @@
-import type { ApiError, ChangedEntity, Commands, ErrorCode, ProspectFilter, SavedFilter, Workspace } from '$lib/generated/commands';
+import type { ApiError, ChangedEntity, Commands, ErrorCode, Prospect, ProspectFilter, SavedFilter, Workspace } from '$lib/generated/commands';
 
 /** The commands this module answers. */
 export type FilterCommand = 'list_filters' | 'save_filter' | 'delete_filter';
@@ -42,12 +42,46 @@ function normalised(f: ProspectFilter): ProspectFilter {
 	return out;
 }
 
+/** Words folded as the backend's search index folds them: lower case, no accents. */
+function words(text: string): string[] {
+	return text
+		.normalize('NFD')
+		.replace(/\p{M}/gu, '')
+		.toLowerCase()
+		.split(/[^\p{L}\p{N}]+/u)
+		.filter(Boolean);
+}
+
+function findsByName(search: string, p: Prospect): boolean {
+	const own = [p.first_name, p.last_name, p.email?.split('@')[0], p.x_handle, p.linkedin_url?.replace(/\/+$/, '').split('/').pop()]
+		.filter((v): v is string => !!v)
+		.flatMap(words);
+	return words(search).some((w) => own.some((o) => o.startsWith(w)));
+}
+
 /** Saved prospect filters, as the store keeps them: one name per workspace, ignoring case. */
 export class MockFilters {
 	private filters: SavedFilter[] = [];
 	private seq = 0;
 
 	constructor(private host: FilterHost) {}
+
+	/**
+	 * The workspace's filters whose search finds one of these people by name, as the store
+	 * decides: one of its words starts a word of their names, the part of their address before
+	 * the `@`, their X handle or LinkedIn profile's own part. They are erased with them.
+	 */
+	naming(workspaceId: number, people: Prospect[], finds: (p: Prospect, search: string) => boolean): number[] {
+		return this.filters
+			.filter((f) => f.workspace_id === workspaceId && f.filter.search !== null)
+			.filter((f) => people.some((p) => finds(p, f.filter.search!) && findsByName(f.filter.search!, p)))
+			.map((f) => f.id);
+	}
+
+	/** Removes these filters (an erasure's). */
+	drop(ids: number[]): void {
+		this.filters = this.filters.filter((f) => !ids.includes(f.id));
+	}
 
 	/** A workspace was erased: its filters go with it. */
 	dropWorkspace(workspaceId: number): void {

@@ -344,7 +344,7 @@ export class MockSending {
 	}
 
 	/** What an erasure of these prospects would remove here. */
-	erasureCounts(prospectIds: number[]): Omit<ErasureCounts, 'prospects' | 'replies'> {
+	erasureCounts(prospectIds: number[]): Omit<ErasureCounts, 'prospects' | 'replies' | 'saved_filters'> {
 		const mine = <T extends { prospect_id: number }>(rows: T[]) => rows.filter((r) => prospectIds.includes(r.prospect_id));
 		const messages = mine(this.messages);
 		return {

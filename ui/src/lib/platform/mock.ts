@@ -499,7 +499,13 @@ export class MockBackend implements Backend {
 		if (unique.length === 0) fail('invalid_input', 'choose at least one prospect to erase');
 		const missing = unique.filter((id) => this.prospects.get(id)?.workspace_id !== workspaceId).slice(0, 5);
 		if (missing.length > 0) fail('not_found', `prospect ${missing.map((id) => `#${id}`).join(', ')} in this workspace not found`);
-		return { prospects: unique.length, replies: unique.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0), ...this.sending.erasureCounts(unique) };
+		const people = unique.map((id) => this.prospect(id));
+		return {
+			prospects: unique.length,
+			replies: unique.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0),
+			...this.sending.erasureCounts(unique),
+			saved_filters: this.filters.naming(workspaceId, people, (p, search) => this.finds(p, search)).length
+		};
 	}
 
 	private async workspaceContents(workspaceId: number): Promise<WorkspaceContents> {
@@ -519,10 +525,13 @@ export class MockBackend implements Backend {
 	/** Erases prospects with everything tied to them, as the store does; `why` completes the audit summary. */
 	private erase(workspaceId: number, ids: number[], action: string, why: (what: string) => string): ErasureCounts {
 		const counts = this.erasureCounts(workspaceId, ids);
+		const people = [...new Set(ids)].map((id) => this.prospect(id));
+		this.filters.drop(this.filters.naming(workspaceId, people, (p, search) => this.finds(p, search)));
 		this.forget(workspaceId, [...new Set(ids)]);
-		const what = `${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s)`;
+		let what = `${counts.messages} message(s) (${counts.queued} queued), ${counts.replies} repl(ies), ${counts.enrolments} enrolment(s)`;
+		if (counts.saved_filters > 0) what += `, ${counts.saved_filters} saved filter(s) whose search found them by name`;
 		this.log(workspaceId, action, `Erased ${counts.prospects} prospect(s) ${why(what)}`, null, ids);
-		for (const entity of ['prospects', 'campaigns', 'replies'] as const) this.changed(entity, workspaceId);
+		for (const entity of ['prospects', 'campaigns', 'replies', 'filters'] as const) this.changed(entity, workspaceId);
 		return counts;
 	}
 
@@ -535,7 +544,7 @@ export class MockBackend implements Backend {
 	}
 
 	private noErasure(): ErasureCounts {
-		return { prospects: 0, enrolments: 0, messages: 0, queued: 0, replies: 0, consent_events: 0 };
+		return { prospects: 0, enrolments: 0, messages: 0, queued: 0, replies: 0, consent_events: 0, saved_filters: 0 };
 	}
 
 	/** When a prospect's retention period ends, from their replies in the inbox. */
@@ -636,16 +645,19 @@ export class MockBackend implements Backend {
 		if (q.country !== null && (p.country ?? '').toLowerCase() !== q.country.toLowerCase()) return false;
 		if (q.min_score !== null && (p.score === null || p.score < q.min_score)) return false;
 		if (q.max_score !== null && (p.score === null || p.score > q.max_score)) return false;
-		if (q.search !== null && q.search.trim() !== '') {
-			// The fields the backend indexes; custom fields by value only.
-			const fields = [p.first_name, p.last_name, p.email, p.company, p.website, p.notes, p.title, p.x_handle, p.linkedin_url, ...Object.values(p.custom_fields)]
-				.filter((v): v is string => !!v)
-				.map((v) => v.toLowerCase());
-			const words = fields.flatMap((f) => f.split(/[^\p{L}\p{N}]+/u)).filter(Boolean);
-			// Words split where the backend's tokenizer splits: at anything not a letter or digit.
-			for (const token of q.search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)) {
-				if (!words.some((w) => w.startsWith(token)) && !fields.some((f) => f.startsWith(token))) return false;
-			}
+		return q.search === null || this.finds(p, q.search);
+	}
+
+	/** Whether a search finds the prospect, as the backend's full-text search does. */
+	private finds(p: Prospect, search: string): boolean {
+		// The fields the backend indexes; custom fields by value only.
+		const fields = [p.first_name, p.last_name, p.email, p.company, p.website, p.notes, p.title, p.x_handle, p.linkedin_url, ...Object.values(p.custom_fields)]
+			.filter((v): v is string => !!v)
+			.map((v) => v.toLowerCase());
+		const words = fields.flatMap((f) => f.split(/[^\p{L}\p{N}]+/u)).filter(Boolean);
+		// Words split where the backend's tokenizer splits: at anything not a letter or digit.
+		for (const token of search.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean)) {
+			if (!words.some((w) => w.startsWith(token)) && !fields.some((f) => f.startsWith(token))) return false;
 		}
 		return true;
 	}
