@@ -236,6 +236,8 @@ describe('consent in the prospect detail', () => {
 		// The form follows the new status without counting it as an unsaved edit.
 		await waitFor(() => expect((screen.getByTestId('edit-status') as HTMLSelectElement).value).toBe('unsubscribed'));
 		expect((screen.getByTestId('detail-save') as HTMLButtonElement).disabled).toBe(true);
+		// And it stays: no other status can be given them by hand.
+		expect((screen.getByTestId('edit-status') as HTMLSelectElement).disabled).toBe(true);
 		await waitFor(() => expect(screen.getAllByTestId('consent-event').map((e) => e.dataset.kind)).toEqual(['opt_out']));
 		// Said once, for good: the details say so instead of offering it again.
 		await waitFor(() => expect(screen.getByTestId('detail-objection').textContent).toContain('no campaign reaches them'));

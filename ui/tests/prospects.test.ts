@@ -111,7 +111,11 @@ describe('prospect table', () => {
 
 		await setValue(screen.getByTestId('edit-company'), 'Renamed Co');
 		await setValue(screen.getByTestId('edit-followers'), '2.5k');
-		await choose(screen.getByTestId('edit-status'), 'contacted');
+		// A review's outcomes (and the status they have): an opt-out alone unsubscribes.
+		const offered = [...(screen.getByTestId('edit-status') as HTMLSelectElement).options].map((o) => o.value);
+		expect(offered).toContain('converted');
+		expect(offered).not.toContain('unsubscribed');
+		await choose(screen.getByTestId('edit-status'), 'converted');
 		await fireEvent.click(screen.getByTestId('detail-save'));
 		await waitFor(() => expect(backend.callsOf('update_prospect')).toHaveLength(1));
 		expect(backend.callsOf('update_prospect')[0]).toEqual({
@@ -129,7 +133,7 @@ describe('prospect table', () => {
 				time_zone: null,
 				followers: '2.5k',
 				notes: null,
-				status: 'contacted'
+				status: 'converted'
 			}
 		});
 		expect(backend.peekProspect(id)?.followers).toBe(2500);
@@ -339,6 +343,21 @@ describe('bulk changes', () => {
 		await waitFor(() => expect(screen.getAllByTestId('prospect-row')).toHaveLength(4));
 		expect(backend.callsOf('set_prospects_status').map((c) => c.status)).toEqual(['disqualified', 'contacted', 'qualified', 'qualified']);
 	});
+	it('leaves an opted-out prospect unsubscribed and says so', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const people = backend.seedProspects(ws.id, 2, () => ({ status: 'new' }));
+		await backend.call('opt_out_prospect', { id: people[0].id });
+		renderApp(backend);
+		await waitForRows();
+		for (const p of people) {
+			const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.id === String(p.id)) as HTMLElement;
+			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
+		}
+		await choose(screen.getByTestId('bulk-status'), 'qualified');
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Set 1 prospect to Qualified; 1 opted out and stays Unsubscribed.'));
+		expect(people.map((p) => backend.peekProspect(p.id)?.status)).toEqual(['unsubscribed', 'qualified']);
+	});
+
 	it('moves one ticked prospect to the trash without asking, with undo', async () => {
 		const { backend } = mockWithWorkspace(2);
 		renderApp(backend);

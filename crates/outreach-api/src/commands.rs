@@ -39,7 +39,7 @@ macro_rules! for_each_command {
             get_prospect($crate::ProspectId) -> $crate::core::prospect::Prospect;
             update_prospect($crate::UpdateProspect) -> $crate::core::prospect::Prospect;
             delete_prospects($crate::ProspectIds) -> u32;
-            set_prospects_status($crate::SetProspectsStatus) -> Vec<$crate::store::prospects::StatusBefore>;
+            set_prospects_status($crate::SetProspectsStatus) -> $crate::store::prospects::StatusChange;
             restore_prospects($crate::ProspectIds) -> u32;
             preview_erasure($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
             erase_prospects($crate::ProspectIds) -> $crate::store::erasure::ErasureCounts;
@@ -616,14 +616,15 @@ impl Api {
     }
 
     /// Gives prospects a status (a review's outcome, in bulk). Returns those it changed with
-    /// their status before, which undoing it sets again.
+    /// their status before, which undoing it sets again, and those left because they opted
+    /// out; "unsubscribed" is refused (an opt-out sets it).
     pub async fn set_prospects_status(
         &self,
         args: SetProspectsStatus,
-    ) -> Result<Vec<outreach_store::prospects::StatusBefore>, ApiError> {
+    ) -> Result<outreach_store::prospects::StatusChange, ApiError> {
         // A typo in a workspace is an error, not nothing to change.
         self.store.workspace(args.workspace_id).await?;
-        let before = self
+        let done = self
             .store
             .set_prospects_status(
                 args.workspace_id,
@@ -632,10 +633,10 @@ impl Api {
                 self.config.actor(),
             )
             .await?;
-        if !before.is_empty() {
+        if !done.changed.is_empty() {
             self.changed(Some(args.workspace_id), ChangedEntity::Prospects);
         }
-        Ok(before)
+        Ok(done)
     }
 
     /// Moves prospects to the trash; [`Api::restore_prospects`] undoes it.

@@ -48,23 +48,31 @@ pub(crate) async fn set_status(
 ) -> Result<()> {
     let ids = chosen(api, workspace, ids, criteria).await?;
     let asked = ids.len();
-    let before = api
+    let done = api
         .set_prospects_status(SetProspectsStatus {
             workspace_id: workspace.id,
             ids,
             status,
         })
         .await?;
+    let (changed, opted_out) = (done.changed.len(), done.opted_out.len());
     if json {
-        output::json(&serde_json::json!({ "changed": before.len(), "before": before }))
+        output::json(&serde_json::json!({
+            "changed": changed,
+            "before": done.changed,
+            "opted_out": done.opted_out,
+        }))
     } else {
-        println!(
-            "set {} prospect(s) to {}; {} already had it or are not live prospects of '{}'",
-            before.len(),
+        let mut said = format!(
+            "set {changed} prospect(s) to {}; {} already had it or are not live prospects of '{}'",
             status.as_str(),
-            asked - before.len(),
+            asked - changed - opted_out,
             workspace.name
         );
+        if opted_out > 0 {
+            said.push_str(&format!("; {opted_out} opted out and stay unsubscribed"));
+        }
+        println!("{said}");
         Ok(())
     }
 }

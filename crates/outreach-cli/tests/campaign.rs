@@ -1371,9 +1371,8 @@ fn someone_who_opted_out_stays_out_when_their_status_and_address_are_edited() {
     let record = env.json(&["prospects", "export", &id]);
     assert_eq!(record["suppressed"], true, "their address is on the list");
     assert_eq!(record["consent_history"][1]["kind"], "opt_out", "{record}");
-    // Someone sets the status back and gives them a new address (one the suppression list
-    // has never seen): the objection still holds.
-    env.ok(&[
+    // Someone tries to set the status back: refused, and nothing of the edit is kept.
+    let err = env.fails(&[
         "prospects",
         "edit",
         &id,
@@ -1382,8 +1381,31 @@ fn someone_who_opted_out_stays_out_when_their_status_and_address_are_edited() {
         "--set",
         "email=p0.new@example.com",
     ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("status stays unsubscribed"),
+        "{err}"
+    );
     let shown = env.json(&["prospects", "show", &id]);
-    assert_eq!(shown["status"], "qualified", "{shown}");
+    assert_eq!(
+        [&shown["status"], &shown["email"]],
+        ["unsubscribed", "p0@example.com"],
+        "{shown}"
+    );
+    // They give them a new address (one the suppression list has never seen): the objection
+    // still holds.
+    env.ok(&[
+        "prospects",
+        "edit",
+        &id,
+        "--set",
+        "email=p0.new@example.com",
+    ]);
+    let shown = env.json(&["prospects", "show", &id]);
+    assert_eq!(shown["status"], "unsubscribed", "{shown}");
     assert!(shown["objection_at"].is_string(), "{shown}");
     env.always_open_campaign("Launch", "sink", &["first"]);
     let enrolled = env.json(&["campaign", "enrol", "-w", "Acme", "Launch"]);

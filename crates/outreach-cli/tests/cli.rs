@@ -546,6 +546,29 @@ fn a_review_sets_many_statuses_at_once_within_its_workspace_only() {
     // Without ids or criteria nothing is chosen: refused.
     let err = env.fails(&["prospects", "set-status", "-w", ws, "--to", "new"]);
     assert_eq!(err["code"], "invalid_input", "{err}");
+
+    // "Unsubscribed" is what an opt-out records, not a status to set; someone who opted out
+    // keeps it.
+    let err = env.fails(&[
+        "prospects",
+        "set-status",
+        "-w",
+        ws,
+        "--to",
+        "unsubscribed",
+        &first,
+    ]);
+    assert!(
+        err["message"].as_str().unwrap().contains("opt them out"),
+        "{err}"
+    );
+    env.ok(&["consent", "opt-out", &first]);
+    let out = env.ok(&["prospects", "set-status", "-w", ws, "--to", "new", &first]);
+    assert!(
+        out.contains("set 0 prospect(s) to new")
+            && out.contains("1 opted out and stay unsubscribed"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -65,6 +65,27 @@ impl ProspectStatus {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
+    /// Why a person may not move a prospect from this status to `to` by hand (a review's
+    /// outcome, a correction), or `None` when they may. `objected`: the prospect opted out.
+    ///
+    /// `Unsubscribed` is what an opt-out records, together with the objection in their consent
+    /// history and the suppression of their address; set alone it would look like an opt-out
+    /// without being one. And someone who opted out stays `Unsubscribed`: any other status
+    /// would hide an objection that still stands.
+    pub fn refuse_by_hand(self, to: Self, objected: bool) -> Option<&'static str> {
+        if to == self {
+            None
+        } else if objected {
+            Some("they opted out, so their status stays unsubscribed")
+        } else if to == Self::Unsubscribed {
+            Some(
+                "to unsubscribe someone, opt them out: that records their objection and keeps their address from every campaign",
+            )
+        } else {
+            None
+        }
+    }
+
     /// The status a scoring run moves a prospect to, or `None` to leave it alone.
     ///
     /// Scoring only moves prospects between `new` and `qualified`: once a person or a campaign
@@ -111,6 +132,18 @@ impl LawfulBasis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unsubscribed_is_reached_by_an_opt_out_only_and_kept_after_one() {
+        use ProspectStatus::*;
+        assert_eq!(New.refuse_by_hand(Qualified, false), None);
+        assert_eq!(Contacted.refuse_by_hand(Converted, false), None);
+        assert!(New.refuse_by_hand(Unsubscribed, false).is_some());
+        assert!(Unsubscribed.refuse_by_hand(Qualified, true).is_some());
+        assert_eq!(Unsubscribed.refuse_by_hand(Unsubscribed, true), None);
+        // Set by hand before this rule, without an objection: may be corrected.
+        assert_eq!(Unsubscribed.refuse_by_hand(New, false), None);
+    }
 
     #[test]
     fn each_audit_topic_is_one_or_two_dotted_prefixes_that_no_other_topic_shares() {

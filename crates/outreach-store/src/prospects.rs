@@ -161,6 +161,16 @@ pub struct StatusBefore {
     pub status: ProspectStatus,
 }
 
+/// What a bulk status change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StatusChange {
+    /// The prospects it changed, with the status each had (for an undo).
+    pub changed: Vec<StatusBefore>,
+    /// Those it left as they are because they opted out: they stay unsubscribed.
+    #[ts(type = "number[]")]
+    pub opted_out: Vec<i64>,
+}
+
 /// A score to store, with the status it implies.
 #[derive(Debug, Clone)]
 pub struct ScoreUpdate {
@@ -575,6 +585,9 @@ impl Store {
         if let Some(s) = patch.status
             && p.status != s
         {
+            if let Some(why) = p.status.refuse_by_hand(s, p.objection_at.is_some()) {
+                return Err(StoreError::Invalid(format!("prospect #{id}: {why}")));
+            }
             p.status = s;
             changed.push("status");
         }
@@ -694,22 +707,27 @@ impl Store {
     }
 
     /// Gives live prospects of the workspace a status, in one transaction with one audit
-    /// entry. Returns those it changed with the status each had, so that it can be undone.
+    /// entry. Returns those it changed with the status each had, so that it can be undone, and
+    /// those it left because they opted out (see [`ProspectStatus::refuse_by_hand`]).
     pub async fn set_prospects_status(
         &self,
         workspace_id: i64,
         ids: &[i64],
         status: ProspectStatus,
         actor: Actor,
-    ) -> Result<Vec<StatusBefore>, StoreError> {
+    ) -> Result<StatusChange, StoreError> {
+        if let Some(why) = ProspectStatus::New.refuse_by_hand(status, false) {
+            return Err(StoreError::Invalid(why.into()));
+        }
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(StatusChange::default());
         }
         let ids_json = serde_json::to_string(ids).map_err(corrupt)?;
         let status_name = status.as_str();
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query!(
-            r#"SELECT id AS "id!", status FROM prospects
+            r#"SELECT id AS "id!", status, objection_at IS NOT NULL AS "objected!: bool"
+               FROM prospects
                WHERE workspace_id = ? AND deleted_at IS NULL AND status != ?
                  AND id IN (SELECT value FROM json_each(?))
                ORDER BY id"#,
@@ -719,20 +737,27 @@ impl Store {
         )
         .fetch_all(&mut *tx)
         .await?;
-        let before = rows
-            .into_iter()
-            .map(|r| {
-                Ok(StatusBefore {
+        let mut before = Vec::with_capacity(rows.len());
+        let mut opted_out = Vec::new();
+        for r in rows {
+            let was = ProspectStatus::parse(&r.status).ok_or_else(|| {
+                StoreError::Corrupt(format!("prospect #{}: status '{}'", r.id, r.status))
+            })?;
+            if was.refuse_by_hand(status, r.objected).is_some() {
+                opted_out.push(r.id);
+            } else {
+                before.push(StatusBefore {
                     id: r.id,
-                    status: ProspectStatus::parse(&r.status).ok_or_else(|| {
-                        StoreError::Corrupt(format!("prospect #{}: status '{}'", r.id, r.status))
-                    })?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                    status: was,
+                });
+            }
+        }
         if before.is_empty() {
             tx.rollback().await?;
-            return Ok(before);
+            return Ok(StatusChange {
+                changed: before,
+                opted_out,
+            });
         }
         let changed: Vec<i64> = before.iter().map(|b| b.id).collect();
         let changed_json = serde_json::to_string(&changed).map_err(corrupt)?;
@@ -756,7 +781,10 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(before)
+        Ok(StatusChange {
+            changed: before,
+            opted_out,
+        })
     }
 
     /// What scoring needs of every live prospect of a workspace.

@@ -511,6 +511,81 @@ async fn edits_are_validated_audited_and_searchable() {
 }
 
 #[tokio::test]
+async fn an_opt_out_is_neither_undone_nor_imitated_by_setting_a_status() {
+    use outreach_core::ProspectStatus::{New, Qualified, Unsubscribed};
+    use outreach_store::consent::SuppressionEntry;
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email\nada@x.example\nbob@x.example\n")
+        .await
+        .unwrap();
+    let [ada, bob] = prospect_ids(&store, ws).await[..] else {
+        panic!("two prospects");
+    };
+    let hash = SuppressionEntry {
+        hash: "hash-of-ada".into(),
+        kind: "email",
+    };
+    store
+        .opt_out(
+            ada,
+            std::slice::from_ref(&hash),
+            "asked by phone",
+            Actor::App,
+        )
+        .await
+        .unwrap();
+    let to = |status| ProspectPatch {
+        status: Some(status),
+        ..Default::default()
+    };
+    let audited = || async {
+        store
+            .audit_log(ws, &AuditFilter::default(), 100, None)
+            .await
+            .unwrap()
+            .len()
+    };
+    let entries = audited().await;
+
+    // She opted out: her status stays, by hand or in bulk.
+    let err = store
+        .update_prospect(ada, &to(Qualified), Actor::App)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("opted out")),
+        "{err:?}"
+    );
+    assert_eq!(store.prospect(ada).await.unwrap().status, Unsubscribed);
+    // He did not: "unsubscribed" set by hand would look like an opt-out without being one.
+    let err = store
+        .update_prospect(bob, &to(Unsubscribed), Actor::App)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("opt them out")),
+        "{err:?}"
+    );
+    let err = store
+        .set_prospects_status(ws, &[ada, bob], Unsubscribed, Actor::App)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(store.prospect(bob).await.unwrap().status, New);
+    assert_eq!(audited().await, entries, "nothing changed");
+
+    let done = store
+        .set_prospects_status(ws, &[ada, bob], Qualified, Actor::App)
+        .await
+        .unwrap();
+    assert_eq!(done.changed.iter().map(|b| b.id).collect::<Vec<_>>(), [bob]);
+    assert_eq!(done.opted_out, [ada]);
+    assert_eq!(store.prospect(ada).await.unwrap().status, Unsubscribed);
+    assert_eq!(store.prospect(bob).await.unwrap().status, Qualified);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_bulk_status_leaves_the_trash_alone_and_says_what_each_had() {
     use outreach_core::ProspectStatus::{Disqualified, New};
     let (store, ws, _dir) = open().await;
@@ -525,7 +600,8 @@ async fn a_bulk_status_leaves_the_trash_alone_and_says_what_each_had() {
     let before = store
         .set_prospects_status(ws, &ids, Disqualified, Actor::App)
         .await
-        .unwrap();
+        .unwrap()
+        .changed;
     let changed: Vec<i64> = before.iter().map(|b| b.id).collect();
     let mut live = ids[..2].to_vec();
     live.sort_unstable();
@@ -538,6 +614,7 @@ async fn a_bulk_status_leaves_the_trash_alone_and_says_what_each_had() {
             .set_prospects_status(ws, &ids, Disqualified, Actor::App)
             .await
             .unwrap()
+            .changed
             .is_empty()
     );
     let entries = store

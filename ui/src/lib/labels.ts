@@ -31,6 +31,12 @@ export const STATUSES: readonly ProspectStatus[] = [
 	'bounced'
 ];
 
+/**
+ * The outcomes of a review, which a person sets by hand. The other statuses follow from what
+ * happens (a send, a reply, a bounce, an opt-out, which also suppresses the address).
+ */
+export const REVIEW_STATUSES: readonly ProspectStatus[] = ['new', 'qualified', 'disqualified', 'interested', 'not_interested', 'converted'];
+
 /** Audit topics, as the filter menu names them. */
 export const AUDIT_TOPIC_LABELS: Record<AuditTopic, string> = {
 	prospects: 'Prospects and their data',

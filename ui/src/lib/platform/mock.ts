@@ -27,6 +27,7 @@ import type {
 	ScoreBreakdown,
 	ScoringConfig,
 	SourceType,
+	ProspectStatus,
 	StatusBefore,
 	Workspace,
 	WorkspaceFields
@@ -45,6 +46,14 @@ import { MockSending } from './mock-sending';
 type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
 
 /** Throw an {@link ApiError}. */
+/** The core's rule on statuses set by hand: "unsubscribed" only through an opt-out, and kept after one. */
+function refuseByHand(from: ProspectStatus, to: ProspectStatus, objected: boolean): string | null {
+	if (to === from) return null;
+	if (objected) return 'they opted out, so their status stays unsubscribed';
+	if (to === 'unsubscribed') return 'to unsubscribe someone, opt them out: that records their objection and keeps their address from every campaign';
+	return null;
+}
+
 function validMonths(months: number): number {
 	if (!Number.isInteger(months) || months < 1 || months > 120) fail('invalid_input', 'keep prospects for 1 to 120 months');
 	return months;
@@ -951,7 +960,9 @@ export class MockBackend implements Backend {
 				}
 				changed.push('followers');
 			}
-			if (patch.status !== null) {
+			if (patch.status !== null && patch.status !== p.status) {
+				const why = refuseByHand(p.status, patch.status, p.objection_at !== null);
+				if (why !== null) fail('invalid_input', `prospect #${p.id}: ${why}`);
 				next.status = patch.status;
 				changed.push('status');
 			}
@@ -963,11 +974,18 @@ export class MockBackend implements Backend {
 			return next;
 		},
 		set_prospects_status: (args) => {
+			const refused = refuseByHand('new', args.status, false);
+			if (refused !== null) fail('invalid_input', refused);
 			this.workspace(args.workspace_id);
 			const before: StatusBefore[] = [];
+			const optedOut: number[] = [];
 			for (const id of [...new Set(args.ids)].sort((a, b) => a - b)) {
 				const p = this.prospects.get(id);
 				if (p && p.workspace_id === args.workspace_id && p.deleted_at === null && p.status !== args.status) {
+					if (refuseByHand(p.status, args.status, p.objection_at !== null) !== null) {
+						optedOut.push(id);
+						continue;
+					}
 					before.push({ id, status: p.status });
 					p.status = args.status;
 				}
@@ -977,7 +995,7 @@ export class MockBackend implements Backend {
 				this.log(args.workspace_id, 'prospects.status', `Set ${ids.length} prospect(s) to ${args.status}`, null, ids);
 				this.changed('prospects', args.workspace_id);
 			}
-			return before;
+			return { changed: before, opted_out: optedOut };
 		},
 		delete_prospects: (args) => {
 			this.workspace(args.workspace_id);
