@@ -198,5 +198,7 @@ describe('engine status', () => {
 		await waitFor(() => expect(item.textContent).toContain('stopped'));
 		backend.emit({ kind: 'engine', status: { state: 'offline', queued: 7, sent: 3, purged: 0, purge_done_at: null, last_error: 'connection refused' } });
 		await waitFor(() => expect(item.textContent).toContain('offline, 7 queued'));
+		backend.emit({ kind: 'engine', status: { state: 'running', queued: 12500, sent: 3, purged: 0, purge_done_at: null, last_error: null } });
+		await waitFor(() => expect(item.textContent).toContain(`running, ${(12500).toLocaleString()} queued`));
 	});
 });

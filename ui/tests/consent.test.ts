@@ -99,6 +99,17 @@ describe('bulk lawful basis', () => {
 		expect(screen.getByTestId('bulk-count').textContent).toBe('2 selected');
 	});
 
+	it('counts a large selection with digit grouping', async () => {
+		const { backend } = await setup(1250);
+		renderApp(backend);
+		await waitForRows();
+		expect(screen.getByTestId('prospect-total').textContent).toBe(`${(1250).toLocaleString()} prospects`);
+		await fireEvent.click(screen.getByTestId('prospect-check-all'));
+		expect(screen.getByTestId('bulk-select-all').textContent).toBe(`Select all ${(1250).toLocaleString()} matching`);
+		await fireEvent.click(screen.getByTestId('bulk-select-all'));
+		await waitFor(() => expect(screen.getByTestId('bulk-count').textContent).toBe(`${(1250).toLocaleString()} selected`));
+	});
+
 	it('ticks the loaded rows, then every matching row, and forgets the ticks when the filter changes', async () => {
 		const { backend, ws } = await setup(250);
 		renderApp(backend);

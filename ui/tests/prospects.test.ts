@@ -11,7 +11,7 @@ describe('prospect table', () => {
 		const { backend } = mockWithWorkspace(10_000);
 		renderApp(backend);
 		await waitForRows();
-		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain('10000'));
+		await waitFor(() => expect(screen.getByTestId('prospect-total').textContent).toContain(`${(10_000).toLocaleString()} prospects`));
 		const rendered = screen.getAllByTestId('prospect-row').length;
 		expect(rendered).toBeGreaterThan(10);
 		expect(rendered).toBeLessThan(Math.ceil(FALLBACK_HEIGHT / ROW_HEIGHT) + 20);
