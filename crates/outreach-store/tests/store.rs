@@ -538,14 +538,14 @@ async fn an_opt_out_is_neither_undone_nor_imitated_by_setting_a_status() {
         status: Some(status),
         ..Default::default()
     };
-    let audited = || async {
+    let entry_count = || async {
         store
             .audit_log(ws, &AuditFilter::default(), 100, None)
             .await
             .unwrap()
             .len()
     };
-    let entries = audited().await;
+    let entries = entry_count().await;
 
     // She opted out: her status stays, by hand or in bulk.
     let err = store
@@ -572,7 +572,7 @@ async fn an_opt_out_is_neither_undone_nor_imitated_by_setting_a_status() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
     assert_eq!(store.prospect(bob).await.unwrap().status, New);
-    assert_eq!(audited().await, entries, "nothing changed");
+    assert_eq!(entry_count().await, entries, "nothing changed");
 
     let done = store
         .set_prospects_status(ws, &[ada, bob], Qualified, Actor::App)
@@ -617,15 +617,7 @@ async fn a_bulk_status_leaves_the_trash_alone_and_says_what_each_had() {
             .changed
             .is_empty()
     );
-    let entries = store
-        .audit_log(ws, &AuditFilter::default(), 10, None)
-        .await
-        .unwrap();
-    let bulk: Vec<_> = entries
-        .iter()
-        .filter(|e| e.action == "prospects.status")
-        .collect();
-    assert_eq!(bulk.len(), 1);
+    assert_eq!(audited(&store, ws, "prospects.status").await.len(), 1);
     // The entry is about each changed prospect.
     for id in &live {
         let about = store
@@ -1876,21 +1868,14 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
     ));
     assert_eq!(filter_names().await, ["Alan", "Engines", "Grace"]);
     // The audit log, never rewritten, kept no search text to begin with.
-    let log = store
-        .audit_log(ws, &Default::default(), 100, None)
-        .await
-        .unwrap();
-    let saved: Vec<_> = log
-        .iter()
-        .filter(|e| e.action == "prospects.filter_saved")
-        .collect();
+    let saved = audited(&store, ws, "prospects.filter_saved").await;
     assert_eq!(saved.len(), 4);
     for entry in saved {
         let details = entry.details.as_ref().unwrap().to_string();
         assert!(!details.contains("love"), "{details}");
         assert!(details.contains(r#""has_search":true"#), "{details}");
     }
-    let erase = log.iter().find(|e| e.action == "prospect.erase").unwrap();
+    let erase = &audited(&store, ws, "prospect.erase").await[0];
     assert!(
         erase
             .summary
@@ -2414,6 +2399,17 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         ["workspace.purged", "send.sent", "workspace.delete"]
     );
     store.close().await;
+}
+
+/// The workspace's newest audit entries (up to 100) of one action, newest first.
+async fn audited(store: &Store, ws: i64, action: &str) -> Vec<outreach_core::prospect::AuditEntry> {
+    store
+        .audit_log(ws, &AuditFilter::default(), 100, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
 }
 
 /// The actions of entries, newest first.
