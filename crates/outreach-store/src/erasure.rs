@@ -66,9 +66,9 @@ impl Store {
     /// them (enrolments, messages and their bodies, replies, drafted answers, intent
     /// corrections made on their replies, referrals they made or that named their address,
     /// consent history, score breakdown, search index entries, saved filters whose search
-    /// finds them by name). `hashes` join the suppression
-    /// list. The rate governor keeps its count of the attempts (without their message), and the
-    /// audit log, which names people only by number, gains one entry with the counts.
+    /// finds them by name). `hashes` join the suppression list. The rate governor keeps its
+    /// count of the attempts (without their message), and the audit log, which names people
+    /// only by number, gains one entry with the counts.
     ///
     /// Deleted content is overwritten rather than left in free pages of the file. Nothing
     /// changes when one of `ids` is not a prospect of the workspace.
