@@ -314,7 +314,8 @@ enum ProspectsCommand {
         /// The workspace.
         #[arg(long, short)]
         workspace: String,
-        /// The new status (new, qualified, disqualified, interested, not_interested, …).
+        /// The new status (new, qualified, disqualified, interested, not_interested, …; not
+        /// unsubscribed: `consent opt-out` records that, and those who opted out keep it).
         #[arg(long, value_name = "STATUS")]
         to: String,
         /// Prospect ids (or choose them with the options below).

@@ -311,22 +311,19 @@ pub(crate) async fn naming(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut naming = Vec::new();
-    for f in searches {
-        let Some((search, fts)) = f.search.and_then(|s| fts_query(&s).map(|q| (s, q))) else {
-            continue;
-        };
-        let found = sqlx::query!(
-            r#"SELECT p.first_name, p.last_name, p.email, p.x_handle, p.linkedin_url
-               FROM prospects_fts JOIN prospects p ON p.id = prospects_fts.rowid
-               WHERE prospects_fts MATCH ?1
-                 AND prospects_fts.rowid IN (SELECT value FROM json_each(?2))"#,
-            fts,
-            ids
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        let named = found.iter().any(|p| {
+    if searches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people = sqlx::query!(
+        r#"SELECT id AS "id!", first_name, last_name, email, x_handle, linkedin_url
+           FROM prospects WHERE id IN (SELECT value FROM json_each(?1))"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let own: Vec<(i64, Vec<&str>)> = people
+        .iter()
+        .map(|p| {
             // Only what is theirs: an address's domain and LinkedIn's own words are shared
             // with everyone at that company or on LinkedIn.
             let local_part = p.email.as_deref().and_then(|e| e.split('@').next());
@@ -334,7 +331,7 @@ pub(crate) async fn naming(
                 .linkedin_url
                 .as_deref()
                 .and_then(|u| u.trim_end_matches('/').rsplit('/').next());
-            let own: Vec<&str> = [
+            let words = [
                 p.first_name.as_deref(),
                 p.last_name.as_deref(),
                 local_part,
@@ -344,9 +341,35 @@ pub(crate) async fn naming(
             .into_iter()
             .flatten()
             .collect();
-            finds_by_name(&search, &own)
-        });
-        if named {
+            (p.id, words)
+        })
+        .collect();
+    let mut naming = Vec::new();
+    for f in searches {
+        let Some((search, fts)) = f.search.and_then(|s| fts_query(&s).map(|q| (s, q))) else {
+            continue;
+        };
+        // The name test first: it is cheap, and most searches name none of these people, so
+        // the index is asked only about those they might name.
+        let named: Vec<i64> = own
+            .iter()
+            .filter(|(_, words)| finds_by_name(&search, words))
+            .map(|(id, _)| *id)
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let named = serde_json::to_string(&named).map_err(corrupt)?;
+        let found = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!: i64" FROM prospects_fts
+               WHERE prospects_fts MATCH ?1
+                 AND rowid IN (SELECT value FROM json_each(?2))"#,
+            fts,
+            named
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if found > 0 {
             naming.push(f.id);
         }
     }

@@ -1818,9 +1818,11 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
 
     // Saved searches: one finds Ada by her name (it goes with her), one by her company's
-    // domain only, one finds only Alan, one nobody at all (all three stay).
+    // domain only, one finds only Alan, one nobody at all, one names an Ada elsewhere (all
+    // four stay).
     for (name, search) in [
         ("Ada", "love"),
+        ("Ada elsewhere", "ada globex"),
         ("Engines", "engines"),
         ("Alan", "turing"),
         ("Grace", "hopper"),
@@ -1866,10 +1868,13 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
         store.prospect(ada).await,
         Err(StoreError::NotFound(_))
     ));
-    assert_eq!(filter_names().await, ["Alan", "Engines", "Grace"]);
+    assert_eq!(
+        filter_names().await,
+        ["Ada elsewhere", "Alan", "Engines", "Grace"]
+    );
     // The audit log, never rewritten, kept no search text to begin with.
     let saved = audited(&store, ws, "prospects.filter_saved").await;
-    assert_eq!(saved.len(), 4);
+    assert_eq!(saved.len(), 5);
     for entry in saved {
         let details = entry.details.as_ref().unwrap().to_string();
         assert!(!details.contains("love"), "{details}");
