@@ -426,6 +426,14 @@ async fn journey(c: &Client) -> Result<()> {
             .contains("0 messages to them"))
     })
     .await?;
+    // The search saved as "Codebreakers" finds him by his name: it goes with him.
+    assert!(
+        text_of(c, "erase-summary")
+            .await?
+            .contains("1 saved filter whose search finds them by name"),
+        "{}",
+        text_of(c, "erase-summary").await?
+    );
     assert!(
         !wait(c, &tid("erase-confirm")).await?.is_enabled().await?,
         "erasing waits for the acknowledgement"
@@ -435,6 +443,15 @@ async fn journey(c: &Client) -> Result<()> {
     wait_until("Alan gone for good", || async {
         let names = rows(c).await?;
         Ok(names.len() == 3 && !names.iter().any(|n| n.contains("Alan Turing")))
+    })
+    .await?;
+    wait_until("the search for him gone from the saved filters", || async {
+        let offered = wait(c, &tid("saved-filter"))
+            .await?
+            .prop("textContent")
+            .await?
+            .unwrap_or_default();
+        Ok(!offered.contains("Codebreakers"))
     })
     .await?;
     assert!(
