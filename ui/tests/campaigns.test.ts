@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MockBackend } from '$lib/platform/mock';
 import type { Weekday } from '$lib/generated/commands';
 import { windowOpensToday } from '$lib/platform/mock-sending';
-import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
+import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, tick, waitFor, waitForRows } from './helpers';
 
 const GOOD_BODY = 'Hi {{ first_name }},\n\n{{ privacy_notice }}\n{{ opt_out }}';
 
@@ -222,10 +222,6 @@ describe('campaigns', () => {
 		const [nomail] = backend.seedProspects(ws.id, 1, () => ({ status: 'qualified', email: null, first_name: 'NoMail' }));
 		renderApp(backend);
 		await waitForRows();
-		const tick = async (id: number) => {
-			const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.id === String(id)) as HTMLElement;
-			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
-		};
 		await tick(people[0].id);
 		await tick(nomail.id);
 		await fireEvent.click(screen.getByTestId('bulk-enrol'));

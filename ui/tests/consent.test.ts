@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '$lib/platform/mock';
-import { choose, fireEvent, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
+import { choose, fireEvent, prospectRow as row, renderApp, screen, setValue, tick, waitFor, waitForRows } from './helpers';
 
 const LIA = {
 	purpose: 'Find affiliate partners.',
@@ -17,16 +17,6 @@ async function setup(count = 4, assessed = true) {
 	const people = backend.seedProspects(ws.id, count, () => ({ lawful_basis: 'none' }));
 	if (assessed) await backend.call('record_assessment', { workspace_id: ws.id, assessment: LIA });
 	return { backend, ws, people };
-}
-
-function row(id: number): HTMLElement {
-	const r = screen.getAllByTestId('prospect-row').find((x) => x.dataset.id === String(id));
-	if (!r) throw new Error(`no row for prospect ${id}`);
-	return r;
-}
-
-async function tick(id: number) {
-	await fireEvent.click(row(id).querySelector('[data-testid="prospect-check"]') as HTMLElement);
 }
 
 async function openDetail(id: number) {

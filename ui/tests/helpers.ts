@@ -27,6 +27,18 @@ export async function waitForRows(): Promise<HTMLElement[]> {
 	});
 }
 
+/** The table's row of this prospect. */
+export function prospectRow(id: number): HTMLElement {
+	const r = screen.getAllByTestId('prospect-row').find((x) => x.dataset.id === String(id));
+	if (!r) throw new Error(`no row for prospect ${id}`);
+	return r;
+}
+
+/** Ticks (or unticks) the prospect's row. */
+export async function tick(id: number) {
+	await fireEvent.click(prospectRow(id).querySelector('[data-testid="prospect-check"]') as HTMLElement);
+}
+
 export async function setValue(el: HTMLElement, value: string) {
 	await fireEvent.input(el, { target: { value } });
 }

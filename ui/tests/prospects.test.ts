@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_HEIGHT, PAGE_SIZE, ROW_HEIGHT } from '$lib/components/ProspectTable.svelte';
-import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
+import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, tick, waitFor, waitForRows } from './helpers';
 
 function rowIds(): number[] {
 	return screen.getAllByTestId('prospect-row').map((r) => Number(r.dataset.id));
@@ -303,10 +303,6 @@ describe('bulk changes', () => {
 		const people = backend.seedProspects(ws.id, 4, (i) => ({ status: i === 0 ? 'contacted' : 'qualified' }));
 		renderApp(backend);
 		const rows = await waitForRows();
-		const tick = async (id: number) => {
-			const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.id === String(id)) as HTMLElement;
-			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
-		};
 		expect(rows).toHaveLength(4);
 		for (const p of people.slice(0, 3)) await tick(p.id);
 		expect(screen.getByTestId('bulk-count').textContent).toBe('3 selected');
@@ -349,10 +345,7 @@ describe('bulk changes', () => {
 		await backend.call('opt_out_prospect', { id: people[0].id });
 		renderApp(backend);
 		await waitForRows();
-		for (const p of people) {
-			const row = screen.getAllByTestId('prospect-row').find((r) => r.dataset.id === String(p.id)) as HTMLElement;
-			await fireEvent.click(row.querySelector('[data-testid="prospect-check"]') as HTMLElement);
-		}
+		for (const p of people) await tick(p.id);
 		await choose(screen.getByTestId('bulk-status'), 'qualified');
 		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Set 1 prospect to Qualified; 1 opted out and stays Unsubscribed.'));
 		expect(people.map((p) => backend.peekProspect(p.id)?.status)).toEqual(['unsubscribed', 'qualified']);

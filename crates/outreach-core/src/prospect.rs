@@ -77,13 +77,17 @@ impl ProspectStatus {
             None
         } else if objected {
             Some("they opted out, so their status stays unsubscribed")
-        } else if to == Self::Unsubscribed {
-            Some(
-                "to unsubscribe someone, opt them out: that records their objection and keeps their address from every campaign",
-            )
         } else {
-            None
+            to.refused_as_hand_target()
         }
+    }
+
+    /// Why nobody may be given this status by hand, whatever they have now (see
+    /// [`ProspectStatus::refuse_by_hand`]).
+    pub fn refused_as_hand_target(self) -> Option<&'static str> {
+        (self == Self::Unsubscribed).then_some(
+            "to unsubscribe someone, opt them out: that records their objection and keeps their address from every campaign",
+        )
     }
 
     /// The status a scoring run moves a prospect to, or `None` to leave it alone.

@@ -1,7 +1,7 @@
 //! Prospect search words, folded the way the store's full-text index folds them (SQLite FTS5's
 //! `unicode61` tokenizer with `remove_diacritics 2`): words are runs of letters and digits,
 //! compared without case or accents. The store builds its queries from [`words`]; the rule
-//! about what a saved search reveals of a person ([`finds_by_name`]) compares with the same
+//! about what a saved search reveals of a person ([`NameWords::found_by`]) compares with the same
 //! folding, so that both agree on what "the same word" is.
 
 use unicode_normalization::UnicodeNormalization;
@@ -22,19 +22,31 @@ pub fn fold(word: &str) -> String {
         .collect()
 }
 
-/// Whether `search` finds a person by who they are: one of its words starts a word of
-/// `identifying` (their names, the part of their e-mail address before the `@`, handles). A
-/// saved search that does so is personal data of theirs and goes when they are erased; one
-/// that finds them only by their company, its website or mail domain does not name them.
-pub fn finds_by_name(search: &str, identifying: &[&str]) -> bool {
-    let own: Vec<String> = identifying
-        .iter()
-        .flat_map(|text| words(text))
-        .map(fold)
-        .collect();
-    words(search)
-        .map(fold)
-        .any(|w| own.iter().any(|o| o.starts_with(&w)))
+/// The words a person is known by (their names, the part of their e-mail address before the
+/// `@`, handles), folded once so that many searches can be held against them.
+pub struct NameWords(Vec<String>);
+
+impl NameWords {
+    /// The folded words of `identifying`.
+    pub fn new(identifying: &[&str]) -> Self {
+        Self(
+            identifying
+                .iter()
+                .flat_map(|text| words(text))
+                .map(fold)
+                .collect(),
+        )
+    }
+
+    /// Whether `search` finds the person by who they are: one of its words starts one of
+    /// theirs. A saved search that does so is personal data of theirs and goes when they are
+    /// erased; one that finds them only by their company, its website or mail domain does not
+    /// name them.
+    pub fn found_by(&self, search: &str) -> bool {
+        words(search)
+            .map(fold)
+            .any(|w| self.0.iter().any(|o| o.starts_with(&w)))
+    }
 }
 
 #[cfg(test)]
@@ -60,15 +72,15 @@ mod tests {
 
     #[test]
     fn a_search_finds_by_name_when_a_word_starts_one_of_theirs() {
-        let ada = ["Ada", "Lovelace", "a.king", "adalovelace"];
-        assert!(finds_by_name("lovelace", &ada));
-        assert!(finds_by_name("LOVE", &ada));
-        assert!(finds_by_name("acme king", &ada), "one word is enough");
-        assert!(finds_by_name("a.king@engines.example", &ada));
-        assert!(finds_by_name("zoe", &["Zoë", "Martin"]));
-        assert!(!finds_by_name("acme", &ada));
-        assert!(!finds_by_name("velace", &ada), "words match by their start");
-        assert!(!finds_by_name("", &ada));
-        assert!(!finds_by_name("ada", &[]));
+        let ada = NameWords::new(&["Ada", "Lovelace", "a.king", "adalovelace"]);
+        assert!(ada.found_by("lovelace"));
+        assert!(ada.found_by("LOVE"));
+        assert!(ada.found_by("acme king"), "one word is enough");
+        assert!(ada.found_by("a.king@engines.example"));
+        assert!(NameWords::new(&["Zoë", "Martin"]).found_by("zoe"));
+        assert!(!ada.found_by("acme"));
+        assert!(!ada.found_by("velace"), "words match by their start");
+        assert!(!ada.found_by(""));
+        assert!(!NameWords::new(&[]).found_by("ada"));
     }
 }

@@ -178,14 +178,12 @@ async fn erase_in(
         }
         _ => return Ok(ErasureCounts::default()),
     };
-    let mut counts = row_counts(&mut tx, &ids.json).await?;
     // A deleted workspace's filters go with it at the end.
-    let filter_ids = if matches!(which, Which::OfDeletedWorkspace { .. }) {
-        Vec::new()
+    let (counts, filter_ids) = if matches!(which, Which::OfDeletedWorkspace { .. }) {
+        (row_counts(&mut tx, &ids.json).await?, Vec::new())
     } else {
-        crate::saved_filters::naming(&mut tx, workspace_id, &ids.json).await?
+        counts_and_filters(&mut tx, workspace_id, &ids.json).await?
     };
-    counts.saved_filters = u32::try_from(filter_ids.len()).unwrap_or(u32::MAX);
     let filters = serde_json::to_string(&filter_ids).map_err(corrupt)?;
     // The full-text index otherwise keeps deleted words in its segments until they merge.
     set_fts_secure_delete(&mut tx, true).await?;
@@ -326,11 +324,21 @@ pub(crate) async fn counts(
     workspace_id: i64,
     ids: &str,
 ) -> Result<ErasureCounts, StoreError> {
+    Ok(counts_and_filters(conn, workspace_id, ids).await?.0)
+}
+
+/// [`counts`], and the ids of the saved filters it counts.
+async fn counts_and_filters(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    ids: &str,
+) -> Result<(ErasureCounts, Vec<i64>), StoreError> {
     let filters = crate::saved_filters::naming(&mut *conn, workspace_id, ids).await?;
-    Ok(ErasureCounts {
+    let counts = ErasureCounts {
         saved_filters: u32::try_from(filters.len()).unwrap_or(u32::MAX),
         ..row_counts(conn, ids).await?
-    })
+    };
+    Ok((counts, filters))
 }
 
 /// What erasing these prospects removes of the rows tied to them.

@@ -716,8 +716,7 @@ impl Store {
         status: ProspectStatus,
         actor: Actor,
     ) -> Result<StatusChange, StoreError> {
-        // Refused whatever anyone's status is now (as it would be from "new").
-        if let Some(why) = ProspectStatus::New.refuse_by_hand(status, false) {
+        if let Some(why) = status.refused_as_hand_target() {
             return Err(StoreError::Invalid(why.into()));
         }
         if ids.is_empty() {

@@ -3,7 +3,7 @@
 
 use outreach_core::mapping::SourceType;
 use outreach_core::prospect::ProspectStatus;
-use outreach_core::search::finds_by_name;
+use outreach_core::search::NameWords;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -296,7 +296,7 @@ impl Store {
 }
 
 /// The workspace's saved filters whose search finds one of these prospects (a JSON array of
-/// ids) by name ([`finds_by_name`]): personal data of theirs, erased with them. A filter that
+/// ids) by name ([`NameWords::found_by`]): personal data of theirs, erased with them. A filter that
 /// finds them only by their company, or does not find them at all, stays.
 pub(crate) async fn naming(
     conn: &mut sqlx::SqliteConnection,
@@ -321,7 +321,7 @@ pub(crate) async fn naming(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let own: Vec<(i64, Vec<&str>)> = people
+    let known: Vec<(i64, NameWords)> = people
         .iter()
         .map(|p| {
             // Only what is theirs: an address's domain and LinkedIn's own words are shared
@@ -331,7 +331,7 @@ pub(crate) async fn naming(
                 .linkedin_url
                 .as_deref()
                 .and_then(|u| u.trim_end_matches('/').rsplit('/').next());
-            let words = [
+            let own: Vec<&str> = [
                 p.first_name.as_deref(),
                 p.last_name.as_deref(),
                 local_part,
@@ -341,7 +341,7 @@ pub(crate) async fn naming(
             .into_iter()
             .flatten()
             .collect();
-            (p.id, words)
+            (p.id, NameWords::new(&own))
         })
         .collect();
     let mut naming = Vec::new();
@@ -351,9 +351,9 @@ pub(crate) async fn naming(
         };
         // The name test first: it is cheap, and most searches name none of these people, so
         // the index is asked only about those they might name.
-        let named: Vec<i64> = own
+        let named: Vec<i64> = known
             .iter()
-            .filter(|(_, words)| finds_by_name(&search, words))
+            .filter(|(_, words)| words.found_by(&search))
             .map(|(id, _)| *id)
             .collect();
         if named.is_empty() {

@@ -45,13 +45,16 @@ import { MockSending } from './mock-sending';
 
 type Handlers = { [K in keyof Commands]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
 
-/** Throw an {@link ApiError}. */
 /** The core's rule on statuses set by hand: "unsubscribed" only through an opt-out, and kept after one. */
 function refuseByHand(from: ProspectStatus, to: ProspectStatus, objected: boolean): string | null {
 	if (to === from) return null;
 	if (objected) return 'they opted out, so their status stays unsubscribed';
-	if (to === 'unsubscribed') return 'to unsubscribe someone, opt them out: that records their objection and keeps their address from every campaign';
-	return null;
+	return refusedAsHandTarget(to);
+}
+
+/** Why nobody may be given this status by hand, whatever they have now. */
+function refusedAsHandTarget(to: ProspectStatus): string | null {
+	return to === 'unsubscribed' ? 'to unsubscribe someone, opt them out: that records their objection and keeps their address from every campaign' : null;
 }
 
 function validMonths(months: number): number {
@@ -59,6 +62,7 @@ function validMonths(months: number): number {
 	return months;
 }
 
+/** Throw an {@link ApiError}. */
 function fail(code: ErrorCode, message: string): never {
 	const err: ApiError = { code, message };
 	throw err;
@@ -974,7 +978,7 @@ export class MockBackend implements Backend {
 			return next;
 		},
 		set_prospects_status: (args) => {
-			const refused = refuseByHand('new', args.status, false);
+			const refused = refusedAsHandTarget(args.status);
 			if (refused !== null) fail('invalid_input', refused);
 			this.workspace(args.workspace_id);
 			const before: StatusBefore[] = [];
