@@ -68,6 +68,8 @@ macro_rules! for_each_command {
             list_templates($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Template>;
             save_template($crate::SaveTemplate) -> $crate::core::campaign::Template;
             preview_template($crate::PreviewTemplate) -> $crate::TemplatePreview;
+            delete_template($crate::TemplateRef) -> $crate::core::campaign::Template;
+            restore_template($crate::TemplateRef) -> $crate::core::campaign::Template;
             list_campaigns($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Campaign>;
             get_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             save_campaign($crate::SaveCampaign) -> $crate::core::campaign::Campaign;
@@ -77,6 +79,9 @@ macro_rules! for_each_command {
             start_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             pause_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             stop_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            delete_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            restore_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
+            trash($crate::WorkspaceRef) -> $crate::store::trash::Trash;
             campaign_progress($crate::CampaignRef) -> $crate::store::campaigns::CampaignProgress;
             list_messages($crate::ListMessages) -> Vec<$crate::store::outbox::MessageSummary>;
             list_enrolments($crate::ListEnrolments) -> Vec<$crate::store::enrolments::EnrolmentSummary>;

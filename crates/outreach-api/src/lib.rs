@@ -36,6 +36,7 @@ mod replies;
 mod retention;
 mod secrets;
 mod sending;
+mod trash;
 mod workspace_deletion;
 
 pub use outreach_alloc::{end_process, limit_malloc_arenas};
@@ -55,6 +56,7 @@ pub use referrals::ReferralRef;
 pub use replies::*;
 pub use retention::{RetentionQuery, SetRetention};
 pub use sending::*;
+pub use trash::TemplateRef;
 pub use workspace_deletion::{DeleteWorkspace, WorkspaceDeletion};
 
 /// Re-exported so adapters and tests name the same types the API uses.

@@ -12,6 +12,7 @@ mod output;
 mod replies;
 mod rights;
 mod sending;
+mod trash;
 
 use clap::Parser;
 

@@ -14,11 +14,12 @@ use outreach_api::store::prospects::ProspectQuery;
 use outreach_api::{
     AccountRef, Api, ApiError, CampaignRef, EnrolFilter, ListEnrolments, ListMessages,
     PreviewTemplate, ProspectId, ProspectIds, RecordAssessment, RecordConsent, ResolveUnconfirmed,
-    SaveAccount, SaveCampaign, SaveTemplate, WorkspaceRef,
+    SaveAccount, SaveCampaign, SaveTemplate, TemplateRef, WorkspaceRef,
 };
 
 use crate::cli::{parse_status, workspace};
 use crate::output;
+use crate::trash::{self, Kind};
 
 /// Sender accounts.
 // Parsed once per process: the size of a variant costs nothing worth boxing clap's fields for.
@@ -135,6 +136,25 @@ pub enum TemplateCommand {
         /// The workspace.
         #[arg(long, short)]
         workspace: String,
+        /// Those in the trash instead.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Move a template to the trash (refused while a campaign uses it; undo with `restore`).
+    Delete {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The template's name.
+        name: String,
+    },
+    /// Take a template out of the trash.
+    Restore {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Its id, as `template list --deleted` shows it.
+        id: i64,
     },
 }
 
@@ -228,6 +248,27 @@ pub enum CampaignCommand {
         /// The workspace.
         #[arg(long, short)]
         workspace: String,
+        /// Those in the trash instead.
+        #[arg(long)]
+        deleted: bool,
+    },
+    /// Move a campaign that sends nothing more (a draft, or stopped or completed with nothing
+    /// queued or unconfirmed) to the trash; its history with each prospect stays. Undo with
+    /// `restore`.
+    Delete {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
+    /// Take a campaign out of the trash, as it was.
+    Restore {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// Its id, as `campaign list --deleted` shows it.
+        id: i64,
     },
     /// Show progress: queued, sent, failed, blocked with reasons, unconfirmed, next send.
     Status {
@@ -545,7 +586,28 @@ pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()>
                 }
             }
         }
-        TemplateCommand::List { workspace: ws } => {
+        TemplateCommand::List {
+            workspace: ws,
+            deleted: true,
+        } => trash::list(api, Kind::Template, &ws, json).await?,
+        TemplateCommand::Delete {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let t = api.template_by_name(w.id, &name).await?;
+            let t = api
+                .delete_template(TemplateRef { template_id: t.id })
+                .await?;
+            trash::deleted(json, Kind::Template, &w.name, t.id, &t.name, &t)?;
+        }
+        TemplateCommand::Restore { workspace: ws, id } => {
+            trash::restore(api, Kind::Template, &ws, id, json).await?;
+        }
+        TemplateCommand::List {
+            workspace: ws,
+            deleted: false,
+        } => {
             let w = workspace(api, &ws).await?;
             let all = api
                 .list_templates(WorkspaceRef { workspace_id: w.id })
@@ -739,7 +801,26 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             let c = api.stop_campaign(CampaignRef { campaign_id: id }).await?;
             status_line(json, &c)?;
         }
-        CampaignCommand::List { workspace: ws } => {
+        CampaignCommand::List {
+            workspace: ws,
+            deleted: true,
+        } => trash::list(api, Kind::Campaign, &ws, json).await?,
+        CampaignCommand::Delete {
+            workspace: ws,
+            name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let id = campaign_by_name(api, w.id, &name).await?;
+            let c = api.delete_campaign(CampaignRef { campaign_id: id }).await?;
+            trash::deleted(json, Kind::Campaign, &w.name, c.id, &c.fields.name, &c)?;
+        }
+        CampaignCommand::Restore { workspace: ws, id } => {
+            trash::restore(api, Kind::Campaign, &ws, id, json).await?;
+        }
+        CampaignCommand::List {
+            workspace: ws,
+            deleted: false,
+        } => {
             let w = workspace(api, &ws).await?;
             let scope = WorkspaceRef { workspace_id: w.id };
             let accounts: std::collections::HashMap<i64, String> = api

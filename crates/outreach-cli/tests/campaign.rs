@@ -1544,3 +1544,88 @@ fn no_workspace_left(env: &Env) -> bool {
         .as_array()
         .is_some_and(|a| a.is_empty())
 }
+
+#[test]
+fn a_campaign_and_its_templates_go_to_the_trash_and_back_from_the_command_line() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(1));
+    env.always_open_campaign("Launch", "sink", &["first", "follow@1"]);
+    let code_and_message = |err: &serde_json::Value| {
+        (
+            err["code"].as_str().unwrap().to_owned(),
+            err["message"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    // A template a campaign uses stays, and the refusal says which campaign.
+    let (code, message) =
+        code_and_message(&env.fails(&["template", "delete", "-w", "Acme", "first"]));
+    assert_eq!(code, "conflict");
+    assert!(message.contains("used by 'Launch'"), "{message}");
+
+    // A draft goes, and the command says how to bring it back.
+    let launch = env.json(&["campaign", "status", "-w", "Acme", "Launch"])["campaign"]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let said = env.ok(&["campaign", "delete", "-w", "Acme", "Launch"]);
+    assert!(
+        said.contains(&format!(
+            "moved campaign 'Launch' (#{launch}) to the trash; undo with `outreach campaign restore -w \"Acme\" {launch}`"
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        env.json(&["campaign", "list", "-w", "Acme"]),
+        serde_json::json!([])
+    );
+    let trashed = env.json(&["campaign", "list", "-w", "Acme", "--deleted"]);
+    assert_eq!(trashed[0]["name"], "Launch", "{trashed}");
+    assert_eq!(
+        env.fails(&["campaign", "status", "-w", "Acme", "Launch"])["code"],
+        "not_found"
+    );
+
+    // Its templates are free now; the campaign then waits for them to come back.
+    env.ok(&["template", "delete", "-w", "Acme", "first"]);
+    let (code, message) =
+        code_and_message(&env.fails(&["campaign", "restore", "-w", "Acme", &launch]));
+    assert_eq!(code, "conflict");
+    assert!(
+        message.contains("template 'first' in the trash"),
+        "{message}"
+    );
+    let first = env.json(&["template", "list", "-w", "Acme", "--deleted"])[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    env.ok(&["template", "restore", "-w", "Acme", &first]);
+    let said = env.ok(&["campaign", "restore", "-w", "Acme", &launch]);
+    assert!(said.contains("restored campaign 'Launch'"), "{said}");
+    // Nothing of that id is in the trash any more.
+    let (code, message) =
+        code_and_message(&env.fails(&["campaign", "restore", "-w", "Acme", &launch]));
+    assert_eq!(code, "not_found");
+    assert!(message.contains("--deleted` lists them"), "{message}");
+
+    // A running campaign stays until it is stopped.
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Launch"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Launch"]);
+    let (code, message) =
+        code_and_message(&env.fails(&["campaign", "delete", "-w", "Acme", "Launch"]));
+    assert_eq!(code, "conflict");
+    assert!(message.contains("is running; stop it"), "{message}");
+    env.ok(&["campaign", "stop", "-w", "Acme", "Launch"]);
+    env.ok(&["campaign", "delete", "-w", "Acme", "Launch"]);
+
+    let actions = env.audit_actions(&["--workspace", "Acme"]);
+    for action in [
+        "template.delete",
+        "template.restore",
+        "campaign.delete",
+        "campaign.restore",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}

@@ -13,6 +13,7 @@ use crate::audit::{About, record, record_about};
 use crate::enrolments::{EnrolmentGroup, EnrolmentState};
 use crate::error::{conflict_or, corrupt};
 use crate::prospects::in_order_once;
+use crate::trash::quoted_list;
 use crate::{Actor, Store, StoreError};
 
 fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
@@ -153,30 +154,6 @@ fn count(v: i64) -> u32 {
 }
 
 impl Store {
-    /// A positive follow-up's template must be one of the workspace's.
-    async fn check_positive_template(
-        &self,
-        workspace_id: i64,
-        f: &CampaignFields,
-    ) -> Result<(), StoreError> {
-        let Some(t) = f.positive_follow_up.template_id else {
-            return Ok(());
-        };
-        let found = sqlx::query_scalar!(
-            "SELECT count(*) FROM templates WHERE id = ? AND workspace_id = ?",
-            t,
-            workspace_id
-        )
-        .fetch_one(self.readers())
-        .await?;
-        if found == 0 {
-            return Err(StoreError::Invalid(format!(
-                "the positive follow-up's template #{t} is not a template of this workspace"
-            )));
-        }
-        Ok(())
-    }
-
     /// Creates a campaign as a draft.
     pub async fn create_campaign(
         &self,
@@ -185,10 +162,10 @@ impl Store {
         actor: Actor,
     ) -> Result<Campaign, StoreError> {
         let f = validated(fields)?;
-        self.check_positive_template(workspace_id, &f).await?;
         let positive_template = f.positive_follow_up.template_id;
         let positive_mode = f.positive_follow_up.mode.as_str();
         let mut tx = self.begin_write().await?;
+        check_positive_template(&mut tx, workspace_id, &f).await?;
         let days = serde_json::to_string(&f.window.days)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let id = sqlx::query!(
@@ -245,13 +222,12 @@ impl Store {
                 "pause the campaign before changing it".into(),
             ));
         }
-        self.check_positive_template(current.workspace_id, &f)
-            .await?;
         let positive_template = f.positive_follow_up.template_id;
         let positive_mode = f.positive_follow_up.mode.as_str();
         let days = serde_json::to_string(&f.window.days)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.begin_write().await?;
+        check_positive_template(&mut tx, current.workspace_id, &f).await?;
         sqlx::query!(
             "UPDATE campaigns SET name = ?, account_id = ?, send_days = ?, window_start = ?,
                  window_end = ?, daily_cap = ?, min_gap_seconds = ?, max_gap_seconds = ?,
@@ -300,6 +276,137 @@ impl Store {
             actor,
             "campaign.update",
             &format!("Changed campaign #{id}"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.campaign(id).await
+    }
+
+    /// Moves a campaign to the trash: it leaves the lists, and its enrolments, messages and
+    /// replies stay in the history of the people they are about. Only a campaign that sends
+    /// nothing more may go: a draft, or one stopped or completed with no message still queued,
+    /// being sent or waiting for a person to decide about it.
+    pub async fn delete_campaign(&self, id: i64, actor: Actor) -> Result<Campaign, StoreError> {
+        let c = self.campaign(id).await?;
+        let mut tx = self.begin_write().await?;
+        let status = sqlx::query_scalar!(
+            "SELECT status FROM campaigns WHERE id = ? AND deleted_at IS NULL",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
+        if matches!(
+            read_campaign_status(&status)?,
+            CampaignStatus::Running | CampaignStatus::Paused
+        ) {
+            return Err(StoreError::Conflict(format!(
+                "campaign '{}' is {}; stop it before moving it to the trash",
+                c.fields.name, status
+            )));
+        }
+        let pending = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "queued!: i64",
+                   count(*) FILTER (WHERE status = 'unconfirmed') AS "unconfirmed!: i64"
+               FROM messages WHERE campaign_id = ?"#,
+            id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if pending.queued > 0 {
+            return Err(StoreError::Conflict(format!(
+                "campaign '{}' still has {} message(s) to send; it can go to the trash once they are sent",
+                c.fields.name, pending.queued
+            )));
+        }
+        if pending.unconfirmed > 0 {
+            return Err(StoreError::Conflict(format!(
+                "campaign '{}' has {} unconfirmed message(s); decide about them first",
+                c.fields.name, pending.unconfirmed
+            )));
+        }
+        sqlx::query!(
+            "UPDATE campaigns SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            Some(c.workspace_id),
+            actor,
+            "campaign.delete",
+            &format!("Moved campaign #{id} to the trash"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Takes a campaign out of the trash, as it was. Refused while one of its templates is in
+    /// the trash (it would point at a template nobody can see) or another campaign has its
+    /// name now.
+    pub async fn restore_campaign(&self, id: i64, actor: Actor) -> Result<Campaign, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query!(
+            "SELECT workspace_id, name FROM campaigns WHERE id = ? AND deleted_at IS NOT NULL",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("trashed campaign #{id}")))?;
+        let trashed_templates = sqlx::query_scalar!(
+            r#"SELECT t.name AS "name!" FROM templates t
+               WHERE t.deleted_at IS NOT NULL
+                 AND (t.id = (SELECT positive_template_id FROM campaigns WHERE id = ?1)
+                      OR t.id IN (SELECT v.template_id FROM step_variants v
+                                  JOIN sequence_steps s ON s.id = v.step_id
+                                  WHERE s.campaign_id = ?1))
+               ORDER BY t.name COLLATE NOCASE"#,
+            id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if !trashed_templates.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "campaign '{}' uses {} in the trash; restore {} first",
+                r.name,
+                if trashed_templates.len() == 1 {
+                    format!("template {}", quoted_list(&trashed_templates))
+                } else {
+                    format!("templates {}", quoted_list(&trashed_templates))
+                },
+                if trashed_templates.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                }
+            )));
+        }
+        sqlx::query!(
+            "UPDATE campaigns SET deleted_at = NULL,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!(
+                    "another campaign is named '{}' now; rename it to restore this one",
+                    r.name
+                )
+            })
+        })?;
+        record(
+            &mut tx,
+            Some(r.workspace_id),
+            actor,
+            "campaign.restore",
+            &format!("Restored campaign #{id} from the trash"),
             None,
         )
         .await?;
@@ -729,6 +836,32 @@ async fn write_steps(
             .execute(&mut *tx)
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// A positive follow-up's template must be one of the workspace's, outside the trash. Asked
+/// inside the write that stores the campaign, so that the template cannot go to the trash in
+/// between.
+async fn check_positive_template(
+    tx: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    f: &CampaignFields,
+) -> Result<(), StoreError> {
+    let Some(t) = f.positive_follow_up.template_id else {
+        return Ok(());
+    };
+    let found = sqlx::query_scalar!(
+        "SELECT count(*) FROM templates WHERE id = ? AND workspace_id = ? AND deleted_at IS NULL",
+        t,
+        workspace_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if found == 0 {
+        return Err(StoreError::Invalid(format!(
+            "the positive follow-up's template #{t} is not a template of this workspace"
+        )));
     }
     Ok(())
 }

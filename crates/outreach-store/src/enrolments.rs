@@ -149,6 +149,8 @@ pub struct ProspectEnrolment {
     pub campaign_name: String,
     /// Its status.
     pub campaign_status: CampaignStatus,
+    /// Whether the campaign is in the trash (its history with the prospect stays).
+    pub campaign_in_trash: bool,
     /// Where the enrolment stands.
     pub state: EnrolmentState,
     /// The step to come next (1-based); past the last step once the sequence is over.
@@ -170,7 +172,8 @@ impl Store {
     ) -> Result<Vec<ProspectEnrolment>, StoreError> {
         let rows = sqlx::query!(
             r#"SELECT e.campaign_id, c.name AS campaign_name, c.status AS campaign_status,
-                   e.state, e.next_position, e.next_run_at, e.reason, e.updated_at
+                   c.deleted_at IS NOT NULL AS "campaign_in_trash!: bool", e.state,
+                   e.next_position, e.next_run_at, e.reason, e.updated_at
                FROM enrollments e JOIN campaigns c ON c.id = e.campaign_id
                WHERE e.prospect_id = ?
                ORDER BY e.id DESC"#,
@@ -184,6 +187,7 @@ impl Store {
                     campaign_id: r.campaign_id,
                     campaign_name: r.campaign_name,
                     campaign_status: read_campaign_status(&r.campaign_status)?,
+                    campaign_in_trash: r.campaign_in_trash,
                     state: EnrolmentState::read(&r.state)?,
                     next_position: r.next_position,
                     next_run_at: r.next_run_at,

@@ -36,6 +36,7 @@ pub mod replies;
 pub mod retention;
 pub mod saved_filters;
 pub mod templates;
+pub mod trash;
 pub mod upgrade_backups;
 pub mod workspace_deletion;
 pub mod workspaces;

@@ -4,6 +4,7 @@ use outreach_core::campaign::Template;
 
 use crate::audit::record;
 use crate::error::conflict_or;
+use crate::trash::quoted_list;
 use crate::{Actor, Store, StoreError};
 
 /// Longest subject or body a template may have: far above any real email, low enough that a
@@ -102,6 +103,89 @@ impl Store {
         self.template(id).await
     }
 
+    /// Moves a template to the trash. Refused while a campaign outside the trash uses it (in
+    /// a step or as its positive follow-up), naming them: a campaign must never point at a
+    /// template nobody can see. Messages already rendered from it keep their text.
+    pub async fn delete_template(&self, id: i64, actor: Actor) -> Result<Template, StoreError> {
+        let t = self.template(id).await?;
+        let mut tx = self.begin_write().await?;
+        let users = campaigns_using(&mut tx, id).await?;
+        if !users.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "template '{}' is used by {}; take it out of {} or move {} to the trash first",
+                t.name,
+                quoted_list(&users),
+                if users.len() == 1 {
+                    "that campaign"
+                } else {
+                    "those campaigns"
+                },
+                if users.len() == 1 { "it" } else { "them" },
+            )));
+        }
+        let moved = sqlx::query!(
+            "UPDATE templates SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ? AND deleted_at IS NULL",
+            id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Err(StoreError::NotFound(format!("template #{id}")));
+        }
+        record(
+            &mut tx,
+            Some(t.workspace_id),
+            actor,
+            "template.delete",
+            &format!("Moved template #{id} to the trash"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Takes a template out of the trash, unless another template has its name now.
+    pub async fn restore_template(&self, id: i64, actor: Actor) -> Result<Template, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query!(
+            "SELECT workspace_id, name FROM templates WHERE id = ? AND deleted_at IS NOT NULL",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("trashed template #{id}")))?;
+        sqlx::query!(
+            "UPDATE templates SET deleted_at = NULL,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+            id
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            conflict_or(e, || {
+                format!(
+                    "another template is named '{}' now; rename it to restore this one",
+                    r.name
+                )
+            })
+        })?;
+        record(
+            &mut tx,
+            Some(r.workspace_id),
+            actor,
+            "template.restore",
+            &format!("Restored template #{id} from the trash"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.template(id).await
+    }
+
     /// One template by id.
     pub async fn template(&self, id: i64) -> Result<Template, StoreError> {
         sqlx::query_as!(
@@ -147,4 +231,23 @@ impl Store {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("template '{name}'")))
     }
+}
+
+/// The campaigns outside the trash that use a template, by name, each once.
+async fn campaigns_using(
+    tx: &mut sqlx::SqliteConnection,
+    template_id: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT c.name AS "name!" FROM campaigns c
+           WHERE c.deleted_at IS NULL
+             AND (c.positive_template_id = ?1
+                  OR EXISTS (SELECT 1 FROM sequence_steps s
+                             JOIN step_variants v ON v.step_id = s.id
+                             WHERE s.campaign_id = c.id AND v.template_id = ?1))
+           ORDER BY c.name COLLATE NOCASE"#,
+        template_id
+    )
+    .fetch_all(&mut *tx)
+    .await?)
 }

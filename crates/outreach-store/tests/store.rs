@@ -2631,3 +2631,209 @@ async fn an_upgrade_links_earlier_audit_entries_to_the_people_they_named() {
     }
     conn.close().await.unwrap();
 }
+
+/// The message of a refusal the store reports as a conflict.
+fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
+    match r {
+        Err(StoreError::Conflict(m)) => m,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn templates_and_campaigns_go_to_the_trash_only_once_nothing_needs_them_and_come_back() {
+    use outreach_core::campaign::{
+        CampaignStatus, PositiveFollowUp, PositiveMode, UnconfirmedChoice,
+    };
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let first = store.template_by_name(ws, "first").await.unwrap();
+    let follow = store
+        .create_template(ws, "follow", "Re", "Glad to hear it", Actor::Cli)
+        .await
+        .unwrap();
+    let spare = store
+        .create_template(ws, "spare", "Hi", "Unused", Actor::Cli)
+        .await
+        .unwrap();
+    let mut answers = store.campaign(campaign.id).await.unwrap().fields;
+    answers.name = "Answers".into();
+    answers.positive_follow_up = PositiveFollowUp {
+        template_id: Some(follow.id),
+        mode: PositiveMode::Draft,
+    };
+    let answers = store
+        .create_campaign(ws, &answers, Actor::Cli)
+        .await
+        .unwrap();
+
+    // A template a campaign uses stays, and the refusal names the campaigns.
+    let why = conflict(store.delete_template(first.id, Actor::Cli).await);
+    assert!(why.contains("'Answers' and 'Launch'"), "{why}");
+    let why = conflict(store.delete_template(follow.id, Actor::Cli).await);
+    assert!(why.contains("used by 'Answers'"), "{why}");
+    assert_eq!(store.list_templates(ws).await.unwrap().len(), 3);
+
+    // One nothing uses goes, and comes back unless its name was taken meanwhile.
+    store.delete_template(spare.id, Actor::Cli).await.unwrap();
+    let names = |ts: Vec<outreach_core::campaign::Template>| -> Vec<String> {
+        ts.into_iter().map(|t| t.name).collect()
+    };
+    assert_eq!(
+        names(store.list_templates(ws).await.unwrap()),
+        ["first", "follow"]
+    );
+    assert!(matches!(
+        store.template(spare.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let trash = store.trash(ws).await.unwrap();
+    assert_eq!(trash.templates.len(), 1);
+    assert_eq!(
+        (trash.templates[0].id, trash.templates[0].name.as_str()),
+        (spare.id, "spare")
+    );
+    assert!(trash.campaigns.is_empty());
+    let newer = store
+        .create_template(ws, "Spare", "Hi", "Another", Actor::Cli)
+        .await
+        .unwrap();
+    let why = conflict(store.restore_template(spare.id, Actor::Cli).await);
+    assert!(why.contains("another template is named 'spare'"), "{why}");
+    assert_eq!(store.trash(ws).await.unwrap().templates.len(), 1);
+    store
+        .update_template(newer.id, "Spare 2", "Hi", "Another", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .restore_template(spare.id, Actor::Cli)
+            .await
+            .unwrap()
+            .body,
+        "Unused"
+    );
+    assert!(store.trash(ws).await.unwrap().templates.is_empty());
+    assert!(matches!(
+        store.restore_template(spare.id, Actor::Cli).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A campaign that may still send stays: running, then a message on the wire, then one
+    // whose fate nobody knows.
+    let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
+    assert!(why.contains("is running; stop it"), "{why}");
+    store
+        .enqueue(&first_steps(ws, &campaign, &account, &due))
+        .await
+        .unwrap();
+    let row = store.list_messages(campaign.id, None, 10).await.unwrap()[0].id;
+    store
+        .claim_batch(&[row], account.id, "2026-11-25T10:00:00Z", &[])
+        .await
+        .unwrap();
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Stopped, Actor::Cli)
+        .await
+        .unwrap();
+    let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
+    assert!(why.contains("still has 1 message(s) to send"), "{why}");
+    assert_eq!(store.recover_interrupted().await.unwrap(), 1);
+    let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
+    assert!(why.contains("1 unconfirmed message(s)"), "{why}");
+    store
+        .resolve_unconfirmed(ws, &[row], UnconfirmedChoice::Cancel, Actor::Cli)
+        .await
+        .unwrap();
+
+    // Now it goes: out of the lists, its history with Ada kept and marked.
+    store
+        .delete_campaign(campaign.id, Actor::Cli)
+        .await
+        .unwrap();
+    let listed: Vec<i64> = store
+        .list_campaigns(ws)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, [answers.id]);
+    assert!(matches!(
+        store.campaign_by_name(ws, "Launch").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let history = store.prospect_enrolments(ids[0]).await.unwrap();
+    let launch_history: Vec<bool> = history
+        .iter()
+        .filter(|e| e.campaign_id == campaign.id)
+        .map(|e| e.campaign_in_trash)
+        .collect();
+    assert_eq!(launch_history, [true]);
+    assert_eq!(
+        store
+            .list_messages(campaign.id, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A campaign in the trash no longer holds its template; restoring the campaign then
+    // waits for the template, and for its name.
+    store
+        .update_campaign(
+            answers.id,
+            &{
+                let mut f = answers.fields.clone();
+                f.steps[0].template_ids = vec![spare.id];
+                f
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    store.delete_template(first.id, Actor::Cli).await.unwrap();
+    let why = conflict(store.restore_campaign(campaign.id, Actor::Cli).await);
+    assert!(
+        why.contains("uses template 'first' in the trash; restore it first"),
+        "{why}"
+    );
+    store.restore_template(first.id, Actor::Cli).await.unwrap();
+    let stand_in = launch(&store, ws, account.id, first.id).await;
+    let why = conflict(store.restore_campaign(campaign.id, Actor::Cli).await);
+    assert!(why.contains("another campaign is named 'Launch'"), "{why}");
+    store
+        .delete_campaign(stand_in.id, Actor::Cli)
+        .await
+        .unwrap();
+    let back = store
+        .restore_campaign(campaign.id, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(back.status, CampaignStatus::Stopped);
+    assert_eq!(back.fields, campaign.fields);
+    assert_eq!(
+        store
+            .trash(ws)
+            .await
+            .unwrap()
+            .campaigns
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        [stand_in.id]
+    );
+
+    // Each move is in the audit log.
+    assert_eq!(audited(&store, ws, "template.delete").await.len(), 2);
+    assert_eq!(audited(&store, ws, "template.restore").await.len(), 2);
+    assert_eq!(audited(&store, ws, "campaign.delete").await.len(), 2);
+    assert_eq!(audited(&store, ws, "campaign.restore").await.len(), 1);
+    store.close().await;
+}

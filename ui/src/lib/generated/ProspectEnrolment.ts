@@ -19,6 +19,10 @@ campaign_name: string,
  */
 campaign_status: CampaignStatus, 
 /**
+ * Whether the campaign is in the trash (its history with the prospect stays).
+ */
+campaign_in_trash: boolean, 
+/**
  * Where the enrolment stands.
  */
 state: EnrolmentState, 

@@ -124,7 +124,10 @@ import type { StepCheck } from "./StepCheck";
 import type { StepCondition } from "./StepCondition";
 import type { Template } from "./Template";
 import type { TemplatePreview } from "./TemplatePreview";
+import type { TemplateRef } from "./TemplateRef";
 import type { Transport } from "./Transport";
+import type { Trash } from "./Trash";
+import type { Trashed } from "./Trashed";
 import type { UnconfirmedChoice } from "./UnconfirmedChoice";
 import type { UpdateProspect } from "./UpdateProspect";
 import type { UpdateWorkspace } from "./UpdateWorkspace";
@@ -183,6 +186,8 @@ export interface Commands {
   list_templates: { args: WorkspaceRef; result: Array<Template> };
   save_template: { args: SaveTemplate; result: Template };
   preview_template: { args: PreviewTemplate; result: TemplatePreview };
+  delete_template: { args: TemplateRef; result: Template };
+  restore_template: { args: TemplateRef; result: Template };
   list_campaigns: { args: WorkspaceRef; result: Array<Campaign> };
   get_campaign: { args: CampaignRef; result: Campaign };
   save_campaign: { args: SaveCampaign; result: Campaign };
@@ -192,6 +197,9 @@ export interface Commands {
   start_campaign: { args: CampaignRef; result: Campaign };
   pause_campaign: { args: CampaignRef; result: Campaign };
   stop_campaign: { args: CampaignRef; result: Campaign };
+  delete_campaign: { args: CampaignRef; result: Campaign };
+  restore_campaign: { args: CampaignRef; result: Campaign };
+  trash: { args: WorkspaceRef; result: Trash };
   campaign_progress: { args: CampaignRef; result: CampaignProgress };
   list_messages: { args: ListMessages; result: Array<MessageSummary> };
   list_enrolments: { args: ListEnrolments; result: Array<EnrolmentSummary> };
@@ -266,6 +274,8 @@ export const COMMANDS = [
   "list_templates",
   "save_template",
   "preview_template",
+  "delete_template",
+  "restore_template",
   "list_campaigns",
   "get_campaign",
   "save_campaign",
@@ -275,6 +285,9 @@ export const COMMANDS = [
   "start_campaign",
   "pause_campaign",
   "stop_campaign",
+  "delete_campaign",
+  "restore_campaign",
+  "trash",
   "campaign_progress",
   "list_messages",
   "list_enrolments",
@@ -427,7 +440,10 @@ export type { StepCheck };
 export type { StepCondition };
 export type { Template };
 export type { TemplatePreview };
+export type { TemplateRef };
 export type { Transport };
+export type { Trash };
+export type { Trashed };
 export type { UnconfirmedChoice };
 export type { UpdateProspect };
 export type { UpdateWorkspace };

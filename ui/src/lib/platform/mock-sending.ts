@@ -56,6 +56,8 @@ export type SendingCommand =
 	| 'list_templates'
 	| 'save_template'
 	| 'preview_template'
+	| 'delete_template'
+	| 'restore_template'
 	| 'list_campaigns'
 	| 'get_campaign'
 	| 'save_campaign'
@@ -65,6 +67,9 @@ export type SendingCommand =
 	| 'start_campaign'
 	| 'pause_campaign'
 	| 'stop_campaign'
+	| 'delete_campaign'
+	| 'restore_campaign'
+	| 'trash'
 	| 'campaign_progress'
 	| 'list_messages'
 	| 'list_enrolments'
@@ -124,6 +129,25 @@ function optText(v: string | null): string | null {
 	return t === '' ? null : t;
 }
 
+interface InTrash<T> {
+	item: T;
+	deleted_at: string;
+}
+
+/** Names for a sentence, as the store writes them: 'A', 'A' and 'B', 'A', 'B' and 'C'. */
+export function quotedList(names: string[]): string {
+	const q = names.map((n) => `'${n}'`);
+	return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+}
+
+/** Moves the item with `id` from `from` into the trash list `to`; returns it. */
+function toTrash<T extends { id: number }>(from: T[], to: InTrash<T>[], id: number, now: string): T {
+	const i = from.findIndex((x) => x.id === id);
+	const [item] = from.splice(i, 1);
+	to.unshift({ item, deleted_at: now });
+	return item;
+}
+
 interface Enrolment {
 	id: number;
 	campaign_id: number;
@@ -163,6 +187,8 @@ export class MockSending {
 	private dkimKeys = new Map<number, string>();
 	private templates: Template[] = [];
 	private campaigns: Campaign[] = [];
+	/** What is in the trash, out of the lists above (as the store hides it), with when it went. */
+	private trashed = { templates: [] as InTrash<Template>[], campaigns: [] as InTrash<Campaign>[] };
 	private enrolments: Enrolment[] = [];
 	private messages: MessageSummary[] = [];
 	private blocked = new Map<number, BlockedReason[]>();
@@ -286,7 +312,12 @@ export class MockSending {
 
 	/** A campaign's name, or null when there is none with that id. */
 	campaignName(id: number): string | null {
-		return this.campaigns.find((c) => c.id === id)?.fields.name ?? null;
+		return this.anyCampaign(id)?.fields.name ?? null;
+	}
+
+	/** A campaign, in the trash or not. */
+	private anyCampaign(id: number): Campaign | undefined {
+		return this.campaigns.find((c) => c.id === id) ?? this.trashed.campaigns.find((x) => x.item.id === id)?.item;
 	}
 
 	/** The campaign and account of the latest message to a prospect, if any. */
@@ -404,7 +435,7 @@ export class MockSending {
 
 	/** Whether every step of the enrolment's campaign went out or was sent for. */
 	private completed(e: Enrolment): boolean {
-		const c = this.campaign(e.campaign_id);
+		const c = this.anyCampaign(e.campaign_id) ?? this.campaign(e.campaign_id);
 		return (
 			e.queued_steps >= c.fields.steps.length &&
 			!this.messages.some((m) => m.campaign_id === c.id && m.prospect_id === e.prospect_id && m.status === 'queued')
@@ -831,6 +862,82 @@ export class MockSending {
 			});
 			return { rendered, prospect_id: p?.id ?? null, prospect_name: p ? prospectName(p) : null, problems: views(problems) };
 		},
+		delete_template: (args) => {
+			const t = this.template(args.template_id);
+			const users = this.campaigns
+				.filter((c) => c.fields.positive_follow_up.template_id === t.id || c.fields.steps.some((s) => s.template_ids.includes(t.id)))
+				.map((c) => c.fields.name)
+				.sort((a, b) => a.localeCompare(b));
+			if (users.length > 0) {
+				const one = users.length === 1;
+				fail(
+					'conflict',
+					`template '${t.name}' is used by ${quotedList(users)}; take it out of ${one ? 'that campaign' : 'those campaigns'} or move ${one ? 'it' : 'them'} to the trash first`
+				);
+			}
+			toTrash(this.templates, this.trashed.templates, t.id, this.host.now());
+			this.host.log(t.workspace_id, 'template.delete', `Moved template #${t.id} to the trash`);
+			this.host.changed('campaigns', t.workspace_id);
+			return t;
+		},
+		restore_template: (args) => {
+			const i = this.trashed.templates.findIndex((x) => x.item.id === args.template_id);
+			if (i < 0) fail('not_found', `trashed template #${args.template_id} not found`);
+			const t = this.trashed.templates[i].item;
+			if (this.templates.some((x) => x.workspace_id === t.workspace_id && x.name.toLowerCase() === t.name.toLowerCase()))
+				fail('conflict', `another template is named '${t.name}' now; rename it to restore this one`);
+			this.trashed.templates.splice(i, 1);
+			this.templates.push(t);
+			this.host.log(t.workspace_id, 'template.restore', `Restored template #${t.id} from the trash`);
+			this.host.changed('campaigns', t.workspace_id);
+			return t;
+		},
+		delete_campaign: (args) => {
+			const c = this.campaign(args.campaign_id);
+			if (c.status === 'running' || c.status === 'paused')
+				fail('conflict', `campaign '${c.fields.name}' is ${c.status}; stop it before moving it to the trash`);
+			const mine = this.messages.filter((m) => m.campaign_id === c.id);
+			const queued = mine.filter((m) => m.status === 'queued' || m.status === 'sending').length;
+			if (queued > 0)
+				fail('conflict', `campaign '${c.fields.name}' still has ${queued} message(s) to send; it can go to the trash once they are sent`);
+			const unconfirmed = mine.filter((m) => m.status === 'unconfirmed').length;
+			if (unconfirmed > 0) fail('conflict', `campaign '${c.fields.name}' has ${unconfirmed} unconfirmed message(s); decide about them first`);
+			toTrash(this.campaigns, this.trashed.campaigns, c.id, this.host.now());
+			this.host.log(c.workspace_id, 'campaign.delete', `Moved campaign #${c.id} to the trash`);
+			this.host.changed('campaigns', c.workspace_id);
+			return c;
+		},
+		restore_campaign: (args) => {
+			const i = this.trashed.campaigns.findIndex((x) => x.item.id === args.campaign_id);
+			if (i < 0) fail('not_found', `trashed campaign #${args.campaign_id} not found`);
+			const c = this.trashed.campaigns[i].item;
+			const uses = new Set([...c.fields.steps.flatMap((s) => s.template_ids), c.fields.positive_follow_up.template_id]);
+			const gone = this.trashed.templates
+				.filter((x) => uses.has(x.item.id))
+				.map((x) => x.item.name)
+				.sort((a, b) => a.localeCompare(b));
+			if (gone.length > 0)
+				fail(
+					'conflict',
+					`campaign '${c.fields.name}' uses ${gone.length === 1 ? 'template' : 'templates'} ${quotedList(gone)} in the trash; restore ${gone.length === 1 ? 'it' : 'them'} first`
+				);
+			if (this.campaigns.some((x) => x.workspace_id === c.workspace_id && x.fields.name.toLowerCase() === c.fields.name.toLowerCase()))
+				fail('conflict', `another campaign is named '${c.fields.name}' now; rename it to restore this one`);
+			this.trashed.campaigns.splice(i, 1);
+			this.campaigns.push(c);
+			this.host.log(c.workspace_id, 'campaign.restore', `Restored campaign #${c.id} from the trash`);
+			this.host.changed('campaigns', c.workspace_id);
+			return c;
+		},
+		trash: (args) => {
+			this.host.workspace(args.workspace_id);
+			const of = <T extends { id: number; workspace_id: number }>(list: InTrash<T>[], name: (t: T) => string) =>
+				list.filter((x) => x.item.workspace_id === args.workspace_id).map((x) => ({ id: x.item.id, name: name(x.item), deleted_at: x.deleted_at }));
+			return {
+				templates: of(this.trashed.templates, (t) => t.name),
+				campaigns: of(this.trashed.campaigns, (c) => c.fields.name)
+			};
+		},
 		list_campaigns: (args) => {
 			this.host.workspace(args.workspace_id);
 			return this.campaigns.filter((c) => c.workspace_id === args.workspace_id).sort((a, b) => a.fields.name.localeCompare(b.fields.name));
@@ -944,9 +1051,20 @@ export class MockSending {
 				.filter((e) => e.prospect_id === args.id)
 				.sort((a, b) => b.id - a.id)
 				.map((e) => {
-					const c = this.campaign(e.campaign_id);
+					const c = this.anyCampaign(e.campaign_id) ?? this.campaign(e.campaign_id);
 					const { state, next_position, next_run_at, reason, updated_at } = this.enrolmentSummary(e);
-					return { campaign_id: c.id, campaign_name: c.fields.name, campaign_status: c.status, state, next_position, next_run_at, reason, updated_at };
+					const campaign_in_trash = !this.campaigns.includes(c);
+					return {
+						campaign_id: c.id,
+						campaign_name: c.fields.name,
+						campaign_status: c.status,
+						campaign_in_trash,
+						state,
+						next_position,
+						next_run_at,
+						reason,
+						updated_at
+					};
 				});
 		},
 		list_messages: (args) => {
