@@ -277,6 +277,45 @@ describe('campaigns', () => {
 		await waitFor(() => expect(screen.getByTestId('progress-unconfirmed').textContent).toBe('0'));
 	});
 
+	it('moves a campaign that sends nothing more to the trash, with undo, and keeps it in its people’s history', async () => {
+		const { backend, people, campaign } = readyToSend();
+		backend.sending.seedEnrolments(campaign.id, [people[0].id]);
+		const [m] = backend.sending.seedMessages(campaign.id, 'unconfirmed', [people[0].id]);
+		await backend.call('stop_campaign', { campaign_id: campaign.id });
+		renderApp(backend);
+		await openCampaigns();
+
+		// A message whose fate is unknown must be decided first.
+		await fireEvent.click(screen.getByTestId('campaign-trash'));
+		expect((await screen.findByTestId('campaign-action-error')).textContent).toContain('1 unconfirmed message(s); decide about them first');
+		await backend.call('resolve_unconfirmed', { workspace_id: campaign.workspace_id, message_ids: [m.id], choice: 'cancel' });
+
+		await fireEvent.click(screen.getByTestId('campaign-trash'));
+		await screen.findByTestId('campaigns-start');
+		expect(screen.queryAllByTestId('campaign-item')).toHaveLength(0);
+		expect(screen.getByTestId('campaign-trash-list').textContent).toContain('Spring');
+		const history = await backend.call('prospect_campaigns', { id: people[0].id });
+		expect(history.map((e) => [e.campaign_name, e.campaign_in_trash])).toEqual([['Spring', true]]);
+
+		await fireEvent.click(await screen.findByTestId('campaign-trash-undo'));
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Spring'));
+		expect(screen.getByTestId('campaign-current-status').textContent).toBe('Stopped');
+		expect(screen.queryByTestId('campaign-trash-list')).toBeNull();
+	});
+
+	it('offers no trash for a campaign that may still send', async () => {
+		const { backend, people, campaign } = readyToSend();
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		await backend.call('start_campaign', { campaign_id: campaign.id });
+		renderApp(backend);
+		await openCampaigns();
+		expect(screen.getByTestId('campaign-pause')).toBeTruthy();
+		expect(screen.queryByTestId('campaign-trash')).toBeNull();
+		await fireEvent.click(screen.getByTestId('campaign-pause'));
+		await waitFor(() => expect(screen.getByTestId('campaign-current-status').textContent).toBe('Paused'));
+		expect(screen.queryByTestId('campaign-trash')).toBeNull();
+	});
+
 	it('says which field is empty instead of sending what no campaign can hold', async () => {
 		const { backend, tpl } = readyToSend();
 		renderApp(backend);

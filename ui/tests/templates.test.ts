@@ -113,4 +113,55 @@ describe('templates', () => {
 		expect((await screen.findByTestId('error-banner')).textContent).toContain(`There is no prospect ${p.id}.`);
 		expect(backend.callsOf('preview_template').at(-1)?.prospect_id).toBe(p.id);
 	});
+
+	it('moves a template no campaign uses to the trash, with undo and a restore in the trash', async () => {
+		const { backend, ws } = mockWithWorkspace(1);
+		const used = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi');
+		backend.sending.seedTemplate(ws.id, 'Spare', 'Hello', 'Unused');
+		backend.sending.seedCampaign(ws.id, { name: 'Spring', steps: [{ delay_business_days: 0, condition: 'always', template_ids: [used.id] }] });
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		const names = () => screen.getAllByTestId('template-item').map((b) => b.textContent);
+		await waitFor(() => expect(names()).toEqual(['Intro', 'Spare']));
+
+		// The one a campaign uses stays, and the form says which campaign.
+		await fireEvent.click(screen.getByTestId('template-trash'));
+		expect((await screen.findByTestId('form-error')).textContent).toContain("used by 'Spring'");
+		expect(names()).toEqual(['Intro', 'Spare']);
+		expect(screen.queryByTestId('template-trash-list')).toBeNull();
+
+		// The other goes; Undo brings it back.
+		await fireEvent.click(screen.getAllByTestId('template-item')[1]);
+		await fireEvent.click(screen.getByTestId('template-trash'));
+		await waitFor(() => expect(names()).toEqual(['Intro']));
+		expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Intro');
+		expect(screen.getByTestId('template-trash-list').textContent).toContain('Trash (1)');
+		await fireEvent.click(await screen.findByTestId('template-trash-undo'));
+		await waitFor(() => expect(names()).toEqual(['Intro', 'Spare']));
+		expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Spare');
+		expect(screen.queryByTestId('template-trash-list')).toBeNull();
+
+		// Or later, from the trash under the list.
+		await fireEvent.click(screen.getByTestId('template-trash'));
+		await waitFor(() => expect(names()).toEqual(['Intro']));
+		const restore = screen.getByTestId('template-trash-list-restore');
+		expect(restore.getAttribute('aria-label')).toBe('Restore template Spare');
+		await fireEvent.click(restore);
+		await waitFor(() => expect(names()).toEqual(['Intro', 'Spare']));
+		expect(backend.callsOf('restore_template')).toHaveLength(2);
+	});
+
+	it('asks before a template with unsaved changes goes to the trash', async () => {
+		const { backend, ws } = mockWithWorkspace(1);
+		backend.sending.seedTemplate(ws.id, 'Spare', 'Hello', 'Unused');
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		await setValue(await screen.findByTestId('template-subject'), 'Hello again');
+		await fireEvent.click(screen.getByTestId('template-trash'));
+		expect((await screen.findByTestId('unsaved-what')).textContent).toContain('your changes to the template “Spare”');
+		expect(backend.callsOf('delete_template')).toHaveLength(0);
+		await fireEvent.click(screen.getByTestId('unsaved-discard'));
+		await waitFor(() => expect(screen.getByTestId('template-name')).toHaveProperty('value', ''));
+		expect(backend.callsOf('delete_template')).toEqual([{ template_id: 1 }]);
+	});
 });

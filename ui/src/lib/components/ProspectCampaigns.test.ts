@@ -22,4 +22,16 @@ describe("a prospect's campaigns", () => {
 		await open(people[2].id);
 		await waitFor(() => expect(screen.getByTestId('prospect-campaign-standing').textContent).toBe('Step 1 in the outbox'));
 	});
+
+	it('says when a campaign of the prospect’s history is in the trash', async () => {
+		const { backend, people, c } = campaignReady();
+		await backend.call('stop_campaign', { campaign_id: c.id });
+		await backend.call('delete_campaign', { campaign_id: c.id });
+		renderApp(backend);
+		const rows = await waitForRows();
+		await fireEvent.click(rows.find((r) => r.dataset.id === String(people[0].id)) as HTMLElement);
+		const entry = await screen.findByTestId('prospect-campaign');
+		expect(entry.textContent).toContain('Launch');
+		expect(screen.getByTestId('prospect-campaign-trashed').textContent).toBe('in the trash');
+	});
 });
