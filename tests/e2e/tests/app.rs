@@ -898,7 +898,32 @@ async fn campaign(
         "Hi {{ first_name | default(\"there\") }}, just following up.\n\n{{ postal_address }}",
     )
     .await?;
-    assert_accessible(c, "the template editor with its preview and problems").await?;
+    // One written by mistake goes to the trash, which lists it under the templates.
+    write_template(c, "Scratch", "Hi", "{{ opt_out }}").await?;
+    click(c, "template-trash").await?;
+    wait_until("Scratch in the trash", || async {
+        Ok(text_of(c, "template-trash-list")
+            .await?
+            .contains("Trash (1)"))
+    })
+    .await?;
+    let listed = c.find_all(Locator::Css(&tid("template-item"))).await?;
+    let mut names = Vec::new();
+    for item in listed {
+        names.push(item.text().await?.trim().to_string());
+    }
+    assert_eq!(names, ["First", "Follow"]);
+    c.find(Locator::Css(
+        "[data-testid=\"template-trash-list\"] summary",
+    ))
+    .await?
+    .click()
+    .await?;
+    assert_accessible(
+        c,
+        "the template editor with its preview, problems and trash",
+    )
+    .await?;
 
     // The campaign: both steps, open all day every day, no gaps between sends.
     click(c, "nav-campaigns").await?;
@@ -920,6 +945,25 @@ async fn campaign(
     fill(c, "campaign-gap-min", "0").await?;
     fill(c, "campaign-gap-max", "0").await?;
     click(c, "campaign-save").await?;
+    wait(c, &tid("campaign-title")).await?;
+
+    // A template the campaign uses stays out of the trash, and the form says why.
+    click(c, "nav-templates").await?;
+    wait_until("the first template open", || async {
+        Ok(wait(c, &tid("template-name"))
+            .await?
+            .prop("value")
+            .await?
+            .as_deref()
+            == Some("First"))
+    })
+    .await?;
+    click(c, "template-trash").await?;
+    wait_until("the refusal naming Launch", || async {
+        Ok(text_of(c, "form-error").await?.contains("used by 'Launch'"))
+    })
+    .await?;
+    click(c, "nav-campaigns").await?;
     wait(c, &tid("campaign-title")).await?;
 
     // Enrol with the preview: Grace has no address. Nobody is scored yet, so any status.
