@@ -6,11 +6,14 @@ describe('deleting a workspace', () => {
 		const { backend, ws, people } = campaignReady();
 		const other = backend.seedWorkspace('Other client');
 		backend.seedProspects(other.id, 2);
+		// What is in the trash goes with the workspace, and is counted.
+		const spare = backend.sending.seedTemplate(ws.id, 'Spare', 'Hi', 'Unused');
+		await backend.call('delete_template', { template_id: spare.id });
 		renderApp(backend, { toastMs: 60_000 });
 		await fireEvent.click(await screen.findByTestId('nav-settings'));
 		await fireEvent.click(await screen.findByTestId('workspace-delete'));
 		const summary = await screen.findByTestId('workspace-delete-summary');
-		expect(summary.textContent).toContain('It holds 4 prospects, 1 campaign, 1 template, 1 sender account, 0 messages and 0 replies.');
+		expect(summary.textContent).toContain('It holds 4 prospects, 1 campaign, 2 templates, 1 sender account, 0 messages and 0 replies.');
 		const confirm = screen.getByTestId('workspace-delete-confirm') as HTMLButtonElement;
 		const name = screen.getByTestId('workspace-delete-name');
 		expect(confirm.disabled).toBe(true);

@@ -525,10 +525,12 @@ export class MockBackend implements Backend {
 		this.workspace(workspaceId);
 		const ids = [...this.prospects.values()].filter((p) => p.workspace_id === workspaceId).map((p) => p.id);
 		const args = { workspace_id: workspaceId };
+		// What is in the trash goes with the workspace too, as the store counts it.
+		const trash = await this.sending.handlers.trash(args);
 		return {
 			prospects: ids.length,
-			campaigns: (await this.sending.handlers.list_campaigns(args)).length,
-			templates: (await this.sending.handlers.list_templates(args)).length,
+			campaigns: (await this.sending.handlers.list_campaigns(args)).length + trash.campaigns.length,
+			templates: (await this.sending.handlers.list_templates(args)).length + trash.templates.length,
 			accounts: (await this.sending.handlers.list_accounts(args)).length,
 			messages: this.sending.erasureCounts(ids).messages,
 			replies: ids.reduce((n, id) => n + this.inbox.repliesFrom(id).length, 0)
