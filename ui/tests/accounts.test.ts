@@ -201,4 +201,37 @@ describe('engine status', () => {
 		backend.emit({ kind: 'engine', status: { state: 'running', queued: 12500, sent: 3, purged: 0, purge_done_at: null, last_error: null } });
 		await waitFor(() => expect(item.textContent).toContain(`running, ${(12500).toLocaleString()} queued`));
 	});
+
+	it('removes an account no campaign sends from, after saying what goes, and opens the next one', async () => {
+		const { backend, ws } = mockWithWorkspace();
+		const alex = backend.sending.seedAccount(ws.id, 'Alex');
+		backend.sending.seedAccount(ws.id, 'Bea');
+		backend.sending.seedCampaign(ws.id, { name: 'Spring', account_id: alex.id });
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-accounts'));
+		await waitFor(() => expect((screen.getByTestId('account-name') as HTMLInputElement).value).toBe('Alex'));
+
+		// A campaign sends from it: refused in the dialog, which names the campaign.
+		await fireEvent.click(screen.getByTestId('account-remove'));
+		const summary = await screen.findByTestId('account-remove-summary');
+		expect(summary.textContent).toContain('Its password leaves the keychain');
+		expect(summary.textContent).toContain('cannot be undone');
+		await fireEvent.click(screen.getByTestId('account-remove-confirm'));
+		expect((await screen.findByTestId('account-remove-error')).textContent).toContain("used by 'Spring'");
+		expect(screen.getAllByTestId('account-item')).toHaveLength(2);
+
+		// Cancelled, nothing happens; once the campaign is in the trash it goes.
+		await fireEvent.click(screen.getByText('Cancel'));
+		expect(screen.queryByTestId('account-remove-dialog')).toBeNull();
+		const spring = (await backend.call('list_campaigns', { workspace_id: ws.id }))[0];
+		await backend.call('delete_campaign', { campaign_id: spring.id });
+		await fireEvent.click(screen.getByTestId('account-remove'));
+		await fireEvent.click(await screen.findByTestId('account-remove-confirm'));
+		await waitFor(() => expect(screen.getAllByTestId('account-item').map((b) => b.querySelector('span')?.textContent)).toEqual(['Bea']));
+		expect((screen.getByTestId('account-name') as HTMLInputElement).value).toBe('Bea');
+		expect(backend.callsOf('delete_account')).toEqual([{ account_id: alex.id }, { account_id: alex.id }]);
+		// The draft in the trash comes back without the account.
+		const back = await backend.call('restore_campaign', { campaign_id: spring.id });
+		expect(back.fields.account_id).toBeNull();
+	});
 });

@@ -65,6 +65,7 @@ macro_rules! for_each_command {
             list_accounts($crate::WorkspaceRef) -> Vec<$crate::core::campaign::SenderAccount>;
             save_account($crate::SaveAccount) -> $crate::core::campaign::SenderAccount;
             test_account($crate::AccountRef) -> $crate::AccountTest;
+            delete_account($crate::AccountRef) -> $crate::core::campaign::SenderAccount;
             list_templates($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Template>;
             save_template($crate::SaveTemplate) -> $crate::core::campaign::Template;
             preview_template($crate::PreviewTemplate) -> $crate::TemplatePreview;

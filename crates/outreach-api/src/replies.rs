@@ -140,7 +140,8 @@ impl Api {
             .unwrap_or(mailbox))
     }
 
-    /// Stops reading an account's replies (replies already read stay).
+    /// Stops reading an account's replies (replies already read stay) and takes the
+    /// mailbox's own password or token out of the keychain.
     pub async fn remove_mailbox(&self, args: AccountRef) -> Result<u32, ApiError> {
         let account = self.store.account(args.account_id).await?;
         self.store
@@ -148,6 +149,7 @@ impl Api {
             .await?;
         self.poke_engine();
         self.changed(Some(account.workspace_id), ChangedEntity::Campaigns);
+        secrets::delete(&self.config, args.account_id, secrets::Kind::Mailbox).await?;
         Ok(1)
     }
 

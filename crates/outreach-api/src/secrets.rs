@@ -50,6 +50,16 @@ pub(crate) async fn read(
     Ok(tokio::task::spawn_blocking(move || read_secret(&name)).await??)
 }
 
+/// Deletes one secret of an account (one it never had is no error).
+pub(crate) async fn delete(
+    config: &ApiConfig,
+    account_id: i64,
+    kind: Kind,
+) -> Result<(), ApiError> {
+    let name = entry_name(config, account_id, kind);
+    Ok(tokio::task::spawn_blocking(move || delete_secret(&name)).await??)
+}
+
 /// Deletes every secret of an account (those it never had are no error).
 pub(crate) async fn delete_all(config: &ApiConfig, account_id: i64) -> Result<(), ApiError> {
     let names: Vec<String> = [Kind::Secret, Kind::Dkim, Kind::Mailbox]

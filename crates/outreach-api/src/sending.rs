@@ -582,6 +582,27 @@ impl Api {
         Ok(self.store.account(account.id).await?)
     }
 
+    /// Removes a sender account for good (refused while a campaign sends from it or a message
+    /// of it waits), then takes its password, keys and mailbox secret out of the keychain.
+    pub async fn delete_account(&self, args: AccountRef) -> Result<SenderAccount, ApiError> {
+        let a = self
+            .store
+            .delete_account(args.account_id, self.config.actor())
+            .await?;
+        self.poke_engine();
+        self.changed(Some(a.workspace_id), ChangedEntity::Campaigns);
+        secrets::delete_all(&self.config, a.id)
+            .await
+            .map_err(|e| ApiError {
+                message: format!(
+                    "the account is removed, but its password or keys could not be taken out of the keychain: {}",
+                    e.message
+                ),
+                ..e
+            })?;
+        Ok(a)
+    }
+
     /// Connects to the account's server and reports exactly what failed, if anything.
     pub async fn test_account(&self, args: AccountRef) -> Result<AccountTest, ApiError> {
         let a = self.store.account(args.account_id).await?;

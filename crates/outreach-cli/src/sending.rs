@@ -98,6 +98,19 @@ pub enum AccountCommand {
         #[arg(long, short)]
         workspace: String,
     },
+    /// Remove an account for good: its password, keys and reply mailbox go; what it sent and
+    /// the replies it read stay. Refused while a campaign sends from it or a message of it
+    /// waits.
+    Delete {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The account's name.
+        name: String,
+        /// Confirm: it cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Message templates.
@@ -498,6 +511,30 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
             let a = api.account_by_name(w.id, &name).await?;
             let t = api.test_account(AccountRef { account_id: a.id }).await?;
             output::connection_test(&t, json)?;
+        }
+        AccountCommand::Delete {
+            workspace: ws,
+            name,
+            yes,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let a = api.account_by_name(w.id, &name).await?;
+            if !yes {
+                return Err(ApiError::invalid(format!(
+                    "nothing removed: removing sender account '{}' cannot be undone (its password and keys leave the keychain); run the command again with --yes",
+                    a.fields.name
+                ))
+                .into());
+            }
+            let a = api.delete_account(AccountRef { account_id: a.id }).await?;
+            if json {
+                output::json(&a)?;
+            } else {
+                println!(
+                    "removed sender account '{}' (#{}); its password and keys left the keychain",
+                    a.fields.name, a.id
+                );
+            }
         }
         AccountCommand::List { workspace: ws } => {
             let w = workspace(api, &ws).await?;

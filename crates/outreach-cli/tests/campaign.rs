@@ -1171,6 +1171,35 @@ fn sendgrid_account(env: &Env, api_url: &str, key: &str) {
     );
 }
 
+/// What the keychain holds for an account's secret of `kind` (secret, dkim or mailbox), read
+/// with libsecret's own tool; empty when nothing.
+fn keychain_entry(env: &Env, account: i64, kind: &str) -> String {
+    let data = env.path("data").canonicalize().unwrap();
+    let out = std::process::Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "outreach-desk",
+            "username",
+            &format!("account:{}:{account}:{kind}", data.display()),
+        ])
+        .output()
+        .expect("secret-tool (Debian package libsecret-tools)");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The id of account `name` of workspace Acme.
+fn account_id(env: &Env, name: &str) -> i64 {
+    env.json(&["account", "list", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["fields"]["name"] == name)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
 /// `outreach prospects list -w Acme --json` as (id, email) pairs.
 fn prospects(env: &Env) -> Vec<(i64, String)> {
     env.json(&["prospects", "list", "-w", "Acme"])
@@ -1437,20 +1466,7 @@ fn a_deleted_workspace_takes_everything_with_it_and_its_name_is_free_again() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let data = env.path("data").canonicalize().unwrap();
-    let keychain = || {
-        let out = std::process::Command::new("secret-tool")
-            .args([
-                "lookup",
-                "service",
-                "outreach-desk",
-                "username",
-                &format!("account:{}:{grid}:secret", data.display()),
-            ])
-            .output()
-            .expect("secret-tool (Debian package libsecret-tools)");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let keychain = || keychain_entry(&env, grid, "secret");
     assert_eq!(keychain().trim(), "SG.delete-me");
 
     // Without --yes it says what the workspace holds and deletes nothing.
@@ -1628,4 +1644,91 @@ fn a_campaign_and_its_templates_go_to_the_trash_and_back_from_the_command_line()
     ] {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
+}
+
+#[test]
+fn a_removed_account_and_a_removed_mailbox_leave_nothing_in_the_keychain() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(1));
+    sendgrid_account(&env, "http://127.0.0.1:9", "SG.remove-me");
+    let grid = account_id(&env, "grid");
+    let sink_account = account_id(&env, "sink");
+    let mailbox = |account: &str| {
+        env.ok_with_env(
+            &[
+                "mailbox",
+                "set",
+                "-w",
+                "Acme",
+                account,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "9",
+                "--security",
+                "plain_loopback",
+                "--username",
+                "alex",
+                "--disabled",
+            ],
+            &[("OUTREACH_MAILBOX_SECRET", "imap-secret")],
+        )
+    };
+    mailbox("sink");
+    mailbox("grid");
+    assert_eq!(
+        keychain_entry(&env, sink_account, "mailbox").trim(),
+        "imap-secret"
+    );
+
+    // Removing a mailbox takes its own password out of the keychain too.
+    env.ok(&["mailbox", "remove", "-w", "Acme", "sink"]);
+    assert_eq!(keychain_entry(&env, sink_account, "mailbox"), "");
+
+    // An account a campaign sends from stays; without --yes nothing happens.
+    env.always_open_campaign("Grid launch", "grid", &["first"]);
+    let err = env.fails(&["account", "delete", "-w", "Acme", "grid", "--yes"]);
+    assert_eq!(err["code"], "conflict", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("used by 'Grid launch'"),
+        "{err}"
+    );
+    env.ok(&["campaign", "delete", "-w", "Acme", "Grid launch"]);
+    let err = env.fails(&["account", "delete", "-w", "Acme", "grid"]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert_eq!(keychain_entry(&env, grid, "secret").trim(), "SG.remove-me");
+
+    let said = env.ok(&["account", "delete", "-w", "Acme", "grid", "--yes"]);
+    assert!(said.contains("removed sender account 'grid'"), "{said}");
+    for kind in ["secret", "dkim", "mailbox"] {
+        assert_eq!(keychain_entry(&env, grid, kind), "", "{kind}");
+    }
+    let names: Vec<String> = env
+        .json(&["account", "list", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["fields"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["sink"]);
+    assert!(
+        env.audit_actions(&["--workspace", "Acme"])
+            .iter()
+            .any(|a| a == "account.delete")
+    );
+    // The campaign in the trash comes back as a draft that needs an account.
+    let launch = env.json(&["campaign", "list", "-w", "Acme", "--deleted"])[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    env.ok(&["campaign", "restore", "-w", "Acme", &launch]);
+    let status = env.json(&["campaign", "status", "-w", "Acme", "Grid launch"]);
+    assert!(
+        status["campaign"]["fields"]["account_id"].is_null(),
+        "{status}"
+    );
 }

@@ -5,6 +5,7 @@ use outreach_core::campaign::{AccountFields, SenderAccount, SmtpSecurityMode, Tr
 
 use crate::audit::record;
 use crate::error::conflict_or;
+use crate::trash::quoted_list;
 use crate::{Actor, Store, StoreError};
 
 fn validated(f: &AccountFields) -> Result<AccountFields, StoreError> {
@@ -309,6 +310,83 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    /// Removes a sender account for good: it leaves the lists, its reply mailbox is no
+    /// longer read, and the row records that no secret is kept (the caller removes them from
+    /// the keychain once this is committed). Messages sent from it and replies read through it
+    /// stay. Refused while a campaign outside the trash sends from it, or while a message of
+    /// it is queued, on the wire, or unconfirmed.
+    pub async fn delete_account(&self, id: i64, actor: Actor) -> Result<SenderAccount, StoreError> {
+        let a = self.account(id).await?;
+        let name = &a.fields.name;
+        let mut tx = self.begin_write().await?;
+        let users = sqlx::query_scalar!(
+            r#"SELECT name AS "name!" FROM campaigns WHERE account_id = ? AND deleted_at IS NULL
+               ORDER BY name COLLATE NOCASE"#,
+            id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if !users.is_empty() {
+            let one = users.len() == 1;
+            return Err(StoreError::Conflict(format!(
+                "sender account '{name}' is used by {}; choose another account for {} or move {} to the trash first",
+                quoted_list(&users),
+                if one {
+                    "that campaign"
+                } else {
+                    "those campaigns"
+                },
+                if one { "it" } else { "them" },
+            )));
+        }
+        let pending = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "queued!: i64",
+                   count(*) FILTER (WHERE status = 'unconfirmed') AS "unconfirmed!: i64"
+               FROM messages WHERE account_id = ?"#,
+            id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if pending.queued > 0 {
+            return Err(StoreError::Conflict(format!(
+                "sender account '{name}' still has {} message(s) to send; it can be removed once they are sent",
+                pending.queued
+            )));
+        }
+        if pending.unconfirmed > 0 {
+            return Err(StoreError::Conflict(format!(
+                "sender account '{name}' has {} unconfirmed message(s); decide about them first",
+                pending.unconfirmed
+            )));
+        }
+        sqlx::query!("DELETE FROM account_mailboxes WHERE account_id = ?", id)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query!(
+            "UPDATE sender_accounts SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                 has_secret = 0, has_dkim_key = 0
+             WHERE id = ? AND deleted_at IS NULL",
+            id
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if removed == 0 {
+            return Err(StoreError::NotFound(format!("sender account #{id}")));
+        }
+        record(
+            &mut tx,
+            Some(a.workspace_id),
+            actor,
+            "account.delete",
+            &format!("Removed sender account #{id} with its reply mailbox"),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(a)
     }
 
     /// One account by id.

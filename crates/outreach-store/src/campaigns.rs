@@ -385,8 +385,14 @@ impl Store {
                 }
             )));
         }
+        // A draft whose account was removed meanwhile comes back without one, to be chosen
+        // before it starts; a campaign that is over keeps naming the account it sent from.
         sqlx::query!(
             "UPDATE campaigns SET deleted_at = NULL,
+                 account_id = CASE
+                     WHEN status = 'draft' AND account_id IN
+                          (SELECT id FROM sender_accounts WHERE deleted_at IS NOT NULL)
+                     THEN NULL ELSE account_id END,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              WHERE id = ?",
             id

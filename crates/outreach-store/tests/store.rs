@@ -2837,3 +2837,105 @@ async fn templates_and_campaigns_go_to_the_trash_only_once_nothing_needs_them_an
     assert_eq!(audited(&store, ws, "campaign.restore").await.len(), 1);
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_sender_account_is_removed_only_once_nothing_sends_from_it() {
+    use outreach_core::campaign::UnconfirmedChoice;
+    use outreach_core::inbox::{MailboxAuth, MailboxFields, MailboxSecurity};
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = relay_account(&store, ws).await;
+    let template = store
+        .create_template(ws, "first", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    let draft_campaign = launch(&store, ws, account.id, template.id).await;
+    store
+        .set_mailbox(
+            account.id,
+            &MailboxFields {
+                host: "127.0.0.1".into(),
+                port: Some(1143),
+                security: MailboxSecurity::PlainLoopback,
+                username: "alex".into(),
+                auth: MailboxAuth::Password,
+                mailbox: "INBOX".into(),
+                enabled: true,
+            },
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+
+    // A campaign outside the trash sends from it.
+    let why = conflict(store.delete_account(account.id, Actor::Cli).await);
+    assert!(why.contains("used by 'Launch'"), "{why}");
+    store
+        .delete_campaign(draft_campaign.id, Actor::Cli)
+        .await
+        .unwrap();
+
+    // An answer to a reply waits to go out through it, then its fate is unknown.
+    let reply = question_from(&store, ws, account.id, ada).await;
+    let draft = store.open_draft(reply).await.unwrap();
+    store
+        .queue_draft(
+            draft.id,
+            &answer_message(1, "2026-11-25T10:00:00Z"),
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let why = conflict(store.delete_account(account.id, Actor::Cli).await);
+    assert!(why.contains("still has 1 message(s) to send"), "{why}");
+    let row = store
+        .claim_candidates(account.id, "2026-11-25T10:00:00Z", 10)
+        .await
+        .unwrap()[0]
+        .message_id;
+    store
+        .claim_batch(&[row], account.id, "2026-11-25T10:00:00Z", &[])
+        .await
+        .unwrap();
+    let why = conflict(store.delete_account(account.id, Actor::Cli).await);
+    assert!(why.contains("still has 1 message(s) to send"), "{why}");
+    store.recover_interrupted().await.unwrap();
+    let why = conflict(store.delete_account(account.id, Actor::Cli).await);
+    assert!(why.contains("1 unconfirmed message(s)"), "{why}");
+    store
+        .resolve_unconfirmed(ws, &[row], UnconfirmedChoice::MarkSent, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.polled_mailboxes().await.unwrap().len(), 1);
+
+    // Now it goes, with its mailbox; the reply read through it stays.
+    let removed = store.delete_account(account.id, Actor::Cli).await.unwrap();
+    assert_eq!(removed.id, account.id);
+    assert!(store.list_accounts(ws).await.unwrap().is_empty());
+    assert!(matches!(
+        store.account(account.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.mailbox(account.id).await.unwrap().is_none());
+    assert!(store.polled_mailboxes().await.unwrap().is_empty());
+    assert_eq!(store.reply(reply).await.unwrap().id, reply);
+    assert!(matches!(
+        store.delete_account(account.id, Actor::Cli).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Its name is free for a new account.
+    relay_account(&store, ws).await;
+
+    // The draft in the trash comes back without the account it can no longer send from.
+    let back = store
+        .restore_campaign(draft_campaign.id, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(back.fields.account_id, None);
+    assert_eq!(audited(&store, ws, "account.delete").await.len(), 1);
+    store.close().await;
+}

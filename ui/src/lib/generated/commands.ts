@@ -183,6 +183,7 @@ export interface Commands {
   list_accounts: { args: WorkspaceRef; result: Array<SenderAccount> };
   save_account: { args: SaveAccount; result: SenderAccount };
   test_account: { args: AccountRef; result: AccountTest };
+  delete_account: { args: AccountRef; result: SenderAccount };
   list_templates: { args: WorkspaceRef; result: Array<Template> };
   save_template: { args: SaveTemplate; result: Template };
   preview_template: { args: PreviewTemplate; result: TemplatePreview };
@@ -271,6 +272,7 @@ export const COMMANDS = [
   "list_accounts",
   "save_account",
   "test_account",
+  "delete_account",
   "list_templates",
   "save_template",
   "preview_template",

@@ -53,6 +53,7 @@ export type SendingCommand =
 	| 'list_accounts'
 	| 'save_account'
 	| 'test_account'
+	| 'delete_account'
 	| 'list_templates'
 	| 'save_template'
 	| 'preview_template'
@@ -823,6 +824,35 @@ export class MockSending {
 			if (this.secrets.get(a.id) === 'wrong')
 				return { ok: false, stage: 'auth', message: '535 5.7.8 Authentication credentials invalid.' };
 			return { ok: true, stage: null, message: a.fields.transport === 'smtp' ? `Connected to ${host} and logged in.` : 'The API key is valid.' };
+		},
+		delete_account: (args) => {
+			const a = this.account(args.account_id);
+			const name = a.fields.name;
+			const users = this.campaigns
+				.filter((c) => c.fields.account_id === a.id)
+				.map((c) => c.fields.name)
+				.sort((x, y) => x.localeCompare(y));
+			if (users.length > 0) {
+				const one = users.length === 1;
+				fail(
+					'conflict',
+					`sender account '${name}' is used by ${quotedList(users)}; choose another account for ${one ? 'that campaign' : 'those campaigns'} or move ${one ? 'it' : 'them'} to the trash first`
+				);
+			}
+			// The mock's outbox holds campaign steps only (answers stay with their drafts).
+			const mine = this.messages.filter((m) => m.campaign_id !== null && this.anyCampaign(m.campaign_id)?.fields.account_id === a.id);
+			const queued = mine.filter((m) => m.status === 'queued' || m.status === 'sending').length;
+			if (queued > 0) fail('conflict', `sender account '${name}' still has ${queued} message(s) to send; it can be removed once they are sent`);
+			const unconfirmed = mine.filter((m) => m.status === 'unconfirmed').length;
+			if (unconfirmed > 0) fail('conflict', `sender account '${name}' has ${unconfirmed} unconfirmed message(s); decide about them first`);
+			this.accounts = this.accounts.filter((x) => x.id !== a.id);
+			this.secrets.delete(a.id);
+			this.dkimKeys.delete(a.id);
+			// A draft in the trash that sent from it comes back without it, as the store has it.
+			for (const t of this.trashed.campaigns) if (t.item.status === 'draft' && t.item.fields.account_id === a.id) t.item.fields.account_id = null;
+			this.host.log(a.workspace_id, 'account.delete', `Removed sender account #${a.id} with its reply mailbox`);
+			this.host.changed('campaigns', a.workspace_id);
+			return a;
 		},
 		list_templates: (args) => {
 			this.host.workspace(args.workspace_id);
