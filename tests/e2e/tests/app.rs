@@ -824,8 +824,32 @@ async fn campaign(
     })
     .await?;
 
-    // A sender account on the local SMTP server, and its connection test.
+    // An account set up by mistake is removed, once the dialog has said what goes.
     click(c, "nav-accounts").await?;
+    click(c, "account-new").await?;
+    fill(c, "account-name", "Old relay").await?;
+    fill(c, "account-host", "smtp.agency.example").await?;
+    fill(c, "account-from-name", "Alex Partner").await?;
+    fill(c, "account-from-address", "old@agency.example").await?;
+    click(c, "account-save").await?;
+    wait(c, &tid("account-item")).await?;
+    click(c, "account-remove").await?;
+    wait_until("the removal's summary", || async {
+        Ok(text_of(c, "account-remove-summary")
+            .await?
+            .contains("cannot be undone"))
+    })
+    .await?;
+    assert_accessible(c, "removing a sender account").await?;
+    click(c, "account-remove-confirm").await?;
+    wait_until("no account left", || async {
+        Ok(c.find_all(Locator::Css(&tid("account-item")))
+            .await?
+            .is_empty())
+    })
+    .await?;
+
+    // A sender account on the local SMTP server, and its connection test.
     click(c, "account-new").await?;
     fill(c, "account-name", "Local relay").await?;
     fill(c, "account-host", "127.0.0.1").await?;
