@@ -303,6 +303,28 @@ describe('campaigns', () => {
 		expect(screen.queryByTestId('campaign-trash-list')).toBeNull();
 	});
 
+	it('duplicates a campaign that ended into a draft of the same sequence, and opens it', async () => {
+		const { backend, people, campaign, tpl } = readyToSend();
+		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		await backend.call('stop_campaign', { campaign_id: campaign.id });
+		renderApp(backend);
+		await openCampaigns();
+		expect(screen.getByTestId('campaign-current-status').textContent).toBe('Stopped');
+
+		await fireEvent.click(screen.getByTestId('campaign-copy'));
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Copy of Spring'));
+		expect(screen.getByTestId('campaign-current-status').textContent).toBe('Draft');
+		expect(screen.getAllByTestId('campaign-item')).toHaveLength(2);
+		expect(screen.getAllByTestId('toast-message').map((t) => t.textContent)).toContain(
+			'Made “Copy of Spring”: a draft with the same sequence and nobody enrolled.'
+		);
+		const copy = backend.callsOf('copy_campaign');
+		expect(copy).toEqual([{ campaign_id: campaign.id, name: null }]);
+		const made = (await backend.call('list_campaigns', { workspace_id: campaign.workspace_id })).find((c) => c.fields.name === 'Copy of Spring');
+		expect(made?.fields.steps.map((s) => s.template_ids)).toEqual([[tpl.id]]);
+		expect(await backend.call('list_enrolments', { campaign_id: made?.id ?? 0, group: null, limit: 10 })).toEqual([]);
+	});
+
 	it('offers no trash for a campaign that may still send', async () => {
 		const { backend, people, campaign } = readyToSend();
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));

@@ -74,6 +74,7 @@ macro_rules! for_each_command {
             list_campaigns($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Campaign>;
             get_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             save_campaign($crate::SaveCampaign) -> $crate::core::campaign::Campaign;
+            copy_campaign($crate::CopyCampaign) -> $crate::core::campaign::Campaign;
             preview_enrolment($crate::EnrolFilter) -> $crate::EnrolPreview;
             enrol_prospects($crate::EnrolFilter) -> $crate::EnrolResult;
             check_campaign($crate::CampaignRef) -> $crate::CampaignCheck;

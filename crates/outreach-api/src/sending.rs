@@ -159,6 +159,16 @@ pub struct SaveCampaign {
     pub fields: CampaignFields,
 }
 
+/// A campaign to copy into a new draft.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CopyCampaign {
+    /// The campaign copied.
+    #[ts(type = "number")]
+    pub campaign_id: i64,
+    /// The copy's name; none gives "Copy of …".
+    pub name: Option<String>,
+}
+
 /// A campaign.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct CampaignRef {
@@ -793,6 +803,16 @@ impl Api {
                     .await?
             }
         };
+        self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
+        Ok(c)
+    }
+
+    /// Copies a campaign's settings and sequence into a new draft with nobody enrolled.
+    pub async fn copy_campaign(&self, args: CopyCampaign) -> Result<Campaign, ApiError> {
+        let c = self
+            .store
+            .copy_campaign(args.campaign_id, args.name.as_deref(), self.config.actor())
+            .await?;
         self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
         Ok(c)
     }

@@ -12,9 +12,9 @@ use outreach_api::core::schedule::{SendWindow, Weekday};
 use outreach_api::store::enrolments::EnrolmentGroup;
 use outreach_api::store::prospects::ProspectQuery;
 use outreach_api::{
-    AccountRef, Api, ApiError, CampaignRef, EnrolFilter, ListEnrolments, ListMessages,
-    PreviewTemplate, ProspectId, ProspectIds, RecordAssessment, RecordConsent, ResolveUnconfirmed,
-    SaveAccount, SaveCampaign, SaveTemplate, TemplateRef, WorkspaceRef,
+    AccountRef, Api, ApiError, CampaignRef, CopyCampaign, EnrolFilter, ListEnrolments,
+    ListMessages, PreviewTemplate, ProspectId, ProspectIds, RecordAssessment, RecordConsent,
+    ResolveUnconfirmed, SaveAccount, SaveCampaign, SaveTemplate, TemplateRef, WorkspaceRef,
 };
 
 use crate::cli::{parse_status, workspace};
@@ -274,6 +274,18 @@ pub enum CampaignCommand {
         workspace: String,
         /// The campaign.
         name: String,
+    },
+    /// Copy a campaign's settings and sequence into a new draft with nobody enrolled (how a
+    /// sequence that ended runs again).
+    Copy {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+        /// The copy's name (default: "Copy of NAME").
+        #[arg(long = "as", value_name = "NEW_NAME")]
+        new_name: Option<String>,
     },
     /// Take a campaign out of the trash, as it was.
     Restore {
@@ -850,6 +862,33 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             let id = campaign_by_name(api, w.id, &name).await?;
             let c = api.delete_campaign(CampaignRef { campaign_id: id }).await?;
             trash::deleted(json, Kind::Campaign, &w.name, c.id, &c.fields.name, &c)?;
+        }
+        CampaignCommand::Copy {
+            workspace: ws,
+            name,
+            new_name,
+        } => {
+            let id = campaign_id(api, &ws, &name).await?;
+            let c = api
+                .copy_campaign(CopyCampaign {
+                    campaign_id: id,
+                    name: new_name,
+                })
+                .await?;
+            if json {
+                output::json(&c)?;
+            } else {
+                println!(
+                    "copied '{name}' as '{}' (#{}), a draft with nobody enrolled{}",
+                    c.fields.name,
+                    c.id,
+                    if c.fields.account_id.is_none() {
+                        "; choose its sender account in the app before it starts"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
         CampaignCommand::Restore { workspace: ws, id } => {
             trash::restore(api, Kind::Campaign, &ws, id, json).await?;

@@ -353,3 +353,43 @@ fn a_referred_contact_is_added_as_a_prospect_once_or_dismissed() {
     let audit = env.ok(&["audit", "-w", "Acme"]);
     assert!(audit.contains("referral.settled"), "{audit}");
 }
+
+#[test]
+fn a_reply_read_through_a_removed_account_stays_and_says_why_it_cannot_be_answered() {
+    let sink = Sink::start();
+    let mut dovecot = Dovecot::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, CSV);
+    env.dovecot_mailbox("sink", &dovecot);
+    env.started_campaign("Launch", "sink");
+    env.ok(&["run", "--until-idle"]);
+    dovecot.deliver(&reply(
+        "Bob Byron <bob@byron.example>",
+        "bob-1@byron.example",
+        &ours(&sink, "bob@byron.example"),
+        "What commission do you pay?",
+    ));
+    env.ok(&["run", "--until-idle"]);
+    let bob = reply_of(&env, "bob@byron.example")["id"].to_string();
+
+    // The client moves to another mail provider: the campaign (one step, so over) and the
+    // account go.
+    env.ok(&["campaign", "delete", "-w", "Acme", "Launch"]);
+    env.ok(&["account", "delete", "-w", "Acme", "sink", "--yes"]);
+
+    let refused = env.fails(&["replies", "answer", &bob, "--body", "Hi Bob, 20%."]);
+    assert_eq!(refused["code"], "conflict", "{refused:#}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("this reply came in through (#1) was removed"),
+        "{refused:#}"
+    );
+    // The reply and the words written stay; nothing went out.
+    let shown = env.ok(&["replies", "show", &bob]);
+    assert!(shown.contains("What commission do you pay?"), "{shown}");
+    assert!(shown.contains("Hi Bob, 20%."), "{shown}");
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sent_to(&sink, "bob@byron.example").len(), 1);
+}

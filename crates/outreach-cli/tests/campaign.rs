@@ -1633,6 +1633,29 @@ fn a_campaign_and_its_templates_go_to_the_trash_and_back_from_the_command_line()
     assert_eq!(code, "conflict");
     assert!(message.contains("is running; stop it"), "{message}");
     env.ok(&["campaign", "stop", "-w", "Acme", "Launch"]);
+    // Its sequence runs again as a copy: a draft with nobody enrolled.
+    let said = env.ok(&["campaign", "copy", "-w", "Acme", "Launch"]);
+    assert!(
+        said.contains("copied 'Launch' as 'Copy of Launch'"),
+        "{said}"
+    );
+    let copy = env.json(&["campaign", "status", "-w", "Acme", "Copy of Launch"]);
+    assert_eq!(copy["campaign"]["status"], "draft", "{copy}");
+    assert_eq!(copy["progress"]["enrolled"], 0, "{copy}");
+    assert_eq!(
+        copy["campaign"]["fields"]["steps"],
+        env.json(&["campaign", "status", "-w", "Acme", "Launch"])["campaign"]["fields"]["steps"]
+    );
+    let (code, _) = code_and_message(&env.fails(&[
+        "campaign",
+        "copy",
+        "-w",
+        "Acme",
+        "Launch",
+        "--as",
+        "copy of launch",
+    ]));
+    assert_eq!(code, "conflict");
     env.ok(&["campaign", "delete", "-w", "Acme", "Launch"]);
 
     let actions = env.audit_actions(&["--workspace", "Acme"]);

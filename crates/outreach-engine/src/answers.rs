@@ -10,7 +10,7 @@ use outreach_core::inbox::ReplyDraft;
 use outreach_core::prospect::{Prospect, Workspace};
 use outreach_core::template::{Variables, find_placeholders};
 use outreach_store::drafts::{AnswerMessage, AnsweredReply};
-use outreach_store::{Actor, Store};
+use outreach_store::{Actor, Store, StoreError};
 
 use crate::scheduler::{check_headers, new_message_id};
 use crate::{EngineError, Keys, gate, iso, variables};
@@ -29,7 +29,16 @@ impl AnswerContext {
         Ok(Self {
             workspace: store.workspace(reply.workspace_id).await?,
             settings: store.sending_settings(reply.workspace_id).await?,
-            account: store.account(reply.account_id).await?,
+            account: match store.account(reply.account_id).await {
+                Err(StoreError::NotFound(_)) => {
+                    return Err(StoreError::Conflict(format!(
+                        "the sender account this reply came in through (#{}) was removed; an answer cannot go out from it",
+                        reply.account_id
+                    ))
+                    .into());
+                }
+                other => other?,
+            },
             prospect: store.prospect(reply.prospect_id).await?,
             has_assessment: store
                 .current_assessment(reply.workspace_id)

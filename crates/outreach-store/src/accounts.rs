@@ -5,7 +5,7 @@ use outreach_core::campaign::{AccountFields, SenderAccount, SmtpSecurityMode, Tr
 
 use crate::audit::record;
 use crate::error::conflict_or;
-use crate::trash::quoted_list;
+use crate::trash::{MessagesOf, quoted_list, refuse_while_messages_wait};
 use crate::{Actor, Store, StoreError};
 
 fn validated(f: &AccountFields) -> Result<AccountFields, StoreError> {
@@ -341,26 +341,13 @@ impl Store {
                 if one { "it" } else { "them" },
             )));
         }
-        let pending = sqlx::query!(
-            r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "queued!: i64",
-                   count(*) FILTER (WHERE status = 'unconfirmed') AS "unconfirmed!: i64"
-               FROM messages WHERE account_id = ?"#,
-            id
+        refuse_while_messages_wait(
+            &mut tx,
+            MessagesOf::Account(id),
+            &format!("sender account '{name}'"),
+            "it can be removed",
         )
-        .fetch_one(&mut *tx)
         .await?;
-        if pending.queued > 0 {
-            return Err(StoreError::Conflict(format!(
-                "sender account '{name}' still has {} message(s) to send; it can be removed once they are sent",
-                pending.queued
-            )));
-        }
-        if pending.unconfirmed > 0 {
-            return Err(StoreError::Conflict(format!(
-                "sender account '{name}' has {} unconfirmed message(s); decide about them first",
-                pending.unconfirmed
-            )));
-        }
         sqlx::query!("DELETE FROM account_mailboxes WHERE account_id = ?", id)
             .execute(&mut *tx)
             .await?;

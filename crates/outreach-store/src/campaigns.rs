@@ -13,7 +13,7 @@ use crate::audit::{About, record, record_about};
 use crate::enrolments::{EnrolmentGroup, EnrolmentState};
 use crate::error::{conflict_or, corrupt};
 use crate::prospects::in_order_once;
-use crate::trash::quoted_list;
+use crate::trash::{MessagesOf, quoted_list, refuse_while_messages_wait};
 use crate::{Actor, Store, StoreError};
 
 fn validated(f: &CampaignFields) -> Result<CampaignFields, StoreError> {
@@ -207,8 +207,8 @@ impl Store {
         self.campaign(id).await
     }
 
-    /// Changes a campaign. Its sequence can only change while it is a draft or paused; steps
-    /// already sent stay as they were.
+    /// Changes a campaign while it is a draft or paused (a stopped or completed one has ended);
+    /// steps already sent stay as they were.
     pub async fn update_campaign(
         &self,
         id: i64,
@@ -217,10 +217,19 @@ impl Store {
     ) -> Result<Campaign, StoreError> {
         let f = validated(fields)?;
         let current = self.campaign(id).await?;
-        if current.status == CampaignStatus::Running {
-            return Err(StoreError::Conflict(
-                "pause the campaign before changing it".into(),
-            ));
+        match current.status {
+            CampaignStatus::Running => {
+                return Err(StoreError::Conflict(
+                    "pause the campaign before changing it".into(),
+                ));
+            }
+            CampaignStatus::Stopped | CampaignStatus::Completed => {
+                return Err(StoreError::Conflict(format!(
+                    "a {} campaign has ended and can no longer change",
+                    current.status.as_str()
+                )));
+            }
+            CampaignStatus::Draft | CampaignStatus::Paused => {}
         }
         let positive_template = f.positive_follow_up.template_id;
         let positive_mode = f.positive_follow_up.mode.as_str();
@@ -283,6 +292,56 @@ impl Store {
         self.campaign(id).await
     }
 
+    /// Copies a campaign's settings and sequence into a new draft, with nobody enrolled: how a
+    /// sequence that ended runs again, or one is tried on new people with changes. Its name is
+    /// `name`, or "Copy of …" (numbered when taken); an account removed since is left out.
+    pub async fn copy_campaign(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        actor: Actor,
+    ) -> Result<Campaign, StoreError> {
+        let c = self.campaign(id).await?;
+        let mut fields = c.fields.clone();
+        if let Some(a) = fields.account_id
+            && let Err(StoreError::NotFound(_)) = self.account(a).await
+        {
+            fields.account_id = None;
+        }
+        fields.name = match name {
+            Some(n) => n.to_string(),
+            None => {
+                self.free_campaign_name(c.workspace_id, &format!("Copy of {}", c.fields.name))
+                    .await?
+            }
+        };
+        self.create_campaign(c.workspace_id, &fields, actor).await
+    }
+
+    /// `base`, or `base (2)`, `base (3)`, ...: the first no campaign of the workspace has.
+    async fn free_campaign_name(
+        &self,
+        workspace_id: i64,
+        base: &str,
+    ) -> Result<String, StoreError> {
+        let mut candidate = base.to_string();
+        for n in 2.. {
+            let taken = sqlx::query_scalar!(
+                "SELECT count(*) FROM campaigns
+                 WHERE workspace_id = ? AND name = ? COLLATE NOCASE AND deleted_at IS NULL",
+                workspace_id,
+                candidate
+            )
+            .fetch_one(self.readers())
+            .await?;
+            if taken == 0 {
+                break;
+            }
+            candidate = format!("{base} ({n})");
+        }
+        Ok(candidate)
+    }
+
     /// Moves a campaign to the trash: it leaves the lists, and its enrolments, messages and
     /// replies stay in the history of the people they are about. Only a campaign that sends
     /// nothing more may go: a draft, or one stopped or completed with no message still queued,
@@ -306,26 +365,13 @@ impl Store {
                 c.fields.name, status
             )));
         }
-        let pending = sqlx::query!(
-            r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "queued!: i64",
-                   count(*) FILTER (WHERE status = 'unconfirmed') AS "unconfirmed!: i64"
-               FROM messages WHERE campaign_id = ?"#,
-            id
+        refuse_while_messages_wait(
+            &mut tx,
+            MessagesOf::Campaign(id),
+            &format!("campaign '{}'", c.fields.name),
+            "it can go to the trash",
         )
-        .fetch_one(&mut *tx)
         .await?;
-        if pending.queued > 0 {
-            return Err(StoreError::Conflict(format!(
-                "campaign '{}' still has {} message(s) to send; it can go to the trash once they are sent",
-                c.fields.name, pending.queued
-            )));
-        }
-        if pending.unconfirmed > 0 {
-            return Err(StoreError::Conflict(format!(
-                "campaign '{}' has {} unconfirmed message(s); decide about them first",
-                c.fields.name, pending.unconfirmed
-            )));
-        }
         sqlx::query!(
             "UPDATE campaigns SET deleted_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
             id

@@ -55,6 +55,59 @@ impl Store {
     }
 }
 
+/// Whose messages: a campaign's or a sender account's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MessagesOf {
+    Campaign(i64),
+    Account(i64),
+}
+
+/// Refuses while messages of `of` are queued, on the wire or unconfirmed: what `subject`
+/// ("campaign 'Launch'") would take away could still send, or a person still has to decide
+/// about it. `then` says what happens once they are sent ("it can be removed").
+pub(crate) async fn refuse_while_messages_wait(
+    tx: &mut sqlx::SqliteConnection,
+    of: MessagesOf,
+    subject: &str,
+    then: &str,
+) -> Result<(), StoreError> {
+    let (queued, unconfirmed) = match of {
+        MessagesOf::Campaign(id) => {
+            let r = sqlx::query!(
+                r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "queued!: i64",
+                       count(*) FILTER (WHERE status = 'unconfirmed') AS "unconfirmed!: i64"
+                   FROM messages WHERE campaign_id = ?"#,
+                id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            (r.queued, r.unconfirmed)
+        }
+        MessagesOf::Account(id) => {
+            let r = sqlx::query!(
+                r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending')) AS "queued!: i64",
+                       count(*) FILTER (WHERE status = 'unconfirmed') AS "unconfirmed!: i64"
+                   FROM messages WHERE account_id = ?"#,
+                id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            (r.queued, r.unconfirmed)
+        }
+    };
+    if queued > 0 {
+        return Err(StoreError::Conflict(format!(
+            "{subject} still has {queued} message(s) to send; {then} once they are sent"
+        )));
+    }
+    if unconfirmed > 0 {
+        return Err(StoreError::Conflict(format!(
+            "{subject} has {unconfirmed} unconfirmed message(s); decide about them first"
+        )));
+    }
+    Ok(())
+}
+
 /// Names joined for a sentence: 'A', 'A' and 'B', 'A', 'B' and 'C'.
 pub(crate) fn quoted_list(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();

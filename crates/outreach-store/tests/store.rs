@@ -2743,6 +2743,13 @@ async fn templates_and_campaigns_go_to_the_trash_only_once_nothing_needs_them_an
         .unwrap();
     let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
     assert!(why.contains("still has 1 message(s) to send"), "{why}");
+    // Once stopped it has ended: nothing of it changes any more (as its doc says).
+    let why = conflict(
+        store
+            .update_campaign(campaign.id, &campaign.fields, Actor::Cli)
+            .await,
+    );
+    assert!(why.contains("a stopped campaign has ended"), "{why}");
     assert_eq!(store.recover_interrupted().await.unwrap(), 1);
     let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
     assert!(why.contains("1 unconfirmed message(s)"), "{why}");
@@ -2937,5 +2944,76 @@ async fn a_sender_account_is_removed_only_once_nothing_sends_from_it() {
         .unwrap();
     assert_eq!(back.fields.account_id, None);
     assert_eq!(audited(&store, ws, "account.delete").await.len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_copy_of_a_campaign_that_ended_is_a_fresh_draft_of_the_same_sequence() {
+    use outreach_core::campaign::CampaignStatus;
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, _) = running_launch(&store, ws, &ids).await;
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Stopped, Actor::Cli)
+        .await
+        .unwrap();
+
+    let copy = store
+        .copy_campaign(campaign.id, None, Actor::Cli)
+        .await
+        .unwrap();
+    assert_ne!(copy.id, campaign.id);
+    assert_eq!(copy.status, CampaignStatus::Draft);
+    assert_eq!(copy.fields.name, "Copy of Launch");
+    let same_but_name = outreach_core::campaign::CampaignFields {
+        name: copy.fields.name.clone(),
+        ..campaign.fields.clone()
+    };
+    assert_eq!(copy.fields, same_but_name);
+    assert!(store.enrolments(copy.id).await.unwrap().is_empty());
+    assert_eq!(store.enrolments(campaign.id).await.unwrap().len(), 1);
+
+    // Another copy gets the next free name; a chosen name that is taken is refused.
+    let again = store
+        .copy_campaign(campaign.id, None, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(again.fields.name, "Copy of Launch (2)");
+    let why = conflict(
+        store
+            .copy_campaign(campaign.id, Some("launch"), Actor::Cli)
+            .await,
+    );
+    assert!(why.contains("already exists"), "{why}");
+    let named = store
+        .copy_campaign(campaign.id, Some("Launch, autumn"), Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(named.fields.name, "Launch, autumn");
+
+    // Once its account is removed, a copy is left to choose another.
+    for c in [copy.id, again.id, named.id] {
+        store.delete_campaign(c, Actor::Cli).await.unwrap();
+    }
+    store
+        .delete_campaign(campaign.id, Actor::Cli)
+        .await
+        .unwrap();
+    store.delete_account(account.id, Actor::Cli).await.unwrap();
+    store
+        .restore_campaign(campaign.id, Actor::Cli)
+        .await
+        .unwrap();
+    let orphan = store
+        .copy_campaign(campaign.id, None, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(orphan.fields.account_id, None);
+    assert_eq!(orphan.fields.name, "Copy of Launch");
+    assert_eq!(audited(&store, ws, "campaign.create").await.len(), 5);
     store.close().await;
 }

@@ -21,6 +21,7 @@ import type { Classification } from "./Classification";
 import type { ClassifyTexts } from "./ClassifyTexts";
 import type { ColumnMapping } from "./ColumnMapping";
 import type { ConsentEvent } from "./ConsentEvent";
+import type { CopyCampaign } from "./CopyCampaign";
 import type { CsvPreview } from "./CsvPreview";
 import type { DeleteWorkspace } from "./DeleteWorkspace";
 import type { DeletedWorkspace } from "./DeletedWorkspace";
@@ -192,6 +193,7 @@ export interface Commands {
   list_campaigns: { args: WorkspaceRef; result: Array<Campaign> };
   get_campaign: { args: CampaignRef; result: Campaign };
   save_campaign: { args: SaveCampaign; result: Campaign };
+  copy_campaign: { args: CopyCampaign; result: Campaign };
   preview_enrolment: { args: EnrolFilter; result: EnrolPreview };
   enrol_prospects: { args: EnrolFilter; result: EnrolResult };
   check_campaign: { args: CampaignRef; result: CampaignCheck };
@@ -281,6 +283,7 @@ export const COMMANDS = [
   "list_campaigns",
   "get_campaign",
   "save_campaign",
+  "copy_campaign",
   "preview_enrolment",
   "enrol_prospects",
   "check_campaign",
@@ -339,6 +342,7 @@ export type { Classification };
 export type { ClassifyTexts };
 export type { ColumnMapping };
 export type { ConsentEvent };
+export type { CopyCampaign };
 export type { CsvPreview };
 export type { DeleteWorkspace };
 export type { DeletedWorkspace };

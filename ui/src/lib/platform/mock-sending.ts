@@ -62,6 +62,7 @@ export type SendingCommand =
 	| 'list_campaigns'
 	| 'get_campaign'
 	| 'save_campaign'
+	| 'copy_campaign'
 	| 'preview_enrolment'
 	| 'enrol_prospects'
 	| 'check_campaign'
@@ -989,6 +990,21 @@ export class MockSending {
 			this.host.log(c.workspace_id, 'campaign.update', `Updated campaign “${c.fields.name}”.`);
 			this.host.changed('campaigns', c.workspace_id);
 			return c;
+		},
+		copy_campaign: (args) => {
+			const c = this.campaign(args.campaign_id);
+			const taken = (n: string) => this.campaigns.some((x) => x.workspace_id === c.workspace_id && x.fields.name.toLowerCase() === n.toLowerCase());
+			let name = args.name?.trim() ?? '';
+			if (name === '') {
+				const base = `Copy of ${c.fields.name}`;
+				name = base;
+				for (let n = 2; taken(name); n++) name = `${base} (${n})`;
+			} else if (taken(name)) fail('conflict', `a campaign named '${name}' already exists`);
+			const account_id = c.fields.account_id !== null && this.findAccount(c.fields.account_id) ? c.fields.account_id : null;
+			const copy = this.seedCampaign(c.workspace_id, { ...(JSON.parse(JSON.stringify(c.fields)) as CampaignFields), name, account_id });
+			this.host.log(c.workspace_id, 'campaign.create', `Created campaign #${copy.id} with ${copy.fields.steps.length} step(s)`);
+			this.host.changed('campaigns', c.workspace_id);
+			return copy;
 		},
 		preview_enrolment: (args) => {
 			const plan = this.enrolPlan(args);
