@@ -164,4 +164,33 @@ describe('templates', () => {
 		await waitFor(() => expect(screen.getByTestId('template-name')).toHaveProperty('value', ''));
 		expect(backend.callsOf('delete_template')).toEqual([{ template_id: 1 }]);
 	});
+
+	it('says which campaigns use a template, and duplicates it into a copy that opens', async () => {
+		const { backend, ws } = mockWithWorkspace(1);
+		const intro = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi there');
+		backend.sending.seedCampaign(ws.id, {
+			name: 'Spring',
+			steps: [{ delay_business_days: 0, condition: 'always', template_ids: [intro.id] }],
+			positive_follow_up: { template_id: intro.id, mode: 'draft' }
+		});
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		await waitFor(() => expect(screen.getByTestId('template-used-by').textContent).toBe('Used by Spring (step 1, positive follow-up).'));
+
+		await fireEvent.click(screen.getByTestId('template-copy'));
+		await waitFor(() => expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Copy of Intro'));
+		expect((screen.getByTestId('template-subject') as HTMLInputElement).value).toBe('Hello');
+		expect((screen.getByTestId('template-body') as HTMLTextAreaElement).value).toBe('Hi there');
+		expect(screen.queryByTestId('template-used-by')).toBeNull();
+		expect(screen.getAllByTestId('template-item').map((b) => b.textContent)).toEqual(['Copy of Intro', 'Intro']);
+
+		// A second copy of the same template is numbered.
+		await fireEvent.click(screen.getAllByTestId('template-item')[1]);
+		await fireEvent.click(screen.getByTestId('template-copy'));
+		await waitFor(() => expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Copy of Intro (2)'));
+		expect(backend.callsOf('copy_template')).toEqual([
+			{ template_id: intro.id, name: null },
+			{ template_id: intro.id, name: null }
+		]);
+	});
 });

@@ -159,6 +159,16 @@ pub struct SaveCampaign {
     pub fields: CampaignFields,
 }
 
+/// A template to copy into a new one.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CopyTemplate {
+    /// The template copied.
+    #[ts(type = "number")]
+    pub template_id: i64,
+    /// The copy's name; none gives "Copy of …".
+    pub name: Option<String>,
+}
+
 /// A campaign to copy into a new draft.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct CopyCampaign {
@@ -702,6 +712,16 @@ impl Api {
                     .await?
             }
         };
+        self.changed(Some(t.workspace_id), ChangedEntity::Campaigns);
+        Ok(t)
+    }
+
+    /// Copies a template into a new one with the same subject and body.
+    pub async fn copy_template(&self, args: CopyTemplate) -> Result<Template, ApiError> {
+        let t = self
+            .store
+            .copy_template(args.template_id, args.name.as_deref(), self.config.actor())
+            .await?;
         self.changed(Some(t.workspace_id), ChangedEntity::Campaigns);
         Ok(t)
     }

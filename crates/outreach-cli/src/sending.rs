@@ -12,9 +12,10 @@ use outreach_api::core::schedule::{SendWindow, Weekday};
 use outreach_api::store::enrolments::EnrolmentGroup;
 use outreach_api::store::prospects::ProspectQuery;
 use outreach_api::{
-    AccountRef, Api, ApiError, CampaignRef, CopyCampaign, EnrolFilter, ListEnrolments,
-    ListMessages, PreviewTemplate, ProspectId, ProspectIds, RecordAssessment, RecordConsent,
-    ResolveUnconfirmed, SaveAccount, SaveCampaign, SaveTemplate, TemplateRef, WorkspaceRef,
+    AccountRef, Api, ApiError, CampaignRef, CopyCampaign, CopyTemplate, EnrolFilter,
+    ListEnrolments, ListMessages, PreviewTemplate, ProspectId, ProspectIds, RecordAssessment,
+    RecordConsent, ResolveUnconfirmed, SaveAccount, SaveCampaign, SaveTemplate, TemplateRef,
+    WorkspaceRef,
 };
 
 use crate::cli::{parse_status, workspace};
@@ -152,6 +153,17 @@ pub enum TemplateCommand {
         /// Those in the trash instead.
         #[arg(long)]
         deleted: bool,
+    },
+    /// Copy a template into a new one with the same subject and body (for an A/B variant).
+    Copy {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The template's name.
+        name: String,
+        /// The copy's name (default: "Copy of NAME").
+        #[arg(long = "as", value_name = "NEW_NAME")]
+        new_name: Option<String>,
     },
     /// Move a template to the trash (refused while a campaign uses it; undo with `restore`).
     Delete {
@@ -639,6 +651,25 @@ pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()>
             workspace: ws,
             deleted: true,
         } => trash::list(api, Kind::Template, &ws, json).await?,
+        TemplateCommand::Copy {
+            workspace: ws,
+            name,
+            new_name,
+        } => {
+            let w = workspace(api, &ws).await?;
+            let t = api.template_by_name(w.id, &name).await?;
+            let t = api
+                .copy_template(CopyTemplate {
+                    template_id: t.id,
+                    name: new_name,
+                })
+                .await?;
+            if json {
+                output::json(&t)?;
+            } else {
+                println!("copied '{name}' as '{}' (#{})", t.name, t.id);
+            }
+        }
         TemplateCommand::Delete {
             workspace: ws,
             name,

@@ -68,6 +68,19 @@ fn reply_of(env: &Env, email: &str) -> Value {
         .clone()
 }
 
+/// A one-step campaign sent to the CSV's people over the sink, whose replies are read from a
+/// Dovecot.
+fn launched() -> (Sink, Dovecot, Env) {
+    let sink = Sink::start();
+    let dovecot = Dovecot::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, CSV);
+    env.dovecot_mailbox("sink", &dovecot);
+    env.started_campaign("Launch", "sink");
+    env.ok(&["run", "--until-idle"]);
+    (sink, dovecot, env)
+}
+
 #[test]
 fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
     let mut sink = Sink::start();
@@ -259,13 +272,7 @@ fn interested_replies_get_the_positive_follow_up_and_people_answer_the_rest() {
 
 #[test]
 fn a_referred_contact_is_added_as_a_prospect_once_or_dismissed() {
-    let sink = Sink::start();
-    let mut dovecot = Dovecot::start();
-    let env = Env::new();
-    env.campaign_ready(&sink, CSV);
-    env.dovecot_mailbox("sink", &dovecot);
-    env.started_campaign("Launch", "sink");
-    env.ok(&["run", "--until-idle"]);
+    let (sink, mut dovecot, env) = launched();
     // Bob asked not to be contacted again.
     let bob = env
         .json(&["prospects", "list", "-w", "Acme"])
@@ -356,13 +363,7 @@ fn a_referred_contact_is_added_as_a_prospect_once_or_dismissed() {
 
 #[test]
 fn a_reply_read_through_a_removed_account_stays_and_says_why_it_cannot_be_answered() {
-    let sink = Sink::start();
-    let mut dovecot = Dovecot::start();
-    let env = Env::new();
-    env.campaign_ready(&sink, CSV);
-    env.dovecot_mailbox("sink", &dovecot);
-    env.started_campaign("Launch", "sink");
-    env.ok(&["run", "--until-idle"]);
+    let (sink, mut dovecot, env) = launched();
     dovecot.deliver(&reply(
         "Bob Byron <bob@byron.example>",
         "bob-1@byron.example",

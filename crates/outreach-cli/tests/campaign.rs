@@ -1603,6 +1603,21 @@ fn a_campaign_and_its_templates_go_to_the_trash_and_back_from_the_command_line()
         "not_found"
     );
 
+    // A variant starts as a copy.
+    let said = env.ok(&[
+        "template", "copy", "-w", "Acme", "follow", "--as", "follow B",
+    ]);
+    assert!(said.contains("copied 'follow' as 'follow B'"), "{said}");
+    let variant = env.json(&["template", "list", "-w", "Acme"]);
+    assert!(
+        variant
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "follow B" && t["subject"] == "Re: a partnership"),
+        "{variant}"
+    );
+
     // Its templates are free now; the campaign then waits for them to come back.
     env.ok(&["template", "delete", "-w", "Acme", "first"]);
     let (code, message) =

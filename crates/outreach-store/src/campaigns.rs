@@ -292,56 +292,6 @@ impl Store {
         self.campaign(id).await
     }
 
-    /// Copies a campaign's settings and sequence into a new draft, with nobody enrolled: how a
-    /// sequence that ended runs again, or one is tried on new people with changes. Its name is
-    /// `name`, or "Copy of …" (numbered when taken); an account removed since is left out.
-    pub async fn copy_campaign(
-        &self,
-        id: i64,
-        name: Option<&str>,
-        actor: Actor,
-    ) -> Result<Campaign, StoreError> {
-        let c = self.campaign(id).await?;
-        let mut fields = c.fields.clone();
-        if let Some(a) = fields.account_id
-            && let Err(StoreError::NotFound(_)) = self.account(a).await
-        {
-            fields.account_id = None;
-        }
-        fields.name = match name {
-            Some(n) => n.to_string(),
-            None => {
-                self.free_campaign_name(c.workspace_id, &format!("Copy of {}", c.fields.name))
-                    .await?
-            }
-        };
-        self.create_campaign(c.workspace_id, &fields, actor).await
-    }
-
-    /// `base`, or `base (2)`, `base (3)`, ...: the first no campaign of the workspace has.
-    async fn free_campaign_name(
-        &self,
-        workspace_id: i64,
-        base: &str,
-    ) -> Result<String, StoreError> {
-        let mut candidate = base.to_string();
-        for n in 2.. {
-            let taken = sqlx::query_scalar!(
-                "SELECT count(*) FROM campaigns
-                 WHERE workspace_id = ? AND name = ? COLLATE NOCASE AND deleted_at IS NULL",
-                workspace_id,
-                candidate
-            )
-            .fetch_one(self.readers())
-            .await?;
-            if taken == 0 {
-                break;
-            }
-            candidate = format!("{base} ({n})");
-        }
-        Ok(candidate)
-    }
-
     /// Moves a campaign to the trash: it leaves the lists, and its enrolments, messages and
     /// replies stay in the history of the people they are about. Only a campaign that sends
     /// nothing more may go: a draft, or one stopped or completed with no message still queued,

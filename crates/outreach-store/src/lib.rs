@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod audit;
 pub mod campaigns;
 pub mod consent;
+mod copies;
 pub mod drafts;
 pub mod enrolments;
 pub mod erasure;

@@ -2948,7 +2948,7 @@ async fn a_sender_account_is_removed_only_once_nothing_sends_from_it() {
 }
 
 #[tokio::test]
-async fn a_copy_of_a_campaign_that_ended_is_a_fresh_draft_of_the_same_sequence() {
+async fn copies_of_an_ended_campaign_are_fresh_drafts_and_templates_copy_too() {
     use outreach_core::campaign::CampaignStatus;
 
     let (store, ws, _dir) = open().await;
@@ -3015,5 +3015,32 @@ async fn a_copy_of_a_campaign_that_ended_is_a_fresh_draft_of_the_same_sequence()
     assert_eq!(orphan.fields.account_id, None);
     assert_eq!(orphan.fields.name, "Copy of Launch");
     assert_eq!(audited(&store, ws, "campaign.create").await.len(), 5);
+
+    // A template's copy has its subject and body, under the next free name.
+    let first = store.template_by_name(ws, "first").await.unwrap();
+    let variant = store
+        .copy_template(first.id, None, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            variant.name.as_str(),
+            variant.subject.as_str(),
+            variant.body.as_str()
+        ),
+        ("Copy of first", "Hi", "Hello")
+    );
+    assert_ne!(variant.id, first.id);
+    let again = store
+        .copy_template(first.id, None, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(again.name, "Copy of first (2)");
+    let why = conflict(
+        store
+            .copy_template(first.id, Some("FIRST"), Actor::Cli)
+            .await,
+    );
+    assert!(why.contains("already exists"), "{why}");
     store.close().await;
 }

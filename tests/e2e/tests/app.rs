@@ -1212,6 +1212,14 @@ async fn campaign(
         Ok(text_of(c, "progress-list").await?.contains("Ada Lovelace"))
     })
     .await?;
+    // The sequence, ended, runs again as a copy: a draft with nobody enrolled.
+    click(c, "campaign-copy").await?;
+    wait_until("the copy open as a draft", || async {
+        Ok(text_of(c, "campaign-title").await? == "Copy of Launch"
+            && text_of(c, "campaign-current-status").await? == "Draft"
+            && text_of(c, "progress-enrolled").await? == "0")
+    })
+    .await?;
     // Her details say so too.
     click(c, "nav-prospects").await?;
     wait_until("the prospect table", || async {

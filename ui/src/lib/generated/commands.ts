@@ -22,6 +22,7 @@ import type { ClassifyTexts } from "./ClassifyTexts";
 import type { ColumnMapping } from "./ColumnMapping";
 import type { ConsentEvent } from "./ConsentEvent";
 import type { CopyCampaign } from "./CopyCampaign";
+import type { CopyTemplate } from "./CopyTemplate";
 import type { CsvPreview } from "./CsvPreview";
 import type { DeleteWorkspace } from "./DeleteWorkspace";
 import type { DeletedWorkspace } from "./DeletedWorkspace";
@@ -187,6 +188,7 @@ export interface Commands {
   delete_account: { args: AccountRef; result: SenderAccount };
   list_templates: { args: WorkspaceRef; result: Array<Template> };
   save_template: { args: SaveTemplate; result: Template };
+  copy_template: { args: CopyTemplate; result: Template };
   preview_template: { args: PreviewTemplate; result: TemplatePreview };
   delete_template: { args: TemplateRef; result: Template };
   restore_template: { args: TemplateRef; result: Template };
@@ -277,6 +279,7 @@ export const COMMANDS = [
   "delete_account",
   "list_templates",
   "save_template",
+  "copy_template",
   "preview_template",
   "delete_template",
   "restore_template",
@@ -343,6 +346,7 @@ export type { ClassifyTexts };
 export type { ColumnMapping };
 export type { ConsentEvent };
 export type { CopyCampaign };
+export type { CopyTemplate };
 export type { CsvPreview };
 export type { DeleteWorkspace };
 export type { DeletedWorkspace };

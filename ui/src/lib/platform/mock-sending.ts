@@ -56,6 +56,7 @@ export type SendingCommand =
 	| 'delete_account'
 	| 'list_templates'
 	| 'save_template'
+	| 'copy_template'
 	| 'preview_template'
 	| 'delete_template'
 	| 'restore_template'
@@ -140,6 +141,13 @@ interface InTrash<T> {
 export function quotedList(names: string[]): string {
 	const q = names.map((n) => `'${n}'`);
 	return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+}
+
+/** `base`, or `base (2)`, `base (3)`, ...: the first name not `taken`, as the store numbers copies. */
+function freeName(base: string, taken: (name: string) => boolean): string {
+	let name = base;
+	for (let n = 2; taken(name); n++) name = `${base} (${n})`;
+	return name;
 }
 
 /** Moves the item with `id` from `from` into the trash list `to`; returns it. */
@@ -877,6 +885,17 @@ export class MockSending {
 			this.host.log(wsId, 'template.save', `Saved template “${name}”.`);
 			return t;
 		},
+		copy_template: (args) => {
+			const t = this.template(args.template_id);
+			const taken = (n: string) => this.templates.some((x) => x.workspace_id === t.workspace_id && x.name.toLowerCase() === n.toLowerCase());
+			let name = args.name?.trim() ?? '';
+			if (name === '') name = freeName(`Copy of ${t.name}`, taken);
+			else if (taken(name)) fail('conflict', `a template named '${name}' already exists`);
+			const copy = this.seedTemplate(t.workspace_id, name, t.subject, t.body);
+			this.host.log(t.workspace_id, 'template.create', `Created template #${copy.id}`);
+			this.host.changed('campaigns', t.workspace_id);
+			return copy;
+		},
 		preview_template: (args) => {
 			const ws = this.host.workspace(args.workspace_id);
 			const p =
@@ -995,11 +1014,8 @@ export class MockSending {
 			const c = this.campaign(args.campaign_id);
 			const taken = (n: string) => this.campaigns.some((x) => x.workspace_id === c.workspace_id && x.fields.name.toLowerCase() === n.toLowerCase());
 			let name = args.name?.trim() ?? '';
-			if (name === '') {
-				const base = `Copy of ${c.fields.name}`;
-				name = base;
-				for (let n = 2; taken(name); n++) name = `${base} (${n})`;
-			} else if (taken(name)) fail('conflict', `a campaign named '${name}' already exists`);
+			if (name === '') name = freeName(`Copy of ${c.fields.name}`, taken);
+			else if (taken(name)) fail('conflict', `a campaign named '${name}' already exists`);
 			const account_id = c.fields.account_id !== null && this.findAccount(c.fields.account_id) ? c.fields.account_id : null;
 			const copy = this.seedCampaign(c.workspace_id, { ...(JSON.parse(JSON.stringify(c.fields)) as CampaignFields), name, account_id });
 			this.host.log(c.workspace_id, 'campaign.create', `Created campaign #${copy.id} with ${copy.fields.steps.length} step(s)`);
