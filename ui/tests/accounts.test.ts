@@ -210,6 +210,7 @@ describe('engine status', () => {
 		renderApp(backend);
 		await fireEvent.click(await screen.findByTestId('nav-accounts'));
 		await waitFor(() => expect((screen.getByTestId('account-name') as HTMLInputElement).value).toBe('Alex'));
+		expect(screen.getByTestId('account-used-by').textContent).toBe('Sends for Spring.');
 
 		// A campaign sends from it: refused in the dialog, which names the campaign.
 		await fireEvent.click(screen.getByTestId('account-remove'));
@@ -229,6 +230,7 @@ describe('engine status', () => {
 		await fireEvent.click(await screen.findByTestId('account-remove-confirm'));
 		await waitFor(() => expect(screen.getAllByTestId('account-item').map((b) => b.querySelector('span')?.textContent)).toEqual(['Bea']));
 		expect((screen.getByTestId('account-name') as HTMLInputElement).value).toBe('Bea');
+		expect(screen.queryByTestId('account-used-by')).toBeNull();
 		expect(backend.callsOf('delete_account')).toEqual([{ account_id: alex.id }, { account_id: alex.id }]);
 		// The draft in the trash comes back without the account.
 		const back = await backend.call('restore_campaign', { campaign_id: spring.id });
