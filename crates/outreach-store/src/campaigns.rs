@@ -366,19 +366,13 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         if !trashed_templates.is_empty() {
+            let one = trashed_templates.len() == 1;
             return Err(StoreError::Conflict(format!(
-                "campaign '{}' uses {} in the trash; restore {} first",
+                "campaign '{}' uses {} {} in the trash; restore {} first",
                 r.name,
-                if trashed_templates.len() == 1 {
-                    format!("template {}", quoted_list(&trashed_templates))
-                } else {
-                    format!("templates {}", quoted_list(&trashed_templates))
-                },
-                if trashed_templates.len() == 1 {
-                    "it"
-                } else {
-                    "them"
-                }
+                if one { "template" } else { "templates" },
+                quoted_list(&trashed_templates),
+                if one { "it" } else { "them" }
             )));
         }
         // A draft whose account was removed meanwhile comes back without one, to be chosen
