@@ -426,6 +426,16 @@ fn invalid(m: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidInput, m)
 }
 
+/// Refuses a change, through a request naming workspace `requested`, to `what` of workspace
+/// `owner`: one client's things never change through another's.
+fn same_workspace(owner: i64, requested: i64, what: &str) -> Result<(), ApiError> {
+    if owner == requested {
+        Ok(())
+    } else {
+        Err(invalid(format!("{what} belongs to another workspace")))
+    }
+}
+
 impl Api {
     /// The workspace's sending settings.
     pub async fn get_sending_settings(
@@ -575,6 +585,12 @@ impl Api {
         }
         let account = match args.id {
             Some(id) => {
+                let current = self.store.account(id).await?;
+                same_workspace(
+                    current.workspace_id,
+                    args.workspace_id,
+                    "the sender account",
+                )?;
                 self.store
                     .update_account(id, &args.fields, self.config.actor())
                     .await?
@@ -702,6 +718,8 @@ impl Api {
         let a = self.config.actor();
         let t = match args.id {
             Some(id) => {
+                let current = self.store.template(id).await?;
+                same_workspace(current.workspace_id, args.workspace_id, "the template")?;
                 self.store
                     .update_template(id, &args.name, &args.subject, &args.body, a)
                     .await?
@@ -810,13 +828,19 @@ impl Api {
     pub async fn save_campaign(&self, args: SaveCampaign) -> Result<Campaign, ApiError> {
         if let Some(a) = args.fields.account_id {
             let account = self.store.account(a).await?;
-            if account.workspace_id != args.workspace_id {
-                return Err(invalid("the sender account belongs to another workspace"));
-            }
+            same_workspace(
+                account.workspace_id,
+                args.workspace_id,
+                "the sender account",
+            )?;
         }
         let a = self.config.actor();
         let c = match args.id {
-            Some(id) => self.store.update_campaign(id, &args.fields, a).await?,
+            Some(id) => {
+                let current = self.store.campaign(id).await?;
+                same_workspace(current.workspace_id, args.workspace_id, "the campaign")?;
+                self.store.update_campaign(id, &args.fields, a).await?
+            }
             None => {
                 self.store
                     .create_campaign(args.workspace_id, &args.fields, a)

@@ -143,6 +143,11 @@ export function quotedList(names: string[]): string {
 	return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
 }
 
+/** Refuses a change, through a request naming another workspace, as the API does. */
+function sameWorkspace(owner: number, requested: number, what: string): void {
+	if (owner !== requested) fail('invalid_input', `${what} belongs to another workspace`);
+}
+
 /** `base`, or `base (2)`, `base (3)`, ...: the first name not `taken`, as the store numbers copies. */
 function freeName(base: string, taken: (name: string) => boolean): string {
 	let name = base;
@@ -772,6 +777,7 @@ export class MockSending {
 			return this.accounts.filter((a) => a.workspace_id === args.workspace_id);
 		},
 		save_account: (args) => {
+			if (args.id !== null) sameWorkspace(this.account(args.id).workspace_id, args.workspace_id, 'the sender account');
 			const f = {
 				...args.fields,
 				name: args.fields.name.trim(),
@@ -871,6 +877,7 @@ export class MockSending {
 			const name = args.name.trim();
 			if (name === '') fail('invalid_input', 'A template needs a name.');
 			const wsId = args.id === null ? args.workspace_id : this.template(args.id).workspace_id;
+			sameWorkspace(wsId, args.workspace_id, 'the template');
 			this.host.workspace(wsId);
 			if (this.templates.some((t) => t.id !== args.id && t.workspace_id === wsId && t.name.toLowerCase() === name.toLowerCase()))
 				fail('conflict', `A template named “${name}” already exists.`);
@@ -1003,6 +1010,7 @@ export class MockSending {
 				return c;
 			}
 			const c = this.campaign(args.id);
+			sameWorkspace(c.workspace_id, args.workspace_id, 'the campaign');
 			if (c.status === 'running') fail('conflict', 'Pause the campaign before changing it.');
 			if (c.status === 'stopped' || c.status === 'completed') fail('conflict', `A ${c.status} campaign cannot be changed.`);
 			c.fields = this.validateCampaign(c.workspace_id, args.fields, c.id);
