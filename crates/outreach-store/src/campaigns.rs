@@ -412,88 +412,65 @@ impl Store {
 
     /// One campaign with its sequence.
     pub async fn campaign(&self, id: i64) -> Result<Campaign, StoreError> {
-        let r = sqlx::query!(
+        // One read transaction: the row and its steps as of one moment, even while the
+        // sequence is being rewritten.
+        let mut tx = self.readers().begin().await?;
+        let row = sqlx::query_as!(
+            CampaignRow,
             r#"SELECT id AS "id!", workspace_id, name, status, account_id, send_days, window_start,
                   window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at,
                   positive_template_id, positive_mode
                FROM campaigns WHERE id = ? AND deleted_at IS NULL"#,
             id
         )
-        .fetch_optional(self.readers())
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
-        let steps = sqlx::query!(
-            "SELECT position, delay_business_days, condition FROM sequence_steps
-             WHERE campaign_id = ? ORDER BY position",
+        let steps = sqlx::query_as!(
+            StepRow,
+            r#"SELECT s.campaign_id, s.position, s.delay_business_days, s.condition,
+                  v.template_id AS "template_id?"
+               FROM sequence_steps s LEFT JOIN step_variants v ON v.step_id = s.id
+               WHERE s.campaign_id = ?
+               ORDER BY s.campaign_id, s.position, v.label"#,
             id
         )
-        .fetch_all(self.readers())
+        .fetch_all(&mut *tx)
         .await?;
-        let mut out_steps = Vec::with_capacity(steps.len());
-        for s in steps {
-            let ids: Vec<(String, i64)> = sqlx::query!(
-                r#"SELECT v.label, v.template_id FROM step_variants v
-                   JOIN sequence_steps s ON s.id = v.step_id
-                   WHERE s.campaign_id = ? AND s.position = ? ORDER BY v.label"#,
-                id,
-                s.position
-            )
-            .fetch_all(self.readers())
-            .await?
-            .into_iter()
-            .map(|v| (v.label, v.template_id))
-            .collect();
-            out_steps.push(Step {
-                delay_business_days: u32::try_from(s.delay_business_days).unwrap_or(0),
-                condition: StepCondition::parse(&s.condition).ok_or_else(|| {
-                    StoreError::Corrupt(format!("step condition '{}'", s.condition))
-                })?,
-                template_ids: ids.into_iter().map(|(_, t)| t).collect(),
-            });
-        }
-        Ok(Campaign {
-            id: r.id,
-            workspace_id: r.workspace_id,
-            status: read_campaign_status(&r.status)?,
-            fields: CampaignFields {
-                name: r.name,
-                account_id: r.account_id,
-                window: outreach_core::schedule::SendWindow {
-                    days: serde_json::from_str(&r.send_days)
-                        .map_err(|e| StoreError::Corrupt(format!("send days: {e}")))?,
-                    start_minute: u16::try_from(r.window_start).unwrap_or(0),
-                    end_minute: u16::try_from(r.window_end).unwrap_or(1440),
-                },
-                daily_cap: r.daily_cap.and_then(|c| u32::try_from(c).ok()),
-                min_gap_seconds: u32::try_from(r.min_gap_seconds).unwrap_or(0),
-                max_gap_seconds: u32::try_from(r.max_gap_seconds).unwrap_or(0),
-                steps: out_steps,
-                positive_follow_up: PositiveFollowUp {
-                    template_id: r.positive_template_id,
-                    mode: PositiveMode::parse(&r.positive_mode).ok_or_else(|| {
-                        StoreError::Corrupt(format!("positive mode '{}'", r.positive_mode))
-                    })?,
-                },
-            },
-            started_at: r.started_at,
-            created_at: r.created_at,
-        })
+        tx.commit().await?;
+        assemble(vec![row], steps)?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))
     }
 
-    /// A workspace's campaigns, newest first.
+    /// A workspace's campaigns, newest first, read in two queries however many there are.
     pub async fn list_campaigns(&self, workspace_id: i64) -> Result<Vec<Campaign>, StoreError> {
-        let ids = sqlx::query_scalar!(
-            r#"SELECT id AS "id!" FROM campaigns WHERE workspace_id = ? AND deleted_at IS NULL
+        let mut tx = self.readers().begin().await?;
+        let rows = sqlx::query_as!(
+            CampaignRow,
+            r#"SELECT id AS "id!", workspace_id, name, status, account_id, send_days, window_start,
+                  window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at,
+                  positive_template_id, positive_mode
+               FROM campaigns WHERE workspace_id = ? AND deleted_at IS NULL
                ORDER BY id DESC"#,
             workspace_id
         )
-        .fetch_all(self.readers())
+        .fetch_all(&mut *tx)
         .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.campaign(id).await?);
-        }
-        Ok(out)
+        let steps = sqlx::query_as!(
+            StepRow,
+            r#"SELECT s.campaign_id, s.position, s.delay_business_days, s.condition,
+                  v.template_id AS "template_id?"
+               FROM sequence_steps s LEFT JOIN step_variants v ON v.step_id = s.id
+               WHERE s.campaign_id IN
+                     (SELECT id FROM campaigns WHERE workspace_id = ? AND deleted_at IS NULL)
+               ORDER BY s.campaign_id, s.position, v.label"#,
+            workspace_id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        assemble(rows, steps)
     }
 
     /// A campaign by workspace and name (case-insensitive), for the CLI.
@@ -860,4 +837,87 @@ async fn check_positive_template(
         )));
     }
     Ok(())
+}
+
+/// A campaign's row as stored.
+struct CampaignRow {
+    id: i64,
+    workspace_id: i64,
+    name: String,
+    status: String,
+    account_id: Option<i64>,
+    send_days: String,
+    window_start: i64,
+    window_end: i64,
+    daily_cap: Option<i64>,
+    min_gap_seconds: i64,
+    max_gap_seconds: i64,
+    started_at: Option<String>,
+    created_at: String,
+    positive_template_id: Option<i64>,
+    positive_mode: String,
+}
+
+/// One variant of one step (a step without variants, which the store never writes, reads as
+/// one without templates).
+struct StepRow {
+    campaign_id: i64,
+    position: i64,
+    delay_business_days: i64,
+    condition: String,
+    template_id: Option<i64>,
+}
+
+/// Campaigns from their rows and their steps' rows (ordered by campaign, position and
+/// variant label), in the rows' order.
+fn assemble(rows: Vec<CampaignRow>, steps: Vec<StepRow>) -> Result<Vec<Campaign>, StoreError> {
+    let mut sequences: std::collections::HashMap<i64, Vec<Step>> = std::collections::HashMap::new();
+    let mut last: Option<(i64, i64)> = None;
+    for s in steps {
+        let sequence = sequences.entry(s.campaign_id).or_default();
+        if last != Some((s.campaign_id, s.position)) {
+            sequence.push(Step {
+                delay_business_days: u32::try_from(s.delay_business_days).unwrap_or(0),
+                condition: StepCondition::parse(&s.condition).ok_or_else(|| {
+                    StoreError::Corrupt(format!("step condition '{}'", s.condition))
+                })?,
+                template_ids: Vec::new(),
+            });
+            last = Some((s.campaign_id, s.position));
+        }
+        if let (Some(t), Some(step)) = (s.template_id, sequence.last_mut()) {
+            step.template_ids.push(t);
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            Ok(Campaign {
+                id: r.id,
+                workspace_id: r.workspace_id,
+                status: read_campaign_status(&r.status)?,
+                fields: CampaignFields {
+                    name: r.name,
+                    account_id: r.account_id,
+                    window: outreach_core::schedule::SendWindow {
+                        days: serde_json::from_str(&r.send_days)
+                            .map_err(|e| StoreError::Corrupt(format!("send days: {e}")))?,
+                        start_minute: u16::try_from(r.window_start).unwrap_or(0),
+                        end_minute: u16::try_from(r.window_end).unwrap_or(1440),
+                    },
+                    daily_cap: r.daily_cap.and_then(|c| u32::try_from(c).ok()),
+                    min_gap_seconds: u32::try_from(r.min_gap_seconds).unwrap_or(0),
+                    max_gap_seconds: u32::try_from(r.max_gap_seconds).unwrap_or(0),
+                    steps: sequences.remove(&r.id).unwrap_or_default(),
+                    positive_follow_up: PositiveFollowUp {
+                        template_id: r.positive_template_id,
+                        mode: PositiveMode::parse(&r.positive_mode).ok_or_else(|| {
+                            StoreError::Corrupt(format!("positive mode '{}'", r.positive_mode))
+                        })?,
+                    },
+                },
+                started_at: r.started_at,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
 }

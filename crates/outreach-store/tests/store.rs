@@ -3042,5 +3042,30 @@ async fn copies_of_an_ended_campaign_are_fresh_drafts_and_templates_copy_too() {
             .await,
     );
     assert!(why.contains("already exists"), "{why}");
+
+    // The list reads every campaign as reading each alone does, A/B variants in order.
+    let mut fields = orphan.fields.clone();
+    fields.steps[0].template_ids = vec![first.id, variant.id];
+    fields.steps.push(outreach_core::campaign::Step {
+        delay_business_days: 2,
+        condition: outreach_core::campaign::StepCondition::NoReply,
+        template_ids: vec![again.id],
+    });
+    let orphan = store
+        .update_campaign(orphan.id, &fields, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(orphan.fields, fields);
+    let listed = store.list_campaigns(ws).await.unwrap();
+    let mut one_by_one = Vec::new();
+    for c in &listed {
+        one_by_one.push(store.campaign(c.id).await.unwrap());
+    }
+    assert_eq!(listed, one_by_one);
+    assert_eq!(
+        listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [orphan.id, campaign.id],
+        "newest first, the trash left out"
+    );
     store.close().await;
 }
