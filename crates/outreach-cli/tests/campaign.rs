@@ -1692,27 +1692,8 @@ fn a_removed_account_and_a_removed_mailbox_leave_nothing_in_the_keychain() {
     sendgrid_account(&env, "http://127.0.0.1:9", "SG.remove-me");
     let grid = account_id(&env, "grid");
     let sink_account = account_id(&env, "sink");
-    let mailbox = |account: &str| {
-        env.ok_with_env(
-            &[
-                "mailbox",
-                "set",
-                "-w",
-                "Acme",
-                account,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "9",
-                "--security",
-                "plain_loopback",
-                "--username",
-                "alex",
-                "--disabled",
-            ],
-            &[("OUTREACH_MAILBOX_SECRET", "imap-secret")],
-        )
-    };
+    let mailbox =
+        |account: &str| env.loopback_mailbox(account, 9, ("alex", "imap-secret"), &["--disabled"]);
     mailbox("sink");
     mailbox("grid");
     assert_eq!(

@@ -286,28 +286,44 @@ impl Env {
     /// The reply mailbox of `account` on a Dovecot started by the test; returns what the
     /// command printed.
     pub fn dovecot_mailbox(&self, account: &str, dovecot: &outreach_testkit::Dovecot) -> String {
-        let port = dovecot.port().to_string();
-        self.ok_with_env(
-            &[
-                "mailbox",
-                "set",
-                "-w",
-                "Acme",
-                account,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--security",
-                "plain_loopback",
-                "--username",
+        self.loopback_mailbox(
+            account,
+            dovecot.port(),
+            (
                 outreach_testkit::Dovecot::USER,
-            ],
-            &[(
-                "OUTREACH_MAILBOX_SECRET",
                 outreach_testkit::Dovecot::PASSWORD,
-            )],
+            ),
+            &[],
         )
+    }
+
+    /// `mailbox set` for `account` to an IMAP server on 127.0.0.1:`port` without TLS, signing
+    /// in as `(user, secret)`, with more options; returns what the command printed.
+    pub fn loopback_mailbox(
+        &self,
+        account: &str,
+        port: u16,
+        (user, secret): (&str, &str),
+        extra: &[&str],
+    ) -> String {
+        let port = port.to_string();
+        let mut args = vec![
+            "mailbox",
+            "set",
+            "-w",
+            "Acme",
+            account,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "plain_loopback",
+            "--username",
+            user,
+        ];
+        args.extend_from_slice(extra);
+        self.ok_with_env(&args, &[("OUTREACH_MAILBOX_SECRET", secret)])
     }
 
     /// `outreach run` in the background, its messages to `log`; stopped with SIGTERM on drop.
