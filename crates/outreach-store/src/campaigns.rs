@@ -216,7 +216,10 @@ impl Store {
         actor: Actor,
     ) -> Result<Campaign, StoreError> {
         let f = validated(fields)?;
-        let current = self.campaign(id).await?;
+        // Read inside the write: a campaign resumed or started by another window or process
+        // after an earlier read must not have its sequence rewritten while it sends.
+        let mut tx = self.begin_write().await?;
+        let current = read_campaign(&mut tx, id).await?;
         match current.status {
             CampaignStatus::Running => {
                 return Err(StoreError::Conflict(
@@ -235,7 +238,6 @@ impl Store {
         let positive_mode = f.positive_follow_up.mode.as_str();
         let days = serde_json::to_string(&f.window.days)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut tx = self.begin_write().await?;
         check_positive_template(&mut tx, current.workspace_id, &f).await?;
         sqlx::query!(
             "UPDATE campaigns SET name = ?, account_id = ?, send_days = ?, window_start = ?,
@@ -297,22 +299,13 @@ impl Store {
     /// nothing more may go: a draft, or one stopped or completed with no message still queued,
     /// being sent or waiting for a person to decide about it.
     pub async fn delete_campaign(&self, id: i64, actor: Actor) -> Result<Campaign, StoreError> {
-        let c = self.campaign(id).await?;
         let mut tx = self.begin_write().await?;
-        let status = sqlx::query_scalar!(
-            "SELECT status FROM campaigns WHERE id = ? AND deleted_at IS NULL",
-            id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
-        if matches!(
-            read_campaign_status(&status)?,
-            CampaignStatus::Running | CampaignStatus::Paused
-        ) {
+        let c = read_campaign(&mut tx, id).await?;
+        if matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused) {
             return Err(StoreError::Conflict(format!(
                 "campaign '{}' is {}; stop it before moving it to the trash",
-                c.fields.name, status
+                c.fields.name,
+                c.status.as_str()
             )));
         }
         refuse_while_messages_wait(
@@ -415,32 +408,9 @@ impl Store {
         // One read transaction: the row and its steps as of one moment, even while the
         // sequence is being rewritten.
         let mut tx = self.readers().begin().await?;
-        let row = sqlx::query_as!(
-            CampaignRow,
-            r#"SELECT id AS "id!", workspace_id, name, status, account_id, send_days, window_start,
-                  window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at,
-                  positive_template_id, positive_mode
-               FROM campaigns WHERE id = ? AND deleted_at IS NULL"#,
-            id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
-        let steps = sqlx::query_as!(
-            StepRow,
-            r#"SELECT s.campaign_id, s.position, s.delay_business_days, s.condition,
-                  v.template_id AS "template_id?"
-               FROM sequence_steps s LEFT JOIN step_variants v ON v.step_id = s.id
-               WHERE s.campaign_id = ?
-               ORDER BY s.campaign_id, s.position, v.label"#,
-            id
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let c = read_campaign(&mut tx, id).await?;
         tx.commit().await?;
-        assemble(vec![row], steps)?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))
+        Ok(c)
     }
 
     /// A workspace's campaigns, newest first, read in two queries however many there are.
@@ -500,7 +470,8 @@ impl Store {
         prospect_ids: &[i64],
         actor: Actor,
     ) -> Result<u32, StoreError> {
-        let c = self.campaign(campaign_id).await?;
+        let mut tx = self.begin_write().await?;
+        let c = read_campaign(&mut tx, campaign_id).await?;
         if matches!(
             c.status,
             CampaignStatus::Stopped | CampaignStatus::Completed
@@ -518,7 +489,6 @@ impl Store {
             .max()
             .unwrap_or(1)
             .max(1);
-        let mut tx = self.begin_write().await?;
         let already: i64 = sqlx::query_scalar!(
             "SELECT count(*) FROM enrollments WHERE campaign_id = ?",
             campaign_id
@@ -622,7 +592,10 @@ impl Store {
         status: CampaignStatus,
         actor: Actor,
     ) -> Result<Campaign, StoreError> {
-        let current = self.campaign(id).await?;
+        // Decided on what the write sees: the engine completes campaigns, and the app and the
+        // CLI may both be changing this one.
+        let mut tx = self.begin_write().await?;
+        let current = read_campaign(&mut tx, id).await?;
         use CampaignStatus::*;
         let allowed = matches!(
             (current.status, status),
@@ -641,7 +614,6 @@ impl Store {
             )));
         }
         let s = status.as_str();
-        let mut tx = self.begin_write().await?;
         sqlx::query!(
             "UPDATE campaigns SET status = ?,
                  started_at = CASE WHEN ? = 'running' THEN coalesce(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ELSE started_at END,
@@ -866,6 +838,36 @@ struct StepRow {
     delay_business_days: i64,
     condition: String,
     template_id: Option<i64>,
+}
+
+/// One campaign with its sequence, read through `conn`: inside a write transaction, what the
+/// change that follows is decided on cannot move under it.
+async fn read_campaign(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<Campaign, StoreError> {
+    let row = sqlx::query_as!(
+        CampaignRow,
+        r#"SELECT id AS "id!", workspace_id, name, status, account_id, send_days, window_start,
+              window_end, daily_cap, min_gap_seconds, max_gap_seconds, started_at, created_at,
+              positive_template_id, positive_mode
+           FROM campaigns WHERE id = ? AND deleted_at IS NULL"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))?;
+    let steps = sqlx::query_as!(
+        StepRow,
+        r#"SELECT s.campaign_id, s.position, s.delay_business_days, s.condition,
+              v.template_id AS "template_id?"
+           FROM sequence_steps s LEFT JOIN step_variants v ON v.step_id = s.id
+           WHERE s.campaign_id = ?
+           ORDER BY s.campaign_id, s.position, v.label"#,
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    assemble(vec![row], steps)?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound(format!("campaign #{id}")))
 }
 
 /// Campaigns from their rows and their steps' rows (ordered by campaign, position and

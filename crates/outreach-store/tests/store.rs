@@ -3069,3 +3069,108 @@ async fn copies_of_an_ended_campaign_are_fresh_drafts_and_templates_copy_too() {
     );
     store.close().await;
 }
+
+/// Runs `change` while another connection (another process: the app beside the CLI) holds
+/// the write lock, and lets that connection set the campaign's status to `status` once `change`
+/// has had time to read the campaign and wait for the lock; returns what `change` returned.
+async fn while_another_process_sets_status<T: Send + 'static>(
+    path: &std::path::Path,
+    key: &DbKey,
+    campaign_id: i64,
+    status: &str,
+    change: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    use sqlx::Connection;
+    let mut other = raw_connection(path, key).await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let change = tokio::spawn(change);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("UPDATE campaigns SET status = ? WHERE id = ?")
+        .bind(status)
+        .bind(campaign_id)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
+    change.await.unwrap()
+}
+
+#[tokio::test]
+async fn a_change_waiting_for_the_write_lock_is_decided_on_the_status_it_finds_there() {
+    use outreach_core::campaign::CampaignStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    let store = Store::open(&path, &key).await.unwrap();
+    let ws = new_workspace(&store, "Acme").await;
+    import(&store, ws, "email\nada@engines.example\n")
+        .await
+        .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, _, _) = running_launch(&store, ws, &ids).await;
+    let id = campaign.id;
+    store
+        .set_campaign_status(id, CampaignStatus::Paused, Actor::Cli)
+        .await
+        .unwrap();
+
+    // An edit that saw a paused campaign never rewrites the sequence of one resumed since.
+    let mut longer = campaign.fields.clone();
+    longer.steps.push(longer.steps[0].clone());
+    let edit = {
+        let store = store.clone();
+        async move { store.update_campaign(id, &longer, Actor::Cli).await }
+    };
+    let why = conflict(while_another_process_sets_status(&path, &key, id, "running", edit).await);
+    assert!(
+        why.contains("pause the campaign before changing it"),
+        "{why}"
+    );
+    let now = store.campaign(id).await.unwrap();
+    assert_eq!(now.status, CampaignStatus::Running);
+    assert_eq!(now.fields.steps, campaign.fields.steps);
+
+    // A pause that saw it running never reopens one the engine completed since.
+    let pause = {
+        let store = store.clone();
+        async move {
+            store
+                .set_campaign_status(id, CampaignStatus::Paused, Actor::Cli)
+                .await
+        }
+    };
+    let why =
+        conflict(while_another_process_sets_status(&path, &key, id, "completed", pause).await);
+    assert!(
+        why.contains("a completed campaign cannot be paused"),
+        "{why}"
+    );
+    assert_eq!(
+        store.campaign(id).await.unwrap().status,
+        CampaignStatus::Completed
+    );
+
+    // Nobody is enrolled into a draft stopped while the enrolment waited.
+    let mut fields = campaign.fields.clone();
+    fields.name = "Second".into();
+    let second = store
+        .create_campaign(ws, &fields, Actor::Cli)
+        .await
+        .unwrap()
+        .id;
+    let enrol = {
+        let store = store.clone();
+        let ids = ids.clone();
+        async move { store.enrol(second, &ids, Actor::Cli).await }
+    };
+    let why =
+        conflict(while_another_process_sets_status(&path, &key, second, "stopped", enrol).await);
+    assert!(why.contains("the campaign is stopped"), "{why}");
+    let progress = store.campaign_progress(second).await.unwrap();
+    assert_eq!(progress.enrolled, 0);
+    store.close().await;
+}
