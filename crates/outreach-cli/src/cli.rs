@@ -148,7 +148,7 @@ enum Command {
     /// Message templates.
     #[command(subcommand)]
     Template(crate::sending::TemplateCommand),
-    /// Campaigns: create, list, enrol, check, start, pause, stop, status.
+    /// Campaigns: create, edit, list, enrol, check, start, pause, stop, status.
     #[command(subcommand)]
     Campaign(crate::sending::CampaignCommand),
     /// Lawful basis: the legitimate-interest assessment, assignments, consent, opt-outs.

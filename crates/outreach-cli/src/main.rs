@@ -6,6 +6,7 @@
 //! `--json`) and exit with status 1.
 
 mod bulk;
+mod campaign_settings;
 mod cli;
 mod filters;
 mod output;

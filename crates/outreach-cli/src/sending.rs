@@ -6,9 +6,8 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use outreach_api::core::campaign::{
     AccountFields, CampaignFields, LegitimateInterestAssessment, PositiveFollowUp, PositiveMode,
-    SmtpSecurityMode, Step, StepCondition, Transport, UnconfirmedChoice,
+    SmtpSecurityMode, Transport, UnconfirmedChoice,
 };
-use outreach_api::core::schedule::{SendWindow, Weekday};
 use outreach_api::store::enrolments::EnrolmentGroup;
 use outreach_api::store::prospects::ProspectQuery;
 use outreach_api::{
@@ -18,6 +17,7 @@ use outreach_api::{
     WorkspaceRef,
 };
 
+use crate::campaign_settings::{range, sequence, window};
 use crate::cli::{parse_status, workspace};
 use crate::output;
 use crate::trash::{self, Kind};
@@ -219,6 +219,9 @@ pub enum CampaignCommand {
         #[arg(long, default_value = "draft", value_parser = ["draft", "queue"])]
         positive_mode: String,
     },
+    /// Change a draft or paused campaign: its name, sender account, sequence, send window,
+    /// caps or positive follow-up; what is left out stays.
+    Edit(crate::campaign_settings::EditArgs),
     /// Enrol prospects by filter (shows who will and will not be enrolled with --dry-run).
     Enrol {
         /// The workspace.
@@ -401,48 +404,6 @@ fn security(s: &str) -> Result<SmtpSecurityMode> {
         ))
         .into()
     })
-}
-
-fn minutes(hhmm: &str) -> Result<u16> {
-    let (h, m) = hhmm
-        .trim()
-        .split_once(':')
-        .ok_or_else(|| ApiError::invalid(format!("'{hhmm}' is not HH:MM")))?;
-    let h: u16 = h
-        .parse()
-        .map_err(|_| ApiError::invalid(format!("'{hhmm}' is not HH:MM")))?;
-    let m: u16 = m
-        .parse()
-        .map_err(|_| ApiError::invalid(format!("'{hhmm}' is not HH:MM")))?;
-    Ok(h * 60 + m)
-}
-
-fn window(days: &str, window: &str) -> Result<SendWindow> {
-    let days = days
-        .split(',')
-        .map(|d| {
-            serde_json::from_value::<Weekday>(serde_json::Value::String(d.trim().to_lowercase()))
-                .map_err(|_| ApiError::invalid(format!("'{d}' is not a weekday (mon..sun)")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let (a, b) = window
-        .split_once('-')
-        .ok_or_else(|| ApiError::invalid(format!("'{window}' is not HH:MM-HH:MM")))?;
-    Ok(SendWindow {
-        days,
-        start_minute: minutes(a)?,
-        end_minute: minutes(b)?,
-    })
-}
-
-fn range(s: &str) -> Result<(u32, u32)> {
-    let (a, b) = s.split_once('-').unwrap_or((s, s));
-    let p = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .map_err(|_| ApiError::invalid(format!("'{s}' is not MIN-MAX seconds")))
-    };
-    Ok((p(a)?, p(b)?))
 }
 
 async fn campaign_by_name(api: &Api, ws: i64, name: &str) -> Result<i64> {
@@ -730,31 +691,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 mode: PositiveMode::parse(&positive_mode).unwrap_or_default(),
             };
             let account = api.account_by_name(w.id, &account).await?;
-            let mut out = Vec::new();
-            for s in &steps {
-                let (names, delay) = match s.rsplit_once('@') {
-                    Some((n, d)) => (
-                        n,
-                        d.trim().parse::<u32>().map_err(|_| {
-                            ApiError::invalid(format!("'{d}' is not a number of days"))
-                        })?,
-                    ),
-                    None => (s.as_str(), 0),
-                };
-                let mut ids = Vec::new();
-                for n in names.split(',') {
-                    ids.push(api.template_by_name(w.id, n).await?.id);
-                }
-                out.push(Step {
-                    delay_business_days: delay,
-                    condition: if out.is_empty() {
-                        StepCondition::Always
-                    } else {
-                        StepCondition::NoReply
-                    },
-                    template_ids: ids,
-                });
-            }
+            let out = sequence(api, w.id, &steps).await?;
             let (min_gap, max_gap) = range(&gap)?;
             let c = api
                 .save_campaign(SaveCampaign {
@@ -778,6 +715,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 println!("created campaign '{}' (#{}), a draft", c.fields.name, c.id);
             }
         }
+        CampaignCommand::Edit(args) => crate::campaign_settings::edit(api, args, json).await?,
         CampaignCommand::Enrol {
             workspace: ws,
             name,
@@ -914,7 +852,7 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                     c.fields.name,
                     c.id,
                     if c.fields.account_id.is_none() {
-                        "; choose its sender account in the app before it starts"
+                        "; choose its sender account with `campaign edit --account` before it starts"
                     } else {
                         ""
                     }

@@ -1750,4 +1750,143 @@ fn a_removed_account_and_a_removed_mailbox_leave_nothing_in_the_keychain() {
         status["campaign"]["fields"]["account_id"].is_null(),
         "{status}"
     );
+    // It gets one from the command line too.
+    let said = env.ok(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Grid launch",
+        "--account",
+        "sink",
+    ]);
+    assert!(said.contains("sender account"), "{said}");
+    let status = env.json(&["campaign", "status", "-w", "Acme", "Grid launch"]);
+    assert_eq!(status["campaign"]["fields"]["account_id"], sink_account);
+}
+
+#[test]
+fn a_draft_or_paused_campaign_changes_from_the_command_line_and_a_sending_one_does_not() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(1));
+    env.always_open_campaign("Launch", "sink", &["first", "follow@1"]);
+    let fields = |name: &str| {
+        env.json(&["campaign", "status", "-w", "Acme", name])["campaign"]["fields"].clone()
+    };
+    let before = fields("Launch");
+
+    // Nothing to change, or a template that does not exist: refused, nothing changed.
+    let err = env.fails(&["campaign", "edit", "-w", "Acme", "Launch"]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing to change"),
+        "{err}"
+    );
+    let err = env.fails(&[
+        "campaign", "edit", "-w", "Acme", "Launch", "--step", "first", "--step", "nope@2",
+    ]);
+    assert_eq!(err["code"], "not_found", "{err}");
+    assert_eq!(fields("Launch"), before);
+
+    // A draft: the sequence, cap and gap change; what is left out stays, and the command
+    // says what changed.
+    let said = env.ok(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Launch",
+        "--step",
+        "first",
+        "--step",
+        "follow@3",
+        "--daily-cap",
+        "40",
+        "--gap",
+        "5-10",
+        "--rename",
+        "Spring",
+    ]);
+    assert!(
+        said.contains("changed campaign 'Spring'")
+            && said.contains("name, sequence, daily cap, gap between sends"),
+        "{said}"
+    );
+    let after = fields("Spring");
+    assert_eq!(after["steps"][1]["delay_business_days"], 3, "{after}");
+    assert_eq!(after["steps"][1]["condition"], "no_reply", "{after}");
+    assert_eq!(after["daily_cap"], 40);
+    assert_eq!(
+        (
+            after["min_gap_seconds"].clone(),
+            after["max_gap_seconds"].clone()
+        ),
+        (5.into(), 10.into())
+    );
+    assert_eq!(after["window"], before["window"]);
+    assert_eq!(after["account_id"], before["account_id"]);
+
+    // A running campaign is paused first; the refusal changes nothing.
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Spring"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Spring"]);
+    let err = env.fails(&["campaign", "edit", "-w", "Acme", "Spring", "--no-daily-cap"]);
+    assert_eq!(err["code"], "conflict", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("pause the campaign"),
+        "{err}"
+    );
+    assert_eq!(fields("Spring"), after);
+
+    // Paused, the hours change and the days stay.
+    env.ok(&["campaign", "pause", "-w", "Acme", "Spring"]);
+    let said = env.ok(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Spring",
+        "--window",
+        "10:00-12:30",
+        "--no-daily-cap",
+    ]);
+    assert!(said.contains("send window, daily cap"), "{said}");
+    let paused = fields("Spring");
+    assert_eq!(paused["window"]["start_minute"], 600);
+    assert_eq!(paused["window"]["end_minute"], 750);
+    assert_eq!(paused["window"]["days"], before["window"]["days"]);
+    assert!(paused["daily_cap"].is_null(), "{paused}");
+    let err = env.fails(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Spring",
+        "--window",
+        "12:00-10:00",
+    ]);
+    assert_eq!(err["code"], "invalid_input", "{err}");
+
+    // Stopped, it has ended.
+    env.ok(&["campaign", "stop", "-w", "Acme", "Spring"]);
+    let err = env.fails(&["campaign", "edit", "-w", "Acme", "Spring", "--gap", "1-2"]);
+    assert_eq!(err["code"], "conflict", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("has ended"),
+        "{err}"
+    );
+    assert_eq!(
+        env.audit_actions(&["--workspace", "Acme"])
+            .iter()
+            .filter(|a| *a == "campaign.update")
+            .count(),
+        2,
+        "one entry for each edit that changed something"
+    );
 }
