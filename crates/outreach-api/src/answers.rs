@@ -2,7 +2,7 @@
 //! through the outbox behind the same compliance gate as every campaign step.
 
 use outreach_core::inbox::ReplyDraft;
-use outreach_engine::answers::{AnswerOutcome, send_answer};
+use outreach_engine::answers::{AnswerOutcome, WrittenAnswer, send_answer};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -19,6 +19,11 @@ pub struct WriteAnswer {
     pub subject: String,
     /// Text; the opt-out line and postal address are added when it lacks them.
     pub body: String,
+    /// Send it from this sender account of the workspace instead of the draft's (at first
+    /// the one the reply came in through); `null` keeps the draft's.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub account_id: Option<i64>,
 }
 
 /// A draft.
@@ -45,7 +50,7 @@ impl Api {
     pub async fn save_answer(&self, args: WriteAnswer) -> Result<ReplyDraft, ApiError> {
         Ok(self
             .store
-            .save_draft(args.draft_id, &args.subject, &args.body)
+            .save_draft(args.draft_id, &args.subject, &args.body, args.account_id)
             .await?)
     }
 
@@ -56,9 +61,12 @@ impl Api {
         let outcome = send_answer(
             &self.store,
             &self.keys,
-            args.draft_id,
-            &args.subject,
-            &args.body,
+            WrittenAnswer {
+                draft_id: args.draft_id,
+                subject: &args.subject,
+                body: &args.body,
+                from: args.account_id,
+            },
             self.config.actor(),
         )
         .await?;

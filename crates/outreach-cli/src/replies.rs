@@ -123,6 +123,10 @@ pub enum RepliesCommand {
         /// The subject (default: the draft's, "Re: " and the reply's subject).
         #[arg(long)]
         subject: Option<String>,
+        /// Send it from this sender account instead of the one the reply came in through
+        /// (needed once that one was removed).
+        #[arg(long, value_name = "ACCOUNT")]
+        from: Option<String>,
         /// Only save the draft; send nothing.
         #[arg(long)]
         draft: bool,
@@ -326,6 +330,7 @@ pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
             id,
             body,
             subject,
+            from,
             draft,
         } => {
             let open = api
@@ -343,10 +348,23 @@ pub async fn replies(api: &Api, cmd: RepliesCommand, json: bool) -> Result<()> {
                 Some(text) => text.to_string(),
                 None => open.body.clone(),
             };
+            let account_id = match &from {
+                Some(name) => {
+                    let reply = api
+                        .get_reply(ReplyRef {
+                            reply_id: id,
+                            mark_read: false,
+                        })
+                        .await?;
+                    Some(api.account_by_name(reply.workspace_id, name).await?.id)
+                }
+                None => None,
+            };
             let args = WriteAnswer {
                 draft_id: open.id,
                 subject: subject.unwrap_or(open.subject),
                 body,
+                account_id,
             };
             let saved = if draft {
                 api.save_answer(args).await?

@@ -362,7 +362,7 @@ fn a_referred_contact_is_added_as_a_prospect_once_or_dismissed() {
 }
 
 #[test]
-fn a_reply_read_through_a_removed_account_stays_and_says_why_it_cannot_be_answered() {
+fn a_reply_read_through_a_removed_account_stays_and_is_answered_from_another() {
     let (sink, mut dovecot, env) = launched();
     dovecot.deliver(&reply(
         "Bob Byron <bob@byron.example>",
@@ -384,7 +384,7 @@ fn a_reply_read_through_a_removed_account_stays_and_says_why_it_cannot_be_answer
         refused["message"]
             .as_str()
             .unwrap()
-            .contains("this reply came in through (#1) was removed"),
+            .contains("would go out from (#1) was removed; choose another account"),
         "{refused:#}"
     );
     // The reply and the words written stay; nothing went out.
@@ -393,4 +393,26 @@ fn a_reply_read_through_a_removed_account_stays_and_says_why_it_cannot_be_answer
     assert!(shown.contains("Hi Bob, 20%."), "{shown}");
     env.ok(&["run", "--until-idle"]);
     assert_eq!(sent_to(&sink, "bob@byron.example").len(), 1);
+
+    // Nor can the removed account be chosen again; an account of the new provider can.
+    let refused = env.fails(&["replies", "answer", &bob, "--from", "sink"]);
+    assert_eq!(refused["code"], "not_found", "{refused:#}");
+    env.loopback_account("new provider", &sink, &[]);
+    let queued = env.json(&["replies", "answer", &bob, "--from", "new provider"]);
+    assert_eq!(queued["state"], "queued", "{queued:#}");
+    let accounts = env.json(&["account", "list", "-w", "Acme"]);
+    assert_eq!(
+        accounts[0]["fields"]["name"], "new provider",
+        "{accounts:#}"
+    );
+    assert_eq!(queued["account_id"], accounts[0]["id"], "{queued:#}");
+    env.ok(&["run", "--until-idle"]);
+    let both = sent_to(&sink, "bob@byron.example");
+    assert_eq!(both.len(), 2);
+    // In Bob's thread, with what was written.
+    assert_eq!(
+        header(&both[1], "In-Reply-To"),
+        Some("<bob-1@byron.example>")
+    );
+    assert!(both[1].contains("Hi Bob, 20%."), "{}", both[1]);
 }

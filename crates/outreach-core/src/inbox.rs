@@ -233,7 +233,8 @@ pub struct ReplyDraft {
     /// The prospect it goes to.
     #[ts(type = "number")]
     pub prospect_id: i64,
-    /// The sender account it goes out from (the one the reply arrived at).
+    /// The sender account it goes out from: at first the one the reply arrived at, or
+    /// another the person chose.
     #[ts(type = "number")]
     pub account_id: i64,
     /// Subject.

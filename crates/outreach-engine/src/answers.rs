@@ -25,15 +25,19 @@ pub(crate) struct AnswerContext {
 }
 
 impl AnswerContext {
-    pub(crate) async fn load(store: &Store, reply: &AnsweredReply) -> Result<Self, EngineError> {
+    /// What an answer to `reply` sent from account `from` needs.
+    pub(crate) async fn load(
+        store: &Store,
+        reply: &AnsweredReply,
+        from: i64,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
             workspace: store.workspace(reply.workspace_id).await?,
             settings: store.sending_settings(reply.workspace_id).await?,
-            account: match store.account(reply.account_id).await {
+            account: match store.account(from).await {
                 Err(StoreError::NotFound(_)) => {
                     return Err(StoreError::Conflict(format!(
-                        "the sender account this reply came in through (#{}) was removed; an answer cannot go out from it",
-                        reply.account_id
+                        "the sender account this answer would go out from (#{from}) was removed; choose another account to send it from"
                     ))
                     .into());
                 }
@@ -145,21 +149,37 @@ pub enum AnswerOutcome {
     Refused(Refusal),
 }
 
-/// Sends draft `draft_id` with this subject and text: saves them, checks the answer with the
-/// compliance gate and queues it in the outbox, due at once. A refusal leaves the draft (with
-/// the new text) and is audited; a draft already queued is a conflict, never a second
-/// message.
+/// An answer as a person wrote it.
+#[derive(Debug, Clone, Copy)]
+pub struct WrittenAnswer<'a> {
+    /// The draft.
+    pub draft_id: i64,
+    /// Subject.
+    pub subject: &'a str,
+    /// Text, before the compliance lines are added.
+    pub body: &'a str,
+    /// Another sender account to send it from; `None` keeps the draft's.
+    pub from: Option<i64>,
+}
+
+/// Sends a draft as written: saves it, checks the answer with the compliance gate and queues
+/// it in the outbox, due at once. A refusal leaves the draft (with the new text) and is
+/// audited; a draft already queued is a conflict, never a second message.
 pub async fn send_answer(
     store: &Store,
     keys: &Keys,
-    draft_id: i64,
-    subject: &str,
-    written: &str,
+    answer: WrittenAnswer<'_>,
     actor: Actor,
 ) -> Result<AnswerOutcome, EngineError> {
-    let draft = store.save_draft(draft_id, subject, written).await?;
+    let WrittenAnswer {
+        draft_id,
+        subject,
+        body: written,
+        from,
+    } = answer;
+    let draft = store.save_draft(draft_id, subject, written, from).await?;
     let reply = store.answered_reply(draft.reply_id).await?;
-    let ctx = AnswerContext::load(store, &reply).await?;
+    let ctx = AnswerContext::load(store, &reply, draft.account_id).await?;
     let prepared = prepare_answer(
         store,
         keys,

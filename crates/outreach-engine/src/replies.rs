@@ -396,7 +396,7 @@ impl Engine {
             rfc_message_id: mail.message_id.clone(),
             subject: mail.subject.clone(),
         };
-        let ctx = AnswerContext::load(&self.store, &answered).await?;
+        let ctx = AnswerContext::load(&self.store, &answered, mailbox.account_id).await?;
         let (_, vars) = crate::variables::for_recipient(
             &self.keys.unsubscribe,
             &ctx.workspace,

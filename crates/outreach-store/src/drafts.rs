@@ -181,29 +181,68 @@ impl Store {
         self.reply_draft(id).await
     }
 
-    /// Saves what a person wrote. Only a draft can change: an answer in the outbox is final.
+    /// Saves what a person wrote and, with `from`, the sender account the answer goes out
+    /// from instead (any live account of the draft's workspace: the one the reply came in
+    /// through may have been removed since). Only a draft can change: an answer in the outbox
+    /// is final.
     pub async fn save_draft(
         &self,
         id: i64,
         subject: &str,
         body: &str,
+        from: Option<i64>,
     ) -> Result<ReplyDraft, StoreError> {
-        let changed = sqlx::query!(
-            "UPDATE reply_drafts SET subject = ?, body = ?,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ? AND state = 'draft'",
-            subject,
-            body,
+        let mut tx = self.begin_write().await?;
+        let draft = sqlx::query!(
+            "SELECT workspace_id, account_id, state FROM reply_drafts WHERE id = ?",
             id
         )
-        .execute(self.writer())
+        .fetch_optional(&mut *tx)
         .await?
-        .rows_affected();
-        let draft = self.reply_draft(id).await?;
-        if changed == 0 {
-            return Err(not_a_draft(&draft));
+        .ok_or_else(|| StoreError::NotFound(format!("draft {id}")))?;
+        if draft.state != DraftState::Draft.as_str() {
+            drop(tx);
+            return Err(not_a_draft(&self.reply_draft(id).await?));
         }
-        Ok(draft)
+        let account_id = match from {
+            Some(a) if a != draft.account_id => {
+                let account = sqlx::query!(
+                    r#"SELECT workspace_id, name, deleted_at IS NOT NULL AS "removed!: bool"
+                       FROM sender_accounts WHERE id = ?"#,
+                    a
+                )
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("sender account #{a}")))?;
+                if account.workspace_id != draft.workspace_id {
+                    return Err(StoreError::Invalid(format!(
+                        "sender account '{}' belongs to another workspace",
+                        account.name
+                    )));
+                }
+                if account.removed {
+                    return Err(StoreError::Conflict(format!(
+                        "sender account '{}' was removed; choose another",
+                        account.name
+                    )));
+                }
+                a
+            }
+            _ => draft.account_id,
+        };
+        sqlx::query!(
+            "UPDATE reply_drafts SET subject = ?, body = ?, account_id = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+            subject,
+            body,
+            account_id,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.reply_draft(id).await
     }
 
     /// Throws a draft away (kept for the record, no longer shown).

@@ -1188,11 +1188,53 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
     let draft = store.open_draft(reply).await.unwrap();
     assert_eq!(draft.body, "Thanks for your question.");
     assert_eq!(store.open_draft(reply).await.unwrap().id, draft.id);
+    // Another account sends it only when it is a live one of this workspace; a refusal
+    // changes nothing.
+    let mut other = relay_fields();
+    other.name = "elsewhere".into();
+    let elsewhere = store
+        .create_account(new_workspace(&store, "Other").await, &other, Actor::Cli)
+        .await
+        .unwrap();
+    let refused = store
+        .save_draft(draft.id, "Re: x", "x", Some(elsewhere.id))
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(m)) if m.contains("another workspace")),
+        "{refused:?}"
+    );
+    other.name = "old".into();
+    let old = store.create_account(ws, &other, Actor::Cli).await.unwrap();
+    store.delete_account(old.id, Actor::Cli).await.unwrap();
+    let refused = store.save_draft(draft.id, "Re: x", "x", Some(old.id)).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("'old' was removed")),
+        "{refused:?}"
+    );
+    assert_eq!(store.reply_draft(draft.id).await.unwrap(), draft);
+    other.name = "second".into();
+    let second = store.create_account(ws, &other, Actor::Cli).await.unwrap();
+    let moved = store
+        .save_draft(
+            draft.id,
+            "Re: A partnership",
+            "We pay 20%.",
+            Some(second.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.account_id, second.id);
     let saved = store
-        .save_draft(draft.id, "Re: A partnership", "We pay 20%.")
+        .save_draft(
+            draft.id,
+            "Re: A partnership",
+            "We pay 20%.",
+            Some(account.id),
+        )
         .await
         .unwrap();
     assert_eq!(saved.body, "We pay 20%.");
+    assert_eq!(saved.account_id, account.id);
 
     let message = |n: u32| answer_message(n, "2026-11-25T10:00:00Z");
     let queued = store
@@ -1206,7 +1248,7 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
     // The same draft again (a double click, a retried request): refused, nothing added.
     let again = store.queue_draft(draft.id, &message(2), Actor::Cli).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    let edit = store.save_draft(draft.id, "Re: x", "changed").await;
+    let edit = store.save_draft(draft.id, "Re: x", "changed", None).await;
     assert!(matches!(edit, Err(StoreError::Conflict(_))), "{edit:?}");
     assert!(matches!(
         store.discard_draft(draft.id).await,

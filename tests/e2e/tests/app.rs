@@ -1149,6 +1149,9 @@ async fn campaign(
         .await?
         .unwrap_or_default();
     assert!(draft.contains("> Yes, count us in!"), "{draft}");
+    // From the account her reply came in through, unless another is chosen.
+    let from = text_of(c, "answer-from").await?;
+    assert!(from.contains("Local relay"), "{from}");
     fill(
         c,
         "answer-body",

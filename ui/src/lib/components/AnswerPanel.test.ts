@@ -14,7 +14,7 @@ function withAnswerable() {
 	}));
 	const question = backend.inbox.seedReply({ prospect_id: lena.id, account_id: account.id, text: 'How much do you pay per sale?' });
 	const thanks = backend.inbox.seedReply({ prospect_id: marco.id, account_id: account.id, text: 'Thanks, noted.', intent: 'other' });
-	return { backend, ws, lena, marco, question, thanks };
+	return { backend, ws, account, lena, marco, question, thanks };
 }
 
 /** Opens Lena's question, answers it and sends the answer; returns what shows it and its draft. */
@@ -141,6 +141,37 @@ describe('answering a reply', () => {
 		expect(screen.getByTestId('answer-status').textContent).toBe('Cancelled');
 		expect(backend.inbox.peekReply(question.id)?.needs_reply).toBe(true);
 		await screen.findByTestId('reply-needs-reply');
+	});
+
+	it('answers from another account, and asks for one once the reply\'s account was removed', async () => {
+		const { backend, ws, account, question } = withAnswerable();
+		const second = backend.sending.seedAccount(ws.id, 'Second');
+		const main = account.id;
+		renderApp(backend);
+		await openReply(question.id);
+		const from = (await screen.findByTestId('answer-from')) as HTMLSelectElement;
+		// At first the account the reply came in through.
+		await waitFor(() => expect(from.options).toHaveLength(2));
+		expect(Number(from.value)).toBe(main);
+		expect(screen.getByTestId('answer-from-hint').textContent).toContain('at first that is the account the reply arrived at');
+		await fireEvent.change(from, { target: { value: String(second.id) } });
+		await fireEvent.click(screen.getByTestId('answer-save'));
+		await waitFor(() => expect(backend.callsOf('save_answer')).toHaveLength(1));
+		expect(backend.callsOf('save_answer')[0].account_id).toBe(second.id);
+
+		// The chosen account is removed meanwhile: the form asks for another, and sends once one is chosen.
+		await fireEvent.click(await screen.findByTestId('nav-campaigns'));
+		await backend.call('delete_account', { account_id: second.id });
+		await openReply(question.id);
+		const again = (await screen.findByTestId('answer-from')) as HTMLSelectElement;
+		await waitFor(() => expect(screen.getByTestId('answer-from-hint').textContent).toContain('was removed; choose the account to answer from'));
+		expect(again.selectedOptions[0].textContent).toBe('Choose an account');
+		expect((screen.getByTestId('answer-send') as HTMLButtonElement).disabled).toBe(true);
+		await fireEvent.change(again, { target: { value: String(main) } });
+		expect((screen.getByTestId('answer-send') as HTMLButtonElement).disabled).toBe(false);
+		await fireEvent.click(screen.getByTestId('answer-send'));
+		await screen.findByTestId('answer-sent');
+		expect(backend.callsOf('send_answer')[0].account_id).toBe(main);
 	});
 
 	it('marks the reply as needing an answer again when the server refuses the answer', async () => {

@@ -19,7 +19,8 @@ reply_id: number,
  */
 prospect_id: number, 
 /**
- * The sender account it goes out from (the one the reply arrived at).
+ * The sender account it goes out from: at first the one the reply arrived at, or
+ * another the person chose.
  */
 account_id: number, 
 /**

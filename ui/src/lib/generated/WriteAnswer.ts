@@ -15,4 +15,9 @@ subject: string,
 /**
  * Text; the opt-out line and postal address are added when it lacks them.
  */
-body: string, };
+body: string, 
+/**
+ * Send it from this sender account of the workspace instead of the draft's (at first
+ * the one the reply came in through); `null` keeps the draft's.
+ */
+account_id: number | null, };

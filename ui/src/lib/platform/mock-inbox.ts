@@ -544,6 +544,15 @@ export class MockInbox {
 		if (d.state === 'discarded') fail('conflict', 'this draft was discarded');
 	}
 
+	/** Another account to send a draft from, checked as the store checks it (removed accounts are gone from the mock). */
+	private sendFrom(d: ReplyDraft & { workspace_id: number }, accountId: number | null | undefined): void {
+		if (accountId === null || accountId === undefined || accountId === d.account_id) return;
+		const a = this.host.findAccount(accountId);
+		if (!a) fail('not_found', `sender account #${accountId}`);
+		if (a.workspace_id !== d.workspace_id) fail('invalid_input', `sender account '${a.fields.name}' belongs to another workspace`);
+		d.account_id = accountId;
+	}
+
 	/** Play the engine sending a queued answer (tests and the browser preview). */
 	deliverAnswer(draftId: number, error: string | null = null): void {
 		const d = this.draft(draftId);
@@ -749,6 +758,7 @@ export class MockInbox {
 		save_answer: (args) => {
 			const d = this.draft(args.draft_id);
 			this.editable(d);
+			this.sendFrom(d, args.account_id);
 			d.subject = args.subject;
 			d.body = args.body;
 			d.updated_at = this.host.now();
@@ -757,6 +767,13 @@ export class MockInbox {
 		send_answer: (args) => {
 			const d = this.draft(args.draft_id);
 			this.editable(d);
+			this.sendFrom(d, args.account_id);
+			if (!this.host.findAccount(d.account_id)) {
+				fail(
+					'conflict',
+					`the sender account this answer would go out from (#${d.account_id}) was removed; choose another account to send it from`
+				);
+			}
 			d.subject = args.subject;
 			d.body = args.body;
 			d.updated_at = this.host.now();
