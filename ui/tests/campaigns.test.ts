@@ -325,6 +325,23 @@ describe('campaigns', () => {
 		expect(await backend.call('list_enrolments', { campaign_id: made?.id ?? 0, group: null, limit: 10 })).toEqual([]);
 	});
 
+	it('lists campaigns newest first, as the store does, a copy on top', async () => {
+		const { backend, ws, campaign } = readyToSend();
+		backend.sending.seedCampaign(ws.id, { ...campaign.fields, name: 'Zeta' });
+		const names = () => screen.getAllByTestId('campaign-item').map((i) => i.querySelector('.name')?.textContent);
+		renderApp(backend);
+		await openCampaigns();
+		expect(names()).toEqual(['Zeta', 'Spring']);
+		await fireEvent.click(screen.getAllByTestId('campaign-item')[1]);
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Spring'));
+		await fireEvent.click(screen.getByTestId('campaign-copy'));
+		await waitFor(() => expect(screen.getByTestId('campaign-title').textContent).toBe('Copy of Spring'));
+		expect(names()).toEqual(['Copy of Spring', 'Zeta', 'Spring']);
+		// The order the next reload brings.
+		const listed = await backend.call('list_campaigns', { workspace_id: ws.id });
+		expect(listed.map((c) => c.fields.name)).toEqual(names());
+	});
+
 	it('offers no trash for a campaign that may still send', async () => {
 		const { backend, people, campaign } = readyToSend();
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));

@@ -774,7 +774,10 @@ export class MockSending {
 		},
 		list_accounts: (args) => {
 			this.host.workspace(args.workspace_id);
-			return this.accounts.filter((a) => a.workspace_id === args.workspace_id);
+			// By name, as the store lists them.
+			return this.accounts
+				.filter((a) => a.workspace_id === args.workspace_id)
+				.sort((a, b) => a.fields.name.localeCompare(b.fields.name, undefined, { sensitivity: 'base' }));
 		},
 		save_account: (args) => {
 			if (args.id !== null) sameWorkspace(this.account(args.id).workspace_id, args.workspace_id, 'the sender account');
@@ -997,7 +1000,8 @@ export class MockSending {
 		},
 		list_campaigns: (args) => {
 			this.host.workspace(args.workspace_id);
-			return this.campaigns.filter((c) => c.workspace_id === args.workspace_id).sort((a, b) => a.fields.name.localeCompare(b.fields.name));
+			// Newest first, as the store lists them.
+			return this.campaigns.filter((c) => c.workspace_id === args.workspace_id).sort((a, b) => b.id - a.id);
 		},
 		get_campaign: (args) => this.campaign(args.campaign_id),
 		save_campaign: (args) => {
