@@ -317,6 +317,20 @@ async fn journey(c: &Client) -> Result<()> {
                 .await?;
         }
     }
+    // At 1280x800 (DESIGN: usable there) with the bulk bar open, the dates stay whole.
+    let dates = c
+        .execute(
+            "const cells = [...document.querySelectorAll('[data-testid=\"cell-created\"]')];
+             return { shown: cells.length,
+                      cut: cells.filter((d) => d.scrollWidth > d.clientWidth).map((d) => d.textContent) };",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        dates,
+        serde_json::json!({ "shown": 4, "cut": [] }),
+        "dates cut off in the table"
+    );
     choose(c, "bulk-status", "Disqualified").await?;
     wait_until("Mallory disqualified", || async {
         toast_says(c, "Set 1 prospect to Disqualified.").await

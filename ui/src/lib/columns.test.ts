@@ -21,5 +21,7 @@ describe('prospect table columns', () => {
 	it('share the width, keeping the core ones when narrow', () => {
 		expect(gridTemplate(['name', 'email', 'source'], false)).toBe('32px 1.7fr 2fr 1.1fr');
 		expect(gridTemplate(['name', 'email', 'source'], true)).toBe('32px 1.7fr 2fr');
+		// A date keeps the width it needs whatever the share.
+		expect(gridTemplate(['name', 'created'], false)).toBe('32px 1.7fr minmax(100px, 1fr)');
 	});
 });

@@ -11,6 +11,8 @@ export interface Column {
 	sort: SortField | null;
 	/** Its share of the width (CSS `fr`). */
 	weight: number;
+	/** The width (px) below which its values would be cut: for short values of a fixed shape, such as dates. */
+	min?: number;
 	/** Kept when the table is narrow (the details panel open): the core of a row. */
 	core: boolean;
 }
@@ -28,7 +30,8 @@ export const COLUMNS: readonly Column[] = [
 	{ key: 'website', label: 'Website', sort: null, weight: 1.6, core: false },
 	{ key: 'x_handle', label: 'X handle', sort: null, weight: 1.1, core: false },
 	{ key: 'followers', label: 'Followers', sort: null, weight: 0.9, core: false },
-	{ key: 'created', label: SORT_LABELS.created_at, sort: 'created_at', weight: 1, core: false }
+	// "12/31/2026" and the sort arrow in its header stay whole at 1280 pixels wide.
+	{ key: 'created', label: SORT_LABELS.created_at, sort: 'created_at', weight: 1, min: 100, core: false }
 ];
 
 /** The name is how a row is known: it cannot be hidden. */
@@ -66,6 +69,8 @@ export function saveColumns(keys: readonly ColumnKey[]): void {
 
 /** The grid's CSS columns: the tick box, then each shown column's share. */
 export function gridTemplate(keys: readonly ColumnKey[], narrow: boolean): string {
-	const shares = COLUMNS.filter((c) => keys.includes(c.key) && (!narrow || c.core)).map((c) => `${c.weight}fr`);
+	const shares = COLUMNS.filter((c) => keys.includes(c.key) && (!narrow || c.core)).map((c) =>
+		c.min === undefined ? `${c.weight}fr` : `minmax(${c.min}px, ${c.weight}fr)`
+	);
 	return ['32px', ...shares].join(' ');
 }
