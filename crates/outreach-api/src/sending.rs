@@ -577,22 +577,32 @@ impl Api {
             outreach_channels::message::DkimKey::parse(selector, &domain, pem)
                 .map_err(|e| invalid(format!("DKIM key: {e}")))?;
         }
+        let current = match args.id {
+            Some(id) => Some(self.store.account(id).await?),
+            None => None,
+        };
         if args.fields.transport == Transport::Smtp {
-            outreach_engine::transport::smtp_settings(&args.fields, None)
-                .map_err(invalid)?
-                .validate()
-                .map_err(|e| invalid(e.to_string()))?;
+            // Checked with the password the account will have (given now, or kept in the
+            // keychain from before), never with none: a username always comes with one.
+            let will_have_secret = args.secret.as_deref().is_some_and(|s| !s.is_empty())
+                || current.as_ref().is_some_and(|c| c.has_secret);
+            outreach_engine::transport::smtp_settings(
+                &args.fields,
+                will_have_secret.then(|| "(the password)".to_string()),
+            )
+            .map_err(invalid)?
+            .validate()
+            .map_err(|e| invalid(e.to_string()))?;
         }
-        let account = match args.id {
-            Some(id) => {
-                let current = self.store.account(id).await?;
+        let account = match current {
+            Some(current) => {
                 same_workspace(
                     current.workspace_id,
                     args.workspace_id,
                     "the sender account",
                 )?;
                 self.store
-                    .update_account(id, &args.fields, self.config.actor())
+                    .update_account(current.id, &args.fields, self.config.actor())
                     .await?
             }
             None => {

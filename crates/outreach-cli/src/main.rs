@@ -5,6 +5,7 @@
 //! application-data folder). Errors print as `error [code]: message` (or as a JSON object with
 //! `--json`) and exit with status 1.
 
+mod account_settings;
 mod bulk;
 mod campaign_settings;
 mod cli;

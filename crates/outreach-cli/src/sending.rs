@@ -85,6 +85,9 @@ pub enum AccountCommand {
         #[arg(long)]
         dkim_key: Option<PathBuf>,
     },
+    /// Change an account: its server, sender, caps, ramp-up, DKIM key, or (with --new-secret
+    /// and OUTREACH_SECRET) its password or API key; what is left out stays.
+    Edit(crate::account_settings::EditArgs),
     /// Connect to the account's server and say exactly what fails, if anything.
     Test {
         /// The workspace.
@@ -488,6 +491,7 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
                 println!("added account '{}' (#{})", a.fields.name, a.id);
             }
         }
+        AccountCommand::Edit(args) => crate::account_settings::edit(api, args, json).await?,
         AccountCommand::Test {
             workspace: ws,
             name,

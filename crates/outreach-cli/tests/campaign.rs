@@ -1890,3 +1890,201 @@ fn a_draft_or_paused_campaign_changes_from_the_command_line_and_a_sending_one_do
         "one entry for each edit that changed something"
     );
 }
+
+#[test]
+fn an_account_changes_from_the_command_line_and_a_new_password_replaces_the_old_in_the_keychain() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(1));
+    let id = account_id(&env, "sink");
+    let fields = || env.json(&["account", "list", "-w", "Acme"])[0]["fields"].clone();
+    let before = fields();
+    let refused = |args: &[&str], code: &str, says: &str| {
+        let mut all = vec!["account", "edit", "-w", "Acme", "sink"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = env
+            .cmd(&all)
+            .env_remove("OUTREACH_SECRET")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{all:?} should fail");
+        let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(err["code"], code, "{err}");
+        assert!(err["message"].as_str().unwrap().contains(says), "{err}");
+    };
+
+    // Refusals change nothing.
+    refused(&[], "invalid_input", "nothing to change");
+    refused(
+        &["--security", "opportunistic"],
+        "invalid_input",
+        "unknown security",
+    );
+    refused(
+        &["--new-secret"],
+        "invalid_input",
+        "OUTREACH_SECRET, which is not set",
+    );
+    // Plain SMTP goes only to a relay on this machine.
+    refused(
+        &["--host", "smtp.example.com"],
+        "invalid_input",
+        "only allowed to a relay on this machine",
+    );
+    assert_eq!(fields(), before);
+
+    // Caps and reply-to change, `none` clears, the rest stays.
+    env.ok(&[
+        "account",
+        "edit",
+        "-w",
+        "Acme",
+        "sink",
+        "--per-minute",
+        "30",
+    ]);
+    let said = env.ok(&[
+        "account",
+        "edit",
+        "-w",
+        "Acme",
+        "sink",
+        "--per-day",
+        "200",
+        "--per-minute",
+        "none",
+        "--reply-to",
+        "ops@brand.example",
+    ]);
+    assert!(
+        said.contains("changed account 'sink'") && said.contains("reply-to, caps"),
+        "{said}"
+    );
+    let after = fields();
+    assert_eq!(after["daily_cap"], 200, "{after}");
+    assert!(after["per_minute_cap"].is_null(), "{after}");
+    assert_eq!(after["reply_to"], "ops@brand.example", "{after}");
+    for same in ["host", "port", "security", "from_address", "from_name"] {
+        assert_eq!(after[same], before[same], "{same}");
+    }
+
+    // A password comes with a user name (smtp-sink takes mail without signing in, so this
+    // account does not send from here on), and a rotated one replaces it in the keychain.
+    refused(
+        &["--username", "alex"],
+        "invalid_input",
+        "a username needs a password",
+    );
+    assert_eq!(keychain_entry(&env, id, "secret").trim(), "");
+    let said = env.ok_with_env(
+        &[
+            "account",
+            "edit",
+            "-w",
+            "Acme",
+            "sink",
+            "--username",
+            "alex",
+            "--new-secret",
+        ],
+        &[("OUTREACH_SECRET", "first-2026")],
+    );
+    assert!(said.contains(": user name, password"), "{said}");
+    assert_eq!(keychain_entry(&env, id, "secret").trim(), "first-2026");
+    let with_user = fields();
+    let said = env.ok_with_env(
+        &["account", "edit", "-w", "Acme", "sink", "--new-secret"],
+        &[("OUTREACH_SECRET", "rotated-2026")],
+    );
+    assert!(said.ends_with(": password\n"), "{said}");
+    assert_eq!(keychain_entry(&env, id, "secret").trim(), "rotated-2026");
+    assert_eq!(fields(), with_user);
+    refused(
+        &["--username", "none"],
+        "invalid_input",
+        "a password needs a username",
+    );
+    assert_eq!(
+        env.audit_actions(&["--workspace", "Acme"])
+            .iter()
+            .filter(|a| *a == "account.update")
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn an_smtp_account_with_a_user_name_is_added_with_its_password_and_refused_without() {
+    let env = Env::new();
+    env.ok(&["workspace", "create", "Acme"]);
+    let add = |name: &'static str, username: Option<&'static str>| {
+        let mut args = vec![
+            "account",
+            "add",
+            "-w",
+            "Acme",
+            name,
+            "--host",
+            "smtp.provider.example",
+            "--security",
+            "start_tls",
+            "--from-name",
+            "Alex Partner",
+            "--from",
+            "alex@brand.example",
+            "--json",
+        ];
+        if let Some(u) = username {
+            args.extend_from_slice(&["--username", u]);
+        }
+        args
+    };
+    let run = |args: &[&str], secret: Option<&str>| {
+        let mut c = env.cmd(args);
+        c.env_remove("OUTREACH_SECRET");
+        if let Some(s) = secret {
+            c.env("OUTREACH_SECRET", s);
+        }
+        c.output().unwrap()
+    };
+    // What every provider needs: a user name and its password.
+    let out = run(
+        &add("main", Some("alex@brand.example")),
+        Some("app-password"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let main: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(main["has_secret"], true, "{main}");
+    assert_eq!(
+        keychain_entry(&env, main["id"].as_i64().unwrap(), "secret").trim(),
+        "app-password"
+    );
+    // One without the other is refused before anything is stored.
+    for (args, secret, says) in [
+        (
+            add("half", Some("alex")),
+            None,
+            "a username needs a password",
+        ),
+        (add("half", None), Some("pw"), "a password needs a username"),
+    ] {
+        let out = run(&args, secret);
+        assert!(!out.status.success());
+        let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(err["code"], "invalid_input", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(says), "{err}");
+    }
+    let names: Vec<String> = env
+        .json(&["account", "list", "-w", "Acme"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["fields"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["main"]);
+}

@@ -86,7 +86,7 @@ describe('reply mailbox', () => {
 		const bare = await backend.call('save_account', {
 			workspace_id: ws.id,
 			id: null,
-			fields: { ...seeded.fields, name: 'Bare' },
+			fields: { ...seeded.fields, name: 'Bare', username: null },
 			secret: null,
 			dkim_private_key: null
 		});

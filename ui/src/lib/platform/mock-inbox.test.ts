@@ -91,7 +91,7 @@ describe('mock inbox', () => {
 		const bare = await m.call('save_account', {
 			workspace_id: ws.id,
 			id: null,
-			fields: { ...m.sending.seedAccount(ws.id, 'Seeded').fields, name: 'No password' },
+			fields: { ...m.sending.seedAccount(ws.id, 'Seeded').fields, name: 'No password', username: null },
 			secret: null,
 			dkim_private_key: null
 		});

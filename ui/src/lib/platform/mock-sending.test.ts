@@ -146,6 +146,21 @@ describe('mock sender accounts', () => {
 		expect((await save({ dkim_selector: 's2' }, null)).has_dkim_key).toBe(true);
 	});
 
+	it('takes a user name only with a password, given now or kept from before, as the API does', async () => {
+		const m = new MockBackend();
+		const ws = m.seedWorkspace('W');
+		const fields = { ...m.sending.seedAccount(ws.id, 'Seeded').fields, name: 'New', username: 'alex' };
+		const add = (secret: string | null, username: string | null) =>
+			m.call('save_account', { workspace_id: ws.id, id: null, fields: { ...fields, username }, secret, dkim_private_key: null });
+		expect((await rejection(add(null, 'alex'))).message).toBe('settings: a username needs a password');
+		expect((await rejection(add('pw', null))).message).toBe('settings: a password needs a username');
+		const a = await add('pw', 'alex');
+		expect(a.has_secret).toBe(true);
+		// Kept from before: the user name can change without giving the password again.
+		const again = await m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, username: 'bea' }, secret: null, dkim_private_key: null });
+		expect(again.fields.username).toBe('bea');
+	});
+
 	it('refuses caps and ramp-up numbers below 1, and an increase without a start', async () => {
 		const m = new MockBackend();
 		const ws = m.seedWorkspace('W');

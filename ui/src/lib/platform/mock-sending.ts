@@ -797,6 +797,11 @@ export class MockSending {
 				if (f.security === null) fail('invalid_input', 'Choose how the connection is secured.');
 				if (f.security === 'plain_loopback' && !['localhost', '127.0.0.1', '::1'].includes(f.host.trim()))
 					fail('invalid_input', 'Plain connections are only allowed to a relay on this computer (localhost).');
+				// Like the API: checked with the password the account will have, given now or kept from before.
+				const secret = (args.secret ?? '') !== '' || (args.id !== null && this.account(args.id).has_secret);
+				const user = (f.username ?? '') !== '';
+				if (user && !secret) fail('invalid_input', 'settings: a username needs a password');
+				if (!user && secret) fail('invalid_input', 'settings: a password needs a username');
 			}
 			if (f.api_base_url && !f.api_base_url.startsWith('https://')) fail('invalid_input', 'The API address must start with https://.');
 			for (const cap of [f.per_minute_cap, f.hourly_cap, f.daily_cap])
