@@ -213,11 +213,20 @@ impl Api {
     /// since `since` (ISO 8601): for `outreach run --until-idle`, which must not stop before
     /// it has looked for replies and erased whom the workspaces no longer keep.
     pub async fn is_idle(&self, since: &str) -> Result<bool, ApiError> {
-        let purged = self
+        let (purged, blocked) = self
             .engine_status
             .lock()
             .ok()
-            .and_then(|s| s.as_ref().and_then(|r| r.borrow().purge_done_at.clone()));
+            .and_then(|s| {
+                s.as_ref().map(|r| {
+                    let status = r.borrow();
+                    (
+                        status.purge_done_at.clone(),
+                        status.blocked_accounts.clone(),
+                    )
+                })
+            })
+            .unwrap_or_default();
         if purged.is_none_or(|at| at.as_str() < since) {
             return Ok(false);
         }
@@ -236,7 +245,10 @@ impl Api {
         // run: otherwise a script's run would last until a daily cap frees up tomorrow. What
         // can go within the horizon (random gaps, per-minute caps, the first retries) is
         // waited for.
-        let next = outreach_engine::governor::next_send_anywhere(&self.store, now).await?;
+        // An account the engine cannot set up waits for a person: a scripted run ends, and
+        // has said why (`outreach run` prints the problem).
+        let next =
+            outreach_engine::governor::next_send_anywhere(&self.store, now, &blocked).await?;
         Ok(next.is_none_or(|at| at > now + IDLE_HORIZON))
     }
 

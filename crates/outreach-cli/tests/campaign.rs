@@ -2088,3 +2088,63 @@ fn an_smtp_account_with_a_user_name_is_added_with_its_password_and_refused_witho
         .collect();
     assert_eq!(names, ["main"]);
 }
+
+#[test]
+fn a_scripted_run_ends_and_says_why_when_an_accounts_password_is_missing_from_the_keychain() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(2));
+    env.ok_with_env(
+        &[
+            "account",
+            "edit",
+            "-w",
+            "Acme",
+            "sink",
+            "--username",
+            "alex",
+            "--new-secret",
+        ],
+        &[("OUTREACH_SECRET", "app-password")],
+    );
+    // The keychain loses the password (a reset keyring, another machine's copy of the data).
+    let data = env.path("data").canonicalize().unwrap();
+    let id = account_id(&env, "sink");
+    let cleared = std::process::Command::new("secret-tool")
+        .args([
+            "clear",
+            "service",
+            "outreach-desk",
+            "username",
+            &format!("account:{}:{id}:secret", data.display()),
+        ])
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    env.started_campaign("Launch", "sink");
+
+    // `run --until-idle` (from cron) ends instead of retrying for ever, and says why.
+    let mut run = env
+        .cmd(&["run", "--until-idle"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let ended = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            run.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let said = String::from_utf8(run.wait_with_output().unwrap().stderr).unwrap();
+    assert!(ended.is_some_and(|s| s.success()), "still running: {said}");
+    assert!(said.contains("problem: sender account #"), "{said}");
+    // Nothing went out; both messages still wait for the account to be fixed.
+    assert!(sink.texts().is_empty());
+    let status = env.json(&["campaign", "status", "-w", "Acme", "Launch"]);
+    assert_eq!(status["progress"]["queued"], 2, "{status}");
+}

@@ -184,15 +184,20 @@ pub async fn next_send_at(
 }
 
 /// When anything queued (campaign steps of running campaigns, and answers) can next go out,
-/// by the same holds as [`next_send_at`]; `None` when nothing is queued.
+/// by the same holds as [`next_send_at`], leaving out the accounts in `blocked` (which wait
+/// for a person); `None` when nothing is queued.
 pub async fn next_send_anywhere(
     store: &Store,
     now: Timestamp,
+    blocked: &std::collections::BTreeSet<i64>,
 ) -> Result<Option<Timestamp>, EngineError> {
     let mut earliest: Option<Timestamp> = None;
     // An account sends for several campaigns (and answers): its verdict is worked out once.
     let mut waits: HashMap<i64, Option<Timestamp>> = HashMap::new();
     for group in store.queued_groups().await? {
+        if blocked.contains(&group.account_id) {
+            continue;
+        }
         let due = parse_iso(&group.due_at).unwrap_or(now);
         let at = match group.campaign_id {
             Some(id) => {

@@ -200,6 +200,12 @@ pub struct EngineStatus {
     pub purge_done_at: Option<String>,
     /// The latest problem, if any.
     pub last_error: Option<String>,
+    /// Sender accounts the engine could not set up (settings, or secrets missing from the
+    /// keychain): their messages wait for a person to fix the account, so a scripted run
+    /// does not wait for them.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub blocked_accounts: std::collections::BTreeSet<i64>,
 }
 
 /// The engine's state.
@@ -232,7 +238,8 @@ pub struct Engine {
     classifier: classifier::Classifier,
     /// Woken when mailbox settings change, so that watchers start or reconnect at once.
     mailboxes_changed: tokio::sync::Notify,
-    transports: Mutex<HashMap<i64, Arc<transport::Transport>>>,
+    /// Each account's transport, with the account's last change it was set up from.
+    transports: Mutex<HashMap<i64, (String, Arc<transport::Transport>)>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
     /// Sent batches (with their account) whose outcomes the store refused to write yet.
@@ -371,7 +378,7 @@ impl Engine {
             self.status
                 .send_modify(|s| s.last_error = Some(e.to_string()));
         }
-        for t in self.transports.lock().await.values() {
+        for (_, t) in self.transports.lock().await.values() {
             t.close().await;
         }
         self.status.send_modify(|s| s.state = EngineState::Stopped);
@@ -421,10 +428,12 @@ impl Engine {
 
     /// Forgets cached transports (after an account changed).
     pub async fn reset_account(&self, account_id: i64) {
-        if let Some(t) = self.transports.lock().await.remove(&account_id) {
+        if let Some((_, t)) = self.transports.lock().await.remove(&account_id) {
             t.close().await;
         }
         self.account_wait.lock().await.remove(&account_id);
+        self.status
+            .send_if_modified(|s| s.blocked_accounts.remove(&account_id));
     }
 }
 

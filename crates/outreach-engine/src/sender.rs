@@ -25,10 +25,20 @@ fn backoff(attempts: i64) -> SignedDuration {
 }
 
 impl Engine {
+    /// The account's transport, set up again once the account changed (in the app, or from
+    /// the command line in another process): a corrected password or host applies from the
+    /// next attempt, with no restart.
     async fn transport(&self, account: &SenderAccount) -> Result<Arc<Transport>, EngineError> {
+        let changed_at = self.store.account_changed_at(account.id).await?;
         let mut cache = self.transports.lock().await;
-        if let Some(t) = cache.get(&account.id) {
-            return Ok(t.clone());
+        match cache.get(&account.id) {
+            Some((set_up_from, t)) if *set_up_from == changed_at => return Ok(t.clone()),
+            Some(_) => {
+                if let Some((_, old)) = cache.remove(&account.id) {
+                    old.close().await;
+                }
+            }
+            None => {}
         }
         let secrets = if account.has_secret || account.has_dkim_key {
             self.secrets
@@ -45,7 +55,7 @@ impl Engine {
             secrets,
             self.config.smtp_sessions,
         )?);
-        cache.insert(account.id, t.clone());
+        cache.insert(account.id, (changed_at, t.clone()));
         Ok(t)
     }
 
@@ -69,10 +79,17 @@ impl Engine {
             }
             let account = self.store.account(account_id).await?;
             let transport = match self.transport(&account).await {
-                Ok(t) => t,
-                Err(e) => {
+                Ok(t) => {
                     self.status
-                        .send_modify(|s| s.last_error = Some(e.to_string()));
+                        .send_if_modified(|s| s.blocked_accounts.remove(&account_id));
+                    t
+                }
+                Err(e) => {
+                    self.status.send_modify(|s| {
+                        s.last_error = Some(e.to_string());
+                        s.blocked_accounts.insert(account_id);
+                    });
+                    // Tried again now and then: a keychain may be unlocked meanwhile.
                     self.hold(account_id, now + SignedDuration::from_secs(60))
                         .await;
                     continue;

@@ -220,3 +220,77 @@ async fn a_retention_purge_tells_the_app_whose_prospects_went() {
     assert_eq!(changes.try_recv().unwrap(), (ws, Change::Prospects));
     store.close().await;
 }
+
+/// Queues an answer to `reply` (a new draft each time) with Message-ID `id`.
+async fn queue_answer(store: &Store, reply: i64, id: &str) {
+    let draft = store.open_draft(reply).await.unwrap();
+    let answer = AnswerMessage {
+        message_id: id.into(),
+        to_address: "ada@engines.example".into(),
+        to_name: Some("Ada".into()),
+        subject: "Re: A partnership".into(),
+        body: "We pay 20%.\n\n-- \nopt out\n".into(),
+        unsubscribe_token: "t1".into(),
+        due_at: "2026-11-25T10:00:00Z".into(),
+        in_reply_to: Some("q1@engines.example".into()),
+    };
+    store
+        .queue_draft(draft.id, &answer, Actor::Cli)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_engine_sends_through_an_account_as_it_was_last_changed() {
+    let old_relay = SmtpSink::start();
+    let new_relay = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
+    let (ws, reply) = question(&store, old_relay.port()).await;
+    let account = store.list_accounts(ws).await.unwrap().remove(0);
+    queue_answer(&store, reply, "a1@brand.example").await;
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        Keys::derive(b"test master key"),
+        Arc::new(NoSecrets),
+        EngineConfig {
+            idle_tick: Duration::from_millis(50),
+            ..Default::default()
+        },
+    ));
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = {
+        let engine = engine.clone();
+        let lock = EngineLock::acquire(dir.path()).unwrap();
+        tokio::spawn(async move { engine.run(&lock, shutdown).await })
+    };
+    assert_eq!(old_relay.wait_for(1, Duration::from_secs(30)).len(), 1);
+
+    // The agency moves the account to another relay (as the app or `account edit` saves it,
+    // here or in another process) while the engine keeps running.
+    let mut moved = account.fields.clone();
+    moved.port = Some(new_relay.port());
+    store
+        .update_account(account.id, &moved, Actor::Cli)
+        .await
+        .unwrap();
+    store
+        .set_account_secret_flags(account.id, false, false)
+        .await
+        .unwrap();
+    queue_answer(&store, reply, "a2@brand.example").await;
+    assert_eq!(
+        new_relay.wait_for(1, Duration::from_secs(30)).len(),
+        1,
+        "the second answer goes to the new relay"
+    );
+    let arrived = new_relay.texts();
+    assert!(arrived[0].contains("a2@brand.example"), "{}", arrived[0]);
+    assert_eq!(old_relay.texts().len(), 1, "nothing more to the old relay");
+
+    stop.send(true).unwrap();
+    running.await.unwrap().unwrap();
+    store.close().await;
+}

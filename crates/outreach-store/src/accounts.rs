@@ -301,8 +301,12 @@ impl Store {
         has_secret: bool,
         has_dkim_key: bool,
     ) -> Result<(), StoreError> {
+        // Marked changed after the keychain was written, so that an engine (here or in
+        // another process) which set the account up meanwhile does it again.
         sqlx::query!(
-            "UPDATE sender_accounts SET has_secret = ?, has_dkim_key = ? WHERE id = ?",
+            "UPDATE sender_accounts SET has_secret = ?, has_dkim_key = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
             has_secret,
             has_dkim_key,
             id
@@ -310,6 +314,15 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    /// When the account's settings or secrets last changed (ISO 8601): a sending engine sets
+    /// an account up again when this moves.
+    pub async fn account_changed_at(&self, id: i64) -> Result<String, StoreError> {
+        sqlx::query_scalar!("SELECT updated_at FROM sender_accounts WHERE id = ?", id)
+            .fetch_optional(self.readers())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("sender account #{id}")))
     }
 
     /// Removes a sender account for good: it leaves the lists, its reply mailbox is no
