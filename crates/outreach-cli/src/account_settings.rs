@@ -10,7 +10,7 @@ use outreach_api::core::campaign::{AccountFields, SmtpSecurityMode, Transport};
 use outreach_api::{Api, ApiError, SaveAccount};
 
 use crate::cli::workspace;
-use crate::output;
+use crate::edits;
 
 /// A value that may also be cleared: `none` takes it away.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,11 +185,7 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
         });
     }
     if changed.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "nothing to change in '{}': give what changes (see `outreach account edit --help`)",
-            current.fields.name
-        ))
-        .into());
+        return Err(edits::nothing_to_change("account", &current.fields.name));
     }
     let a = api
         .save_account(SaveAccount {
@@ -200,22 +196,12 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
             dkim_private_key,
         })
         .await?;
-    if json {
-        output::json(&a)?;
-    } else {
-        println!(
-            "changed account '{}' (#{}): {}",
-            a.fields.name,
-            a.id,
-            changed.join(", ")
-        );
-    }
-    Ok(())
+    edits::report(json, "account", (&a.fields.name, a.id), &changed, &a)
 }
 
 /// What differs between two versions of an account's settings, in words.
 fn changes(before: &AccountFields, after: &AccountFields) -> Vec<&'static str> {
-    [
+    edits::named([
         (before.name != after.name, "name"),
         (
             (&before.host, before.port, before.security)
@@ -239,10 +225,7 @@ fn changes(before: &AccountFields, after: &AccountFields) -> Vec<&'static str> {
             "ramp-up",
         ),
         (before.dkim_selector != after.dkim_selector, "DKIM selector"),
-    ]
-    .into_iter()
-    .filter_map(|(differs, what)| differs.then_some(what))
-    .collect()
+    ])
 }
 
 #[cfg(test)]

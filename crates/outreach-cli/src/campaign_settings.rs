@@ -10,7 +10,7 @@ use outreach_api::core::schedule::{SendWindow, Weekday};
 use outreach_api::{Api, ApiError, SaveCampaign};
 
 use crate::cli::workspace;
-use crate::output;
+use crate::edits;
 
 /// What `campaign edit` changes; everything left out stays as it is.
 #[derive(Debug, Args)]
@@ -95,11 +95,7 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
     }
     let changed = changes(&current.fields, &f);
     if changed.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "nothing to change in '{}': give what changes (see `outreach campaign edit --help`)",
-            current.fields.name
-        ))
-        .into());
+        return Err(edits::nothing_to_change("campaign", &current.fields.name));
     }
     let c = api
         .save_campaign(SaveCampaign {
@@ -108,22 +104,12 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
             fields: f,
         })
         .await?;
-    if json {
-        output::json(&c)?;
-    } else {
-        println!(
-            "changed campaign '{}' (#{}): {}",
-            c.fields.name,
-            c.id,
-            changed.join(", ")
-        );
-    }
-    Ok(())
+    edits::report(json, "campaign", (&c.fields.name, c.id), &changed, &c)
 }
 
 /// What differs between two versions of a campaign's settings, in words.
 fn changes(before: &CampaignFields, after: &CampaignFields) -> Vec<&'static str> {
-    [
+    edits::named([
         (before.name != after.name, "name"),
         (before.account_id != after.account_id, "sender account"),
         (before.steps != after.steps, "sequence"),
@@ -138,10 +124,7 @@ fn changes(before: &CampaignFields, after: &CampaignFields) -> Vec<&'static str>
             before.positive_follow_up != after.positive_follow_up,
             "positive follow-up",
         ),
-    ]
-    .into_iter()
-    .filter_map(|(differs, what)| differs.then_some(what))
-    .collect()
+    ])
 }
 
 /// A sequence from `--step` values: `TEMPLATE[,TEMPLATE_B...][@DAYS]`, the first step always

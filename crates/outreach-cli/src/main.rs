@@ -9,6 +9,7 @@ mod account_settings;
 mod bulk;
 mod campaign_settings;
 mod cli;
+mod edits;
 mod filters;
 mod output;
 mod replies;

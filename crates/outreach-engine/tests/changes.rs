@@ -128,17 +128,11 @@ async fn question(store: &Store, port: u16) -> (i64, i64) {
     (ws, stored.reply_id)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_that_went_out_is_reported_to_the_app() {
-    let sink = SmtpSink::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
-        .await
-        .unwrap();
-    let (ws, reply) = question(&store, sink.port()).await;
+/// Queues an answer to `reply` (a new draft each time) with Message-ID `id`.
+async fn queue_answer(store: &Store, reply: i64, id: &str) {
     let draft = store.open_draft(reply).await.unwrap();
     let answer = AnswerMessage {
-        message_id: "a1@brand.example".into(),
+        message_id: id.into(),
         to_address: "ada@engines.example".into(),
         to_name: Some("Ada".into()),
         subject: "Re: A partnership".into(),
@@ -151,26 +145,59 @@ async fn an_answer_that_went_out_is_reported_to_the_app() {
         .queue_draft(draft.id, &answer, Actor::Cli)
         .await
         .unwrap();
+}
 
-    let engine = Arc::new(Engine::new(
-        store.clone(),
-        Keys::derive(b"test master key"),
-        Arc::new(NoSecrets),
-        EngineConfig {
-            idle_tick: Duration::from_millis(50),
-            ..Default::default()
-        },
-    ));
-    let mut changes = engine.changes();
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let running = {
-        let engine = engine.clone();
-        let lock = EngineLock::acquire(dir.path()).unwrap();
-        tokio::spawn(async move { engine.run(&lock, shutdown).await })
-    };
+/// An engine running on a test's database.
+struct Running {
+    /// What it tells the app, from before it started.
+    changes: tokio::sync::broadcast::Receiver<(i64, Change)>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), outreach_engine::EngineError>>,
+}
+
+impl Running {
+    /// Starts the engine on `store` (its lock in `dir`), polling every 50 ms.
+    fn start(store: &Store, dir: &std::path::Path) -> Self {
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            Keys::derive(b"test master key"),
+            Arc::new(NoSecrets),
+            EngineConfig {
+                idle_tick: Duration::from_millis(50),
+                ..Default::default()
+            },
+        ));
+        let changes = engine.changes();
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let lock = EngineLock::acquire(dir).unwrap();
+        let task = tokio::spawn(async move { engine.run(&lock, shutdown).await });
+        Self {
+            changes,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops it and waits until it has.
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_went_out_is_reported_to_the_app() {
+    let sink = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
+    let (ws, reply) = question(&store, sink.port()).await;
+    queue_answer(&store, reply, "a1@brand.example").await;
+    let mut engine = Running::start(&store, dir.path());
     // The answer belongs to no campaign, so no campaign's completion would tell the app: the
     // open reply learns of it only from this.
-    let change = tokio::time::timeout(Duration::from_secs(30), changes.recv())
+    let change = tokio::time::timeout(Duration::from_secs(30), engine.changes.recv())
         .await
         .expect("a change within 30 s")
         .unwrap();
@@ -183,8 +210,7 @@ async fn an_answer_that_went_out_is_reported_to_the_app() {
     );
     assert_eq!(sink.wait_for(1, Duration::from_secs(5)).len(), 1);
 
-    stop.send(true).unwrap();
-    running.await.unwrap().unwrap();
+    engine.stop().await;
     store.close().await;
 }
 
@@ -221,25 +247,6 @@ async fn a_retention_purge_tells_the_app_whose_prospects_went() {
     store.close().await;
 }
 
-/// Queues an answer to `reply` (a new draft each time) with Message-ID `id`.
-async fn queue_answer(store: &Store, reply: i64, id: &str) {
-    let draft = store.open_draft(reply).await.unwrap();
-    let answer = AnswerMessage {
-        message_id: id.into(),
-        to_address: "ada@engines.example".into(),
-        to_name: Some("Ada".into()),
-        subject: "Re: A partnership".into(),
-        body: "We pay 20%.\n\n-- \nopt out\n".into(),
-        unsubscribe_token: "t1".into(),
-        due_at: "2026-11-25T10:00:00Z".into(),
-        in_reply_to: Some("q1@engines.example".into()),
-    };
-    store
-        .queue_draft(draft.id, &answer, Actor::Cli)
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_engine_sends_through_an_account_as_it_was_last_changed() {
     let old_relay = SmtpSink::start();
@@ -251,21 +258,7 @@ async fn a_running_engine_sends_through_an_account_as_it_was_last_changed() {
     let (ws, reply) = question(&store, old_relay.port()).await;
     let account = store.list_accounts(ws).await.unwrap().remove(0);
     queue_answer(&store, reply, "a1@brand.example").await;
-    let engine = Arc::new(Engine::new(
-        store.clone(),
-        Keys::derive(b"test master key"),
-        Arc::new(NoSecrets),
-        EngineConfig {
-            idle_tick: Duration::from_millis(50),
-            ..Default::default()
-        },
-    ));
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let running = {
-        let engine = engine.clone();
-        let lock = EngineLock::acquire(dir.path()).unwrap();
-        tokio::spawn(async move { engine.run(&lock, shutdown).await })
-    };
+    let engine = Running::start(&store, dir.path());
     assert_eq!(old_relay.wait_for(1, Duration::from_secs(30)).len(), 1);
 
     // The agency moves the account to another relay (as the app or `account edit` saves it,
@@ -290,7 +283,6 @@ async fn a_running_engine_sends_through_an_account_as_it_was_last_changed() {
     assert!(arrived[0].contains("a2@brand.example"), "{}", arrived[0]);
     assert_eq!(old_relay.texts().len(), 1, "nothing more to the old relay");
 
-    stop.send(true).unwrap();
-    running.await.unwrap().unwrap();
+    engine.stop().await;
     store.close().await;
 }
