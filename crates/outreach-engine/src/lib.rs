@@ -242,6 +242,8 @@ pub struct Engine {
     transports: Mutex<HashMap<i64, (String, Arc<transport::Transport>)>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
+    /// Accounts that could not be set up, with their last change then: a change ends the wait.
+    unusable: Mutex<HashMap<i64, String>>,
     /// Sent batches (with their account) whose outcomes the store refused to write yet.
     unrecorded: Mutex<Vec<(i64, sender::SentBatch)>>,
 }
@@ -310,6 +312,7 @@ impl Engine {
             mailboxes_changed: tokio::sync::Notify::new(),
             transports: Mutex::new(HashMap::new()),
             account_wait: Mutex::new(HashMap::new()),
+            unusable: Mutex::new(HashMap::new()),
             unrecorded: Mutex::new(Vec::new()),
         }
     }
@@ -424,16 +427,6 @@ impl Engine {
             let _ = self.changes.send((workspace, Change::Campaigns));
         }
         Ok(report)
-    }
-
-    /// Forgets cached transports (after an account changed).
-    pub async fn reset_account(&self, account_id: i64) {
-        if let Some((_, t)) = self.transports.lock().await.remove(&account_id) {
-            t.close().await;
-        }
-        self.account_wait.lock().await.remove(&account_id);
-        self.status
-            .send_if_modified(|s| s.blocked_accounts.remove(&account_id));
     }
 }
 

@@ -72,19 +72,26 @@ impl Engine {
                 break;
             }
             let now = Timestamp::now();
-            if let Some(until) = self.account_wait.lock().await.get(&account_id)
-                && *until > now
-            {
+            let held = self
+                .account_wait
+                .lock()
+                .await
+                .get(&account_id)
+                .is_some_and(|until| *until > now);
+            if held && !self.fixed_since_unusable(account_id).await? {
                 continue;
             }
             let account = self.store.account(account_id).await?;
             let transport = match self.transport(&account).await {
                 Ok(t) => {
+                    self.unusable.lock().await.remove(&account_id);
                     self.status
                         .send_if_modified(|s| s.blocked_accounts.remove(&account_id));
                     t
                 }
                 Err(e) => {
+                    let changed_at = self.store.account_changed_at(account_id).await?;
+                    self.unusable.lock().await.insert(account_id, changed_at);
                     self.status.send_modify(|s| {
                         s.last_error = Some(e.to_string());
                         s.blocked_accounts.insert(account_id);
@@ -99,6 +106,15 @@ impl Engine {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Whether an account that could not be set up has changed since (a person fixed it): its
+    /// wait then ends at once. Other waits (caps, outages) are never cut short.
+    async fn fixed_since_unusable(&self, account_id: i64) -> Result<bool, EngineError> {
+        let Some(then) = self.unusable.lock().await.get(&account_id).cloned() else {
+            return Ok(false);
+        };
+        Ok(self.store.account_changed_at(account_id).await? != then)
     }
 
     async fn hold(&self, account_id: i64, until: Timestamp) {

@@ -151,6 +151,8 @@ async fn queue_answer(store: &Store, reply: i64, id: &str) {
 struct Running {
     /// What it tells the app, from before it started.
     changes: tokio::sync::broadcast::Receiver<(i64, Change)>,
+    /// What it is doing.
+    status: tokio::sync::watch::Receiver<outreach_engine::EngineStatus>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), outreach_engine::EngineError>>,
 }
@@ -158,21 +160,28 @@ struct Running {
 impl Running {
     /// Starts the engine on `store` (its lock in `dir`), polling every 50 ms.
     fn start(store: &Store, dir: &std::path::Path) -> Self {
+        Self::start_with(store, dir, Arc::new(NoSecrets))
+    }
+
+    /// [`Running::start`] with the keychain `secrets`.
+    fn start_with(store: &Store, dir: &std::path::Path, secrets: Arc<dyn SecretSource>) -> Self {
         let engine = Arc::new(Engine::new(
             store.clone(),
             Keys::derive(b"test master key"),
-            Arc::new(NoSecrets),
+            secrets,
             EngineConfig {
                 idle_tick: Duration::from_millis(50),
                 ..Default::default()
             },
         ));
         let changes = engine.changes();
+        let status = engine.status();
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let lock = EngineLock::acquire(dir).unwrap();
         let task = tokio::spawn(async move { engine.run(&lock, shutdown).await });
         Self {
             changes,
+            status,
             stop,
             task,
         }
@@ -283,6 +292,62 @@ async fn a_running_engine_sends_through_an_account_as_it_was_last_changed() {
     assert!(arrived[0].contains("a2@brand.example"), "{}", arrived[0]);
     assert_eq!(old_relay.texts().len(), 1, "nothing more to the old relay");
 
+    engine.stop().await;
+    store.close().await;
+}
+
+/// A keychain that gives nothing until it is unlocked.
+struct LockedKeychain(Arc<std::sync::atomic::AtomicBool>);
+
+impl SecretSource for LockedKeychain {
+    fn account_secrets(&self, _: i64) -> Result<AccountSecrets, String> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(AccountSecrets::default())
+        } else {
+            Err("the keychain is locked".into())
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_could_not_be_set_up_sends_as_soon_as_it_is_fixed() {
+    let sink = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
+    let (ws, reply) = question(&store, sink.port()).await;
+    let account = store.list_accounts(ws).await.unwrap().remove(0).id;
+    store
+        .set_account_secret_flags(account, true, false)
+        .await
+        .unwrap();
+    queue_answer(&store, reply, "a1@brand.example").await;
+    let unlocked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut engine = Running::start_with(
+        &store,
+        dir.path(),
+        Arc::new(LockedKeychain(unlocked.clone())),
+    );
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        engine
+            .status
+            .wait_for(|s| s.blocked_accounts.contains(&account)),
+    )
+    .await
+    .expect("the engine tried the account within 30 s")
+    .unwrap();
+    assert!(sink.texts().is_empty(), "nothing without the password");
+
+    // The person enters the password again: the account changes, and the answer goes out
+    // without waiting out the engine's retry minute.
+    unlocked.store(true, std::sync::atomic::Ordering::SeqCst);
+    store
+        .set_account_secret_flags(account, true, false)
+        .await
+        .unwrap();
+    assert_eq!(sink.wait_for(1, Duration::from_secs(10)).len(), 1);
     engine.stop().await;
     store.close().await;
 }
