@@ -31,6 +31,17 @@ impl SecretSource for NoSecrets {
     }
 }
 
+/// A new database (in its folder) holding [`question`]: the folder, the store, the
+/// workspace and the reply.
+async fn asked(port: u16) -> (tempfile::TempDir, Store, i64, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
+        .await
+        .unwrap();
+    let (ws, reply) = question(&store, port).await;
+    (dir, store, ws, reply)
+}
+
 /// A workspace with Ada, a loopback account to `port`, and Ada's question; returns the
 /// workspace and the reply.
 async fn question(store: &Store, port: u16) -> (i64, i64) {
@@ -197,11 +208,7 @@ impl Running {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_that_went_out_is_reported_to_the_app() {
     let sink = SmtpSink::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
-        .await
-        .unwrap();
-    let (ws, reply) = question(&store, sink.port()).await;
+    let (dir, store, ws, reply) = asked(sink.port()).await;
     queue_answer(&store, reply, "a1@brand.example").await;
     let mut engine = Running::start(&store, dir.path());
     // The answer belongs to no campaign, so no campaign's completion would tell the app: the
@@ -225,12 +232,8 @@ async fn an_answer_that_went_out_is_reported_to_the_app() {
 
 #[tokio::test]
 async fn a_retention_purge_tells_the_app_whose_prospects_went() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
-        .await
-        .unwrap();
     // Ada asked a question; nobody needs a server here.
-    let (ws, _) = question(&store, 1).await;
+    let (_dir, store, ws, _) = asked(1).await;
     store.set_retention_months(ws, 1, Actor::Cli).await.unwrap();
     let engine = Engine::new(
         store.clone(),
@@ -260,11 +263,7 @@ async fn a_retention_purge_tells_the_app_whose_prospects_went() {
 async fn a_running_engine_sends_through_an_account_as_it_was_last_changed() {
     let old_relay = SmtpSink::start();
     let new_relay = SmtpSink::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
-        .await
-        .unwrap();
-    let (ws, reply) = question(&store, old_relay.port()).await;
+    let (dir, store, ws, reply) = asked(old_relay.port()).await;
     let account = store.list_accounts(ws).await.unwrap().remove(0);
     queue_answer(&store, reply, "a1@brand.example").await;
     let engine = Running::start(&store, dir.path());
@@ -312,11 +311,7 @@ impl SecretSource for LockedKeychain {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_that_could_not_be_set_up_sends_as_soon_as_it_is_fixed() {
     let sink = SmtpSink::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("o.db"), &DbKey::generate())
-        .await
-        .unwrap();
-    let (ws, reply) = question(&store, sink.port()).await;
+    let (dir, store, ws, reply) = asked(sink.port()).await;
     let account = store.list_accounts(ws).await.unwrap().remove(0).id;
     store
         .set_account_secret_flags(account, true, false)
