@@ -222,7 +222,11 @@ impl Api {
                     let status = r.borrow();
                     (
                         status.purge_done_at.clone(),
-                        status.blocked_accounts.clone(),
+                        status
+                            .blocked_accounts
+                            .keys()
+                            .copied()
+                            .collect::<std::collections::BTreeSet<_>>(),
                     )
                 })
             })

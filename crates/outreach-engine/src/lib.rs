@@ -201,11 +201,11 @@ pub struct EngineStatus {
     /// The latest problem, if any.
     pub last_error: Option<String>,
     /// Sender accounts the engine could not set up (settings, or secrets missing from the
-    /// keychain): their messages wait for a person to fix the account, so a scripted run
-    /// does not wait for them.
+    /// keychain), with the account's last change then: their messages wait for a person to
+    /// change the account, so a scripted run does not wait for them.
     #[serde(skip)]
     #[ts(skip)]
-    pub blocked_accounts: std::collections::BTreeSet<i64>,
+    pub blocked_accounts: std::collections::BTreeMap<i64, String>,
 }
 
 /// The engine's state.
@@ -242,8 +242,6 @@ pub struct Engine {
     transports: Mutex<HashMap<i64, (String, Arc<transport::Transport>)>>,
     /// Accounts that must wait (caps, rate limits, outages) until the given instant.
     account_wait: Mutex<HashMap<i64, Timestamp>>,
-    /// Accounts that could not be set up, with their last change then: a change ends the wait.
-    unusable: Mutex<HashMap<i64, String>>,
     /// Sent batches (with their account) whose outcomes the store refused to write yet.
     unrecorded: Mutex<Vec<(i64, sender::SentBatch)>>,
 }
@@ -312,7 +310,6 @@ impl Engine {
             mailboxes_changed: tokio::sync::Notify::new(),
             transports: Mutex::new(HashMap::new()),
             account_wait: Mutex::new(HashMap::new()),
-            unusable: Mutex::new(HashMap::new()),
             unrecorded: Mutex::new(Vec::new()),
         }
     }

@@ -28,8 +28,11 @@ impl Engine {
     /// The account's transport, set up again once the account changed (in the app, or from
     /// the command line in another process): a corrected password or host applies from the
     /// next attempt, with no restart.
-    async fn transport(&self, account: &SenderAccount) -> Result<Arc<Transport>, EngineError> {
-        let changed_at = self.store.account_changed_at(account.id).await?;
+    async fn transport(
+        &self,
+        account: &SenderAccount,
+        changed_at: &str,
+    ) -> Result<Arc<Transport>, EngineError> {
         let mut cache = self.transports.lock().await;
         match cache.get(&account.id) {
             Some((set_up_from, t)) if *set_up_from == changed_at => return Ok(t.clone()),
@@ -55,7 +58,7 @@ impl Engine {
             secrets,
             self.config.smtp_sessions,
         )?);
-        cache.insert(account.id, (changed_at, t.clone()));
+        cache.insert(account.id, (changed_at.to_owned(), t.clone()));
         Ok(t)
     }
 
@@ -78,23 +81,32 @@ impl Engine {
                 .await
                 .get(&account_id)
                 .is_some_and(|until| *until > now);
-            if held && !self.fixed_since_unusable(account_id).await? {
+            let unusable_since = self
+                .status
+                .borrow()
+                .blocked_accounts
+                .get(&account_id)
+                .cloned();
+            // Caps and outages are waited out; an account that could not be set up waits
+            // only until a person changes it.
+            if held && unusable_since.is_none() {
+                continue;
+            }
+            let changed_at = self.store.account_changed_at(account_id).await?;
+            if held && unusable_since.as_deref() == Some(changed_at.as_str()) {
                 continue;
             }
             let account = self.store.account(account_id).await?;
-            let transport = match self.transport(&account).await {
+            let transport = match self.transport(&account, &changed_at).await {
                 Ok(t) => {
-                    self.unusable.lock().await.remove(&account_id);
                     self.status
-                        .send_if_modified(|s| s.blocked_accounts.remove(&account_id));
+                        .send_if_modified(|s| s.blocked_accounts.remove(&account_id).is_some());
                     t
                 }
                 Err(e) => {
-                    let changed_at = self.store.account_changed_at(account_id).await?;
-                    self.unusable.lock().await.insert(account_id, changed_at);
                     self.status.send_modify(|s| {
                         s.last_error = Some(e.to_string());
-                        s.blocked_accounts.insert(account_id);
+                        s.blocked_accounts.insert(account_id, changed_at);
                     });
                     // Tried again now and then: a keychain may be unlocked meanwhile.
                     self.hold(account_id, now + SignedDuration::from_secs(60))
@@ -106,15 +118,6 @@ impl Engine {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Whether an account that could not be set up has changed since (a person fixed it): its
-    /// wait then ends at once. Other waits (caps, outages) are never cut short.
-    async fn fixed_since_unusable(&self, account_id: i64) -> Result<bool, EngineError> {
-        let Some(then) = self.unusable.lock().await.get(&account_id).cloned() else {
-            return Ok(false);
-        };
-        Ok(self.store.account_changed_at(account_id).await? != then)
     }
 
     async fn hold(&self, account_id: i64, until: Timestamp) {

@@ -328,7 +328,7 @@ async fn an_account_that_could_not_be_set_up_sends_as_soon_as_it_is_fixed() {
         Duration::from_secs(30),
         engine
             .status
-            .wait_for(|s| s.blocked_accounts.contains(&account)),
+            .wait_for(|s| s.blocked_accounts.contains_key(&account)),
     )
     .await
     .expect("the engine tried the account within 30 s")

@@ -193,17 +193,7 @@ impl Store {
         from: Option<i64>,
     ) -> Result<ReplyDraft, StoreError> {
         let mut tx = self.begin_write().await?;
-        let draft = sqlx::query!(
-            "SELECT workspace_id, account_id, state FROM reply_drafts WHERE id = ?",
-            id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("draft {id}")))?;
-        if draft.state != DraftState::Draft.as_str() {
-            drop(tx);
-            return Err(not_a_draft(&self.reply_draft(id).await?));
-        }
+        let draft = changeable_draft(&mut tx, id).await?;
         let account_id = match from {
             Some(a) if a != draft.account_id => {
                 let account = sqlx::query!(
@@ -258,7 +248,7 @@ impl Store {
         .rows_affected();
         let draft = self.reply_draft(id).await?;
         if changed == 0 {
-            return Err(not_a_draft(&draft));
+            return Err(not_a_draft(draft.state));
         }
         Ok(draft)
     }
@@ -273,18 +263,7 @@ impl Store {
         actor: Actor,
     ) -> Result<ReplyDraft, StoreError> {
         let mut tx = self.begin_write().await?;
-        let draft = sqlx::query!(
-            r#"SELECT workspace_id, reply_id, prospect_id, account_id, state
-               FROM reply_drafts WHERE id = ?"#,
-            id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("draft {id}")))?;
-        if draft.state != DraftState::Draft.as_str() {
-            drop(tx);
-            return Err(not_a_draft(&self.reply_draft(id).await?));
-        }
+        let draft = changeable_draft(&mut tx, id).await?;
         let key = format!("draft:{id}");
         let row = insert_answer(
             &mut tx,
@@ -385,8 +364,43 @@ pub(crate) async fn insert_answer(
     Ok(id)
 }
 
-fn not_a_draft(draft: &ReplyDraft) -> StoreError {
-    StoreError::Conflict(match draft.state {
+/// Who a draft is from and to, as a change reads it in its write transaction.
+struct DraftHead {
+    workspace_id: i64,
+    reply_id: i64,
+    prospect_id: i64,
+    account_id: i64,
+}
+
+/// Draft `id` in the write transaction `conn`; refused unless it is still a draft (an answer
+/// in the outbox is final, a discarded one gone).
+async fn changeable_draft(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+) -> Result<DraftHead, StoreError> {
+    let d = sqlx::query!(
+        r#"SELECT workspace_id, reply_id, prospect_id, account_id, state
+           FROM reply_drafts WHERE id = ?"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("draft {id}")))?;
+    let state = DraftState::parse(&d.state)
+        .ok_or_else(|| StoreError::Corrupt(format!("draft state '{}'", d.state)))?;
+    if state != DraftState::Draft {
+        return Err(not_a_draft(state));
+    }
+    Ok(DraftHead {
+        workspace_id: d.workspace_id,
+        reply_id: d.reply_id,
+        prospect_id: d.prospect_id,
+        account_id: d.account_id,
+    })
+}
+
+fn not_a_draft(state: DraftState) -> StoreError {
+    StoreError::Conflict(match state {
         DraftState::Queued => "this answer was already sent to the outbox".into(),
         DraftState::Discarded => "this draft was discarded".into(),
         DraftState::Draft => "this draft changed meanwhile; reload it".into(),
