@@ -193,4 +193,40 @@ describe('templates', () => {
 			{ template_id: intro.id, name: null }
 		]);
 	});
+
+	it('says how many messages waiting to go out a new text writes again', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const people = backend.seedProspects(ws.id, 2);
+		const intro = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi there');
+		const spring = backend.sending.seedCampaign(ws.id, {
+			name: 'Spring',
+			steps: [{ delay_business_days: 0, condition: 'always', template_ids: [intro.id] }]
+		});
+		backend.sending.seedEnrolments(
+			spring.id,
+			people.map((p) => p.id)
+		);
+		spring.status = 'running';
+		backend.sending.seedMessages(
+			spring.id,
+			'queued',
+			people.map((p) => p.id)
+		);
+		renderApp(backend, { toastMs: 60_000 });
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		await waitFor(() => expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Intro'));
+
+		await setValue(screen.getByTestId('template-body'), 'Hi there, corrected');
+		await fireEvent.click(screen.getByTestId('template-save'));
+		await waitFor(() =>
+			expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe(
+				'Template “Intro” saved. 2 messages waiting to go out are written again with the new text.'
+			)
+		);
+		// A new name alone writes nothing again.
+		await waitFor(() => expect((screen.getByTestId('template-save') as HTMLButtonElement).disabled).toBe(false));
+		await setValue(screen.getByTestId('template-name'), 'Intro v2');
+		await fireEvent.click(screen.getByTestId('template-save'));
+		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Template “Intro v2” saved.'));
+	});
 });

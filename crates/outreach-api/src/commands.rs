@@ -67,7 +67,7 @@ macro_rules! for_each_command {
             test_account($crate::AccountRef) -> $crate::AccountTest;
             delete_account($crate::AccountRef) -> $crate::core::campaign::SenderAccount;
             list_templates($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Template>;
-            save_template($crate::SaveTemplate) -> $crate::core::campaign::Template;
+            save_template($crate::SaveTemplate) -> $crate::SavedTemplate;
             copy_template($crate::CopyTemplate) -> $crate::core::campaign::Template;
             preview_template($crate::PreviewTemplate) -> $crate::TemplatePreview;
             delete_template($crate::TemplateRef) -> $crate::core::campaign::Template;

@@ -103,6 +103,17 @@ pub struct SaveTemplate {
     pub body: String,
 }
 
+/// A template as saved, with what saving it did to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SavedTemplate {
+    /// The template.
+    #[serde(flatten)]
+    pub template: Template,
+    /// Queued messages of running or paused campaigns written from the old text and never
+    /// tried: taken back, to be written again from the new one.
+    pub rewritten: u32,
+}
+
 /// A template text to preview for a prospect.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct PreviewTemplate {
@@ -719,14 +730,14 @@ impl Api {
     }
 
     /// Creates or changes a template; its syntax must be valid.
-    pub async fn save_template(&self, args: SaveTemplate) -> Result<Template, ApiError> {
+    pub async fn save_template(&self, args: SaveTemplate) -> Result<SavedTemplate, ApiError> {
         template::check_syntax(&MessageTemplate {
             subject: args.subject.clone(),
             body: args.body.clone(),
         })
         .map_err(|e| invalid(e.to_string()))?;
         let a = self.config.actor();
-        let t = match args.id {
+        let (template, rewritten) = match args.id {
             Some(id) => {
                 let current = self.store.template(id).await?;
                 same_workspace(current.workspace_id, args.workspace_id, "the template")?;
@@ -734,14 +745,18 @@ impl Api {
                     .update_template(id, &args.name, &args.subject, &args.body, a)
                     .await?
             }
-            None => {
+            None => (
                 self.store
                     .create_template(args.workspace_id, &args.name, &args.subject, &args.body, a)
-                    .await?
-            }
+                    .await?,
+                0,
+            ),
         };
-        self.changed(Some(t.workspace_id), ChangedEntity::Campaigns);
-        Ok(t)
+        self.changed(Some(template.workspace_id), ChangedEntity::Campaigns);
+        Ok(SavedTemplate {
+            template,
+            rewritten,
+        })
     }
 
     /// Copies a template into a new one with the same subject and body.

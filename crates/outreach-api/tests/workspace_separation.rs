@@ -73,7 +73,8 @@ async fn a_request_naming_one_workspace_changes_nothing_of_another() {
             body: "Hello".into(),
         })
         .await
-        .unwrap();
+        .unwrap()
+        .template;
     let fields = CampaignFields {
         name: "B launch".into(),
         account_id: Some(account_b.id),

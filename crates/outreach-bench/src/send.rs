@@ -307,7 +307,8 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
             subject: SUBJECT.into(),
             body: BODY.into(),
         })
-        .await?;
+        .await?
+        .template;
     let campaign = api
         .save_campaign(SaveCampaign {
             workspace_id: ws.id,

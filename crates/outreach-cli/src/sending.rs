@@ -580,7 +580,13 @@ pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()>
             if json {
                 output::json(&t)?;
             } else {
-                println!("saved template '{}' (#{})", t.name, t.id);
+                println!("saved template '{}' (#{})", t.template.name, t.template.id);
+                if t.rewritten > 0 {
+                    println!(
+                        "{} queued message(s) written from the old text will be written again from the new one",
+                        t.rewritten
+                    );
+                }
             }
         }
         TemplateCommand::Preview {

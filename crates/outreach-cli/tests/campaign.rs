@@ -2148,3 +2148,52 @@ fn a_scripted_run_ends_and_says_why_when_an_accounts_password_is_missing_from_th
     let status = env.json(&["campaign", "status", "-w", "Acme", "Launch"]);
     assert_eq!(status["progress"]["queued"], 2, "{status}");
 }
+
+#[test]
+fn a_template_fixed_while_its_campaign_is_paused_reaches_everyone_not_yet_written_to() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    env.always_open_campaign_with("Trickle", "sink", &["first"], &["--daily-cap", "1"]);
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Trickle"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), 1, "the cap allows one a day");
+    assert_eq!(env.progress("Trickle")["queued"], 2);
+
+    // The first recipient's copy shows a mistake: pause, fix the template, resume.
+    env.ok(&["campaign", "pause", "-w", "Acme", "Trickle"]);
+    let p = env.progress("Trickle");
+    assert_eq!(p["queued"], 0, "the two not yet sent were taken back: {p}");
+    assert_eq!(p["active"], 2, "{p}");
+    env.save_template(
+        "first",
+        "A partnership for {{ first_name | default(\"you\") }}",
+        "Hello {{ first_name | default(\"there\") }},\n\nthe corrected wording.\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
+    );
+    env.ok(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Trickle",
+        "--daily-cap",
+        "10",
+    ]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
+    env.ok(&["run", "--until-idle"]);
+
+    let received = sink.texts();
+    assert_eq!(received.len(), 3);
+    let old = received.iter().filter(|m| m.contains("caught our eye"));
+    let fixed = received
+        .iter()
+        .filter(|m| m.contains("the corrected wording"));
+    assert_eq!((old.count(), fixed.count()), (1, 2), "{received:?}");
+    let to: HashSet<&str> = received
+        .iter()
+        .filter_map(|m| m.lines().find(|l| l.starts_with("To:")))
+        .collect();
+    assert_eq!(to.len(), 3, "each prospect once: {to:?}");
+    assert_eq!(env.progress("Trickle")["sent"], 3);
+}

@@ -177,7 +177,7 @@ pub enum CampaignStatus {
     Draft,
     /// The engine sends its due steps.
     Running,
-    /// Held; queued messages wait.
+    /// Held: nothing is sent; messages not yet tried are written again when it resumes.
     Paused,
     /// Ended by a person; queued messages were cancelled.
     Stopped,

@@ -337,6 +337,8 @@ impl PlanInput {
             body: rendered.body,
             unsubscribe_token: token,
             due_at: iso(send_at),
+            template_id: t.id,
+            template_changed_at: t.updated_at.clone(),
         }))
     }
 }

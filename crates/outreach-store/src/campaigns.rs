@@ -584,8 +584,9 @@ impl Store {
         .await?)
     }
 
-    /// Moves a campaign to a new status. Starting sets `started_at`; stopping cancels its
-    /// queued messages and stops its enrolments, in the same transaction.
+    /// Moves a campaign to a new status. Starting sets `started_at`; pausing takes back its
+    /// queued messages never tried (see [`crate::outbox::withdraw_unsent`]); stopping cancels
+    /// its queued messages and stops its enrolments; each in the same transaction.
     pub async fn set_campaign_status(
         &self,
         id: i64,
@@ -645,6 +646,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             summary.push_str(&format!("; {n} queued message(s) cancelled"));
+        }
+        if status == Paused {
+            // A campaign is paused to change something (a template, the account, the
+            // wording of the workspace's lines): what it had written is written again on
+            // resume, so that the change reaches everyone not yet written to.
+            let n = crate::outbox::withdraw_unsent(&mut tx, id, None).await?;
+            if n > 0 {
+                summary.push_str(&format!(
+                    "; {n} queued message(s) taken back, to be written again when it resumes"
+                ));
+            }
         }
         record(
             &mut tx,

@@ -66,6 +66,11 @@ pub struct NewMessage {
     pub unsubscribe_token: String,
     /// Not before (ISO 8601 UTC).
     pub due_at: String,
+    /// The template it was written from.
+    pub template_id: i64,
+    /// That template's last change as the message was written from it: a message written
+    /// from an older text is not queued.
+    pub template_changed_at: String,
 }
 
 /// A message claimed for sending.
@@ -250,7 +255,9 @@ impl Store {
 
     /// Puts messages in the outbox and marks their enrolments as waiting, in one transaction.
     /// A message whose (enrolment, step) is already there is skipped: the idempotency key
-    /// makes a second copy impossible. Returns how many were added.
+    /// makes a second copy impossible. So is one written from what changed since the
+    /// scheduler read it (its enrolment ended or moved on, its campaign no longer runs, its
+    /// template changed): its enrolment stays due. Returns how many were added.
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<u32, StoreError> {
         if messages.is_empty() {
             return Ok(0);
@@ -267,8 +274,10 @@ impl Store {
             .collect();
         let bodies = serde_json::to_string(&bodies).map_err(corrupt)?;
         let mut tx = self.begin_write().await?;
-        // `WHERE true` lets SQLite parse the upsert clause after a SELECT. The join skips the
-        // steps of an enrolment erased (with its prospect) while they were rendered.
+        // Written from what the scheduler read before rendering: a message is queued only if
+        // that still holds as the write sees it. Its enrolment still waits for this step (not
+        // stopped by an opt-out, a reply or a bounce meanwhile, nor erased with its prospect),
+        // its campaign still runs, and its template still has the text it was written from.
         let done = sqlx::query!(
             "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
                  prospect_id, account_id, idempotency_key, variant, message_id, to_address,
@@ -277,7 +286,12 @@ impl Store {
                  j.value ->> '$.p', j.value ->> '$.a', j.value ->> '$.k', j.value ->> '$.v',
                  j.value ->> '$.id', j.value ->> '$.to', j.value ->> '$.tn', j.value ->> '$.s',
                  j.value ->> '$.u', j.value ->> '$.d'
-             FROM json_each(?1) j JOIN enrollments e ON e.id = j.value ->> '$.e' WHERE true
+             FROM json_each(?1) j
+                 JOIN enrollments e ON e.id = j.value ->> '$.e'
+                 JOIN campaigns c ON c.id = e.campaign_id
+                 JOIN templates t ON t.id = j.value ->> '$.t'
+             WHERE e.state = 'active' AND e.next_position = j.value ->> '$.n'
+                 AND c.status = 'running' AND t.updated_at = j.value ->> '$.tu'
              ON CONFLICT (idempotency_key) DO NOTHING",
             rows
         )
@@ -295,9 +309,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let added = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
+        // Waiting means the step's message is in the outbox; one left out above stays due, to
+        // be written again from what holds then.
         sqlx::query!(
             "UPDATE enrollments SET state = 'waiting', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id IN (SELECT value ->> '$.e' FROM json_each(?1)) AND state = 'active'",
+             WHERE id IN (SELECT value ->> '$.e' FROM json_each(?1)) AND state = 'active'
+                 AND EXISTS (SELECT 1 FROM messages m
+                             WHERE m.idempotency_key = 'e' || enrollments.id || ':s' || enrollments.next_position)",
             rows
         )
         .execute(&mut *tx)
@@ -775,6 +793,8 @@ struct EnqueueRow<'a> {
     s: &'a str,
     u: &'a str,
     d: &'a str,
+    t: i64,
+    tu: &'a str,
 }
 
 impl<'a> From<&'a NewMessage> for EnqueueRow<'a> {
@@ -794,6 +814,8 @@ impl<'a> From<&'a NewMessage> for EnqueueRow<'a> {
             s: &m.subject,
             u: &m.unsubscribe_token,
             d: &m.due_at,
+            t: m.template_id,
+            tu: &m.template_changed_at,
         }
     }
 }
@@ -932,6 +954,42 @@ async fn advance_enrollment(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Takes a campaign's queued messages that were never tried (with `template`, only those of
+/// the steps written from it) back out of the outbox and makes their enrolments due again at
+/// the same step and time, so that the scheduler writes them anew from the templates, sender
+/// account and workspace as they are by then. A message tried before (waiting for a retry, or
+/// queued again after an unconfirmed send) keeps its text and Message-ID: the server may have
+/// seen them. Returns how many were taken back.
+pub(crate) async fn withdraw_unsent(
+    conn: &mut sqlx::SqliteConnection,
+    campaign_id: i64,
+    template: Option<i64>,
+) -> Result<u32, StoreError> {
+    let enrolments = sqlx::query_scalar!(
+        r#"DELETE FROM messages
+           WHERE campaign_id = ?1 AND status = 'queued' AND attempts = 0
+             AND NOT EXISTS (SELECT 1 FROM replies r WHERE r.message_id = messages.id)
+             AND (?2 IS NULL OR EXISTS (
+                 SELECT 1 FROM sequence_steps s JOIN step_variants v ON v.step_id = s.id
+                 WHERE s.campaign_id = messages.campaign_id
+                   AND s.position = messages.step_position AND v.template_id = ?2))
+           RETURNING enrollment_id"#,
+        campaign_id,
+        template
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids = serde_json::to_string(&enrolments).map_err(corrupt)?;
+    sqlx::query!(
+        "UPDATE enrollments SET state = 'active', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id IN (SELECT value FROM json_each(?)) AND state = 'waiting'",
+        ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(u32::try_from(enrolments.len()).unwrap_or(u32::MAX))
 }
 
 /// When the message was an answer to a reply, marks that reply as needing an answer again:

@@ -65,8 +65,9 @@ impl Store {
         self.template(id).await
     }
 
-    /// Changes a template. Messages already in the outbox keep the text they were rendered
-    /// with; later steps use the new one.
+    /// Changes a template. Messages of running or paused campaigns written from it and not
+    /// yet tried are taken back, to be written again with the new text; see
+    /// [`crate::outbox::withdraw_unsent`]. Returns the template and how many were taken back.
     pub async fn update_template(
         &self,
         id: i64,
@@ -74,14 +75,22 @@ impl Store {
         subject: &str,
         body: &str,
         actor: Actor,
-    ) -> Result<Template, StoreError> {
+    ) -> Result<(Template, u32), StoreError> {
         let name = validated(name, subject, body)?;
-        let current = self.template(id).await?;
+        // Read in the write: a template moved to the trash meanwhile is not changed (nor
+        // audited as changed).
         let mut tx = self.begin_write().await?;
+        let current = sqlx::query!(
+            "SELECT workspace_id, subject, body FROM templates WHERE id = ? AND deleted_at IS NULL",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("template #{id}")))?;
         sqlx::query!(
             "UPDATE templates SET name = ?, subject = ?, body = ?,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ? AND deleted_at IS NULL",
+             WHERE id = ?",
             name,
             subject,
             body,
@@ -90,17 +99,38 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_or(e, || format!("a template named '{name}' already exists")))?;
+        let mut rewritten = 0;
+        if current.subject != subject || current.body != body {
+            let campaigns = sqlx::query_scalar!(
+                r#"SELECT DISTINCT s.campaign_id AS "id!" FROM sequence_steps s
+                   JOIN step_variants v ON v.step_id = s.id
+                   JOIN campaigns c ON c.id = s.campaign_id
+                   WHERE v.template_id = ? AND c.status IN ('running', 'paused')"#,
+                id
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for campaign in campaigns {
+                rewritten += crate::outbox::withdraw_unsent(&mut tx, campaign, Some(id)).await?;
+            }
+        }
+        let mut summary = format!("Changed template #{id}");
+        if rewritten > 0 {
+            summary.push_str(&format!(
+                "; {rewritten} queued message(s) written from it taken back, to be written again"
+            ));
+        }
         record(
             &mut tx,
             Some(current.workspace_id),
             actor,
             "template.update",
-            &format!("Changed template #{id}"),
+            &summary,
             None,
         )
         .await?;
         tx.commit().await?;
-        self.template(id).await
+        Ok((self.template(id).await?, rewritten))
     }
 
     /// Moves a template to the trash. Refused while a campaign outside the trash uses it (in

@@ -973,6 +973,8 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
                 body: format!("Hello, rendered at attempt {attempt}"),
                 unsubscribe_token: format!("t{}", e.id),
                 due_at: "2026-11-25T10:00:00Z".into(),
+                template_id: template.id,
+                template_changed_at: template.updated_at.clone(),
             })
             .collect()
     };
@@ -1522,6 +1524,8 @@ async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
             body: "Hello".into(),
             unsubscribe_token: "t1".into(),
             due_at: "2026-11-25T10:00:00Z".into(),
+            template_id: template.id,
+            template_changed_at: template.updated_at.clone(),
         }])
         .await
         .unwrap();
@@ -1549,13 +1553,15 @@ async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
             .is_empty(),
         "nothing was counted as an attempt"
     );
-    // Resumed, the same choice goes.
+    // The pause took the message back: resumed, the step is due again, to be written anew,
+    // and the old choice claims nothing.
     running(CampaignStatus::Running).await.unwrap();
     let claimed = store
         .claim_batch(&chosen, account.id, now, &[])
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 1);
+    assert!(claimed.is_empty());
+    assert_eq!(due_in(&store, campaign.id).await, 1);
     store.close().await;
 }
 
@@ -1743,7 +1749,7 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
     // Ada and Alan each got the campaign's first step; both replied, Alan pointing to Ada.
     let (campaign, account, due) = running_launch(&store, ws, &ids).await;
     store
-        .enqueue(&first_steps(ws, &campaign, &account, &due))
+        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
         .await
         .unwrap();
     let queued: Vec<i64> = store
@@ -2010,7 +2016,7 @@ async fn a_step_rendered_for_someone_erased_meanwhile_is_dropped_without_an_erro
         .erase_prospects(ws, &[erased], &[], Actor::Cli)
         .await
         .unwrap();
-    let messages = first_steps(ws, &campaign, &account, &due);
+    let messages = first_steps(&store, ws, &campaign, &account, &due).await;
     assert_eq!(store.enqueue(&messages).await.unwrap(), 1);
     let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -2055,13 +2061,19 @@ async fn running_launch(
     (campaign, account, due)
 }
 
-/// Each due enrolment's first step of [`running_launch`], as the scheduler queues it.
-fn first_steps(
+/// Each due enrolment's first step of [`running_launch`], as the scheduler queues it from
+/// the step's template as it is now.
+async fn first_steps(
+    store: &Store,
     ws: i64,
     campaign: &outreach_core::campaign::Campaign,
     account: &outreach_core::campaign::SenderAccount,
     due: &[outreach_store::outbox::DueEnrollment],
 ) -> Vec<outreach_store::outbox::NewMessage> {
+    let template = store
+        .template(campaign.fields.steps[0].template_ids[0])
+        .await
+        .unwrap();
     due.iter()
         .map(|e| outreach_store::outbox::NewMessage {
             workspace_id: ws,
@@ -2078,6 +2090,8 @@ fn first_steps(
             body: "Hello".into(),
             unsubscribe_token: format!("t{}", e.id),
             due_at: "2026-11-25T10:00:00Z".into(),
+            template_id: template.id,
+            template_changed_at: template.updated_at.clone(),
         })
         .collect()
 }
@@ -2285,7 +2299,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
     let (other_ws, zed) = other_workspace(&store).await;
     let (campaign, account, due) = running_launch(&store, ws, &ids).await;
     store
-        .enqueue(&first_steps(ws, &campaign, &account, &due))
+        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
         .await
         .unwrap();
     let queued: Vec<i64> = store
@@ -2771,7 +2785,7 @@ async fn templates_and_campaigns_go_to_the_trash_only_once_nothing_needs_them_an
     let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
     assert!(why.contains("is running; stop it"), "{why}");
     store
-        .enqueue(&first_steps(ws, &campaign, &account, &due))
+        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
         .await
         .unwrap();
     let row = store.list_messages(campaign.id, None, 10).await.unwrap()[0].id;
@@ -3214,5 +3228,230 @@ async fn a_change_waiting_for_the_write_lock_is_decided_on_the_status_it_finds_t
     assert!(why.contains("the campaign is stopped"), "{why}");
     let progress = store.campaign_progress(second).await.unwrap();
     assert_eq!(progress.enrolled, 0);
+    store.close().await;
+}
+
+/// How many of a campaign's enrolments are due, as the scheduler finds them.
+async fn due_in(store: &Store, campaign_id: i64) -> usize {
+    store
+        .due_enrollments("2999-01-01T00:00:00Z", 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.campaign_id == campaign_id)
+        .count()
+}
+
+#[tokio::test]
+async fn a_step_written_before_an_opt_out_a_pause_or_a_template_change_is_not_queued() {
+    use outreach_core::campaign::CampaignStatus;
+    // What the scheduler renders, it read a moment before; the write must not queue what
+    // changed in between (the reply poller opting someone out, a person pausing or editing).
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let template = campaign.fields.steps[0].template_ids[0];
+
+    // Ada opts out while her first step is rendered: only Alan's is queued.
+    let written = first_steps(&store, ws, &campaign, &account, &due).await;
+    let ada = due[0].prospect_id;
+    store.opt_out(ada, &[], "asked", Actor::Cli).await.unwrap();
+    assert_eq!(store.enqueue(&written).await.unwrap(), 1);
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_ne!(listed[0].prospect_id, ada);
+    let states = store.enrolment_steps(campaign.id).await.unwrap();
+    assert!(states.iter().all(|e| !e.active), "{states:?}");
+
+    // A template changed while its step was rendered: nothing queued, the step due again.
+    let other = new_workspace(&store, "Beta").await;
+    import(&store, other, "email\ngrace@navy.example\n")
+        .await
+        .unwrap();
+    let (second, account, due) =
+        running_launch(&store, other, &prospect_ids(&store, other).await).await;
+    let second_template = second.fields.steps[0].template_ids[0];
+    assert_ne!(second_template, template);
+    let due: Vec<_> = due
+        .into_iter()
+        .filter(|e| e.campaign_id == second.id)
+        .collect();
+    let written = first_steps(&store, other, &second, &account, &due).await;
+    // A change is told by the template's last-change time, kept to the millisecond.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .update_template(second_template, "first", "Hi", "Hello, fixed", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.enqueue(&written).await.unwrap(), 0);
+    assert_eq!(due_in(&store, second.id).await, 1);
+
+    // Paused while rendered: nothing queued, the step due again once it resumes.
+    let written = first_steps(&store, other, &second, &account, &due).await;
+    store
+        .set_campaign_status(second.id, CampaignStatus::Paused, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.enqueue(&written).await.unwrap(), 0);
+    assert!(
+        store
+            .list_messages(second.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .set_campaign_status(second.id, CampaignStatus::Running, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(due_in(&store, second.id).await, 1);
+    // Written from what holds now, it is queued and waits for its send.
+    let written = first_steps(&store, other, &second, &account, &due).await;
+    assert_eq!(store.enqueue(&written).await.unwrap(), 1);
+    assert_eq!(due_in(&store, second.id).await, 0);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn pausing_takes_back_the_messages_never_tried_and_resuming_writes_them_again() {
+    use outreach_core::campaign::{CampaignStatus, MessageStatus};
+    use outreach_store::outbox::Outcome;
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    store
+        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
+        .await
+        .unwrap();
+    // Ada's was tried once and waits for a retry: the server may have seen it.
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    let tried = listed
+        .iter()
+        .find(|m| m.prospect_id == due[0].prospect_id)
+        .unwrap()
+        .id;
+    let at = "2026-11-25T12:00:00.000Z";
+    let claimed = store
+        .claim_batch(&[tried], account.id, at, &[])
+        .await
+        .unwrap();
+    let retry = Outcome::Retry {
+        error: "421 try later".into(),
+        at: "2026-11-25T12:05:00.000Z".into(),
+    };
+    store
+        .record_and_claim(account.id, at, &[(&claimed[0], &retry)], at, &[], &[])
+        .await
+        .unwrap();
+
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Paused, Actor::Cli)
+        .await
+        .unwrap();
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, tried);
+    assert_eq!(listed[0].status, MessageStatus::Queued);
+    assert_eq!(listed[0].attempts, 1);
+    let pause = audited(&store, ws, "campaign.pause").await;
+    assert!(
+        pause[0]
+            .summary
+            .contains("1 queued message(s) taken back, to be written again when it resumes"),
+        "{}",
+        pause[0].summary
+    );
+    // Nothing is due while paused; Alan's step is once it resumes, at the time it had.
+    assert_eq!(due_in(&store, campaign.id).await, 0);
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Running, Actor::Cli)
+        .await
+        .unwrap();
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].prospect_id, due[1].prospect_id);
+    assert_eq!(again[0].next_position, 1);
+    assert_eq!(again[0].next_run_at, due[1].next_run_at);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn changing_a_template_takes_back_the_messages_written_from_it_never_tried() {
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    store
+        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
+        .await
+        .unwrap();
+    let template = store
+        .template(campaign.fields.steps[0].template_ids[0])
+        .await
+        .unwrap();
+    let other = store
+        .create_template(ws, "unused", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+
+    // A new name, or a template no campaign uses, leaves the outbox alone.
+    let (_, rewritten) = store
+        .update_template(template.id, "renamed", "Hi", "Hello", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(rewritten, 0);
+    let (_, rewritten) = store
+        .update_template(other.id, "unused", "Hi", "Hello, changed", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(rewritten, 0);
+    assert_eq!(store.queued_count().await.unwrap(), 2);
+
+    // A new text takes both back; their steps are due again, to be written from it.
+    let (changed, rewritten) = store
+        .update_template(
+            template.id,
+            "renamed",
+            "Hi {{ first_name }}",
+            "Hello",
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.subject, "Hi {{ first_name }}");
+    assert_eq!(rewritten, 2);
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    assert_eq!(due_in(&store, campaign.id).await, 2);
+    let update = audited(&store, ws, "template.update").await;
+    assert!(
+        update[0]
+            .summary
+            .contains("2 queued message(s) written from it taken back"),
+        "{}",
+        update[0].summary
+    );
     store.close().await;
 }

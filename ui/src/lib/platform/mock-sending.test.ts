@@ -52,7 +52,10 @@ describe('mock sending', () => {
 		expect((await m.call('engine_status', {})).state).toBe('running');
 		expect((await m.call('campaign_progress', ref)).queued).toBe(2);
 		expect((await m.call('pause_campaign', ref)).status).toBe('paused');
+		// As in the core, a pause takes back what was never tried, and resuming writes it again.
+		expect((await m.call('campaign_progress', ref)).queued).toBe(0);
 		expect((await m.call('start_campaign', ref)).status).toBe('running');
+		expect((await m.call('campaign_progress', ref)).queued).toBe(2);
 		expect((await m.call('stop_campaign', ref)).status).toBe('stopped');
 		const after = await m.call('campaign_progress', ref);
 		expect([after.queued, after.cancelled]).toEqual([0, 2]);
@@ -65,6 +68,23 @@ describe('mock sending', () => {
 		expect(check.ready).toBe(false);
 		expect(check.steps[0].problems[0].problem).toMatchObject({ kind: 'missing_opt_out', prospects: 2 });
 		expect((await rejection(m.call('start_campaign', { campaign_id: c.id }))).code).toBe('pre_send_check');
+	});
+
+	it('writes again from a changed template what was never tried, as the core does', async () => {
+		const { m, ws, c } = setup();
+		const ref = { campaign_id: c.id };
+		await m.call('start_campaign', ref);
+		expect(m.sending.sendNext()?.status).toBe('sent');
+		const tpl = c.fields.steps[0].template_ids[0];
+		const save = (subject: string, name = 'T') =>
+			m.call('save_template', { workspace_id: ws.id, id: tpl, name, subject, body: 'Hi {{ first_name }}\n{{ privacy_notice }}\n{{ opt_out }}' });
+		expect((await save('Hello {{ company }}', 'Renamed')).rewritten).toBe(0);
+		expect((await save('A new subject')).rewritten).toBe(1);
+		const messages = await m.call('list_messages', { campaign_id: c.id, status: null, limit: 10 });
+		const subjects = (status: string) => messages.filter((x) => x.status === status).map((x) => x.subject);
+		expect(subjects('queued')).toEqual(['A new subject']);
+		expect(subjects('sent')).toHaveLength(1);
+		expect(subjects('sent')[0]).toMatch(/^Hello /);
 	});
 
 	it('delivers queued messages when the engine plays', async () => {

@@ -892,13 +892,22 @@ export class MockSending {
 			const syntax = syntaxProblems(args.subject, args.body);
 			if (syntax.length > 0) fail('invalid_input', syntax.map(problemMessage).join(' '));
 			let t: Template;
+			let rewritten = 0;
 			if (args.id === null) t = this.seedTemplate(wsId, name, args.subject, args.body);
 			else {
 				t = this.template(args.id);
+				const newText = t.subject !== args.subject || t.body !== args.body;
 				Object.assign(t, { name, subject: args.subject, body: args.body, updated_at: this.host.now() });
+				// As the core does: what was written from the old text and never tried is written again.
+				if (newText)
+					for (const c of this.campaigns)
+						if ((c.status === 'running' || c.status === 'paused') && c.fields.steps.some((s) => s.template_ids.includes(t.id))) {
+							rewritten += this.withdrawUnsent(c.id, t.id);
+							if (c.status === 'running') this.queueFirstSteps(c);
+						}
 			}
 			this.host.log(wsId, 'template.save', `Saved template “${name}”.`);
-			return t;
+			return { ...t, rewritten };
 		},
 		copy_template: (args) => {
 			const t = this.template(args.template_id);
@@ -1073,7 +1082,11 @@ export class MockSending {
 			this.queueFirstSteps(c);
 			return this.transition(c, 'running', ['draft', 'paused'], 'started');
 		},
-		pause_campaign: (args) => this.transition(this.campaign(args.campaign_id), 'paused', ['running'], 'paused'),
+		pause_campaign: (args) => {
+			const c = this.campaign(args.campaign_id);
+			if (c.status === 'running') this.withdrawUnsent(c.id, null);
+			return this.transition(c, 'paused', ['running'], 'paused');
+		},
 		stop_campaign: (args) => {
 			const c = this.campaign(args.campaign_id);
 			if (c.status === 'running' || c.status === 'paused') {
@@ -1177,6 +1190,27 @@ export class MockSending {
 		},
 		engine_status: () => this.engineStatus()
 	};
+
+	/**
+	 * Takes back a campaign's queued messages never tried (with a template, those of the steps
+	 * written from it), as the core does: their steps are written again from what holds then.
+	 */
+	private withdrawUnsent(campaignId: number, templateId: number | null): number {
+		const c = this.campaign(campaignId);
+		const back = this.messages.filter(
+			(m) =>
+				m.campaign_id === campaignId &&
+				m.status === 'queued' &&
+				m.attempts === 0 &&
+				(templateId === null || (c.fields.steps[(m.step_position ?? 1) - 1]?.template_ids.includes(templateId) ?? false))
+		);
+		for (const m of back) {
+			const e = this.enrolments.find((x) => x.campaign_id === campaignId && x.prospect_id === m.prospect_id);
+			if (e) e.queued_steps = Math.min(e.queued_steps, (m.step_position ?? 1) - 1);
+		}
+		this.messages = this.messages.filter((m) => !back.includes(m));
+		return back.length;
+	}
 
 	private queueFirstSteps(c: Campaign): void {
 		if (c.fields.steps.length === 0) return;
