@@ -34,7 +34,7 @@ describe('sender accounts', () => {
 	it('shows where a connection test failed', async () => {
 		const { backend, ws } = mockWithWorkspace();
 		const a = backend.sending.seedAccount(ws.id, 'Broken');
-		await backend.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, host: 'mail.nowhere.invalid' }, secret: null, dkim_private_key: null });
+		await backend.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, host: 'mail.nowhere.invalid' }, secret: null, dkim_private_key: null, remove_dkim_key: false });
 		renderApp(backend);
 		await fireEvent.click(await screen.findByTestId('nav-accounts'));
 		await waitFor(() => expect((screen.getByTestId('account-host') as HTMLInputElement).value).toBe('mail.nowhere.invalid'));
@@ -87,7 +87,7 @@ describe('sender account DKIM and rates', () => {
 
 		await waitFor(() => expect(screen.getAllByTestId('account-item')).toHaveLength(1));
 		const first = backend.callsOf('save_account')[0];
-		expect(first).toMatchObject({ workspace_id: ws.id, id: null, dkim_private_key: PEM });
+		expect(first).toMatchObject({ workspace_id: ws.id, id: null, dkim_private_key: PEM, remove_dkim_key: false });
 		expect(first.fields).toMatchObject({
 			dkim_selector: 'mail2025',
 			dkim_domain: null,
@@ -114,14 +114,31 @@ describe('sender account DKIM and rates', () => {
 		await setValue(screen.getByTestId('account-dkim-selector'), 'mail2026');
 		await fireEvent.click(screen.getByTestId('account-save'));
 		await waitFor(() => expect(backend.callsOf('save_account')).toHaveLength(2));
-		expect(backend.callsOf('save_account')[1]).toMatchObject({ dkim_private_key: null, fields: { dkim_selector: 'mail2026' } });
+		expect(backend.callsOf('save_account')[1]).toMatchObject({ dkim_private_key: null, remove_dkim_key: false, fields: { dkim_selector: 'mail2026' } });
 		expect((await backend.call('list_accounts', { workspace_id: ws.id }))[0].has_dkim_key).toBe(true);
+
+		// Taking the key off: nothing happens until saved, and "Keep it" undoes the choice.
+		await fireEvent.click(screen.getByTestId('account-dkim-remove'));
+		expect(screen.getByTestId('account-dkim-key-status').textContent).toContain('no longer signed');
+		expect((screen.getByTestId('account-dkim-key') as HTMLTextAreaElement).disabled).toBe(true);
+		await fireEvent.click(screen.getByTestId('account-dkim-keep'));
+		expect(screen.getByTestId('account-dkim-key-status').textContent).toContain('A private key is stored');
+		await fireEvent.click(screen.getByTestId('account-dkim-remove'));
+		await fireEvent.click(screen.getByTestId('account-save'));
+		await waitFor(() => expect(backend.callsOf('save_account')).toHaveLength(3));
+		expect(backend.callsOf('save_account')[2]).toMatchObject({ dkim_private_key: null, remove_dkim_key: true });
+		await waitFor(() => expect(screen.getByTestId('account-dkim-key-status').dataset.stored).toBe('false'));
+		expect(value('account-dkim-selector')).toBe('');
+		expect((await backend.call('list_accounts', { workspace_id: ws.id }))[0]).toMatchObject({
+			has_dkim_key: false,
+			fields: { dkim_selector: null, dkim_domain: null }
+		});
 	});
 
 	it('never pre-fills the key of an existing account', async () => {
 		const { backend, ws } = mockWithWorkspace();
 		const a = backend.sending.seedAccount(ws.id, 'Signed');
-		await backend.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, dkim_selector: 's1' }, secret: null, dkim_private_key: PEM });
+		await backend.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, dkim_selector: 's1' }, secret: null, dkim_private_key: PEM, remove_dkim_key: false });
 		const b = backend.sending.seedAccount(ws.id, 'Unsigned');
 		renderApp(backend);
 		await openAccounts();

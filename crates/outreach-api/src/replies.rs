@@ -127,9 +127,17 @@ impl Api {
                 &secret,
             )
             .await?;
-            self.store
+            if let Err(e) = self
+                .store
                 .set_mailbox_secret_flag(args.account_id, true)
-                .await?;
+                .await
+            {
+                if matches!(e, outreach_store::StoreError::NotFound(_)) {
+                    // Removed meanwhile: the secret would stay in the keychain for good.
+                    secrets::delete(&self.config, args.account_id, secrets::Kind::Mailbox).await?;
+                }
+                return Err(e.into());
+            }
         }
         self.poke_engine();
         self.changed(Some(mailbox.workspace_id), ChangedEntity::Campaigns);

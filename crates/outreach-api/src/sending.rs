@@ -65,6 +65,10 @@ pub struct SaveAccount {
     pub secret: Option<String>,
     /// DKIM private key (PEM); none leaves the stored one.
     pub dkim_private_key: Option<String>,
+    /// Takes the stored DKIM key out of the keychain, and the selector and signing domain off
+    /// the account: its messages are no longer signed.
+    #[serde(default)]
+    pub remove_dkim_key: bool,
 }
 
 /// An account.
@@ -573,7 +577,21 @@ impl Api {
     }
 
     /// Creates or changes an account; secrets go to the keychain.
-    pub async fn save_account(&self, args: SaveAccount) -> Result<SenderAccount, ApiError> {
+    pub async fn save_account(&self, mut args: SaveAccount) -> Result<SenderAccount, ApiError> {
+        if args.remove_dkim_key {
+            if args
+                .dkim_private_key
+                .as_deref()
+                .is_some_and(|k| !k.is_empty())
+            {
+                return Err(invalid(
+                    "give a new DKIM key or remove the stored one, not both",
+                ));
+            }
+            args.dkim_private_key = None;
+            args.fields.dkim_selector = None;
+            args.fields.dkim_domain = None;
+        }
         if let Some(pem) = &args.dkim_private_key {
             let f = &args.fields;
             let selector = f
@@ -623,7 +641,7 @@ impl Api {
             }
         };
         let mut has_secret = account.has_secret;
-        let mut has_dkim = account.has_dkim_key;
+        let mut has_dkim = account.has_dkim_key && !args.remove_dkim_key;
         if let Some(secret) = args.secret.filter(|s| !s.is_empty()) {
             secrets::store(&self.config, account.id, secrets::Kind::Secret, &secret).await?;
             has_secret = true;
@@ -632,9 +650,23 @@ impl Api {
             secrets::store(&self.config, account.id, secrets::Kind::Dkim, &pem).await?;
             has_dkim = true;
         }
-        self.store
+        if let Err(e) = self
+            .store
             .set_account_secret_flags(account.id, has_secret, has_dkim)
-            .await?;
+            .await
+        {
+            if matches!(e, outreach_store::StoreError::NotFound(_)) {
+                // Removed meanwhile (another window or process): nothing would ever read or
+                // remove what was just put in the keychain.
+                secrets::delete_all(&self.config, account.id).await?;
+            }
+            return Err(e.into());
+        }
+        // Out of the keychain once the account no longer says it has one: a crash in between
+        // leaves an unused key behind, never an account whose key is missing.
+        if args.remove_dkim_key {
+            secrets::delete(&self.config, account.id, secrets::Kind::Dkim).await?;
+        }
         self.changed(Some(account.workspace_id), ChangedEntity::Campaigns);
         Ok(self.store.account(account.id).await?)
     }

@@ -55,6 +55,7 @@ async fn a_request_naming_one_workspace_changes_nothing_of_another() {
         fields: relay(name),
         secret: None,
         dkim_private_key: None,
+        remove_dkim_key: false,
     };
     let account_a = api
         .save_account(save_account(a, None, "A relay"))

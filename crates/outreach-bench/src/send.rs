@@ -297,6 +297,7 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
             },
             secret: None,
             dkim_private_key: None,
+            remove_dkim_key: false,
         })
         .await?;
     let template = api

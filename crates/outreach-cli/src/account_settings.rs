@@ -40,6 +40,13 @@ fn text(s: &str) -> Result<OrNone<String>, String> {
     ))
 }
 
+/// A key file, or `none` (a file of that name is `./none`).
+fn key_file(s: &str) -> Result<OrNone<PathBuf>, String> {
+    Ok(OrNone(
+        (!s.eq_ignore_ascii_case("none")).then(|| PathBuf::from(s)),
+    ))
+}
+
 /// What `account edit` changes; everything left out stays as it is.
 #[derive(Debug, Args)]
 pub struct EditArgs {
@@ -93,9 +100,10 @@ pub struct EditArgs {
     /// DKIM selector.
     #[arg(long)]
     dkim_selector: Option<String>,
-    /// A new DKIM private key file (PEM), kept in the OS keychain.
-    #[arg(long)]
-    dkim_key: Option<PathBuf>,
+    /// A new DKIM private key file (PEM), kept in the OS keychain; `none` takes the stored key
+    /// out of the keychain (and the selector off the account): messages are no longer signed.
+    #[arg(long, value_parser = key_file)]
+    dkim_key: Option<OrNone<PathBuf>>,
     /// Replace the password or API key with the one in the OUTREACH_SECRET environment
     /// variable (never from the command line).
     #[arg(long)]
@@ -154,12 +162,20 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
     if let Some(s) = args.dkim_selector {
         f.dkim_selector = Some(s);
     }
+    let remove_dkim_key = matches!(args.dkim_key, Some(OrNone(None)));
+    if remove_dkim_key && !current.has_dkim_key {
+        return Err(ApiError::invalid(format!(
+            "account '{}' has no DKIM key to remove",
+            current.fields.name
+        ))
+        .into());
+    }
     let dkim_private_key = match &args.dkim_key {
-        Some(p) => Some(
+        Some(OrNone(Some(p))) => Some(
             std::fs::read_to_string(p)
                 .with_context(|| format!("reading the DKIM key {}", p.display()))?,
         ),
-        None => None,
+        _ => None,
     };
     let secret = if args.new_secret {
         match std::env::var("OUTREACH_SECRET") {
@@ -178,6 +194,10 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
     if dkim_private_key.is_some() {
         changed.push("DKIM key");
     }
+    if remove_dkim_key {
+        changed.retain(|c| *c != "DKIM selector");
+        changed.push("DKIM key removed");
+    }
     if secret.is_some() {
         changed.push(match f.transport {
             Transport::Smtp => "password",
@@ -194,6 +214,7 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
             fields: f,
             secret,
             dkim_private_key,
+            remove_dkim_key,
         })
         .await?;
     edits::report(json, "account", (&a.fields.name, a.id), &changed, &a)

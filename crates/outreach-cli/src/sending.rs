@@ -483,6 +483,7 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
                     },
                     secret: std::env::var("OUTREACH_SECRET").ok(),
                     dkim_private_key,
+                    remove_dkim_key: false,
                 })
                 .await?;
             if json {

@@ -2012,6 +2012,47 @@ fn an_account_changes_from_the_command_line_and_a_new_password_replaces_the_old_
             .count(),
         4
     );
+
+    // A DKIM key comes and goes; `none` takes it out of the keychain, with the selector.
+    refused(
+        &["--dkim-key", "none"],
+        "invalid_input",
+        "has no DKIM key to remove",
+    );
+    // A throwaway Ed25519 key, as `openssl genpkey -algorithm ed25519` writes one.
+    let key = env.write(
+        "dkim.pem",
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n",
+    );
+    let said = env.ok(&[
+        "account",
+        "edit",
+        "-w",
+        "Acme",
+        "sink",
+        "--dkim-selector",
+        "s2026",
+        "--dkim-key",
+        &key,
+    ]);
+    assert!(said.ends_with(": DKIM selector, DKIM key\n"), "{said}");
+    assert!(keychain_entry(&env, id, "dkim").contains("BEGIN PRIVATE KEY"));
+    let said = env.ok(&[
+        "account",
+        "edit",
+        "-w",
+        "Acme",
+        "sink",
+        "--dkim-key",
+        "none",
+    ]);
+    assert!(said.ends_with(": DKIM key removed\n"), "{said}");
+    assert_eq!(keychain_entry(&env, id, "dkim").trim(), "");
+    let after = fields();
+    assert!(after["dkim_selector"].is_null(), "{after}");
+    assert!(after["dkim_domain"].is_null(), "{after}");
+    let listed = env.json(&["account", "list", "-w", "Acme"]);
+    assert_eq!(listed[0]["has_dkim_key"], false, "{listed}");
 }
 
 #[test]

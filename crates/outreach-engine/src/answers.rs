@@ -125,6 +125,7 @@ pub(crate) async fn prepare_answer(
         return Ok(Err(refusal));
     }
     Ok(Ok(AnswerMessage {
+        account_id: ctx.account.id,
         message_id: new_message_id(&ctx.account.fields.from_address),
         to_address: ctx.prospect.email.clone().unwrap_or_default(),
         to_name,

@@ -143,6 +143,7 @@ async fn question(store: &Store, port: u16) -> (i64, i64) {
 async fn queue_answer(store: &Store, reply: i64, id: &str) {
     let draft = store.open_draft(reply).await.unwrap();
     let answer = AnswerMessage {
+        account_id: draft.account_id,
         message_id: id.into(),
         to_address: "ada@engines.example".into(),
         to_name: Some("Ada".into()),

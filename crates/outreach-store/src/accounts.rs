@@ -244,17 +244,18 @@ impl Store {
         actor: Actor,
     ) -> Result<SenderAccount, StoreError> {
         let f = validated(fields)?;
-        let current = self.account(id).await?;
         let transport = f.transport.as_str();
         let security = f.security.map(SmtpSecurityMode::as_str);
         let mut tx = self.begin_write().await?;
-        sqlx::query!(
+        // Decided in the write: an account removed meanwhile (the app beside the CLI) is not
+        // changed, nor audited as changed.
+        let workspace_id = sqlx::query_scalar!(
             "UPDATE sender_accounts SET name = ?, transport = ?, host = ?, port = ?, security = ?,
                  username = ?, api_base_url = ?, from_name = ?, from_address = ?, reply_to = ?,
                  per_minute_cap = ?, hourly_cap = ?, daily_cap = ?, ramp_start = ?,
                  ramp_increase = ?, dkim_selector = ?, dkim_domain = ?,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ? AND deleted_at IS NULL",
+             WHERE id = ? AND deleted_at IS NULL RETURNING workspace_id",
             f.name,
             transport,
             f.host,
@@ -274,16 +275,17 @@ impl Store {
             f.dkim_domain,
             id
         )
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|e| {
             conflict_or(e, || {
                 format!("an account named '{}' already exists", f.name)
             })
-        })?;
+        })?
+        .ok_or_else(|| StoreError::NotFound(format!("sender account #{id}")))?;
         record(
             &mut tx,
-            Some(current.workspace_id),
+            Some(workspace_id),
             actor,
             "account.update",
             &format!("Changed sender account #{id}"),
@@ -295,6 +297,8 @@ impl Store {
     }
 
     /// Records whether the keychain holds the account's password or API key, and its DKIM key.
+    /// Not found when the account was removed meanwhile: the caller then takes out of the
+    /// keychain what it just put there, since nothing would ever read or remove it.
     pub async fn set_account_secret_flags(
         &self,
         id: i64,
@@ -303,16 +307,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         // Marked changed after the keychain was written, so that an engine (here or in
         // another process) which set the account up meanwhile does it again.
-        sqlx::query!(
+        let changed = sqlx::query!(
             "UPDATE sender_accounts SET has_secret = ?, has_dkim_key = ?,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ?",
+             WHERE id = ? AND deleted_at IS NULL",
             has_secret,
             has_dkim_key,
             id
         )
         .execute(self.writer())
-        .await?;
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("sender account #{id}")));
+        }
         Ok(())
     }
 
@@ -443,4 +451,19 @@ impl Store {
         .ok_or_else(|| StoreError::NotFound(format!("sender account '{name}'")))?;
         self.account(id).await
     }
+}
+
+/// The workspace of a sender account not removed, read in the caller's write: a change that
+/// belongs to the account is decided on what the write sees, not on an earlier read.
+pub(crate) async fn live_account_workspace(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar!(
+        "SELECT workspace_id FROM sender_accounts WHERE id = ? AND deleted_at IS NULL",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("sender account #{id}")))
 }

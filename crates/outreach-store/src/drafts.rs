@@ -12,6 +12,8 @@ use crate::{Actor, Store, StoreError};
 /// An answer rendered and checked, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerMessage {
+    /// The sender account it was written for: its Message-ID and lines name that account.
+    pub account_id: i64,
     /// RFC 5322 Message-ID without angle brackets, fixed before the first attempt.
     pub message_id: String,
     /// Recipient address.
@@ -264,13 +266,28 @@ impl Store {
     ) -> Result<ReplyDraft, StoreError> {
         let mut tx = self.begin_write().await?;
         let draft = changeable_draft(&mut tx, id).await?;
+        // Written for the draft's account as it was read before this write: another window
+        // or process may have changed the account, or removed it, since.
+        if draft.account_id != message.account_id {
+            return Err(StoreError::Conflict(
+                "the answer's sender account changed while it was being sent; send it again".into(),
+            ));
+        }
+        if crate::accounts::live_account_workspace(&mut tx, message.account_id)
+            .await
+            .is_err()
+        {
+            return Err(StoreError::Conflict(
+                "the answer's sender account was removed; choose another one to send it from"
+                    .into(),
+            ));
+        }
         let key = format!("draft:{id}");
         let row = insert_answer(
             &mut tx,
             &NewAnswer {
                 workspace_id: draft.workspace_id,
                 prospect_id: draft.prospect_id,
-                account_id: draft.account_id,
                 idempotency_key: &key,
             },
             message,
@@ -317,7 +334,6 @@ impl Store {
 pub(crate) struct NewAnswer<'a> {
     pub(crate) workspace_id: i64,
     pub(crate) prospect_id: i64,
-    pub(crate) account_id: i64,
     pub(crate) idempotency_key: &'a str,
 }
 
@@ -334,7 +350,7 @@ pub(crate) async fn insert_answer(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
         who.workspace_id,
         who.prospect_id,
-        who.account_id,
+        m.account_id,
         who.idempotency_key,
         m.message_id,
         m.to_address,

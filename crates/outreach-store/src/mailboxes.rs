@@ -2,6 +2,7 @@
 
 use outreach_core::inbox::{Mailbox, MailboxAuth, MailboxFields, MailboxSecurity};
 
+use crate::accounts::live_account_workspace;
 use crate::audit::record;
 use crate::{Actor, Store, StoreError};
 
@@ -106,8 +107,8 @@ impl Store {
         actor: Actor,
     ) -> Result<Mailbox, StoreError> {
         let f = validated(fields)?;
-        let account = self.account(account_id).await?;
         let mut tx = self.begin_write().await?;
+        let workspace_id = live_account_workspace(&mut tx, account_id).await?;
         let port = f.port.map(i64::from);
         let security = f.security.as_str();
         let auth = f.auth.as_str();
@@ -134,7 +135,7 @@ impl Store {
         .await?;
         record(
             &mut tx,
-            Some(account.workspace_id),
+            Some(workspace_id),
             actor,
             "account.mailbox",
             &format!(
@@ -150,20 +151,28 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("mailbox of account #{account_id}")))
     }
 
-    /// Records whether the mailbox has a secret of its own in the keychain.
+    /// Records whether the mailbox has a secret of its own in the keychain. Not found when the
+    /// mailbox (or its account) was removed meanwhile: the caller then takes the secret back
+    /// out of the keychain.
     pub async fn set_mailbox_secret_flag(
         &self,
         account_id: i64,
         has_secret: bool,
     ) -> Result<(), StoreError> {
         let v = i64::from(has_secret);
-        sqlx::query!(
+        let changed = sqlx::query!(
             "UPDATE account_mailboxes SET has_secret = ? WHERE account_id = ?",
             v,
             account_id
         )
         .execute(self.writer())
-        .await?;
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "the reply mailbox of sender account #{account_id}"
+            )));
+        }
         Ok(())
     }
 
@@ -201,8 +210,8 @@ impl Store {
 
     /// Removes the mailbox of an account: its replies are no longer read (those read stay).
     pub async fn remove_mailbox(&self, account_id: i64, actor: Actor) -> Result<(), StoreError> {
-        let account = self.account(account_id).await?;
         let mut tx = self.begin_write().await?;
+        let workspace_id = live_account_workspace(&mut tx, account_id).await?;
         let gone = sqlx::query!(
             "DELETE FROM account_mailboxes WHERE account_id = ?",
             account_id
@@ -217,7 +226,7 @@ impl Store {
         }
         record(
             &mut tx,
-            Some(account.workspace_id),
+            Some(workspace_id),
             actor,
             "account.mailbox_removed",
             &format!("Stopped reading replies of sender account #{account_id}"),

@@ -790,7 +790,6 @@ async fn apply(
                 &crate::drafts::NewAnswer {
                     workspace_id: m.workspace_id,
                     prospect_id: m.prospect_id,
-                    account_id: reply.account_id,
                     idempotency_key: &key,
                 },
                 message,

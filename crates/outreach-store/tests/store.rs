@@ -1003,7 +1003,7 @@ async fn a_step_is_enqueued_once_however_often_it_is_offered() {
     let answer = store
         .queue_draft(
             draft.id,
-            &answer_message(1, "2026-11-25T11:00:00Z"),
+            &answer_message(account.id, 1, "2026-11-25T11:00:00Z"),
             Actor::Cli,
         )
         .await
@@ -1160,9 +1160,10 @@ async fn reply_from(
     stored.reply_id
 }
 
-/// An answer to Ada's question as the outbox gets it, due at `due_at`.
-fn answer_message(n: u32, due_at: &str) -> outreach_store::drafts::AnswerMessage {
+/// An answer to Ada's question from `account_id` as the outbox gets it, due at `due_at`.
+fn answer_message(account_id: i64, n: u32, due_at: &str) -> outreach_store::drafts::AnswerMessage {
     outreach_store::drafts::AnswerMessage {
+        account_id,
         message_id: format!("a{n}@brand.example"),
         to_address: "ada@engines.example".into(),
         to_name: Some("Ada".into()),
@@ -1237,8 +1238,52 @@ async fn an_answer_is_queued_once_and_only_a_draft_changes() {
         .unwrap();
     assert_eq!(saved.body, "We pay 20%.");
     assert_eq!(saved.account_id, account.id);
+    // An answer written for the account the draft had before another window changed it, or
+    // for one removed since, is refused and nothing is queued.
+    let refused = store
+        .queue_draft(
+            draft.id,
+            &answer_message(second.id, 9, "2026-11-25T10:00:00Z"),
+            Actor::Cli,
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("changed while it was being sent")),
+        "{refused:?}"
+    );
+    store
+        .save_draft(
+            draft.id,
+            "Re: A partnership",
+            "We pay 20%.",
+            Some(second.id),
+        )
+        .await
+        .unwrap();
+    store.delete_account(second.id, Actor::Cli).await.unwrap();
+    let refused = store
+        .queue_draft(
+            draft.id,
+            &answer_message(second.id, 9, "2026-11-25T10:00:00Z"),
+            Actor::Cli,
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("was removed")),
+        "{refused:?}"
+    );
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    store
+        .save_draft(
+            draft.id,
+            "Re: A partnership",
+            "We pay 20%.",
+            Some(account.id),
+        )
+        .await
+        .unwrap();
 
-    let message = |n: u32| answer_message(n, "2026-11-25T10:00:00Z");
+    let message = |n: u32| answer_message(account.id, n, "2026-11-25T10:00:00Z");
     let queued = store
         .queue_draft(draft.id, &message(1), Actor::Cli)
         .await
@@ -1306,7 +1351,7 @@ async fn an_answer_that_did_not_go_out_leaves_its_reply_needing_one() {
             store
                 .queue_draft(
                     draft.id,
-                    &answer_message(n, "2026-11-25T10:00:00Z"),
+                    &answer_message(account.id, n, "2026-11-25T10:00:00Z"),
                     Actor::Cli,
                 )
                 .await
@@ -2948,7 +2993,7 @@ async fn a_sender_account_is_removed_only_once_nothing_sends_from_it() {
     store
         .queue_draft(
             draft.id,
-            &answer_message(1, "2026-11-25T10:00:00Z"),
+            &answer_message(account.id, 1, "2026-11-25T10:00:00Z"),
             Actor::Cli,
         )
         .await
@@ -3127,13 +3172,12 @@ async fn copies_of_an_ended_campaign_are_fresh_drafts_and_templates_copy_too() {
 }
 
 /// Runs `change` while another connection (another process: the app beside the CLI) holds
-/// the write lock, and lets that connection set the campaign's status to `status` once `change`
-/// has had time to read the campaign and wait for the lock; returns what `change` returned.
-async fn while_another_process_sets_status<T: Send + 'static>(
+/// the write lock, and lets that connection run `statement` once `change` has had time to read
+/// what it reads first and wait for the lock; returns what `change` returned.
+async fn while_another_process_writes<T: Send + 'static>(
     path: &std::path::Path,
     key: &DbKey,
-    campaign_id: i64,
-    status: &str,
+    statement: String,
     change: impl std::future::Future<Output = T> + Send + 'static,
 ) -> T {
     use sqlx::Connection;
@@ -3144,15 +3188,26 @@ async fn while_another_process_sets_status<T: Send + 'static>(
         .unwrap();
     let change = tokio::spawn(change);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    sqlx::query("UPDATE campaigns SET status = ? WHERE id = ?")
-        .bind(status)
-        .bind(campaign_id)
+    // The tests' own statements, built from their ids.
+    sqlx::query(sqlx::AssertSqlSafe(statement))
         .execute(&mut other)
         .await
         .unwrap();
     sqlx::query("COMMIT").execute(&mut other).await.unwrap();
     other.close().await.unwrap();
     change.await.unwrap()
+}
+
+/// [`while_another_process_writes`] setting the campaign's status to `status`.
+async fn while_another_process_sets_status<T: Send + 'static>(
+    path: &std::path::Path,
+    key: &DbKey,
+    campaign_id: i64,
+    status: &str,
+    change: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let statement = format!("UPDATE campaigns SET status = '{status}' WHERE id = {campaign_id}");
+    while_another_process_writes(path, key, statement, change).await
 }
 
 #[tokio::test]
@@ -3453,5 +3508,63 @@ async fn changing_a_template_takes_back_the_messages_written_from_it_never_tried
         "{}",
         update[0].summary
     );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_change_to_an_account_removed_while_it_waited_for_the_write_lock_is_refused() {
+    use outreach_core::inbox::{MailboxAuth, MailboxFields, MailboxSecurity};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    let store = Store::open(&path, &key).await.unwrap();
+    let ws = new_workspace(&store, "Acme").await;
+    let removed = |id: i64| {
+        format!(
+            "UPDATE sender_accounts SET deleted_at = '2026-12-07T00:00:00.000Z' WHERE id = {id}"
+        )
+    };
+    let mut fields = relay_fields();
+    let mut account = |name: &str| {
+        fields.name = name.into();
+        let (store, fields) = (store.clone(), fields.clone());
+        async move { store.create_account(ws, &fields, Actor::Cli).await.unwrap() }
+    };
+
+    // Its settings: not changed, nor audited as changed.
+    let a = account("first").await;
+    let mut renamed = a.fields.clone();
+    renamed.name = "renamed".into();
+    let edit = {
+        let store = store.clone();
+        async move { store.update_account(a.id, &renamed, Actor::Cli).await }
+    };
+    let r = while_another_process_writes(&path, &key, removed(a.id), edit).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    assert!(audited(&store, ws, "account.update").await.is_empty());
+
+    // Its reply mailbox: not stored for a removed account.
+    let b = account("second").await;
+    let mailbox = MailboxFields {
+        host: "127.0.0.1".into(),
+        port: Some(1143),
+        security: MailboxSecurity::PlainLoopback,
+        username: "alex".into(),
+        auth: MailboxAuth::Password,
+        mailbox: "INBOX".into(),
+        enabled: true,
+    };
+    let set = {
+        let store = store.clone();
+        async move { store.set_mailbox(b.id, &mailbox, Actor::Cli).await }
+    };
+    let r = while_another_process_writes(&path, &key, removed(b.id), set).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    assert_eq!(store.mailbox(b.id).await.unwrap(), None);
+    assert!(audited(&store, ws, "account.mailbox").await.is_empty());
+
+    // Its keychain flags: refused, so that the caller takes back what it put there.
+    let r = store.set_account_secret_flags(b.id, true, true).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
     store.close().await;
 }

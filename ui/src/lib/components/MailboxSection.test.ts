@@ -88,7 +88,8 @@ describe('reply mailbox', () => {
 			id: null,
 			fields: { ...seeded.fields, name: 'Bare', username: null },
 			secret: null,
-			dkim_private_key: null
+			dkim_private_key: null,
+			remove_dkim_key: false
 		});
 		renderApp(backend);
 		await openAccounts();

@@ -24,4 +24,9 @@ secret: string | null,
 /**
  * DKIM private key (PEM); none leaves the stored one.
  */
-dkim_private_key: string | null, };
+dkim_private_key: string | null, 
+/**
+ * Takes the stored DKIM key out of the keychain, and the selector and signing domain off
+ * the account: its messages are no longer signed.
+ */
+remove_dkim_key: boolean, };

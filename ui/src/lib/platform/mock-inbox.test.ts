@@ -93,7 +93,8 @@ describe('mock inbox', () => {
 			id: null,
 			fields: { ...m.sending.seedAccount(ws.id, 'Seeded').fields, name: 'No password', username: null },
 			secret: null,
-			dkim_private_key: null
+			dkim_private_key: null,
+			remove_dkim_key: false
 		});
 		expect(bare.has_secret).toBe(false);
 		const err = await rejection(m.call('save_mailbox', { account_id: bare.id, fields: mailbox(), secret: '' }));

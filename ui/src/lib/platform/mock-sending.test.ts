@@ -153,7 +153,7 @@ describe('mock sender accounts', () => {
 		const ws = m.seedWorkspace('W');
 		const a = m.sending.seedAccount(ws.id, 'A');
 		const save = (over: Partial<typeof a.fields>, key: string | null) =>
-			m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: key });
+			m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: key, remove_dkim_key: false });
 
 		expect((await rejection(save({ dkim_selector: null }, PEM))).message).toContain('selector');
 		expect((await rejection(save({ dkim_selector: 's1' }, 'not a key'))).message).toContain('DKIM key');
@@ -171,13 +171,13 @@ describe('mock sender accounts', () => {
 		const ws = m.seedWorkspace('W');
 		const fields = { ...m.sending.seedAccount(ws.id, 'Seeded').fields, name: 'New', username: 'alex' };
 		const add = (secret: string | null, username: string | null) =>
-			m.call('save_account', { workspace_id: ws.id, id: null, fields: { ...fields, username }, secret, dkim_private_key: null });
+			m.call('save_account', { workspace_id: ws.id, id: null, fields: { ...fields, username }, secret, dkim_private_key: null, remove_dkim_key: false });
 		expect((await rejection(add(null, 'alex'))).message).toBe('settings: a username needs a password');
 		expect((await rejection(add('pw', null))).message).toBe('settings: a password needs a username');
 		const a = await add('pw', 'alex');
 		expect(a.has_secret).toBe(true);
 		// Kept from before: the user name can change without giving the password again.
-		const again = await m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, username: 'bea' }, secret: null, dkim_private_key: null });
+		const again = await m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, username: 'bea' }, secret: null, dkim_private_key: null, remove_dkim_key: false });
 		expect(again.fields.username).toBe('bea');
 	});
 
@@ -186,10 +186,10 @@ describe('mock sender accounts', () => {
 		const ws = m.seedWorkspace('W');
 		const a = m.sending.seedAccount(ws.id, 'A');
 		for (const over of [{ hourly_cap: 0 }, { ramp_start: 0 }, { ramp_increase: 1.5 }, { ramp_start: null, ramp_increase: 5 }]) {
-			const err = await rejection(m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: null }));
+			const err = await rejection(m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ...over }, secret: null, dkim_private_key: null, remove_dkim_key: false }));
 			expect(err.code).toBe('invalid_input');
 		}
-		const ok = await m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ramp_start: 10, ramp_increase: 5 }, secret: null, dkim_private_key: null });
+		const ok = await m.call('save_account', { workspace_id: ws.id, id: a.id, fields: { ...a.fields, ramp_start: 10, ramp_increase: 5 }, secret: null, dkim_private_key: null, remove_dkim_key: false });
 		expect(ok.fields).toMatchObject({ ramp_start: 10, ramp_increase: 5 });
 	});
 });

@@ -811,8 +811,13 @@ export class MockSending {
 			// Like the core: the governor ramps from a first-day amount, so an increase alone does nothing.
 			if (f.ramp_increase !== null && f.ramp_start === null)
 				fail('invalid_input', "The ramp-up's daily increase needs a first-day amount to start from.");
+			// Like the core: removing the key takes the selector and signing domain with it.
+			if (args.remove_dkim_key) {
+				if ((args.dkim_private_key ?? '') !== '') fail('invalid_input', 'give a new DKIM key or remove the stored one, not both');
+				Object.assign(f, { dkim_selector: null, dkim_domain: null });
+			}
 			// Like the core: a key (even an empty one) is checked before anything is saved.
-			if (args.dkim_private_key !== null) {
+			if (args.dkim_private_key !== null && !args.remove_dkim_key) {
 				if (f.dkim_selector === null) fail('invalid_input', 'A DKIM key needs its selector.');
 				if (!PEM_KEY_RE.test(args.dkim_private_key.trim())) fail('invalid_input', 'DKIM key: not a PEM private key (-----BEGIN PRIVATE KEY-----).');
 			}
@@ -830,7 +835,8 @@ export class MockSending {
 				a.fields = f;
 			}
 			if (args.secret !== null && args.secret !== '') this.secrets.set(a.id, args.secret);
-			if (args.dkim_private_key !== null && args.dkim_private_key !== '') this.dkimKeys.set(a.id, args.dkim_private_key);
+			if (args.remove_dkim_key) this.dkimKeys.delete(a.id);
+			else if (args.dkim_private_key !== null && args.dkim_private_key !== '') this.dkimKeys.set(a.id, args.dkim_private_key);
 			a.has_secret = this.secrets.has(a.id);
 			a.has_dkim_key = this.dkimKeys.has(a.id);
 			this.host.log(wsId, 'account.save', `Saved sender account “${f.name}”.`);
