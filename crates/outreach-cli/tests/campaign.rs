@@ -2238,3 +2238,77 @@ fn a_template_fixed_while_its_campaign_is_paused_reaches_everyone_not_yet_writte
     assert_eq!(to.len(), 3, "each prospect once: {to:?}");
     assert_eq!(env.progress("Trickle")["sent"], 3);
 }
+
+#[test]
+fn a_prospect_moved_to_the_trash_is_not_written_to_until_restored() {
+    let sink = Sink::start();
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    env.always_open_campaign_with(
+        "Trickle",
+        "sink",
+        &["first", "follow@5"],
+        &["--daily-cap", "1"],
+    );
+    env.ok(&["campaign", "enrol", "-w", "Acme", "Trickle"]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), 1, "the cap allows one a day");
+    let sent_to: Vec<String> = sink
+        .texts()
+        .iter()
+        .filter_map(|m| m.lines().find(|l| l.starts_with("To:")).map(str::to_owned))
+        .collect();
+    // Someone not yet written to goes to the trash while their first step waits.
+    let people = env.json(&["prospects", "list", "-w", "Acme"]);
+    let waiting = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            let email = p["email"].as_str().unwrap();
+            !sent_to.iter().any(|to| to.contains(email))
+        })
+        .unwrap()
+        .clone();
+    let id = waiting["id"].to_string();
+    let to = format!("<{}>", waiting["email"].as_str().unwrap());
+    env.ok(&["prospects", "delete", "-w", "Acme", &id]);
+    assert_eq!(env.progress("Trickle")["queued"], 1);
+    env.ok(&["campaign", "pause", "-w", "Acme", "Trickle"]);
+    env.ok(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Trickle",
+        "--daily-cap",
+        "10",
+    ]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
+    env.ok(&["run", "--until-idle"]);
+    let received = sink.texts();
+    assert_eq!(received.len(), 2);
+    assert!(
+        !received.iter().any(|m| m.contains(&to)),
+        "a message reached {to} in the trash"
+    );
+    let p = env.progress("Trickle");
+    assert_eq!(p["blocked"], 1, "{p}");
+
+    // Restored, their sequence goes on where it stood (the others wait for their follow-up).
+    env.ok(&["prospects", "restore", "-w", "Acme", &id]);
+    env.ok(&["run", "--until-idle"]);
+    let received = sink.texts();
+    assert_eq!(received.len(), 3);
+    assert!(
+        received.iter().any(|m| m.contains(&to)),
+        "nothing reached {to} after the restore"
+    );
+    let p = env.progress("Trickle");
+    assert_eq!(
+        (p["sent"].as_u64(), p["blocked"].as_u64()),
+        (Some(3), Some(0)),
+        "{p}"
+    );
+}

@@ -57,7 +57,9 @@ impl Store {
         })
     }
 
-    /// Changes the workspace's sending settings (validated by the caller).
+    /// Changes the workspace's sending settings (validated by the caller). A new time zone or
+    /// list of consent-only countries takes back the queued messages of its campaigns never
+    /// tried: the compliance gate and the send times are decided again.
     pub async fn set_sending_settings(
         &self,
         workspace_id: i64,
@@ -67,6 +69,12 @@ impl Store {
         let countries = serde_json::to_string(&s.consent_only_countries)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.begin_write().await?;
+        let before = sqlx::query!(
+            "SELECT time_zone, consent_only_countries FROM workspaces WHERE id = ?",
+            workspace_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let done = sqlx::query!(
             "UPDATE workspaces SET time_zone = ?, consent_only_countries = ?, unsubscribe_url = ?,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -81,13 +89,24 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("workspace #{workspace_id}")));
         }
+        let mut summary = "Changed the sending settings".to_string();
+        if before
+            .is_some_and(|b| b.time_zone != s.time_zone || b.consent_only_countries != countries)
+        {
+            let n = crate::outbox::withdraw_workspace_unsent(&mut tx, workspace_id).await?;
+            if n > 0 {
+                summary.push_str(&format!(
+                    "; {n} queued message(s) taken back, to be checked and written again"
+                ));
+            }
+        }
         let details = serde_json::to_value(s).ok();
         record(
             &mut tx,
             Some(workspace_id),
             actor,
             "workspace.sending_settings",
-            "Changed the sending settings",
+            &summary,
             details.as_ref(),
         )
         .await?;

@@ -256,8 +256,9 @@ impl Store {
     /// Puts messages in the outbox and marks their enrolments as waiting, in one transaction.
     /// A message whose (enrolment, step) is already there is skipped: the idempotency key
     /// makes a second copy impossible. So is one written from what changed since the
-    /// scheduler read it (its enrolment ended or moved on, its campaign no longer runs, its
-    /// template changed): its enrolment stays due. Returns how many were added.
+    /// scheduler read it (its enrolment ended or moved on, its prospect went to the trash, its
+    /// campaign no longer runs, its template changed): its enrolment stays due. Returns how
+    /// many were added.
     pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<u32, StoreError> {
         if messages.is_empty() {
             return Ok(0);
@@ -277,7 +278,8 @@ impl Store {
         // Written from what the scheduler read before rendering: a message is queued only if
         // that still holds as the write sees it. Its enrolment still waits for this step (not
         // stopped by an opt-out, a reply or a bounce meanwhile, nor erased with its prospect),
-        // its campaign still runs, and its template still has the text it was written from.
+        // its prospect is not in the trash, its campaign still runs, and its template still
+        // has the text it was written from.
         let done = sqlx::query!(
             "INSERT INTO messages (workspace_id, campaign_id, enrollment_id, step_position,
                  prospect_id, account_id, idempotency_key, variant, message_id, to_address,
@@ -290,8 +292,10 @@ impl Store {
                  JOIN enrollments e ON e.id = j.value ->> '$.e'
                  JOIN campaigns c ON c.id = e.campaign_id
                  JOIN templates t ON t.id = j.value ->> '$.t'
+                 JOIN prospects p ON p.id = e.prospect_id
              WHERE e.state = 'active' AND e.next_position = j.value ->> '$.n'
                  AND c.status = 'running' AND t.updated_at = j.value ->> '$.tu'
+                 AND p.deleted_at IS NULL
              ON CONFLICT (idempotency_key) DO NOTHING",
             rows
         )
@@ -981,7 +985,38 @@ pub(crate) async fn withdraw_unsent(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let ids = serde_json::to_string(&enrolments).map_err(corrupt)?;
+    due_again(conn, &enrolments).await
+}
+
+/// [`withdraw_unsent`] for the campaign messages to some prospects of a workspace (a JSON
+/// array of ids), moved to the trash: what is due again meets the compliance gate, which
+/// refuses a prospect in the trash.
+pub(crate) async fn withdraw_unsent_to(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    prospect_ids: &str,
+) -> Result<u32, StoreError> {
+    let enrolments = sqlx::query_scalar!(
+        r#"DELETE FROM messages
+           WHERE workspace_id = ?1 AND prospect_id IN (SELECT value FROM json_each(?2))
+             AND campaign_id IS NOT NULL AND status = 'queued' AND attempts = 0
+             AND NOT EXISTS (SELECT 1 FROM replies r WHERE r.message_id = messages.id)
+           RETURNING enrollment_id"#,
+        workspace_id,
+        prospect_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    due_again(conn, &enrolments).await
+}
+
+/// Makes the enrolments of withdrawn messages due again at the same step; returns how many
+/// messages were withdrawn.
+async fn due_again(
+    conn: &mut sqlx::SqliteConnection,
+    enrolments: &[Option<i64>],
+) -> Result<u32, StoreError> {
+    let ids = serde_json::to_string(enrolments).map_err(corrupt)?;
     sqlx::query!(
         "UPDATE enrollments SET state = 'active', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
          WHERE id IN (SELECT value FROM json_each(?)) AND state = 'waiting'",
@@ -990,6 +1025,27 @@ pub(crate) async fn withdraw_unsent(
     .execute(&mut *conn)
     .await?;
     Ok(u32::try_from(enrolments.len()).unwrap_or(u32::MAX))
+}
+
+/// [`withdraw_unsent`] for every running or paused campaign of a workspace, whose messages
+/// were written from what changed (the workspace's lines, or its sending settings, which the
+/// compliance gate and the send times follow). Returns how many were taken back.
+pub(crate) async fn withdraw_workspace_unsent(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+) -> Result<u32, StoreError> {
+    let campaigns = sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM campaigns
+           WHERE workspace_id = ? AND status IN ('running', 'paused') AND deleted_at IS NULL"#,
+        workspace_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut n = 0;
+    for campaign in campaigns {
+        n += withdraw_unsent(&mut *conn, campaign, None).await?;
+    }
+    Ok(n)
 }
 
 /// When the message was an answer to a reply, marks that reply as needing an answer again:

@@ -685,11 +685,25 @@ impl Store {
         .rows_affected();
         let n = u32::try_from(changed).unwrap_or(u32::MAX);
         if n > 0 {
-            let (action, verb) = if restore {
-                ("prospect.restore", "Restored")
+            let (action, mut summary) = if restore {
+                ("prospect.restore", format!("Restored {n} prospect(s)"))
             } else {
-                ("prospect.delete", "Deleted")
+                ("prospect.delete", format!("Deleted {n} prospect(s)"))
             };
+            // No message goes to a prospect in the trash: what was queued for them is taken
+            // back (and refused by the gate when due); a restore lets their sequences go on.
+            if restore {
+                let resumed = resume_after_trash(&mut tx, &ids_json).await?;
+                if resumed > 0 {
+                    summary.push_str(&format!("; {resumed} sequence(s) go on"));
+                }
+            } else {
+                let taken =
+                    crate::outbox::withdraw_unsent_to(&mut tx, workspace_id, &ids_json).await?;
+                if taken > 0 {
+                    summary.push_str(&format!("; {taken} queued message(s) to them taken back"));
+                }
+            }
             let details = serde_json::json!({ "prospect_ids": ids });
             record_about(
                 &mut tx,
@@ -697,7 +711,7 @@ impl Store {
                 About::Many(ids),
                 actor,
                 action,
-                &format!("{verb} {n} prospect(s)"),
+                &summary,
                 Some(&details),
             )
             .await?;
@@ -931,6 +945,39 @@ impl Store {
                 .collect(),
         })
     }
+}
+
+/// Lets the sequences of restored prospects (a JSON array of ids) go on: an enrolment the
+/// compliance gate blocked because its prospect was in the trash is active again at the same
+/// step, and that refusal no longer counts in its campaign's progress. Only in a campaign
+/// that still runs or is paused: one completed or stopped since has ended. Returns how many.
+async fn resume_after_trash(
+    conn: &mut sqlx::SqliteConnection,
+    prospect_ids: &str,
+) -> Result<u32, StoreError> {
+    let deleted = outreach_core::compliance::RefusalCode::Deleted.as_str();
+    let resumed = sqlx::query_scalar!(
+        r#"UPDATE enrollments SET state = 'active', reason = NULL,
+               updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+           WHERE prospect_id IN (SELECT value FROM json_each(?1)) AND state = 'blocked'
+             AND campaign_id IN (SELECT id FROM campaigns WHERE status IN ('running', 'paused'))
+             AND (SELECT b.code FROM blocked_sends b WHERE b.enrollment_id = enrollments.id
+                  ORDER BY b.id DESC LIMIT 1) = ?2
+           RETURNING id"#,
+        prospect_ids,
+        deleted
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids = serde_json::to_string(&resumed).map_err(corrupt)?;
+    sqlx::query!(
+        "DELETE FROM blocked_sends WHERE enrollment_id IN (SELECT value FROM json_each(?)) AND code = ?",
+        ids,
+        deleted
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(u32::try_from(resumed.len()).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]

@@ -146,7 +146,8 @@ impl Store {
         .try_into()
     }
 
-    /// Changes a workspace's name, address and legal notice.
+    /// Changes a workspace's name, address and legal notice. A new address or notice takes
+    /// back the queued messages of its campaigns never tried, to be written again with it.
     pub async fn update_workspace(
         &self,
         id: i64,
@@ -155,6 +156,13 @@ impl Store {
     ) -> Result<Workspace, StoreError> {
         let f = fields.validated()?;
         let mut tx = self.begin_write().await?;
+        let before = sqlx::query!(
+            "SELECT postal_address, legal_notice FROM workspaces WHERE id = ? AND deleted_at IS NULL",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("workspace #{id}")))?;
         let changed = sqlx::query!(
             r#"UPDATE workspaces SET name = ?, postal_address = ?, legal_notice = ?,
                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -175,15 +183,16 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound(format!("workspace #{id}")));
         }
-        record(
-            &mut tx,
-            Some(id),
-            actor,
-            "workspace.update",
-            &format!("Updated workspace #{id}"),
-            None,
-        )
-        .await?;
+        let mut summary = format!("Updated workspace #{id}");
+        if before.postal_address != f.postal_address || before.legal_notice != f.legal_notice {
+            let n = crate::outbox::withdraw_workspace_unsent(&mut tx, id).await?;
+            if n > 0 {
+                summary.push_str(&format!(
+                    "; {n} queued message(s) taken back, to be written again with the new address and notice"
+                ));
+            }
+        }
+        record(&mut tx, Some(id), actor, "workspace.update", &summary, None).await?;
         tx.commit().await?;
         self.workspace(id).await
     }

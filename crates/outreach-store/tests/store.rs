@@ -3568,3 +3568,159 @@ async fn a_change_to_an_account_removed_while_it_waited_for_the_write_lock_is_re
     assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_new_address_notice_time_zone_or_consent_rule_takes_back_what_was_written_under_the_old()
+{
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let queue_again = || async {
+        store
+            .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
+            .await
+            .unwrap();
+        assert_eq!(store.queued_count().await.unwrap(), 2);
+    };
+    queue_again().await;
+    let current = store.workspace(ws).await.unwrap();
+    let mut fields = WorkspaceFields {
+        name: current.name.clone(),
+        postal_address: current.postal_address.clone(),
+        legal_notice: current.legal_notice.clone(),
+    };
+
+    // A new name is in no message: the outbox stays.
+    fields.name = "Acme renamed".into();
+    store
+        .update_workspace(ws, &fields, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 2);
+    // A new address is in every message: both are written again.
+    fields.postal_address = "Acme GmbH, 2 New Street, 10115 Berlin".into();
+    store
+        .update_workspace(ws, &fields, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    assert_eq!(due_in(&store, campaign.id).await, 2);
+    let update = audited(&store, ws, "workspace.update").await;
+    assert!(
+        update[0].summary.contains("2 queued message(s) taken back"),
+        "{}",
+        update[0].summary
+    );
+
+    // A country that now needs consent: the gate decides again for what was queued.
+    queue_again().await;
+    let mut settings = store.sending_settings(ws).await.unwrap();
+    store
+        .set_sending_settings(ws, &settings, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 2, "nothing changed");
+    settings.consent_only_countries.push("GB".into());
+    store
+        .set_sending_settings(ws, &settings, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    assert_eq!(due_in(&store, campaign.id).await, 2);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_restored() {
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let written = first_steps(&store, ws, &campaign, &account, &due).await;
+    let (ada, alan) = (&due[0], &due[1]);
+
+    // Ada goes to the trash while the steps are rendered: only Alan's is queued.
+    store
+        .set_prospects_deleted(ws, &[ada.prospect_id], false, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.enqueue(&written).await.unwrap(), 1);
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].prospect_id, alan.prospect_id);
+
+    // Restored, then in the trash again with her step queued: it is taken back.
+    store
+        .set_prospects_deleted(ws, &[ada.prospect_id], true, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.enqueue(&written).await.unwrap(), 1);
+    assert_eq!(store.queued_count().await.unwrap(), 2);
+    store
+        .set_prospects_deleted(ws, &[ada.prospect_id], false, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 1);
+    let delete = audited(&store, ws, "prospect.delete").await;
+    assert!(
+        delete[0]
+            .summary
+            .ends_with("; 1 queued message(s) to them taken back"),
+        "{}",
+        delete[0].summary
+    );
+    // Due again, her step meets the gate, which refuses a prospect in the trash.
+    assert_eq!(due_in(&store, campaign.id).await, 1);
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    store
+        .block_enrollment(
+            ws,
+            &again[0],
+            "deleted",
+            "the prospect was deleted or erased",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.campaign_progress(campaign.id).await.unwrap().blocked,
+        1
+    );
+
+    // Restoring her lets her sequence go on where it stood; the refusal no longer counts.
+    store
+        .set_prospects_deleted(ws, &[ada.prospect_id], true, Actor::Cli)
+        .await
+        .unwrap();
+    let restore = audited(&store, ws, "prospect.restore").await;
+    assert!(
+        restore[0].summary.ends_with("; 1 sequence(s) go on"),
+        "{}",
+        restore[0].summary
+    );
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].prospect_id, ada.prospect_id);
+    assert_eq!(again[0].next_position, 1);
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.blocked, progress.queued), (0, 1));
+    store.close().await;
+}
