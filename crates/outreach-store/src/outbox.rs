@@ -989,8 +989,8 @@ pub(crate) async fn withdraw_unsent(
 }
 
 /// [`withdraw_unsent`] for the campaign messages to some prospects of a workspace (a JSON
-/// array of ids), moved to the trash: what is due again meets the compliance gate, which
-/// refuses a prospect in the trash.
+/// array of ids) whose details changed, or who moved to the trash (what is due again then
+/// meets the compliance gate, which refuses a prospect in the trash).
 pub(crate) async fn withdraw_unsent_to(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,

@@ -631,6 +631,15 @@ impl Store {
                 "another prospect in this workspace already has this e-mail, X handle or LinkedIn URL".into()
             })
         })?;
+        // Their queued messages were written from what changed (address, name, country...).
+        let ids = format!("[{id}]");
+        let taken = crate::outbox::withdraw_unsent_to(&mut tx, p.workspace_id, &ids).await?;
+        let mut summary = format!("Edited prospect #{id} ({})", changed.join(", "));
+        if taken > 0 {
+            summary.push_str(&format!(
+                "; {taken} queued message(s) to them taken back, to be written again"
+            ));
+        }
         let details = serde_json::json!({ "prospect_id": id, "fields": changed });
         record_about(
             &mut tx,
@@ -638,7 +647,7 @@ impl Store {
             About::One(id),
             actor,
             "prospect.update",
-            &format!("Edited prospect #{id} ({})", changed.join(", ")),
+            &summary,
             Some(&details),
         )
         .await?;

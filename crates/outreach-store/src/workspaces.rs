@@ -146,8 +146,8 @@ impl Store {
         .try_into()
     }
 
-    /// Changes a workspace's name, address and legal notice. A new address or notice takes
-    /// back the queued messages of its campaigns never tried, to be written again with it.
+    /// Changes a workspace's name, address and legal notice. A change takes back the queued
+    /// messages of its campaigns never tried, to be written again with it.
     pub async fn update_workspace(
         &self,
         id: i64,
@@ -157,7 +157,7 @@ impl Store {
         let f = fields.validated()?;
         let mut tx = self.begin_write().await?;
         let before = sqlx::query!(
-            "SELECT postal_address, legal_notice FROM workspaces WHERE id = ? AND deleted_at IS NULL",
+            "SELECT name, postal_address, legal_notice FROM workspaces WHERE id = ? AND deleted_at IS NULL",
             id
         )
         .fetch_optional(&mut *tx)
@@ -184,11 +184,14 @@ impl Store {
             return Err(StoreError::NotFound(format!("workspace #{id}")));
         }
         let mut summary = format!("Updated workspace #{id}");
-        if before.postal_address != f.postal_address || before.legal_notice != f.legal_notice {
+        // Each is a variable of every template (`workspace`, `postal_address`, the notice).
+        if (&before.name, &before.postal_address, &before.legal_notice)
+            != (&f.name, &f.postal_address, &f.legal_notice)
+        {
             let n = crate::outbox::withdraw_workspace_unsent(&mut tx, id).await?;
             if n > 0 {
                 summary.push_str(&format!(
-                    "; {n} queued message(s) taken back, to be written again with the new address and notice"
+                    "; {n} queued message(s) taken back, to be written again with the change"
                 ));
             }
         }

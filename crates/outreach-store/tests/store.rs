@@ -3570,8 +3570,7 @@ async fn a_change_to_an_account_removed_while_it_waited_for_the_write_lock_is_re
 }
 
 #[tokio::test]
-async fn a_new_address_notice_time_zone_or_consent_rule_takes_back_what_was_written_under_the_old()
-{
+async fn a_new_address_time_zone_or_consent_rule_takes_back_what_was_written_under_the_old() {
     let (store, ws, _dir) = open().await;
     import(
         &store,
@@ -3597,8 +3596,7 @@ async fn a_new_address_notice_time_zone_or_consent_rule_takes_back_what_was_writ
         legal_notice: current.legal_notice.clone(),
     };
 
-    // A new name is in no message: the outbox stays.
-    fields.name = "Acme renamed".into();
+    // Saved unchanged: the outbox stays.
     store
         .update_workspace(ws, &fields, Actor::Cli)
         .await
@@ -3652,7 +3650,8 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
     let written = first_steps(&store, ws, &campaign, &account, &due).await;
     let (ada, alan) = (&due[0], &due[1]);
 
-    // Ada goes to the trash while the steps are rendered: only Alan's is queued.
+    // Ada goes to the trash while the steps are rendered: only Alan's is queued (her step
+    // is due again, and meets the gate).
     store
         .set_prospects_deleted(ws, &[ada.prospect_id], false, Actor::Cli)
         .await
@@ -3722,5 +3721,51 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
     assert_eq!(again[0].next_position, 1);
     let progress = store.campaign_progress(campaign.id).await.unwrap();
     assert_eq!((progress.blocked, progress.queued), (0, 1));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
+    let (store, ws, _dir) = open().await;
+    import(
+        &store,
+        ws,
+        "email\nada@engines.example\nalan@bletchley.example\n",
+    )
+    .await
+    .unwrap();
+    let ids = prospect_ids(&store, ws).await;
+    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    store
+        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
+        .await
+        .unwrap();
+    let ada = due[0].prospect_id;
+    let patch = ProspectPatch {
+        email: Some("ada@analytical.example".into()),
+        ..Default::default()
+    };
+    store
+        .update_prospect(ada, &patch, Actor::Cli)
+        .await
+        .unwrap();
+    // Hers was written to the old address: taken back, her step due again.
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_ne!(listed[0].prospect_id, ada);
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].prospect_id, ada);
+    let edit = audited(&store, ws, "prospect.update").await;
+    assert!(
+        edit[0]
+            .summary
+            .ends_with("; 1 queued message(s) to them taken back, to be written again"),
+        "{}",
+        edit[0].summary
+    );
     store.close().await;
 }

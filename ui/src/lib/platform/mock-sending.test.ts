@@ -87,6 +87,17 @@ describe('mock sending', () => {
 		expect(subjects('sent')[0]).toMatch(/^Hello /);
 	});
 
+	it('takes back what waits for a prospect moved to the trash and queues it again on restore', async () => {
+		const { m, ws, people, c } = setup();
+		const ref = { campaign_id: c.id };
+		await m.call('start_campaign', ref);
+		await m.call('delete_prospects', { workspace_id: ws.id, ids: [people[0].id] });
+		const waiting = await m.call('list_messages', { campaign_id: c.id, status: 'queued', limit: 10 });
+		expect(waiting.map((x) => x.prospect_id)).toEqual([people[1].id]);
+		await m.call('restore_prospects', { workspace_id: ws.id, ids: [people[0].id] });
+		expect((await m.call('campaign_progress', ref)).queued).toBe(2);
+	});
+
 	it('delivers queued messages when the engine plays', async () => {
 		const { m, c } = setup();
 		await m.call('start_campaign', { campaign_id: c.id });

@@ -1218,10 +1218,26 @@ export class MockSending {
 		return back.length;
 	}
 
+	/** As the core does when prospects go to the trash: their never-tried queued messages are taken back. */
+	withdrawTo(prospectIds: number[]): number {
+		const back = this.messages.filter((m) => m.campaign_id !== null && prospectIds.includes(m.prospect_id) && m.status === 'queued' && m.attempts === 0);
+		for (const m of back) {
+			const e = this.enrolments.find((x) => x.campaign_id === m.campaign_id && x.prospect_id === m.prospect_id);
+			if (e) e.queued_steps = Math.min(e.queued_steps, (m.step_position ?? 1) - 1);
+		}
+		this.messages = this.messages.filter((m) => !back.includes(m));
+		return back.length;
+	}
+
+	/** Restored prospects' sequences go on in the campaigns still running. */
+	resumeRunning(): void {
+		for (const c of this.campaigns) if (c.status === 'running') this.queueFirstSteps(c);
+	}
+
 	private queueFirstSteps(c: Campaign): void {
 		if (c.fields.steps.length === 0) return;
 		for (const e of this.enrolments)
-			if (e.campaign_id === c.id && e.queued_steps === 0) {
+			if (e.campaign_id === c.id && e.queued_steps === 0 && this.host.prospect(e.prospect_id).deleted_at === null) {
 				this.addMessage(c, e.prospect_id, 1, 'queued');
 				e.queued_steps = 1;
 			}

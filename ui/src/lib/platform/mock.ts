@@ -1015,6 +1015,7 @@ export class MockBackend implements Backend {
 				}
 			}
 			if (n > 0) {
+				this.sending.withdrawTo(args.ids);
 				this.log(args.workspace_id, 'prospects.delete', `Moved ${n} prospect${n === 1 ? '' : 's'} to the trash.`, null, args.ids);
 				this.changed('prospects', args.workspace_id);
 			}
@@ -1031,6 +1032,7 @@ export class MockBackend implements Backend {
 				}
 			}
 			if (n > 0) {
+				this.sending.resumeRunning();
 				this.log(args.workspace_id, 'prospects.restore', `Restored ${n} prospect${n === 1 ? '' : 's'} from the trash.`, null, args.ids);
 				this.changed('prospects', args.workspace_id);
 			}
