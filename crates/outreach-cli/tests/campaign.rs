@@ -2190,16 +2190,38 @@ fn a_scripted_run_ends_and_says_why_when_an_accounts_password_is_missing_from_th
     assert_eq!(status["progress"]["queued"], 2, "{status}");
 }
 
-#[test]
-fn a_template_fixed_while_its_campaign_is_paused_reaches_everyone_not_yet_written_to() {
+/// Three prospects in campaign "Trickle" of `steps` with a daily cap of 1, started and run
+/// once: the day's one message sent, the others waiting.
+fn trickle_after_its_first_send(steps: &[&str]) -> (Sink, Env) {
     let sink = Sink::start();
     let env = Env::new();
     env.campaign_ready(&sink, &many(3));
-    env.always_open_campaign_with("Trickle", "sink", &["first"], &["--daily-cap", "1"]);
+    env.always_open_campaign_with("Trickle", "sink", steps, &["--daily-cap", "1"]);
     env.ok(&["campaign", "enrol", "-w", "Acme", "Trickle"]);
     env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
     env.ok(&["run", "--until-idle"]);
     assert_eq!(sink.texts().len(), 1, "the cap allows one a day");
+    (sink, env)
+}
+
+/// Raises the daily cap of Trickle, paused, resumes it and runs.
+fn lift_the_cap_and_run(env: &Env) {
+    env.ok(&[
+        "campaign",
+        "edit",
+        "-w",
+        "Acme",
+        "Trickle",
+        "--daily-cap",
+        "10",
+    ]);
+    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
+    env.ok(&["run", "--until-idle"]);
+}
+
+#[test]
+fn a_template_fixed_while_its_campaign_is_paused_reaches_everyone_not_yet_written_to() {
+    let (sink, env) = trickle_after_its_first_send(&["first"]);
     assert_eq!(env.progress("Trickle")["queued"], 2);
 
     // The first recipient's copy shows a mistake: pause, fix the template, resume.
@@ -2212,17 +2234,7 @@ fn a_template_fixed_while_its_campaign_is_paused_reaches_everyone_not_yet_writte
         "A partnership for {{ first_name | default(\"you\") }}",
         "Hello {{ first_name | default(\"there\") }},\n\nthe corrected wording.\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
     );
-    env.ok(&[
-        "campaign",
-        "edit",
-        "-w",
-        "Acme",
-        "Trickle",
-        "--daily-cap",
-        "10",
-    ]);
-    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
-    env.ok(&["run", "--until-idle"]);
+    lift_the_cap_and_run(&env);
 
     let received = sink.texts();
     assert_eq!(received.len(), 3);
@@ -2241,19 +2253,7 @@ fn a_template_fixed_while_its_campaign_is_paused_reaches_everyone_not_yet_writte
 
 #[test]
 fn a_prospect_moved_to_the_trash_is_not_written_to_until_restored() {
-    let sink = Sink::start();
-    let env = Env::new();
-    env.campaign_ready(&sink, &many(3));
-    env.always_open_campaign_with(
-        "Trickle",
-        "sink",
-        &["first", "follow@5"],
-        &["--daily-cap", "1"],
-    );
-    env.ok(&["campaign", "enrol", "-w", "Acme", "Trickle"]);
-    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
-    env.ok(&["run", "--until-idle"]);
-    assert_eq!(sink.texts().len(), 1, "the cap allows one a day");
+    let (sink, env) = trickle_after_its_first_send(&["first", "follow@5"]);
     let sent_to: Vec<String> = sink
         .texts()
         .iter()
@@ -2276,17 +2276,7 @@ fn a_prospect_moved_to_the_trash_is_not_written_to_until_restored() {
     env.ok(&["prospects", "delete", "-w", "Acme", &id]);
     assert_eq!(env.progress("Trickle")["queued"], 1);
     env.ok(&["campaign", "pause", "-w", "Acme", "Trickle"]);
-    env.ok(&[
-        "campaign",
-        "edit",
-        "-w",
-        "Acme",
-        "Trickle",
-        "--daily-cap",
-        "10",
-    ]);
-    env.ok(&["campaign", "start", "-w", "Acme", "Trickle"]);
-    env.ok(&["run", "--until-idle"]);
+    lift_the_cap_and_run(&env);
     let received = sink.texts();
     assert_eq!(received.len(), 2);
     assert!(

@@ -1793,10 +1793,7 @@ async fn erasure_removes_everything_of_the_person_but_their_suppression_hash() {
 
     // Ada and Alan each got the campaign's first step; both replied, Alan pointing to Ada.
     let (campaign, account, due) = running_launch(&store, ws, &ids).await;
-    store
-        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
-        .await
-        .unwrap();
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
     let queued: Vec<i64> = store
         .list_messages(campaign.id, None, 10)
         .await
@@ -2343,10 +2340,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
     let ids = prospect_ids(&store, ws).await;
     let (other_ws, zed) = other_workspace(&store).await;
     let (campaign, account, due) = running_launch(&store, ws, &ids).await;
-    store
-        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
-        .await
-        .unwrap();
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
     let queued: Vec<i64> = store
         .list_messages(campaign.id, None, 10)
         .await
@@ -2829,10 +2823,7 @@ async fn templates_and_campaigns_go_to_the_trash_only_once_nothing_needs_them_an
     // whose fate nobody knows.
     let why = conflict(store.delete_campaign(campaign.id, Actor::Cli).await);
     assert!(why.contains("is running; stop it"), "{why}");
-    store
-        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
-        .await
-        .unwrap();
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
     let row = store.list_messages(campaign.id, None, 10).await.unwrap()[0].id;
     store
         .claim_batch(&[row], account.id, "2026-11-25T10:00:00Z", &[])
@@ -3297,12 +3288,19 @@ async fn due_in(store: &Store, campaign_id: i64) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn a_step_written_before_an_opt_out_a_pause_or_a_template_change_is_not_queued() {
-    use outreach_core::campaign::CampaignStatus;
-    // What the scheduler renders, it read a moment before; the write must not queue what
-    // changed in between (the reply poller opting someone out, a person pausing or editing).
-    let (store, ws, _dir) = open().await;
+/// A new database where Ada and Alan are enrolled in a running campaign ([`running_launch`]),
+/// their first steps not yet written.
+async fn ada_and_alan_launched() -> (
+    Store,
+    i64,
+    tempfile::TempDir,
+    (
+        outreach_core::campaign::Campaign,
+        outreach_core::campaign::SenderAccount,
+        Vec<outreach_store::outbox::DueEnrollment>,
+    ),
+) {
+    let (store, ws, dir) = open().await;
     import(
         &store,
         ws,
@@ -3311,7 +3309,31 @@ async fn a_step_written_before_an_opt_out_a_pause_or_a_template_change_is_not_qu
     .await
     .unwrap();
     let ids = prospect_ids(&store, ws).await;
-    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let launched = running_launch(&store, ws, &ids).await;
+    (store, ws, dir, launched)
+}
+
+/// Queues the first steps of [`running_launch`] as the scheduler writes them now; returns how
+/// many were added.
+async fn queue_first_steps(
+    store: &Store,
+    ws: i64,
+    campaign: &outreach_core::campaign::Campaign,
+    account: &outreach_core::campaign::SenderAccount,
+    due: &[outreach_store::outbox::DueEnrollment],
+) -> u32 {
+    store
+        .enqueue(&first_steps(store, ws, campaign, account, due).await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_step_written_before_an_opt_out_a_pause_or_a_template_change_is_not_queued() {
+    use outreach_core::campaign::CampaignStatus;
+    // What the scheduler renders, it read a moment before; the write must not queue what
+    // changed in between (the reply poller opting someone out, a person pausing or editing).
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     let template = campaign.fields.steps[0].template_ids[0];
 
     // Ada opts out while her first step is rendered: only Alan's is queued.
@@ -3378,20 +3400,8 @@ async fn a_step_written_before_an_opt_out_a_pause_or_a_template_change_is_not_qu
 async fn pausing_takes_back_the_messages_never_tried_and_resuming_writes_them_again() {
     use outreach_core::campaign::{CampaignStatus, MessageStatus};
     use outreach_store::outbox::Outcome;
-    let (store, ws, _dir) = open().await;
-    import(
-        &store,
-        ws,
-        "email\nada@engines.example\nalan@bletchley.example\n",
-    )
-    .await
-    .unwrap();
-    let ids = prospect_ids(&store, ws).await;
-    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
-    store
-        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
-        .await
-        .unwrap();
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
     // Ada's was tried once and waits for a retry: the server may have seen it.
     let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
     let tried = listed
@@ -3449,20 +3459,8 @@ async fn pausing_takes_back_the_messages_never_tried_and_resuming_writes_them_ag
 
 #[tokio::test]
 async fn changing_a_template_takes_back_the_messages_written_from_it_never_tried() {
-    let (store, ws, _dir) = open().await;
-    import(
-        &store,
-        ws,
-        "email\nada@engines.example\nalan@bletchley.example\n",
-    )
-    .await
-    .unwrap();
-    let ids = prospect_ids(&store, ws).await;
-    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
-    store
-        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
-        .await
-        .unwrap();
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
     let template = store
         .template(campaign.fields.steps[0].template_ids[0])
         .await
@@ -3571,16 +3569,7 @@ async fn a_change_to_an_account_removed_while_it_waited_for_the_write_lock_is_re
 
 #[tokio::test]
 async fn a_new_address_time_zone_or_consent_rule_takes_back_what_was_written_under_the_old() {
-    let (store, ws, _dir) = open().await;
-    import(
-        &store,
-        ws,
-        "email\nada@engines.example\nalan@bletchley.example\n",
-    )
-    .await
-    .unwrap();
-    let ids = prospect_ids(&store, ws).await;
-    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     let queue_again = || async {
         store
             .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
@@ -3637,16 +3626,7 @@ async fn a_new_address_time_zone_or_consent_rule_takes_back_what_was_written_und
 
 #[tokio::test]
 async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_restored() {
-    let (store, ws, _dir) = open().await;
-    import(
-        &store,
-        ws,
-        "email\nada@engines.example\nalan@bletchley.example\n",
-    )
-    .await
-    .unwrap();
-    let ids = prospect_ids(&store, ws).await;
-    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     let written = first_steps(&store, ws, &campaign, &account, &due).await;
     let (ada, alan) = (&due[0], &due[1]);
 
@@ -3726,20 +3706,8 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
 
 #[tokio::test]
 async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
-    let (store, ws, _dir) = open().await;
-    import(
-        &store,
-        ws,
-        "email\nada@engines.example\nalan@bletchley.example\n",
-    )
-    .await
-    .unwrap();
-    let ids = prospect_ids(&store, ws).await;
-    let (campaign, account, due) = running_launch(&store, ws, &ids).await;
-    store
-        .enqueue(&first_steps(&store, ws, &campaign, &account, &due).await)
-        .await
-        .unwrap();
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
     let ada = due[0].prospect_id;
     let patch = ProspectPatch {
         email: Some("ada@analytical.example".into()),
