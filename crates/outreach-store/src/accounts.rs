@@ -236,7 +236,9 @@ impl Store {
         self.account(id).await
     }
 
-    /// Changes an account's settings.
+    /// Changes an account's settings. A new sender name or address takes back the never-tried
+    /// queued messages of the running and paused campaigns sending from it, to be written
+    /// again.
     pub async fn update_account(
         &self,
         id: i64,
@@ -247,6 +249,12 @@ impl Store {
         let transport = f.transport.as_str();
         let security = f.security.map(SmtpSecurityMode::as_str);
         let mut tx = self.begin_write().await?;
+        let sender = sqlx::query!(
+            "SELECT from_name, from_address FROM sender_accounts WHERE id = ? AND deleted_at IS NULL",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         // Decided in the write: an account removed meanwhile (the app beside the CLI) is not
         // changed, nor audited as changed.
         let workspace_id = sqlx::query_scalar!(
@@ -283,12 +291,35 @@ impl Store {
             })
         })?
         .ok_or_else(|| StoreError::NotFound(format!("sender account #{id}")))?;
+        let mut summary = format!("Changed sender account #{id}");
+        // The sender's name and address are in what was written (a template variable, the
+        // Message-ID's domain): the waiting messages of its campaigns are written again.
+        if sender.is_some_and(|s| {
+            (s.from_name, s.from_address) != (f.from_name.clone(), f.from_address.clone())
+        }) {
+            let campaigns = sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM campaigns
+                   WHERE account_id = ? AND status IN ('running', 'paused') AND deleted_at IS NULL"#,
+                id
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut n = 0;
+            for campaign in campaigns {
+                n += crate::outbox::withdraw_unsent(&mut tx, campaign, None).await?;
+            }
+            if n > 0 {
+                summary.push_str(&format!(
+                    "; {n} queued message(s) taken back, to be written again from the new sender"
+                ));
+            }
+        }
         record(
             &mut tx,
             Some(workspace_id),
             actor,
             "account.update",
-            &format!("Changed sender account #{id}"),
+            &summary,
             None,
         )
         .await?;

@@ -3737,3 +3737,34 @@ async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them(
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_new_sender_name_reaches_the_messages_still_waiting() {
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
+    // New caps leave what was written alone.
+    let mut fields = account.fields.clone();
+    fields.daily_cap = Some(100);
+    store
+        .update_account(account.id, &fields, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 2);
+    // The sender's name is in every message: both are written again.
+    fields.from_name = "Alex from Brand".into();
+    store
+        .update_account(account.id, &fields, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    assert_eq!(due_in(&store, campaign.id).await, 2);
+    let update = audited(&store, ws, "account.update").await;
+    assert!(
+        update[0]
+            .summary
+            .ends_with("; 2 queued message(s) taken back, to be written again from the new sender"),
+        "{}",
+        update[0].summary
+    );
+    store.close().await;
+}
