@@ -1913,6 +1913,11 @@ fn an_account_changes_from_the_command_line_and_a_new_password_replaces_the_old_
         assert_eq!(err["code"], code, "{err}");
         assert!(err["message"].as_str().unwrap().contains(says), "{err}");
     };
+    let edit = |args: &[&str]| {
+        let mut all = vec!["account", "edit", "-w", "Acme", "sink"];
+        all.extend_from_slice(args);
+        env.ok(&all)
+    };
 
     // Refusals change nothing.
     refused(&[], "invalid_input", "nothing to change");
@@ -1935,21 +1940,8 @@ fn an_account_changes_from_the_command_line_and_a_new_password_replaces_the_old_
     assert_eq!(fields(), before);
 
     // Caps and reply-to change, `none` clears, the rest stays.
-    env.ok(&[
-        "account",
-        "edit",
-        "-w",
-        "Acme",
-        "sink",
-        "--per-minute",
-        "30",
-    ]);
-    let said = env.ok(&[
-        "account",
-        "edit",
-        "-w",
-        "Acme",
-        "sink",
+    edit(&["--per-minute", "30"]);
+    let said = edit(&[
         "--per-day",
         "200",
         "--per-minute",
@@ -2024,28 +2016,10 @@ fn an_account_changes_from_the_command_line_and_a_new_password_replaces_the_old_
         "dkim.pem",
         "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n",
     );
-    let said = env.ok(&[
-        "account",
-        "edit",
-        "-w",
-        "Acme",
-        "sink",
-        "--dkim-selector",
-        "s2026",
-        "--dkim-key",
-        &key,
-    ]);
+    let said = edit(&["--dkim-selector", "s2026", "--dkim-key", &key]);
     assert!(said.ends_with(": DKIM selector, DKIM key\n"), "{said}");
     assert!(keychain_entry(&env, id, "dkim").contains("BEGIN PRIVATE KEY"));
-    let said = env.ok(&[
-        "account",
-        "edit",
-        "-w",
-        "Acme",
-        "sink",
-        "--dkim-key",
-        "none",
-    ]);
+    let said = edit(&["--dkim-key", "none"]);
     assert!(said.ends_with(": DKIM key removed\n"), "{said}");
     assert_eq!(keychain_entry(&env, id, "dkim").trim(), "");
     let after = fields();

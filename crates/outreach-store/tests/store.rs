@@ -3277,6 +3277,11 @@ async fn a_change_waiting_for_the_write_lock_is_decided_on_the_status_it_finds_t
     store.close().await;
 }
 
+/// The summary of the workspace's newest audit entry of one action.
+async fn last_summary(store: &Store, ws: i64, action: &str) -> String {
+    audited(store, ws, action).await.remove(0).summary
+}
+
 /// How many of a campaign's enrolments are due, as the scheduler finds them.
 async fn due_in(store: &Store, campaign_id: i64) -> usize {
     store
@@ -3432,13 +3437,10 @@ async fn pausing_takes_back_the_messages_never_tried_and_resuming_writes_them_ag
     assert_eq!(listed[0].id, tried);
     assert_eq!(listed[0].status, MessageStatus::Queued);
     assert_eq!(listed[0].attempts, 1);
-    let pause = audited(&store, ws, "campaign.pause").await;
+    let said = last_summary(&store, ws, "campaign.pause").await;
     assert!(
-        pause[0]
-            .summary
-            .contains("1 queued message(s) taken back, to be written again when it resumes"),
-        "{}",
-        pause[0].summary
+        said.contains("1 queued message(s) taken back, to be written again when it resumes"),
+        "{said}"
     );
     // Nothing is due while paused; Alan's step is once it resumes, at the time it had.
     assert_eq!(due_in(&store, campaign.id).await, 0);
@@ -3498,13 +3500,10 @@ async fn changing_a_template_takes_back_the_messages_written_from_it_never_tried
     assert_eq!(rewritten, 2);
     assert_eq!(store.queued_count().await.unwrap(), 0);
     assert_eq!(due_in(&store, campaign.id).await, 2);
-    let update = audited(&store, ws, "template.update").await;
+    let said = last_summary(&store, ws, "template.update").await;
     assert!(
-        update[0]
-            .summary
-            .contains("2 queued message(s) written from it taken back"),
-        "{}",
-        update[0].summary
+        said.contains("2 queued message(s) written from it taken back"),
+        "{said}"
     );
     store.close().await;
 }
@@ -3599,12 +3598,8 @@ async fn a_new_address_time_zone_or_consent_rule_takes_back_what_was_written_und
         .unwrap();
     assert_eq!(store.queued_count().await.unwrap(), 0);
     assert_eq!(due_in(&store, campaign.id).await, 2);
-    let update = audited(&store, ws, "workspace.update").await;
-    assert!(
-        update[0].summary.contains("2 queued message(s) taken back"),
-        "{}",
-        update[0].summary
-    );
+    let said = last_summary(&store, ws, "workspace.update").await;
+    assert!(said.contains("2 queued message(s) taken back"), "{said}");
 
     // A country that now needs consent: the gate decides again for what was queued.
     queue_again().await;
@@ -3653,13 +3648,10 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
         .await
         .unwrap();
     assert_eq!(store.queued_count().await.unwrap(), 1);
-    let delete = audited(&store, ws, "prospect.delete").await;
+    let said = last_summary(&store, ws, "prospect.delete").await;
     assert!(
-        delete[0]
-            .summary
-            .ends_with("; 1 queued message(s) to them taken back"),
-        "{}",
-        delete[0].summary
+        said.ends_with("; 1 queued message(s) to them taken back"),
+        "{said}"
     );
     // Due again, her step meets the gate, which refuses a prospect in the trash.
     assert_eq!(due_in(&store, campaign.id).await, 1);
@@ -3686,12 +3678,8 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
         .set_prospects_deleted(ws, &[ada.prospect_id], true, Actor::Cli)
         .await
         .unwrap();
-    let restore = audited(&store, ws, "prospect.restore").await;
-    assert!(
-        restore[0].summary.ends_with("; 1 sequence(s) go on"),
-        "{}",
-        restore[0].summary
-    );
+    let said = last_summary(&store, ws, "prospect.restore").await;
+    assert!(said.ends_with("; 1 sequence(s) go on"), "{said}");
     let again = store
         .due_enrollments("2999-01-01T00:00:00Z", 10)
         .await
@@ -3727,13 +3715,10 @@ async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them(
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].prospect_id, ada);
-    let edit = audited(&store, ws, "prospect.update").await;
+    let said = last_summary(&store, ws, "prospect.update").await;
     assert!(
-        edit[0]
-            .summary
-            .ends_with("; 1 queued message(s) to them taken back, to be written again"),
-        "{}",
-        edit[0].summary
+        said.ends_with("; 1 queued message(s) to them taken back, to be written again"),
+        "{said}"
     );
     store.close().await;
 }
@@ -3758,13 +3743,10 @@ async fn a_new_sender_name_reaches_the_messages_still_waiting() {
         .unwrap();
     assert_eq!(store.queued_count().await.unwrap(), 0);
     assert_eq!(due_in(&store, campaign.id).await, 2);
-    let update = audited(&store, ws, "account.update").await;
+    let said = last_summary(&store, ws, "account.update").await;
     assert!(
-        update[0]
-            .summary
-            .ends_with("; 2 queued message(s) taken back, to be written again from the new sender"),
-        "{}",
-        update[0].summary
+        said.ends_with("; 2 queued message(s) taken back, to be written again from the new sender"),
+        "{said}"
     );
     store.close().await;
 }
