@@ -79,6 +79,18 @@ impl Actor {
 /// about a megabyte of resident memory even when idle.
 const READERS: u32 = 2;
 
+/// A pool whose connections stay open as long as it does: they hold the decrypted page cache,
+/// and a local file has no server that drops idle clients. Without an idle timeout or a
+/// lifetime (and no minimum) sqlx runs no background reaper; its reaper can spin forever on a
+/// miscounted idle queue when the pool closes while a connection is handed back (sqlx issue
+/// 3645), which left a command at full CPU, never exiting.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 /// Pages the write-ahead log may hold before a commit also copies them into the database file
 /// (a checkpoint, which ends with two `fsync`s). SQLite's default of 1,000 pages (4 MB) made
 /// every twelfth commit of the sender about 7 ms slower, a tenth of the send benchmark's time.
@@ -121,7 +133,7 @@ impl Store {
             // its cache would encrypt the same pages again and again.
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "MEMORY");
-        let writer = SqlitePoolOptions::new()
+        let writer = pool_options()
             .max_connections(1)
             .connect_with(options.clone().pragma(
                 "wal_autocheckpoint",
@@ -129,7 +141,7 @@ impl Store {
             ))
             .await
             .map_err(error::classify_open_error)?;
-        let readers = SqlitePoolOptions::new()
+        let readers = pool_options()
             .max_connections(READERS)
             // Readers only read: a write through one of them is a bug that SQLite then refuses.
             .connect_with(options.read_only(true))
@@ -266,5 +278,17 @@ pub(crate) mod testing {
             .await
             .unwrap();
         (store, dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pools_run_no_background_reaper() {
+        // The reaper is what spun; it only exists with a timeout, a lifetime or a minimum.
+        let o = super::pool_options();
+        assert_eq!(o.get_idle_timeout(), None);
+        assert_eq!(o.get_max_lifetime(), None);
+        assert_eq!(o.get_min_connections(), 0);
     }
 }
