@@ -295,19 +295,14 @@ impl Store {
         // The sender's name and address are in what was written (a template variable, the
         // Message-ID's domain): the waiting messages of its campaigns are written again.
         if sender.is_some_and(|s| {
-            (s.from_name, s.from_address) != (f.from_name.clone(), f.from_address.clone())
+            (s.from_name.as_str(), s.from_address.as_str())
+                != (f.from_name.as_str(), f.from_address.as_str())
         }) {
-            let campaigns = sqlx::query_scalar!(
-                r#"SELECT id AS "id!" FROM campaigns
-                   WHERE account_id = ? AND status IN ('running', 'paused') AND deleted_at IS NULL"#,
-                id
+            let n = crate::outbox::withdraw_written_from(
+                &mut tx,
+                crate::outbox::WrittenFrom::Account(id),
             )
-            .fetch_all(&mut *tx)
             .await?;
-            let mut n = 0;
-            for campaign in campaigns {
-                n += crate::outbox::withdraw_unsent(&mut tx, campaign, None).await?;
-            }
             if n > 0 {
                 summary.push_str(&format!(
                     "; {n} queued message(s) taken back, to be written again from the new sender"

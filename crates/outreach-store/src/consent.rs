@@ -93,7 +93,11 @@ impl Store {
         if before
             .is_some_and(|b| b.time_zone != s.time_zone || b.consent_only_countries != countries)
         {
-            let n = crate::outbox::withdraw_workspace_unsent(&mut tx, workspace_id).await?;
+            let n = crate::outbox::withdraw_written_from(
+                &mut tx,
+                crate::outbox::WrittenFrom::Workspace(workspace_id),
+            )
+            .await?;
             if n > 0 {
                 summary.push_str(&format!(
                     "; {n} queued message(s) taken back, to be checked and written again"

@@ -1027,23 +1027,61 @@ async fn due_again(
     Ok(u32::try_from(enrolments.len()).unwrap_or(u32::MAX))
 }
 
-/// [`withdraw_unsent`] for every running or paused campaign of a workspace, whose messages
-/// were written from what changed (the workspace's lines, or its sending settings, which the
-/// compliance gate and the send times follow). Returns how many were taken back.
-pub(crate) async fn withdraw_workspace_unsent(
+/// What changed under the messages of running and paused campaigns; see
+/// [`withdraw_written_from`].
+pub(crate) enum WrittenFrom {
+    /// The workspace's lines (name, address, notice) or its sending settings, which the
+    /// compliance gate and the send times follow.
+    Workspace(i64),
+    /// The sender account's name or address.
+    Account(i64),
+    /// A template's text: only the steps written from it.
+    Template(i64),
+}
+
+/// [`withdraw_unsent`] for every running or paused campaign whose messages were written from
+/// what changed. Returns how many were taken back.
+pub(crate) async fn withdraw_written_from(
     conn: &mut sqlx::SqliteConnection,
-    workspace_id: i64,
+    from: WrittenFrom,
 ) -> Result<u32, StoreError> {
-    let campaigns = sqlx::query_scalar!(
-        r#"SELECT id AS "id!" FROM campaigns
+    let (campaigns, template) = match from {
+        WrittenFrom::Workspace(id) => (
+            sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM campaigns
            WHERE workspace_id = ? AND status IN ('running', 'paused') AND deleted_at IS NULL"#,
-        workspace_id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+                id
+            )
+            .fetch_all(&mut *conn)
+            .await?,
+            None,
+        ),
+        WrittenFrom::Account(id) => (
+            sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM campaigns
+                   WHERE account_id = ? AND status IN ('running', 'paused') AND deleted_at IS NULL"#,
+                id
+            )
+            .fetch_all(&mut *conn)
+            .await?,
+            None,
+        ),
+        WrittenFrom::Template(id) => (
+            sqlx::query_scalar!(
+                r#"SELECT DISTINCT s.campaign_id AS "id!" FROM sequence_steps s
+                   JOIN step_variants v ON v.step_id = s.id
+                   JOIN campaigns c ON c.id = s.campaign_id
+                   WHERE v.template_id = ? AND c.status IN ('running', 'paused')"#,
+                id
+            )
+            .fetch_all(&mut *conn)
+            .await?,
+            Some(id),
+        ),
+    };
     let mut n = 0;
     for campaign in campaigns {
-        n += withdraw_unsent(&mut *conn, campaign, None).await?;
+        n += withdraw_unsent(&mut *conn, campaign, template).await?;
     }
     Ok(n)
 }

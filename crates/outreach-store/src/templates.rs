@@ -99,21 +99,12 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_or(e, || format!("a template named '{name}' already exists")))?;
-        let mut rewritten = 0;
-        if current.subject != subject || current.body != body {
-            let campaigns = sqlx::query_scalar!(
-                r#"SELECT DISTINCT s.campaign_id AS "id!" FROM sequence_steps s
-                   JOIN step_variants v ON v.step_id = s.id
-                   JOIN campaigns c ON c.id = s.campaign_id
-                   WHERE v.template_id = ? AND c.status IN ('running', 'paused')"#,
-                id
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            for campaign in campaigns {
-                rewritten += crate::outbox::withdraw_unsent(&mut tx, campaign, Some(id)).await?;
-            }
-        }
+        let rewritten = if current.subject != subject || current.body != body {
+            crate::outbox::withdraw_written_from(&mut tx, crate::outbox::WrittenFrom::Template(id))
+                .await?
+        } else {
+            0
+        };
         let mut summary = format!("Changed template #{id}");
         if rewritten > 0 {
             summary.push_str(&format!(

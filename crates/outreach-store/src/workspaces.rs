@@ -188,7 +188,11 @@ impl Store {
         if (&before.name, &before.postal_address, &before.legal_notice)
             != (&f.name, &f.postal_address, &f.legal_notice)
         {
-            let n = crate::outbox::withdraw_workspace_unsent(&mut tx, id).await?;
+            let n = crate::outbox::withdraw_written_from(
+                &mut tx,
+                crate::outbox::WrittenFrom::Workspace(id),
+            )
+            .await?;
             if n > 0 {
                 summary.push_str(&format!(
                     "; {n} queued message(s) taken back, to be written again with the change"
