@@ -139,10 +139,14 @@ impl Engine {
                     code,
                     reason,
                 } => {
-                    self.store
-                        .block_enrollment(workspace_id, e, code, &reason)
-                        .await?;
-                    report.blocked += 1;
+                    let seen = batch.prospects.get(&e.prospect_id).map(|p| &*p.updated_at);
+                    if self
+                        .store
+                        .block_enrollment(workspace_id, e, seen, code, &reason)
+                        .await?
+                    {
+                        report.blocked += 1;
+                    }
                 }
                 Plan::Wait => {}
             }

@@ -329,27 +329,40 @@ impl Store {
     }
 
     /// Records the compliance gate's refusal of an enrolment's step: the enrolment is blocked
-    /// with the reason, the refusal is listed for the campaign and audited.
+    /// with the reason, the refusal is listed for the campaign and audited. `prospect_seen`
+    /// is the prospect's last change as the gate read it (`None`: it found no prospect).
+    ///
+    /// A block ends the sequence for good, so it is written only while what the gate read
+    /// still holds: the enrolment still waits for that step in a running campaign, and its
+    /// prospect has not changed since (restored from the trash, given a lawful basis or a
+    /// time zone meanwhile). Otherwise nothing is written and the step stays due, to be
+    /// checked again from what holds then. Returns whether it was blocked.
     pub async fn block_enrollment(
         &self,
         workspace_id: i64,
         e: &DueEnrollment,
+        prospect_seen: Option<&str>,
         code: &str,
         reason: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let found = sqlx::query!(
-            "UPDATE enrollments SET state = 'blocked', reason = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE id = ?",
+            "UPDATE enrollments SET state = 'blocked', reason = ?1,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?2 AND state = 'active' AND next_position = ?3
+               AND (SELECT status FROM campaigns c WHERE c.id = enrollments.campaign_id) = 'running'
+               AND (SELECT updated_at FROM prospects p WHERE p.id = enrollments.prospect_id) IS ?4",
             reason,
-            e.id
+            e.id,
+            e.next_position,
+            prospect_seen
         )
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if found == 0 {
-            // Erased with its prospect since the gate looked: there is nothing left to refuse.
-            return Ok(());
+            // Erased with its prospect, or changed, since the gate looked.
+            return Ok(false);
         }
         sqlx::query!(
             "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)
@@ -376,7 +389,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Queued messages of an account that are due, for the claim decision: answers to replies

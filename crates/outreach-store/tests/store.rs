@@ -2065,7 +2065,7 @@ async fn a_step_rendered_for_someone_erased_meanwhile_is_dropped_without_an_erro
     assert_ne!(listed[0].prospect_id, erased);
     // Or the gate refused the erased one's step: there is nothing left to record it against.
     store
-        .block_enrollment(ws, &due[0], "suppressed", "the address is suppressed")
+        .block_enrollment(ws, &due[0], None, "suppressed", "the address is suppressed")
         .await
         .unwrap();
     let progress = store.campaign_progress(campaign.id).await.unwrap();
@@ -3659,15 +3659,19 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
         .due_enrollments("2999-01-01T00:00:00Z", 10)
         .await
         .unwrap();
-    store
-        .block_enrollment(
-            ws,
-            &again[0],
-            "deleted",
-            "the prospect was deleted or erased",
-        )
-        .await
-        .unwrap();
+    let seen = store.prospect(ada.prospect_id).await.unwrap().updated_at;
+    assert!(
+        store
+            .block_enrollment(
+                ws,
+                &again[0],
+                Some(&seen),
+                "deleted",
+                "the prospect was deleted or erased",
+            )
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.campaign_progress(campaign.id).await.unwrap().blocked,
         1
@@ -3689,6 +3693,57 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
     assert_eq!(again[0].next_position, 1);
     let progress = store.campaign_progress(campaign.id).await.unwrap();
     assert_eq!((progress.blocked, progress.queued), (0, 1));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_refusal_read_before_a_change_does_not_end_the_sequence() {
+    let (store, ws, _dir, (campaign, _account, due)) = ada_and_alan_launched().await;
+    let (ada, alan) = (&due[0], &due[1]);
+    let block = |e: &outreach_store::outbox::DueEnrollment, seen: String| {
+        let store = &store;
+        let e = e.clone();
+        async move {
+            store
+                .block_enrollment(ws, &e, Some(&seen), "deleted", "in the trash")
+                .await
+                .unwrap()
+        }
+    };
+
+    // The gate reads Ada in the trash; she is restored before its refusal is written (an
+    // undo right after a delete): the refusal would end her sequence for good.
+    store
+        .set_prospects_deleted(ws, &[ada.prospect_id], false, Actor::Cli)
+        .await
+        .unwrap();
+    let seen = store.prospect(ada.prospect_id).await.unwrap().updated_at;
+    // A change is told by its time to the millisecond; no person undoes within one.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .set_prospects_deleted(ws, &[ada.prospect_id], true, Actor::Cli)
+        .await
+        .unwrap();
+    assert!(!block(ada, seen).await);
+
+    // Alan opts out while his refusal is on its way: he stays stopped, not blocked.
+    let seen = store.prospect(alan.prospect_id).await.unwrap().updated_at;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .opt_out(alan.prospect_id, &[], "asked by phone", Actor::Cli)
+        .await
+        .unwrap();
+    assert!(!block(alan, seen).await);
+
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!(progress.blocked, 0);
+    assert_eq!(
+        due_in(&store, campaign.id).await,
+        1,
+        "Ada's step is still due"
+    );
+    let alans = store.prospect_enrolments(alan.prospect_id).await.unwrap();
+    assert_eq!(alans[0].state.as_str(), "stopped");
     store.close().await;
 }
 
