@@ -1023,6 +1023,53 @@ pub(crate) async fn withdraw_unsent_to(
     due_again(conn, &enrolments).await
 }
 
+/// Takes the answers to replies queued for some prospects of a workspace (a JSON array of
+/// ids) and never tried back out of the outbox, as drafts again: they are moving to the
+/// trash, and what a person wrote is not thrown away (a restore finds it to send). The
+/// replies they answered need an answer again. Returns how many.
+pub(crate) async fn withdraw_answers_to(
+    conn: &mut sqlx::SqliteConnection,
+    workspace_id: i64,
+    prospect_ids: &str,
+) -> Result<u32, StoreError> {
+    let rows = sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM messages
+           WHERE workspace_id = ?1 AND prospect_id IN (SELECT value FROM json_each(?2))
+             AND campaign_id IS NULL AND status = 'queued' AND attempts = 0"#,
+        workspace_id,
+        prospect_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let rows_json = serde_json::to_string(&rows).map_err(corrupt)?;
+    sqlx::query!(
+        "UPDATE replies SET needs_reply = 1
+         WHERE id IN (SELECT reply_id FROM reply_drafts
+                      WHERE outbox_id IN (SELECT value FROM json_each(?)))",
+        rows_json
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE reply_drafts SET state = 'draft', outbox_id = NULL,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE outbox_id IN (SELECT value FROM json_each(?))",
+        rows_json
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+        rows_json
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX))
+}
+
 /// Makes the enrolments of withdrawn messages due again at the same step; returns how many
 /// messages were withdrawn.
 async fn due_again(

@@ -712,6 +712,11 @@ impl Store {
                 if taken > 0 {
                     summary.push_str(&format!("; {taken} queued message(s) to them taken back"));
                 }
+                let answers =
+                    crate::outbox::withdraw_answers_to(&mut tx, workspace_id, &ids_json).await?;
+                if answers > 0 {
+                    summary.push_str(&format!("; {answers} queued answer(s) back to drafts"));
+                }
             }
             let details = serde_json::json!({ "prospect_ids": ids });
             record_about(

@@ -784,6 +784,26 @@ async fn apply(
             done.push("draft ready".into());
         }
         Effect::Queue(message) => {
+            // Prepared from what the engine read before this write; a prospect moved to the
+            // trash or changed since gets a draft for a person to look at instead.
+            if let Some(why) =
+                crate::drafts::answer_refused_now(conn, m.prospect_id, &message.to_address).await?
+            {
+                sqlx::query!(
+                    "INSERT INTO reply_drafts (workspace_id, reply_id, prospect_id, account_id,
+                         subject, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    m.workspace_id,
+                    reply_id,
+                    m.prospect_id,
+                    message.account_id,
+                    message.subject,
+                    message.body
+                )
+                .execute(&mut *conn)
+                .await?;
+                done.push(format!("positive follow-up kept as a draft: {why}"));
+                return Ok(());
+            }
             let key = format!("positive:{reply_id}");
             let row = crate::drafts::insert_answer(
                 conn,

@@ -1176,6 +1176,121 @@ fn answer_message(account_id: i64, n: u32, due_at: &str) -> outreach_store::draf
 }
 
 #[tokio::test]
+async fn an_answer_to_someone_moved_to_the_trash_goes_back_to_the_drafts() {
+    use outreach_core::inbox::DraftState;
+    use outreach_core::reply::Intent;
+    use outreach_store::replies::Effect;
+
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = relay_account(&store, ws).await;
+    let reply = question_from(&store, ws, account.id, ada).await;
+    let draft = store.open_draft(reply).await.unwrap();
+    let message = |n: u32| answer_message(account.id, n, "2026-11-25T10:00:00Z");
+    store
+        .queue_draft(draft.id, &message(1), Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 1);
+
+    // Ada goes to the trash: nothing goes out to her, and what was written is kept.
+    store
+        .set_prospects_deleted(ws, &[ada], false, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    let back = store.reply_draft(draft.id).await.unwrap();
+    assert_eq!(back.state, DraftState::Draft);
+    assert_eq!(
+        (back.outbox_id, back.body.as_str()),
+        (None, message(1).body.as_str())
+    );
+    assert!(store.reply(reply).await.unwrap().needs_reply);
+    let said = last_summary(&store, ws, "prospect.delete").await;
+    assert!(
+        said.ends_with("; 1 queued answer(s) back to drafts"),
+        "{said}"
+    );
+
+    // An answer the gate checked before she went to the trash is refused by the write.
+    let refused = store.queue_draft(draft.id, &message(2), Actor::Cli).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("moved to the trash")),
+        "{refused:?}"
+    );
+    // So is a positive follow-up the engine prepared meanwhile: it waits as a draft.
+    let mut follow_up = message(3);
+    follow_up.subject = "Re: Next steps".into();
+    let from = Sender {
+        prospect_id: ada,
+        address: "ada@engines.example",
+        name: "Ada",
+    };
+    let positive = reply_from(
+        &store,
+        ws,
+        account.id,
+        &from,
+        ("q2@engines.example", 2, "2026-11-25T11:00:00Z"),
+        ("Sounds good!", Intent::Interested),
+        &[Effect::Queue(follow_up)],
+    )
+    .await;
+    let kept = store.reply_drafts(positive).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].state, kept[0].subject.as_str()),
+        (DraftState::Draft, "Re: Next steps")
+    );
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+
+    // Restored, with a corrected address: an answer checked for the old one is refused; one
+    // written for the new one goes.
+    store
+        .set_prospects_deleted(ws, &[ada], true, Actor::Cli)
+        .await
+        .unwrap();
+    let patch = ProspectPatch {
+        email: Some("ada@analytical.example".into()),
+        ..Default::default()
+    };
+    store
+        .update_prospect(ada, &patch, Actor::Cli)
+        .await
+        .unwrap();
+    let refused = store.queue_draft(draft.id, &message(4), Actor::Cli).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("address changed")),
+        "{refused:?}"
+    );
+    let mut corrected = message(5);
+    corrected.to_address = "ada@analytical.example".into();
+    let sent = store
+        .queue_draft(draft.id, &corrected, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(sent.state, DraftState::Queued);
+
+    // Opting out refuses what was checked before it.
+    let next = store.open_draft(positive).await.unwrap();
+    store
+        .opt_out(ada, &[], "asked by phone", Actor::Cli)
+        .await
+        .unwrap();
+    let mut late = message(6);
+    late.to_address = "ada@analytical.example".into();
+    let refused = store.queue_draft(next.id, &late, Actor::Cli).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("opted out")),
+        "{refused:?}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn an_answer_is_queued_once_and_only_a_draft_changes() {
     use outreach_core::inbox::DraftState;
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS, type ApiError, type ApiEvent, type ListReplies, type MailboxFields } from '$lib/generated/commands';
 import { MockBackend } from './mock';
 import { classifyText } from './mock-inbox';
+import { mockWithWorkspace } from '../../../tests/helpers';
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
 	try {
@@ -281,6 +282,24 @@ describe('mock inbox', () => {
 		m.inbox.receiveReply({ prospect_id: p.id, text: 'Thank you for your message.', kind: 'auto_reply' });
 		expect((await settled()).filter((e) => e.kind === 'reply')).toHaveLength(before);
 		expect(await m.call('unread_replies', { workspace_id: ws.id })).toBe(2);
+	});
+
+	it('takes an answer waiting for a prospect moved to the trash back to the drafts, and refuses to queue one', async () => {
+		const { backend: m, ws } = mockWithWorkspace();
+		const acc = m.sending.seedAccount(ws.id, 'A');
+		const [lena] = m.seedProspects(ws.id, 1, () => ({ status: 'contacted', lawful_basis: 'legitimate_interest' }));
+		const question = m.inbox.seedReply({ prospect_id: lena.id, account_id: acc.id, text: 'How much do you pay per sale?' });
+		const draft = await m.call('open_answer', { reply_id: question.id, mark_read: false });
+		const queued = await m.call('send_answer', { draft_id: draft.id, subject: 'Re: Pay', body: 'We pay 20%.', account_id: acc.id });
+		expect(queued.state).toBe('queued');
+		await m.call('delete_prospects', { workspace_id: ws.id, ids: [lena.id] });
+		const [back] = await m.call('reply_answers', { reply_id: question.id, mark_read: false });
+		expect(back).toMatchObject({ id: draft.id, state: 'draft', outbox_id: null, message_status: null });
+		expect(back.body).toContain('We pay 20%.');
+		expect((await m.call('get_reply', { reply_id: question.id, mark_read: false })).needs_reply).toBe(true);
+		const refused = await rejection(m.call('send_answer', { draft_id: draft.id, subject: 'Re: Pay', body: 'We pay 20%.', account_id: acc.id }));
+		expect(refused.code).toBe('compliance_refused');
+		expect(refused.message).toContain('trash');
 	});
 
 	it('seeds replies and a polled mailbox in the demo workspace', async () => {

@@ -573,6 +573,22 @@ export class MockInbox {
 		this.host.changed('replies', d.workspace_id);
 	}
 
+	/**
+	 * As the core does when prospects go to the trash: their answers still waiting in the outbox
+	 * become drafts again (kept for a restore), and their replies need an answer again.
+	 */
+	withdrawAnswersTo(prospectIds: number[]): number {
+		const back = this.drafts.filter((d) => prospectIds.includes(d.prospect_id) && d.state === 'queued' && d.message_status === 'queued');
+		for (const d of back) {
+			d.state = 'draft';
+			d.outbox_id = null;
+			d.message_status = null;
+			d.updated_at = this.host.now();
+			this.reply(d.reply_id).needs_reply = true;
+		}
+		return back.length;
+	}
+
 	/** A prospect's replies, oldest first (their personal-data export). */
 	repliesFrom(prospectId: number): Reply[] {
 		return this.replies.filter((r) => r.prospect_id === prospectId).map((r) => this.view(r));

@@ -1016,6 +1016,7 @@ export class MockBackend implements Backend {
 			}
 			if (n > 0) {
 				this.sending.withdrawTo(args.ids);
+				if (this.inbox.withdrawAnswersTo(args.ids) > 0) this.changed('replies', args.workspace_id);
 				this.log(args.workspace_id, 'prospects.delete', `Moved ${n} prospect${n === 1 ? '' : 's'} to the trash.`, null, args.ids);
 				this.changed('prospects', args.workspace_id);
 			}
