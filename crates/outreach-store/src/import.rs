@@ -314,14 +314,16 @@ impl Store {
             done += n;
             progress(done, total_work);
         }
+        let mut rewritten = 0u32;
         for chunk in merge_order.chunks(BATCH) {
             let items: Vec<Json> = chunk
                 .iter()
                 .filter_map(|id| merges.get(id).map(|p| json(Some(*id), p)))
                 .collect();
             let payload = to_json(&items)?;
-            // Existing values win: a re-import fills gaps and never overwrites an edit.
-            sqlx::query!(
+            // Existing values win: a re-import fills gaps and never overwrites an edit. Only
+            // a prospect it fills is changed, and returned.
+            let filled = sqlx::query_scalar!(
                 // Materialised so SQLite walks the batch and finds each prospect by id (see
                 // `apply_scores`).
                 r#"WITH j AS MATERIALIZED (
@@ -361,12 +363,39 @@ impl Store {
                                                  coalesce(prospects.custom_fields, '{}')) END,
                        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                    FROM j
-                   WHERE prospects.id = j.id AND prospects.workspace_id = ?2"#,
+                   WHERE prospects.id = j.id AND prospects.workspace_id = ?2
+                     AND ((prospects.first_name IS NULL AND j.first_name IS NOT NULL)
+                       OR (prospects.last_name IS NULL AND j.last_name IS NOT NULL)
+                       OR (prospects.email IS NULL AND j.email IS NOT NULL)
+                       OR (prospects.domain IS NULL AND j.domain IS NOT NULL)
+                       OR (prospects.website IS NULL AND j.website IS NOT NULL)
+                       OR (prospects.x_handle IS NULL AND j.x_handle IS NOT NULL)
+                       OR (prospects.linkedin_url IS NULL AND j.linkedin_url IS NOT NULL)
+                       OR (prospects.instagram IS NULL AND j.instagram IS NOT NULL)
+                       OR (prospects.company IS NULL AND j.company IS NOT NULL)
+                       OR (prospects.title IS NULL AND j.title IS NOT NULL)
+                       OR (prospects.country IS NULL AND j.country IS NOT NULL)
+                       OR (prospects.time_zone IS NULL AND j.time_zone IS NOT NULL)
+                       OR (prospects.followers IS NULL AND j.followers IS NOT NULL)
+                       OR (prospects.notes IS NULL AND j.notes IS NOT NULL)
+                       OR (prospects.connected_on IS NULL AND j.connected_on IS NOT NULL)
+                       -- Compared as text: the same fields in another order count as a
+                       -- change, which only costs a rewrite of what waits for them.
+                       OR (j.custom IS NOT NULL
+                           AND json_patch(j.custom, coalesce(prospects.custom_fields, '{}'))
+                               IS NOT coalesce(prospects.custom_fields, '{}')))
+                   RETURNING prospects.id AS "id!""#,
                 payload,
                 ws
             )
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            // What waits for them was written without what the import filled in (a first
+            // name, a custom first line): it is written again.
+            if !filled.is_empty() {
+                let ids = to_json(&filled)?;
+                rewritten += crate::outbox::withdraw_unsent_to(&mut tx, ws, &ids).await?;
+            }
             done += chunk.len() as u64;
             progress(done, total_work);
         }
@@ -396,7 +425,20 @@ impl Store {
         let details = serde_json::json!({
             "import_id": import_id, "file": batch.file_name, "source_type": source,
             "rows": batch.total_rows, "created": created, "merged": merged, "invalid": invalid,
+            "rewritten": rewritten,
         });
+        let mut summary = format!(
+            "Imported {}: {created} new, {merged} merged, {invalid} invalid of {} rows",
+            batch.file_name, batch.total_rows
+        );
+        if rewritten > 0 {
+            summary.push_str(&format!(
+                "; {rewritten} queued message(s) to those it filled in taken back, to be written again"
+            ));
+            notes.push(format!(
+                "{rewritten} message(s) waiting to go to prospects this file filled in will be written again with what it added"
+            ));
+        }
         // About everyone it merged into, and everyone it added.
         let entry = record_about(
             &mut tx,
@@ -404,10 +446,7 @@ impl Store {
             About::Many(&merge_order),
             batch.actor,
             "prospects.import",
-            &format!(
-                "Imported {}: {created} new, {merged} merged, {invalid} invalid of {} rows",
-                batch.file_name, batch.total_rows
-            ),
+            &summary,
             Some(&details),
         )
         .await?;

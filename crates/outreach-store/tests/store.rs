@@ -3863,6 +3863,68 @@ async fn a_refusal_read_before_a_change_does_not_end_the_sequence() {
 }
 
 #[tokio::test]
+async fn what_a_reimport_fills_in_reaches_the_messages_waiting_for_them() {
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    assert_eq!(
+        queue_first_steps(&store, ws, &campaign, &account, &due).await,
+        2
+    );
+    let (ada, alan) = (due[0].prospect_id, due[1].prospect_id);
+    let before = store.prospect(alan).await.unwrap().updated_at;
+
+    // The enriched export brings Ada's first name and a first line for her; Alan's row
+    // brings nothing new.
+    let report = import(
+        &store,
+        ws,
+        "email,first_name,first_line\nada@engines.example,Ada,Loved your post\nalan@bletchley.example,,\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.merged, 2);
+    assert_eq!(
+        report.notes,
+        [
+            "1 message(s) waiting to go to prospects this file filled in will be written again with what it added"
+        ]
+    );
+    assert_eq!(store.queued_count().await.unwrap(), 1);
+    let waiting = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(waiting[0].prospect_id, alan);
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| (e.prospect_id, e.next_position))
+            .collect::<Vec<_>>(),
+        [(ada, 1)]
+    );
+    assert_eq!(store.prospect(alan).await.unwrap().updated_at, before);
+    let said = last_summary(&store, ws, "prospects.import").await;
+    assert!(
+        said.ends_with(
+            "; 1 queued message(s) to those it filled in taken back, to be written again"
+        ),
+        "{said}"
+    );
+
+    // The same file again fills nothing: what waits stays.
+    queue_first_steps(&store, ws, &campaign, &account, &again).await;
+    import(
+        &store,
+        ws,
+        "email,first_name,first_line\nada@engines.example,Ada,Loved your post\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 2);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     queue_first_steps(&store, ws, &campaign, &account, &due).await;

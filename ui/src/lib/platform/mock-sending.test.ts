@@ -98,6 +98,21 @@ describe('mock sending', () => {
 		expect((await m.call('campaign_progress', ref)).queued).toBe(2);
 	});
 
+	it('writes again what waits for prospects a re-import fills in, and says so', async () => {
+		const { m, ws, people, c } = setup();
+		await m.call('start_campaign', { campaign_id: c.id });
+		const before = await m.call('list_messages', { campaign_id: c.id, status: 'queued', limit: 10 });
+		expect(people[0].title).toBeNull();
+		m.registerFile('titles.csv', `email,title\n${people[0].email},Head of Partnerships\n${people[1].email},\n`);
+		const report = await m.call('import_csv', { workspace_id: ws.id, path: 'titles.csv', columns: null });
+		expect(report.notes).toEqual(['1 message(s) waiting to go to prospects this file filled in will be written again with what it added']);
+		const after = await m.call('list_messages', { campaign_id: c.id, status: 'queued', limit: 10 });
+		expect(after).toHaveLength(2);
+		const id = (list: typeof after, who: number) => list.find((x) => x.prospect_id === who)?.id;
+		expect(id(after, people[0].id)).not.toBe(id(before, people[0].id));
+		expect(id(after, people[1].id)).toBe(id(before, people[1].id));
+	});
+
 	it('delivers queued messages when the engine plays', async () => {
 		const { m, c } = setup();
 		await m.call('start_campaign', { campaign_id: c.id });

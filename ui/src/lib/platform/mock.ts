@@ -734,6 +734,7 @@ export class MockBackend implements Backend {
 		await progress('reading', bytes, bytes);
 
 		const rows = parsed.records.slice(1);
+		let rewritten = 0;
 		const report = {
 			import_id: ++this.seq.import,
 			total_rows: rows.length,
@@ -809,14 +810,21 @@ export class MockBackend implements Backend {
 						(values.linkedin_url !== undefined && p.linkedin_url === values.linkedin_url))
 			);
 			if (existing) {
+				let filled = false;
 				for (const [k, v] of Object.entries(values) as [keyof Prospect, unknown][]) {
 					if (k === 'email' && existing.email && existing.email !== email) {
 						report.notes.push(`Line ${line}: ${String(v)} was not copied; the prospect already has ${existing.email}.`);
 						continue;
 					}
-					if (existing[k] === null || existing[k] === undefined) (existing as Record<string, unknown>)[k] = v;
+					if ((existing[k] === null || existing[k] === undefined) && v !== null && v !== undefined) {
+						(existing as Record<string, unknown>)[k] = v;
+						filled = true;
+					}
 				}
-				existing.updated_at = this.now();
+				if (filled) {
+					existing.updated_at = this.now();
+					rewritten += this.sending.withdrawTo([existing.id]);
+				}
 				if (existing.deleted_at) report.matched_deleted++;
 				else report.merged++;
 				people.push(existing.id);
@@ -826,6 +834,9 @@ export class MockBackend implements Backend {
 			}
 		}
 		await progress('writing', rows.length, rows.length);
+		// As the core does: what waited for the prospects it filled in is written again.
+		if (rewritten > 0) this.sending.resumeRunning();
+		if (rewritten > 0) report.notes.push(`${rewritten} message(s) waiting to go to prospects this file filled in will be written again with what it added`);
 		this.imports.set(report.import_id, report.row_errors);
 		this.audited(
 			ws.id,
