@@ -469,6 +469,9 @@ pub(crate) async fn opt_out_in(
         actor,
     )
     .await?;
+    if hashes.iter().any(|h| h.kind == "email") {
+        stop_same_address_elsewhere(&mut *conn, prospect_id).await?;
+    }
     record_about(
         &mut *conn,
         Some(ws),
@@ -480,4 +483,78 @@ pub(crate) async fn opt_out_in(
     )
     .await?;
     Ok(u32::try_from(cancelled).unwrap_or(u32::MAX))
+}
+
+/// The suppression list is the whole install's (the gate refuses a suppressed address in
+/// every workspace), but the gate looks only when a message is written. When an opt-out puts
+/// prospect `prospect_id`'s address on it, the prospects with that address in other
+/// workspaces (another client's campaign) get nothing more either: their queued messages are
+/// cancelled and their sequences blocked as the gate would block them, audited in their own
+/// workspace without naming the one the opt-out came from.
+async fn stop_same_address_elsewhere(
+    conn: &mut SqliteConnection,
+    prospect_id: i64,
+) -> Result<(), StoreError> {
+    let others = sqlx::query!(
+        r#"SELECT o.id AS "id!", o.workspace_id FROM prospects p JOIN prospects o
+               ON o.email = p.email AND o.id != p.id
+           WHERE p.id = ? AND p.email IS NOT NULL
+           ORDER BY o.workspace_id, o.id"#,
+        prospect_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    const REASON: &str =
+        "the person opted out or objected, or their address is on the suppression list";
+    for o in others {
+        let cancelled = sqlx::query!(
+            "UPDATE messages SET status = 'cancelled',
+                 last_error = 'the address is on the suppression list',
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE prospect_id = ? AND status = 'queued'",
+            o.id
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        let blocked = sqlx::query!(
+            r#"UPDATE enrollments SET state = 'blocked', reason = ?1,
+                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE prospect_id = ?2 AND state IN ('active', 'waiting')
+               RETURNING id AS "id!", campaign_id, next_position"#,
+            REASON,
+            o.id
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for e in &blocked {
+            sqlx::query!(
+                "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)
+                 VALUES (?, ?, ?, 'suppressed', ?)",
+                e.campaign_id,
+                e.id,
+                e.next_position,
+                REASON
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+        if cancelled > 0 || !blocked.is_empty() {
+            record_about(
+                &mut *conn,
+                Some(o.workspace_id),
+                About::One(o.id),
+                Actor::System,
+                "send.blocked",
+                &format!(
+                    "The address of prospect #{} went on the suppression list (an opt-out elsewhere): {cancelled} queued message(s) cancelled, {} sequence(s) blocked",
+                    o.id,
+                    blocked.len()
+                ),
+                Some(&serde_json::json!({ "code": "suppressed", "reason": REASON })),
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -3925,6 +3925,61 @@ async fn what_a_reimport_fills_in_reaches_the_messages_waiting_for_them() {
 }
 
 #[tokio::test]
+async fn an_opt_out_stops_what_waits_for_the_same_address_in_other_workspaces() {
+    use outreach_store::consent::SuppressionEntry;
+
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    assert_eq!(
+        queue_first_steps(&store, ws, &campaign, &account, &due).await,
+        2
+    );
+    let (ada, alan) = (due[0].prospect_id, due[1].prospect_id);
+    // Another client's workspace has Ada too, and opts her out on her request there.
+    let other = new_workspace(&store, "Beta").await;
+    import(&store, other, "email\nada@engines.example\n")
+        .await
+        .unwrap();
+    let ada_there = prospect_ids(&store, other).await[0];
+    let email = [SuppressionEntry {
+        hash: "hash-of-ada".into(),
+        kind: "email",
+    }];
+    store
+        .opt_out(ada_there, &email, "asked by phone", Actor::Cli)
+        .await
+        .unwrap();
+
+    // Her address is on the install's suppression list: what waited for her here goes no
+    // further, and the campaign shows her as blocked for it.
+    let messages = store.list_messages(campaign.id, None, 10).await.unwrap();
+    let status = |who: i64| {
+        let m = messages.iter().find(|m| m.prospect_id == who).unwrap();
+        (m.status.as_str(), m.last_error.clone())
+    };
+    assert_eq!(
+        status(ada),
+        (
+            "cancelled",
+            Some("the address is on the suppression list".into())
+        )
+    );
+    assert_eq!(status(alan), ("queued", None));
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.queued, progress.blocked), (1, 1));
+    assert_eq!(progress.blocked_reasons[0].code, "suppressed");
+    let said = last_summary(&store, ws, "send.blocked").await;
+    assert!(
+        said.contains(
+            "(an opt-out elsewhere): 1 queued message(s) cancelled, 1 sequence(s) blocked"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("Beta"), "{said}");
+    assert_eq!(due_in(&store, campaign.id).await, 0);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     queue_first_steps(&store, ws, &campaign, &account, &due).await;
