@@ -470,7 +470,7 @@ pub(crate) async fn opt_out_in(
     )
     .await?;
     if hashes.iter().any(|h| h.kind == "email") {
-        stop_same_address_elsewhere(&mut *conn, prospect_id).await?;
+        stop_same_address_elsewhere(&mut *conn, &format!("[{prospect_id}]")).await?;
     }
     record_about(
         &mut *conn,
@@ -486,21 +486,25 @@ pub(crate) async fn opt_out_in(
 }
 
 /// The suppression list is the whole install's (the gate refuses a suppressed address in
-/// every workspace), but the gate looks only when a message is written. When an opt-out puts
-/// prospect `prospect_id`'s address on it, the prospects with that address in other
-/// workspaces (another client's campaign) get nothing more either: their queued messages are
-/// cancelled and their sequences blocked as the gate would block them, audited in their own
-/// workspace without naming the one the opt-out came from.
-async fn stop_same_address_elsewhere(
+/// every workspace), but the gate looks only when a message is written. When an opt-out or an
+/// erasure puts the addresses of some prospects (a JSON array of ids) on it, the prospects
+/// with those addresses in other workspaces (another client's campaign) get nothing more
+/// either: their queued messages are cancelled and their sequences blocked as the gate would
+/// block them, audited in their own workspace without naming the one the request came from.
+pub(crate) async fn stop_same_address_elsewhere(
     conn: &mut SqliteConnection,
-    prospect_id: i64,
+    prospect_ids: &str,
 ) -> Result<(), StoreError> {
+    // One pass over the prospects whatever the number of addresses (there is no index on the
+    // address alone, and an erasure can name thousands): each row's address is looked up in
+    // the set of those given.
     let others = sqlx::query!(
-        r#"SELECT o.id AS "id!", o.workspace_id FROM prospects p JOIN prospects o
-               ON o.email = p.email AND o.id != p.id
-           WHERE p.id = ? AND p.email IS NOT NULL
+        r#"SELECT o.id AS "id!", o.workspace_id FROM prospects o
+           WHERE o.email IN (SELECT p.email FROM prospects p
+                             WHERE p.id IN (SELECT value FROM json_each(?1)))
+             AND o.id NOT IN (SELECT value FROM json_each(?1))
            ORDER BY o.workspace_id, o.id"#,
-        prospect_id
+        prospect_ids
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -547,7 +551,7 @@ async fn stop_same_address_elsewhere(
                 Actor::System,
                 "send.blocked",
                 &format!(
-                    "The address of prospect #{} went on the suppression list (an opt-out elsewhere): {cancelled} queued message(s) cancelled, {} sequence(s) blocked",
+                    "The address of prospect #{} went on the suppression list (a request elsewhere): {cancelled} queued message(s) cancelled, {} sequence(s) blocked",
                     o.id,
                     blocked.len()
                 ),

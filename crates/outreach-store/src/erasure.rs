@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::{About, record_about};
-use crate::consent::{SuppressionEntry, suppress_in};
+use crate::consent::{SuppressionEntry, stop_same_address_elsewhere, suppress_in};
 use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
@@ -189,6 +189,9 @@ async fn erase_in(
     set_fts_secure_delete(&mut tx, true).await?;
     if let Which::Requested { hashes, .. } = which {
         suppress_in(&mut tx, hashes, ERASED_REASON).await?;
+        if hashes.iter().any(|h| h.kind == "email") {
+            stop_same_address_elsewhere(&mut tx, &ids.json).await?;
+        }
     }
     // A deleted workspace's accounts go at the end with all their attempts: unlinking them
     // here would read every account's attempts once a batch.

@@ -3925,7 +3925,7 @@ async fn what_a_reimport_fills_in_reaches_the_messages_waiting_for_them() {
 }
 
 #[tokio::test]
-async fn an_opt_out_stops_what_waits_for_the_same_address_in_other_workspaces() {
+async fn an_opt_out_or_erasure_stops_what_waits_for_the_same_address_in_other_workspaces() {
     use outreach_store::consent::SuppressionEntry;
 
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
@@ -3970,12 +3970,36 @@ async fn an_opt_out_stops_what_waits_for_the_same_address_in_other_workspaces() 
     let said = last_summary(&store, ws, "send.blocked").await;
     assert!(
         said.contains(
-            "(an opt-out elsewhere): 1 queued message(s) cancelled, 1 sequence(s) blocked"
+            "(a request elsewhere): 1 queued message(s) cancelled, 1 sequence(s) blocked"
         ),
         "{said}"
     );
     assert!(!said.contains("Beta"), "{said}");
     assert_eq!(due_in(&store, campaign.id).await, 0);
+
+    // Erasing someone at their request does the same for their address elsewhere.
+    import(&store, other, "email\nalan@bletchley.example\n")
+        .await
+        .unwrap();
+    let alan_there = store
+        .list_prospects(&query(other))
+        .await
+        .unwrap()
+        .rows
+        .into_iter()
+        .find(|p| p.email.as_deref() == Some("alan@bletchley.example"))
+        .unwrap()
+        .id;
+    let email = [SuppressionEntry {
+        hash: "hash-of-alan".into(),
+        kind: "email",
+    }];
+    store
+        .erase_prospects(other, &[alan_there], &email, Actor::Cli)
+        .await
+        .unwrap();
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.queued, progress.blocked), (0, 2));
     store.close().await;
 }
 
