@@ -102,16 +102,7 @@ pub fn answer_subject(subject: &str) -> String {
 impl Store {
     /// What an answer to reply `reply_id` needs to know of it.
     pub async fn answered_reply(&self, reply_id: i64) -> Result<AnsweredReply, StoreError> {
-        sqlx::query_as!(
-            AnsweredReply,
-            r#"SELECT id AS "reply_id!", workspace_id, prospect_id, account_id, rfc_message_id,
-                   subject
-               FROM replies WHERE id = ?"#,
-            reply_id
-        )
-        .fetch_optional(self.readers())
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("reply {reply_id}")))
+        answered_reply(self.readers(), reply_id).await
     }
 
     /// One answer.
@@ -153,8 +144,9 @@ impl Store {
     /// The reply's draft being written, or a new empty one: the answer a person opens in the
     /// inbox. There is at most one draft per reply at a time.
     pub async fn open_draft(&self, reply_id: i64) -> Result<ReplyDraft, StoreError> {
-        let reply = self.answered_reply(reply_id).await?;
         let mut tx = self.begin_write().await?;
+        // Read in the write: an erasure may have taken the reply while this waited for it.
+        let reply = answered_reply(&mut *tx, reply_id).await?;
         let existing = sqlx::query_scalar!(
             r#"SELECT id AS "id!" FROM reply_drafts WHERE reply_id = ? AND state = 'draft'
                ORDER BY id DESC LIMIT 1"#,
@@ -338,6 +330,23 @@ impl Store {
         tx.commit().await?;
         self.reply_draft(id).await
     }
+}
+
+/// [`Store::answered_reply`] through `db` (the readers, or a write transaction).
+async fn answered_reply<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    reply_id: i64,
+) -> Result<AnsweredReply, StoreError> {
+    sqlx::query_as!(
+        AnsweredReply,
+        r#"SELECT id AS "reply_id!", workspace_id, prospect_id, account_id, rfc_message_id,
+               subject
+           FROM replies WHERE id = ?"#,
+        reply_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("reply {reply_id}")))
 }
 
 /// Who an answer's outbox row belongs to.

@@ -529,7 +529,7 @@ impl Store {
         }
         let label = intent.as_str();
         let mut tx = self.begin_write().await?;
-        sqlx::query!(
+        let found = sqlx::query!(
             "UPDATE replies SET intent = ?, confidence = 1.0, intent_source = 'user',
                  needs_reply = CASE WHEN ? IN ('interested', 'question') AND kind = 'human'
                      THEN 1 ELSE needs_reply END
@@ -539,7 +539,12 @@ impl Store {
             id
         )
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if found == 0 {
+            // Erased with its prospect since it was read.
+            return Err(StoreError::NotFound(format!("reply #{id}")));
+        }
         sqlx::query!(
             "INSERT INTO intent_corrections (workspace_id, reply_id, text, intent)
              VALUES (?, ?, ?, ?)",

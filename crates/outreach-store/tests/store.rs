@@ -3317,6 +3317,71 @@ async fn while_another_process_sets_status<T: Send + 'static>(
 }
 
 #[tokio::test]
+async fn a_reply_erased_while_a_change_waited_for_the_lock_is_not_found() {
+    use outreach_core::reply::Intent;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    let store = Store::open(&path, &key).await.unwrap();
+    let ws = new_workspace(&store, "Acme").await;
+    import(&store, ws, "email\nada@engines.example\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = relay_account(&store, ws).await;
+    let from = Sender {
+        prospect_id: ada,
+        address: "ada@engines.example",
+        name: "Ada",
+    };
+    let mut replies = Vec::new();
+    for (n, rfc) in ["q1@engines.example", "q2@engines.example"]
+        .iter()
+        .enumerate()
+    {
+        let uid = u32::try_from(n).unwrap() + 1;
+        replies.push(
+            reply_from(
+                &store,
+                ws,
+                account.id,
+                &from,
+                (rfc, uid, "2026-11-25T10:00:00Z"),
+                ("What do you pay?", Intent::Question),
+                &[],
+            )
+            .await,
+        );
+    }
+    let erase = |id: i64| format!("DELETE FROM replies WHERE id = {id}");
+
+    // Opening an answer, or correcting the label, of a reply erased meanwhile: "not found",
+    // as it would be had it been erased before, and nothing written.
+    let open = {
+        let store = store.clone();
+        let id = replies[0];
+        async move { store.open_draft(id).await }
+    };
+    let opened = while_another_process_writes(&path, &key, erase(replies[0]), open).await;
+    assert!(matches!(opened, Err(StoreError::NotFound(_))), "{opened:?}");
+    let relabel = {
+        let store = store.clone();
+        let id = replies[1];
+        async move {
+            store
+                .relabel_reply(id, Intent::Interested, Actor::Cli)
+                .await
+        }
+    };
+    let relabelled = while_another_process_writes(&path, &key, erase(replies[1]), relabel).await;
+    assert!(
+        matches!(relabelled, Err(StoreError::NotFound(_))),
+        "{relabelled:?}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_change_waiting_for_the_write_lock_is_decided_on_the_status_it_finds_there() {
     use outreach_core::campaign::CampaignStatus;
     let dir = tempfile::tempdir().unwrap();
