@@ -634,6 +634,31 @@ async fn move_status(
     Ok(n > 0)
 }
 
+/// A draft answer to the reply being stored, for a person to look at and send.
+async fn insert_draft(
+    conn: &mut sqlx::SqliteConnection,
+    reply_id: i64,
+    reply: &NewReply,
+    account_id: i64,
+    subject: &str,
+    body: &str,
+) -> Result<(), StoreError> {
+    let m = &reply.matched;
+    sqlx::query!(
+        "INSERT INTO reply_drafts (workspace_id, reply_id, prospect_id, account_id,
+             subject, body) VALUES (?, ?, ?, ?, ?, ?)",
+        m.workspace_id,
+        reply_id,
+        m.prospect_id,
+        account_id,
+        subject,
+        body
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn apply(
     conn: &mut sqlx::SqliteConnection,
     reply_id: i64,
@@ -774,18 +799,7 @@ async fn apply(
             done.push("referral proposed".into());
         }
         Effect::Draft { subject, body } => {
-            sqlx::query!(
-                "INSERT INTO reply_drafts (workspace_id, reply_id, prospect_id, account_id,
-                     subject, body) VALUES (?, ?, ?, ?, ?, ?)",
-                m.workspace_id,
-                reply_id,
-                m.prospect_id,
-                reply.account_id,
-                subject,
-                body
-            )
-            .execute(&mut *conn)
-            .await?;
+            insert_draft(conn, reply_id, reply, reply.account_id, subject, body).await?;
             done.push("draft ready".into());
         }
         Effect::Queue(message) => {
@@ -794,17 +808,14 @@ async fn apply(
             if let Some(why) =
                 crate::drafts::answer_refused_now(conn, m.prospect_id, &message.to_address).await?
             {
-                sqlx::query!(
-                    "INSERT INTO reply_drafts (workspace_id, reply_id, prospect_id, account_id,
-                         subject, body) VALUES (?, ?, ?, ?, ?, ?)",
-                    m.workspace_id,
+                insert_draft(
+                    conn,
                     reply_id,
-                    m.prospect_id,
+                    reply,
                     message.account_id,
-                    message.subject,
-                    message.body
+                    &message.subject,
+                    &message.body,
                 )
-                .execute(&mut *conn)
                 .await?;
                 done.push(format!("positive follow-up kept as a draft: {why}"));
                 return Ok(());

@@ -1160,6 +1160,35 @@ async fn reply_from(
     stored.reply_id
 }
 
+/// A new database where Ada (first name and address) asked a question through the relay
+/// account.
+struct Asked {
+    store: Store,
+    ws: i64,
+    _dir: tempfile::TempDir,
+    ada: i64,
+    account: outreach_core::campaign::SenderAccount,
+    reply: i64,
+}
+
+async fn ada_asked() -> Asked {
+    let (store, ws, _dir) = open().await;
+    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
+        .await
+        .unwrap();
+    let ada = prospect_ids(&store, ws).await[0];
+    let account = relay_account(&store, ws).await;
+    let reply = question_from(&store, ws, account.id, ada).await;
+    Asked {
+        store,
+        ws,
+        _dir,
+        ada,
+        account,
+        reply,
+    }
+}
+
 /// An answer to Ada's question from `account_id` as the outbox gets it, due at `due_at`.
 fn answer_message(account_id: i64, n: u32, due_at: &str) -> outreach_store::drafts::AnswerMessage {
     outreach_store::drafts::AnswerMessage {
@@ -1181,13 +1210,14 @@ async fn an_answer_to_someone_moved_to_the_trash_goes_back_to_the_drafts() {
     use outreach_core::reply::Intent;
     use outreach_store::replies::Effect;
 
-    let (store, ws, _dir) = open().await;
-    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
-        .await
-        .unwrap();
-    let ada = prospect_ids(&store, ws).await[0];
-    let account = relay_account(&store, ws).await;
-    let reply = question_from(&store, ws, account.id, ada).await;
+    let Asked {
+        store,
+        ws,
+        _dir,
+        ada,
+        account,
+        reply,
+    } = ada_asked().await;
     let draft = store.open_draft(reply).await.unwrap();
     let message = |n: u32| answer_message(account.id, n, "2026-11-25T10:00:00Z");
     store
@@ -1294,13 +1324,14 @@ async fn an_answer_to_someone_moved_to_the_trash_goes_back_to_the_drafts() {
 async fn an_answer_is_queued_once_and_only_a_draft_changes() {
     use outreach_core::inbox::DraftState;
 
-    let (store, ws, _dir) = open().await;
-    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
-        .await
-        .unwrap();
-    let ada = prospect_ids(&store, ws).await[0];
-    let account = relay_account(&store, ws).await;
-    let reply = question_from(&store, ws, account.id, ada).await;
+    let Asked {
+        store,
+        ws,
+        _dir,
+        ada: _,
+        account,
+        reply,
+    } = ada_asked().await;
 
     // Opening the answer twice gives the prepared draft both times.
     let draft = store.open_draft(reply).await.unwrap();
@@ -1450,13 +1481,14 @@ async fn an_answer_that_did_not_go_out_leaves_its_reply_needing_one() {
     use outreach_core::campaign::UnconfirmedChoice;
     use outreach_store::outbox::Outcome;
 
-    let (store, ws, _dir) = open().await;
-    import(&store, ws, "email,first_name\nada@engines.example,Ada\n")
-        .await
-        .unwrap();
-    let ada = prospect_ids(&store, ws).await[0];
-    let account = relay_account(&store, ws).await;
-    let reply = question_from(&store, ws, account.id, ada).await;
+    let Asked {
+        store,
+        ws,
+        _dir,
+        ada: _,
+        account,
+        reply,
+    } = ada_asked().await;
     let now = "2026-11-25T11:00:00Z";
     // Queues a new answer and claims it, as the sender does before the SMTP exchange.
     let claim_answer = |n: u32| {
