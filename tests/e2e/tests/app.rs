@@ -1172,6 +1172,11 @@ async fn campaign(
         "Hi Ada,\nwonderful! The contract is on its way.\nAlex",
     )
     .await?;
+    // What is typed is kept once typing pauses, before anyone presses a button.
+    wait_until("the answer's draft to save itself", || async {
+        Ok(text_of(c, "answer-autosave").await? == "Draft saved")
+    })
+    .await?;
     click(c, "answer-send").await?;
     // In the outbox; it goes out within the account's cap of 3 a minute (checked below), and
     // the open reply follows it there without a reload.

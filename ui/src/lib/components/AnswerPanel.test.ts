@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, mockWithWorkspace, renderApp, screen, waitFor } from '../../../tests/helpers';
 
 /** A workspace whose sender account received a question and an interested reply. */
@@ -96,6 +96,47 @@ describe('answering a reply', () => {
 		await waitFor(() => expect(screen.queryByTestId('answer-form')).toBeNull());
 		expect(backend.callsOf('discard_answer')).toHaveLength(1);
 		expect(screen.getByTestId('answer-open').textContent).toBe('Answer');
+	});
+
+	it('saves the draft by itself once typing pauses, quietly, and never after a send', async () => {
+		const { backend, thanks } = withAnswerable();
+		renderApp(backend);
+		await openReply(thanks.id);
+		await fireEvent.click(await screen.findByTestId('answer-open'));
+		const body = (await screen.findByTestId('answer-body')) as HTMLTextAreaElement;
+		// Typing, with the page's clock in the test's hands.
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+		try {
+			await fireEvent.input(body, { target: { value: 'Glad' } });
+			vi.advanceTimersByTime(1000);
+			await fireEvent.input(body, { target: { value: 'Glad to hear it.' } });
+			vi.advanceTimersByTime(1000);
+			// Still typing: nothing saved yet.
+			expect(backend.callsOf('save_answer')).toHaveLength(0);
+			// A pause: the text is saved, quietly, and there is nothing left to lose.
+			vi.advanceTimersByTime(600);
+		} finally {
+			vi.useRealTimers();
+		}
+		await waitFor(() => expect(screen.getByTestId('answer-autosave').textContent?.trim()).toBe('Draft saved'));
+		expect(backend.callsOf('save_answer')).toMatchObject([{ body: 'Glad to hear it.' }]);
+		const [stored] = await backend.call('reply_answers', { reply_id: thanks.id, mark_read: false });
+		expect(stored).toMatchObject({ state: 'draft', body: 'Glad to hear it.' });
+		expect((screen.getByTestId('answer-save') as HTMLButtonElement).disabled).toBe(true);
+		expect(screen.queryByTestId('toast')).toBeNull();
+
+		// Sent before the pause ends: the pending save never runs against the sent answer.
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+		try {
+			await fireEvent.input(body, { target: { value: 'Glad to hear it. Talk soon!' } });
+			await fireEvent.click(screen.getByTestId('answer-send'));
+			vi.advanceTimersByTime(5000);
+		} finally {
+			vi.useRealTimers();
+		}
+		await screen.findByTestId('answer-sent');
+		expect(backend.callsOf('save_answer')).toHaveLength(1);
+		expect(screen.queryByTestId('answer-error')).toBeNull();
 	});
 
 	it('shows the gate refusal for a prospect who opted out, and sends nothing', async () => {
