@@ -252,6 +252,8 @@ describe('campaigns', () => {
 	it('resolves unconfirmed messages through resolve_unconfirmed', async () => {
 		const { backend, ws, people, campaign } = readyToSend();
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
+		// Messages are on the wire only in a campaign that runs (seeded as such: starting it would queue first steps).
+		campaign.status = 'running';
 		const [m1, m2, m3] = backend.sending.seedMessages(campaign.id, 'unconfirmed', people.map((p) => p.id));
 		renderApp(backend);
 		await openCampaigns();

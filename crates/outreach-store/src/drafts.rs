@@ -278,7 +278,8 @@ impl Store {
         // prospect since (an opt-out the reply poller found, a move to the trash in another
         // window) decides.
         if let Some(why) =
-            answer_refused_now(&mut tx, draft.prospect_id, &message.to_address).await?
+            crate::outbox::recipient_refused_now(&mut tx, draft.prospect_id, &message.to_address)
+                .await?
         {
             return Err(StoreError::Conflict(format!(
                 "the answer was not queued: {why} while it was being checked"
@@ -354,41 +355,6 @@ pub(crate) struct NewAnswer<'a> {
     pub(crate) workspace_id: i64,
     pub(crate) prospect_id: i64,
     pub(crate) idempotency_key: &'a str,
-}
-
-/// Why an answer checked for `to_address` can no longer go to prospect `prospect_id`, as the
-/// write transaction `conn` sees them, or `None` when it still can. The compliance gate
-/// checked the answer from an earlier read; this is what can change after it.
-pub(crate) async fn answer_refused_now(
-    conn: &mut sqlx::SqliteConnection,
-    prospect_id: i64,
-    to_address: &str,
-) -> Result<Option<&'static str>, StoreError> {
-    let Some(p) = sqlx::query!(
-        r#"SELECT deleted_at IS NOT NULL AS "deleted!: bool",
-               objection_at IS NOT NULL OR status = 'unsubscribed' AS "objected!: bool",
-               status = 'bounced' AS "bounced!: bool",
-               coalesce(email, '') = ? AS "same_address!: bool"
-           FROM prospects WHERE id = ?"#,
-        to_address,
-        prospect_id
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(Some("the prospect was erased"));
-    };
-    Ok(if p.deleted {
-        Some("the prospect was moved to the trash")
-    } else if p.objected {
-        Some("the prospect opted out")
-    } else if p.bounced {
-        Some("the prospect's address bounced")
-    } else if !p.same_address {
-        Some("the prospect's address changed")
-    } else {
-        None
-    })
 }
 
 /// Inserts an answer's outbox row and returns its id.

@@ -641,6 +641,12 @@ impl Store {
                     advance_enrollment(&mut tx, &m).await?;
                 }
                 UnconfirmedChoice::Resend => {
+                    // The gate passed it before the crash; what changed since decides now.
+                    if let Some(why) = resend_refused(&mut tx, &m).await? {
+                        return Err(StoreError::Conflict(format!(
+                            "message #{id} cannot be sent again: {why}; mark it sent or cancel it"
+                        )));
+                    }
                     sqlx::query!(
                         "UPDATE messages SET status = 'queued', due_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
                              last_error = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -1085,6 +1091,64 @@ async fn due_again(
     .execute(&mut *conn)
     .await?;
     Ok(u32::try_from(enrolments.len()).unwrap_or(u32::MAX))
+}
+
+/// Why a message written for `to_address` can no longer go to prospect `prospect_id`, as the
+/// write transaction `conn` sees them, or `None` when it still can. The compliance gate
+/// checked the message from an earlier read; this is what can change after it.
+pub(crate) async fn recipient_refused_now(
+    conn: &mut sqlx::SqliteConnection,
+    prospect_id: i64,
+    to_address: &str,
+) -> Result<Option<&'static str>, StoreError> {
+    let Some(p) = sqlx::query!(
+        r#"SELECT deleted_at IS NOT NULL AS "deleted!: bool",
+               objection_at IS NOT NULL OR status = 'unsubscribed' AS "objected!: bool",
+               status = 'bounced' AS "bounced!: bool",
+               coalesce(email, '') = ? AS "same_address!: bool"
+           FROM prospects WHERE id = ?"#,
+        to_address,
+        prospect_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(Some("the prospect was erased"));
+    };
+    Ok(if p.deleted {
+        Some("the prospect was moved to the trash")
+    } else if p.objected {
+        Some("the prospect opted out")
+    } else if p.bounced {
+        Some("the prospect's address bounced")
+    } else if !p.same_address {
+        Some("the prospect's address changed")
+    } else {
+        None
+    })
+}
+
+/// Why unconfirmed message `m` cannot go out again: its recipient can no longer be written
+/// to (see [`recipient_refused_now`]), or its campaign was stopped or moved to the trash.
+async fn resend_refused(
+    conn: &mut sqlx::SqliteConnection,
+    m: &ClaimedMessage,
+) -> Result<Option<&'static str>, StoreError> {
+    if let Some(why) = recipient_refused_now(&mut *conn, m.prospect_id, &m.to_address).await? {
+        return Ok(Some(why));
+    }
+    let Some(campaign) = m.campaign_id else {
+        return Ok(None);
+    };
+    let goes_on = sqlx::query_scalar!(
+        r#"SELECT status IN ('running', 'paused') AND deleted_at IS NULL AS "goes_on!: bool"
+           FROM campaigns WHERE id = ?"#,
+        campaign
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(false);
+    Ok((!goes_on).then_some("its campaign was stopped or moved to the trash"))
 }
 
 /// What changed under the messages of running and paused campaigns; see

@@ -806,7 +806,8 @@ async fn apply(
             // Prepared from what the engine read before this write; a prospect moved to the
             // trash or changed since gets a draft for a person to look at instead.
             if let Some(why) =
-                crate::drafts::answer_refused_now(conn, m.prospect_id, &message.to_address).await?
+                crate::outbox::recipient_refused_now(conn, m.prospect_id, &message.to_address)
+                    .await?
             {
                 insert_draft(
                     conn,

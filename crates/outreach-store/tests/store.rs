@@ -2263,8 +2263,15 @@ async fn first_steps(
         .template(campaign.fields.steps[0].template_ids[0])
         .await
         .unwrap();
-    due.iter()
-        .map(|e| outreach_store::outbox::NewMessage {
+    let mut written = Vec::new();
+    for e in due {
+        // Addressed as the scheduler addresses them, to the prospect's address (a stand-in
+        // for one erased since the enrolments were read).
+        let to = match store.prospect(e.prospect_id).await {
+            Ok(p) => p.email.unwrap_or_default(),
+            Err(_) => format!("p{}@example.com", e.prospect_id),
+        };
+        written.push(outreach_store::outbox::NewMessage {
             workspace_id: ws,
             campaign_id: campaign.id,
             enrollment_id: e.id,
@@ -2273,7 +2280,7 @@ async fn first_steps(
             account_id: account.id,
             variant: e.variant.clone(),
             message_id: format!("m{}@brand.example", e.id),
-            to_address: format!("p{}@example.com", e.prospect_id),
+            to_address: to,
             to_name: None,
             subject: "Hi".into(),
             body: "Hello".into(),
@@ -2281,8 +2288,9 @@ async fn first_steps(
             due_at: "2026-11-25T10:00:00Z".into(),
             template_id: template.id,
             template_changed_at: template.updated_at.clone(),
-        })
-        .collect()
+        });
+    }
+    written
 }
 
 #[tokio::test]
@@ -4097,6 +4105,85 @@ async fn an_opt_out_or_erasure_stops_what_waits_for_the_same_address_in_other_wo
         .unwrap();
     let progress = store.campaign_progress(campaign.id).await.unwrap();
     assert_eq!((progress.queued, progress.blocked), (0, 2));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_unconfirmed_message_is_not_sent_again_to_someone_who_opted_out_since() {
+    use outreach_core::campaign::{CampaignStatus, UnconfirmedChoice};
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    assert_eq!(
+        queue_first_steps(&store, ws, &campaign, &account, &due).await,
+        2
+    );
+    let (ada, alan) = (due[0].prospect_id, due[1].prospect_id);
+    // Both were on the wire when the app was killed.
+    let now = "2999-01-01T00:00:00Z";
+    let rows: Vec<i64> = store
+        .claim_candidates(account.id, now, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.message_id)
+        .collect();
+    let claimed = store
+        .claim_batch(&rows, account.id, now, &[])
+        .await
+        .unwrap();
+    assert_eq!(store.recover_interrupted().await.unwrap(), 2);
+    let id_to = |who: i64| claimed.iter().find(|m| m.prospect_id == who).unwrap().id;
+    let resend = |ids: Vec<i64>| {
+        let store = store.clone();
+        async move {
+            store
+                .resolve_unconfirmed(ws, &ids, UnconfirmedChoice::Resend, Actor::Cli)
+                .await
+        }
+    };
+    let unconfirmed = || async {
+        let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+        listed
+            .iter()
+            .filter(|m| m.status.as_str() == "unconfirmed")
+            .count()
+    };
+
+    // Ada opts out before anyone decides: sending hers again is refused, and so is the whole
+    // decision (nothing changes); Alan's can go.
+    store
+        .opt_out(ada, &[], "asked by phone", Actor::Cli)
+        .await
+        .unwrap();
+    let why = conflict(resend(vec![id_to(alan), id_to(ada)]).await);
+    assert!(
+        why.contains("cannot be sent again: the prospect opted out"),
+        "{why}"
+    );
+    assert_eq!(unconfirmed().await, 2);
+    assert_eq!(resend(vec![id_to(alan)]).await.unwrap(), 1);
+    // Hers can still be told apart: it went out before the opt-out, or never did.
+    assert_eq!(
+        store
+            .resolve_unconfirmed(ws, &[id_to(ada)], UnconfirmedChoice::Cancel, Actor::Cli)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // A message of a campaign stopped since stays where it is rather than wait forever.
+    let claimed = store
+        .claim_batch(&[id_to(alan)], account.id, now, &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store.recover_interrupted().await.unwrap();
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Stopped, Actor::Cli)
+        .await
+        .unwrap();
+    let why = conflict(resend(vec![id_to(alan)]).await);
+    assert!(why.contains("its campaign was stopped"), "{why}");
+    assert_eq!(unconfirmed().await, 1);
     store.close().await;
 }
 

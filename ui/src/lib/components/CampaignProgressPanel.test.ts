@@ -82,6 +82,22 @@ describe('campaign progress', () => {
 		expect(reads()).toBe(before + 1);
 	});
 
+	it('refuses to send again a message whose fate is unknown to someone who opted out since', async () => {
+		const { backend, people, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		const [lost] = backend.sending.seedMessages(c.id, 'unconfirmed', [people[2].id]);
+		backend.sending.optOut(people[2].id, 'asked by phone');
+		renderApp(backend);
+		await openCampaign();
+		await fireEvent.click(await screen.findByTestId('unconfirmed-resend'));
+		await waitFor(() => expect(screen.getByTestId('error-banner').textContent).toContain('cannot be sent again: the prospect opted out'));
+		expect(backend.callsOf('resolve_unconfirmed')).toMatchObject([{ message_ids: [lost.id], choice: 'resend' }]);
+		// Still there to be marked sent or cancelled.
+		expect(screen.getByTestId('unconfirmed-cancel')).toBeTruthy();
+		await fireEvent.click(screen.getByTestId('unconfirmed-cancel'));
+		await waitFor(() => expect(screen.queryByTestId('unconfirmed-cancel')).toBeNull());
+	});
+
 	it('shows a bounce as the latest delivery error', async () => {
 		const { backend, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });

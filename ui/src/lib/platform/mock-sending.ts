@@ -1175,6 +1175,23 @@ export class MockSending {
 		},
 		resolve_unconfirmed: (args) => {
 			this.host.workspace(args.workspace_id);
+			// As the core does: what changed since the crash decides whether a message may go again, for all or none.
+			if (args.choice === 'resend')
+				for (const id of args.message_ids) {
+					const m = this.messages.find((x) => x.id === id && x.status === 'unconfirmed');
+					if (!m) continue;
+					const p = this.host.prospect(m.prospect_id);
+					const c = this.campaign(m.campaign_id ?? 0);
+					const why =
+						p.deleted_at !== null
+							? 'the prospect was moved to the trash'
+							: p.status === 'unsubscribed' || p.objection_at !== null
+								? 'the prospect opted out'
+								: c.status !== 'running' && c.status !== 'paused'
+									? 'its campaign was stopped or moved to the trash'
+									: null;
+					if (why !== null) fail('conflict', `message #${id} cannot be sent again: ${why}; mark it sent or cancel it`);
+				}
 			let n = 0;
 			for (const id of args.message_ids) {
 				const m = this.messages.find((x) => x.id === id);
