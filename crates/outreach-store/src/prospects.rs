@@ -797,6 +797,15 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
+        // As for an edit: what waits for them was written and checked with their old status
+        // (a follow-up "only if no reply yet" ends for someone marked interested or not).
+        let taken = crate::outbox::withdraw_unsent_to(&mut tx, workspace_id, &changed_json).await?;
+        let mut summary = format!("Set {} prospect(s) to {status_name}", changed.len());
+        if taken > 0 {
+            summary.push_str(&format!(
+                "; {taken} queued message(s) to them taken back, to be written again"
+            ));
+        }
         let details = serde_json::json!({ "status": status_name, "prospect_ids": changed });
         record_about(
             &mut tx,
@@ -804,7 +813,7 @@ impl Store {
             About::Many(&changed),
             actor,
             "prospects.status",
-            &format!("Set {} prospect(s) to {status_name}", changed.len()),
+            &summary,
             Some(&details),
         )
         .await?;

@@ -4188,6 +4188,32 @@ async fn an_unconfirmed_message_is_not_sent_again_to_someone_who_opted_out_since
 }
 
 #[tokio::test]
+async fn a_status_set_for_many_reaches_the_messages_waiting_for_them() {
+    use outreach_core::prospect::ProspectStatus;
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    assert_eq!(
+        queue_first_steps(&store, ws, &campaign, &account, &due).await,
+        2
+    );
+    let ada = due[0].prospect_id;
+    // Ada said on the phone she is not interested: her waiting step is written and checked
+    // again with that (a follow-up only if no reply yet ends there), as an edit of her would.
+    let change = store
+        .set_prospects_status(ws, &[ada], ProspectStatus::NotInterested, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(change.changed.len(), 1);
+    assert_eq!(store.queued_count().await.unwrap(), 1);
+    assert_eq!(due_in(&store, campaign.id).await, 1);
+    let said = last_summary(&store, ws, "prospects.status").await;
+    assert!(
+        said.ends_with("; 1 queued message(s) to them taken back, to be written again"),
+        "{said}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     queue_first_steps(&store, ws, &campaign, &account, &due).await;
