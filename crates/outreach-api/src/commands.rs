@@ -90,6 +90,7 @@ macro_rules! for_each_command {
             list_enrolments($crate::ListEnrolments) -> Vec<$crate::store::enrolments::EnrolmentSummary>;
             prospect_campaigns($crate::ProspectId) -> Vec<$crate::store::enrolments::ProspectEnrolment>;
             resolve_unconfirmed($crate::ResolveUnconfirmed) -> u32;
+            retry_blocked($crate::CampaignRef) -> u32;
             engine_status($crate::NoArgs) -> $crate::engine::EngineStatus;
             get_mailbox($crate::AccountRef) -> Option<$crate::core::inbox::Mailbox>;
             save_mailbox($crate::SaveMailbox) -> $crate::core::inbox::Mailbox;

@@ -1212,6 +1212,18 @@ impl Api {
         Ok(c)
     }
 
+    /// Lets a running or paused campaign's blocked people meet the compliance gate again, once
+    /// what it refused is fixed; returns how many.
+    pub async fn retry_blocked(&self, args: CampaignRef) -> Result<u32, ApiError> {
+        let n = self
+            .store
+            .retry_blocked(args.campaign_id, self.config.actor())
+            .await?;
+        let c = self.store.campaign(args.campaign_id).await?;
+        self.changed(Some(c.workspace_id), ChangedEntity::Campaigns);
+        Ok(n)
+    }
+
     /// Counts for the campaign's progress view.
     pub async fn campaign_progress(&self, args: CampaignRef) -> Result<CampaignProgress, ApiError> {
         let mut progress = self.store.campaign_progress(args.campaign_id).await?;

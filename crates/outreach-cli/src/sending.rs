@@ -266,6 +266,15 @@ pub enum CampaignCommand {
         /// The campaign.
         name: String,
     },
+    /// Check a running or paused campaign's blocked people again with the compliance gate,
+    /// once what it refused is fixed (those it still refuses are blocked again).
+    RetryBlocked {
+        /// The workspace.
+        #[arg(long, short)]
+        workspace: String,
+        /// The campaign.
+        name: String,
+    },
     /// Stop a campaign for good (queued messages are cancelled).
     Stop {
         /// The workspace.
@@ -821,6 +830,20 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
             let id = campaign_id(api, &ws, &name).await?;
             let c = api.pause_campaign(CampaignRef { campaign_id: id }).await?;
             status_line(json, &c)?;
+        }
+        CampaignCommand::RetryBlocked {
+            workspace: ws,
+            name,
+        } => {
+            let id = campaign_id(api, &ws, &name).await?;
+            let n = api.retry_blocked(CampaignRef { campaign_id: id }).await?;
+            if json {
+                output::json(&serde_json::json!({ "checked_again": n }))?;
+            } else {
+                println!(
+                    "campaign '{name}': {n} blocked enrolment(s) go to the compliance gate again"
+                );
+            }
         }
         CampaignCommand::Stop {
             workspace: ws,

@@ -311,6 +311,24 @@ fn sends_the_gate_refuses_for_one_reason_are_counted_under_that_reason() {
         "the template fails the pre-send check: The body does not include the opt-out line. \
          Add {{ opt_out }}."
     );
+
+    // Fixed: the blocked people meet the gate again, which now lets them through.
+    env.save_template(
+        "first",
+        "A partnership",
+        "Hello {{ first_name }}.\n\n{{ privacy_notice }}\n\n{{ opt_out }}\n{{ postal_address }}\n",
+    );
+    let out = env.ok(&["campaign", "retry-blocked", "-w", "Acme", "Launch"]);
+    assert!(
+        out.contains(&format!(
+            "{n} blocked enrolment(s) go to the compliance gate again"
+        )),
+        "{out}"
+    );
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(sink.texts().len(), n, "each once, now that they may go");
+    let p = env.progress("Launch");
+    assert_eq!([&p["blocked"], &p["sent"]], [0, n], "{p}");
 }
 
 /// `n` prospects as [`many`] makes them, but without last names.

@@ -678,6 +678,65 @@ impl Store {
         self.campaign(id).await
     }
 
+    /// Lets the campaign's blocked enrolments meet the compliance gate again, once the person
+    /// has fixed what it refused (recorded the legitimate-interest assessment, given a prospect
+    /// a time zone, corrected a template): each goes on at the step it was refused, and the
+    /// gate blocks again, with its reason, whoever it still refuses. A running or paused
+    /// campaign, or one that completed because the gate blocked everyone left (it runs again
+    /// when someone goes on); not a stopped one. Returns how many.
+    pub async fn retry_blocked(&self, id: i64, actor: Actor) -> Result<u32, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let current = read_campaign(&mut tx, id).await?;
+        if !matches!(
+            current.status,
+            CampaignStatus::Running | CampaignStatus::Paused | CampaignStatus::Completed
+        ) {
+            return Err(StoreError::Conflict(format!(
+                "a {} campaign sends nothing more; only a running, paused or completed one checks its blocked people again",
+                current.status.as_str()
+            )));
+        }
+        let resumed = sqlx::query_scalar!(
+            r#"UPDATE enrollments SET state = 'active', reason = NULL,
+                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+               WHERE campaign_id = ? AND state = 'blocked'
+               RETURNING id AS "id!""#,
+            id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        // The refusals no longer count; those made again are listed afresh.
+        sqlx::query!("DELETE FROM blocked_sends WHERE campaign_id = ?", id)
+            .execute(&mut *tx)
+            .await?;
+        let n = u32::try_from(resumed.len()).unwrap_or(u32::MAX);
+        let mut summary = format!(
+            "Campaign #{id}: {n} blocked enrolment(s) checked again by the compliance gate"
+        );
+        if n > 0 && current.status == CampaignStatus::Completed {
+            sqlx::query!(
+                "UPDATE campaigns SET status = 'running',
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE id = ?",
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+            summary.push_str("; it runs again");
+        }
+        record(
+            &mut tx,
+            Some(current.workspace_id),
+            actor,
+            "campaign.retry_blocked",
+            &summary,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Counts for the campaign's progress view.
     pub async fn campaign_progress(&self, id: i64) -> Result<CampaignProgress, StoreError> {
         let mut p = CampaignProgress::default();

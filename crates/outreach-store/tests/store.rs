@@ -4214,6 +4214,54 @@ async fn a_status_set_for_many_reaches_the_messages_waiting_for_them() {
 }
 
 #[tokio::test]
+async fn blocked_people_meet_the_gate_again_once_the_cause_is_fixed() {
+    use outreach_core::campaign::CampaignStatus;
+    let (store, ws, _dir, (campaign, _account, due)) = ada_and_alan_launched().await;
+    // The gate refused both: the workspace had no legitimate-interest assessment yet.
+    for e in &due {
+        let seen = store.prospect(e.prospect_id).await.unwrap().updated_at;
+        assert!(
+            store
+                .block_enrollment(ws, e, Some(&seen), "no_assessment", "no assessment")
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(due_in(&store, campaign.id).await, 0);
+
+    // Recorded since: both go on at the step they were refused, and the refusals no longer
+    // count (the gate lists again whom it still refuses).
+    assert_eq!(
+        store.retry_blocked(campaign.id, Actor::Cli).await.unwrap(),
+        2
+    );
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.blocked, progress.active), (0, 2));
+    assert_eq!(due_in(&store, campaign.id).await, 2);
+    let said = last_summary(&store, ws, "campaign.retry_blocked").await;
+    assert!(
+        said.ends_with("2 blocked enrolment(s) checked again by the compliance gate"),
+        "{said}"
+    );
+    assert_eq!(
+        store.retry_blocked(campaign.id, Actor::Cli).await.unwrap(),
+        0
+    );
+
+    // A stopped campaign sends nothing more.
+    store
+        .set_campaign_status(campaign.id, CampaignStatus::Stopped, Actor::Cli)
+        .await
+        .unwrap();
+    let why = conflict(store.retry_blocked(campaign.id, Actor::Cli).await);
+    assert!(
+        why.contains("a stopped campaign sends nothing more"),
+        "{why}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     queue_first_steps(&store, ws, &campaign, &account, &due).await;

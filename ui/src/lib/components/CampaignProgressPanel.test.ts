@@ -98,6 +98,23 @@ describe('campaign progress', () => {
 		await waitFor(() => expect(screen.queryByTestId('unconfirmed-cancel')).toBeNull());
 	});
 
+	it('lets the blocked people meet the gate again once the cause is fixed, after asking', async () => {
+		const { backend, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		backend.sending.blockFor(c.id, 'no_assessment', 'No legitimate-interest assessment is recorded.', 2);
+		renderApp(backend);
+		await openCampaign();
+		await fireEvent.click(await screen.findByTestId('retry-blocked'));
+		expect(screen.getByTestId('retry-blocked-confirm').textContent).toContain('Check 2 blocked people again?');
+		await fireEvent.click(screen.getByTestId('retry-blocked-no'));
+		expect(backend.callsOf('retry_blocked')).toHaveLength(0);
+		await fireEvent.click(screen.getByTestId('retry-blocked'));
+		await fireEvent.click(screen.getByTestId('retry-blocked-yes'));
+		await waitFor(() => expect(screen.queryByTestId('progress-blocked-reasons')).toBeNull());
+		expect(backend.callsOf('retry_blocked')).toEqual([{ campaign_id: c.id }]);
+		expect(screen.getByTestId('toast').textContent).toContain('2 blocked people go to the compliance gate again.');
+	});
+
 	it('shows a bounce as the latest delivery error', async () => {
 		const { backend, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });

@@ -211,6 +211,7 @@ export interface Commands {
   list_enrolments: { args: ListEnrolments; result: Array<EnrolmentSummary> };
   prospect_campaigns: { args: ProspectId; result: Array<ProspectEnrolment> };
   resolve_unconfirmed: { args: ResolveUnconfirmed; result: number };
+  retry_blocked: { args: CampaignRef; result: number };
   engine_status: { args: NoArgs; result: EngineStatus };
   get_mailbox: { args: AccountRef; result: Mailbox | null };
   save_mailbox: { args: SaveMailbox; result: Mailbox };
@@ -302,6 +303,7 @@ export const COMMANDS = [
   "list_enrolments",
   "prospect_campaigns",
   "resolve_unconfirmed",
+  "retry_blocked",
   "engine_status",
   "get_mailbox",
   "save_mailbox",

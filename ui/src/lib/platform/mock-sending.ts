@@ -78,6 +78,7 @@ export type SendingCommand =
 	| 'list_enrolments'
 	| 'prospect_campaigns'
 	| 'resolve_unconfirmed'
+	| 'retry_blocked'
 	| 'engine_status';
 
 type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
@@ -490,6 +491,12 @@ export class MockSending {
 
 	private settingsOf(workspaceId: number): SendingSettings {
 		return this.settings.get(workspaceId) ?? { time_zone: 'Europe/Berlin', consent_only_countries: [], unsubscribe_url: null };
+	}
+
+	/** Play the gate refusing `n` of a campaign's people for one reason (tests). */
+	blockFor(campaignId: number, code: string, reason: string, n: number): void {
+		for (let i = 0; i < n; i++) this.block(campaignId, code, reason);
+		this.host.changed('campaigns', this.campaign(campaignId).workspace_id);
 	}
 
 	private block(campaignId: number, code: string, reason: string): void {
@@ -1209,6 +1216,18 @@ export class MockSending {
 				this.host.log(args.workspace_id, 'messages.resolve', `Resolved ${n} unconfirmed message${n === 1 ? '' : 's'}: ${args.choice}.`);
 				this.host.changed('campaigns', args.workspace_id);
 			}
+			return n;
+		},
+		retry_blocked: (args) => {
+			const c = this.campaign(args.campaign_id);
+			if (c.status !== 'running' && c.status !== 'paused' && c.status !== 'completed')
+				fail('conflict', `a ${c.status} campaign sends nothing more; only a running, paused or completed one checks its blocked people again`);
+			// The mock keeps refusals as counts only: they all go, as if the gate now let everyone through.
+			const n = (this.blocked.get(c.id) ?? []).reduce((sum, b) => sum + b.count, 0);
+			this.blocked.delete(c.id);
+			if (n > 0 && c.status === 'completed') c.status = 'running';
+			this.host.log(c.workspace_id, 'campaign.retry_blocked', `Campaign #${c.id}: ${n} blocked enrolment(s) checked again by the compliance gate`);
+			this.host.changed('campaigns', c.workspace_id);
 			return n;
 		},
 		engine_status: () => this.engineStatus()
