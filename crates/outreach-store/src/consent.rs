@@ -430,7 +430,7 @@ pub(crate) async fn opt_out_in(
     reason: &str,
     actor: Actor,
 ) -> Result<u32, StoreError> {
-    suppress_in(&mut *conn, hashes, reason).await?;
+    suppress_people(&mut *conn, &format!("[{prospect_id}]"), hashes, reason).await?;
     let ws = sqlx::query_scalar!(
         "UPDATE prospects SET status = 'unsubscribed',
                  objection_at = coalesce(objection_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
@@ -469,9 +469,6 @@ pub(crate) async fn opt_out_in(
         actor,
     )
     .await?;
-    if hashes.iter().any(|h| h.kind == "email") {
-        stop_same_address_elsewhere(&mut *conn, &format!("[{prospect_id}]")).await?;
-    }
     record_about(
         &mut *conn,
         Some(ws),
@@ -485,13 +482,29 @@ pub(crate) async fn opt_out_in(
     Ok(u32::try_from(cancelled).unwrap_or(u32::MAX))
 }
 
+/// Puts the `hashes` of some prospects (a JSON array of ids: who opted out, or is erased at
+/// their request) on the suppression list, and stops what waits for their e-mail addresses
+/// elsewhere ([`stop_same_address_elsewhere`]) when an address is among them.
+pub(crate) async fn suppress_people(
+    conn: &mut SqliteConnection,
+    prospect_ids: &str,
+    hashes: &[SuppressionEntry],
+    reason: &str,
+) -> Result<(), StoreError> {
+    suppress_in(&mut *conn, hashes, reason).await?;
+    if hashes.iter().any(|h| h.kind == "email") {
+        stop_same_address_elsewhere(&mut *conn, prospect_ids).await?;
+    }
+    Ok(())
+}
+
 /// The suppression list is the whole install's (the gate refuses a suppressed address in
-/// every workspace), but the gate looks only when a message is written. When an opt-out or an
-/// erasure puts the addresses of some prospects (a JSON array of ids) on it, the prospects
-/// with those addresses in other workspaces (another client's campaign) get nothing more
-/// either: their queued messages are cancelled and their sequences blocked as the gate would
-/// block them, audited in their own workspace without naming the one the request came from.
-pub(crate) async fn stop_same_address_elsewhere(
+/// every workspace), but the gate looks only when a message is written. When the addresses of
+/// some prospects (a JSON array of ids) go on it, the prospects with those addresses in other
+/// workspaces (another client's campaign) get nothing more either: their queued messages are
+/// cancelled and their sequences blocked as the gate would block them, audited in their own
+/// workspace without naming the one the request came from.
+async fn stop_same_address_elsewhere(
     conn: &mut SqliteConnection,
     prospect_ids: &str,
 ) -> Result<(), StoreError> {
@@ -521,29 +534,27 @@ pub(crate) async fn stop_same_address_elsewhere(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-        let blocked = sqlx::query!(
-            r#"UPDATE enrollments SET state = 'blocked', reason = ?1,
-                   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-               WHERE prospect_id = ?2 AND state IN ('active', 'waiting')
-               RETURNING id AS "id!", campaign_id, next_position"#,
+        // Listed as the gate's refusals of their next steps, then blocked.
+        sqlx::query!(
+            "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)
+             SELECT campaign_id, id, next_position, 'suppressed', ?1 FROM enrollments
+             WHERE prospect_id = ?2 AND state IN ('active', 'waiting')",
             REASON,
             o.id
         )
-        .fetch_all(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-        for e in &blocked {
-            sqlx::query!(
-                "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)
-                 VALUES (?, ?, ?, 'suppressed', ?)",
-                e.campaign_id,
-                e.id,
-                e.next_position,
-                REASON
-            )
-            .execute(&mut *conn)
-            .await?;
-        }
-        if cancelled > 0 || !blocked.is_empty() {
+        let blocked = sqlx::query!(
+            "UPDATE enrollments SET state = 'blocked', reason = ?1,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE prospect_id = ?2 AND state IN ('active', 'waiting')",
+            REASON,
+            o.id
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if cancelled > 0 || blocked > 0 {
             record_about(
                 &mut *conn,
                 Some(o.workspace_id),
@@ -552,8 +563,7 @@ pub(crate) async fn stop_same_address_elsewhere(
                 "send.blocked",
                 &format!(
                     "The address of prospect #{} went on the suppression list (a request elsewhere): {cancelled} queued message(s) cancelled, {} sequence(s) blocked",
-                    o.id,
-                    blocked.len()
+                    o.id, blocked
                 ),
                 Some(&serde_json::json!({ "code": "suppressed", "reason": REASON })),
             )

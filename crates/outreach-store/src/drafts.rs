@@ -274,17 +274,6 @@ impl Store {
                     .into(),
             ));
         }
-        // Checked by the gate from what it read before this write: whoever changed the
-        // prospect since (an opt-out the reply poller found, a move to the trash in another
-        // window) decides.
-        if let Some(why) =
-            crate::outbox::recipient_refused_now(&mut tx, draft.prospect_id, &message.to_address)
-                .await?
-        {
-            return Err(StoreError::Conflict(format!(
-                "the answer was not queued: {why} while it was being checked"
-            )));
-        }
         let key = format!("draft:{id}");
         let row = insert_answer(
             &mut tx,
@@ -295,7 +284,12 @@ impl Store {
             },
             message,
         )
-        .await?;
+        .await?
+        .map_err(|why| {
+            StoreError::Conflict(format!(
+                "the answer was not queued: {why} while it was being checked"
+            ))
+        })?;
         sqlx::query!(
             "UPDATE reply_drafts SET state = 'queued', outbox_id = ?, subject = ?, body = ?,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -357,12 +351,20 @@ pub(crate) struct NewAnswer<'a> {
     pub(crate) idempotency_key: &'a str,
 }
 
-/// Inserts an answer's outbox row and returns its id.
+/// Inserts an answer's outbox row and returns its id; or, inserting nothing, why its
+/// recipient can no longer be written to. The compliance gate checked the answer from what it
+/// read before this write: whoever changed the prospect since (an opt-out the reply poller
+/// found, a move to the trash in another window) decides.
 pub(crate) async fn insert_answer(
     conn: &mut sqlx::SqliteConnection,
     who: &NewAnswer<'_>,
     m: &AnswerMessage,
-) -> Result<i64, StoreError> {
+) -> Result<Result<i64, &'static str>, StoreError> {
+    if let Some(why) =
+        crate::outbox::recipient_refused_now(&mut *conn, who.prospect_id, &m.to_address).await?
+    {
+        return Ok(Err(why));
+    }
     let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (workspace_id, prospect_id, account_id, idempotency_key,
                message_id, to_address, to_name, subject, unsubscribe_token, due_at,
@@ -397,7 +399,7 @@ pub(crate) async fn insert_answer(
     )
     .execute(&mut *conn)
     .await?;
-    Ok(id)
+    Ok(Ok(id))
 }
 
 /// Who a draft is from and to, as a change reads it in its write transaction.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::{About, record_about};
-use crate::consent::{SuppressionEntry, stop_same_address_elsewhere, suppress_in};
+use crate::consent::{SuppressionEntry, suppress_people};
 use crate::error::corrupt;
 use crate::{Actor, Store, StoreError};
 
@@ -188,10 +188,7 @@ async fn erase_in(
     // The full-text index otherwise keeps deleted words in its segments until they merge.
     set_fts_secure_delete(&mut tx, true).await?;
     if let Which::Requested { hashes, .. } = which {
-        suppress_in(&mut tx, hashes, ERASED_REASON).await?;
-        if hashes.iter().any(|h| h.kind == "email") {
-            stop_same_address_elsewhere(&mut tx, &ids.json).await?;
-        }
+        suppress_people(&mut tx, &ids.json, hashes, ERASED_REASON).await?;
     }
     // A deleted workspace's accounts go at the end with all their attempts: unlinking them
     // here would read every account's attempts once a batch.

@@ -803,26 +803,8 @@ async fn apply(
             done.push("draft ready".into());
         }
         Effect::Queue(message) => {
-            // Prepared from what the engine read before this write; a prospect moved to the
-            // trash or changed since gets a draft for a person to look at instead.
-            if let Some(why) =
-                crate::outbox::recipient_refused_now(conn, m.prospect_id, &message.to_address)
-                    .await?
-            {
-                insert_draft(
-                    conn,
-                    reply_id,
-                    reply,
-                    message.account_id,
-                    &message.subject,
-                    &message.body,
-                )
-                .await?;
-                done.push(format!("positive follow-up kept as a draft: {why}"));
-                return Ok(());
-            }
             let key = format!("positive:{reply_id}");
-            let row = crate::drafts::insert_answer(
+            let queued = crate::drafts::insert_answer(
                 conn,
                 &crate::drafts::NewAnswer {
                     workspace_id: m.workspace_id,
@@ -832,6 +814,24 @@ async fn apply(
                 message,
             )
             .await?;
+            // Prepared from what the engine read before this write; a prospect moved to the
+            // trash or changed since gets a draft for a person to look at instead.
+            let row = match queued {
+                Ok(row) => row,
+                Err(why) => {
+                    insert_draft(
+                        conn,
+                        reply_id,
+                        reply,
+                        message.account_id,
+                        &message.subject,
+                        &message.body,
+                    )
+                    .await?;
+                    done.push(format!("positive follow-up kept as a draft: {why}"));
+                    return Ok(());
+                }
+            };
             // Shown with the reply like an answer a person sent.
             sqlx::query!(
                 "INSERT INTO reply_drafts (workspace_id, reply_id, prospect_id, account_id,

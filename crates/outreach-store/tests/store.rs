@@ -1504,8 +1504,7 @@ async fn an_answer_that_did_not_go_out_leaves_its_reply_needing_one() {
                 .await
                 .unwrap();
             assert!(!store.reply(reply).await.unwrap().needs_reply);
-            let due = store.claim_candidates(account.id, now, 10).await.unwrap();
-            let rows: Vec<i64> = due.iter().map(|c| c.message_id).collect();
+            let rows = chosen_by_sender(&store, account.id, now).await;
             let claimed = store
                 .claim_batch(&rows, account.id, now, &[])
                 .await
@@ -1722,13 +1721,7 @@ async fn a_step_chosen_before_its_campaign_paused_is_not_claimed() {
         .await
         .unwrap();
     let now = "2026-11-25T12:00:00.000Z";
-    let chosen: Vec<i64> = store
-        .claim_candidates(account.id, now, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.message_id)
-        .collect();
+    let chosen = chosen_by_sender(&store, account.id, now).await;
     assert_eq!(chosen.len(), 1);
     // The user pauses between the sender's choice and its claim.
     running(CampaignStatus::Paused).await.unwrap();
@@ -3513,6 +3506,22 @@ async fn due_in(store: &Store, campaign_id: i64) -> usize {
         .count()
 }
 
+/// A prospect's last change, as the scheduler reads it before the gate decides.
+async fn last_change(store: &Store, prospect_id: i64) -> String {
+    store.prospect(prospect_id).await.unwrap().updated_at
+}
+
+/// The account's messages the sender would choose at `now`, in its order.
+async fn chosen_by_sender(store: &Store, account_id: i64, now: &str) -> Vec<i64> {
+    store
+        .claim_candidates(account_id, now, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.message_id)
+        .collect()
+}
+
 /// A new database where Ada and Alan are enrolled in a running campaign ([`running_launch`]),
 /// their first steps not yet written.
 async fn ada_and_alan_launched() -> (
@@ -3879,7 +3888,7 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
         .due_enrollments("2999-01-01T00:00:00Z", 10)
         .await
         .unwrap();
-    let seen = store.prospect(ada.prospect_id).await.unwrap().updated_at;
+    let seen = last_change(&store, ada.prospect_id).await;
     assert!(
         store
             .block_enrollment(
@@ -3937,7 +3946,7 @@ async fn a_refusal_read_before_a_change_does_not_end_the_sequence() {
         .set_prospects_deleted(ws, &[ada.prospect_id], false, Actor::Cli)
         .await
         .unwrap();
-    let seen = store.prospect(ada.prospect_id).await.unwrap().updated_at;
+    let seen = last_change(&store, ada.prospect_id).await;
     // A change is told by its time to the millisecond; no person undoes within one.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     store
@@ -3947,7 +3956,7 @@ async fn a_refusal_read_before_a_change_does_not_end_the_sequence() {
     assert!(!block(ada, seen).await);
 
     // Alan opts out while his refusal is on its way: he stays stopped, not blocked.
-    let seen = store.prospect(alan.prospect_id).await.unwrap().updated_at;
+    let seen = last_change(&store, alan.prospect_id).await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     store
         .opt_out(alan.prospect_id, &[], "asked by phone", Actor::Cli)
@@ -3975,7 +3984,7 @@ async fn what_a_reimport_fills_in_reaches_the_messages_waiting_for_them() {
         2
     );
     let (ada, alan) = (due[0].prospect_id, due[1].prospect_id);
-    let before = store.prospect(alan).await.unwrap().updated_at;
+    let before = last_change(&store, alan).await;
 
     // The enriched export brings Ada's first name and a first line for her; Alan's row
     // brings nothing new.
@@ -4007,7 +4016,7 @@ async fn what_a_reimport_fills_in_reaches_the_messages_waiting_for_them() {
             .collect::<Vec<_>>(),
         [(ada, 1)]
     );
-    assert_eq!(store.prospect(alan).await.unwrap().updated_at, before);
+    assert_eq!(last_change(&store, alan).await, before);
     let said = last_summary(&store, ws, "prospects.import").await;
     assert!(
         said.ends_with(
@@ -4119,13 +4128,7 @@ async fn an_unconfirmed_message_is_not_sent_again_to_someone_who_opted_out_since
     let (ada, alan) = (due[0].prospect_id, due[1].prospect_id);
     // Both were on the wire when the app was killed.
     let now = "2999-01-01T00:00:00Z";
-    let rows: Vec<i64> = store
-        .claim_candidates(account.id, now, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.message_id)
-        .collect();
+    let rows = chosen_by_sender(&store, account.id, now).await;
     let claimed = store
         .claim_batch(&rows, account.id, now, &[])
         .await
@@ -4219,7 +4222,7 @@ async fn blocked_people_meet_the_gate_again_once_the_cause_is_fixed() {
     let (store, ws, _dir, (campaign, _account, due)) = ada_and_alan_launched().await;
     // The gate refused both: the workspace had no legitimate-interest assessment yet.
     for e in &due {
-        let seen = store.prospect(e.prospect_id).await.unwrap().updated_at;
+        let seen = last_change(&store, e.prospect_id).await;
         assert!(
             store
                 .block_enrollment(ws, e, Some(&seen), "no_assessment", "no assessment")
