@@ -441,15 +441,8 @@ pub(crate) async fn opt_out_in(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("prospect #{prospect_id}")))?;
-    let cancelled = sqlx::query!(
-        "UPDATE messages SET status = 'cancelled', last_error = 'the recipient opted out',
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE prospect_id = ? AND status = 'queued'",
-        prospect_id
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let cancelled =
+        crate::outbox::cancel_queued_to(&mut *conn, prospect_id, "the recipient opted out").await?;
     sqlx::query!(
         "UPDATE enrollments SET state = 'stopped', reason = 'opted out',
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
@@ -524,16 +517,12 @@ async fn stop_same_address_elsewhere(
     const REASON: &str =
         "the person opted out or objected, or their address is on the suppression list";
     for o in others {
-        let cancelled = sqlx::query!(
-            "UPDATE messages SET status = 'cancelled',
-                 last_error = 'the address is on the suppression list',
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE prospect_id = ? AND status = 'queued'",
-            o.id
+        let cancelled = crate::outbox::cancel_queued_to(
+            &mut *conn,
+            o.id,
+            "the address is on the suppression list",
         )
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .await?;
         // Listed as the gate's refusals of their next steps, then blocked.
         sqlx::query!(
             "INSERT INTO blocked_sends (campaign_id, enrollment_id, step_position, code, reason)

@@ -1029,6 +1029,25 @@ pub(crate) async fn withdraw_unsent_to(
     due_again(conn, &enrolments).await
 }
 
+/// Cancels every message queued for a prospect, campaign steps and answers, with `why` as
+/// what each shows; returns how many. One tried before goes too: nothing more may reach them.
+pub(crate) async fn cancel_queued_to(
+    conn: &mut sqlx::SqliteConnection,
+    prospect_id: i64,
+    why: &str,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query!(
+        "UPDATE messages SET status = 'cancelled', last_error = ?,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE prospect_id = ? AND status = 'queued'",
+        why,
+        prospect_id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 /// Takes the answers to replies queued for some prospects of a workspace (a JSON array of
 /// ids) and never tried back out of the outbox, as drafts again: they are moving to the
 /// trash, and what a person wrote is not thrown away (a restore finds it to send). The

@@ -714,15 +714,8 @@ async fn apply(
             });
         }
         Effect::HardBounce => {
-            let cancelled = sqlx::query!(
-                "UPDATE messages SET status = 'cancelled', last_error = 'the address bounced',
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                 WHERE prospect_id = ? AND status = 'queued'",
-                m.prospect_id
-            )
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            let cancelled =
+                crate::outbox::cancel_queued_to(conn, m.prospect_id, "the address bounced").await?;
             // The server's words where the notification gives them; the status code alone
             // ("5.1.1") tells most people nothing.
             let error = reply
