@@ -89,6 +89,10 @@ pub struct CampaignProgress {
     pub stopped: u32,
     /// Messages waiting in the outbox.
     pub queued: u32,
+    /// Of the queued messages, those held while their prospect is in the trash: tried before
+    /// (the server may have seen them), they are kept as written rather than taken back, and
+    /// go out only if the prospect is restored.
+    pub held: u32,
     /// Messages accepted by the server.
     pub sent: u32,
     /// Messages refused for good.
@@ -789,9 +793,20 @@ impl Store {
                 count: count(r.n),
             });
         }
+        let held = sqlx::query_scalar!(
+            "SELECT count(*) FROM messages m JOIN prospects p ON p.id = m.prospect_id
+             WHERE m.campaign_id = ? AND m.status = 'queued' AND p.deleted_at IS NOT NULL",
+            id
+        )
+        .fetch_one(self.readers())
+        .await?;
+        p.held = count(held);
         // The earliest due time; the engine's governor moves it past the caps' holds.
         p.next_send_at = sqlx::query_scalar!(
-            r#"SELECT min(due_at) AS "due: String" FROM messages WHERE campaign_id = ? AND status = 'queued'"#,
+            r#"SELECT min(m.due_at) AS "due: String" FROM messages m
+               WHERE m.campaign_id = ? AND m.status = 'queued'
+                 AND NOT EXISTS (SELECT 1 FROM prospects p
+                                 WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)"#,
             id
         )
         .fetch_one(self.readers())

@@ -212,7 +212,10 @@ impl Store {
         before: &str,
     ) -> Result<u32, StoreError> {
         let n = sqlx::query_scalar!(
-            "SELECT count(*) FROM messages WHERE campaign_id = ? AND status = 'queued' AND due_at < ?",
+            "SELECT count(*) FROM messages m WHERE m.campaign_id = ? AND m.status = 'queued'
+               AND m.due_at < ?
+               AND NOT EXISTS (SELECT 1 FROM prospects p
+                               WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)",
             campaign_id,
             before
         )
@@ -392,8 +395,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Queued messages of an account that are due, for the claim decision: answers to replies
-    /// first (a person is waiting for those, and with tight caps they would otherwise queue
+    /// Queued messages of an account that are due, for the claim decision (those to a prospect
+    /// in the trash are held: see [`withdraw_unsent_to`]): answers to replies first (a person is waiting for those, and with tight caps they would otherwise queue
     /// behind a backlog of campaign steps), then campaign steps, each oldest first.
     pub async fn claim_candidates(
         &self,
@@ -407,6 +410,8 @@ impl Store {
                FROM messages m
                WHERE m.campaign_id IS NULL AND m.status = 'queued' AND m.due_at <= ?
                  AND m.account_id = ?
+                 AND NOT EXISTS (SELECT 1 FROM prospects p
+                                 WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)
                ORDER BY m.due_at, m.id LIMIT ?"#,
             now,
             account_id,
@@ -424,6 +429,8 @@ impl Store {
                        WHERE m.status = 'queued' AND m.due_at <= ? AND m.account_id = ?
                          AND c.status = 'running'
                          AND (c.next_send_after IS NULL OR c.next_send_after <= ?)
+                         AND NOT EXISTS (SELECT 1 FROM prospects p
+                                         WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)
                        ORDER BY m.due_at, m.id LIMIT ?"#,
                     now,
                     account_id,
@@ -514,7 +521,8 @@ impl Store {
     }
 
     /// Claims messages for sending, those of `message_rows` still queued (and, for campaign
-    /// steps, whose campaign still runs), in one transaction
+    /// steps, whose campaign still runs; and whose prospect is not in the trash), in one
+    /// transaction
     /// that also records each attempt, so the rate governor counts them even if the process
     /// dies right after; `gaps` hold campaigns' next sends back. One engine runs per database
     /// (it holds the engine lock) and it claims for an account from one task at a time, so the
@@ -731,11 +739,13 @@ impl Store {
     }
 
     /// Messages waiting in the outbox: of every running campaign, and answers to replies (for
-    /// "offline, N queued").
+    /// "offline, N queued"), but not those held for a prospect in the trash.
     pub async fn queued_count(&self) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar!(
             "SELECT count(*) FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
-             WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')"
+             WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')
+               AND NOT EXISTS (SELECT 1 FROM prospects p
+                               WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)"
         )
         .fetch_one(self.readers())
         .await?;
@@ -750,6 +760,8 @@ impl Store {
             r#"SELECT m.account_id AS "account_id!", m.campaign_id, min(m.due_at) AS "due_at!: String"
                FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
                WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')
+                 AND NOT EXISTS (SELECT 1 FROM prospects p
+                                 WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)
                GROUP BY m.account_id, m.campaign_id"#
         )
         .fetch_all(self.readers())
@@ -760,7 +772,9 @@ impl Store {
     pub async fn accounts_with_queued(&self) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar!(
             "SELECT DISTINCT m.account_id FROM messages m LEFT JOIN campaigns c ON c.id = m.campaign_id
-             WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')"
+             WHERE m.status = 'queued' AND (m.campaign_id IS NULL OR c.status = 'running')
+               AND NOT EXISTS (SELECT 1 FROM prospects p
+                               WHERE p.id = m.prospect_id AND p.deleted_at IS NOT NULL)"
         )
         .fetch_all(self.readers())
         .await?)
@@ -875,6 +889,8 @@ async fn claim_rows(
                WHERE id IN (SELECT value FROM json_each(?2)) AND status = 'queued'
                  AND (campaign_id IS NULL
                       OR campaign_id IN (SELECT id FROM campaigns WHERE status = 'running'))
+                 AND NOT EXISTS (SELECT 1 FROM prospects p
+                                 WHERE p.id = messages.prospect_id AND p.deleted_at IS NOT NULL)
                RETURNING id AS "id!", workspace_id, campaign_id, enrollment_id, prospect_id,
                    step_position, message_id, to_address, to_name, subject,
                    (SELECT b.body FROM message_bodies b WHERE b.message_id = messages.id)
@@ -1009,7 +1025,9 @@ pub(crate) async fn withdraw_unsent(
 
 /// [`withdraw_unsent`] for the campaign messages to some prospects of a workspace (a JSON
 /// array of ids) whose details changed, or who moved to the trash (what is due again then
-/// meets the compliance gate, which refuses a prospect in the trash).
+/// meets the compliance gate, which refuses a prospect in the trash). A message tried before
+/// stays as written; the sender holds it while its prospect is in the trash, and sends it if
+/// they are restored.
 pub(crate) async fn withdraw_unsent_to(
     conn: &mut sqlx::SqliteConnection,
     workspace_id: i64,

@@ -3926,6 +3926,98 @@ async fn a_prospect_moved_to_the_trash_gets_nothing_queued_and_goes_on_once_rest
 }
 
 #[tokio::test]
+async fn a_message_waiting_for_a_retry_is_held_while_its_prospect_is_in_the_trash() {
+    use outreach_store::outbox::Outcome;
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    let to = |prospect: i64| {
+        listed
+            .iter()
+            .find(|m| m.prospect_id == prospect)
+            .unwrap()
+            .id
+    };
+    let (ada, alan) = (to(due[0].prospect_id), to(due[1].prospect_id));
+    // Ada's was tried once and waits for a retry: it is kept as written (the server may have
+    // seen its Message-ID), so moving her to the trash does not take it back.
+    let at = "2026-11-25T12:00:00.000Z";
+    let claimed = store
+        .claim_batch(&[ada], account.id, at, &[])
+        .await
+        .unwrap();
+    let retry = Outcome::Retry {
+        error: "421 try later".into(),
+        at: "2026-11-25T12:05:00.000Z".into(),
+    };
+    store
+        .record_and_claim(account.id, at, &[(&claimed[0], &retry)], at, &[], &[])
+        .await
+        .unwrap();
+    store
+        .set_prospects_deleted(ws, &[due[0].prospect_id], false, Actor::Cli)
+        .await
+        .unwrap();
+
+    // Held: the sender neither chooses nor claims it, and nothing waits on it.
+    let later = "2999-01-01T00:00:00.000Z";
+    assert_eq!(
+        chosen_by_sender(&store, account.id, later).await,
+        vec![alan]
+    );
+    assert!(
+        store
+            .claim_batch(&[ada], account.id, later, &[])
+            .await
+            .unwrap()
+            .is_empty(),
+        "a message to a prospect in the trash is not claimed"
+    );
+    let sent = store
+        .claim_batch(&[alan], account.id, later, &[])
+        .await
+        .unwrap();
+    let accepted = Outcome::Sent {
+        response: "250 ok".into(),
+    };
+    store
+        .record_and_claim(account.id, later, &[(&sent[0], &accepted)], later, &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    assert!(store.queued_groups().await.unwrap().is_empty());
+    assert!(store.accounts_with_queued().await.unwrap().is_empty());
+    assert_eq!(
+        store.queued_due_before(campaign.id, later).await.unwrap(),
+        0
+    );
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.queued, progress.held), (1, 1));
+    assert_eq!(progress.next_send_at, None);
+
+    // Restored, she gets it as it was written.
+    store
+        .set_prospects_deleted(ws, &[due[0].prospect_id], true, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(chosen_by_sender(&store, account.id, later).await, vec![ada]);
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!(progress.held, 0);
+    assert_eq!(
+        progress.next_send_at.as_deref(),
+        Some("2026-11-25T12:05:00.000Z")
+    );
+    let again = store
+        .claim_batch(&[ada], account.id, later, &[])
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].message_id, claimed[0].message_id);
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_refusal_read_before_a_change_does_not_end_the_sequence() {
     let (store, ws, _dir, (campaign, _account, due)) = ada_and_alan_launched().await;
     let (ada, alan) = (&due[0], &due[1]);

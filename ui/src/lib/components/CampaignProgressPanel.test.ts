@@ -115,6 +115,27 @@ describe('campaign progress', () => {
 		expect(screen.getByTestId('toast').textContent).toContain('2 blocked people go to the compliance gate again.');
 	});
 
+	it('says a message tried before waits while its prospect is in the trash, and the engine leaves it', async () => {
+		const { backend, ws, people, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		// Ada's step met a 4xx once: it stays as written, waiting for a retry.
+		const [tried] = backend.sending.seedMessages(c.id, 'queued', [people[0].id]);
+		tried.attempts = 1;
+		await backend.call('delete_prospects', { workspace_id: ws.id, ids: [people[0].id] });
+		renderApp(backend);
+		await openCampaign();
+		await waitFor(() =>
+			expect(screen.getByTestId('progress-held').textContent).toContain('1 queued message waits while its prospect is in the trash')
+		);
+		while (backend.sending.sendNext() !== null);
+		expect(tried.status).toBe('queued');
+
+		await backend.call('restore_prospects', { workspace_id: ws.id, ids: [people[0].id] });
+		backend.emit({ kind: 'changed', entity: 'campaigns', workspace_id: ws.id, source: 'cli' });
+		await waitFor(() => expect(screen.queryByTestId('progress-held')).toBeNull());
+		expect(backend.sending.sendNext()?.id).toBe(tried.id);
+	});
+
 	it('shows a bounce as the latest delivery error', async () => {
 		const { backend, people, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });

@@ -32,6 +32,12 @@ stopped: number,
  */
 queued: number, 
 /**
+ * Of the queued messages, those held while their prospect is in the trash: tried before
+ * (the server may have seen them), they are kept as written rather than taken back, and
+ * go out only if the prospect is restored.
+ */
+held: number, 
+/**
  * Messages accepted by the server.
  */
 sent: number, 

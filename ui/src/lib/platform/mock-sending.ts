@@ -295,7 +295,12 @@ export class MockSending {
 	 */
 	sendNext(): MessageSummary | null {
 		const m = this.messages
-			.filter((x) => x.status === 'queued' && this.campaigns.some((c) => c.id === x.campaign_id && c.status === 'running'))
+			.filter(
+				(x) =>
+					x.status === 'queued' &&
+					this.host.prospect(x.prospect_id).deleted_at === null &&
+					this.campaigns.some((c) => c.id === x.campaign_id && c.status === 'running')
+			)
 			.sort((a, b) => a.due_at.localeCompare(b.due_at))[0];
 		if (!m) return null;
 		const c = this.campaign(m.campaign_id ?? 0);
@@ -1117,6 +1122,8 @@ export class MockSending {
 			const completed = enrolled.filter((e) => e.ended === null && this.completed(e)).length;
 			const blocked = this.blocked.get(c.id) ?? [];
 			const queued = mine.filter((m) => m.status === 'queued').sort((a, b) => a.due_at.localeCompare(b.due_at));
+			// As the engine: one tried before waits while its prospect is in the trash.
+			const held = queued.filter((m) => this.host.prospect(m.prospect_id).deleted_at !== null);
 			return {
 				enrolled: enrolled.length,
 				active: enrolled.length - completed - ended('replied') - ended('stopped'),
@@ -1124,6 +1131,7 @@ export class MockSending {
 				replied: ended('replied'),
 				stopped: ended('stopped'),
 				queued: queued.length,
+				held: held.length,
 				sent: count('sent'),
 				failed: count('failed'),
 				bounced: count('bounced'),
@@ -1131,7 +1139,7 @@ export class MockSending {
 				cancelled: count('cancelled'),
 				blocked: blocked.reduce((s, b) => s + b.count, 0),
 				blocked_reasons: blocked.map((b) => ({ ...b })),
-				next_send_at: c.status === 'running' ? (queued[0]?.due_at ?? null) : null,
+				next_send_at: c.status === 'running' ? (queued.find((m) => !held.includes(m))?.due_at ?? null) : null,
 				// The mock engine has no caps or gaps that could hold a message past its due time.
 				next_send_held_by: null,
 				// As the store: withdrawn messages did not fail, and unconfirmed ones are listed.
