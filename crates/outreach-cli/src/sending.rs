@@ -1001,6 +1001,12 @@ pub async fn campaign(api: &Api, cmd: CampaignCommand, json: bool) -> Result<()>
                 for r in &p.blocked_reasons {
                     println!("  blocked {} ({}): {}", r.count, r.code, r.reason);
                 }
+                if p.held > 0 {
+                    println!(
+                        "  held {}: tried before, waiting while the prospect is in the trash",
+                        p.held
+                    );
+                }
                 if let Some(n) = &p.next_send_at {
                     match &p.next_send_held_by {
                         Some(by) => println!("next send {n} (held by {by})"),

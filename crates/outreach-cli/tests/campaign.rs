@@ -1024,9 +1024,27 @@ fn a_temporary_refusal_is_retried_and_a_permanent_one_bounces_the_prospect() {
     assert_eq!(p["failed"], 0, "{p}");
     assert_eq!(p["bounced"], 0, "{p}");
 
+    // One prospect goes to the trash while their message waits for its retry: tried once, it
+    // stays as written and is held until they are restored.
+    let (trashed, _) = prospects(&env)[0].clone();
+    env.ok(&["prospects", "delete", "-w", "Acme", &trashed.to_string()]);
+    let p = env.progress("Refused");
+    assert_eq!((&p["queued"], &p["held"]), (&2.into(), &1.into()), "{p}");
+    let said = env.ok(&["campaign", "status", "-w", "Acme", "Refused"]);
+    assert!(
+        said.contains("held 1: tried before, waiting while the prospect is in the trash"),
+        "{said}"
+    );
+
     // From now on the server refuses the recipients for good, as an unknown user (5.1.1);
-    // the retry meets that.
+    // the retry meets that, for the prospect outside the trash only.
     sink.restart_with(&["-f", "rcpt", "-B", "550 5.1.1 Error: no such user here"]);
+    eventually("the first bounce", Duration::from_secs(90), || {
+        env.progress("Refused")["bounced"] == 1
+    });
+    let p = env.progress("Refused");
+    assert_eq!((&p["queued"], &p["held"]), (&1.into(), &1.into()), "{p}");
+    env.ok(&["prospects", "restore", "-w", "Acme", &trashed.to_string()]);
     eventually("the bounces", Duration::from_secs(90), || {
         env.progress("Refused")["bounced"] == 2
     });
