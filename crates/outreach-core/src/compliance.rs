@@ -86,6 +86,10 @@ impl RefusalCode {
             Self::HeaderInjection => "header_injection",
         }
     }
+
+    /// Refusals that checking again cannot change: a suppressed address stays suppressed for
+    /// good, and a prospect in the trash goes on by themselves once restored.
+    pub const FINAL: [Self; 2] = [Self::Suppressed, Self::Deleted];
 }
 
 fn refuse(code: RefusalCode, reason: impl Into<String>) -> Result<(), Refusal> {

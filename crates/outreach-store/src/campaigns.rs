@@ -6,6 +6,7 @@ use outreach_core::campaign::{
     Campaign, CampaignFields, CampaignStatus, MAX_STEP_DELAY_BUSINESS_DAYS, PositiveFollowUp,
     PositiveMode, Step, StepCondition,
 };
+use outreach_core::compliance::RefusalCode;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -107,6 +108,9 @@ pub struct CampaignProgress {
     pub blocked: u32,
     /// Refusals grouped by reason, most frequent first.
     pub blocked_reasons: Vec<BlockedReason>,
+    /// Of the refusals, those that checking again may change (see
+    /// [`Store::retry_blocked`]); not those of suppressed addresses or prospects in the trash.
+    pub blocked_to_check_again: u32,
     /// When the next queued message can go out (ISO 8601): the earliest due time, moved later
     /// while the campaign's gap or daily cap, or its account's caps or ramp-up, hold it back.
     pub next_send_at: Option<String>,
@@ -687,7 +691,9 @@ impl Store {
     /// a time zone, corrected a template): each goes on at the step it was refused, and the
     /// gate blocks again, with its reason, whoever it still refuses. A running or paused
     /// campaign, or one that completed because the gate blocked everyone left (it runs again
-    /// when someone goes on); not a stopped one. Returns how many.
+    /// when someone goes on); not a stopped one. Those refused for good stay blocked
+    /// ([`RefusalCode::FINAL`]: a suppressed address; a prospect in the trash goes on once
+    /// restored). Returns how many.
     pub async fn retry_blocked(&self, id: i64, actor: Actor) -> Result<u32, StoreError> {
         let mut tx = self.begin_write().await?;
         let current = read_campaign(&mut tx, id).await?;
@@ -700,19 +706,30 @@ impl Store {
                 current.status.as_str()
             )));
         }
+        let final_codes = final_refusals()?;
         let resumed = sqlx::query_scalar!(
             r#"UPDATE enrollments SET state = 'active', reason = NULL,
                    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-               WHERE campaign_id = ? AND state = 'blocked'
+               WHERE campaign_id = ?1 AND state = 'blocked'
+                 AND NOT EXISTS (SELECT 1 FROM blocked_sends b
+                                 WHERE b.enrollment_id = enrollments.id
+                                   AND b.code IN (SELECT value FROM json_each(?2)))
                RETURNING id AS "id!""#,
-            id
+            id,
+            final_codes
         )
         .fetch_all(&mut *tx)
         .await?;
-        // The refusals no longer count; those made again are listed afresh.
-        sqlx::query!("DELETE FROM blocked_sends WHERE campaign_id = ?", id)
-            .execute(&mut *tx)
-            .await?;
+        // Their refusals no longer count; those made again are listed afresh.
+        let resumed_json = serde_json::to_string(&resumed).map_err(corrupt)?;
+        sqlx::query!(
+            "DELETE FROM blocked_sends
+             WHERE campaign_id = ? AND enrollment_id IN (SELECT value FROM json_each(?))",
+            id,
+            resumed_json
+        )
+        .execute(&mut *tx)
+        .await?;
         let n = u32::try_from(resumed.len()).unwrap_or(u32::MAX);
         let mut summary = format!(
             "Campaign #{id}: {n} blocked enrolment(s) checked again by the compliance gate"
@@ -786,6 +803,9 @@ impl Store {
         .fetch_all(self.readers())
         .await?;
         for r in reasons {
+            if !RefusalCode::FINAL.iter().any(|c| c.as_str() == r.code) {
+                p.blocked_to_check_again += count(r.n);
+            }
             p.blocked += count(r.n);
             p.blocked_reasons.push(BlockedReason {
                 code: r.code,
@@ -1008,4 +1028,10 @@ fn assemble(rows: Vec<CampaignRow>, steps: Vec<StepRow>) -> Result<Vec<Campaign>
             })
         })
         .collect()
+}
+
+/// The codes of [`RefusalCode::FINAL`], as a JSON array for SQL.
+fn final_refusals() -> Result<String, StoreError> {
+    let codes: Vec<&str> = RefusalCode::FINAL.iter().map(|c| c.as_str()).collect();
+    serde_json::to_string(&codes).map_err(corrupt)
 }

@@ -4312,30 +4312,40 @@ async fn a_status_set_for_many_reaches_the_messages_waiting_for_them() {
 async fn blocked_people_meet_the_gate_again_once_the_cause_is_fixed() {
     use outreach_core::campaign::CampaignStatus;
     let (store, ws, _dir, (campaign, _account, due)) = ada_and_alan_launched().await;
-    // The gate refused both: the workspace had no legitimate-interest assessment yet.
-    for e in &due {
+    // The gate refused Ada because the workspace had no legitimate-interest assessment yet,
+    // and Alan because his address is suppressed, which is for good.
+    for (e, code) in due.iter().zip(["no_assessment", "suppressed"]) {
         let seen = last_change(&store, e.prospect_id).await;
         assert!(
             store
-                .block_enrollment(ws, e, Some(&seen), "no_assessment", "no assessment")
+                .block_enrollment(ws, e, Some(&seen), code, code)
                 .await
                 .unwrap()
         );
     }
     assert_eq!(due_in(&store, campaign.id).await, 0);
+    let progress = store.campaign_progress(campaign.id).await.unwrap();
+    assert_eq!((progress.blocked, progress.blocked_to_check_again), (2, 1));
 
-    // Recorded since: both go on at the step they were refused, and the refusals no longer
-    // count (the gate lists again whom it still refuses).
+    // Recorded since: Ada goes on at the step she was refused, and her refusal no longer
+    // counts (the gate lists again whom it still refuses); Alan stays blocked.
     assert_eq!(
         store.retry_blocked(campaign.id, Actor::Cli).await.unwrap(),
-        2
+        1
     );
     let progress = store.campaign_progress(campaign.id).await.unwrap();
-    assert_eq!((progress.blocked, progress.active), (0, 2));
-    assert_eq!(due_in(&store, campaign.id).await, 2);
+    assert_eq!((progress.blocked, progress.active), (1, 1));
+    assert_eq!(progress.blocked_to_check_again, 0);
+    assert_eq!(progress.blocked_reasons[0].code, "suppressed");
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].prospect_id, due[0].prospect_id);
     let said = last_summary(&store, ws, "campaign.retry_blocked").await;
     assert!(
-        said.ends_with("2 blocked enrolment(s) checked again by the compliance gate"),
+        said.ends_with("1 blocked enrolment(s) checked again by the compliance gate"),
         "{said}"
     );
     assert_eq!(

@@ -102,15 +102,21 @@ describe('campaign progress', () => {
 		const { backend, c } = campaignReady();
 		await backend.call('start_campaign', { campaign_id: c.id });
 		backend.sending.blockFor(c.id, 'no_assessment', 'No legitimate-interest assessment is recorded.', 2);
+		backend.sending.blockFor(c.id, 'suppressed', 'The address is on the suppression list.', 1);
 		renderApp(backend);
 		await openCampaign();
 		await fireEvent.click(await screen.findByTestId('retry-blocked'));
-		expect(screen.getByTestId('retry-blocked-confirm').textContent).toContain('Check 2 blocked people again?');
+		const asked = screen.getByTestId('retry-blocked-confirm').textContent;
+		expect(asked).toContain('Check 2 blocked people again?');
+		expect(asked).toContain('Suppressed addresses stay blocked for good');
 		await fireEvent.click(screen.getByTestId('retry-blocked-no'));
 		expect(backend.callsOf('retry_blocked')).toHaveLength(0);
 		await fireEvent.click(screen.getByTestId('retry-blocked'));
 		await fireEvent.click(screen.getByTestId('retry-blocked-yes'));
-		await waitFor(() => expect(screen.queryByTestId('progress-blocked-reasons')).toBeNull());
+		// The suppressed one stays, with nothing left to check again.
+		await waitFor(() => expect(screen.getByTestId('progress-blocked-reasons').textContent).not.toContain('legitimate-interest'));
+		expect(screen.getByTestId('progress-blocked-reasons').textContent).toContain('suppression list');
+		expect(screen.queryByTestId('retry-blocked')).toBeNull();
 		expect(backend.callsOf('retry_blocked')).toEqual([{ campaign_id: c.id }]);
 		expect(screen.getByTestId('toast').textContent).toContain('2 blocked people go to the compliance gate again.');
 	});

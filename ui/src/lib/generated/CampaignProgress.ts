@@ -66,6 +66,11 @@ blocked: number,
  */
 blocked_reasons: Array<BlockedReason>, 
 /**
+ * Of the refusals, those that checking again may change (see
+ * [`Store::retry_blocked`]); not those of suppressed addresses or prospects in the trash.
+ */
+blocked_to_check_again: number, 
+/**
  * When the next queued message can go out (ISO 8601): the earliest due time, moved later
  * while the campaign's gap or daily cap, or its account's caps or ramp-up, hold it back.
  */

@@ -83,6 +83,9 @@ export type SendingCommand =
 
 type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
 
+/** As the core's `RefusalCode::FINAL`: refusals that checking again cannot change. */
+const FINAL_REFUSALS = ['suppressed', 'deleted'];
+
 /** What the sending mock needs from the rest of the mock. */
 export interface SendingHost {
 	workspace(id: number): Workspace;
@@ -1139,6 +1142,7 @@ export class MockSending {
 				cancelled: count('cancelled'),
 				blocked: blocked.reduce((s, b) => s + b.count, 0),
 				blocked_reasons: blocked.map((b) => ({ ...b })),
+				blocked_to_check_again: blocked.filter((b) => !FINAL_REFUSALS.includes(b.code)).reduce((s, b) => s + b.count, 0),
 				next_send_at: c.status === 'running' ? (queued.find((m) => !held.includes(m))?.due_at ?? null) : null,
 				// The mock engine has no caps or gaps that could hold a message past its due time.
 				next_send_held_by: null,
@@ -1230,9 +1234,13 @@ export class MockSending {
 			const c = this.campaign(args.campaign_id);
 			if (c.status !== 'running' && c.status !== 'paused' && c.status !== 'completed')
 				fail('conflict', `a ${c.status} campaign sends nothing more; only a running, paused or completed one checks its blocked people again`);
-			// The mock keeps refusals as counts only: they all go, as if the gate now let everyone through.
-			const n = (this.blocked.get(c.id) ?? []).reduce((sum, b) => sum + b.count, 0);
-			this.blocked.delete(c.id);
+			// The mock keeps refusals as counts only: all but the final ones go, as if the gate now let everyone through.
+			const list = this.blocked.get(c.id) ?? [];
+			const n = list.filter((b) => !FINAL_REFUSALS.includes(b.code)).reduce((sum, b) => sum + b.count, 0);
+			this.blocked.set(
+				c.id,
+				list.filter((b) => FINAL_REFUSALS.includes(b.code))
+			);
 			if (n > 0 && c.status === 'completed') c.status = 'running';
 			this.host.log(c.workspace_id, 'campaign.retry_blocked', `Campaign #${c.id}: ${n} blocked enrolment(s) checked again by the compliance gate`);
 			this.host.changed('campaigns', c.workspace_id);
