@@ -266,8 +266,9 @@ pub enum CampaignCommand {
         /// The campaign.
         name: String,
     },
-    /// Check a running or paused campaign's blocked people again with the compliance gate,
-    /// once what it refused is fixed (those it still refuses are blocked again).
+    /// Check a running, paused or completed campaign's blocked people again with the
+    /// compliance gate, once what it refused is fixed (those it still refuses are blocked
+    /// again; suppressed addresses stay blocked, people in the trash go on once restored).
     RetryBlocked {
         /// The workspace.
         #[arg(long, short)]
