@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor } from './helpers';
 
 const EVIL = '<img src=x onerror=alert(1)>';
@@ -228,5 +228,75 @@ describe('templates', () => {
 		await setValue(screen.getByTestId('template-name'), 'Intro v2');
 		await fireEvent.click(screen.getByTestId('template-save'));
 		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Template “Intro v2” saved.'));
+	});
+
+	it('keeps what is typed as it is typed, and offers it back after a crash until it is saved', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const intro = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', 'Hi {{ first_name }},\n\n{{ privacy_notice }}\n{{ opt_out }}');
+		const first = renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		const subject = (await screen.findByTestId('template-subject')) as HTMLInputElement;
+		await waitFor(() => expect(subject.value).toBe('Hello'));
+		vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+		try {
+			await fireEvent.input(subject, { target: { value: 'Hello, from the train' } });
+			vi.advanceTimersByTime(1000);
+			// Still typing: nothing kept yet.
+			expect(backend.callsOf('keep_template_draft')).toHaveLength(0);
+			vi.advanceTimersByTime(600);
+		} finally {
+			vi.useRealTimers();
+		}
+		await waitFor(() => expect(backend.callsOf('keep_template_draft')).toHaveLength(1));
+		expect(backend.callsOf('keep_template_draft')[0]).toMatchObject({ workspace_id: ws.id, template_id: intro.id, subject: 'Hello, from the train' });
+		await waitFor(() => expect(screen.getByTestId('template-kept').textContent).toBe('Not saved yet; kept in case the app stops'));
+		expect(screen.queryByTestId('toast')).toBeNull();
+
+		// The app dies with nothing saved; opened again, the edit is back and says so.
+		first.unmount();
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		await waitFor(() => expect((screen.getByTestId('template-subject') as HTMLInputElement).value).toBe('Hello, from the train'));
+		expect(screen.getByTestId('template-restored').textContent).toContain('Restored what you were writing on');
+		expect(backend.callsOf('save_template')).toEqual([]);
+		// Leaving now asks: it is not saved.
+		await fireEvent.click(screen.getByTestId('nav-campaigns'));
+		await fireEvent.click(await screen.findByTestId('unsaved-stay'));
+
+		// Saved: the kept copy is forgotten, and nothing comes back.
+		await fireEvent.click(screen.getByTestId('template-save'));
+		await waitFor(() => expect(screen.queryByTestId('template-restored')).toBeNull());
+		expect(await backend.call('template_draft', { workspace_id: ws.id, template_id: intro.id })).toBeNull();
+		expect(backend.callsOf('save_template')).toMatchObject([{ id: intro.id, subject: 'Hello, from the train' }]);
+	});
+
+	it('forgets a kept edit once it is given up, on leaving or from the notice', async () => {
+		const { backend, ws } = mockWithWorkspace(0);
+		const body = 'Hi {{ first_name }},\n\n{{ privacy_notice }}\n{{ opt_out }}';
+		const intro = backend.sending.seedTemplate(ws.id, 'Intro', 'Hello', body);
+		await backend.call('keep_template_draft', { workspace_id: ws.id, template_id: intro.id, name: 'Intro', subject: 'Half a thought', body });
+		await backend.call('keep_template_draft', { workspace_id: ws.id, template_id: null, name: 'Nudge', subject: 'Again?', body });
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-templates'));
+		const subject = () => (screen.getByTestId('template-subject') as HTMLInputElement).value;
+		await waitFor(() => expect(subject()).toBe('Half a thought'));
+
+		// "Discard it": back to the template as saved, and nothing kept.
+		await fireEvent.click(screen.getByTestId('template-restored-drop'));
+		expect(subject()).toBe('Hello');
+		await waitFor(() => expect(screen.queryByTestId('template-restored')).toBeNull());
+		await waitFor(() => expect(backend.callsOf('discard_template_draft')).toMatchObject([{ workspace_id: ws.id, template_id: intro.id }]));
+		expect(await backend.call('template_draft', { workspace_id: ws.id, template_id: intro.id })).toBeNull();
+
+		// The new template's edit comes back too; leaving it, given up, forgets it.
+		await fireEvent.click(screen.getByTestId('template-new'));
+		await waitFor(() => expect(subject()).toBe('Again?'));
+		expect((screen.getByTestId('template-name') as HTMLInputElement).value).toBe('Nudge');
+		await fireEvent.click(screen.getByTestId('nav-campaigns'));
+		expect(screen.getByTestId('unsaved-what').textContent).toContain('the new template');
+		await fireEvent.click(screen.getByTestId('unsaved-discard'));
+		await waitFor(() => expect(screen.getByTestId('nav-campaigns').getAttribute('aria-current')).toBe('page'));
+		expect(await backend.call('template_draft', { workspace_id: ws.id, template_id: null })).toBeNull();
+		expect(backend.callsOf('save_template')).toEqual([]);
 	});
 });

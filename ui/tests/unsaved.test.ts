@@ -118,7 +118,7 @@ describe('unsaved work', () => {
 
 		backend.requestQuit();
 		await fireEvent.click(await screen.findByTestId('unsaved-discard'));
-		expect(backend.quitAnswers).toEqual(['quit', 'hold', 'hold', 'quit']);
+		await waitFor(() => expect(backend.quitAnswers).toEqual(['quit', 'hold', 'hold', 'quit']));
 	});
 	it('asks before a dialog drops what was typed into it', async () => {
 		const backend = new MockBackend();

@@ -72,6 +72,9 @@ macro_rules! for_each_command {
             preview_template($crate::PreviewTemplate) -> $crate::TemplatePreview;
             delete_template($crate::TemplateRef) -> $crate::core::campaign::Template;
             restore_template($crate::TemplateRef) -> $crate::core::campaign::Template;
+            keep_template_draft($crate::KeepTemplateDraft) -> $crate::store::template_drafts::TemplateDraft;
+            template_draft($crate::TemplateDraftRef) -> Option<$crate::store::template_drafts::TemplateDraft>;
+            discard_template_draft($crate::TemplateDraftRef) -> bool;
             list_campaigns($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Campaign>;
             get_campaign($crate::CampaignRef) -> $crate::core::campaign::Campaign;
             save_campaign($crate::SaveCampaign) -> $crate::core::campaign::Campaign;

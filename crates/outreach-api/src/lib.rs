@@ -36,6 +36,7 @@ mod replies;
 mod retention;
 mod secrets;
 mod sending;
+mod template_drafts;
 mod trash;
 mod workspace_deletion;
 
@@ -56,6 +57,7 @@ pub use referrals::ReferralRef;
 pub use replies::*;
 pub use retention::{RetentionQuery, SetRetention};
 pub use sending::*;
+pub use template_drafts::{KeepTemplateDraft, TemplateDraftRef};
 pub use trash::TemplateRef;
 pub use workspace_deletion::{DeleteWorkspace, WorkspaceDeletion};
 

@@ -784,6 +784,10 @@ impl Api {
                 0,
             ),
         };
+        // What the editor kept of the edit as it was typed is now saved.
+        self.store
+            .discard_template_draft(template.workspace_id, args.id)
+            .await?;
         self.changed(Some(template.workspace_id), ChangedEntity::Campaigns);
         Ok(SavedTemplate {
             template,

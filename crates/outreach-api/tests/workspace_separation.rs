@@ -156,3 +156,88 @@ async fn a_request_naming_one_workspace_changes_nothing_of_another() {
         "B relay"
     );
 }
+
+#[tokio::test]
+async fn a_template_being_written_is_kept_for_its_workspace_until_it_is_saved() {
+    use outreach_api::{KeepTemplateDraft, TemplateDraftRef};
+    let dir = tempfile::tempdir().unwrap();
+    let api = api(&dir).await;
+    let a = workspace(&api, "Client A").await;
+    let b = workspace(&api, "Client B").await;
+    let keep = |ws: i64, template_id: Option<i64>, subject: &str| KeepTemplateDraft {
+        workspace_id: ws,
+        template_id,
+        name: "Intro".into(),
+        subject: subject.into(),
+        body: "Hi {{ first_name }}".into(),
+    };
+    let at = |ws: i64, template_id: Option<i64>| TemplateDraftRef {
+        workspace_id: ws,
+        template_id,
+    };
+
+    // A new template, typed and then saved: what was kept is forgotten.
+    api.keep_template_draft(keep(a, None, "Hello"))
+        .await
+        .unwrap();
+    assert!(api.template_draft(at(b, None)).await.unwrap().is_none());
+    let saved = api
+        .save_template(SaveTemplate {
+            workspace_id: a,
+            id: None,
+            name: "Intro".into(),
+            subject: "Hello".into(),
+            body: "Hi {{ first_name }}".into(),
+        })
+        .await
+        .unwrap();
+    assert!(api.template_draft(at(a, None)).await.unwrap().is_none());
+
+    // Its edits are kept for it alone, never through another workspace.
+    let err = api
+        .keep_template_draft(keep(b, Some(saved.template.id), "Hijacked"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound, "{err:?}");
+    api.keep_template_draft(keep(a, Some(saved.template.id), "Hello again"))
+        .await
+        .unwrap();
+    assert!(
+        api.template_draft(at(b, Some(saved.template.id)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        api.template_draft(at(a, Some(saved.template.id)))
+            .await
+            .unwrap()
+            .map(|d| d.subject),
+        Some("Hello again".into())
+    );
+    // Given up, then typed again and saved.
+    assert!(
+        api.discard_template_draft(at(a, Some(saved.template.id)))
+            .await
+            .unwrap()
+    );
+    api.keep_template_draft(keep(a, Some(saved.template.id), "Hello there"))
+        .await
+        .unwrap();
+    api.save_template(SaveTemplate {
+        workspace_id: a,
+        id: Some(saved.template.id),
+        name: "Intro".into(),
+        subject: "Hello there".into(),
+        body: "Hi {{ first_name }}".into(),
+    })
+    .await
+    .unwrap();
+    assert!(
+        !api.discard_template_draft(at(a, Some(saved.template.id)))
+            .await
+            .unwrap(),
+        "saving forgot it"
+    );
+    api.close().await;
+}

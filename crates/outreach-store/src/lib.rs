@@ -36,6 +36,7 @@ pub mod referrals;
 pub mod replies;
 pub mod retention;
 pub mod saved_filters;
+pub mod template_drafts;
 pub mod templates;
 pub mod trash;
 pub mod upgrade_backups;

@@ -315,6 +315,9 @@ async fn erase_the_rest(
     sqlx::query!("DELETE FROM campaigns WHERE workspace_id = ?", ws)
         .execute(&mut *tx)
         .await?;
+    sqlx::query!("DELETE FROM template_drafts WHERE workspace_id = ?", ws)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!("DELETE FROM templates WHERE workspace_id = ?", ws)
         .execute(&mut *tx)
         .await?;

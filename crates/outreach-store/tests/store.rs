@@ -2538,6 +2538,12 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
         .await
         .unwrap();
 
+    // A template being written, not saved yet, goes with it too.
+    store
+        .save_template_draft(ws, None, "Half written", "Hi", "Dear {{ first_name }},")
+        .await
+        .unwrap();
+
     // A saved filter can name a person (a search for a surname): it goes with the workspace.
     let filter = outreach_store::saved_filters::ProspectFilter {
         search: Some("Lovelace".into()),
@@ -2631,6 +2637,7 @@ async fn a_deleted_workspace_stops_at_once_and_is_erased_once_nothing_is_on_the_
     ));
     assert!(store.list_accounts(ws).await.unwrap().is_empty());
     assert!(store.saved_filters(ws).await.unwrap().is_empty());
+    assert_eq!(store.template_draft(ws, None).await.unwrap(), None);
     assert!(store.workspaces_being_deleted().await.unwrap().is_empty());
     // The other workspaces keep everything; the audit log keeps both steps.
     assert_eq!(store.prospect(zed).await.unwrap().workspace_id, other_ws);
@@ -4421,6 +4428,89 @@ async fn a_new_sender_name_reaches_the_messages_still_waiting() {
     assert!(
         said.ends_with("; 2 queued message(s) taken back, to be written again from the new sender"),
         "{said}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn what_is_typed_in_a_template_editor_is_kept_until_saved_or_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let key = DbKey::generate();
+    let store = Store::open(&path, &key).await.unwrap();
+    let ws = new_workspace(&store, "Acme").await;
+    let other = new_workspace(&store, "Other").await;
+    let first = store
+        .create_template(ws, "first", "Hello", "Hi there", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(store.template_draft(ws, None).await.unwrap(), None);
+
+    // A new template and an existing one are kept apart; keeping again replaces.
+    store
+        .save_template_draft(ws, None, "Intro", "A partnership", "Hello")
+        .await
+        .unwrap();
+    let new = store
+        .save_template_draft(ws, None, "Intro", "A partnership", "Hello {{ first_name }}")
+        .await
+        .unwrap();
+    let edit = store
+        .save_template_draft(ws, Some(first.id), "first", "Hello again", "Hi there")
+        .await
+        .unwrap();
+    assert_eq!(new.template_id, None);
+    assert_eq!(edit.template_id, Some(first.id));
+    assert_eq!(store.template_draft(other, None).await.unwrap(), None);
+    // Nothing of it reaches the template, nor the audit log.
+    assert_eq!(store.template(first.id).await.unwrap().subject, "Hello");
+    assert!(audited(&store, ws, "template.update").await.is_empty());
+
+    // A crash: the database opens again with both.
+    store.close().await;
+    let store = Store::open(&path, &key).await.unwrap();
+    assert_eq!(store.template_draft(ws, None).await.unwrap(), Some(new));
+    assert_eq!(
+        store.template_draft(ws, Some(first.id)).await.unwrap(),
+        Some(edit)
+    );
+
+    // Only for a template of the workspace that is not in the trash; nothing changes else.
+    for (w, t) in [
+        (other, Some(first.id)),
+        (ws, Some(first.id + 100)),
+        (ws + 100, None),
+    ] {
+        assert!(
+            matches!(
+                store.save_template_draft(w, t, "x", "y", "z").await,
+                Err(StoreError::NotFound(_))
+            ),
+            "{w} {t:?}"
+        );
+    }
+    let huge = "x".repeat(200_001);
+    assert!(matches!(
+        store
+            .save_template_draft(ws, None, "Intro", "", &huge)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.template_draft(ws, None).await.unwrap().unwrap().body,
+        "Hello {{ first_name }}"
+    );
+
+    // Given up: forgotten, once.
+    assert!(store.discard_template_draft(ws, None).await.unwrap());
+    assert!(!store.discard_template_draft(ws, None).await.unwrap());
+    assert_eq!(store.template_draft(ws, None).await.unwrap(), None);
+    assert!(
+        store
+            .template_draft(ws, Some(first.id))
+            .await
+            .unwrap()
+            .is_some()
     );
     store.close().await;
 }

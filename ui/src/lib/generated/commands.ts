@@ -53,6 +53,7 @@ import type { ImportPhase } from "./ImportPhase";
 import type { ImportPreview } from "./ImportPreview";
 import type { ImportReport } from "./ImportReport";
 import type { Intent } from "./Intent";
+import type { KeepTemplateDraft } from "./KeepTemplateDraft";
 import type { LawfulBasis } from "./LawfulBasis";
 import type { LegitimateInterestAssessment } from "./LegitimateInterestAssessment";
 import type { ListEnrolments } from "./ListEnrolments";
@@ -126,6 +127,8 @@ import type { Step } from "./Step";
 import type { StepCheck } from "./StepCheck";
 import type { StepCondition } from "./StepCondition";
 import type { Template } from "./Template";
+import type { TemplateDraft } from "./TemplateDraft";
+import type { TemplateDraftRef } from "./TemplateDraftRef";
 import type { TemplatePreview } from "./TemplatePreview";
 import type { TemplateRef } from "./TemplateRef";
 import type { Transport } from "./Transport";
@@ -193,6 +196,9 @@ export interface Commands {
   preview_template: { args: PreviewTemplate; result: TemplatePreview };
   delete_template: { args: TemplateRef; result: Template };
   restore_template: { args: TemplateRef; result: Template };
+  keep_template_draft: { args: KeepTemplateDraft; result: TemplateDraft };
+  template_draft: { args: TemplateDraftRef; result: TemplateDraft | null };
+  discard_template_draft: { args: TemplateDraftRef; result: boolean };
   list_campaigns: { args: WorkspaceRef; result: Array<Campaign> };
   get_campaign: { args: CampaignRef; result: Campaign };
   save_campaign: { args: SaveCampaign; result: Campaign };
@@ -285,6 +291,9 @@ export const COMMANDS = [
   "preview_template",
   "delete_template",
   "restore_template",
+  "keep_template_draft",
+  "template_draft",
+  "discard_template_draft",
   "list_campaigns",
   "get_campaign",
   "save_campaign",
@@ -380,6 +389,7 @@ export type { ImportPhase };
 export type { ImportPreview };
 export type { ImportReport };
 export type { Intent };
+export type { KeepTemplateDraft };
 export type { LawfulBasis };
 export type { LegitimateInterestAssessment };
 export type { ListEnrolments };
@@ -453,6 +463,8 @@ export type { Step };
 export type { StepCheck };
 export type { StepCondition };
 export type { Template };
+export type { TemplateDraft };
+export type { TemplateDraftRef };
 export type { TemplatePreview };
 export type { TemplateRef };
 export type { Transport };

@@ -31,6 +31,7 @@ import type {
 	SendingSettings,
 	StepCheck,
 	Template,
+	TemplateDraft,
 	Weekday,
 	Workspace
 } from '$lib/generated/commands';
@@ -60,6 +61,9 @@ export type SendingCommand =
 	| 'preview_template'
 	| 'delete_template'
 	| 'restore_template'
+	| 'keep_template_draft'
+	| 'template_draft'
+	| 'discard_template_draft'
 	| 'list_campaigns'
 	| 'get_campaign'
 	| 'save_campaign'
@@ -82,6 +86,10 @@ export type SendingCommand =
 	| 'engine_status';
 
 type SendingHandlers = { [K in SendingCommand]: (args: Commands[K]['args']) => Promise<Commands[K]['result']> | Commands[K]['result'] };
+
+function draftKey(workspaceId: number, templateId: number | null): string {
+	return `${workspaceId}:${templateId ?? 'new'}`;
+}
 
 /** As the core's `RefusalCode::FINAL`: refusals that checking again cannot change. */
 const FINAL_REFUSALS = ['suppressed', 'deleted'];
@@ -205,6 +213,8 @@ export class MockSending {
 	/** DKIM private keys by account id: written, never read back out. */
 	private dkimKeys = new Map<number, string>();
 	private templates: Template[] = [];
+	/** Unsaved template edits kept as typed, by workspace and template ('new' for a new one). */
+	private templateDrafts = new Map<string, TemplateDraft>();
 	private campaigns: Campaign[] = [];
 	/** What is in the trash, out of the lists above (as the store hides it), with when it went. */
 	private trashed = { templates: [] as InTrash<Template>[], campaigns: [] as InTrash<Campaign>[] };
@@ -928,8 +938,24 @@ export class MockSending {
 						}
 			}
 			this.host.log(wsId, 'template.save', `Saved template “${name}”.`);
+			this.templateDrafts.delete(draftKey(wsId, args.id));
 			return { ...t, rewritten };
 		},
+		keep_template_draft: (args) => {
+			this.host.workspace(args.workspace_id);
+			if (args.template_id !== null) {
+				const t = this.template(args.template_id);
+				sameWorkspace(t.workspace_id, args.workspace_id, 'the template');
+			}
+			const d: TemplateDraft = { template_id: args.template_id, name: args.name, subject: args.subject, body: args.body, saved_at: this.host.now() };
+			this.templateDrafts.set(draftKey(args.workspace_id, args.template_id), d);
+			return { ...d };
+		},
+		template_draft: (args) => {
+			const d = this.templateDrafts.get(draftKey(args.workspace_id, args.template_id));
+			return d ? { ...d } : null;
+		},
+		discard_template_draft: (args) => this.templateDrafts.delete(draftKey(args.workspace_id, args.template_id)),
 		copy_template: (args) => {
 			const t = this.template(args.template_id);
 			const taken = (n: string) => this.templates.some((x) => x.workspace_id === t.workspace_id && x.name.toLowerCase() === n.toLowerCase());

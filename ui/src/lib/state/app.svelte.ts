@@ -84,6 +84,14 @@ export interface Leaving {
 	go: () => void;
 	/** Whether going is quitting the app. */
 	quitting: boolean;
+	/** Forgets what the editors given up kept of their work as it was typed, before going. */
+	forget: () => Promise<unknown>;
+}
+
+/** An editor's account of its unsaved work; see `AppState.guardUnsaved`. */
+interface UnsavedGuard {
+	describe: () => string | null;
+	forget?: () => Promise<unknown>;
 }
 
 export interface AppOptions {
@@ -141,7 +149,7 @@ export class AppState {
 	private unlistenQuit: (() => void) | null = null;
 	/** Each open editor's account of its unsaved work (null when none). Not rendered. */
 	// eslint-disable-next-line svelte/prefer-svelte-reactivity
-	private unsaved = new Set<() => string | null>();
+	private unsaved = new Set<UnsavedGuard>();
 
 	constructor(backend: Backend, opts: AppOptions = {}) {
 		this.backend = backend;
@@ -229,12 +237,14 @@ export class AppState {
 
 	/**
 	 * Registers an editor's unsaved work: `describe` names it ("your changes to …") or returns
-	 * null when everything is saved. Return the result from an `$effect` so it ends with the
-	 * editor.
+	 * null when everything is saved. An editor that keeps a copy of its work as it is typed
+	 * (so that a crash loses nothing) gives `forget`, which removes the copy once the user
+	 * gives the work up. Return the result from an `$effect` so it ends with the editor.
 	 */
-	guardUnsaved(describe: () => string | null): () => void {
-		this.unsaved.add(describe);
-		return () => this.unsaved.delete(describe);
+	guardUnsaved(describe: () => string | null, forget?: () => Promise<unknown>): () => void {
+		const guard = { describe, forget };
+		this.unsaved.add(guard);
+		return () => this.unsaved.delete(guard);
 	}
 
 	/**
@@ -242,7 +252,9 @@ export class AppState {
 	 * an editor holds unsaved work, once the user chooses to discard it.
 	 */
 	leave(go: () => void): void {
-		this.confirmDiscard(this.unsavedWork(), go);
+		const what = this.unsavedWork();
+		if (what === null) go();
+		else this.leaving = { what, go, quitting: false, forget: () => this.forgetUnsaved() };
 	}
 
 	/**
@@ -252,16 +264,22 @@ export class AppState {
 	 */
 	confirmDiscard(what: string | null, go: () => void): void {
 		if (what === null) go();
-		else this.leaving = { what, go, quitting: false };
+		else this.leaving = { what, go, quitting: false, forget: () => Promise.resolve() };
 	}
 
 	/** The first editor's unsaved work, or null when everything is saved. */
 	private unsavedWork(): string | null {
-		for (const describe of this.unsaved) {
+		for (const { describe } of this.unsaved) {
 			const what = describe();
 			if (what !== null) return what;
 		}
 		return null;
+	}
+
+	/** Forgets the copies kept of every editor's unsaved work (a failure loses nothing more). */
+	private forgetUnsaved(): Promise<unknown> {
+		const given = [...this.unsaved].filter((g) => g.describe() !== null);
+		return Promise.allSettled(given.map((g) => g.forget?.()));
 	}
 
 	/** The user asked to quit: the app ends now, or once they give up unsaved work. */
@@ -272,14 +290,16 @@ export class AppState {
 			return;
 		}
 		void this.backend.answerQuit(true);
-		this.leaving = { what, go: () => void this.backend.answerQuit(false), quitting: true };
+		this.leaving = { what, go: () => void this.backend.answerQuit(false), quitting: true, forget: () => this.forgetUnsaved() };
 	}
 
 	/** The user chose to discard the unsaved work: go where they were going. */
-	discardAndLeave(): void {
+	async discardAndLeave(): Promise<void> {
 		const l = this.leaving;
 		this.leaving = null;
-		l?.go();
+		if (!l) return;
+		await l.forget();
+		l.go();
 	}
 
 	/** Another view of the current workspace, once unsaved work is saved or given up. */
