@@ -93,7 +93,8 @@ fn app_binary() -> String {
     })
 }
 
-async fn connect(driver: &Driver) -> Result<Client> {
+/// A session with a new instance of the app, through the tauri-driver listening on `port`.
+async fn connect(port: u16) -> Result<Client> {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
@@ -102,7 +103,7 @@ async fn connect(driver: &Driver) -> Result<Client> {
     Ok(
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .connect(&format!("http://127.0.0.1:{port}"))
             .await?,
     )
 }
@@ -1416,7 +1417,9 @@ async fn screenshot(c: &Client, name: &str) {
 /// session for the screenshot.
 async fn in_app<F, Fut>(name: &str, theme: Theme, journey: F)
 where
-    F: FnOnce(Client, PathBuf) -> Fut + Send + 'static,
+    // The journey gets the session, the data folder and the driver's port (to start the app
+    // again on the same data, as after a crash).
+    F: FnOnce(Client, PathBuf, u16) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send + 'static,
 {
     // Two tests pick their free ports at the same moment and can collide (seen as a session
@@ -1424,7 +1427,7 @@ where
     let mut attempt = 1;
     let (driver, client) = loop {
         let driver = start_driver(theme);
-        match connect(&driver).await {
+        match connect(driver.port).await {
             Ok(client) => break (driver, client),
             Err(e) if attempt < 3 => {
                 eprintln!("{name}: no WebDriver session on attempt {attempt} ({e}); retrying");
@@ -1436,13 +1439,17 @@ where
     };
     let session = client.clone();
     let data = driver._data.path().to_path_buf();
-    let result =
-        match tokio::spawn(async move { journey(session, data).await.map_err(|e| e.to_string()) })
+    let port = driver.port;
+    let result = match tokio::spawn(async move {
+        journey(session, data, port)
             .await
-        {
-            Ok(r) => r,
-            Err(panic) => Err(format!("assertion failed: {panic}")),
-        };
+            .map_err(|e| e.to_string())
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(panic) => Err(format!("assertion failed: {panic}")),
+    };
     // A journey may end with the window hidden in the tray, where WebKit's driver can wait
     // forever for a frame: the screenshot and the goodbye get a time limit.
     let shot = match &result {
@@ -1467,7 +1474,7 @@ where
 #[tokio::test]
 #[ignore = "drives the built app; run by scripts/test.sh"]
 async fn a_new_user_imports_searches_scores_and_reads_the_breakdown() {
-    in_app("journey", Theme::Light, |c, data| async move {
+    in_app("journey", Theme::Light, |c, data, _| async move {
         journey(&c).await?;
         // The desktop session ends (or `kill` asks): the app quits as from its tray.
         let app = app_menu().await?;
@@ -1488,7 +1495,7 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
     let notifications = std::sync::Arc::new(NotificationDaemon::start());
     let at_sink = std::sync::Arc::clone(&sink);
     let seen = std::sync::Arc::clone(&notifications);
-    in_app("campaign", Theme::Dark, move |c, data| async move {
+    in_app("campaign", Theme::Dark, move |c, data, _| async move {
         campaign(&c, port, at_sink, dovecot, seen).await?;
         // Its window closed, the app is left from the tray menu's "Quit", as a person does.
         // The window comes back to ask about the unsaved template; the user lets it go.
@@ -1559,6 +1566,74 @@ async fn a_user_builds_a_two_step_campaign_its_messages_arrive_and_a_reply_stops
         first.contains("Where your details come from"),
         "the Art. 14 notice: {first}"
     );
+}
+
+#[tokio::test]
+#[ignore = "drives the built app; run by scripts/test.sh"]
+async fn a_template_being_written_comes_back_after_the_app_is_killed() {
+    in_app("killed", Theme::Light, |c, _data, port| async move {
+        click(&c, "create-first-workspace").await?;
+        fill(&c, "ws-name", "Train Client").await?;
+        click(&c, "ws-save").await?;
+        click(&c, "nav-templates").await?;
+        wait(&c, &tid("template-name")).await?;
+        fill(&c, "template-name", "Train notes").await?;
+        fill(&c, "template-subject", "Written on the train").await?;
+        // Typing paused: the app says the text is kept, though not saved.
+        wait_until("the unsaved template kept", || async {
+            Ok(text_of(&c, "template-kept")
+                .await
+                .is_ok_and(|t| t.contains("kept in case the app stops")))
+        })
+        .await?;
+
+        // The app dies (a crash, a power cut): no question, no exit path.
+        let pid = app_menu().await?.pid();
+        let killed = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()?;
+        assert!(killed.success(), "kill -9 {pid}");
+        wait_until("the app to end", || async {
+            Ok(outreach_testkit::tray::process_ended(pid))
+        })
+        .await?;
+
+        // Started again on the same data (the driver holds one session: the dead app's goes
+        // first), the template being written is back, unsaved.
+        let _ = tokio::time::timeout(Duration::from_secs(15), c.close()).await;
+        let c = connect(port).await?;
+        click(&c, "nav-templates").await?;
+        wait_until("the template restored", || async {
+            let subject = wait(&c, &tid("template-subject"))
+                .await?
+                .prop("value")
+                .await?;
+            Ok(subject.as_deref() == Some("Written on the train"))
+        })
+        .await?;
+        let name = wait(&c, &tid("template-name")).await?.prop("value").await?;
+        assert_eq!(name.as_deref(), Some("Train notes"));
+        let notice = text_of(&c, "template-restored").await?;
+        assert!(
+            notice.contains("Restored what you were writing on"),
+            "{notice}"
+        );
+        assert_accessible(&c, "the restored template").await?;
+        // Saved now, it is a template like any other, and nothing more is restored.
+        click(&c, "template-save").await?;
+        wait_until("the template saved", || async {
+            toast_says(&c, "Template “Train notes” saved.").await
+        })
+        .await?;
+        assert!(
+            c.find_all(Locator::Css(&tid("template-restored")))
+                .await?
+                .is_empty()
+        );
+        let _ = c.close().await;
+        Ok(())
+    })
+    .await;
 }
 
 /// The decoded text body of a received message.
