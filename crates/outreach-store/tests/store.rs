@@ -3518,6 +3518,30 @@ async fn last_change(store: &Store, prospect_id: i64) -> String {
     store.prospect(prospect_id).await.unwrap().updated_at
 }
 
+/// Sends a queued message once and meets a 421: it waits for its retry, due at 12:05 on
+/// 2026-11-25, as it was written. Returns it as claimed.
+async fn tried_once(
+    store: &Store,
+    account_id: i64,
+    message: i64,
+) -> outreach_store::outbox::ClaimedMessage {
+    let at = "2026-11-25T12:00:00.000Z";
+    let claimed = store
+        .claim_batch(&[message], account_id, at, &[])
+        .await
+        .unwrap()
+        .remove(0);
+    let retry = outreach_store::outbox::Outcome::Retry {
+        error: "421 try later".into(),
+        at: "2026-11-25T12:05:00.000Z".into(),
+    };
+    store
+        .record_and_claim(account_id, at, &[(&claimed, &retry)], at, &[], &[])
+        .await
+        .unwrap();
+    claimed
+}
+
 /// The account's messages the sender would choose at `now`, in its order.
 async fn chosen_by_sender(store: &Store, account_id: i64, now: &str) -> Vec<i64> {
     store
@@ -3640,7 +3664,6 @@ async fn a_step_written_before_an_opt_out_a_pause_or_a_template_change_is_not_qu
 #[tokio::test]
 async fn pausing_takes_back_the_messages_never_tried_and_resuming_writes_them_again() {
     use outreach_core::campaign::{CampaignStatus, MessageStatus};
-    use outreach_store::outbox::Outcome;
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     queue_first_steps(&store, ws, &campaign, &account, &due).await;
     // Ada's was tried once and waits for a retry: the server may have seen it.
@@ -3650,19 +3673,7 @@ async fn pausing_takes_back_the_messages_never_tried_and_resuming_writes_them_ag
         .find(|m| m.prospect_id == due[0].prospect_id)
         .unwrap()
         .id;
-    let at = "2026-11-25T12:00:00.000Z";
-    let claimed = store
-        .claim_batch(&[tried], account.id, at, &[])
-        .await
-        .unwrap();
-    let retry = Outcome::Retry {
-        error: "421 try later".into(),
-        at: "2026-11-25T12:05:00.000Z".into(),
-    };
-    store
-        .record_and_claim(account.id, at, &[(&claimed[0], &retry)], at, &[], &[])
-        .await
-        .unwrap();
+    tried_once(&store, account.id, tried).await;
 
     store
         .set_campaign_status(campaign.id, CampaignStatus::Paused, Actor::Cli)
@@ -3948,19 +3959,7 @@ async fn a_message_waiting_for_a_retry_is_held_while_its_prospect_is_in_the_tras
     let (ada, alan) = (to(due[0].prospect_id), to(due[1].prospect_id));
     // Ada's was tried once and waits for a retry: it is kept as written (the server may have
     // seen its Message-ID), so moving her to the trash does not take it back.
-    let at = "2026-11-25T12:00:00.000Z";
-    let claimed = store
-        .claim_batch(&[ada], account.id, at, &[])
-        .await
-        .unwrap();
-    let retry = Outcome::Retry {
-        error: "421 try later".into(),
-        at: "2026-11-25T12:05:00.000Z".into(),
-    };
-    store
-        .record_and_claim(account.id, at, &[(&claimed[0], &retry)], at, &[], &[])
-        .await
-        .unwrap();
+    let written = tried_once(&store, account.id, ada).await;
     store
         .set_prospects_deleted(ws, &[due[0].prospect_id], false, Actor::Cli)
         .await
@@ -4020,7 +4019,7 @@ async fn a_message_waiting_for_a_retry_is_held_while_its_prospect_is_in_the_tras
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 2);
-    assert_eq!(again[0].message_id, claimed[0].message_id);
+    assert_eq!(again[0].message_id, written.message_id);
     store.close().await;
 }
 
