@@ -344,13 +344,17 @@ describe('campaigns', () => {
 		expect(listed.map((c) => c.fields.name)).toEqual(names());
 	});
 
-	it('offers no trash for a campaign that may still send', async () => {
+	it('offers no trash for a campaign that may still send, and no stop for good for a draft', async () => {
 		const { backend, people, campaign } = readyToSend();
 		backend.sending.seedEnrolments(campaign.id, people.map((p) => p.id));
-		await backend.call('start_campaign', { campaign_id: campaign.id });
 		renderApp(backend);
 		await openCampaigns();
-		expect(screen.getByTestId('campaign-pause')).toBeTruthy();
+		// A draft has sent nothing: it can go to the trash (with undo), not be stopped for good.
+		expect(screen.getByTestId('campaign-trash')).toBeTruthy();
+		expect(screen.queryByTestId('campaign-stop')).toBeNull();
+		await backend.call('start_campaign', { campaign_id: campaign.id });
+		await waitFor(() => expect(screen.getByTestId('campaign-pause')).toBeTruthy());
+		expect(screen.getByTestId('campaign-stop')).toBeTruthy();
 		expect(screen.queryByTestId('campaign-trash')).toBeNull();
 		await fireEvent.click(screen.getByTestId('campaign-pause'));
 		await waitFor(() => expect(screen.getByTestId('campaign-current-status').textContent).toBe('Paused'));
