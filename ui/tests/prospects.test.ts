@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_HEIGHT, PAGE_SIZE, ROW_HEIGHT } from '$lib/components/ProspectTable.svelte';
-import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, tick, waitFor, waitForRows } from './helpers';
+import { campaignReady, choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, tick, waitFor, waitForRows } from './helpers';
 
 function rowIds(): number[] {
 	return screen.getAllByTestId('prospect-row').map((r) => Number(r.dataset.id));
@@ -98,6 +98,25 @@ describe('prospect table', () => {
 		await fireEvent.keyDown(grid, { key: 'Enter' });
 		const name = await screen.findByTestId('detail-name');
 		expect(name.textContent).toBe(selected[0].querySelector('[data-testid="cell-name"]')?.textContent);
+	});
+
+	it('says when an edit writes again the messages waiting to go to the prospect', async () => {
+		const { backend, people, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		renderApp(backend);
+		const rows = await waitForRows();
+		const row = rows.find((r) => Number(r.dataset.id) === people[0].id);
+		if (!row) throw new Error('the first prospect is listed');
+		await fireEvent.click(row);
+		await waitFor(() => expect((screen.getByTestId('edit-company') as HTMLInputElement).value).not.toBe(''));
+		await setValue(screen.getByTestId('edit-company'), 'Renamed Co');
+		await fireEvent.click(screen.getByTestId('detail-save'));
+		await waitFor(() =>
+			expect(screen.getByTestId('toast').textContent).toContain('1 message waiting to go to them is written again with the new details.')
+		);
+		// Written again at once by the engine, with the new company.
+		const queued = await backend.call('list_messages', { campaign_id: c.id, status: 'queued', limit: 10 });
+		expect(queued.filter((m) => m.prospect_id === people[0].id)).toHaveLength(1);
 	});
 
 	it('sends only the changed fields when saving the detail, and shows invalid input inline', async () => {

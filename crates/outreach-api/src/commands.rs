@@ -37,7 +37,7 @@ macro_rules! for_each_command {
             list_prospects($crate::store::prospects::ProspectQuery) -> $crate::store::prospects::ProspectPage;
             matching_prospect_ids($crate::store::prospects::ProspectQuery) -> $crate::ProspectIds;
             get_prospect($crate::ProspectId) -> $crate::core::prospect::Prospect;
-            update_prospect($crate::UpdateProspect) -> $crate::core::prospect::Prospect;
+            update_prospect($crate::UpdateProspect) -> $crate::SavedProspect;
             delete_prospects($crate::ProspectIds) -> u32;
             set_prospects_status($crate::SetProspectsStatus) -> $crate::store::prospects::StatusChange;
             restore_prospects($crate::ProspectIds) -> u32;
@@ -234,6 +234,17 @@ pub struct UpdateProspect {
     pub id: i64,
     /// The changes.
     pub patch: ProspectPatch,
+}
+
+/// A prospect as saved, with what saving did to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SavedProspect {
+    /// The prospect.
+    #[serde(flatten)]
+    pub prospect: Prospect,
+    /// Their messages queued and never tried, written from the old details: taken back, to
+    /// be written again from the new ones.
+    pub rewritten: u32,
 }
 
 /// A workspace.
@@ -618,13 +629,19 @@ impl Api {
     }
 
     /// Edits a prospect.
-    pub async fn update_prospect(&self, args: UpdateProspect) -> Result<Prospect, ApiError> {
-        let p = self
+    pub async fn update_prospect(&self, args: UpdateProspect) -> Result<SavedProspect, ApiError> {
+        let (prospect, rewritten) = self
             .store
             .update_prospect(args.id, &args.patch, self.config.actor())
             .await?;
-        self.changed(Some(p.workspace_id), ChangedEntity::Prospects);
-        Ok(p)
+        self.changed(Some(prospect.workspace_id), ChangedEntity::Prospects);
+        if rewritten > 0 {
+            self.changed(Some(prospect.workspace_id), ChangedEntity::Campaigns);
+        }
+        Ok(SavedProspect {
+            prospect,
+            rewritten,
+        })
     }
 
     /// Gives prospects a status (a review's outcome, in bulk). Returns those it changed with

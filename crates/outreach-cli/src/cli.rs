@@ -636,11 +636,18 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
         }
         Command::Prospects(ProspectsCommand::Edit { id, set }) => {
             let patch = parse_patch(&set)?;
-            let p = api.update_prospect(UpdateProspect { id, patch }).await?;
+            let saved = api.update_prospect(UpdateProspect { id, patch }).await?;
             if json {
-                output::json(&p)?;
+                output::json(&saved)?;
             } else {
+                let p = &saved.prospect;
                 println!("saved prospect #{} ({})", p.id, p.display_name());
+                if saved.rewritten > 0 {
+                    println!(
+                        "{} message(s) waiting to go to them will be written again with the new details",
+                        saved.rewritten
+                    );
+                }
             }
         }
         Command::Prospects(ProspectsCommand::Delete { workspace: ws, ids }) => {

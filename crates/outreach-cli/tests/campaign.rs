@@ -1150,6 +1150,22 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
     let p = env.progress("Zones");
     let next: Timestamp = p["next_send_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(next, opening.timestamp(), "{p}");
+
+    // Kai turns out to work from UTC: the message waiting for him is written again, and
+    // goes at once, in the window open there.
+    let said = env.ok(&["prospects", "edit", &kai_id, "--set", "time_zone=UTC"]);
+    assert!(
+        said.contains("1 message(s) waiting to go to them will be written again"),
+        "{said}"
+    );
+    env.ok(&["run", "--until-idle"]);
+    sink.wait_for(2, Duration::from_secs(30));
+    let received = sink.texts();
+    assert!(
+        received.iter().any(|m| m.contains("kai@plus12.example")),
+        "{received:?}"
+    );
+    assert_eq!(env.progress("Zones")["sent"], 2);
 }
 
 /// Needs the Secret Service for the API key (scripts/test.sh provides one).

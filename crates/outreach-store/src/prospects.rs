@@ -463,13 +463,15 @@ impl Store {
     }
 
     /// Applies a patch after normalising and validating every changed field. Nothing is
-    /// written if any field is invalid.
+    /// written if any field is invalid. Their messages queued and never tried were written
+    /// from the old details: they are taken back, to be written again (see
+    /// [`crate::outbox::withdraw_unsent_to`]). Returns the prospect and how many were.
     pub async fn update_prospect(
         &self,
         id: i64,
         patch: &ProspectPatch,
         actor: Actor,
-    ) -> Result<Prospect, StoreError> {
+    ) -> Result<(Prospect, u32), StoreError> {
         // Read inside the write transaction: the whole row is written back, so a read taken
         // before it could overwrite a change (an import merge, another edit) made in between.
         let mut tx = self.begin_write().await?;
@@ -598,7 +600,7 @@ impl Store {
         }
         if changed.is_empty() {
             tx.rollback().await?;
-            return self.prospect(id).await;
+            return Ok((self.prospect(id).await?, 0));
         }
         let status = p.status.as_str();
         sqlx::query!(
@@ -652,7 +654,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.prospect(id).await
+        Ok((self.prospect(id).await?, taken))
     }
 
     /// Moves prospects to the trash (or back, with `restore`). Returns how many changed.

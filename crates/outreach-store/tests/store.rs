@@ -493,7 +493,7 @@ async fn edits_are_validated_audited_and_searchable() {
         status: Some(ProspectStatus::Disqualified),
         ..Default::default()
     };
-    let p = store.update_prospect(id, &good, Actor::App).await.unwrap();
+    let (p, _) = store.update_prospect(id, &good, Actor::App).await.unwrap();
     assert_eq!(p.followers, Some(2500));
     assert_eq!(p.status, ProspectStatus::Disqualified);
     let mut q = query(ws);
@@ -4381,10 +4381,20 @@ async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them(
         email: Some("ada@analytical.example".into()),
         ..Default::default()
     };
-    store
+    let (_, rewritten) = store
         .update_prospect(ada, &patch, Actor::Cli)
         .await
         .unwrap();
+    assert_eq!(rewritten, 1, "the edit says how many");
+    // Saved again unchanged: nothing more to take back.
+    assert_eq!(
+        store
+            .update_prospect(ada, &patch, Actor::Cli)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
     // Hers was written to the old address: taken back, her step due again.
     let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
     assert_eq!(listed.len(), 1);

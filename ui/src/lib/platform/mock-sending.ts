@@ -1296,7 +1296,7 @@ export class MockSending {
 		return back.length;
 	}
 
-	/** As the core does when prospects go to the trash: their never-tried queued messages are taken back. */
+	/** As the core does when prospects go to the trash or their details change: their never-tried queued messages are taken back. */
 	withdrawTo(prospectIds: number[]): number {
 		const back = this.messages.filter((m) => m.campaign_id !== null && prospectIds.includes(m.prospect_id) && m.status === 'queued' && m.attempts === 0);
 		for (const m of back) {

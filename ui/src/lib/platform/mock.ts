@@ -983,12 +983,16 @@ export class MockBackend implements Backend {
 				next.status = patch.status;
 				changed.push('status');
 			}
-			if (changed.length === 0) return p;
+			if (changed.length === 0) return { ...p, rewritten: 0 };
 			next.updated_at = this.now();
 			this.prospects.set(p.id, next);
+			// As the core does: what waited for them, written from the old details, is written again.
+			const rewritten = this.sending.withdrawTo([p.id]);
+			if (rewritten > 0) this.sending.resumeRunning();
 			this.log(p.workspace_id, 'prospect.update', `Updated prospect #${p.id}: ${changed.join(', ')}.`, null, p.id);
 			this.changed('prospects', p.workspace_id);
-			return next;
+			if (rewritten > 0) this.changed('campaigns', p.workspace_id);
+			return { ...next, rewritten };
 		},
 		set_prospects_status: (args) => {
 			const refused = refusedAsHandTarget(args.status);
