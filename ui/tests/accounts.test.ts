@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor } from './helpers';
+import { campaignReady, choose, fireEvent, mockWithWorkspace, renderApp, screen, setValue, waitFor } from './helpers';
 
 describe('sender accounts', () => {
 	it('saves an SMTP account, sends the password only as the secret and never shows it', async () => {
@@ -133,6 +133,26 @@ describe('sender account DKIM and rates', () => {
 			has_dkim_key: false,
 			fields: { dkim_selector: null, dkim_domain: null }
 		});
+	});
+
+	it('says when a new sender writes again the messages waiting to go out from the account', async () => {
+		const { backend, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		const queued = (await backend.call('campaign_progress', { campaign_id: c.id })).queued;
+		expect(queued).toBeGreaterThan(1);
+		renderApp(backend);
+		await openAccounts();
+		await waitFor(() => expect(value('account-from-name')).not.toBe(''));
+		await setValue(screen.getByTestId('account-from-name'), 'Alex of Acme');
+		await fireEvent.click(screen.getByTestId('account-save'));
+		await waitFor(() =>
+			expect(screen.getByTestId('toast').textContent).toContain(`${queued} messages waiting to go out are written again from the new sender.`)
+		);
+		// The caps alone leave what was written as it is.
+		await setValue(screen.getByTestId('account-cap-day'), '40');
+		await fireEvent.click(screen.getByTestId('account-save'));
+		await waitFor(() => expect(backend.callsOf('save_account')).toHaveLength(2));
+		await waitFor(() => expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe('Account “Relay” saved.'));
 	});
 
 	it('never pre-fills the key of an existing account', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MockBackend } from '$lib/platform/mock';
 import { LAST_WORKSPACE_KEY } from '$lib/state/app.svelte';
-import { choose, fireEvent, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
+import { campaignReady, choose, fireEvent, renderApp, screen, setValue, waitFor, waitForRows } from './helpers';
 
 describe('workspaces', () => {
 	it('shows the welcome panel on first run and loads the demo', async () => {
@@ -94,6 +94,25 @@ describe('workspaces', () => {
 		await fireEvent.click(screen.getByTestId('settings-save'));
 		await waitFor(() => expect(backend.callsOf('update_workspace')).toHaveLength(1));
 		expect(backend.callsOf('update_workspace')[0].fields.postal_address).toBe('New address');
+	});
+
+	it('says when a new address writes again the messages waiting to go out', async () => {
+		const { backend, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		const before = (await backend.call('campaign_progress', { campaign_id: c.id })).queued;
+		expect(before).toBeGreaterThan(0);
+		renderApp(backend);
+		await fireEvent.click(await screen.findByTestId('nav-settings'));
+		await setValue(await screen.findByTestId('ws-address'), '2 New Street, Sample Town');
+		await fireEvent.click(screen.getByTestId('settings-save'));
+		await waitFor(() =>
+			expect(screen.getByTestId('toast').textContent).toContain(`Workspace saved. ${before} messages waiting to go out are written again with the change.`)
+		);
+		// Saved again as it is: nothing to write again.
+		await fireEvent.click(screen.getByTestId('settings-save'));
+		await waitFor(() => expect(backend.callsOf('update_workspace')).toHaveLength(2));
+		await waitFor(() => expect(screen.getAllByTestId('toast').at(-1)?.textContent).toContain('Workspace saved.'));
+		expect(screen.getAllByTestId('toast').at(-1)?.textContent).not.toContain('written again');
 	});
 
 	it('lists audit entries with paging', async () => {

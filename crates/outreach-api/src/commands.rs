@@ -26,7 +26,7 @@ macro_rules! for_each_command {
             app_info($crate::NoArgs) -> $crate::AppInfo;
             list_workspaces($crate::NoArgs) -> Vec<$crate::core::prospect::Workspace>;
             create_workspace($crate::store::workspaces::WorkspaceFields) -> $crate::core::prospect::Workspace;
-            update_workspace($crate::UpdateWorkspace) -> $crate::core::prospect::Workspace;
+            update_workspace($crate::UpdateWorkspace) -> $crate::SavedWorkspace;
             workspace_contents($crate::WorkspaceRef) -> $crate::store::workspace_deletion::WorkspaceContents;
             deleted_workspaces($crate::NoArgs) -> Vec<$crate::store::workspace_deletion::DeletedWorkspace>;
             delete_workspace($crate::DeleteWorkspace) -> $crate::WorkspaceDeletion;
@@ -63,7 +63,7 @@ macro_rules! for_each_command {
             consent_history($crate::ProspectId) -> Vec<$crate::store::consent::ConsentEvent>;
             opt_out_prospect($crate::ProspectId) -> u32;
             list_accounts($crate::WorkspaceRef) -> Vec<$crate::core::campaign::SenderAccount>;
-            save_account($crate::SaveAccount) -> $crate::core::campaign::SenderAccount;
+            save_account($crate::SaveAccount) -> $crate::SavedAccount;
             test_account($crate::AccountRef) -> $crate::AccountTest;
             delete_account($crate::AccountRef) -> $crate::core::campaign::SenderAccount;
             list_templates($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Template>;
@@ -234,6 +234,17 @@ pub struct UpdateProspect {
     pub id: i64,
     /// The changes.
     pub patch: ProspectPatch,
+}
+
+/// A workspace as saved, with what saving did to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SavedWorkspace {
+    /// The workspace.
+    #[serde(flatten)]
+    pub workspace: Workspace,
+    /// Queued messages of its campaigns never tried, written with the old name, address or
+    /// notice: taken back, to be written again with the new ones.
+    pub rewritten: u32,
 }
 
 /// A prospect as saved, with what saving did to the outbox.
@@ -438,13 +449,22 @@ impl Api {
     }
 
     /// Changes a workspace's name, address and legal notice.
-    pub async fn update_workspace(&self, args: UpdateWorkspace) -> Result<Workspace, ApiError> {
-        let w = self
+    pub async fn update_workspace(
+        &self,
+        args: UpdateWorkspace,
+    ) -> Result<SavedWorkspace, ApiError> {
+        let (workspace, rewritten) = self
             .store
             .update_workspace(args.id, &args.fields, self.config.actor())
             .await?;
-        self.changed(Some(w.id), ChangedEntity::Workspaces);
-        Ok(w)
+        self.changed(Some(workspace.id), ChangedEntity::Workspaces);
+        if rewritten > 0 {
+            self.changed(Some(workspace.id), ChangedEntity::Campaigns);
+        }
+        Ok(SavedWorkspace {
+            workspace,
+            rewritten,
+        })
     }
 
     /// Saves a workspace's scoring weights and threshold (takes effect at the next scoring).

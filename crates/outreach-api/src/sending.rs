@@ -107,6 +107,17 @@ pub struct SaveTemplate {
     pub body: String,
 }
 
+/// A sender account as saved, with what saving it did to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SavedAccount {
+    /// The account.
+    #[serde(flatten)]
+    pub account: SenderAccount,
+    /// Queued messages of its running and paused campaigns never tried, written from the old
+    /// sender name or address: taken back, to be written again from the new ones.
+    pub rewritten: u32,
+}
+
 /// A template as saved, with what saving it did to the outbox.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct SavedTemplate {
@@ -577,7 +588,7 @@ impl Api {
     }
 
     /// Creates or changes an account; secrets go to the keychain.
-    pub async fn save_account(&self, mut args: SaveAccount) -> Result<SenderAccount, ApiError> {
+    pub async fn save_account(&self, mut args: SaveAccount) -> Result<SavedAccount, ApiError> {
         if args.remove_dkim_key {
             if args
                 .dkim_private_key
@@ -623,7 +634,7 @@ impl Api {
             .validate()
             .map_err(|e| invalid(e.to_string()))?;
         }
-        let account = match current {
+        let (account, rewritten) = match current {
             Some(current) => {
                 same_workspace(
                     current.workspace_id,
@@ -634,11 +645,12 @@ impl Api {
                     .update_account(current.id, &args.fields, self.config.actor())
                     .await?
             }
-            None => {
+            None => (
                 self.store
                     .create_account(args.workspace_id, &args.fields, self.config.actor())
-                    .await?
-            }
+                    .await?,
+                0,
+            ),
         };
         let mut has_secret = account.has_secret;
         let mut has_dkim = account.has_dkim_key && !args.remove_dkim_key;
@@ -668,7 +680,10 @@ impl Api {
             secrets::delete(&self.config, account.id, secrets::Kind::Dkim).await?;
         }
         self.changed(Some(account.workspace_id), ChangedEntity::Campaigns);
-        Ok(self.store.account(account.id).await?)
+        Ok(SavedAccount {
+            account: self.store.account(account.id).await?,
+            rewritten,
+        })
     }
 
     /// Removes a sender account for good (refused while a campaign sends from it or a message

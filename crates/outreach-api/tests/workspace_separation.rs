@@ -60,11 +60,13 @@ async fn a_request_naming_one_workspace_changes_nothing_of_another() {
     let account_a = api
         .save_account(save_account(a, None, "A relay"))
         .await
-        .unwrap();
+        .unwrap()
+        .account;
     let account_b = api
         .save_account(save_account(b, None, "B relay"))
         .await
-        .unwrap();
+        .unwrap()
+        .account;
     let template_b = api
         .save_template(SaveTemplate {
             workspace_id: b,

@@ -299,7 +299,8 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
             dkim_private_key: None,
             remove_dkim_key: false,
         })
-        .await?;
+        .await?
+        .account;
     let template = api
         .save_template(SaveTemplate {
             workspace_id: ws.id,

@@ -207,7 +207,7 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
     if changed.is_empty() {
         return Err(edits::nothing_to_change("account", &current.fields.name));
     }
-    let a = api
+    let saved = api
         .save_account(SaveAccount {
             workspace_id: w.id,
             id: Some(current.id),
@@ -217,7 +217,15 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
             remove_dkim_key,
         })
         .await?;
-    edits::report(json, "account", (&a.fields.name, a.id), &changed, &a)
+    let a = &saved.account;
+    edits::report(json, "account", (&a.fields.name, a.id), &changed, &saved)?;
+    if !json && saved.rewritten > 0 {
+        println!(
+            "{} message(s) waiting to go out from it will be written again from the new sender",
+            saved.rewritten
+        );
+    }
+    Ok(())
 }
 
 /// What differs between two versions of an account's settings, in words.

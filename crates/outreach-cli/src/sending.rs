@@ -499,7 +499,10 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
             if json {
                 output::json(&a)?;
             } else {
-                println!("added account '{}' (#{})", a.fields.name, a.id);
+                println!(
+                    "added account '{}' (#{})",
+                    a.account.fields.name, a.account.id
+                );
             }
         }
         AccountCommand::Edit(args) => crate::account_settings::edit(api, args, json).await?,

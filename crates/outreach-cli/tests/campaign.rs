@@ -1151,6 +1151,24 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
     let next: Timestamp = p["next_send_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(next, opening.timestamp(), "{p}");
 
+    // The sender signs differently now: the message waiting for Kai is written again from
+    // the new sender, and waits for his window as before.
+    let said = env.ok(&[
+        "account",
+        "edit",
+        "-w",
+        "Acme",
+        "sink",
+        "--from-name",
+        "Alex of Acme",
+    ]);
+    assert!(
+        said.contains("1 message(s) waiting to go out from it will be written again"),
+        "{said}"
+    );
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(env.progress("Zones")["queued"], 1);
+
     // Kai turns out to work from UTC: the message waiting for him is written again, and
     // goes at once, in the window open there.
     let said = env.ok(&["prospects", "edit", &kai_id, "--set", "time_zone=UTC"]);
@@ -1161,10 +1179,11 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
     env.ok(&["run", "--until-idle"]);
     sink.wait_for(2, Duration::from_secs(30));
     let received = sink.texts();
-    assert!(
-        received.iter().any(|m| m.contains("kai@plus12.example")),
-        "{received:?}"
-    );
+    let to_kai = received
+        .iter()
+        .find(|m| m.contains("kai@plus12.example"))
+        .expect("Kai's message arrived");
+    assert!(to_kai.contains("Alex of Acme"), "{to_kai}");
     assert_eq!(env.progress("Zones")["sent"], 2);
 }
 

@@ -238,13 +238,13 @@ impl Store {
 
     /// Changes an account's settings. A new sender name or address takes back the never-tried
     /// queued messages of the running and paused campaigns sending from it, to be written
-    /// again.
+    /// again. Returns the account and how many were taken back.
     pub async fn update_account(
         &self,
         id: i64,
         fields: &AccountFields,
         actor: Actor,
-    ) -> Result<SenderAccount, StoreError> {
+    ) -> Result<(SenderAccount, u32), StoreError> {
         let f = validated(fields)?;
         let transport = f.transport.as_str();
         let security = f.security.map(SmtpSecurityMode::as_str);
@@ -294,18 +294,19 @@ impl Store {
         let mut summary = format!("Changed sender account #{id}");
         // The sender's name and address are in what was written (a template variable, the
         // Message-ID's domain): the waiting messages of its campaigns are written again.
+        let mut rewritten = 0;
         if sender.is_some_and(|s| {
             (s.from_name.as_str(), s.from_address.as_str())
                 != (f.from_name.as_str(), f.from_address.as_str())
         }) {
-            let n = crate::outbox::withdraw_written_from(
+            rewritten = crate::outbox::withdraw_written_from(
                 &mut tx,
                 crate::outbox::WrittenFrom::Account(id),
             )
             .await?;
-            if n > 0 {
+            if rewritten > 0 {
                 summary.push_str(&format!(
-                    "; {n} queued message(s) taken back, to be written again from the new sender"
+                    "; {rewritten} queued message(s) taken back, to be written again from the new sender"
                 ));
             }
         }
@@ -319,7 +320,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.account(id).await
+        Ok((self.account(id).await?, rewritten))
     }
 
     /// Records whether the keychain holds the account's password or API key, and its DKIM key.

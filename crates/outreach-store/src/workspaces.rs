@@ -147,13 +147,14 @@ impl Store {
     }
 
     /// Changes a workspace's name, address and legal notice. A change takes back the queued
-    /// messages of its campaigns never tried, to be written again with it.
+    /// messages of its campaigns never tried, to be written again with it. Returns the
+    /// workspace and how many were taken back.
     pub async fn update_workspace(
         &self,
         id: i64,
         fields: &WorkspaceFields,
         actor: Actor,
-    ) -> Result<Workspace, StoreError> {
+    ) -> Result<(Workspace, u32), StoreError> {
         let f = fields.validated()?;
         let mut tx = self.begin_write().await?;
         let before = sqlx::query!(
@@ -185,23 +186,24 @@ impl Store {
         }
         let mut summary = format!("Updated workspace #{id}");
         // Each is a variable of every template (`workspace`, `postal_address`, the notice).
+        let mut rewritten = 0;
         if (&before.name, &before.postal_address, &before.legal_notice)
             != (&f.name, &f.postal_address, &f.legal_notice)
         {
-            let n = crate::outbox::withdraw_written_from(
+            rewritten = crate::outbox::withdraw_written_from(
                 &mut tx,
                 crate::outbox::WrittenFrom::Workspace(id),
             )
             .await?;
-            if n > 0 {
+            if rewritten > 0 {
                 summary.push_str(&format!(
-                    "; {n} queued message(s) taken back, to be written again with the change"
+                    "; {rewritten} queued message(s) taken back, to be written again with the change"
                 ));
             }
         }
         record(&mut tx, Some(id), actor, "workspace.update", &summary, None).await?;
         tx.commit().await?;
-        self.workspace(id).await
+        Ok((self.workspace(id).await?, rewritten))
     }
 
     /// Saves a workspace's scoring weights and threshold.

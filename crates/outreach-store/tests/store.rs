@@ -3839,10 +3839,11 @@ async fn a_new_address_time_zone_or_consent_rule_takes_back_what_was_written_und
     assert_eq!(store.queued_count().await.unwrap(), 2);
     // A new address is in every message: both are written again.
     fields.postal_address = "Acme GmbH, 2 New Street, 10115 Berlin".into();
-    store
+    let (_, rewritten) = store
         .update_workspace(ws, &fields, Actor::Cli)
         .await
         .unwrap();
+    assert_eq!(rewritten, 2);
     assert_eq!(store.queued_count().await.unwrap(), 0);
     assert_eq!(due_in(&store, campaign.id).await, 2);
     let said = last_summary(&store, ws, "workspace.update").await;
@@ -4420,17 +4421,19 @@ async fn a_new_sender_name_reaches_the_messages_still_waiting() {
     // New caps leave what was written alone.
     let mut fields = account.fields.clone();
     fields.daily_cap = Some(100);
-    store
+    let (_, rewritten) = store
         .update_account(account.id, &fields, Actor::Cli)
         .await
         .unwrap();
+    assert_eq!(rewritten, 0);
     assert_eq!(store.queued_count().await.unwrap(), 2);
     // The sender's name is in every message: both are written again.
     fields.from_name = "Alex from Brand".into();
-    store
+    let (_, rewritten) = store
         .update_account(account.id, &fields, Actor::Cli)
         .await
         .unwrap();
+    assert_eq!(rewritten, 2);
     assert_eq!(store.queued_count().await.unwrap(), 0);
     assert_eq!(due_in(&store, campaign.id).await, 2);
     let said = last_summary(&store, ws, "account.update").await;

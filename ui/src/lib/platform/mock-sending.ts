@@ -852,12 +852,17 @@ export class MockSending {
 			if (this.accounts.some((a) => a.id !== args.id && a.workspace_id === wsId && a.fields.name.toLowerCase() === f.name.toLowerCase()))
 				fail('conflict', `An account named “${f.name}” already exists.`);
 			let a: SenderAccount;
+			let rewritten = 0;
 			if (args.id === null) {
 				a = { id: ++this.seq.account, workspace_id: wsId, fields: f, has_secret: false, has_dkim_key: false, created_at: this.host.now() };
 				this.accounts.push(a);
 			} else {
 				a = this.account(args.id);
+				const newSender = a.fields.from_name !== f.from_name || a.fields.from_address !== f.from_address;
 				a.fields = f;
+				// As the core does: what its campaigns wrote from the old sender is written again.
+				const id = a.id;
+				if (newSender) rewritten = this.rewrite((c) => c.fields.account_id === id);
 			}
 			if (args.secret !== null && args.secret !== '') this.secrets.set(a.id, args.secret);
 			if (args.remove_dkim_key) this.dkimKeys.delete(a.id);
@@ -866,7 +871,7 @@ export class MockSending {
 			a.has_dkim_key = this.dkimKeys.has(a.id);
 			this.host.log(wsId, 'account.save', `Saved sender account “${f.name}”.`);
 			this.host.changed('campaigns', wsId);
-			return a;
+			return { ...a, rewritten };
 		},
 		test_account: (args) => {
 			const a = this.account(args.account_id);
@@ -930,12 +935,12 @@ export class MockSending {
 				const newText = t.subject !== args.subject || t.body !== args.body;
 				Object.assign(t, { name, subject: args.subject, body: args.body, updated_at: this.host.now() });
 				// As the core does: what was written from the old text and never tried is written again.
+				const id = t.id;
 				if (newText)
-					for (const c of this.campaigns)
-						if ((c.status === 'running' || c.status === 'paused') && c.fields.steps.some((s) => s.template_ids.includes(t.id))) {
-							rewritten += this.withdrawUnsent(c.id, t.id);
-							if (c.status === 'running') this.queueFirstSteps(c);
-						}
+					rewritten = this.rewrite(
+						(c) => c.fields.steps.some((s) => s.template_ids.includes(id)),
+						id
+					);
 			}
 			this.host.log(wsId, 'template.save', `Saved template “${name}”.`);
 			this.templateDrafts.delete(draftKey(wsId, args.id));
@@ -1305,6 +1310,26 @@ export class MockSending {
 		}
 		this.messages = this.messages.filter((m) => !back.includes(m));
 		return back.length;
+	}
+
+	/** As the core does when a workspace's name, address or notice changes: what its campaigns wrote and never tried is written again. */
+	rewriteWorkspace(workspaceId: number): number {
+		return this.rewrite((c) => c.workspace_id === workspaceId);
+	}
+
+	/**
+	 * As the core does when what messages were written from changes: the running and paused
+	 * campaigns `which` picks take back what they wrote and never tried (with `templateId`, only
+	 * what that template wrote), and the running ones write it again. Returns how many.
+	 */
+	private rewrite(which: (c: Campaign) => boolean, templateId: number | null = null): number {
+		let n = 0;
+		for (const c of this.campaigns)
+			if ((c.status === 'running' || c.status === 'paused') && which(c)) {
+				n += this.withdrawUnsent(c.id, templateId);
+				if (c.status === 'running') this.queueFirstSteps(c);
+			}
+		return n;
 	}
 
 	/** Restored prospects' sequences go on in the campaigns still running. */

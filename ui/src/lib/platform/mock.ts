@@ -878,10 +878,14 @@ export class MockBackend implements Backend {
 		},
 		update_workspace: (args) => {
 			const ws = this.workspace(args.id);
+			const before = [ws.name, ws.postal_address, ws.legal_notice].join('\n');
 			Object.assign(ws, this.validateWorkspace(args.fields, ws.id));
+			// As the core does: each is a variable of every template.
+			const rewritten = before === [ws.name, ws.postal_address, ws.legal_notice].join('\n') ? 0 : this.sending.rewriteWorkspace(ws.id);
 			this.log(ws.id, 'workspace.update', `Updated workspace “${ws.name}”.`);
 			this.changed('workspaces', ws.id);
-			return ws;
+			if (rewritten > 0) this.changed('campaigns', ws.id);
+			return { ...ws, rewritten };
 		},
 		set_scoring_config: (args) => {
 			const ws = this.workspace(args.workspace_id);
