@@ -220,6 +220,16 @@ export function countOf(n: number, one: string, many: string): string {
 }
 
 /**
+ * What a save says after its name ("Template “Intro” saved."): how many messages waiting to go
+ * out (`to`: "to go out", "to go to them") it took back to be written again `how` ("with the
+ * new text"); nothing when none.
+ */
+export function rewrittenNote(n: number, to: string, how: string): string {
+	if (n === 0) return '';
+	return ` ${n === 1 ? `1 message waiting ${to} is` : `${formatNumber(n)} messages waiting ${to} are`} written again ${how}.`;
+}
+
+/**
  * What an erasure removes besides the people themselves: "2 messages to them (1 still queued,
  * which will not go out), 1 reply with the answers drafted to them, 1 place in a campaign and
  * 1 consent record".
