@@ -113,6 +113,15 @@ describe('workspaces', () => {
 		await waitFor(() => expect(backend.callsOf('update_workspace')).toHaveLength(2));
 		await waitFor(() => expect(screen.getAllByTestId('toast').at(-1)?.textContent).toContain('Workspace saved.'));
 		expect(screen.getAllByTestId('toast').at(-1)?.textContent).not.toContain('written again');
+
+		// A one-click unsubscribe URL is named in every opt-out line: written again too.
+		await setValue(screen.getByTestId('sending-unsubscribe-url'), 'https://optout.acme.example/u');
+		await fireEvent.click(screen.getByTestId('sending-save'));
+		await waitFor(() =>
+			expect(screen.getAllByTestId('toast-message').at(-1)?.textContent).toBe(
+				`Sending settings saved. ${before} messages waiting to go out are written again with the new settings.`
+			)
+		);
 	});
 
 	it('lists audit entries with paging', async () => {

@@ -55,7 +55,7 @@ macro_rules! for_each_command {
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;
             load_demo($crate::NoArgs) -> $crate::core::prospect::Workspace;
             get_sending_settings($crate::WorkspaceRef) -> $crate::core::campaign::SendingSettings;
-            set_sending_settings($crate::SetSendingSettings) -> $crate::core::campaign::SendingSettings;
+            set_sending_settings($crate::SetSendingSettings) -> $crate::SavedSendingSettings;
             get_assessment($crate::WorkspaceRef) -> Option<$crate::core::campaign::LegitimateInterestAssessment>;
             record_assessment($crate::RecordAssessment) -> $crate::core::campaign::LegitimateInterestAssessment;
             assign_legitimate_interest($crate::ProspectIds) -> u32;

@@ -107,6 +107,18 @@ pub struct SaveTemplate {
     pub body: String,
 }
 
+/// A workspace's sending settings as saved, with what saving them did to the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SavedSendingSettings {
+    /// The settings.
+    #[serde(flatten)]
+    pub settings: SendingSettings,
+    /// Queued messages of its campaigns never tried, checked and written with the old time
+    /// zone, consent-only countries or unsubscribe URL: taken back, to be checked and written
+    /// again.
+    pub rewritten: u32,
+}
+
 /// A sender account as saved, with what saving it did to the outbox.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct SavedAccount {
@@ -475,7 +487,7 @@ impl Api {
     pub async fn set_sending_settings(
         &self,
         args: SetSendingSettings,
-    ) -> Result<SendingSettings, ApiError> {
+    ) -> Result<SavedSendingSettings, ApiError> {
         let mut s = args.settings;
         s.time_zone = s.time_zone.trim().to_string();
         if jiff::tz::TimeZone::get(&s.time_zone).is_err() {
@@ -504,11 +516,18 @@ impl Api {
                 return Err(invalid("the one-click unsubscribe URL must use https"));
             }
         }
-        self.store
+        let rewritten = self
+            .store
             .set_sending_settings(args.workspace_id, &s, self.config.actor())
             .await?;
         self.changed(Some(args.workspace_id), ChangedEntity::Workspaces);
-        Ok(s)
+        if rewritten > 0 {
+            self.changed(Some(args.workspace_id), ChangedEntity::Campaigns);
+        }
+        Ok(SavedSendingSettings {
+            settings: s,
+            rewritten,
+        })
     }
 
     /// The legitimate-interest assessment in force, if any.

@@ -449,13 +449,15 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             if let Some(url) = unsubscribe_url {
                 settings.unsubscribe_url = Some(url);
             }
+            let mut rewritten = 0;
             if change {
-                settings = api
+                let saved = api
                     .set_sending_settings(outreach_api::SetSendingSettings {
                         workspace_id: w.id,
                         settings,
                     })
                     .await?;
+                (settings, rewritten) = (saved.settings, saved.rewritten);
             }
             if json {
                 output::json(&settings)?;
@@ -471,6 +473,11 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                     "unsubscribe url",
                     settings.unsubscribe_url.as_deref().unwrap_or("(none)")
                 );
+                if rewritten > 0 {
+                    println!(
+                        "{rewritten} message(s) waiting to go out will be checked and written again"
+                    );
+                }
             }
         }
         Command::Retention {

@@ -1168,6 +1168,21 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
     );
     env.ok(&["run", "--until-idle"]);
     assert_eq!(env.progress("Zones")["queued"], 1);
+    // The workspace now runs a one-click unsubscribe page: the opt-out line written for Kai
+    // names it too, not only the header added when it goes.
+    let said = env.ok(&[
+        "sending-settings",
+        "-w",
+        "Acme",
+        "--unsubscribe-url",
+        "https://optout.acme.example/u",
+    ]);
+    assert!(
+        said.contains("1 message(s) waiting to go out will be checked and written again"),
+        "{said}"
+    );
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(env.progress("Zones")["queued"], 1);
 
     // Kai turns out to work from UTC: the message waiting for him is written again, and
     // goes at once, in the window open there.
@@ -1184,6 +1199,12 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
         .find(|m| m.contains("kai@plus12.example"))
         .expect("Kai's message arrived");
     assert!(to_kai.contains("Alex of Acme"), "{to_kai}");
+    // The body may be quoted-printable (a long line): its soft breaks and `=3D` undone.
+    let body = to_kai.replace("=\r\n", "").replace("=3D", "=");
+    assert!(
+        body.contains("open https://optout.acme.example/u?t="),
+        "{to_kai}"
+    );
     assert_eq!(env.progress("Zones")["sent"], 2);
 }
 

@@ -57,20 +57,22 @@ impl Store {
         })
     }
 
-    /// Changes the workspace's sending settings (validated by the caller). A new time zone or
-    /// list of consent-only countries takes back the queued messages of its campaigns never
-    /// tried: the compliance gate and the send times are decided again.
+    /// Changes the workspace's sending settings (validated by the caller). A new time zone,
+    /// list of consent-only countries or unsubscribe URL takes back the queued messages of its
+    /// campaigns never tried: the compliance gate and the send times are decided again, and
+    /// the opt-out line written again. Returns how many were
+    /// taken back.
     pub async fn set_sending_settings(
         &self,
         workspace_id: i64,
         s: &SendingSettings,
         actor: Actor,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u32, StoreError> {
         let countries = serde_json::to_string(&s.consent_only_countries)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.begin_write().await?;
         let before = sqlx::query!(
-            "SELECT time_zone, consent_only_countries FROM workspaces WHERE id = ?",
+            "SELECT time_zone, consent_only_countries, unsubscribe_url FROM workspaces WHERE id = ?",
             workspace_id
         )
         .fetch_optional(&mut *tx)
@@ -90,17 +92,22 @@ impl Store {
             return Err(StoreError::NotFound(format!("workspace #{workspace_id}")));
         }
         let mut summary = "Changed the sending settings".to_string();
-        if before
-            .is_some_and(|b| b.time_zone != s.time_zone || b.consent_only_countries != countries)
-        {
-            let n = crate::outbox::withdraw_written_from(
+        let mut rewritten = 0;
+        // The unsubscribe URL is in the visible opt-out line of what was written, besides the
+        // header the sender adds: a message written with an old one would show a dead link.
+        if before.is_some_and(|b| {
+            b.time_zone != s.time_zone
+                || b.consent_only_countries != countries
+                || b.unsubscribe_url != s.unsubscribe_url
+        }) {
+            rewritten = crate::outbox::withdraw_written_from(
                 &mut tx,
                 crate::outbox::WrittenFrom::Workspace(workspace_id),
             )
             .await?;
-            if n > 0 {
+            if rewritten > 0 {
                 summary.push_str(&format!(
-                    "; {n} queued message(s) taken back, to be checked and written again"
+                    "; {rewritten} queued message(s) taken back, to be checked and written again"
                 ));
             }
         }
@@ -115,7 +122,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(rewritten)
     }
 
     /// Records a new legitimate-interest assessment; it is in force from now on.

@@ -3858,10 +3858,27 @@ async fn a_new_address_time_zone_or_consent_rule_takes_back_what_was_written_und
         .unwrap();
     assert_eq!(store.queued_count().await.unwrap(), 2, "nothing changed");
     settings.consent_only_countries.push("GB".into());
-    store
-        .set_sending_settings(ws, &settings, Actor::Cli)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .set_sending_settings(ws, &settings, Actor::Cli)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.queued_count().await.unwrap(), 0);
+    assert_eq!(due_in(&store, campaign.id).await, 2);
+
+    // A new one-click unsubscribe URL: the visible opt-out line names it, so what was
+    // written with the old one is written again.
+    queue_again().await;
+    settings.unsubscribe_url = Some("https://optout.acme.example/u".into());
+    assert_eq!(
+        store
+            .set_sending_settings(ws, &settings, Actor::Cli)
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(store.queued_count().await.unwrap(), 0);
     assert_eq!(due_in(&store, campaign.id).await, 2);
     store.close().await;

@@ -736,10 +736,14 @@ export class MockSending {
 			const url = s.unsubscribe_url?.trim() || null;
 			if (url !== null && !url.startsWith('https://')) fail('invalid_input', 'The unsubscribe address must start with https://.');
 			const next = { time_zone: zone, consent_only_countries: countries, unsubscribe_url: url };
+			const before = JSON.stringify(this.settingsOf(args.workspace_id));
 			this.settings.set(args.workspace_id, next);
+			// As the core does: what was checked and written with the old settings is again.
+			const rewritten = before === JSON.stringify(next) ? 0 : this.rewriteWorkspace(args.workspace_id);
 			this.host.log(args.workspace_id, 'workspace.sending', 'Changed the sending settings.');
 			this.host.changed('workspaces', args.workspace_id);
-			return next;
+			if (rewritten > 0) this.host.changed('campaigns', args.workspace_id);
+			return { ...next, rewritten };
 		},
 		get_assessment: (args) => {
 			this.host.workspace(args.workspace_id);
