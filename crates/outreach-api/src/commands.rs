@@ -26,7 +26,7 @@ macro_rules! for_each_command {
             app_info($crate::NoArgs) -> $crate::AppInfo;
             list_workspaces($crate::NoArgs) -> Vec<$crate::core::prospect::Workspace>;
             create_workspace($crate::store::workspaces::WorkspaceFields) -> $crate::core::prospect::Workspace;
-            update_workspace($crate::UpdateWorkspace) -> $crate::SavedWorkspace;
+            update_workspace($crate::UpdateWorkspace) -> $crate::Saved<$crate::core::prospect::Workspace>;
             workspace_contents($crate::WorkspaceRef) -> $crate::store::workspace_deletion::WorkspaceContents;
             deleted_workspaces($crate::NoArgs) -> Vec<$crate::store::workspace_deletion::DeletedWorkspace>;
             delete_workspace($crate::DeleteWorkspace) -> $crate::WorkspaceDeletion;
@@ -37,7 +37,7 @@ macro_rules! for_each_command {
             list_prospects($crate::store::prospects::ProspectQuery) -> $crate::store::prospects::ProspectPage;
             matching_prospect_ids($crate::store::prospects::ProspectQuery) -> $crate::ProspectIds;
             get_prospect($crate::ProspectId) -> $crate::core::prospect::Prospect;
-            update_prospect($crate::UpdateProspect) -> $crate::SavedProspect;
+            update_prospect($crate::UpdateProspect) -> $crate::Saved<$crate::core::prospect::Prospect>;
             delete_prospects($crate::ProspectIds) -> u32;
             set_prospects_status($crate::SetProspectsStatus) -> $crate::store::prospects::StatusChange;
             restore_prospects($crate::ProspectIds) -> u32;
@@ -55,7 +55,7 @@ macro_rules! for_each_command {
             list_audit($crate::AuditQuery) -> Vec<$crate::core::prospect::AuditEntry>;
             load_demo($crate::NoArgs) -> $crate::core::prospect::Workspace;
             get_sending_settings($crate::WorkspaceRef) -> $crate::core::campaign::SendingSettings;
-            set_sending_settings($crate::SetSendingSettings) -> $crate::SavedSendingSettings;
+            set_sending_settings($crate::SetSendingSettings) -> $crate::Saved<$crate::core::campaign::SendingSettings>;
             get_assessment($crate::WorkspaceRef) -> Option<$crate::core::campaign::LegitimateInterestAssessment>;
             record_assessment($crate::RecordAssessment) -> $crate::core::campaign::LegitimateInterestAssessment;
             assign_legitimate_interest($crate::ProspectIds) -> u32;
@@ -63,11 +63,11 @@ macro_rules! for_each_command {
             consent_history($crate::ProspectId) -> Vec<$crate::store::consent::ConsentEvent>;
             opt_out_prospect($crate::ProspectId) -> u32;
             list_accounts($crate::WorkspaceRef) -> Vec<$crate::core::campaign::SenderAccount>;
-            save_account($crate::SaveAccount) -> $crate::SavedAccount;
+            save_account($crate::SaveAccount) -> $crate::Saved<$crate::core::campaign::SenderAccount>;
             test_account($crate::AccountRef) -> $crate::AccountTest;
             delete_account($crate::AccountRef) -> $crate::core::campaign::SenderAccount;
             list_templates($crate::WorkspaceRef) -> Vec<$crate::core::campaign::Template>;
-            save_template($crate::SaveTemplate) -> $crate::SavedTemplate;
+            save_template($crate::SaveTemplate) -> $crate::Saved<$crate::core::campaign::Template>;
             copy_template($crate::CopyTemplate) -> $crate::core::campaign::Template;
             preview_template($crate::PreviewTemplate) -> $crate::TemplatePreview;
             delete_template($crate::TemplateRef) -> $crate::core::campaign::Template;
@@ -226,6 +226,18 @@ pub struct SetProspectsStatus {
     pub status: outreach_core::ProspectStatus,
 }
 
+/// What was saved, with what saving it did to the outbox: queued messages never tried that
+/// were written from the old values (a template's text, a prospect's details, a workspace's
+/// address, a sender, the sending settings), taken back to be written again from the new.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct Saved<T: TS> {
+    /// What was saved.
+    #[serde(flatten)]
+    pub item: T,
+    /// How many queued messages were taken back, to be written again.
+    pub rewritten: u32,
+}
+
 /// A prospect and the changes to make.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct UpdateProspect {
@@ -234,28 +246,6 @@ pub struct UpdateProspect {
     pub id: i64,
     /// The changes.
     pub patch: ProspectPatch,
-}
-
-/// A workspace as saved, with what saving did to the outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct SavedWorkspace {
-    /// The workspace.
-    #[serde(flatten)]
-    pub workspace: Workspace,
-    /// Queued messages of its campaigns never tried, written with the old name, address or
-    /// notice: taken back, to be written again with the new ones.
-    pub rewritten: u32,
-}
-
-/// A prospect as saved, with what saving did to the outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct SavedProspect {
-    /// The prospect.
-    #[serde(flatten)]
-    pub prospect: Prospect,
-    /// Their messages queued and never tried, written from the old details: taken back, to
-    /// be written again from the new ones.
-    pub rewritten: u32,
 }
 
 /// A workspace.
@@ -452,7 +442,7 @@ impl Api {
     pub async fn update_workspace(
         &self,
         args: UpdateWorkspace,
-    ) -> Result<SavedWorkspace, ApiError> {
+    ) -> Result<Saved<Workspace>, ApiError> {
         let (workspace, rewritten) = self
             .store
             .update_workspace(args.id, &args.fields, self.config.actor())
@@ -461,8 +451,8 @@ impl Api {
         if rewritten > 0 {
             self.changed(Some(workspace.id), ChangedEntity::Campaigns);
         }
-        Ok(SavedWorkspace {
-            workspace,
+        Ok(Saved {
+            item: workspace,
             rewritten,
         })
     }
@@ -649,7 +639,7 @@ impl Api {
     }
 
     /// Edits a prospect.
-    pub async fn update_prospect(&self, args: UpdateProspect) -> Result<SavedProspect, ApiError> {
+    pub async fn update_prospect(&self, args: UpdateProspect) -> Result<Saved<Prospect>, ApiError> {
         let (prospect, rewritten) = self
             .store
             .update_prospect(args.id, &args.patch, self.config.actor())
@@ -658,8 +648,8 @@ impl Api {
         if rewritten > 0 {
             self.changed(Some(prospect.workspace_id), ChangedEntity::Campaigns);
         }
-        Ok(SavedProspect {
-            prospect,
+        Ok(Saved {
+            item: prospect,
             rewritten,
         })
     }

@@ -18,7 +18,7 @@ use outreach_store::prospects::ProspectQuery;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{Api, ApiError, ChangedEntity, ErrorCode, secrets};
+use crate::{Api, ApiError, ChangedEntity, ErrorCode, Saved, secrets};
 
 /// A workspace's new sending settings.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -105,40 +105,6 @@ pub struct SaveTemplate {
     pub subject: String,
     /// Body.
     pub body: String,
-}
-
-/// A workspace's sending settings as saved, with what saving them did to the outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct SavedSendingSettings {
-    /// The settings.
-    #[serde(flatten)]
-    pub settings: SendingSettings,
-    /// Queued messages of its campaigns never tried, checked and written with the old time
-    /// zone, consent-only countries or unsubscribe URL: taken back, to be checked and written
-    /// again.
-    pub rewritten: u32,
-}
-
-/// A sender account as saved, with what saving it did to the outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct SavedAccount {
-    /// The account.
-    #[serde(flatten)]
-    pub account: SenderAccount,
-    /// Queued messages of its running and paused campaigns never tried, written from the old
-    /// sender name or address: taken back, to be written again from the new ones.
-    pub rewritten: u32,
-}
-
-/// A template as saved, with what saving it did to the outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct SavedTemplate {
-    /// The template.
-    #[serde(flatten)]
-    pub template: Template,
-    /// Queued messages of running or paused campaigns written from the old text and never
-    /// tried: taken back, to be written again from the new one.
-    pub rewritten: u32,
 }
 
 /// A template text to preview for a prospect.
@@ -487,7 +453,7 @@ impl Api {
     pub async fn set_sending_settings(
         &self,
         args: SetSendingSettings,
-    ) -> Result<SavedSendingSettings, ApiError> {
+    ) -> Result<Saved<SendingSettings>, ApiError> {
         let mut s = args.settings;
         s.time_zone = s.time_zone.trim().to_string();
         if jiff::tz::TimeZone::get(&s.time_zone).is_err() {
@@ -524,10 +490,7 @@ impl Api {
         if rewritten > 0 {
             self.changed(Some(args.workspace_id), ChangedEntity::Campaigns);
         }
-        Ok(SavedSendingSettings {
-            settings: s,
-            rewritten,
-        })
+        Ok(Saved { item: s, rewritten })
     }
 
     /// The legitimate-interest assessment in force, if any.
@@ -607,7 +570,10 @@ impl Api {
     }
 
     /// Creates or changes an account; secrets go to the keychain.
-    pub async fn save_account(&self, mut args: SaveAccount) -> Result<SavedAccount, ApiError> {
+    pub async fn save_account(
+        &self,
+        mut args: SaveAccount,
+    ) -> Result<Saved<SenderAccount>, ApiError> {
         if args.remove_dkim_key {
             if args
                 .dkim_private_key
@@ -699,8 +665,8 @@ impl Api {
             secrets::delete(&self.config, account.id, secrets::Kind::Dkim).await?;
         }
         self.changed(Some(account.workspace_id), ChangedEntity::Campaigns);
-        Ok(SavedAccount {
-            account: self.store.account(account.id).await?,
+        Ok(Saved {
+            item: self.store.account(account.id).await?,
             rewritten,
         })
     }
@@ -796,7 +762,7 @@ impl Api {
     }
 
     /// Creates or changes a template; its syntax must be valid.
-    pub async fn save_template(&self, args: SaveTemplate) -> Result<SavedTemplate, ApiError> {
+    pub async fn save_template(&self, args: SaveTemplate) -> Result<Saved<Template>, ApiError> {
         template::check_syntax(&MessageTemplate {
             subject: args.subject.clone(),
             body: args.body.clone(),
@@ -823,8 +789,8 @@ impl Api {
             .discard_template_draft(template.workspace_id, args.id)
             .await?;
         self.changed(Some(template.workspace_id), ChangedEntity::Campaigns);
-        Ok(SavedTemplate {
-            template,
+        Ok(Saved {
+            item: template,
             rewritten,
         })
     }

@@ -61,12 +61,12 @@ async fn a_request_naming_one_workspace_changes_nothing_of_another() {
         .save_account(save_account(a, None, "A relay"))
         .await
         .unwrap()
-        .account;
+        .item;
     let account_b = api
         .save_account(save_account(b, None, "B relay"))
         .await
         .unwrap()
-        .account;
+        .item;
     let template_b = api
         .save_template(SaveTemplate {
             workspace_id: b,
@@ -77,7 +77,7 @@ async fn a_request_naming_one_workspace_changes_nothing_of_another() {
         })
         .await
         .unwrap()
-        .template;
+        .item;
     let fields = CampaignFields {
         name: "B launch".into(),
         account_id: Some(account_b.id),
@@ -197,21 +197,21 @@ async fn a_template_being_written_is_kept_for_its_workspace_until_it_is_saved() 
 
     // Its edits are kept for it alone, never through another workspace.
     let err = api
-        .keep_template_draft(keep(b, Some(saved.template.id), "Hijacked"))
+        .keep_template_draft(keep(b, Some(saved.item.id), "Hijacked"))
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound, "{err:?}");
-    api.keep_template_draft(keep(a, Some(saved.template.id), "Hello again"))
+    api.keep_template_draft(keep(a, Some(saved.item.id), "Hello again"))
         .await
         .unwrap();
     assert!(
-        api.template_draft(at(b, Some(saved.template.id)))
+        api.template_draft(at(b, Some(saved.item.id)))
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
-        api.template_draft(at(a, Some(saved.template.id)))
+        api.template_draft(at(a, Some(saved.item.id)))
             .await
             .unwrap()
             .map(|d| d.subject),
@@ -219,16 +219,16 @@ async fn a_template_being_written_is_kept_for_its_workspace_until_it_is_saved() 
     );
     // Given up, then typed again and saved.
     assert!(
-        api.discard_template_draft(at(a, Some(saved.template.id)))
+        api.discard_template_draft(at(a, Some(saved.item.id)))
             .await
             .unwrap()
     );
-    api.keep_template_draft(keep(a, Some(saved.template.id), "Hello there"))
+    api.keep_template_draft(keep(a, Some(saved.item.id), "Hello there"))
         .await
         .unwrap();
     api.save_template(SaveTemplate {
         workspace_id: a,
-        id: Some(saved.template.id),
+        id: Some(saved.item.id),
         name: "Intro".into(),
         subject: "Hello there".into(),
         body: "Hi {{ first_name }}".into(),
@@ -236,7 +236,7 @@ async fn a_template_being_written_is_kept_for_its_workspace_until_it_is_saved() 
     .await
     .unwrap();
     assert!(
-        !api.discard_template_draft(at(a, Some(saved.template.id)))
+        !api.discard_template_draft(at(a, Some(saved.item.id)))
             .await
             .unwrap(),
         "saving forgot it"

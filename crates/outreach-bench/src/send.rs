@@ -300,7 +300,7 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
             remove_dkim_key: false,
         })
         .await?
-        .account;
+        .item;
     let template = api
         .save_template(SaveTemplate {
             workspace_id: ws.id,
@@ -310,7 +310,7 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
             body: BODY.into(),
         })
         .await?
-        .template;
+        .item;
     let campaign = api
         .save_campaign(SaveCampaign {
             workspace_id: ws.id,

@@ -217,7 +217,7 @@ pub async fn edit(api: &Api, args: EditArgs, json: bool) -> Result<()> {
             remove_dkim_key,
         })
         .await?;
-    let a = &saved.account;
+    let a = &saved.item;
     edits::report(json, "account", (&a.fields.name, a.id), &changed, &saved)?;
     if !json && saved.rewritten > 0 {
         println!(

@@ -457,7 +457,7 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                         settings,
                     })
                     .await?;
-                (settings, rewritten) = (saved.settings, saved.rewritten);
+                (settings, rewritten) = (saved.item, saved.rewritten);
             }
             if json {
                 output::json(&settings)?;
@@ -647,7 +647,7 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
             if json {
                 output::json(&saved)?;
             } else {
-                let p = &saved.prospect;
+                let p = &saved.item;
                 println!("saved prospect #{} ({})", p.id, p.display_name());
                 if saved.rewritten > 0 {
                     println!(

@@ -499,10 +499,7 @@ pub async fn account(api: &Api, cmd: AccountCommand, json: bool) -> Result<()> {
             if json {
                 output::json(&a)?;
             } else {
-                println!(
-                    "added account '{}' (#{})",
-                    a.account.fields.name, a.account.id
-                );
+                println!("added account '{}' (#{})", a.item.fields.name, a.item.id);
             }
         }
         AccountCommand::Edit(args) => crate::account_settings::edit(api, args, json).await?,
@@ -594,7 +591,7 @@ pub async fn template(api: &Api, cmd: TemplateCommand, json: bool) -> Result<()>
             if json {
                 output::json(&t)?;
             } else {
-                println!("saved template '{}' (#{})", t.template.name, t.template.id);
+                println!("saved template '{}' (#{})", t.item.name, t.item.id);
                 if t.rewritten > 0 {
                     println!(
                         "{} queued message(s) written from the old text will be written again from the new one",

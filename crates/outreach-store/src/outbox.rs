@@ -396,8 +396,9 @@ impl Store {
     }
 
     /// Queued messages of an account that are due, for the claim decision (those to a prospect
-    /// in the trash are held: see [`withdraw_unsent_to`]): answers to replies first (a person is waiting for those, and with tight caps they would otherwise queue
-    /// behind a backlog of campaign steps), then campaign steps, each oldest first.
+    /// in the trash are held: see [`withdraw_unsent_to`]): answers to replies first (a person
+    /// is waiting for those, and with tight caps they would otherwise queue behind a backlog
+    /// of campaign steps), then campaign steps, each oldest first.
     pub async fn claim_candidates(
         &self,
         account_id: i64,
@@ -522,11 +523,10 @@ impl Store {
 
     /// Claims messages for sending, those of `message_rows` still queued (and, for campaign
     /// steps, whose campaign still runs; and whose prospect is not in the trash), in one
-    /// transaction
-    /// that also records each attempt, so the rate governor counts them even if the process
-    /// dies right after; `gaps` hold campaigns' next sends back. One engine runs per database
-    /// (it holds the engine lock) and it claims for an account from one task at a time, so the
-    /// governor's decision and the claim cannot race.
+    /// transaction that also records each attempt, so the rate governor counts them even if
+    /// the process dies right after; `gaps` hold campaigns' next sends back. One engine runs
+    /// per database (it holds the engine lock) and it claims for an account from one task at
+    /// a time, so the governor's decision and the claim cannot race.
     ///
     /// Every claimed message is `sending` until [`Store::record_and_claim`]; a crash in between
     /// leaves it for [`Store::recover_interrupted`] to mark unconfirmed, never to resend.
