@@ -6,7 +6,15 @@
 use std::collections::HashMap;
 
 /// The run time of every thread of one process at one instant.
-pub struct Threads(HashMap<String, (String, u64)>);
+pub struct Threads(HashMap<String, (String, Ran)>);
+
+/// What one thread has run: nanoseconds on a CPU, and how many times it was put on one (each
+/// wake-up after waiting costs a context switch, dear on a virtual machine).
+#[derive(Clone, Copy, Default)]
+pub struct Ran {
+    pub ns: u64,
+    pub slices: u64,
+}
 
 impl Threads {
     /// The threads of `pid` ("self" for this process); empty when `/proc` cannot be read.
@@ -20,7 +28,12 @@ impl Threads {
             let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
             let ran = std::fs::read_to_string(dir.join("schedstat"))
                 .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+                .and_then(|s| {
+                    let mut fields = s.split_whitespace().map(|f| f.parse::<u64>().ok());
+                    let ns = fields.next()??;
+                    let slices = fields.nth(1)??;
+                    Some(Ran { ns, slices })
+                });
             if let Some(ran) = ran {
                 let tid = task.file_name().to_string_lossy().into_owned();
                 threads.insert(tid, (comm.trim().to_owned(), ran));
@@ -31,17 +44,21 @@ impl Threads {
 
     /// Nanoseconds each thread ran since `earlier`, with its name, busiest first. Threads
     /// started meanwhile count from zero; those that ended meanwhile are not seen.
-    pub fn since(&self, earlier: &Threads) -> Vec<(String, u64)> {
-        let mut ran: Vec<(String, u64)> = self
+    pub fn since(&self, earlier: &Threads) -> Vec<(String, Ran)> {
+        let mut ran: Vec<(String, Ran)> = self
             .0
             .iter()
             .map(|(tid, (name, now))| {
-                let before = earlier.0.get(tid).map_or(0, |(_, t)| *t);
-                (name.clone(), now.saturating_sub(before))
+                let before = earlier.0.get(tid).map(|(_, t)| *t).unwrap_or_default();
+                let ran = Ran {
+                    ns: now.ns.saturating_sub(before.ns),
+                    slices: now.slices.saturating_sub(before.slices),
+                };
+                (name.clone(), ran)
             })
-            .filter(|(_, ns)| *ns > 0)
+            .filter(|(_, ran)| ran.ns > 0)
             .collect();
-        ran.sort_by_key(|(_, ns)| std::cmp::Reverse(*ns));
+        ran.sort_by_key(|(_, ran)| std::cmp::Reverse(ran.ns));
         ran
     }
 
@@ -54,7 +71,7 @@ impl Threads {
 /// The run time of a whole process (all its threads) in nanoseconds, if it can be read.
 pub fn process_ns(pid: u32) -> Option<u64> {
     let threads = Threads::of(&pid.to_string());
-    (!threads.is_empty()).then(|| threads.0.values().map(|(_, ns)| ns).sum())
+    (!threads.is_empty()).then(|| threads.0.values().map(|(_, ran)| ran.ns).sum())
 }
 
 /// How long a process ran since it had run `before` nanoseconds, if both can be read.
@@ -86,12 +103,14 @@ mod tests {
             .unwrap();
         let after = spin.join().unwrap();
         let ran = after.since(&before);
-        let (_, ns) = ran
+        let (_, Ran { ns, slices }) = ran
             .iter()
             .find(|(name, _)| name == "cpu-spin-test")
             .expect("the spinning thread is listed");
         // It spun for 200 ms of wall time; on a loaded machine it ran for less.
         assert!(*ns > 20_000_000 && *ns < 400_000_000, "ran {ns} ns");
+        // It was put on a CPU at least once, and not once a microsecond.
+        assert!(*slices >= 1 && *slices < 200_000, "ran in {slices} slices");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use outreach_api::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::cpu::{Threads, process_ns, process_ns_since};
+use crate::cpu::{Ran, Threads, process_ns, process_ns_since};
 
 /// The port `mailmerge_server.conf` names; every sender in this benchmark uses the same sink.
 const PORT: u16 = 2527;
@@ -362,8 +362,8 @@ async fn prepare(api: &Api, csv: &Path) -> Result<(i64, usize)> {
 
 /// The CPU time that went into our run, thread by thread, and the sink's.
 struct RunCpu {
-    /// Nanoseconds each of our threads ran, with its name.
-    threads: Vec<(String, u64)>,
+    /// What each of our threads ran, with its name.
+    threads: Vec<(String, Ran)>,
     /// Nanoseconds the sink ran, if it could be read.
     sink: Option<u64>,
 }
@@ -544,38 +544,47 @@ fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Du
         return;
     }
     let per_message = |ns: u64| ns as f64 / 1e3 / rows as f64;
+    let wakeups = |ran: Ran| ran.slices as f64 / rows as f64;
+    let sum = |ran: &mut dyn Iterator<Item = Ran>| {
+        ran.fold(Ran::default(), |all, r| Ran {
+            ns: all.ns + r.ns,
+            slices: all.slices + r.slices,
+        })
+    };
     let mut database = cpu
         .threads
         .iter()
         .filter(|(name, _)| name.starts_with("sqlx-sqlite"))
-        .map(|(_, ns)| *ns);
+        .map(|(_, ran)| *ran);
     // `since` lists the busiest first.
-    let writer = database.next().unwrap_or(0);
-    let readers: u64 = database.sum();
-    let workers: u64 = cpu
+    let writer = database.next().unwrap_or_default();
+    let readers = sum(&mut database);
+    let workers = sum(&mut cpu
         .threads
         .iter()
         .filter(|(name, _)| name.starts_with("tokio"))
-        .map(|(_, ns)| ns)
-        .sum();
-    let ours: u64 = cpu.threads.iter().map(|(_, ns)| ns).sum();
-    let other = ours - writer - readers - workers;
+        .map(|(_, ran)| *ran));
+    let ours = sum(&mut cpu.threads.iter().map(|(_, ran)| *ran));
+    let other = ours.ns - writer.ns - readers.ns - workers.ns;
     let wall = took.as_nanos() as f64;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!("CPU per message while we sent (run time from the kernel's scheduler statistics):");
     println!(
-        "  database writer:            {:>6.0} µs  busy {:.0}% of the run; alone it allows {:.0} msg/s",
-        per_message(writer),
-        writer as f64 / wall * 100.0,
-        rows as f64 / (writer as f64 / 1e9)
+        "  database writer:            {:>6.0} µs  {:>5.1} wake-ups; busy {:.0}% of the run; alone it allows {:.0} msg/s",
+        per_message(writer.ns),
+        wakeups(writer),
+        writer.ns as f64 / wall * 100.0,
+        rows as f64 / (writer.ns as f64 / 1e9)
     );
     println!(
-        "  other database connections: {:>6.0} µs",
-        per_message(readers)
+        "  other database connections: {:>6.0} µs  {:>5.1} wake-ups",
+        per_message(readers.ns),
+        wakeups(readers)
     );
     println!(
-        "  async and blocking workers: {:>6.0} µs  render, gate, SMTP client",
-        per_message(workers)
+        "  async and blocking workers: {:>6.0} µs  {:>5.1} wake-ups; render, gate, SMTP client",
+        per_message(workers.ns),
+        wakeups(workers)
     );
     if per_message(other) >= 0.5 {
         println!(
@@ -592,7 +601,7 @@ fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Du
             per_message(sink)
         );
     }
-    let all = ours + cpu.sink.unwrap_or(0);
+    let all = ours.ns + cpu.sink.unwrap_or(0);
     println!(
         "  in all:                     {:>6.0} µs  {:.1} of {cores} cores busy",
         per_message(all),
