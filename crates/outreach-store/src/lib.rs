@@ -85,8 +85,15 @@ const READERS: u32 = 2;
 /// lifetime (and no minimum) sqlx runs no background reaper; its reaper can spin forever on a
 /// miscounted idle queue when the pool closes while a connection is handed back (sqlx issue
 /// 3645), which left a command at full CPU, never exiting.
+///
+/// Nor does it ping a connection before handing it out: the ping finds a server that dropped
+/// the client, which an in-process SQLite connection cannot do (a crashed worker thread fails
+/// the next statement anyway), and it cost a round trip to the connection's thread, a
+/// context switch each way, per transaction and per read: a quarter of the send benchmark's
+/// worker time.
 fn pool_options() -> SqlitePoolOptions {
     SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .min_connections(0)
         .idle_timeout(None)
         .max_lifetime(None)
