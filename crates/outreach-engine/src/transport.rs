@@ -118,7 +118,8 @@ impl Transport {
 
     /// Sends messages and says, for each in the given order, what became of it.
     ///
-    /// SMTP spreads them over the account's sessions, each sending its share in order; a
+    /// SMTP spreads them over the account's sessions, each sending its share in order (each
+    /// message's envelope pipelined with the previous one's data where the server allows); a
     /// session that finds the server unreachable does not try the rest of its share (they stay
     /// safe to retry). SendGrid sends them in as few requests as its API allows, and stops at
     /// the first refusal of the whole account (rate limit, outage).
@@ -171,20 +172,13 @@ async fn smtp_batch(senders: &[Arc<SmtpSender>], emails: Vec<OutgoingEmail>) -> 
         }
         let sender = sender.clone();
         tasks.spawn(async move {
-            let mut out = Vec::with_capacity(share.len());
-            let mut unreachable: Option<String> = None;
-            for (i, email) in share {
-                if let Some(why) = &unreachable {
-                    out.push((i, Delivery::Offline(why.clone())));
-                    continue;
-                }
-                let d = smtp_delivery(sender.send(&email).await.map(|r| r.response));
-                if let Delivery::Offline(why) = &d {
-                    unreachable = Some(why.clone());
-                }
-                out.push((i, d));
-            }
-            out
+            let (indices, emails): (Vec<usize>, Vec<OutgoingEmail>) = share.into_iter().unzip();
+            let sent = sender.send_all(&emails).await;
+            indices
+                .into_iter()
+                .zip(sent)
+                .map(|(i, r)| (i, smtp_delivery(r.map(|r| r.response))))
+                .collect::<Vec<_>>()
         });
     }
     let mut results: Vec<Option<Delivery>> = vec![None; total];

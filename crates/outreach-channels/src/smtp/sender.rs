@@ -8,19 +8,21 @@
 //! have accepted it).
 
 use lettre::{
-    Address,
+    Address, Message,
     address::Envelope,
     transport::smtp::{
+        Error as SmtpError,
         client::AsyncSmtpConnection,
         commands::{Data, Mail, Quit, Rcpt, Rset},
+        response::Response,
     },
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::{
-    connect::{Connector, Session, within},
-    error::{ConnectError, SendError},
+    connect::{Connector, Session, StepError, within},
+    error::{ConnectError, SendError, SendErrorKind},
     reply::{TxFailure, TxStage, classify},
     settings::SmtpSettings,
 };
@@ -60,37 +62,119 @@ impl SmtpSender {
     /// started to go out, treat the message as
     /// [`SendErrorKind::Unconfirmed`](super::SendErrorKind::Unconfirmed).
     pub async fn send(&self, email: &OutgoingEmail) -> Result<SmtpReceipt, SendError> {
-        let message = compose(email, self.dkim.as_ref())?;
-        let data = message.formatted();
+        self.send_all(std::slice::from_ref(email))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(SendError::new(SendErrorKind::Invalid, None, "no message")))
+    }
+
+    /// Builds, signs and sends messages in order over this session, and says for each what
+    /// became of it. When the server takes pipelined commands, each message's `MAIL FROM`,
+    /// `RCPT TO` and `DATA` go out in the same write as the previous message's data (RFC 2920
+    /// lets message data open a group): one round trip a message instead of two. The data of
+    /// a message still goes out only after the server accepted its `DATA`, so the pipelined
+    /// commands change nothing about what may have been sent.
+    ///
+    /// Once the server is unreachable ([`SendErrorKind::Offline`]) the rest are not tried and
+    /// get the same error: nothing of them went out. Concurrent calls queue behind each other;
+    /// a dropped future drops the session, as [`SmtpSender::send`] says.
+    pub async fn send_all(&self, emails: &[OutgoingEmail]) -> Vec<Result<SmtpReceipt, SendError>> {
+        let composed: Vec<Result<(Message, Vec<u8>), SendError>> = emails
+            .iter()
+            .map(|email| {
+                let message = compose(email, self.dkim.as_ref())?;
+                let data = message.formatted();
+                Ok((message, data))
+            })
+            .collect();
+        let mut results = Vec::with_capacity(emails.len());
         let mut slot = self.session.lock().await;
-        // Taken out of the slot for the length of the transaction, so that a cancelled send
-        // cannot leave a half-finished session behind for the next message.
-        let (mut session, mut reused) = match slot.take() {
-            Some(session) => (session, true),
-            None => (self.connector.open().await?, false),
-        };
-        loop {
-            match self
-                .transaction(&mut session, message.envelope(), &data)
-                .await
-            {
-                Ok(response) => {
-                    *slot = Some(session);
-                    return Ok(SmtpReceipt { response });
+        // Taken out of the slot for as long as messages go out, so that a cancelled send
+        // cannot leave a half-finished session behind for the next call. `reused`: the session
+        // carried a message before, so the server may have dropped it meanwhile.
+        let mut current: Option<(Session, bool)> = slot.take().map(|session| (session, true));
+        // The message at hand's envelope already went out, after the previous message's data.
+        let mut opened = false;
+        let mut unreachable: Option<SendError> = None;
+        for (index, item) in composed.iter().enumerate() {
+            let (message, data) = match item {
+                Ok(built) => built,
+                Err(err) => {
+                    results.push(Err(err.clone()));
+                    continue;
                 }
-                Err(failure) if reused && failure.looks_stale() => {
+            };
+            if let Some(err) = &unreachable {
+                results.push(Err(err.clone()));
+                continue;
+            }
+            let accepted = loop {
+                let (mut session, reused) = match current.take() {
+                    Some(open) => open,
+                    None => match self.connector.open().await {
+                        Ok(session) => (session, false),
+                        Err(err) => break Err(SendError::from(err)),
+                    },
+                };
+                let opening = if std::mem::take(&mut opened) {
+                    let stages = opening_stages(message.envelope());
+                    self.read_opening(&mut session.connection, stages, None)
+                        .await
+                } else {
+                    self.open(&mut session, message.envelope()).await
+                };
+                match opening {
+                    Ok(()) => break Ok(session),
                     // Nothing of this message reached the old session; one fresh try.
-                    reused = false;
-                    session = self.connector.open().await?;
-                }
-                Err(failure) => {
-                    if failure.session_usable && self.reset(&mut session.connection).await {
-                        *slot = Some(session);
+                    Err(failure) if reused && failure.looks_stale() => {}
+                    Err(failure) => {
+                        if failure.session_usable && self.reset(&mut session.connection).await {
+                            current = Some((session, true));
+                        }
+                        break Err(failure.error);
                     }
-                    return Err(failure.error);
+                }
+            };
+            let mut session = match accepted {
+                Ok(session) => session,
+                Err(err) => {
+                    if err.kind == SendErrorKind::Offline {
+                        unreachable = Some(err.clone());
+                    }
+                    results.push(Err(err));
+                    continue;
+                }
+            };
+            // The next message that was built, whose envelope can ride along with this data.
+            let next = composed[index + 1..]
+                .iter()
+                .find_map(|item| item.as_ref().ok())
+                .filter(|_| session.report.pipelining)
+                .map(|(next, _)| opening_commands(next.envelope()));
+            let (sent, pipelined) = self.content(&mut session.connection, data, next).await;
+            match sent {
+                Ok(response) => results.push(Ok(SmtpReceipt { response })),
+                Err(failure) => {
+                    results.push(Err(failure.error));
+                    if !failure.session_usable {
+                        continue;
+                    }
+                    // The server ended this message's transaction with its refusal; with no
+                    // pipelined commands behind it, RSET makes sure.
+                    if !pipelined && !self.reset(&mut session.connection).await {
+                        continue;
+                    }
                 }
             }
+            opened = pipelined;
+            current = Some((session, true));
         }
+        // Every pipelined envelope belongs to a message sent above; a session left with one
+        // open would start the next call in the middle of a transaction.
+        if !opened {
+            *slot = current.map(|(session, _)| session);
+        }
+        results
     }
 
     /// Ends the session politely, if one is open. Sending later opens a new one.
@@ -100,26 +184,16 @@ impl SmtpSender {
         }
     }
 
-    async fn transaction(
-        &self,
-        session: &mut Session,
-        envelope: &Envelope,
-        data: &[u8],
-    ) -> Result<String, TxFailure> {
+    /// Sends the message's envelope and `DATA`, and reads their replies.
+    async fn open(&self, session: &mut Session, envelope: &Envelope) -> Result<(), TxFailure> {
         let connection = &mut session.connection;
         if session.report.pipelining {
-            self.open_pipelined(connection, envelope).await?;
+            let (commands, stages) = opening_commands(envelope);
+            let first = within(self.connector.timeout(), connection.command(&commands)).await;
+            self.read_opening(connection, stages, Some(first)).await
         } else {
-            self.open_lockstep(connection, envelope).await?;
+            self.open_lockstep(connection, envelope).await
         }
-        let response = within(self.connector.timeout(), connection.message(data))
-            .await
-            .map_err(|err| classify(TxStage::Content, err))?;
-        Ok(format!(
-            "{} {}",
-            u16::from(response.code()),
-            response.message().collect::<Vec<_>>().join(" ")
-        ))
     }
 
     /// `MAIL FROM`, `RCPT TO` and `DATA`, each awaiting its reply.
@@ -143,30 +217,22 @@ impl SmtpSender {
             .map(drop)
     }
 
-    /// RFC 2920 pipelining: `MAIL FROM`, `RCPT TO` and `DATA` in one write, then their replies in
-    /// order, which saves two round trips a message. Every reply is read even after a refusal so
-    /// the session stays in step; the first refusal is the one reported.
-    async fn open_pipelined(
+    /// Reads the replies to pipelined `MAIL FROM`, `RCPT TO` and `DATA` (RFC 2920) in order,
+    /// `first` being the first when it was read as the commands went out. Every reply is read
+    /// even after a refusal so the session stays in step; the first refusal is the one
+    /// reported.
+    async fn read_opening(
         &self,
         connection: &mut AsyncSmtpConnection,
-        envelope: &Envelope,
+        stages: Vec<TxStage>,
+        mut first: Option<Reply>,
     ) -> Result<(), TxFailure> {
         let limit = self.connector.timeout();
-        let mut batch = mail_from(envelope).to_string();
-        let mut stages = vec![TxStage::MailFrom];
-        for recipient in envelope.to() {
-            batch.push_str(&rcpt_to(recipient).to_string());
-            stages.push(TxStage::RcptTo);
-        }
-        batch.push_str(&Data.to_string());
-        stages.push(TxStage::Data);
-
         let mut refusal: Option<TxFailure> = None;
-        for (index, stage) in stages.into_iter().enumerate() {
-            let reply = if index == 0 {
-                within(limit, connection.command(&batch)).await
-            } else {
-                within(limit, connection.read_response()).await
+        for stage in stages {
+            let reply = match first.take() {
+                Some(reply) => reply,
+                None => within(limit, connection.read_response()).await,
             };
             match (reply, refusal.take()) {
                 (Ok(_), None) => {}
@@ -195,6 +261,47 @@ impl SmtpSender {
         refusal.map_or(Ok(()), Err)
     }
 
+    /// Sends the message data and the final ".", followed in the same write by `next` (the
+    /// next message's pipelined envelope) when given, and reads the reply to the data. Says
+    /// whether `next` went out.
+    async fn content(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        data: &[u8],
+        next: Option<(String, Vec<TxStage>)>,
+    ) -> (Result<String, TxFailure>, bool) {
+        let limit = self.connector.timeout();
+        // The formatted message is ASCII (lettre encodes headers and body for 7-bit transport),
+        // which the command writer needs; anything else goes out on its own.
+        let (reply, pipelined) = match std::str::from_utf8(data) {
+            Ok(text) => {
+                let mut write = dot_stuffed(text);
+                write.push_str("\r\n.\r\n");
+                let pipelined = next.is_some();
+                if let Some((commands, _)) = next {
+                    write.push_str(&commands);
+                }
+                (within(limit, connection.command(write)).await, pipelined)
+            }
+            Err(_) => (within(limit, connection.message(data)).await, false),
+        };
+        match reply {
+            Ok(response) => (
+                Ok(format!(
+                    "{} {}",
+                    u16::from(response.code()),
+                    response.message().collect::<Vec<_>>().join(" ")
+                )),
+                pipelined,
+            ),
+            Err(err) => {
+                let failure = classify(TxStage::Content, err);
+                let pipelined = pipelined && failure.session_usable;
+                (Err(failure), pipelined)
+            }
+        }
+    }
+
     /// Clears a refused transaction so the session can carry the next message.
     async fn reset(&self, connection: &mut AsyncSmtpConnection) -> bool {
         within(self.connector.timeout(), connection.command(Rset))
@@ -203,10 +310,63 @@ impl SmtpSender {
     }
 }
 
+/// A reply as the session reads it.
+type Reply = Result<Response, StepError<SmtpError>>;
+
+/// `MAIL FROM`, one `RCPT TO` per recipient and `DATA`, as one pipelined write, with the stage
+/// each reply answers.
+fn opening_commands(envelope: &Envelope) -> (String, Vec<TxStage>) {
+    let mut commands = mail_from(envelope).to_string();
+    for recipient in envelope.to() {
+        commands.push_str(&rcpt_to(recipient).to_string());
+    }
+    commands.push_str(&Data.to_string());
+    (commands, opening_stages(envelope))
+}
+
+fn opening_stages(envelope: &Envelope) -> Vec<TxStage> {
+    let mut stages = vec![TxStage::MailFrom];
+    stages.extend(envelope.to().iter().map(|_| TxStage::RcptTo));
+    stages.push(TxStage::Data);
+    stages
+}
+
+/// The message data with SMTP's transparency (RFC 5321 4.5.2): a line that starts with "."
+/// gets another, so that no line of the message can end the data early.
+fn dot_stuffed(data: &str) -> String {
+    let mut out = String::with_capacity(data.len() + 16);
+    for (index, line) in data.split("\r\n").enumerate() {
+        if index > 0 {
+            out.push_str("\r\n");
+        }
+        if line.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn mail_from(envelope: &Envelope) -> Mail {
     Mail::new(envelope.from().cloned(), Vec::new())
 }
 
 fn rcpt_to(recipient: &Address) -> Rcpt {
     Rcpt::new(recipient.clone(), Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuffed;
+
+    #[test]
+    fn every_line_that_starts_with_a_dot_gets_another() {
+        assert_eq!(
+            dot_stuffed(".first\r\nmiddle\r\n.\r\n..two\r\nend."),
+            "..first\r\nmiddle\r\n..\r\n...two\r\nend."
+        );
+        // Only CRLF ends a line, as on the wire.
+        assert_eq!(dot_stuffed("a\r.b\n.c"), "a\r.b\n.c");
+        assert_eq!(dot_stuffed(""), "");
+    }
 }

@@ -3,6 +3,7 @@
 //! failures a sink cannot be made to produce (deferred and rejected recipients, a connection lost
 //! after the data).
 
+mod batches;
 mod certs;
 mod dkim_check;
 mod dkim_signing;

@@ -38,6 +38,8 @@ pub struct Script {
     pub pipelining: bool,
     /// Reply to RCPT with this line instead of accepting.
     pub rcpt_reply: Option<&'static str>,
+    /// Reply to a RCPT naming an address that contains the first with the second.
+    pub rcpt_reply_for: Option<(&'static str, &'static str)>,
     pub after_data: AfterData,
     /// Close the connection silently after accepting this many messages on it, as a server
     /// does to an idle client.
@@ -52,6 +54,7 @@ impl Default for Script {
             auth: false,
             pipelining: true,
             rcpt_reply: None,
+            rcpt_reply_for: None,
             after_data: AfterData::Accept,
             close_after_messages: None,
         }
@@ -215,7 +218,12 @@ impl Session {
                     self.has_recipient = false;
                     "250 2.1.0 ok\r\n".to_owned()
                 }
-                "RCPT" => match self.script.rcpt_reply {
+                "RCPT" => match self.script.rcpt_reply.or_else(|| {
+                    self.script
+                        .rcpt_reply_for
+                        .filter(|(address, _)| command.contains(address))
+                        .map(|(_, reply)| reply)
+                }) {
                     Some(reply) => format!("{reply}\r\n"),
                     None => {
                         self.has_recipient = true;

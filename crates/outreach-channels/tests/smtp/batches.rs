@@ -1,0 +1,197 @@
+//! Several messages sent in one call over one session, each message's envelope pipelined with
+//! the previous message's data when the server allows: what arrives is whole, and a refusal,
+//! a message that cannot be built, a server closing or vanishing mid-batch touch only what they
+//! must and send nothing twice.
+
+use mail_parser::MessageParser;
+use outreach_channels::smtp::{SendErrorKind, SmtpSender};
+use outreach_testkit::SmtpSink as Sink;
+
+use super::{
+    fixtures::{email, loopback, unused_port},
+    scripted_server::{AfterData, Script, ScriptedServer},
+};
+
+/// Each scripted scenario runs with commands in lockstep and pipelined (RFC 2920).
+const MODES: [bool; 2] = [false, true];
+
+fn count(server: &ScriptedServer, verb: &str) -> usize {
+    server
+        .commands()
+        .iter()
+        .filter(|c| c.to_ascii_uppercase().starts_with(verb))
+        .count()
+}
+
+#[tokio::test]
+async fn a_batch_arrives_whole_at_a_real_server() {
+    let sink = Sink::start();
+    let sender = SmtpSender::new(&loopback(sink.port()), None).expect("settings");
+    let sent: Vec<_> = (0..12).map(email).collect();
+
+    let results = sender.send_all(&sent).await;
+    assert_eq!(results.len(), 12);
+    for (n, result) in results.iter().enumerate() {
+        let receipt = result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("message {n}: {e}"));
+        assert!(receipt.response.starts_with("250"), "{}", receipt.response);
+    }
+    sender.close().await;
+
+    let dumps = sink.wait_for_messages(12);
+    let mut bodies: Vec<String> = dumps
+        .iter()
+        .map(|dump| {
+            let parsed = MessageParser::default().parse(dump).expect("parses");
+            let body = parsed.body_text(0).expect("a text body");
+            // The sink's dump ends the data with blank lines of its own.
+            body.replace("\r\n", "\n").trim_end().to_owned()
+        })
+        .collect();
+    bodies.sort();
+    let mut expected: Vec<String> = sent
+        .iter()
+        .map(|e| e.body_text.trim_end().to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        bodies, expected,
+        "each body arrived once, as written, its lone-dot line included"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_recipient_fails_only_its_message() {
+    for pipelining in MODES {
+        let server = ScriptedServer::start(Script {
+            rcpt_reply_for: Some(("zoe2@", "550 5.1.1 <zoe2@creator.example>: unknown user")),
+            pipelining,
+            ..Script::default()
+        })
+        .await;
+        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
+
+        let results = sender.send_all(&[email(1), email(2), email(3)]).await;
+        assert!(results[0].is_ok(), "pipelining={pipelining}: {results:?}");
+        let refused = results[1].as_ref().expect_err("unknown user");
+        assert_eq!(
+            refused.kind,
+            SendErrorKind::Permanent { recipient: true },
+            "pipelining={pipelining}"
+        );
+        assert!(results[2].is_ok(), "pipelining={pipelining}: {results:?}");
+        assert_eq!(server.connections(), 1, "one session throughout");
+        assert_eq!(count(&server, "MAIL"), 3, "{:?}", server.commands());
+
+        // The session carries on afterwards.
+        sender.send(&email(4)).await.expect("the next message");
+        assert_eq!(server.connections(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_be_built_leaves_the_rest_of_the_batch() {
+    for pipelining in MODES {
+        let server = ScriptedServer::start(Script {
+            pipelining,
+            ..Script::default()
+        })
+        .await;
+        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
+        let mut injected = email(2);
+        injected.to_name = Some("Bob\r\nBcc: x@evil.example".to_owned());
+
+        let results = sender.send_all(&[email(1), injected, email(3)]).await;
+        assert!(results[0].is_ok(), "{results:?}");
+        let err = results[1].as_ref().expect_err("refused before sending");
+        assert_eq!(err.kind, SendErrorKind::Invalid);
+        assert!(results[2].is_ok(), "{results:?}");
+        assert_eq!(
+            count(&server, "MAIL"),
+            2,
+            "nothing of the refused message went out: {:?}",
+            server.commands()
+        );
+        assert!(
+            !server.commands().iter().any(|c| c.contains("zoe2@")),
+            "{:?}",
+            server.commands()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_server_closing_mid_batch_gets_each_message_once_over_a_new_session() {
+    for pipelining in MODES {
+        let server = ScriptedServer::start(Script {
+            close_after_messages: Some(2),
+            pipelining,
+            ..Script::default()
+        })
+        .await;
+        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
+
+        let results = sender
+            .send_all(&[email(1), email(2), email(3), email(4)])
+            .await;
+        for (n, result) in results.iter().enumerate() {
+            assert!(
+                result.is_ok(),
+                "pipelining={pipelining}, message {n}: {result:?}"
+            );
+        }
+        assert_eq!(
+            server.connections(),
+            2,
+            "the third message opened a new session"
+        );
+        assert_eq!(
+            count(&server, "DATA"),
+            4,
+            "each message's data went out exactly once: {:?}",
+            server.commands()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_connection_lost_after_each_data_leaves_each_message_unconfirmed() {
+    for pipelining in MODES {
+        let server = ScriptedServer::start(Script {
+            after_data: AfterData::CloseWithoutReply,
+            pipelining,
+            ..Script::default()
+        })
+        .await;
+        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
+
+        let results = sender.send_all(&[email(1), email(2)]).await;
+        for result in &results {
+            let err = result.as_ref().expect_err("no reply to the data");
+            assert_eq!(
+                err.kind,
+                SendErrorKind::Unconfirmed,
+                "pipelining={pipelining}"
+            );
+        }
+        assert_eq!(
+            server.connections(),
+            2,
+            "the second message went over a new session, its data once"
+        );
+        assert_eq!(count(&server, "DATA"), 2, "{:?}", server.commands());
+    }
+}
+
+#[tokio::test]
+async fn nothing_listening_fails_the_whole_batch_as_offline() {
+    let sender = SmtpSender::new(&loopback(unused_port()), None).expect("settings");
+    let results = sender.send_all(&[email(1), email(2), email(3)]).await;
+    assert_eq!(results.len(), 3);
+    for result in &results {
+        let err = result.as_ref().expect_err("nothing listens");
+        assert_eq!(err.kind, SendErrorKind::Offline);
+        assert!(err.is_retryable());
+    }
+}
