@@ -119,6 +119,25 @@ describe('prospect table', () => {
 		expect(queued.filter((m) => m.prospect_id === people[0].id)).toHaveLength(1);
 	});
 
+	it('says when scoring writes again the messages waiting to go to those whose score changed', async () => {
+		const { backend, people, c } = campaignReady();
+		await backend.call('start_campaign', { campaign_id: c.id });
+		const waiting = (await backend.call('list_messages', { campaign_id: c.id, status: 'queued', limit: 10 })).length;
+		expect(waiting).toBe(people.length);
+		renderApp(backend);
+		await waitForRows();
+		await fireEvent.click(screen.getByTestId('score-run'));
+		await waitFor(() =>
+			expect(screen.getByTestId('toast').textContent).toContain(
+				`${waiting} messages waiting to go to those whose score changed are written again with the new score.`
+			)
+		);
+		// Scoring again changes no score: nothing is written again.
+		await fireEvent.click(screen.getByTestId('score-run'));
+		await waitFor(() => expect(screen.getByTestId('toast').textContent).not.toContain('written again'));
+		expect(screen.getByTestId('toast').textContent).toContain(`Scored ${people.length}:`);
+	});
+
 	it('sends only the changed fields when saving the detail, and shows invalid input inline', async () => {
 		const { backend } = mockWithWorkspace(5);
 		renderApp(backend);
@@ -237,7 +256,7 @@ describe('prospect table', () => {
 		renderApp(backend);
 		await waitForRows();
 		await fireEvent.click(screen.getByTestId('score-run'));
-		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Scored 2: 1 qualified (1 new)'));
+		await waitFor(() => expect(screen.getByTestId('toast-message').textContent).toBe('Scored 2: 1 qualified (1 new).'));
 		await waitFor(() => expect(screen.getAllByTestId('cell-score').map((c) => c.textContent)).not.toContain('—'));
 
 		const greta = screen.getAllByTestId('prospect-row').find((r) => r.textContent?.includes('Greta Good'));

@@ -269,6 +269,9 @@ pub struct ScoreSummary {
     pub no_longer_qualified: u32,
     /// The threshold used.
     pub threshold: u8,
+    /// Queued messages to prospects whose score changed, taken back to be written again (a
+    /// template can use the score).
+    pub rewritten: u32,
 }
 
 /// A page of the audit log.
@@ -747,6 +750,7 @@ impl Api {
                 newly_qualified: 0,
                 no_longer_qualified: 0,
                 threshold: config.threshold,
+                rewritten: 0,
             };
             let updates: Vec<ScoreUpdate> = prospects
                 .iter()
@@ -778,11 +782,18 @@ impl Api {
             "Scored {} prospect(s): {} qualified at threshold {} ({} newly)",
             summary.scored, summary.qualified, summary.threshold, summary.newly_qualified
         );
-        self.store
+        let rewritten = self
+            .store
             .apply_scores(ws.id, &updates, &text, self.config.actor())
             .await?;
         self.changed(Some(ws.id), ChangedEntity::Prospects);
-        Ok(summary)
+        if rewritten > 0 {
+            self.changed(Some(ws.id), ChangedEntity::Campaigns);
+        }
+        Ok(ScoreSummary {
+            rewritten,
+            ..summary
+        })
     }
 
     /// The newest audit entries of a workspace, all or those of a person, topic or actor.

@@ -769,6 +769,12 @@ async fn dispatch(api: &Api, command: Command, json: bool) -> Result<()> {
                     "scored {} prospect(s): {} qualified at threshold {} ({} newly qualified, {} no longer)",
                     s.scored, s.qualified, s.threshold, s.newly_qualified, s.no_longer_qualified
                 );
+                if s.rewritten > 0 {
+                    println!(
+                        "{} message(s) waiting to go to those whose score changed will be written again with the new score",
+                        s.rewritten
+                    );
+                }
             }
         }
         Command::Audit {

@@ -1184,6 +1184,20 @@ fn each_prospect_gets_the_send_window_in_their_own_time_zone() {
     env.ok(&["run", "--until-idle"]);
     assert_eq!(env.progress("Zones")["queued"], 1);
 
+    // Scored for the first time: a template can use the score, so the message waiting for
+    // Kai is written again; scoring again changes no score and leaves it.
+    let said = env.ok(&["score", "-w", "Acme"]);
+    assert!(
+        said.contains(
+            "1 message(s) waiting to go to those whose score changed will be written again"
+        ),
+        "{said}"
+    );
+    env.ok(&["run", "--until-idle"]);
+    assert_eq!(env.progress("Zones")["queued"], 1);
+    let said = env.ok(&["score", "-w", "Acme"]);
+    assert!(!said.contains("written again"), "{said}");
+
     // Kai turns out to work from UTC: the message waiting for him is written again, and
     // goes at once, in the window open there.
     let said = env.ok(&["prospects", "edit", &kai_id, "--set", "time_zone=UTC"]);

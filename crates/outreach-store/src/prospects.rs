@@ -853,18 +853,33 @@ impl Store {
             .collect()
     }
 
-    /// Stores scores and status changes in one transaction, with one audit entry.
+    /// Stores scores and status changes in one transaction, with one audit entry. A template
+    /// can use the score (`{% if score >= 80 %}`), so the never-tried queued campaign messages
+    /// of those whose score changed were written from the old one: they are taken back, to be
+    /// written again (see [`crate::outbox::withdraw_unsent_to`]). Returns how many were.
     pub async fn apply_scores(
         &self,
         workspace_id: i64,
         updates: &[ScoreUpdate],
         summary: &str,
         actor: Actor,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u32, StoreError> {
         let mut tx = self.begin_write().await?;
+        let mut rewritten = 0u32;
         // Bound multi-row statements: handing SQLite one big JSON document per batch made it
         // parse ~60 MB of explanations for 100,000 prospects.
         for chunk in updates.chunks(1000) {
+            let mut changed = QueryBuilder::<Sqlite>::new("WITH v (id, score) AS (");
+            changed.push_values(chunk, |mut b, u| {
+                b.push_bind(u.id).push_bind(i64::from(u.breakdown.total));
+            });
+            changed
+                .push(
+                    ") SELECT p.id FROM v JOIN prospects p ON p.id = v.id \
+                     WHERE p.score IS NOT v.score AND p.workspace_id = ",
+                )
+                .push_bind(workspace_id);
+            let changed: Vec<i64> = changed.build_query_scalar().fetch_all(&mut *tx).await?;
             let mut scores = QueryBuilder::<Sqlite>::new("WITH v (id, score, status) AS (");
             scores.push_values(chunk, |mut b, u| {
                 b.push_bind(u.id)
@@ -894,8 +909,18 @@ impl Store {
             explanations
                 .push(" ON CONFLICT (prospect_id) DO UPDATE SET breakdown = excluded.breakdown");
             explanations.build().execute(&mut *tx).await?;
+            if !changed.is_empty() {
+                let ids = serde_json::to_string(&changed).map_err(corrupt)?;
+                rewritten += crate::outbox::withdraw_unsent_to(&mut tx, workspace_id, &ids).await?;
+            }
         }
-        let details = serde_json::json!({ "scored": updates.len() });
+        let details = serde_json::json!({ "scored": updates.len(), "rewritten": rewritten });
+        let mut summary = summary.to_owned();
+        if rewritten > 0 {
+            summary.push_str(&format!(
+                "; {rewritten} queued message(s) to those whose score changed taken back, to be written again"
+            ));
+        }
         // The entry is about those whose standing it changed, not everyone it looked at again.
         let moved: Vec<i64> = updates
             .iter()
@@ -908,12 +933,12 @@ impl Store {
             About::Many(&moved),
             actor,
             "prospects.score",
-            summary,
+            &summary,
             Some(&details),
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(rewritten)
     }
 
     /// Counts for filter menus.

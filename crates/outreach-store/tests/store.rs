@@ -4426,6 +4426,55 @@ async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them(
 }
 
 #[tokio::test]
+async fn a_new_score_reaches_the_message_still_waiting() {
+    let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
+    let (ada, alan) = (due[0].prospect_id, due[1].prospect_id);
+    let scored = |ada_score: u8| {
+        [(ada, ada_score), (alan, 80)].map(|(id, total)| outreach_store::prospects::ScoreUpdate {
+            id,
+            breakdown: outreach_core::scoring::ScoreBreakdown {
+                total,
+                threshold: 70,
+                qualified: true,
+                factors: Vec::new(),
+            },
+            status: None,
+        })
+    };
+    // Nothing waits yet: nothing to take back.
+    let taken = store
+        .apply_scores(ws, &scored(80), "Scored 2", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(taken, 0);
+    queue_first_steps(&store, ws, &campaign, &account, &due).await;
+    // A template can say `{% if score >= 85 %}`: Ada's message, written from her old score, is
+    // taken back; Alan's score is unchanged and his message stays.
+    let taken = store
+        .apply_scores(ws, &scored(90), "Scored 2", Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(taken, 1, "scoring says how many");
+    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].prospect_id, alan);
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].prospect_id, ada);
+    let said = last_summary(&store, ws, "prospects.score").await;
+    assert!(
+        said.ends_with(
+            "; 1 queued message(s) to those whose score changed taken back, to be written again"
+        ),
+        "{said}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
 async fn a_new_sender_name_reaches_the_messages_still_waiting() {
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
     queue_first_steps(&store, ws, &campaign, &account, &due).await;

@@ -23,4 +23,9 @@ no_longer_qualified: number,
 /**
  * The threshold used.
  */
-threshold: number, };
+threshold: number, 
+/**
+ * Queued messages to prospects whose score changed, taken back to be written again (a
+ * template can use the score).
+ */
+rewritten: number, };

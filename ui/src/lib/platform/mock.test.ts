@@ -110,7 +110,7 @@ describe('MockBackend contract', () => {
 				: { email: 'b@gmail.com', website: null, followers: 0, x_handle: null }
 		);
 		const summary = await b.call('score_prospects', { workspace_id: ws.id });
-		expect(summary).toEqual({ scored: 2, qualified: 1, newly_qualified: 1, no_longer_qualified: 0, threshold: 60 });
+		expect(summary).toEqual({ scored: 2, qualified: 1, newly_qualified: 1, no_longer_qualified: 0, threshold: 60, rewritten: 0 });
 		const g = await b.call('get_prospect', { id: good.id });
 		expect(g.score).toBe(100);
 		expect(g.status).toBe('qualified');

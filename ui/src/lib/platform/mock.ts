@@ -1150,11 +1150,13 @@ export class MockBackend implements Backend {
 		},
 		score_prospects: (args) => {
 			const ws = this.workspace(args.workspace_id);
-			const summary = { scored: 0, qualified: 0, newly_qualified: 0, no_longer_qualified: 0, threshold: ws.scoring.threshold };
+			const summary = { scored: 0, qualified: 0, newly_qualified: 0, no_longer_qualified: 0, threshold: ws.scoring.threshold, rewritten: 0 };
+			const changedScore: number[] = [];
 			for (const p of this.prospects.values()) {
 				if (p.workspace_id !== ws.id || p.deleted_at !== null) continue;
 				const was = p.score_breakdown?.qualified ?? false;
 				const b = scoreProspect(p, ws.scoring);
+				if (p.score !== b.total) changedScore.push(p.id);
 				p.score = b.total;
 				p.score_breakdown = b;
 				summary.scored++;
@@ -1168,8 +1170,13 @@ export class MockBackend implements Backend {
 					if (p.status === 'qualified') p.status = 'new';
 				}
 			}
+			// As the core does: a template can use the score, so what waited for those whose
+			// score changed is written again.
+			summary.rewritten = this.sending.withdrawTo(changedScore);
+			if (summary.rewritten > 0) this.sending.resumeRunning();
 			this.log(ws.id, 'prospects.score', `Scored ${summary.scored} prospects: ${summary.qualified} qualified.`);
 			this.changed('prospects', ws.id);
+			if (summary.rewritten > 0) this.changed('campaigns', ws.id);
 			return summary;
 		},
 		list_audit: (args) => {
