@@ -1178,6 +1178,9 @@ async fn campaign(
         Ok(text_of(c, "answer-autosave").await? == "Draft saved")
     })
     .await?;
+    // A notice (the new reply's, for a few seconds) sits at the bottom left, over where the
+    // answer's buttons are: scrolled to its end, the answer shows them clear of it.
+    assert_clear_of_toasts(c, "answer-send").await?;
     click(c, "answer-send").await?;
     // In the outbox; it goes out within the account's cap of 3 a minute (checked below), and
     // the open reply follows it there without a reload.
@@ -1397,6 +1400,33 @@ x.XFlush(d)
         .map_err(|e| format!("python3: {e}"))?;
     if !status.success() {
         return Err(format!("closing window {id} failed: {status}").into());
+    }
+    Ok(())
+}
+
+/// Scrolls the column holding button `id` to its end and, while a notice (toast) is shown,
+/// fails unless the button, not the notice, is what a click at its centre reaches. Notices go
+/// after a few seconds: with none shown there is nothing to check.
+async fn assert_clear_of_toasts(c: &Client, id: &str) -> Result<()> {
+    let seen = c
+        .execute(
+            "const b = document.querySelector(arguments[0]);
+             let s = b.parentElement;
+             while (s && !(s.scrollHeight > s.clientHeight
+                           && getComputedStyle(s).overflowY !== 'visible')) s = s.parentElement;
+             if (s) s.scrollTop = s.scrollHeight;
+             if (!document.querySelector('[data-testid=toast]')) return 'no notice';
+             const r = b.getBoundingClientRect();
+             const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+             if (b.contains(hit)) return 'clear';
+             const over = hit && hit.closest('[data-testid]');
+             return 'covered by ' + (over ? over.getAttribute('data-testid') : String(hit));",
+            vec![tid(id).into()],
+        )
+        .await?;
+    if !matches!(seen.as_str(), Some("clear" | "no notice")) {
+        screenshot(c, &format!("{id}-under-a-toast")).await;
+        return Err(format!("{id} at the end of its view: {seen}").into());
     }
     Ok(())
 }
