@@ -4384,6 +4384,20 @@ async fn blocked_people_meet_the_gate_again_once_the_cause_is_fixed() {
     store.close().await;
 }
 
+/// Of a campaign's two queued messages, only `prospect`'s was taken back: the other stays
+/// queued, and only their enrolment is due again at its step.
+async fn assert_taken_back_alone(store: &Store, campaign_id: i64, prospect: i64) {
+    let listed = store.list_messages(campaign_id, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_ne!(listed[0].prospect_id, prospect);
+    let again = store
+        .due_enrollments("2999-01-01T00:00:00Z", 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].prospect_id, prospect);
+}
+
 #[tokio::test]
 async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them() {
     let (store, ws, _dir, (campaign, account, due)) = ada_and_alan_launched().await;
@@ -4408,15 +4422,7 @@ async fn a_prospects_corrected_details_reach_the_message_still_waiting_for_them(
         0
     );
     // Hers was written to the old address: taken back, her step due again.
-    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_ne!(listed[0].prospect_id, ada);
-    let again = store
-        .due_enrollments("2999-01-01T00:00:00Z", 10)
-        .await
-        .unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].prospect_id, ada);
+    assert_taken_back_alone(&store, campaign.id, ada).await;
     let said = last_summary(&store, ws, "prospect.update").await;
     assert!(
         said.ends_with("; 1 queued message(s) to them taken back, to be written again"),
@@ -4455,15 +4461,7 @@ async fn a_new_score_reaches_the_message_still_waiting() {
         .await
         .unwrap();
     assert_eq!(taken, 1, "scoring says how many");
-    let listed = store.list_messages(campaign.id, None, 10).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].prospect_id, alan);
-    let again = store
-        .due_enrollments("2999-01-01T00:00:00Z", 10)
-        .await
-        .unwrap();
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].prospect_id, ada);
+    assert_taken_back_alone(&store, campaign.id, ada).await;
     let said = last_summary(&store, ws, "prospects.score").await;
     assert!(
         said.ends_with(

@@ -9,7 +9,7 @@ use outreach_testkit::SmtpSink as Sink;
 
 use super::{
     fixtures::{email, loopback, unused_port},
-    scripted_server::{AfterData, Script, ScriptedServer},
+    scripted_server::{AfterData, Script, ScriptedServer, talking_to},
 };
 
 /// Each scripted scenario runs with commands in lockstep and pipelined (RFC 2920).
@@ -64,13 +64,12 @@ async fn a_batch_arrives_whole_at_a_real_server() {
 #[tokio::test]
 async fn a_refused_recipient_fails_only_its_message() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             rcpt_reply_for: Some(("zoe2@", "550 5.1.1 <zoe2@creator.example>: unknown user")),
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
 
         let results = sender.send_all(&[email(1), email(2), email(3)]).await;
         assert!(results[0].is_ok(), "pipelining={pipelining}: {results:?}");
@@ -93,12 +92,11 @@ async fn a_refused_recipient_fails_only_its_message() {
 #[tokio::test]
 async fn a_message_that_cannot_be_built_leaves_the_rest_of_the_batch() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
         let mut injected = email(2);
         injected.to_name = Some("Bob\r\nBcc: x@evil.example".to_owned());
 
@@ -124,13 +122,12 @@ async fn a_message_that_cannot_be_built_leaves_the_rest_of_the_batch() {
 #[tokio::test]
 async fn a_server_closing_mid_batch_gets_each_message_once_over_a_new_session() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             close_after_messages: Some(2),
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
 
         let results = sender
             .send_all(&[email(1), email(2), email(3), email(4)])
@@ -158,13 +155,12 @@ async fn a_server_closing_mid_batch_gets_each_message_once_over_a_new_session() 
 #[tokio::test]
 async fn a_connection_lost_after_each_data_leaves_each_message_unconfirmed() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             after_data: AfterData::CloseWithoutReply,
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
 
         let results = sender.send_all(&[email(1), email(2)]).await;
         for result in &results {

@@ -5,7 +5,7 @@ use outreach_channels::smtp::{ConnectStage, SendErrorKind, SmtpSender, test_conn
 
 use super::{
     fixtures::{email, loopback, unused_port},
-    scripted_server::{AfterData, Script, ScriptedServer},
+    scripted_server::{AfterData, Script, ScriptedServer, talking_to},
 };
 
 /// Each scripted scenario runs with commands in lockstep and pipelined (RFC 2920).
@@ -14,13 +14,12 @@ const MODES: [bool; 2] = [false, true];
 #[tokio::test]
 async fn deferred_recipient_is_transient_and_the_session_survives() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             rcpt_reply: Some("451 4.3.0 try again later"),
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
 
         let err = sender.send(&email(1)).await.expect_err("deferred");
         assert_eq!(
@@ -53,13 +52,12 @@ async fn deferred_recipient_is_transient_and_the_session_survives() {
 #[tokio::test]
 async fn unknown_user_is_a_permanent_recipient_failure() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (_server, sender) = talking_to(Script {
             rcpt_reply: Some("550 5.1.1 <zoe1@creator.example>: Recipient address rejected"),
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
         let err = sender.send(&email(1)).await.expect_err("rejected");
         assert_eq!(err.kind, SendErrorKind::Permanent { recipient: true });
         assert_eq!(err.code, Some(550));
@@ -70,13 +68,12 @@ async fn unknown_user_is_a_permanent_recipient_failure() {
 #[tokio::test]
 async fn policy_rejection_is_permanent_but_not_about_the_recipient() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (_server, sender) = talking_to(Script {
             rcpt_reply: Some("550 5.7.1 Relaying denied"),
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
         let err = sender.send(&email(1)).await.expect_err("rejected");
         assert_eq!(err.kind, SendErrorKind::Permanent { recipient: false });
     }
@@ -85,13 +82,12 @@ async fn policy_rejection_is_permanent_but_not_about_the_recipient() {
 #[tokio::test]
 async fn connection_lost_after_the_data_is_unconfirmed() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             after_data: AfterData::CloseWithoutReply,
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
         let err = sender
             .send(&email(1))
             .await
@@ -133,13 +129,12 @@ async fn unknown_host_is_reported_as_dns() {
 #[tokio::test]
 async fn session_is_reused_and_replaced_when_the_server_dropped_it() {
     for pipelining in MODES {
-        let server = ScriptedServer::start(Script {
+        let (server, sender) = talking_to(Script {
             close_after_messages: Some(3),
             pipelining,
             ..Script::default()
         })
         .await;
-        let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
         for n in 0..3 {
             sender
                 .send(&email(n))

@@ -10,12 +10,15 @@ use std::{
     },
 };
 
+use outreach_channels::smtp::SmtpSender;
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
     task::JoinHandle,
 };
 use tokio_rustls::{TlsAcceptor, rustls::ServerConfig};
+
+use super::fixtures::loopback;
 
 /// What the server does once it has read the message data up to the final ".".
 #[derive(Clone, Copy)]
@@ -119,6 +122,13 @@ impl ScriptedServer {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+}
+
+/// A scripted server started with `script`, and a sender for plain SMTP to it.
+pub async fn talking_to(script: Script) -> (ScriptedServer, SmtpSender) {
+    let server = ScriptedServer::start(script).await;
+    let sender = SmtpSender::new(&loopback(server.port()), None).expect("settings");
+    (server, sender)
 }
 
 impl Drop for ScriptedServer {
