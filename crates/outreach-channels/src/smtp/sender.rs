@@ -188,9 +188,10 @@ impl SmtpSender {
     async fn open(&self, session: &mut Session, envelope: &Envelope) -> Result<(), TxFailure> {
         let connection = &mut session.connection;
         if session.report.pipelining {
-            let (commands, stages) = opening_commands(envelope);
+            let commands = opening_commands(envelope);
             let first = within(self.connector.timeout(), connection.command(&commands)).await;
-            self.read_opening(connection, stages, Some(first)).await
+            self.read_opening(connection, opening_stages(envelope), Some(first))
+                .await
         } else {
             self.open_lockstep(connection, envelope).await
         }
@@ -268,7 +269,7 @@ impl SmtpSender {
         &self,
         connection: &mut AsyncSmtpConnection,
         data: &[u8],
-        next: Option<(String, Vec<TxStage>)>,
+        next: Option<String>,
     ) -> (Result<String, TxFailure>, bool) {
         let limit = self.connector.timeout();
         // The formatted message is ASCII (lettre encodes headers and body for 7-bit transport),
@@ -278,7 +279,7 @@ impl SmtpSender {
                 let mut write = dot_stuffed(text);
                 write.push_str("\r\n.\r\n");
                 let pipelined = next.is_some();
-                if let Some((commands, _)) = next {
+                if let Some(commands) = next {
                     write.push_str(&commands);
                 }
                 (within(limit, connection.command(write)).await, pipelined)
@@ -313,17 +314,17 @@ impl SmtpSender {
 /// A reply as the session reads it.
 type Reply = Result<Response, StepError<SmtpError>>;
 
-/// `MAIL FROM`, one `RCPT TO` per recipient and `DATA`, as one pipelined write, with the stage
-/// each reply answers.
-fn opening_commands(envelope: &Envelope) -> (String, Vec<TxStage>) {
+/// `MAIL FROM`, one `RCPT TO` per recipient and `DATA`, as one pipelined write.
+fn opening_commands(envelope: &Envelope) -> String {
     let mut commands = mail_from(envelope).to_string();
     for recipient in envelope.to() {
         commands.push_str(&rcpt_to(recipient).to_string());
     }
     commands.push_str(&Data.to_string());
-    (commands, opening_stages(envelope))
+    commands
 }
 
+/// The stage each reply to [`opening_commands`] answers, in order.
 fn opening_stages(envelope: &Envelope) -> Vec<TxStage> {
     let mut stages = vec![TxStage::MailFrom];
     stages.extend(envelope.to().iter().map(|_| TxStage::RcptTo));
