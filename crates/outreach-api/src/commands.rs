@@ -339,6 +339,14 @@ impl Api {
         self.changed_by(workspace_id, entity, self.config.actor());
     }
 
+    /// What a save did to the outbox: the campaigns whose waiting messages it took back, to be
+    /// written again, show other figures.
+    pub(crate) fn rewrote(&self, workspace_id: i64, rewritten: u32) {
+        if rewritten > 0 {
+            self.changed(Some(workspace_id), ChangedEntity::Campaigns);
+        }
+    }
+
     /// A change made by `actor` (the engine's are [`Actor::System`]); every change is audited,
     /// so the audit log changes with it.
     pub(crate) fn changed_by(
@@ -451,9 +459,7 @@ impl Api {
             .update_workspace(args.id, &args.fields, self.config.actor())
             .await?;
         self.changed(Some(workspace.id), ChangedEntity::Workspaces);
-        if rewritten > 0 {
-            self.changed(Some(workspace.id), ChangedEntity::Campaigns);
-        }
+        self.rewrote(workspace.id, rewritten);
         Ok(Saved {
             item: workspace,
             rewritten,
@@ -648,9 +654,7 @@ impl Api {
             .update_prospect(args.id, &args.patch, self.config.actor())
             .await?;
         self.changed(Some(prospect.workspace_id), ChangedEntity::Prospects);
-        if rewritten > 0 {
-            self.changed(Some(prospect.workspace_id), ChangedEntity::Campaigns);
-        }
+        self.rewrote(prospect.workspace_id, rewritten);
         Ok(Saved {
             item: prospect,
             rewritten,
@@ -787,9 +791,7 @@ impl Api {
             .apply_scores(ws.id, &updates, &text, self.config.actor())
             .await?;
         self.changed(Some(ws.id), ChangedEntity::Prospects);
-        if rewritten > 0 {
-            self.changed(Some(ws.id), ChangedEntity::Campaigns);
-        }
+        self.rewrote(ws.id, rewritten);
         Ok(ScoreSummary {
             rewritten,
             ..summary

@@ -487,9 +487,7 @@ impl Api {
             .set_sending_settings(args.workspace_id, &s, self.config.actor())
             .await?;
         self.changed(Some(args.workspace_id), ChangedEntity::Workspaces);
-        if rewritten > 0 {
-            self.changed(Some(args.workspace_id), ChangedEntity::Campaigns);
-        }
+        self.rewrote(args.workspace_id, rewritten);
         Ok(Saved { item: s, rewritten })
     }
 

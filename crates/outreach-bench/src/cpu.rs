@@ -16,6 +16,15 @@ pub struct Ran {
     pub slices: u64,
 }
 
+impl std::iter::Sum for Ran {
+    fn sum<I: Iterator<Item = Ran>>(all: I) -> Self {
+        all.fold(Ran::default(), |sum, r| Ran {
+            ns: sum.ns + r.ns,
+            slices: sum.slices + r.slices,
+        })
+    }
+}
+
 impl Threads {
     /// The threads of `pid` ("self" for this process); empty when `/proc` cannot be read.
     pub fn of(pid: &str) -> Self {

@@ -545,12 +545,6 @@ fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Du
     }
     let per_message = |ns: u64| ns as f64 / 1e3 / rows as f64;
     let wakeups = |ran: Ran| ran.slices as f64 / rows as f64;
-    let sum = |ran: &mut dyn Iterator<Item = Ran>| {
-        ran.fold(Ran::default(), |all, r| Ran {
-            ns: all.ns + r.ns,
-            slices: all.slices + r.slices,
-        })
-    };
     let mut database = cpu
         .threads
         .iter()
@@ -558,13 +552,14 @@ fn print_cpu(cpu: &RunCpu, sink_under_source: Option<u64>, rows: usize, took: Du
         .map(|(_, ran)| *ran);
     // `since` lists the busiest first.
     let writer = database.next().unwrap_or_default();
-    let readers = sum(&mut database);
-    let workers = sum(&mut cpu
+    let readers: Ran = database.sum();
+    let workers: Ran = cpu
         .threads
         .iter()
         .filter(|(name, _)| name.starts_with("tokio"))
-        .map(|(_, ran)| *ran));
-    let ours = sum(&mut cpu.threads.iter().map(|(_, ran)| *ran));
+        .map(|(_, ran)| *ran)
+        .sum();
+    let ours: Ran = cpu.threads.iter().map(|(_, ran)| *ran).sum();
     let other = ours.ns - writer.ns - readers.ns - workers.ns;
     let wall = took.as_nanos() as f64;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

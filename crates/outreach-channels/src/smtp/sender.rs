@@ -7,6 +7,8 @@
 //! happened before the message data (nothing sent, safe to retry) or after it (the server may
 //! have accepted it).
 
+use std::{borrow::Cow, fmt};
+
 use lettre::{
     Address, Message,
     address::Envelope,
@@ -276,12 +278,11 @@ impl SmtpSender {
         // which the command writer needs; anything else goes out on its own.
         let (reply, pipelined) = match std::str::from_utf8(data) {
             Ok(text) => {
-                let mut write = dot_stuffed(text);
-                write.push_str("\r\n.\r\n");
                 let pipelined = next.is_some();
-                if let Some(commands) = next {
-                    write.push_str(&commands);
-                }
+                let write = DataWrite {
+                    data: dot_stuffed(text),
+                    next: next.as_deref().unwrap_or_default(),
+                };
                 (within(limit, connection.command(write)).await, pipelined)
             }
             Err(_) => (within(limit, connection.message(data)).await, false),
@@ -332,9 +333,29 @@ fn opening_stages(envelope: &Envelope) -> Vec<TxStage> {
     stages
 }
 
+/// One write of the message data, its final "." and the commands pipelined behind them. The
+/// connection writes what it is given as text; this gives it the parts without first copying
+/// them into one string of their own.
+struct DataWrite<'a> {
+    data: Cow<'a, str>,
+    next: &'a str,
+}
+
+impl fmt::Display for DataWrite<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.data)?;
+        f.write_str("\r\n.\r\n")?;
+        f.write_str(self.next)
+    }
+}
+
 /// The message data with SMTP's transparency (RFC 5321 4.5.2): a line that starts with "."
-/// gets another, so that no line of the message can end the data early.
-fn dot_stuffed(data: &str) -> String {
+/// gets another, so that no line of the message can end the data early. Most messages have
+/// none, and are used as they are.
+fn dot_stuffed(data: &str) -> Cow<'_, str> {
+    if !data.starts_with('.') && !data.contains("\r\n.") {
+        return Cow::Borrowed(data);
+    }
     let mut out = String::with_capacity(data.len() + 16);
     for (index, line) in data.split("\r\n").enumerate() {
         if index > 0 {
@@ -345,7 +366,7 @@ fn dot_stuffed(data: &str) -> String {
         }
         out.push_str(line);
     }
-    out
+    Cow::Owned(out)
 }
 
 fn mail_from(envelope: &Envelope) -> Mail {
