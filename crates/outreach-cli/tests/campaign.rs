@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use outreach_testkit::SmtpSink as Sink;
+use outreach_testkit::{SessionLimitedSmtp, SmtpSink as Sink};
 
 mod support;
 use support::{Env, eventually};
@@ -231,6 +231,48 @@ fn sigterm_stops_the_engine_cleanly_after_it_has_run_a_while() {
 
 /// Prospects for the kill test: enough that sending takes a few seconds.
 /// `n` prospects in a country without a consent requirement.
+#[test]
+fn an_account_whose_server_takes_three_sessions_sends_everything_once_without_retries() {
+    let sink = Sink::start();
+    // Exchange Online's limit: three sessions of a mailbox at once; the engine opens four.
+    let limited = SessionLimitedSmtp::start(sink.port(), 3);
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(40));
+    let port = limited.port().to_string();
+    env.ok(&["account", "edit", "-w", "Acme", "sink", "--port", &port]);
+    env.started_campaign("Exchange", "sink");
+    let engine = env.engine("engine.log");
+
+    eventually("every message sent", Duration::from_secs(60), || {
+        env.progress("Exchange")["sent"] == 40
+    });
+    drop(engine);
+    let p = env.progress("Exchange");
+    assert_eq!(p["queued"], 0, "{p}");
+    assert!(
+        p["last_error"].is_null(),
+        "no message met the refusal as its own: {p}"
+    );
+    // Asked once per batch in flight at most (two lanes may each meet the fourth session
+    // before either gave it up), never again afterwards.
+    assert!(
+        (1..=2).contains(&limited.refused()),
+        "{}",
+        limited.refused()
+    );
+    assert!(limited.most_open() <= 3);
+    let arrived = sink.wait_for_messages(40);
+    let ids: HashSet<String> = arrived
+        .iter()
+        .filter_map(|dump| {
+            String::from_utf8_lossy(dump)
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
+        })
+        .collect();
+    assert_eq!((arrived.len(), ids.len()), (40, 40), "each arrived once");
+}
+
 fn many(n: usize) -> String {
     let mut csv = String::from("first_name,last_name,email,company,country\n");
     for i in 0..n {

@@ -21,6 +21,7 @@ pub mod replies;
 pub mod scheduler;
 mod sender;
 pub mod shutdown;
+mod smtp_sessions;
 pub mod today;
 pub mod transport;
 pub mod variables;

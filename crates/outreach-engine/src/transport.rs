@@ -2,14 +2,15 @@
 //! went out, may be retried, failed, bounced, or has an unknown fate.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use outreach_channels::email::OutgoingEmail;
 use outreach_channels::message::DkimKey;
 use outreach_channels::sendgrid::{SecretString, SendGridClient, SendGridError, plan_batches};
 use outreach_channels::smtp::{SendErrorKind, SmtpSecurity, SmtpSender, SmtpSettings};
+
+pub use crate::smtp_sessions::SmtpSessions;
 use outreach_core::campaign::{AccountFields, SenderAccount, SmtpSecurityMode, Transport as Kind};
 
 use crate::EngineError;
@@ -39,7 +40,7 @@ pub enum Delivery {
 /// A ready transport for one account.
 pub enum Transport {
     /// SMTP over a few sessions at once, each kept open between messages.
-    Smtp(Vec<Arc<SmtpSender>>),
+    Smtp(SmtpSessions),
     /// The SendGrid v3 API.
     SendGrid(SendGridClient),
 }
@@ -97,9 +98,9 @@ impl Transport {
                         _ => None,
                     };
                     let sender = SmtpSender::new(&s, dkim).map_err(|e| config(e.to_string()))?;
-                    senders.push(Arc::new(sender));
+                    senders.push(sender);
                 }
-                Ok(Self::Smtp(senders))
+                Ok(Self::Smtp(SmtpSessions::new(senders)))
             }
             Kind::Sendgrid => {
                 let key = secrets
@@ -121,24 +122,31 @@ impl Transport {
     /// SMTP spreads them over the account's sessions, each sending its share in order (each
     /// message's envelope pipelined with the previous one's data where the server allows); a
     /// session that finds the server unreachable does not try the rest of its share (they stay
-    /// safe to retry). SendGrid sends them in as few requests as its API allows, and stops at
+    /// safe to retry), and sessions beyond what the server takes at once are given up (see
+    /// [`SmtpSessions`]). SendGrid sends them in as few requests as its API allows, and stops at
     /// the first refusal of the whole account (rate limit, outage).
     pub async fn send_batch(&self, emails: Vec<OutgoingEmail>) -> Vec<Delivery> {
         match self {
-            Self::Smtp(senders) => smtp_batch(senders, emails).await,
+            Self::Smtp(sessions) => sessions
+                .send(emails)
+                .await
+                .into_iter()
+                .map(smtp_delivery)
+                .collect(),
             Self::SendGrid(c) => sendgrid_batch(c, emails).await,
         }
     }
 
     /// Closes connections.
     pub async fn close(&self) {
-        if let Self::Smtp(senders) = self {
-            for s in senders {
-                s.close().await;
-            }
+        if let Self::Smtp(sessions) = self {
+            sessions.close().await;
         }
     }
 }
+
+/// How long an account waits when its server took none of its sessions.
+const SESSION_LIMIT_WAIT: SignedDuration = SignedDuration::from_secs(60);
 
 fn smtp_delivery(result: Result<String, outreach_channels::smtp::SendError>) -> Delivery {
     match result {
@@ -149,6 +157,12 @@ fn smtp_delivery(result: Result<String, outreach_channels::smtp::SendError>) -> 
                 error: e.message,
                 retry_at: None,
             },
+            // Every session refused while sessions of the same account are open elsewhere: the
+            // account waits a while rather than knocking again at once.
+            SendErrorKind::SessionLimit => Delivery::Transient {
+                error: e.message,
+                retry_at: Some(Timestamp::now() + SESSION_LIMIT_WAIT),
+            },
             SendErrorKind::Permanent { recipient: true } => Delivery::Bounced(e.message),
             SendErrorKind::Permanent { recipient: false } | SendErrorKind::Invalid => {
                 Delivery::Failed(e.message)
@@ -156,43 +170,6 @@ fn smtp_delivery(result: Result<String, outreach_channels::smtp::SendError>) -> 
             SendErrorKind::Unconfirmed => Delivery::Unconfirmed(e.message),
         },
     }
-}
-
-async fn smtp_batch(senders: &[Arc<SmtpSender>], emails: Vec<OutgoingEmail>) -> Vec<Delivery> {
-    let total = emails.len();
-    let mut shares: Vec<Vec<(usize, OutgoingEmail)>> = vec![Vec::new(); senders.len().max(1)];
-    let n = shares.len();
-    for (i, e) in emails.into_iter().enumerate() {
-        shares[i % n].push((i, e));
-    }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (sender, share) in senders.iter().zip(shares) {
-        if share.is_empty() {
-            continue;
-        }
-        let sender = sender.clone();
-        tasks.spawn(async move {
-            let (indices, emails): (Vec<usize>, Vec<OutgoingEmail>) = share.into_iter().unzip();
-            let sent = sender.send_all(&emails).await;
-            indices
-                .into_iter()
-                .zip(sent)
-                .map(|(i, r)| (i, smtp_delivery(r.map(|r| r.response))))
-                .collect::<Vec<_>>()
-        });
-    }
-    let mut results: Vec<Option<Delivery>> = vec![None; total];
-    // A session task that panicked leaves its messages without an answer: they may have gone
-    // out, so they count as unconfirmed below.
-    while let Some(Ok(share)) = tasks.join_next().await {
-        for (i, d) in share {
-            results[i] = Some(d);
-        }
-    }
-    results
-        .into_iter()
-        .map(|d| d.unwrap_or_else(|| Delivery::Unconfirmed("the sending task failed".into())))
-        .collect()
 }
 
 async fn sendgrid_batch(client: &SendGridClient, emails: Vec<OutgoingEmail>) -> Vec<Delivery> {

@@ -4,12 +4,14 @@
 pub mod dovecot;
 pub mod notifications;
 pub mod prism;
+pub mod session_limit;
 pub mod smtp_sink;
 pub mod tray;
 
 pub use dovecot::Dovecot;
 pub use notifications::NotificationDaemon;
 pub use prism::PrismMock;
+pub use session_limit::{EXCHANGE_SESSION_LIMIT, SessionLimitedSmtp};
 pub use smtp_sink::{SmtpSink, strip_sink_headers};
 pub use tray::TrayMenu;
 

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 
 use super::{
     error::{ConnectError, ConnectStage},
-    reply::reply_text,
+    reply::{is_session_limit, reply_text},
     settings::{SmtpSecurity, SmtpSettings},
     tls::{TlsSetup, describe_failure},
 };
@@ -308,14 +308,17 @@ impl Connector {
             .await
             .map(drop)
             .map_err(|err| match err.into_failure() {
-                Some(err) if err.status().is_some() => ConnectError::new(
-                    ConnectStage::Auth,
-                    format!(
-                        "the server rejected the username or password: {} {}",
-                        err.status().map(u16::from).unwrap_or_default(),
-                        reply_text(&err)
-                    ),
-                ),
+                Some(err) if err.status().is_some() => {
+                    let code = err.status().map(u16::from).unwrap_or_default();
+                    let text = reply_text(&err);
+                    if is_session_limit(code, &text) {
+                        return session_limit(ConnectStage::Auth, "the login", code, &text);
+                    }
+                    ConnectError::new(
+                        ConnectStage::Auth,
+                        format!("the server rejected the username or password: {code} {text}"),
+                    )
+                }
                 Some(err) => ConnectError::new(
                     ConnectStage::Auth,
                     format!("the connection failed during authentication: {err}"),
@@ -329,18 +332,31 @@ impl Connector {
 /// or silent connection.
 fn smtp_failure(stage: ConnectStage, what: &str, err: StepError<SmtpError>) -> ConnectError {
     match err.into_failure() {
-        Some(err) => match err.status() {
-            Some(code) => ConnectError::new(
-                stage,
-                format!(
-                    "{what} was a refusal: {} {}",
-                    u16::from(code),
-                    reply_text(&err)
-                ),
-            ),
+        Some(err) => match err.status().map(u16::from) {
+            Some(code) => {
+                let text = reply_text(&err);
+                if is_session_limit(code, &text) {
+                    return session_limit(stage, what, code, &text);
+                }
+                ConnectError::new(stage, format!("{what} was a refusal: {code} {text}"))
+            }
             None => ConnectError::new(stage, format!("{what} failed: {err}")),
         },
         None => ConnectError::new(stage, format!("{what} did not arrive in time")),
+    }
+}
+
+/// The server refused the session at `what` because the account has too many open at once.
+fn session_limit(stage: ConnectStage, what: &str, code: u16, text: &str) -> ConnectError {
+    ConnectError {
+        session_limit: true,
+        ..ConnectError::new(
+            stage,
+            format!(
+                "{what} was a refusal: the server takes no more sessions of this account at \
+                 once: {code} {text}"
+            ),
+        )
     }
 }
 

@@ -45,6 +45,10 @@ pub struct ConnectError {
     pub stage: ConnectStage,
     /// What happened, e.g. "the server's certificate is not trusted (self-signed …)".
     pub message: String,
+    /// The server refused the session because the account has too many open at once (see
+    /// [`SendErrorKind::SessionLimit`]).
+    #[serde(default)]
+    pub session_limit: bool,
 }
 
 impl ConnectError {
@@ -52,6 +56,7 @@ impl ConnectError {
         Self {
             stage,
             message: message.into(),
+            session_limit: false,
         }
     }
 }
@@ -67,6 +72,10 @@ pub enum SendErrorKind {
     Offline,
     /// The server answered 4xx: try again later.
     Transient,
+    /// The server refused the session, with a 4xx, because the account has more sessions open
+    /// at once than it allows (Exchange Online takes three: "432 4.3.2 Concurrent connections
+    /// limit exceeded"). Nothing of the message was accepted: send it over fewer sessions.
+    SessionLimit,
     /// The server answered 5xx.
     Permanent {
         /// The rejection is about the recipient (unknown user, mailbox disabled: 550/551/553 on
@@ -104,7 +113,10 @@ impl SendError {
 
     /// True when a later attempt may succeed and cannot duplicate the message.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, SendErrorKind::Offline | SendErrorKind::Transient)
+        matches!(
+            self.kind,
+            SendErrorKind::Offline | SendErrorKind::Transient | SendErrorKind::SessionLimit
+        )
     }
 }
 
@@ -117,6 +129,11 @@ impl From<BuildError> for SendError {
 impl From<ConnectError> for SendError {
     /// A session that could not be set up transmitted nothing of the message.
     fn from(err: ConnectError) -> Self {
-        Self::new(SendErrorKind::Offline, None, err.to_string())
+        let kind = if err.session_limit {
+            SendErrorKind::SessionLimit
+        } else {
+            SendErrorKind::Offline
+        };
+        Self::new(kind, None, err.to_string())
     }
 }

@@ -92,7 +92,10 @@ pub(crate) fn classify(stage: TxStage, err: StepError<SmtpError>) -> TxFailure {
         };
     };
     let text = reply_text(&err);
-    let kind = if code < 500 {
+    let limit = is_session_limit(code, &text);
+    let kind = if limit {
+        SendErrorKind::SessionLimit
+    } else if code < 500 {
         SendErrorKind::Transient
     } else {
         SendErrorKind::Permanent {
@@ -106,8 +109,28 @@ pub(crate) fn classify(stage: TxStage, err: StepError<SmtpError>) -> TxFailure {
             format!("the server {}: {code} {text}", stage.refusal()),
         ),
         stage,
-        session_usable: code != 421,
+        // A session over the server's limit is given up, so that the server counts it no more.
+        session_usable: code != 421 && !limit,
     }
+}
+
+/// Words of temporary refusals that are about the sessions the account has open at once rather
+/// than about the message: Exchange Online's "432 4.3.2 Concurrent connections limit exceeded"
+/// and "4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded", Postfix's "421 4.7.0 …
+/// too many connections from …", Exim's "421 Too many concurrent SMTP connections …", and
+/// Microsoft's "451 4.7.652 … has exceeded the maximum number of connections".
+const SESSION_LIMIT_WORDS: [&str; 5] = [
+    "concurrent connection",
+    "too many connections",
+    "too many concurrent",
+    "thread limit",
+    "maximum number of connections",
+];
+
+/// Whether a reply refuses the session because the account has too many open at once.
+pub(crate) fn is_session_limit(code: u16, text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    (400..500).contains(&code) && SESSION_LIMIT_WORDS.iter().any(|w| text.contains(w))
 }
 
 impl TxStage {
@@ -174,6 +197,46 @@ mod tests {
         assert_eq!(enhanced_status("mailbox unavailable"), None);
         assert_eq!(enhanced_status("5.1 short"), None);
         assert_eq!(enhanced_status("1.2.3 wrong class"), None);
+    }
+
+    #[test]
+    fn refusals_of_one_session_too_many_are_told_from_other_refusals() {
+        for (code, text) in [
+            (
+                432,
+                "4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending",
+            ),
+            (
+                432,
+                "4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded",
+            ),
+            (
+                421,
+                "4.7.0 mail.example: Error: too many connections from 192.0.2.7",
+            ),
+            (
+                421,
+                "Too many concurrent SMTP connections from this IP address; please try again later.",
+            ),
+            (
+                451,
+                "4.7.652 The mail server [192.0.2.7] has exceeded the maximum number of connections.",
+            ),
+        ] {
+            assert!(is_session_limit(code, text), "{code} {text}");
+        }
+        for (code, text) in [
+            (
+                450,
+                "4.2.0 <bob@example.com>: Recipient address rejected: greylisted",
+            ),
+            (421, "4.3.2 Service shutting down"),
+            (451, "4.3.0 Temporary lookup failure"),
+            // A permanent refusal is never a reason to use fewer sessions.
+            (550, "5.7.1 too many connections from your network, blocked"),
+        ] {
+            assert!(!is_session_limit(code, text), "{code} {text}");
+        }
     }
 
     #[test]

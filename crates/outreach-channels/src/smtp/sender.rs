@@ -77,9 +77,11 @@ impl SmtpSender {
     /// a message still goes out only after the server accepted its `DATA`, so the pipelined
     /// commands change nothing about what may have been sent.
     ///
-    /// Once the server is unreachable ([`SendErrorKind::Offline`]) the rest are not tried and
-    /// get the same error: nothing of them went out. Concurrent calls queue behind each other;
-    /// a dropped future drops the session, as [`SmtpSender::send`] says.
+    /// Once the server is unreachable ([`SendErrorKind::Offline`]) or refuses the session for
+    /// having too many open at once ([`SendErrorKind::SessionLimit`], which also gives up the
+    /// session) the rest are not tried and get the same error: nothing of them went out.
+    /// Concurrent calls queue behind each other; a dropped future drops the session, as
+    /// [`SmtpSender::send`] says.
     pub async fn send_all(&self, emails: &[OutgoingEmail]) -> Vec<Result<SmtpReceipt, SendError>> {
         let composed: Vec<Result<(Message, Vec<u8>), SendError>> = emails
             .iter()
@@ -97,7 +99,8 @@ impl SmtpSender {
         let mut current: Option<(Session, bool)> = slot.take().map(|session| (session, true));
         // The message at hand's envelope already went out, after the previous message's data.
         let mut opened = false;
-        let mut unreachable: Option<SendError> = None;
+        // Set when the rest cannot go over this session (see above).
+        let mut stopped: Option<SendError> = None;
         for (index, item) in composed.iter().enumerate() {
             let (message, data) = match item {
                 Ok(built) => built,
@@ -106,7 +109,7 @@ impl SmtpSender {
                     continue;
                 }
             };
-            if let Some(err) = &unreachable {
+            if let Some(err) = &stopped {
                 results.push(Err(err.clone()));
                 continue;
             }
@@ -140,8 +143,8 @@ impl SmtpSender {
             let mut session = match accepted {
                 Ok(session) => session,
                 Err(err) => {
-                    if err.kind == SendErrorKind::Offline {
-                        unreachable = Some(err.clone());
+                    if stops_the_rest(&err) {
+                        stopped = Some(err.clone());
                     }
                     results.push(Err(err));
                     continue;
@@ -157,6 +160,9 @@ impl SmtpSender {
             match sent {
                 Ok(response) => results.push(Ok(SmtpReceipt { response })),
                 Err(failure) => {
+                    if stops_the_rest(&failure.error) {
+                        stopped = Some(failure.error.clone());
+                    }
                     results.push(Err(failure.error));
                     if !failure.session_usable {
                         continue;
@@ -310,6 +316,14 @@ impl SmtpSender {
             .await
             .is_ok()
     }
+}
+
+/// Whether the rest of a call's messages must not be tried after this error.
+fn stops_the_rest(err: &SendError) -> bool {
+    matches!(
+        err.kind,
+        SendErrorKind::Offline | SendErrorKind::SessionLimit
+    )
 }
 
 /// A reply as the session reads it.

@@ -5,7 +5,7 @@
 
 use mail_parser::MessageParser;
 use outreach_channels::smtp::{SendErrorKind, SmtpSender};
-use outreach_testkit::SmtpSink as Sink;
+use outreach_testkit::{EXCHANGE_SESSION_LIMIT, SmtpSink as Sink};
 
 use super::{
     fixtures::{email, loopback, unused_port},
@@ -190,4 +190,76 @@ async fn nothing_listening_fails_the_whole_batch_as_offline() {
         assert_eq!(err.kind, SendErrorKind::Offline);
         assert!(err.is_retryable());
     }
+}
+
+#[tokio::test]
+async fn a_session_over_the_servers_limit_is_given_up_and_the_rest_not_tried() {
+    for pipelining in MODES {
+        let (server, sender) = talking_to(Script {
+            mail_reply: Some(EXCHANGE_SESSION_LIMIT),
+            pipelining,
+            ..Script::default()
+        })
+        .await;
+
+        let results = sender.send_all(&[email(1), email(2), email(3)]).await;
+        for result in &results {
+            let err = result.as_ref().expect_err("refused");
+            assert_eq!(
+                err.kind,
+                SendErrorKind::SessionLimit,
+                "pipelining={pipelining}"
+            );
+            assert!(err.message.contains("4.3.2"), "{}", err.message);
+            assert!(err.is_retryable());
+        }
+        assert_eq!(
+            count(&server, "MAIL"),
+            1,
+            "the rest were not tried over a session the server refused: {:?}",
+            server.commands()
+        );
+        assert_eq!(count(&server, "DATA"), usize::from(pipelining));
+
+        // Given up, not kept: the next send asks for a session of its own.
+        let _ = sender.send(&email(4)).await;
+        assert_eq!(server.connections(), 2, "pipelining={pipelining}");
+    }
+}
+
+#[tokio::test]
+async fn a_greeting_that_refuses_one_session_too_many_says_so() {
+    let (server, sender) = talking_to(Script {
+        greeting: Some("421 4.7.0 mx.example: Error: too many connections from 127.0.0.1"),
+        ..Script::default()
+    })
+    .await;
+
+    let results = sender.send_all(&[email(1), email(2)]).await;
+    for result in &results {
+        let err = result.as_ref().expect_err("refused");
+        assert_eq!(err.kind, SendErrorKind::SessionLimit);
+        assert!(
+            err.message.contains("no more sessions") && err.message.contains("421"),
+            "{}",
+            err.message
+        );
+    }
+    assert_eq!(server.connections(), 1, "the second was not tried");
+
+    let refused = outreach_channels::smtp::test_connection(&loopback(server.port()))
+        .await
+        .expect_err("refused");
+    assert!(refused.session_limit, "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_greeting_that_refuses_for_another_reason_is_offline() {
+    let (_server, sender) = talking_to(Script {
+        greeting: Some("421 4.3.2 Service shutting down"),
+        ..Script::default()
+    })
+    .await;
+    let err = sender.send(&email(1)).await.expect_err("refused");
+    assert_eq!(err.kind, SendErrorKind::Offline, "{}", err.message);
 }

@@ -39,6 +39,10 @@ pub struct Script {
     pub auth: bool,
     /// Advertise PIPELINING (RFC 2920); replies are the same either way.
     pub pipelining: bool,
+    /// Greet with this line instead of "220 scripted ESMTP", and close after it.
+    pub greeting: Option<&'static str>,
+    /// Reply to MAIL with this line instead of accepting.
+    pub mail_reply: Option<&'static str>,
     /// Reply to RCPT with this line instead of accepting.
     pub rcpt_reply: Option<&'static str>,
     /// Reply to a RCPT naming an address that contains the first with the second.
@@ -56,6 +60,8 @@ impl Default for Script {
             implicit_tls: None,
             auth: false,
             pipelining: true,
+            greeting: None,
+            mail_reply: None,
             rcpt_reply: None,
             rcpt_reply_for: None,
             after_data: AfterData::Accept,
@@ -174,6 +180,10 @@ impl Session {
         mut stream: S,
         tls: bool,
     ) -> Outcome<S> {
+        if let Some(refusal) = self.script.greeting {
+            let _ = stream.write_all(format!("{refusal}\r\n").as_bytes()).await;
+            return Outcome::Done;
+        }
         if stream.write_all(b"220 scripted ESMTP\r\n").await.is_err() {
             return Outcome::Done;
         }
@@ -226,7 +236,10 @@ impl Session {
                 "AUTH" if self.script.auth => "235 2.7.0 authenticated\r\n".to_owned(),
                 "MAIL" => {
                     self.has_recipient = false;
-                    "250 2.1.0 ok\r\n".to_owned()
+                    match self.script.mail_reply {
+                        Some(reply) => format!("{reply}\r\n"),
+                        None => "250 2.1.0 ok\r\n".to_owned(),
+                    }
                 }
                 "RCPT" => match self.script.rcpt_reply.or_else(|| {
                     self.script

@@ -1,0 +1,151 @@
+//! An account's SMTP sessions used side by side, as many as its server takes at once.
+//!
+//! Servers limit how many sessions one account may have open: Exchange Online takes three
+//! per mailbox and refuses a fourth with "432 4.3.2 Concurrent connections limit exceeded",
+//! and a mail client of the same person may hold one of them. A session refused that way
+//! ([`SendErrorKind::SessionLimit`]) is given up for as long as the account's settings stay
+//! as they are, and its messages (nothing of which was accepted) go at once over the sessions
+//! the server took. Without this, every batch would meet the refusal again: a quarter of the
+//! messages retried later, each retry counted towards giving up on the message.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use outreach_channels::email::OutgoingEmail;
+use outreach_channels::smtp::{SendError, SendErrorKind, SmtpSender};
+
+/// What became of one message: the server's reply to its data, or why it did not go.
+pub type SmtpResult = Result<String, SendError>;
+
+/// The SMTP sessions of one account.
+pub struct SmtpSessions {
+    senders: Vec<Arc<SmtpSender>>,
+    /// Per sender: the server refused it for having too many sessions open; not used again.
+    given_up: Vec<AtomicBool>,
+}
+
+impl SmtpSessions {
+    /// Sessions over `senders`, each connecting on its first send.
+    pub fn new(senders: Vec<SmtpSender>) -> Self {
+        Self {
+            given_up: senders.iter().map(|_| AtomicBool::new(false)).collect(),
+            senders: senders.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// How many sessions are in use: all of them, until the server refuses some.
+    pub fn in_use(&self) -> usize {
+        self.in_use_indices().len()
+    }
+
+    fn in_use_indices(&self) -> Vec<usize> {
+        (0..self.senders.len())
+            .filter(|&i| !self.given_up[i].load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Sends messages spread over the sessions in use, each sending its share in order, and
+    /// says for each, in the given order, what became of it.
+    ///
+    /// When the server refuses some sessions for having too many open while it takes others,
+    /// those are given up and their shares sent again over the others. When it refuses every
+    /// one, the refusals are the answer: none of the sessions is given up, since the sessions
+    /// open elsewhere (another client of the same account) may close.
+    pub async fn send(&self, emails: Vec<OutgoingEmail>) -> Vec<SmtpResult> {
+        let mut results: Vec<Option<SmtpResult>> = vec![None; emails.len()];
+        let mut waiting: Vec<(usize, OutgoingEmail)> = emails.into_iter().enumerate().collect();
+        while !waiting.is_empty() {
+            let sessions = self.in_use_indices();
+            let round = self.round(&sessions, std::mem::take(&mut waiting)).await;
+            let refused: Vec<usize> = sessions
+                .iter()
+                .copied()
+                .filter(|s| round.iter().any(|r| r.session == *s && r.over_limit()))
+                .collect();
+            let others_took = refused.len() < sessions.len();
+            for r in round {
+                if others_took && r.over_limit() {
+                    waiting.push((r.index, r.email));
+                } else {
+                    results[r.index] = Some(r.result);
+                }
+            }
+            if others_took {
+                for s in refused {
+                    self.given_up[s].store(true, Ordering::Relaxed);
+                    self.senders[s].close().await;
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(unanswered())))
+            .collect()
+    }
+
+    /// Sends `emails` spread over `sessions`, side by side.
+    async fn round(&self, sessions: &[usize], emails: Vec<(usize, OutgoingEmail)>) -> Vec<Sent> {
+        let mut shares: Vec<Vec<(usize, OutgoingEmail)>> = vec![Vec::new(); sessions.len()];
+        for (n, item) in emails.into_iter().enumerate() {
+            shares[n % sessions.len()].push(item);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (&session, share) in sessions.iter().zip(shares) {
+            if share.is_empty() {
+                continue;
+            }
+            let sender = Arc::clone(&self.senders[session]);
+            tasks.spawn(async move {
+                let (indices, emails): (Vec<usize>, Vec<OutgoingEmail>) = share.into_iter().unzip();
+                let sent = sender.send_all(&emails).await;
+                indices
+                    .into_iter()
+                    .zip(emails)
+                    .zip(sent)
+                    .map(|((index, email), result)| Sent {
+                        index,
+                        session,
+                        email,
+                        result: result.map(|r| r.response),
+                    })
+                    .collect::<Vec<_>>()
+            });
+        }
+        // A session task that panicked leaves its messages without an answer: they may have
+        // gone out, so `send` counts them unconfirmed.
+        let mut round = Vec::new();
+        while let Some(Ok(share)) = tasks.join_next().await {
+            round.extend(share);
+        }
+        round
+    }
+
+    /// Ends the sessions politely.
+    pub async fn close(&self) {
+        for s in &self.senders {
+            s.close().await;
+        }
+    }
+}
+
+/// One message of a round.
+struct Sent {
+    index: usize,
+    session: usize,
+    email: OutgoingEmail,
+    result: SmtpResult,
+}
+
+impl Sent {
+    fn over_limit(&self) -> bool {
+        matches!(&self.result, Err(e) if e.kind == SendErrorKind::SessionLimit)
+    }
+}
+
+fn unanswered() -> SendError {
+    SendError {
+        kind: SendErrorKind::Unconfirmed,
+        code: None,
+        message: "the sending task failed".into(),
+    }
+}
