@@ -3,13 +3,13 @@
 //! Servers limit how many sessions one account may have open: Exchange Online takes three
 //! per mailbox and refuses a fourth with "432 4.3.2 Concurrent connections limit exceeded",
 //! and a mail client of the same person may hold one of them. A session refused that way
-//! ([`SendErrorKind::SessionLimit`]) is given up for as long as the account's settings stay
-//! as they are, and its messages (nothing of which was accepted) go at once over the sessions
-//! the server took. Without this, every batch would meet the refusal again: a quarter of the
+//! ([`SendErrorKind::SessionLimit`]) is given up for an hour (the other client may have
+//! closed its own by then), and its messages (nothing of which was accepted) go at once over
+//! the sessions the server took. Without this, every batch would meet the refusal again: a quarter of the
 //! messages retried later, each retry counted towards giving up on the message.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use outreach_channels::email::OutgoingEmail;
 use outreach_channels::smtp::{SendError, SendErrorKind, SmtpSender};
@@ -20,28 +20,57 @@ pub type SmtpResult = Result<String, SendError>;
 /// The SMTP sessions of one account.
 pub struct SmtpSessions {
     senders: Vec<Arc<SmtpSender>>,
-    /// Per sender: the server refused it for having too many sessions open; not used again.
-    given_up: Vec<AtomicBool>,
+    /// Per sender: when the server refused it for having too many sessions open.
+    given_up: Mutex<Vec<Option<Instant>>>,
+    /// How long a session refused that way is left unused.
+    given_up_for: Duration,
 }
 
 impl SmtpSessions {
-    /// Sessions over `senders`, each connecting on its first send.
+    /// Sessions over `senders`, each connecting on its first send; one the server refuses for
+    /// having too many open is left unused for an hour.
     pub fn new(senders: Vec<SmtpSender>) -> Self {
+        Self::giving_up_for(senders, Duration::from_secs(60 * 60))
+    }
+
+    /// [`SmtpSessions::new`] with sessions refused for having too many open left unused for
+    /// `given_up_for`.
+    pub fn giving_up_for(senders: Vec<SmtpSender>, given_up_for: Duration) -> Self {
         Self {
-            given_up: senders.iter().map(|_| AtomicBool::new(false)).collect(),
+            given_up: Mutex::new(vec![None; senders.len()]),
             senders: senders.into_iter().map(Arc::new).collect(),
+            given_up_for,
         }
     }
 
-    /// How many sessions are in use: all of them, until the server refuses some.
+    /// How many sessions are in use: all of them, but those the server refused lately.
     pub fn in_use(&self) -> usize {
         self.in_use_indices().len()
     }
 
     fn in_use_indices(&self) -> Vec<usize> {
+        let mut given_up = self.given_up.lock().unwrap_or_else(|e| e.into_inner());
+        for at in given_up.iter_mut() {
+            if at.is_some_and(|at| at.elapsed() >= self.given_up_for) {
+                *at = None;
+            }
+        }
         (0..self.senders.len())
-            .filter(|&i| !self.given_up[i].load(Ordering::Relaxed))
+            .filter(|&i| given_up[i].is_none())
             .collect()
+    }
+
+    /// Leaves `sessions` unused for a while, and ends them.
+    async fn give_up(&self, sessions: &[usize]) {
+        {
+            let mut given_up = self.given_up.lock().unwrap_or_else(|e| e.into_inner());
+            for &s in sessions {
+                given_up[s] = Some(Instant::now());
+            }
+        }
+        for &s in sessions {
+            self.senders[s].close().await;
+        }
     }
 
     /// Sends messages spread over the sessions in use, each sending its share in order, and
@@ -54,8 +83,9 @@ impl SmtpSessions {
     pub async fn send(&self, emails: Vec<OutgoingEmail>) -> Vec<SmtpResult> {
         let mut results: Vec<Option<SmtpResult>> = vec![None; emails.len()];
         let mut waiting: Vec<(usize, OutgoingEmail)> = emails.into_iter().enumerate().collect();
+        // Fewer with each round that gives some up, so that the rounds end.
+        let mut sessions = self.in_use_indices();
         while !waiting.is_empty() {
-            let sessions = self.in_use_indices();
             let round = self.round(&sessions, std::mem::take(&mut waiting)).await;
             let refused: Vec<usize> = sessions
                 .iter()
@@ -71,10 +101,8 @@ impl SmtpSessions {
                 }
             }
             if others_took {
-                for s in refused {
-                    self.given_up[s].store(true, Ordering::Relaxed);
-                    self.senders[s].close().await;
-                }
+                self.give_up(&refused).await;
+                sessions.retain(|s| !refused.contains(s));
             }
         }
         results

@@ -26,14 +26,22 @@ fn email(n: usize) -> OutgoingEmail {
     }
 }
 
-fn four_sessions_to(port: u16) -> SmtpSessions {
+fn four_senders_to(port: u16) -> Vec<SmtpSender> {
     let mut settings = SmtpSettings::new("127.0.0.1", port, SmtpSecurity::PlainLoopback);
     settings.timeout = Duration::from_secs(10);
-    SmtpSessions::new(
-        (0..4)
-            .map(|_| SmtpSender::new(&settings, None).expect("settings"))
-            .collect(),
-    )
+    (0..4)
+        .map(|_| SmtpSender::new(&settings, None).expect("settings"))
+        .collect()
+}
+
+fn four_sessions_to(port: u16) -> SmtpSessions {
+    SmtpSessions::new(four_senders_to(port))
+}
+
+fn assert_all_sent(results: &[Result<String, outreach_channels::smtp::SendError>]) {
+    for (n, result) in results.iter().enumerate() {
+        assert!(result.is_ok(), "message {n}: {result:?}");
+    }
 }
 
 fn message_ids(dumps: &[Vec<u8>]) -> Vec<String> {
@@ -55,10 +63,7 @@ async fn a_session_beyond_the_servers_limit_is_given_up_and_its_messages_go_over
     let sessions = four_sessions_to(limited.port());
 
     for batch in [0..12, 12..24] {
-        let results = sessions.send(batch.clone().map(email).collect()).await;
-        for (n, result) in batch.zip(&results) {
-            assert!(result.is_ok(), "message {n}: {result:?}");
-        }
+        assert_all_sent(&sessions.send(batch.map(email).collect()).await);
         assert_eq!(sessions.in_use(), 3);
     }
     assert_eq!(
@@ -94,4 +99,26 @@ async fn when_the_server_takes_no_session_every_message_waits_and_no_session_is_
         "the sessions open elsewhere may close: none is given up"
     );
     assert!(sink.messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_given_up_is_tried_again_after_a_while() {
+    let sink = SmtpSink::start();
+    let limited = SessionLimitedSmtp::start(sink.port(), 3);
+    let sessions =
+        SmtpSessions::giving_up_for(four_senders_to(limited.port()), Duration::from_millis(300));
+
+    assert_all_sent(&sessions.send((0..8).map(email).collect()).await);
+    assert_eq!((sessions.in_use(), limited.refused()), (3, 1));
+    // The other client closed its session meanwhile.
+    limited.set_limit(4);
+    assert_all_sent(&sessions.send((8..16).map(email).collect()).await);
+    assert_eq!(sessions.in_use(), 3, "not before its while is over");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    assert_eq!(sessions.in_use(), 4);
+    assert_all_sent(&sessions.send((16..24).map(email).collect()).await);
+    assert_eq!(limited.refused(), 1);
+    assert_eq!(limited.most_open(), 4);
+    assert_eq!(sink.wait_for_messages(24).len(), 24);
 }

@@ -21,6 +21,7 @@ pub const EXCHANGE_SESSION_LIMIT: &str = "432 4.3.2 Concurrent connections limit
 /// The counts a [`SessionLimitedSmtp`] keeps.
 #[derive(Default)]
 struct Counts {
+    limit: AtomicUsize,
     open: AtomicUsize,
     most_open: AtomicUsize,
     refused: AtomicUsize,
@@ -40,6 +41,7 @@ impl SessionLimitedSmtp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
         let counts = Arc::new(Counts::default());
+        counts.limit.store(limit, Ordering::SeqCst);
         let stopping = Arc::new(AtomicBool::new(false));
         let (c, stop) = (Arc::clone(&counts), Arc::clone(&stopping));
         thread::spawn(move || {
@@ -48,7 +50,7 @@ impl SessionLimitedSmtp {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                if c.open.load(Ordering::SeqCst) >= limit {
+                if c.open.load(Ordering::SeqCst) >= c.limit.load(Ordering::SeqCst) {
                     c.refused.fetch_add(1, Ordering::SeqCst);
                     thread::spawn(move || refuse(client));
                     continue;
@@ -75,6 +77,11 @@ impl SessionLimitedSmtp {
     /// The loopback port clients connect to.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Takes up to `limit` connections at once from now on (those open stay).
+    pub fn set_limit(&self, limit: usize) {
+        self.counts.limit.store(limit, Ordering::SeqCst);
     }
 
     /// How many connections were refused for being one too many.
