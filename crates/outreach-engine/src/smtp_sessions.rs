@@ -5,8 +5,8 @@
 //! and a mail client of the same person may hold one of them. A session refused that way
 //! ([`SendErrorKind::SessionLimit`]) is given up for an hour (the other client may have
 //! closed its own by then), and its messages (nothing of which was accepted) go at once over
-//! the sessions the server took. Without this, every batch would meet the refusal again: a quarter of the
-//! messages retried later, each retry counted towards giving up on the message.
+//! the sessions the server took. Without this, every batch would meet the refusal again: a
+//! quarter of the messages retried later, each retry counted towards giving up on the message.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -92,7 +92,12 @@ impl SmtpSessions {
                 .copied()
                 .filter(|s| round.iter().any(|r| r.session == *s && r.over_limit()))
                 .collect();
-            let others_took = refused.len() < sessions.len();
+            // Taken: a session that carried messages this round without a refusal, or holds a
+            // session the server took before.
+            let others_took = sessions.iter().any(|s| {
+                !refused.contains(s)
+                    && (round.iter().any(|r| r.session == *s) || self.senders[*s].is_open())
+            });
             for r in round {
                 if others_took && r.over_limit() {
                     waiting.push((r.index, r.email));

@@ -87,12 +87,18 @@ async fn when_the_server_takes_no_session_every_message_waits_and_no_session_is_
     let limited = SessionLimitedSmtp::start(sink.port(), 0);
     let sessions = four_sessions_to(limited.port());
 
+    // One message: one session refused, and none of the others open.
+    let one = sessions.send(vec![email(0)]).await;
+    let err = one[0].as_ref().expect_err("refused");
+    assert_eq!(err.kind, SendErrorKind::SessionLimit, "{}", err.message);
+    assert_eq!((limited.refused(), sessions.in_use()), (1, 4));
+
     let results = sessions.send((0..8).map(email).collect()).await;
     for result in &results {
         let err = result.as_ref().expect_err("refused");
         assert_eq!(err.kind, SendErrorKind::SessionLimit, "{}", err.message);
     }
-    assert_eq!(limited.refused(), 4, "each session asked once");
+    assert_eq!(limited.refused(), 5, "each session asked once more");
     assert_eq!(
         sessions.in_use(),
         4,

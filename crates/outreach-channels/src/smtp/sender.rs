@@ -185,6 +185,11 @@ impl SmtpSender {
         results
     }
 
+    /// Whether a session is open (or busy with a send): the server took it.
+    pub fn is_open(&self) -> bool {
+        self.session.try_lock().map_or(true, |slot| slot.is_some())
+    }
+
     /// Ends the session politely, if one is open. Sending later opens a new one.
     pub async fn close(&self) {
         if let Some(mut session) = self.session.lock().await.take() {
