@@ -232,6 +232,40 @@ fn sigterm_stops_the_engine_cleanly_after_it_has_run_a_while() {
 /// Prospects for the kill test: enough that sending takes a few seconds.
 /// `n` prospects in a country without a consent requirement.
 #[test]
+fn an_account_over_its_providers_daily_allowance_keeps_its_messages_queued() {
+    // Gmail's refusal once an account sent its day's allowance, to every RCPT TO.
+    let sink = Sink::start_with(&[
+        "-f",
+        "rcpt",
+        "-B",
+        "550 5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852",
+    ]);
+    let env = Env::new();
+    env.campaign_ready(&sink, &many(3));
+    env.started_campaign("Allowance", "sink");
+    let engine = env.engine("engine.log");
+
+    eventually("the refusal", Duration::from_secs(30), || {
+        env.progress("Allowance")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("5.4.5"))
+    });
+    drop(engine);
+    let p = env.progress("Allowance");
+    assert_eq!(
+        (&p["queued"], &p["failed"], &p["bounced"]),
+        (&3.into(), &0.into(), &0.into()),
+        "nothing is wrong with the messages; they wait with the account: {p}"
+    );
+    let next = next_send_at(&p);
+    assert!(
+        next > jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3 * 60 * 60),
+        "the account waits hours, not seconds: {next}"
+    );
+    assert!(sink.texts().is_empty());
+}
+
+#[test]
 fn an_account_whose_server_takes_three_sessions_sends_everything_once_without_retries() {
     let sink = Sink::start();
     // Exchange Online's limit: three sessions of a mailbox at once; the engine opens four.

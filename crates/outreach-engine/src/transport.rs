@@ -148,6 +148,9 @@ impl Transport {
 /// How long an account waits when its server took none of its sessions.
 const SESSION_LIMIT_WAIT: SignedDuration = SignedDuration::from_secs(60);
 
+/// How long an account waits once its server said it sent its allowance.
+const QUOTA_WAIT: SignedDuration = SignedDuration::from_secs(4 * 60 * 60);
+
 fn smtp_delivery(result: Result<String, outreach_channels::smtp::SendError>) -> Delivery {
     match result {
         Ok(response) => Delivery::Sent(response),
@@ -162,6 +165,12 @@ fn smtp_delivery(result: Result<String, outreach_channels::smtp::SendError>) -> 
             SendErrorKind::SessionLimit => Delivery::Transient {
                 error: e.message,
                 retry_at: Some(Timestamp::now() + SESSION_LIMIT_WAIT),
+            },
+            // The allowance comes back over hours (Gmail's is a rolling day): waits long enough
+            // that the attempts a message is given span more than a day.
+            SendErrorKind::QuotaSpent => Delivery::Transient {
+                error: e.message,
+                retry_at: Some(Timestamp::now() + QUOTA_WAIT),
             },
             SendErrorKind::Permanent { recipient: true } => Delivery::Bounced(e.message),
             SendErrorKind::Permanent { recipient: false } | SendErrorKind::Invalid => {

@@ -76,6 +76,11 @@ pub enum SendErrorKind {
     /// at once than it allows (Exchange Online takes three: "432 4.3.2 Concurrent connections
     /// limit exceeded"). Nothing of the message was accepted: send it over fewer sessions.
     SessionLimit,
+    /// The server refused the account's mail for a while, however its reply code reads: the
+    /// account sent what its provider allows in a period (Gmail: "550 5.4.5 Daily user sending
+    /// limit exceeded"; Exchange Online: "SubmissionQuotaExceededException"). Nothing of the
+    /// message was accepted and nothing is wrong with it: it waits with the account.
+    QuotaSpent,
     /// The server answered 5xx.
     Permanent {
         /// The rejection is about the recipient (unknown user, mailbox disabled: 550/551/553 on
@@ -115,7 +120,10 @@ impl SendError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
-            SendErrorKind::Offline | SendErrorKind::Transient | SendErrorKind::SessionLimit
+            SendErrorKind::Offline
+                | SendErrorKind::Transient
+                | SendErrorKind::SessionLimit
+                | SendErrorKind::QuotaSpent
         )
     }
 }

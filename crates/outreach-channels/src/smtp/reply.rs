@@ -95,6 +95,8 @@ pub(crate) fn classify(stage: TxStage, err: StepError<SmtpError>) -> TxFailure {
     let limit = is_session_limit(code, &text);
     let kind = if limit {
         SendErrorKind::SessionLimit
+    } else if is_quota_spent(&text) {
+        SendErrorKind::QuotaSpent
     } else if code < 500 {
         SendErrorKind::Transient
     } else {
@@ -126,6 +128,22 @@ const SESSION_LIMIT_WORDS: [&str; 5] = [
     "thread limit",
     "maximum number of connections",
 ];
+
+/// Words of refusals, 4xx or 5xx, that say the account sent what its provider allows in a
+/// period rather than anything about the message: Gmail's "550 5.4.5 Daily user sending limit
+/// exceeded" (and "Daily SMTP relay sending limit exceeded"), Exchange Online's "554 5.2.0
+/// STOREDRV.Submission.Exception:SubmissionQuotaExceededException".
+const QUOTA_WORDS: [&str; 3] = [
+    "sending limit exceeded",
+    "submissionquotaexceeded",
+    "sending quota exceeded",
+];
+
+/// Whether a reply refuses the account's mail for a while because it sent its allowance.
+pub(crate) fn is_quota_spent(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    QUOTA_WORDS.iter().any(|w| text.contains(w))
+}
 
 /// Whether a reply refuses the session because the account has too many open at once.
 pub(crate) fn is_session_limit(code: u16, text: &str) -> bool {
@@ -236,6 +254,24 @@ mod tests {
             (550, "5.7.1 too many connections from your network, blocked"),
         ] {
             assert!(!is_session_limit(code, text), "{code} {text}");
+        }
+    }
+
+    #[test]
+    fn an_allowance_spent_is_told_from_a_full_mailbox_and_other_refusals() {
+        for text in [
+            "5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852",
+            "5.4.5 Daily SMTP relay sending limit exceeded for customer C01abc",
+            "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception",
+        ] {
+            assert!(is_quota_spent(text), "{text}");
+        }
+        for text in [
+            "5.2.2 <bob@example.com>: mailbox full; quota exceeded",
+            "5.7.1 Message rejected as spam",
+            "4.2.0 greylisted, try again later",
+        ] {
+            assert!(!is_quota_spent(text), "{text}");
         }
     }
 

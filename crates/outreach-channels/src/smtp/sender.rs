@@ -77,9 +77,10 @@ impl SmtpSender {
     /// a message still goes out only after the server accepted its `DATA`, so the pipelined
     /// commands change nothing about what may have been sent.
     ///
-    /// Once the server is unreachable ([`SendErrorKind::Offline`]) or refuses the session for
+    /// Once the server is unreachable ([`SendErrorKind::Offline`]), refuses the session for
     /// having too many open at once ([`SendErrorKind::SessionLimit`], which also gives up the
-    /// session) the rest are not tried and get the same error: nothing of them went out.
+    /// session) or says the account spent its allowance ([`SendErrorKind::QuotaSpent`]) the
+    /// rest are not tried and get the same error: nothing of them went out.
     /// Concurrent calls queue behind each other; a dropped future drops the session, as
     /// [`SmtpSender::send`] says.
     pub async fn send_all(&self, emails: &[OutgoingEmail]) -> Vec<Result<SmtpReceipt, SendError>> {
@@ -327,7 +328,7 @@ impl SmtpSender {
 fn stops_the_rest(err: &SendError) -> bool {
     matches!(
         err.kind,
-        SendErrorKind::Offline | SendErrorKind::SessionLimit
+        SendErrorKind::Offline | SendErrorKind::SessionLimit | SendErrorKind::QuotaSpent
     )
 }
 

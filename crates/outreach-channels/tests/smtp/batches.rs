@@ -263,3 +263,33 @@ async fn a_greeting_that_refuses_for_another_reason_is_offline() {
     let err = sender.send(&email(1)).await.expect_err("refused");
     assert_eq!(err.kind, SendErrorKind::Offline, "{}", err.message);
 }
+
+#[tokio::test]
+async fn an_account_over_its_allowance_stops_the_batch_and_keeps_its_session() {
+    for pipelining in MODES {
+        let (server, sender) = talking_to(Script {
+            rcpt_reply: Some("550 5.4.5 Daily user sending limit exceeded."),
+            pipelining,
+            ..Script::default()
+        })
+        .await;
+
+        let results = sender.send_all(&[email(1), email(2), email(3)]).await;
+        for result in &results {
+            let err = result.as_ref().expect_err("refused");
+            assert_eq!(
+                err.kind,
+                SendErrorKind::QuotaSpent,
+                "pipelining={pipelining}"
+            );
+            assert!(err.is_retryable());
+        }
+        assert_eq!(
+            count(&server, "RCPT"),
+            1,
+            "the rest were not tried: {:?}",
+            server.commands()
+        );
+        assert_eq!(server.connections(), 1);
+    }
+}
