@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use outreach_testkit::{SessionLimitedSmtp, SmtpSink as Sink};
+use outreach_testkit::{SessionLimitedSmtp, SmtpSink as Sink, header_value};
 
 mod support;
 use support::{Env, eventually};
@@ -298,11 +298,7 @@ fn an_account_whose_server_takes_three_sessions_sends_everything_once_without_re
     let arrived = sink.wait_for_messages(40);
     let ids: HashSet<String> = arrived
         .iter()
-        .filter_map(|dump| {
-            String::from_utf8_lossy(dump)
-                .lines()
-                .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_owned))
-        })
+        .filter_map(|dump| header_value(&String::from_utf8_lossy(dump), "Message-ID"))
         .collect();
     assert_eq!((arrived.len(), ids.len()), (40, 40), "each arrived once");
 }

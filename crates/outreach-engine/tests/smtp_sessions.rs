@@ -8,7 +8,7 @@ use std::time::Duration;
 use outreach_channels::email::OutgoingEmail;
 use outreach_channels::smtp::{SendErrorKind, SmtpSecurity, SmtpSender, SmtpSettings};
 use outreach_engine::transport::SmtpSessions;
-use outreach_testkit::{SessionLimitedSmtp, SmtpSink};
+use outreach_testkit::{SessionLimitedSmtp, SmtpSink, header_value};
 
 fn email(n: usize) -> OutgoingEmail {
     OutgoingEmail {
@@ -47,12 +47,7 @@ fn assert_all_sent(results: &[Result<String, outreach_channels::smtp::SendError>
 fn message_ids(dumps: &[Vec<u8>]) -> Vec<String> {
     dumps
         .iter()
-        .filter_map(|dump| {
-            String::from_utf8_lossy(dump).lines().find_map(|l| {
-                l.strip_prefix("Message-ID: ")
-                    .map(|id| id.trim().to_owned())
-            })
-        })
+        .filter_map(|dump| header_value(&String::from_utf8_lossy(dump), "Message-ID"))
         .collect()
 }
 

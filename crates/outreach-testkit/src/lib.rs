@@ -12,7 +12,7 @@ pub use dovecot::Dovecot;
 pub use notifications::NotificationDaemon;
 pub use prism::PrismMock;
 pub use session_limit::{EXCHANGE_SESSION_LIMIT, SessionLimitedSmtp};
-pub use smtp_sink::{SmtpSink, strip_sink_headers};
+pub use smtp_sink::{SmtpSink, header_value, strip_sink_headers};
 pub use tray::TrayMenu;
 
 /// Stops a server the way its own shutdown expects: SIGTERM, up to five seconds to finish,

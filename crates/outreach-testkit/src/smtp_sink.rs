@@ -172,6 +172,16 @@ impl Drop for SmtpSink {
     }
 }
 
+/// The value of header `name` (any case) in a dumped message's text, when it has one.
+pub fn header_value(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (field, value) = line.split_once(':')?;
+        field
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
 /// The message as the client sent it: smtp-sink's own headers (X-Client-Addr … the
 /// multi-line Received) removed.
 pub fn strip_sink_headers(dump: &[u8]) -> Vec<u8> {

@@ -147,8 +147,11 @@ pub(crate) fn is_quota_spent(text: &str) -> bool {
 
 /// Whether a reply refuses the session because the account has too many open at once.
 pub(crate) fn is_session_limit(code: u16, text: &str) -> bool {
+    if !(400..500).contains(&code) {
+        return false;
+    }
     let text = text.to_ascii_lowercase();
-    (400..500).contains(&code) && SESSION_LIMIT_WORDS.iter().any(|w| text.contains(w))
+    SESSION_LIMIT_WORDS.iter().any(|w| text.contains(w))
 }
 
 impl TxStage {
